@@ -1,0 +1,126 @@
+"""`approval`: a person decides before the flow goes on (human in the loop).
+
+The node renders what is to be approved (`payload`) and suspends the run. The runtime
+raises an approval task for the `assignees`; once `quorum` of them approve (or one
+rejects, or `timeout` passes) the run resumes and leaves by the edge whose `when` is
+`approved`, `rejected` or `timeout`. Without a `timeout` edge a timed-out run ends as
+`expired`. With `editable`, the assignee may change the payload; downstream nodes see
+the edited version as `{{ <id>.payload }}`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+import isodate
+from pydantic import Field, field_validator
+
+from nodes.base import (
+    Node,
+    NodeConfig,
+    NodeContext,
+    Outputs,
+    Resolution,
+    Scope,
+    Suspend,
+    template_field,
+)
+
+ASSIGNEE = re.compile(r"^(role|user):[A-Za-z0-9_.@-]{1,64}$")
+
+
+def parse_duration(text: str) -> float:
+    """ISO-8601 duration (`P3D`, `PT2H`) in seconds; ValueError when it is not one."""
+    try:
+        duration = isodate.parse_duration(text)
+    except (isodate.ISO8601Error, ValueError) as exc:
+        raise ValueError(f"'{text}' is not an ISO-8601 duration such as P3D or PT4H") from exc
+    if isinstance(duration, isodate.Duration):  # has years/months: measure from a fixed date
+        duration = duration.totimedelta(start=datetime(2000, 1, 1))
+    seconds = duration.total_seconds()
+    if seconds <= 0:
+        raise ValueError(f"'{text}' must be longer than zero")
+    return float(seconds)
+
+
+def _parse_payload(text: str) -> Any:
+    """A payload that renders to a JSON object or list is kept structured (editable as fields)."""
+    stripped = text.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            return json.loads(stripped)
+        except ValueError:
+            return text
+    return text
+
+
+class ApprovalNode(Node):
+    type = "approval"
+    title = "Approval"
+    description = "Pauses the run until a person approves or rejects (four eyes on actions)."
+    category = "human"
+    outputs = ("decision", "comment", "payload", "decided_by", "branch")
+    template_fields = ("title", "payload")
+    BRANCHES = ("approved", "rejected", "timeout")
+
+    class Config(NodeConfig):
+        assignees: list[str] = Field(
+            ...,
+            min_length=1,
+            description="Who decides: role:<role> (e.g. role:board, role:champion) or user:<name>",
+        )
+        quorum: int = Field(1, ge=1, le=10, description="How many approvals are needed")
+        timeout: str | None = Field(
+            None, description="ISO-8601 duration after which the task expires, e.g. P3D"
+        )
+        editable: bool = Field(False, description="The assignee may edit the payload")
+        title: str = template_field("Title of the task shown to the assignee", "Approval needed")
+        instructions: str = Field("", description="What the assignee should check")
+        payload: str = template_field("What is to be approved (text or JSON)", "")
+
+        @field_validator("assignees")
+        @classmethod
+        def _assignees_have_a_kind(cls, value: list[str]) -> list[str]:
+            for item in value:
+                if not ASSIGNEE.match(item):
+                    raise ValueError(
+                        f"'{item}' is not an assignee; use role:<role> or user:<username>"
+                    )
+            return value
+
+        @field_validator("timeout")
+        @classmethod
+        def _timeout_is_a_duration(cls, value: str | None) -> str | None:
+            if value:
+                parse_duration(value)
+            return value
+
+    def branches(self) -> tuple[str, ...]:
+        return self.BRANCHES
+
+    async def run(self, ctx: NodeContext, scope: Scope) -> Suspend:
+        config = self.config
+        return Suspend(
+            kind="approval",
+            request={
+                "title": ctx.render(config.title, scope),  # type: ignore[attr-defined]
+                "instructions": config.instructions,  # type: ignore[attr-defined]
+                "payload": _parse_payload(ctx.render(config.payload, scope)),  # type: ignore[attr-defined]
+                "assignees": list(config.assignees),  # type: ignore[attr-defined]
+                "quorum": config.quorum,  # type: ignore[attr-defined]
+                "timeout_s": parse_duration(config.timeout) if config.timeout else None,  # type: ignore[attr-defined]
+                "editable": config.editable,  # type: ignore[attr-defined]
+            },
+        )
+
+    async def resume(self, ctx: NodeContext, resolution: Resolution) -> Outputs:
+        return {
+            "decision": resolution.outcome,
+            "comment": resolution.comment,
+            "payload": resolution.payload,
+            "decided_by": list(resolution.decided_by),
+            "branch": resolution.outcome,
+        }

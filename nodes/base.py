@@ -1,0 +1,224 @@
+"""The node contract — the one place it is written down.
+
+A node type is one class in one module of this package, plus one line in
+`nodes/registry.py`::
+
+    class TemplateNode(Node):
+        type = "template"
+        title = "Template"
+        description = "Renders a Jinja2 template (sandboxed)."
+        category = "logic"
+        outputs = ("text",)
+        template_fields = ("template",)
+
+        class Config(NodeConfig):
+            template: str = template_field("Jinja2 template, e.g. Hello {{ inputs.name }}")
+
+        async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
+            return {"text": ctx.render(self.config.template, scope)}
+
+The rules:
+
+1. **Config.** `Config` is a Pydantic model derived from `NodeConfig` (unknown fields
+   are refused). Its JSON schema drives the studio's form, so every field has a
+   description. Fields that hold Jinja2 templates are named in `template_fields`; the
+   flow validator checks every `{{ node.field }}` reference in them.
+2. **Outputs.** `outputs` names the keys `run` returns; nothing else is visible
+   downstream. A type whose outputs depend on its config or on the document (the
+   `input` node) overrides `declared_outputs`.
+3. **Scope.** `run(ctx, scope)` receives the template scope: `{"inputs": <flow
+   inputs>, "<node id>": <that node's outputs>, ...}` for every upstream node that has
+   finished. A node on a branch that was not taken appears with all its declared
+   outputs set to `None` (rendered as an empty string).
+4. **Context.** `ctx` (a `NodeContext`) is everything a node may touch outside itself:
+   `ctx.render()` for sandboxed templates, `ctx.emit()` for streamed events (LLM tokens),
+   `ctx.record_usage()` for tokens, and `ctx.services` for clients the runtime hands in
+   (LLM, knowledge, connections). Nodes never import `runtime`.
+5. **Errors.** A node raises `NodeError` with a message a champion understands (what
+   was expected, what was found). The engine wraps every failure with the node's id and
+   type; a node need not repeat them.
+6. **Branches.** A node that chooses a path returns a `branch` output and lists the
+   possible names in `branches()`. Outgoing edges with `when` equal to the branch are
+   taken, edges without `when` always.
+7. **Suspension.** A node that needs a person (the `approval` node) returns a
+   `Suspend` instead of outputs. The engine persists the run as `waiting`; when the
+   task is decided it calls `resume(ctx, resolution)` for the node's outputs — possibly
+   in another process, days later. Everything a node needs to resume must therefore be
+   in the `Suspend` request or the resolution, never in memory.
+8. **Purity.** A node instance is created per run from its config; it keeps no state
+   between runs. Anything with side effects outside Dirigent (a connector) should make
+   the effect idempotent using `ctx.idempotency_key`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nodes.errors import NodeError
+
+Scope = Mapping[str, Any]
+Outputs = dict[str, Any]
+
+
+class NodeConfig(BaseModel):
+    """Base of every node's `Config`: strict, so a typo in a field name is an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def template_field(description: str, default: Any = ..., **extra: Any) -> Any:
+    """A config field that holds a Jinja2 template (the studio shows variable hints)."""
+    return Field(default, description=description, json_schema_extra={"format": "template", **extra})
+
+
+@dataclass(frozen=True)
+class Suspend:
+    """Returned by a node that waits for a person; the engine persists the request.
+
+    `request` must be JSON-serialisable: it is stored and shown to the assignees.
+    """
+
+    kind: str
+    request: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How a suspension ended: a decision (`approve`/`reject`) or `timeout`."""
+
+    outcome: str  # "approved" | "rejected" | "timeout"
+    comment: str = ""
+    payload: Any = None
+    decided_by: list[str] = field(default_factory=list)
+
+
+class Renderer(Protocol):
+    def __call__(self, template: str, scope: Scope) -> str: ...
+
+
+@dataclass
+class NodeContext:
+    """What a node may use while it runs. Built by the engine, one per node execution."""
+
+    run_id: str
+    node_id: str
+    node_type: str
+    flow_inputs: Mapping[str, Any]
+    render: Renderer
+    services: Mapping[str, Any] = field(default_factory=dict)
+    emit: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None
+    fixed_outputs: Mapping[str, Any] | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across retries and resumes of the same run: `run id:node id`."""
+        return f"{self.run_id}:{self.node_id}"
+
+    def record_usage(self, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+        self.usage["prompt_tokens"] = self.usage.get("prompt_tokens", 0) + int(prompt_tokens)
+        self.usage["completion_tokens"] = self.usage.get("completion_tokens", 0) + int(
+            completion_tokens
+        )
+        self.usage["total_tokens"] = (
+            self.usage["prompt_tokens"] + self.usage["completion_tokens"]
+        )
+
+    async def send(self, event: dict[str, Any]) -> None:
+        """Stream an event (e.g. an LLM token) to whoever watches the run."""
+        if self.emit is None:
+            return
+        result = self.emit({"node": self.node_id, **event})
+        if result is not None:
+            await result
+
+    def service(self, name: str) -> Any:
+        """A client the runtime handed in, or a clear error naming what is missing."""
+        try:
+            return self.services[name]
+        except KeyError:
+            raise NodeError(
+                f"this node needs the '{name}' service, which is not configured in this "
+                f"runtime (available: {', '.join(sorted(self.services)) or 'none'})"
+            ) from None
+
+
+class Node:
+    """Base class of every node type; see the module docstring for the contract."""
+
+    type: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str] = ""
+    category: ClassVar[str] = "logic"
+    outputs: ClassVar[tuple[str, ...]] = ()
+    template_fields: ClassVar[tuple[str, ...]] = ()
+    Config: ClassVar[type[NodeConfig]] = NodeConfig
+    # Default time a single execution may take; config `timeout_s` overrides when present.
+    default_timeout_s: ClassVar[float] = 60.0
+
+    def __init__(self, node_id: str, config: NodeConfig) -> None:
+        self.id = node_id
+        self.config = config
+
+    # -- static description, used by validation and the studio ----------------------
+    def declared_outputs(self, flow_inputs: Mapping[str, Any]) -> tuple[str, ...]:
+        """Output names downstream templates may reference."""
+        return self.outputs
+
+    def branches(self) -> tuple[str, ...] | None:
+        """Branch names this node can choose, or None when it does not branch."""
+        return None
+
+    def timeout_s(self) -> float:
+        return float(getattr(self.config, "timeout_s", None) or self.default_timeout_s)
+
+    expression_fields: ClassVar[tuple[str, ...]] = ()
+
+    def expressions(self) -> dict[str, str]:
+        """Jinja2 expressions (not templates) in the config, e.g. a router condition."""
+        return {
+            name: value
+            for name in self.expression_fields
+            if isinstance(value := getattr(self.config, name, None), str) and value
+        }
+
+    def templates(self) -> dict[str, str]:
+        """The template strings of this node, by config field path (for validation)."""
+        found: dict[str, str] = {}
+        for name in self.template_fields:
+            value = getattr(self.config, name, None)
+            if isinstance(value, str):
+                found[name] = value
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, str):
+                        found[f"{name}.{index}"] = item
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    if isinstance(item, str):
+                        found[f"{name}.{key}"] = item
+        return found
+
+    # -- behaviour ------------------------------------------------------------------
+    async def run(self, ctx: NodeContext, scope: Scope) -> Outputs | Suspend:
+        raise NotImplementedError
+
+    async def resume(self, ctx: NodeContext, resolution: Resolution) -> Outputs:
+        raise NodeError(f"node type '{self.type}' cannot be resumed")
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """The public description served by `GET /api/node-types`."""
+        return {
+            "type": cls.type,
+            "title": cls.title,
+            "description": cls.description,
+            "category": cls.category,
+            "outputs": list(cls.outputs),
+            "template_fields": list(cls.template_fields),
+            "config_schema": cls.Config.model_json_schema(),
+        }

@@ -1,0 +1,18 @@
+"""`output`: marks the end of a flow. The run's result comes from the document's `outputs`."""
+
+from __future__ import annotations
+
+from nodes.base import Node, NodeConfig, NodeContext, Outputs, Scope
+
+
+class OutputNode(Node):
+    type = "output"
+    title = "Output"
+    description = "End of the flow. What the caller gets is defined in the flow's outputs."
+    category = "flow"
+
+    class Config(NodeConfig):
+        pass
+
+    async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
+        return {}

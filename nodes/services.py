@@ -1,0 +1,48 @@
+"""The interfaces of the services a node may get through `ctx.service(name)`.
+
+The runtime implements them and hands them in; tests hand in real local servers behind
+the same implementations. Names under which they are registered:
+
+    "llm"        ChatModel       chat completions against registered model endpoints
+    "knowledge"  (Knowledge issue) search in knowledge indexes, filtered per caller
+    "connections"(Connectors issue) calls to configured connections
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    messages: list[dict[str, str]]
+    temperature: float = 0.2
+    max_tokens: int = 512
+    json_schema: dict[str, Any] | None = None
+    timeout_s: float = 60.0
+
+
+@dataclass
+class ChatResult:
+    text: str
+    usage: dict[str, int] = field(default_factory=dict)
+    model: str = ""
+    finish_reason: str | None = None
+
+
+TokenSink = Callable[[str], Awaitable[None]]
+
+
+class ChatModel(Protocol):
+    """Chat completion against a model endpoint (TGI's Messages API or compatible)."""
+
+    async def chat(self, request: ChatRequest, on_token: TokenSink | None = None) -> ChatResult:
+        """Complete `request`; stream tokens to `on_token` when given.
+
+        Raises `nodes.errors.ServiceUnavailable` when the model is not configured, the
+        endpoint is unreachable, answers with an error, or exceeds `timeout_s`.
+        """
+        ...

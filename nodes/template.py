@@ -1,0 +1,20 @@
+"""`template`: renders a sandboxed Jinja2 template into text."""
+
+from __future__ import annotations
+
+from nodes.base import Node, NodeConfig, NodeContext, Outputs, Scope, template_field
+
+
+class TemplateNode(Node):
+    type = "template"
+    title = "Template"
+    description = "Renders text from a template, e.g. to build a prompt or an e-mail body."
+    category = "logic"
+    outputs = ("text",)
+    template_fields = ("template",)
+
+    class Config(NodeConfig):
+        template: str = template_field("Jinja2 template, e.g. Hello {{ inputs.name }}")
+
+    async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
+        return {"text": ctx.render(self.config.template, scope)}  # type: ignore[attr-defined]

@@ -1,0 +1,280 @@
+"""ORM models (SQLAlchemy 2, `Mapped[...]`). Schemas of the API never expose these.
+
+Every table change is an Alembic migration in `runtime/migrations/versions/`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python, on every backend (SQLite stores no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _id() -> Mapped[str]:
+    return mapped_column(String(32), primary_key=True, default=new_id)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+# -- people and places ------------------------------------------------------------------
+class Workspace(Base):
+    __tablename__ = "workspaces"
+    id: Mapped[str] = _id()
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = _created()
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = _id()
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    # Roles that hold everywhere: "board", "admin".
+    global_roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class Membership(Base):
+    """A user's role in one workspace: `admin`, `champion` or `user`."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "workspace_id", "role"),)
+    id: Mapped[str] = _id()
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = _created()
+
+
+# -- flows and their versions -----------------------------------------------------------
+class Flow(Base):
+    """A flow and, once published, the assistant `slug` users invoke."""
+
+    __tablename__ = "flows"
+    id: Mapped[str] = _id()
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _created()
+    live_version_id: Mapped[str | None] = mapped_column(
+        ForeignKey("flow_versions.id", use_alter=True, name="fk_flows_live_version"),
+        nullable=True,
+    )
+
+
+class FlowVersion(Base):
+    """An immutable, content-hashed version. Only `state` and review fields change."""
+
+    __tablename__ = "flow_versions"
+    __table_args__ = (UniqueConstraint("flow_id", "number"),)
+    id: Mapped[str] = _id()
+    flow_id: Mapped[str] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    author_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    submitted_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    published_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Bumped on every state change, so two racing transitions cannot both win.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = _created()
+
+
+class VersionReview(Base):
+    """One board member's decision on a submitted version (quorum counts these)."""
+
+    __tablename__ = "version_reviews"
+    __table_args__ = (UniqueConstraint("version_id", "reviewer_id", "round"),)
+    id: Mapped[str] = _id()
+    version_id: Mapped[str] = mapped_column(
+        ForeignKey("flow_versions.id", ondelete="CASCADE"), index=True
+    )
+    reviewer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    # A rejected version that is submitted again starts a new round of reviews.
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    decision: Mapped[str] = mapped_column(String(16))  # approve | reject
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = _created()
+
+
+class ModelEndpoint(Base):
+    """An LLM server registered by an admin (TGI or another Messages-API server)."""
+
+    __tablename__ = "model_endpoints"
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    base_url: Mapped[str] = mapped_column(String(500))
+    model: Mapped[str] = mapped_column(String(200), default="tgi")
+    api_key_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = _created()
+
+
+# -- runs -------------------------------------------------------------------------------
+class Run(Base):
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_status_heartbeat", "status", "heartbeat_at"),)
+    id: Mapped[str] = _id()
+    flow_id: Mapped[str] = mapped_column(ForeignKey("flows.id"), index=True)
+    version_id: Mapped[str] = mapped_column(ForeignKey("flow_versions.id"), index=True)
+    version_number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    started_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    # queued | running | waiting | succeeded | failed | cancelled | expired
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    outputs: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    total_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Which process executes the run, and when it last said so (crash recovery).
+    worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = _created()
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RunStep(Base):
+    """One node's execution in a run."""
+
+    __tablename__ = "run_steps"
+    __table_args__ = (UniqueConstraint("run_id", "node_id"),)
+    id: Mapped[str] = _id()
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    node_id: Mapped[str] = mapped_column(String(64))
+    node_type: Mapped[str] = mapped_column(String(32))
+    # running | succeeded | failed | skipped | waiting | cancelled
+    status: Mapped[str] = mapped_column(String(16))
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    outputs: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    duration_ms: Mapped[float | None] = mapped_column(nullable=True)
+
+
+class ApprovalTask(Base):
+    """A decision a running flow waits for (raised by an `approval` node)."""
+
+    __tablename__ = "approval_tasks"
+    __table_args__ = (
+        UniqueConstraint("run_id", "node_id"),
+        Index("ix_approval_tasks_status_due", "status", "due_at"),
+    )
+    id: Mapped[str] = _id()
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    node_id: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    assignees: Mapped[list[Any]] = mapped_column(JSON)
+    quorum: Mapped[int] = mapped_column(Integer, default=1)
+    # open | approved | rejected | expired | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    approvals: Mapped[int] = mapped_column(Integer, default=0)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    resolution: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = _created()
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TaskDecision(Base):
+    __tablename__ = "task_decisions"
+    __table_args__ = (UniqueConstraint("task_id", "user_id"),)
+    id: Mapped[str] = _id()
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("approval_tasks.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(16))  # approve | reject
+    comment: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[Any] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = _created()
+
+
+# -- audit ------------------------------------------------------------------------------
+class AuditEntry(Base):
+    """Append-only; `entry_hash` = SHA-256 over the entry and `prev_hash`."""
+
+    __tablename__ = "audit_entries"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = _created()
+    actor: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    resource_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    resource_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    version_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """One row: the chain's last sequence number and hash. Updating it first serialises
+    appenders on every backend (row lock on PostgreSQL, write lock on SQLite)."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))

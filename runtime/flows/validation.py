@@ -1,0 +1,275 @@
+"""Validation of flow documents: every problem, each with the node and field it concerns.
+
+`validate_document(raw)` never raises for a bad document; it returns a `Validation`
+whose `errors` the studio marks on the canvas:
+`{"node": "answer", "field": "config.prompt", "message": "..."}` (`node` is None for
+problems of the document as a whole).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+from pydantic import ValidationError
+
+from nodes.base import Node
+from nodes.errors import TemplateError
+from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
+from nodes.templating import references
+from runtime.flows.document import RESERVED_IDS, FlowDocument, canonical_json, content_hash
+
+MAX_DOCUMENT_BYTES = 1024 * 1024
+MAX_NODES = 2000
+MAX_ERRORS = 200
+
+
+@dataclass
+class Validation:
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    document: FlowDocument | None = None
+    content_hash: str | None = None
+    # Built once here so that the engine does not have to build it again.
+    graph: nx.DiGraph | None = None
+    instances: dict[str, Node] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def add(self, node: str | None, field_name: str | None, message: str) -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append({"node": node, "field": field_name, "message": message})
+
+    def as_json(self) -> dict[str, Any]:
+        return {"valid": self.valid, "content_hash": self.content_hash, "errors": self.errors}
+
+
+def _loc_to_field(loc: Iterable[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _structural_errors(raw: Mapping[str, Any], exc: ValidationError, report: Validation) -> None:
+    """Pydantic errors of the document model, attributed to nodes where possible."""
+    raw_nodes = raw.get("nodes") if isinstance(raw.get("nodes"), list) else []
+    for error in exc.errors(include_url=False):
+        loc = list(error["loc"])
+        node_id = None
+        if len(loc) >= 2 and loc[0] == "nodes" and isinstance(loc[1], int):
+            candidate = raw_nodes[loc[1]] if loc[1] < len(raw_nodes) else None
+            if isinstance(candidate, Mapping) and isinstance(candidate.get("id"), str):
+                node_id = candidate["id"]
+            field_name = _loc_to_field(loc[2:]) or None
+        else:
+            field_name = _loc_to_field(loc)
+        message = _message(error)
+        if error["type"] == "string_pattern_mismatch" and loc[-1:] == ["id"]:
+            message = "node ids start with a letter or _ and contain only letters, digits and _ (at most 64)"
+        report.add(node_id, field_name, message)
+
+
+def validate_document(
+    raw: Any, registry: NodeRegistry = DEFAULT_REGISTRY, *, raw_size: int | None = None
+) -> Validation:
+    """Check a flow document; see the module docstring. `raw` is the parsed JSON."""
+    report = Validation()
+    if not isinstance(raw, Mapping):
+        report.add(None, None, "a flow document is a JSON object")
+        return report
+    size = raw_size if raw_size is not None else len(json.dumps(raw, ensure_ascii=False, default=str).encode())
+    if size > MAX_DOCUMENT_BYTES:
+        report.add(None, None, f"the document is {size} bytes; the limit is {MAX_DOCUMENT_BYTES} (1 MiB)")
+        return report
+    if isinstance(raw.get("nodes"), list) and len(raw["nodes"]) > MAX_NODES:
+        report.add(None, "nodes", f"the flow has {len(raw['nodes'])} nodes; the limit is {MAX_NODES}")
+        return report
+    try:
+        document = FlowDocument.model_validate(raw)
+    except ValidationError as exc:
+        _structural_errors(raw, exc, report)
+        return report
+    report.document = document
+    _check_semantics(document, registry, report)
+    if report.valid:
+        report.content_hash = content_hash(document)
+    return report
+
+
+def _check_semantics(document: FlowDocument, registry: NodeRegistry, report: Validation) -> None:
+    graph: nx.DiGraph = nx.DiGraph()
+    instances: dict[str, Node] = {}
+    for spec in document.nodes:
+        if spec.id in graph:
+            report.add(spec.id, "id", f"the id '{spec.id}' is used by more than one node")
+            continue
+        graph.add_node(spec.id)
+        if spec.id.lower() in RESERVED_IDS:
+            report.add(spec.id, "id", f"'{spec.id}' is reserved; choose another id")
+        node_type = registry.get(spec.type)
+        if node_type is None:
+            report.add(
+                spec.id, "type",
+                f"unknown node type '{spec.type}'; known types: {', '.join(sorted(registry))}",
+            )
+            continue
+        try:
+            config = node_type.Config.model_validate(spec.config)
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                report.add(spec.id, _loc_to_field(("config", *error["loc"])), _message(error))
+            continue
+        instances[spec.id] = node_type(spec.id, config)
+
+    for index, edge in enumerate(document.edges):
+        missing = [end for end in (edge.source, edge.target) if end not in graph]
+        if missing:
+            known = next((end for end in (edge.source, edge.target) if end in graph), None)
+            report.add(
+                known, f"edges.{index}",
+                f"edge {edge.source} → {edge.target} refers to {', '.join(repr(m) for m in missing)}, "
+                "which is not a node",
+            )
+            continue
+        if graph.has_edge(edge.source, edge.target):
+            report.add(edge.source, f"edges.{index}", f"edge {edge.source} → {edge.target} is there twice")
+            continue
+        graph.add_edge(edge.source, edge.target, when=edge.when)
+        source = instances.get(edge.source)
+        if edge.when is not None and source is not None:
+            branches = source.branches()
+            if branches is None:
+                report.add(
+                    edge.source, f"edges.{index}.when",
+                    f"'{edge.source}' ({source.type}) does not branch, so its edges cannot have 'when'",
+                )
+            elif edge.when not in branches:
+                report.add(
+                    edge.source, f"edges.{index}.when",
+                    f"'{edge.when}' is not a branch of '{edge.source}'; its branches: {', '.join(branches)}",
+                )
+
+    acyclic = _check_cycles(graph, report)
+    _check_reachability(graph, document, report)
+    if acyclic:
+        _check_references(graph, document, instances, report)
+    _check_outputs(document, instances, report)
+    report.graph = graph
+    report.instances = instances
+
+
+def _check_cycles(graph: nx.DiGraph, report: Validation) -> bool:
+    acyclic = True
+    for component in nx.strongly_connected_components(graph):
+        if len(component) == 1:
+            (only,) = component
+            if not graph.has_edge(only, only):
+                continue
+        acyclic = False
+        cycle = [edge[0] for edge in nx.find_cycle(graph.subgraph(component))]
+        path = " → ".join([*cycle, cycle[0]])
+        for node_id in sorted(component):
+            report.add(node_id, None, f"the flow has a cycle: {path}")
+    return acyclic
+
+
+def _check_reachability(graph: nx.DiGraph, document: FlowDocument, report: Validation) -> None:
+    starts = [spec.id for spec in document.nodes if spec.type == "input"]
+    if not starts:
+        report.add(None, "nodes", "the flow needs an 'input' node where runs start")
+        return
+    if len(starts) > 1:
+        for node_id in starts[1:]:
+            report.add(node_id, "type", f"a flow has one 'input' node; '{starts[0]}' is already one")
+    reachable = nx.descendants(graph, starts[0]) | {starts[0]}
+    for spec in document.nodes:
+        if spec.id not in reachable and spec.id in graph:
+            report.add(spec.id, None, f"'{spec.id}' cannot be reached from the input node '{starts[0]}'")
+
+
+def _ancestor_sets(graph: nx.DiGraph) -> dict[str, int]:
+    """Ancestors of every node as a bitset (Python int): O(N·E/64) instead of O(N²) walks."""
+    bit = {node: 1 << index for index, node in enumerate(graph.nodes)}
+    ancestors: dict[str, int] = {}
+    for node in nx.topological_sort(graph):
+        mask = 0
+        for parent in graph.predecessors(node):
+            mask |= ancestors[parent] | bit[parent]
+        ancestors[node] = mask
+    return ancestors
+
+
+def _check_references(
+    graph: nx.DiGraph, document: FlowDocument, instances: Mapping[str, Node], report: Validation
+) -> None:
+    ancestors = _ancestor_sets(graph)
+    bit = {node: 1 << index for index, node in enumerate(graph.nodes)}
+    for node_id, instance in instances.items():
+        sources = [(f"config.{name}", text, False) for name, text in instance.templates().items()]
+        sources += [(f"config.{name}", text, True) for name, text in instance.expressions().items()]
+        for field_name, text, is_expression in sources:
+            try:
+                found = references(text, expression=is_expression)
+            except TemplateError as exc:
+                report.add(node_id, field_name, exc.message)
+                continue
+            for name, attribute in sorted(found, key=lambda item: (item[0], item[1] or "")):
+                problem = _reference_problem(
+                    name, attribute, document, instances,
+                    upstream=lambda other: bool(ancestors[node_id] & bit[other]),
+                )
+                if problem:
+                    report.add(node_id, field_name, problem)
+
+
+def _reference_problem(
+    name: str,
+    attribute: str | None,
+    document: FlowDocument,
+    instances: Mapping[str, Node],
+    upstream: Any,
+) -> str | None:
+    if name == "inputs":
+        if attribute is not None and attribute not in document.inputs:
+            declared = ", ".join(document.inputs) or "none"
+            return f"'inputs.{attribute}' is not a declared input (declared: {declared})"
+        return None
+    if name not in instances:
+        if any(spec.id == name for spec in document.nodes):
+            return None  # the node itself has an error already
+        return f"'{name}' is neither a node nor 'inputs'"
+    if upstream is not None and not upstream(name):
+        return f"'{name}' is not upstream of this node; connect it first"
+    if attribute is not None:
+        declared = instances[name].declared_outputs(document.inputs)
+        if attribute not in declared:
+            return (
+                f"'{name}' has no output '{attribute}'; its outputs: {', '.join(declared) or 'none'}"
+            )
+    return None
+
+
+def _check_outputs(document: FlowDocument, instances: Mapping[str, Node], report: Validation) -> None:
+    for output_name, text in document.outputs.items():
+        field_name = f"outputs.{output_name}"
+        try:
+            found = references(text)
+        except TemplateError as exc:
+            report.add(None, field_name, exc.message)
+            continue
+        for name, attribute in sorted(found, key=lambda item: (item[0], item[1] or "")):
+            problem = _reference_problem(name, attribute, document, instances, upstream=None)
+            if problem:
+                report.add(name if name in instances else None, field_name, problem)
+
+
+
+
+__all__ = ["MAX_DOCUMENT_BYTES", "MAX_NODES", "Validation", "canonical_json", "validate_document"]
