@@ -35,6 +35,8 @@ class Validation:
     # Built once here so that the engine does not have to build it again.
     graph: nx.DiGraph | None = None
     instances: dict[str, Node] = field(default_factory=dict)
+    # Refused before parsing because of its size (the API answers 413, not 422).
+    too_large: bool = False
 
     @property
     def valid(self) -> bool:
@@ -87,9 +89,11 @@ def validate_document(
     size = raw_size if raw_size is not None else len(json.dumps(raw, ensure_ascii=False, default=str).encode())
     if size > MAX_DOCUMENT_BYTES:
         report.add(None, None, f"the document is {size} bytes; the limit is {MAX_DOCUMENT_BYTES} (1 MiB)")
+        report.too_large = True
         return report
     if isinstance(raw.get("nodes"), list) and len(raw["nodes"]) > MAX_NODES:
         report.add(None, "nodes", f"the flow has {len(raw['nodes'])} nodes; the limit is {MAX_NODES}")
+        report.too_large = True
         return report
     try:
         document = FlowDocument.model_validate(raw)

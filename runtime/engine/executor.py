@@ -1,0 +1,336 @@
+"""The engine: walks a compiled flow in topological generations.
+
+Per generation, nodes whose inputs are ready run concurrently, each under its timeout.
+Which nodes run:
+
+* an edge with `when` is a *gate*: the node runs only if every such edge into it was
+  taken (its source succeeded and chose that branch) — `check -> send (approved)` never
+  sends after a rejection, whatever other inputs `send` has;
+* edges without `when` *merge*: the node runs if at least one of their sources
+  succeeded — `send -> end` and `notify -> end` both lead to `end`, whichever ran;
+* otherwise the node is *skipped* (recorded, with its outputs set to None).
+
+A node whose upstream waits for a person is *deferred*; the run ends as `waiting` and
+is continued later by calling `execute` again with the stored steps and the resolution.
+
+Failures: the first failing node fails the run (its id and type in the error); nodes
+already running in the same generation finish and are recorded; nothing else starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from nodes.base import Node, NodeContext, Resolution, Suspend
+from nodes.errors import NodeError, NodeTimeout
+from nodes.templating import render
+from runtime.engine.compiled import CompiledFlow
+from runtime.engine.inputs import render_outputs
+from runtime.engine.records import Recorder, RunOutcome, StepRecord
+
+Emit = Callable[[dict[str, Any]], Awaitable[None] | None]
+DEFERRED = "deferred"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def error_of(node_id: str, node_type: str, exc: BaseException) -> dict[str, Any]:
+    """The stored error of a failed step: which node, what kind, what happened."""
+    if isinstance(exc, NodeError):
+        message, kind = exc.message, type(exc).__name__
+    elif isinstance(exc, TimeoutError):
+        message, kind = "the node took longer than its timeout", "NodeTimeout"
+    else:  # a bug in a node: keep the type so it can be found, not a stack trace
+        message, kind = f"unexpected {type(exc).__name__}: {exc}", "InternalError"
+    error = {"node": node_id, "type": node_type, "kind": kind, "message": message}
+    if isinstance(exc, NodeError) and exc.field:
+        error["field"] = exc.field
+    return error
+
+
+class Engine:
+    def __init__(
+        self,
+        services: Mapping[str, Any] | None = None,
+        *,
+        max_node_timeout_s: float = 300.0,
+    ) -> None:
+        self.services = dict(services or {})
+        self.max_node_timeout_s = max_node_timeout_s
+
+    async def execute(
+        self,
+        flow: CompiledFlow,
+        run_id: str,
+        inputs: Mapping[str, Any],
+        *,
+        completed: Mapping[str, StepRecord] | None = None,
+        resolutions: Mapping[str, Resolution] | None = None,
+        recorder: Recorder | None = None,
+        emit: Emit | None = None,
+        fixed_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> RunOutcome:
+        """Run `flow` from where `completed` left off; see the module docstring."""
+        steps: dict[str, StepRecord] = dict(completed or {})
+        scope: dict[str, Any] = {"inputs": inputs}
+        for step in steps.values():
+            self._enter_scope(flow, scope, step)
+        run = _RunState(self, flow, run_id, inputs, scope, steps, emit, fixed_outputs or {})
+
+        if resolutions:
+            expired = await run.resume(resolutions)
+            if recorder:
+                await recorder.record_steps([steps[node] for node in resolutions])
+            if expired:
+                return run.finish_expired(expired)
+
+        for generation in flow.generations:
+            if recorder and await recorder.cancel_requested():
+                return run.finish_cancelled()
+            finished = await run.run_generation(generation)
+            if recorder and finished:
+                await recorder.record_steps(finished)
+            if run.failure is not None:
+                return run.finish_failed()
+        return run.finish()
+
+    @staticmethod
+    def _enter_scope(flow: CompiledFlow, scope: dict[str, Any], step: StepRecord) -> None:
+        if step.status == "succeeded":
+            scope[step.node_id] = step.outputs or {}
+        elif step.status == "skipped":
+            scope[step.node_id] = dict.fromkeys(flow.declared_outputs(step.node_id))
+
+
+class _RunState:
+    """One execution pass over a run (a fresh one after each resume)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        flow: CompiledFlow,
+        run_id: str,
+        inputs: Mapping[str, Any],
+        scope: dict[str, Any],
+        steps: dict[str, StepRecord],
+        emit: Emit | None,
+        fixed_outputs: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        self.engine = engine
+        self.flow = flow
+        self.run_id = run_id
+        self.inputs = inputs
+        self.scope = scope
+        self.steps = steps
+        self.emit = emit
+        self.fixed_outputs = fixed_outputs
+        self.failure: StepRecord | None = None
+
+    # -- deciding what runs -----------------------------------------------------------
+    def _readiness(self, node_id: str) -> str:
+        """'run', 'skip', or DEFERRED (an upstream node has not finished)."""
+        if node_id == self.flow.start:
+            return "run"
+        merged = gated = False
+        gate_closed = False
+        for edge in self.flow.incoming[node_id]:
+            source = self.steps.get(edge.source)
+            if source is None or source.status == "waiting":
+                return DEFERRED
+            succeeded = source.status == "succeeded"
+            if edge.when is None:
+                merged = merged or succeeded
+            elif succeeded and edge.when == source.branch:
+                gated = True
+            else:
+                gate_closed = True
+        return "run" if (merged or gated) and not gate_closed else "skip"
+
+    async def run_generation(self, generation: list[str]) -> list[StepRecord]:
+        to_run: list[str] = []
+        finished: list[StepRecord] = []
+        for node_id in generation:
+            if node_id in self.steps:
+                continue
+            readiness = self._readiness(node_id)
+            if readiness == "run":
+                to_run.append(node_id)
+            elif readiness == "skip":
+                step = StepRecord(node_id, self.flow.instances[node_id].type, "skipped")
+                self._finish_step(step)
+                finished.append(step)
+                await self._send({"type": "step", "node": node_id, "status": "skipped"})
+        if len(to_run) == 1:  # the common linear case: no task machinery
+            finished.append(await self._run_node(to_run[0]))
+        elif to_run:
+            finished.extend(await asyncio.gather(*(self._run_node(node) for node in to_run)))
+        return finished
+
+    def _finish_step(self, step: StepRecord) -> None:
+        self.steps[step.node_id] = step
+        Engine._enter_scope(self.flow, self.scope, step)
+        if step.status == "failed" and self.failure is None:
+            self.failure = step
+
+    # -- running one node -------------------------------------------------------------
+    def _step_inputs(self, node_id: str) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, attribute in self.flow.reads[node_id]:
+            source = self.scope.get(name)
+            if attribute is None:
+                values[name] = source
+            elif isinstance(source, Mapping):
+                values[f"{name}.{attribute}"] = source.get(attribute)
+        return values
+
+    def _context(self, node: Node) -> NodeContext:
+        return NodeContext(
+            run_id=self.run_id,
+            node_id=node.id,
+            node_type=node.type,
+            flow_inputs=self.inputs,
+            render=render,
+            services=self.engine.services,
+            emit=self.emit,
+        )
+
+    async def _run_node(self, node_id: str) -> StepRecord:
+        node = self.flow.instances[node_id]
+        step = StepRecord(node_id, node.type, "succeeded", inputs=self._step_inputs(node_id))
+        step.durable = getattr(node, "side_effects", False)
+        step.started_at = _now()
+        began = time.perf_counter()
+        await self._send({"type": "step", "node": node_id, "status": "running"})
+        ctx = self._context(node)
+        try:
+            if node_id in self.fixed_outputs:
+                result: Any = dict(self.fixed_outputs[node_id])
+            else:
+                timeout = min(node.timeout_s(), self.engine.max_node_timeout_s)
+                async with asyncio.timeout(timeout):
+                    result = await node.run(ctx, self.scope)
+        except TimeoutError:
+            self._fail(step, NodeTimeout(f"the node took longer than its timeout ({node.timeout_s():g} s)"))
+        except asyncio.CancelledError:
+            step.status = "cancelled"
+            self._close(step, began, ctx)
+            self._finish_step(step)
+            raise
+        except Exception as exc:  # every failure is recorded on the step, with node id and type
+            self._fail(step, exc)
+        else:
+            if isinstance(result, Suspend):
+                step.status = "waiting"
+                step.suspension = result
+                step.outputs = {"request": result.request}
+                step.durable = True
+            else:
+                step.outputs = self._checked_outputs(node, result, step)
+        self._close(step, began, ctx)
+        self._finish_step(step)
+        await self._send(self._step_event(step))
+        return step
+
+    def _checked_outputs(self, node: Node, result: Any, step: StepRecord) -> dict[str, Any] | None:
+        if not isinstance(result, dict):
+            self._fail(step, NodeError(f"node returned {type(result).__name__}, expected a dict of outputs"))
+            return None
+        declared = node.declared_outputs(self.flow.document.inputs)
+        missing = [name for name in declared if name not in result]
+        if missing:
+            self._fail(step, NodeError(f"node did not produce its outputs {', '.join(missing)}"))
+            return None
+        return result
+
+    def _fail(self, step: StepRecord, exc: BaseException) -> None:
+        step.status = "failed"
+        step.error = error_of(step.node_id, step.node_type, exc)
+
+    @staticmethod
+    def _close(step: StepRecord, began: float, ctx: NodeContext) -> None:
+        step.finished_at = _now()
+        step.duration_ms = round((time.perf_counter() - began) * 1000, 3)
+        if ctx.usage:
+            step.usage = dict(ctx.usage)
+
+    @staticmethod
+    def _step_event(step: StepRecord) -> dict[str, Any]:
+        event: dict[str, Any] = {
+            "type": "step", "node": step.node_id, "node_type": step.node_type,
+            "status": step.status, "duration_ms": step.duration_ms,
+        }
+        if step.usage:
+            event["usage"] = step.usage
+        if step.error:
+            event["error"] = step.error
+        if step.status == "waiting" and step.outputs:
+            event["request"] = step.outputs.get("request")
+        return event
+
+    async def _send(self, event: dict[str, Any]) -> None:
+        if self.emit is not None:
+            result = self.emit(event)
+            if result is not None:
+                await result
+
+    # -- resuming and finishing -------------------------------------------------------
+    async def resume(self, resolutions: Mapping[str, Resolution]) -> list[str]:
+        """Apply decisions to waiting nodes; returns nodes that expired with no timeout edge."""
+        expired: list[str] = []
+        for node_id, resolution in resolutions.items():
+            node = self.flow.instances[node_id]
+            waiting = self.steps[node_id]
+            step = StepRecord(node_id, node.type, "succeeded", inputs=waiting.inputs,
+                              started_at=waiting.started_at)
+            began = time.perf_counter()
+            ctx = self._context(node)
+            try:
+                step.outputs = await node.resume(ctx, resolution)
+            except Exception as exc:
+                self._fail(step, exc)
+            step.finished_at = _now()
+            if waiting.started_at:
+                step.duration_ms = round((step.finished_at - waiting.started_at).total_seconds() * 1000, 3)
+            else:
+                self._close(step, began, ctx)
+            if resolution.outcome == "timeout" and "timeout" not in self.flow.outgoing_branches[node_id]:
+                step.status = "expired"
+                expired.append(node_id)
+            self._finish_step(step)
+            await self._send(self._step_event(step))
+        return expired
+
+    def _total_tokens(self) -> int:
+        return sum((step.usage or {}).get("total_tokens", 0) for step in self.steps.values())
+
+    def finish(self) -> RunOutcome:
+        if any(step.status == "waiting" for step in self.steps.values()):
+            return RunOutcome("waiting", steps=self.steps, total_tokens=self._total_tokens())
+        try:
+            outputs = render_outputs(self.flow.document, self.scope)
+        except NodeError as exc:
+            return RunOutcome("failed", error={"node": None, "type": None, "kind": "OutputError",
+                                               "message": f"the flow's outputs could not be rendered: {exc.message}"},
+                              steps=self.steps, total_tokens=self._total_tokens())
+        return RunOutcome("succeeded", outputs=outputs, steps=self.steps, total_tokens=self._total_tokens())
+
+    def finish_failed(self) -> RunOutcome:
+        assert self.failure is not None
+        return RunOutcome("failed", error=self.failure.error, steps=self.steps, total_tokens=self._total_tokens())
+
+    def finish_cancelled(self) -> RunOutcome:
+        return RunOutcome("cancelled", error={"node": None, "type": None, "kind": "Cancelled",
+                                              "message": "the run was cancelled"},
+                          steps=self.steps, total_tokens=self._total_tokens())
+
+    def finish_expired(self, nodes: list[str]) -> RunOutcome:
+        return RunOutcome("expired", error={"node": nodes[0], "type": self.flow.instances[nodes[0]].type,
+                                            "kind": "Expired",
+                                            "message": "nobody decided the approval task in time"},
+                          steps=self.steps, total_tokens=self._total_tokens())

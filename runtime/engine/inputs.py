@@ -1,0 +1,71 @@
+"""Run inputs checked against the flow's declared inputs, and the run's outputs rendered."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from nodes.templating import evaluate, render
+from runtime.errors import BadRequest
+from runtime.flows.document import FlowDocument, InputSpec
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+}
+_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.+?)\}\}\s*$", re.DOTALL)
+
+
+def _type_ok(spec: InputSpec, value: Any) -> bool:
+    if value is None:
+        return not spec.required
+    if spec.type in ("number", "integer") and isinstance(value, bool):
+        return False
+    return isinstance(value, _TYPES[spec.type])
+
+
+def prepare_inputs(document: FlowDocument, given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Declared inputs with defaults applied; every problem at once in a `BadRequest`."""
+    given = dict(given or {})
+    problems: list[dict[str, str]] = []
+    prepared: dict[str, Any] = {}
+    for name, spec in document.inputs.items():
+        if name not in given or given[name] is None:
+            if spec.default is not None:
+                prepared[name] = spec.default
+            elif spec.required:
+                problems.append({"field": f"inputs.{name}", "message": f"'{name}' is required ({spec.type})"})
+            else:
+                prepared[name] = None
+            continue
+        value = given.pop(name)
+        if not _type_ok(spec, value):
+            problems.append({
+                "field": f"inputs.{name}",
+                "message": f"'{name}' must be of type {spec.type}, got {type(value).__name__}",
+            })
+        prepared[name] = value
+    for name in given:
+        declared = ", ".join(document.inputs) or "none"
+        problems.append({"field": f"inputs.{name}", "message": f"'{name}' is not an input of this flow (inputs: {declared})"})
+    if problems:
+        raise BadRequest("the inputs do not fit the flow: " + "; ".join(p["message"] for p in problems),
+                         code="invalid_inputs", errors=problems)
+    return prepared
+
+
+def render_outputs(document: FlowDocument, scope: Mapping[str, Any]) -> dict[str, Any]:
+    """`{{ node.field }}` alone keeps its value's type (a list stays a list); else text."""
+    rendered: dict[str, Any] = {}
+    for name, template in document.outputs.items():
+        single = _SINGLE_EXPRESSION.match(template)
+        if single and "{{" not in single.group(1) and "{%" not in template:
+            rendered[name] = evaluate(single.group(1).strip(), scope)
+        else:
+            rendered[name] = render(template, scope)
+    return rendered
