@@ -1,0 +1,180 @@
+"""What changed between two flow documents, for the governance board.
+
+`diff_documents(old, new)` compares two `dirigent.flow/v1` documents given as plain JSON
+dicts (`old` may be None or empty: the first version has no live version, so everything
+shows as added). Nodes are matched by id, edges by (from, to); `layout` is ignored, as in
+the content hash. Config and card are compared field by field with dotted paths
+(`config.json_schema.properties.x`); long strings (prompts, templates) also get a
+unified `text_diff`. The result is JSON-serialisable and ordered by the documents
+(removed items in the old document's order, everything else in the new one's).
+A field that is missing on one side shows as None there.
+
+`diff_summary_text(diff)` renders the diff as one line for lists and notifications.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+META_FIELDS = ("name", "description", "audience")
+LONG_STRING = 80
+
+
+def _is_long(value: Any) -> bool:
+    return isinstance(value, str) and ("\n" in value or len(value) > LONG_STRING)
+
+
+def _text_diff(old: Any, new: Any) -> list[str] | None:
+    if not (_is_long(old) or _is_long(new)):
+        return None
+    if not all(isinstance(v, str) or v is None for v in (old, new)):
+        return None
+    lines = difflib.unified_diff(
+        (old or "").splitlines(), (new or "").splitlines(), lineterm="", n=2
+    )
+    return list(lines)[2:]  # drop the `---` / `+++` headers (only those two lines)
+
+
+def _fields(old: Any, new: Any, path: str) -> list[dict[str, Any]]:
+    """Differences between two values; dicts are walked, anything else compared whole."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        changes: list[dict[str, Any]] = []
+        for key in [*old, *(k for k in new if k not in old)]:
+            sub = f"{path}.{key}" if path else str(key)
+            changes.extend(_fields(old.get(key), new.get(key), sub))
+        return changes
+    if old == new:
+        return []
+    return [{"field": path, "old": old, "new": new, "text_diff": _text_diff(old, new)}]
+
+
+def _plain(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: c[k] for k in ("field", "old", "new")} for c in changes]
+
+
+def _diff_nodes(old: list[dict], new: list[dict]) -> dict[str, list]:
+    before = {n["id"]: n for n in old}
+    after = {n["id"]: n for n in new}
+
+    def brief(node: dict) -> dict:
+        return {"id": node["id"], "type": node.get("type"), "config": node.get("config", {})}
+
+    changed = []
+    for node_id, node in after.items():
+        if node_id not in before:
+            continue
+        prev = before[node_id]
+        fields = [
+            *_fields(prev.get("type"), node.get("type"), "type"),
+            *_fields(prev.get("title", ""), node.get("title", ""), "title"),
+            *_fields(prev.get("config", {}), node.get("config", {}), "config"),
+        ]
+        if fields:
+            changed.append({"id": node_id, "type": node.get("type"), "fields": fields})
+    return {
+        "added": [brief(n) for i, n in after.items() if i not in before],
+        "removed": [brief(n) for i, n in before.items() if i not in after],
+        "changed": changed,
+    }
+
+
+def _diff_edges(old: list[dict], new: list[dict]) -> dict[str, list]:
+    before = {(e["from"], e["to"]): e.get("when") for e in old}
+    after = {(e["from"], e["to"]): e.get("when") for e in new}
+
+    def edge(key: tuple[str, str], when: Any) -> dict:
+        return {"from": key[0], "to": key[1], "when": when}
+
+    return {
+        "added": [edge(k, w) for k, w in after.items() if k not in before],
+        "removed": [edge(k, w) for k, w in before.items() if k not in after],
+        "changed": [
+            {"from": k[0], "to": k[1], "old_when": before[k], "new_when": w}
+            for k, w in after.items()
+            if k in before and before[k] != w
+        ],
+    }
+
+
+def _diff_named(old: dict, new: dict) -> dict[str, list]:
+    return {
+        "added": [name for name in new if name not in old],
+        "removed": [name for name in old if name not in new],
+        "changed": [
+            {"name": name, "old": old[name], "new": value}
+            for name, value in new.items()
+            if name in old and old[name] != value
+        ],
+    }
+
+
+def diff_documents(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any]:
+    old, new = old or {}, new or {}
+    nodes = _diff_nodes(old.get("nodes") or [], new.get("nodes") or [])
+    edges = _diff_edges(old.get("edges") or [], new.get("edges") or [])
+    inputs = _diff_named(old.get("inputs") or {}, new.get("inputs") or {})
+    outputs = _diff_named(old.get("outputs") or {}, new.get("outputs") or {})
+    card = _plain(_fields(old.get("card") or {}, new.get("card") or {}, ""))
+    meta = [
+        {"field": f, "old": old.get(f), "new": new.get(f)}
+        for f in META_FIELDS
+        if old.get(f) != new.get(f)
+    ]
+    parts = [*nodes.values(), *edges.values(), *inputs.values(), *outputs.values()]
+    summary = {
+        "nodes_added": len(nodes["added"]),
+        "nodes_removed": len(nodes["removed"]),
+        "nodes_changed": len(nodes["changed"]),
+        "edges_added": len(edges["added"]),
+        "edges_removed": len(edges["removed"]),
+        "edges_changed": len(edges["changed"]),
+        "changed": any(parts) or bool(card or meta),
+    }
+    return {"summary": summary, "nodes": nodes, "edges": edges, "inputs": inputs,
+            "outputs": outputs, "card": card, "meta": meta}
+
+
+def _counts(noun: str, added: int, removed: int, changed: int, detail: str = "") -> str:
+    items = [(added, "added"), (removed, "removed"), (changed, "changed")]
+    words = [f"{n} {verb}" for n, verb in items if n]
+    if not words:
+        return ""
+    first = added or removed or changed
+    words[0] = words[0].replace(" ", f" {noun}{'' if first == 1 else 's'} ", 1)
+    return ", ".join(words) + (f" ({detail})" if detail else "")
+
+
+def _short(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) and not _is_long(value)
+
+
+def diff_summary_text(diff: dict[str, Any]) -> str:
+    """One line, e.g. `2 nodes added, 1 changed (answer: config.prompt), risk limited → high`."""
+    nodes, edges = diff["nodes"], diff["edges"]
+    if any(m["field"] == "name" and m["old"] is None for m in diff["meta"]):
+        added = [_counts(k[:-1], len(diff[k]["added"]), 0, 0) for k in ("nodes", "edges")]
+        return "first version: " + (", ".join(a for a in added if a) or "empty")
+    node_detail = "; ".join(
+        f"{c['id']}: {', '.join(f['field'] for f in c['fields'])}" for c in nodes["changed"]
+    )
+    edge_detail = "; ".join(
+        f"{e['from']}→{e['to']}: {e['old_when'] or '-'} → {e['new_when'] or '-'}"
+        for e in edges["changed"]
+    )
+    parts = [
+        _counts("node", *map(len, nodes.values()), node_detail),
+        _counts("edge", *map(len, edges.values()), edge_detail),
+    ]
+    for section in ("inputs", "outputs"):
+        for verb in ("added", "removed", "changed"):
+            names = [n if isinstance(n, str) else n["name"] for n in diff[section][verb]]
+            if names:
+                parts.append(f"{section} {verb}: {', '.join(names)}")
+    for change in [*diff["card"], *diff["meta"]]:
+        old, new = change["old"], change["new"]
+        if _short(old) and _short(new):
+            parts.append(f"{change['field']} {old} → {new}")
+        else:
+            parts.append(f"{change['field']} changed")
+    return ", ".join(p for p in parts if p) or "no changes"
