@@ -1,0 +1,28 @@
+"""Dependencies shared by controllers: the runtime and the calling actor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.di import NamedDependency
+
+from runtime.context import Runtime
+from runtime.policy.resources import Actor
+
+
+def provide_runtime(request: Request[Any, Any, Any]) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def provide_actor(request: Request[Any, Any, Any]) -> Actor:
+    return request.user  # type: ignore[no-any-return]
+
+
+def iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# Explicit markers (Litestar 3 drops inferred dependencies): `rt: Rt`, `actor: Caller`.
+Rt = NamedDependency[Runtime]
+Caller = NamedDependency[Actor]

@@ -1,0 +1,93 @@
+"""The one place where errors become HTTP responses.
+
+Every error body has the same shape: `{"error": code, "message": text, ...}` — the
+studio shows `message` to people. Unexpected exceptions are logged with their stack
+trace and answered with a 500 that says nothing about internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.background_tasks import BackgroundTask
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.exceptions import NotFoundException as RouteNotFound
+
+from runtime.audit.service import append as audit
+from runtime.errors import DirigentError, Forbidden
+
+log = logging.getLogger("dirigent.api")
+
+
+def _json(status: int, body: dict[str, Any], background: BackgroundTask | None = None) -> Response[dict[str, Any]]:
+    return Response(content=body, status_code=status, background=background)
+
+
+def dirigent_error(request: Request[Any, Any, Any], exc: DirigentError) -> Response[dict[str, Any]]:
+    background = None
+    if isinstance(exc, Forbidden):  # written after the response, in its own transaction
+        actor = request.scope.get("user")
+        background = BackgroundTask(_audit_denial, request.app.state.runtime,
+                                    getattr(actor, "username", None), request.method,
+                                    request.url.path, exc.message)
+    return _json(exc.status_code, exc.as_json(), background)
+
+
+async def _audit_denial(runtime: Any, username: str | None, method: str, path: str, reason: str) -> None:
+    """Policy denials belong in the audit trail (who tried what, where)."""
+    try:
+        async with runtime.db.write() as session:
+            await audit(session, actor=username, action="policy.denied", resource_type="request",
+                        detail={"method": method, "path": path, "reason": reason})
+    except Exception:  # never lose the 403 because the audit write failed
+        log.exception("could not audit a policy denial")
+
+
+def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    problems = []
+    for item in exc.extra or []:
+        if isinstance(item, dict):
+            key = item.get("key") or item.get("source") or ""
+            problems.append({"field": key, "message": item.get("message", "")})
+    detail = exc.detail or "invalid request"
+    if "JSON" in detail or "decode" in detail.lower():
+        message = "the request body is not valid JSON"
+    elif problems:
+        message = "; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in problems)
+    else:
+        message = detail
+    return _json(400, {"error": "bad_request", "message": message, "errors": problems})
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    if isinstance(exc, NotAuthorizedException):
+        return _json(401, {"error": "unauthorized",
+                           "message": "sign in first: the token is missing, invalid or expired, "
+                                      "or the user no longer exists"})
+    if isinstance(exc, PermissionDeniedException):
+        return _json(403, {"error": "forbidden", "message": exc.detail})
+    if isinstance(exc, RouteNotFound):
+        return _json(404, {"error": "not_found", "message": f"no such endpoint: {request.method} {request.url.path}"})
+    return _json(exc.status_code, {"error": "http_error", "message": exc.detail})
+
+
+def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _json(500, {"error": "internal_error",
+                       "message": "something went wrong inside Dirigent; the administrators can find "
+                                  "details in the runtime's log"})
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DirigentError: dirigent_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}

@@ -1,0 +1,65 @@
+"""Request bodies of the HTTP API (Pydantic; unknown fields are refused)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginRequest(Body):
+    username: str = Field(..., min_length=1, max_length=64)
+    password: str = Field(..., min_length=1, max_length=1024)
+
+
+class WorkspaceCreate(Body):
+    slug: str
+    name: str | None = None
+
+
+class ValidateRequest(Body):
+    document: Any
+
+
+class FlowCreate(Body):
+    name: str = Field(..., min_length=1, max_length=200)
+    slug: str
+    document: dict[str, Any]
+
+
+class VersionCreate(Body):
+    document: dict[str, Any]
+
+
+class ReviewRequest(Body):
+    comment: str = Field("", max_length=10_000)
+
+
+class RunRequest(Body):
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    version: int | None = Field(None, description="Pin a version number; default: the live one")
+    stream: bool = False
+    wait_s: float = Field(60.0, ge=0, le=600, description="How long to wait for the result")
+
+
+class TestRunRequest(Body):
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    fixed_outputs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    stream: bool = False
+    wait_s: float = Field(60.0, ge=0, le=600)
+
+
+class DecisionRequest(Body):
+    decision: Literal["approve", "reject"]
+    comment: str = Field("", max_length=10_000)
+    payload: Any = None
+
+
+class EndpointCreate(Body):
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    base_url: str
+    model: str = "tgi"

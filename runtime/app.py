@@ -1,0 +1,64 @@
+"""`create_app(settings) -> Litestar`: all wiring happens here, nowhere else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from sqlalchemy import text
+
+from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
+from runtime.api.auth import jwt_auth
+from runtime.api.deps import Rt, provide_actor, provide_runtime
+from runtime.api.errors import EXCEPTION_HANDLERS
+from runtime.approvals.controller import TaskController
+from runtime.audit.controller import AuditController
+from runtime.context import Runtime
+from runtime.flows.controller import FlowController
+from runtime.runs.controller import RunController
+from runtime.settings import Settings
+from runtime.users.controller import UserController
+
+CONTROLLERS: list[Any] = [UserController, FlowController, RunController, TaskController, AuditController]
+
+
+@get("/health", tags=["ops"])
+async def health(rt: Rt) -> dict[str, Any]:
+    async with rt.db.read() as session:
+        await session.execute(text("SELECT 1"))
+    return {"status": "ok", "database": rt.db.dialect, "worker": rt.runs.worker_id}
+
+
+def create_app(settings: Settings | None = None, *, services: Mapping[str, Any] | None = None,
+               registry: NodeRegistry = DEFAULT_REGISTRY, migrate: bool = True,
+               background: bool = True) -> Litestar:
+    settings = settings or Settings()
+    runtime = Runtime.build(settings, services=services, registry=registry)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await runtime.startup(migrate=migrate, background=background)
+        try:
+            yield
+        finally:
+            await runtime.shutdown()
+
+    auth = jwt_auth(runtime.jwt_secret, settings.token_ttl_minutes)
+    app = Litestar(
+        route_handlers=[health, *CONTROLLERS],
+        dependencies={"rt": Provide(provide_runtime, sync_to_thread=False),
+                      "actor": Provide(provide_actor, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        on_app_init=[auth.on_app_init],
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(title="Dirigent runtime", version="0.1.0", path="/schema"),
+        cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
+        request_max_body_size=2 * 1024 * 1024,
+    )
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,159 @@
+"""Assistants and runs over HTTP: invoke (JSON or Server-Sent Events), read, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import ServerSentEvent
+from sqlalchemy import select
+
+from runtime.api.deps import Caller, Rt, iso
+from runtime.api.schemas import RunRequest, TestRunRequest
+from runtime.approvals.service import task_as_json
+from runtime.db.models import ApprovalTask, Flow, FlowVersion, Run, RunStep, Workspace
+from runtime.errors import Conflict, NotFound
+from runtime.flows import service as flows
+from runtime.policy.views import assistant_view, run_view
+
+TERMINAL_OR_WAITING = ("succeeded", "failed", "cancelled", "expired", "waiting")
+
+
+async def run_as_json(session: Any, run: Run) -> dict[str, Any]:
+    steps = (await session.execute(select(RunStep).where(RunStep.run_id == run.id))).scalars().all()
+    steps = sorted(steps, key=lambda step: (step.started_at is None, step.started_at or run.created_at))
+    tasks = (await session.execute(select(ApprovalTask).where(ApprovalTask.run_id == run.id))).scalars().all()
+    return {
+        "id": run.id, "flow_id": run.flow_id, "version": run.version_number,
+        "content_hash": run.content_hash, "status": run.status, "is_test": run.is_test,
+        "inputs": run.inputs, "outputs": run.outputs, "error": run.error,
+        "total_tokens": run.total_tokens, "created_at": iso(run.created_at),
+        "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
+        "steps": [{"node_id": s.node_id, "node_type": s.node_type, "status": s.status,
+                   "inputs": s.inputs, "outputs": s.outputs, "error": s.error, "usage": s.usage,
+                   "started_at": iso(s.started_at), "finished_at": iso(s.finished_at),
+                   "duration_ms": s.duration_ms} for s in steps],
+        "tasks": [task_as_json(task) for task in tasks],
+    }
+
+
+def _sse(rt: Rt, run_id: FromPath[str], queue: asyncio.Queue[dict[str, Any]]) -> ServerSentEvent:
+    async def stream() -> AsyncIterator[dict[str, Any]]:
+        yield {"event": "run", "data": json.dumps({"type": "started", "run_id": run_id})}
+        try:
+            async for event in rt.runs.events(queue):
+                yield {"event": event.get("type", "message"), "data": json.dumps(event, default=str)}
+        finally:
+            rt.runs.unlisten(run_id, queue)
+
+    return ServerSentEvent(stream(), headers={"X-Run-Id": run_id, "Cache-Control": "no-store"})
+
+
+async def _start_and_answer(rt: Rt, actor: Caller, version: FlowVersion, workspace_id: str,
+                            inputs: dict[str, Any], *, stream: bool, wait_s: float, is_test: bool,
+                            fixed_outputs: dict[str, dict[str, Any]] | None = None) -> Any:
+    run_id, queue = await rt.runs.start(actor, version, workspace_id, inputs, is_test=is_test,
+                                        fixed_outputs=fixed_outputs, listen=stream)
+    if stream and queue is not None:
+        return _sse(rt, run_id, queue)
+    await rt.runs.wait(run_id, wait_s)
+    async with rt.db.read() as session:
+        run = await session.get(Run, run_id)
+        body = await run_as_json(session, run)  # type: ignore[arg-type]
+    return Response(body, status_code=200 if body["status"] in TERMINAL_OR_WAITING else 202)
+
+
+class RunController(Controller):
+    path = "/api"
+    tags = ["runs"]
+
+    @get("/assistants")
+    async def list_assistants(self, rt: Rt, actor: Caller) -> list[dict[str, Any]]:
+        async with rt.db.read() as session:
+            rows = (await session.execute(
+                select(Flow, FlowVersion, Workspace.slug)
+                .join(FlowVersion, FlowVersion.id == Flow.live_version_id)
+                .join(Workspace, Workspace.id == Flow.workspace_id).order_by(Flow.name))).tuples().all()
+            result = []
+            for flow, live, workspace_slug in rows:
+                if rt.authz.is_allowed(actor, "invoke", await assistant_view(session, flow, live)):
+                    result.append({
+                        "slug": flow.slug, "name": flow.name, "flow_id": flow.id, "workspace": workspace_slug,
+                        "description": live.document.get("description", ""),
+                        "version": live.number, "content_hash": live.content_hash,
+                        "inputs": live.document.get("inputs", {}),
+                        "card": live.document.get("card", {}),
+                    })
+        return result
+
+    @post("/assistants/{slug:str}/runs")
+    async def invoke(self, rt: Rt, actor: Caller, slug: FromPath[str], data: JSONBody[RunRequest]) -> Any:
+        async with rt.db.read() as session:
+            flow = (await session.execute(select(Flow).where(Flow.slug == slug))).scalar_one_or_none()
+            if flow is None:
+                raise NotFound("assistant not found")
+            live = await session.get(FlowVersion, flow.live_version_id) if flow.live_version_id else None
+            rt.authz.authorize(actor, "invoke", await assistant_view(session, flow, live))
+            version = live
+            if data.version is not None:
+                version = (await session.execute(select(FlowVersion).where(
+                    FlowVersion.flow_id == flow.id, FlowVersion.number == data.version))).scalar_one_or_none()
+                if version is None:
+                    raise NotFound(f"version {data.version} of '{slug}' not found")
+                if version.state != "published":
+                    raise Conflict(f"version {data.version} is {version.state}; only published versions "
+                                   "can be invoked", code="not_published")
+            assert version is not None
+        return await _start_and_answer(rt, actor, version, flow.workspace_id, data.inputs,
+                                       stream=data.stream, wait_s=data.wait_s, is_test=False)
+
+    @post("/flows/{flow_id:str}/versions/{number:int}/runs")
+    async def test_run(self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int], data: JSONBody[TestRunRequest]) -> Any:
+        """Run any saved version (draft included) from the editor's test panel."""
+        async with rt.db.read() as session:
+            flow, version = await flows.get_version(session, rt.authz, actor, flow_id, number, "test_run")
+        return await _start_and_answer(rt, actor, version, flow.workspace_id, data.inputs, stream=data.stream,
+                                       wait_s=data.wait_s, is_test=True, fixed_outputs=data.fixed_outputs)
+
+    @get("/runs/{run_id:str}")
+    async def get_run(self, rt: Rt, actor: Caller, run_id: FromPath[str]) -> dict[str, Any]:
+        async with rt.db.read() as session:
+            run = await session.get(Run, run_id)
+            if run is None:
+                raise NotFound("run not found")
+            rt.authz.authorize(actor, "read", await run_view(session, run))
+            return await run_as_json(session, run)
+
+    @get("/runs")
+    async def list_runs(self, rt: Rt, actor: Caller, flow_id: FromQuery[str | None] = None,
+                        limit: FromQuery[int] = 50) -> list[dict[str, Any]]:
+        """Runs the caller may see (own runs; all of a workspace for its admins)."""
+        async with rt.db.read() as session:
+            query = select(Run).order_by(Run.created_at.desc()).limit(min(max(limit, 1), 500) * 4)
+            if flow_id:
+                query = query.where(Run.flow_id == flow_id)
+            rows = (await session.execute(query)).scalars().all()
+            visible = []
+            for run in rows:
+                if rt.authz.is_allowed(actor, "read", await run_view(session, run)):
+                    visible.append({"id": run.id, "flow_id": run.flow_id, "version": run.version_number,
+                                    "status": run.status, "is_test": run.is_test,
+                                    "created_at": iso(run.created_at), "finished_at": iso(run.finished_at),
+                                    "total_tokens": run.total_tokens})
+                if len(visible) >= limit:
+                    break
+        return visible
+
+    @post("/runs/{run_id:str}/cancel", status_code=200)
+    async def cancel(self, rt: Rt, actor: Caller, run_id: FromPath[str]) -> dict[str, Any]:
+        async with rt.db.read() as session:
+            run = await session.get(Run, run_id)
+            if run is None:
+                raise NotFound("run not found")
+            rt.authz.authorize(actor, "cancel", await run_view(session, run))
+        status = await rt.runs.cancel(actor, run_id)
+        return {"id": run_id, "status": status}
