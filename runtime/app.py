@@ -20,11 +20,14 @@ from runtime.approvals.controller import TaskController
 from runtime.audit.controller import AuditController
 from runtime.context import Runtime
 from runtime.flows.controller import FlowController
+from runtime.llm.controller import ModelEndpointController
 from runtime.runs.controller import RunController
 from runtime.settings import Settings
 from runtime.users.controller import UserController
 
-CONTROLLERS: list[Any] = [UserController, FlowController, RunController, TaskController, AuditController]
+CONTROLLERS: list[Any] = [
+    UserController, FlowController, RunController, TaskController, AuditController, ModelEndpointController,
+]
 
 
 @get("/health", tags=["ops"])
