@@ -15,7 +15,7 @@
 # Binaries: PG_BIN if set, else the newest /usr/lib/postgresql/*/bin, else PATH.
 set -euo pipefail
 
-PG_DIR=${DIRIGENT_PG_DIR:-/tmp/dirigent-pg-test}
+PG_DIR=$(realpath -m "${DIRIGENT_PG_DIR:-/tmp/dirigent-pg-test}")
 FIRST_PORT=${DIRIGENT_PG_PORT:-54329}
 DB_USER=dirigent
 DB_NAME=dirigent_test
@@ -52,14 +52,15 @@ server_user() {
     fi
 }
 
-# Runs a command as the server's user (a no-op wrapper when we are not root).
+# Runs a command as the server's user (a no-op wrapper when we are not root). From /, since
+# that user may not be allowed into the current directory (a checkout under /root, say).
 as_server_user() {
     if [[ $EUID -ne 0 ]]; then
         "$@"
     elif command -v runuser >/dev/null; then
-        runuser -u "$SERVER_USER" -- "$@"
+        (cd / && runuser -u "$SERVER_USER" -- "$@")
     else
-        su -s /bin/sh "$SERVER_USER" -c "$(printf '%q ' "$@")"
+        (cd / && su -s /bin/sh "$SERVER_USER" -c "$(printf '%q ' "$@")")
     fi
 }
 
