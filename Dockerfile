@@ -34,4 +34,4 @@ RUN pip install -e ".[knowledge,studio]"
 USER dirigent
 VOLUME /data
 EXPOSE 8000 3000
-CMD ["dirigent", "serve", "--host", "0.0.0.0"]
+CMD ["dirigent", "serve", "--host", "0.0.0.0", "--port", "8000"]
