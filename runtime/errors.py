@@ -28,6 +28,8 @@ class DirigentError(Exception):
         if code:
             self.code = code
         self.extra = extra
+        # Set when the policy refused: the API writes such refusals to the audit trail.
+        self.policy_denial = False
 
     def as_json(self) -> dict[str, Any]:
         return {"error": self.code, "message": self.message, **self.extra}

@@ -32,7 +32,7 @@ def _json(status: int, body: dict[str, Any], background: BackgroundTask | None =
 
 def dirigent_error(request: Request[Any, Any, Any], exc: DirigentError) -> Response[dict[str, Any]]:
     background = None
-    if isinstance(exc, Forbidden):  # written after the response, in its own transaction
+    if isinstance(exc, Forbidden) or exc.policy_denial:  # audited after the response, in its own transaction
         actor = request.scope.get("user")
         background = BackgroundTask(_audit_denial, request.app.state.runtime,
                                     getattr(actor, "username", None), request.method,

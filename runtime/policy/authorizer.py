@@ -186,7 +186,9 @@ class Authorizer:
             self._oso.authorize(actor, action, resource)
         except NotFoundError:
             self._log_denial(actor, action, resource, "not found")
-            raise NotFound(f"{_kind(resource)} not found") from None
+            hidden = NotFound(f"{_kind(resource)} not found")
+            hidden.policy_denial = True  # audited like a 403; answered as if it did not exist
+            raise hidden from None
         except ForbiddenError:
             self._log_denial(actor, action, resource, "forbidden")
             raise Forbidden(self.explain(actor, action, resource)) from None
@@ -300,6 +302,6 @@ def _special_reason(actor: Actor, action: str, resource: object) -> str | None:
 
 
 def _version_words(version: FlowVersion) -> str:
-    # FlowVersion carries no number today; use one if a `number` field is ever added.
+    # Views built from a stored version carry its number; hand-built ones may not.
     number = getattr(version, "number", None)
     return f"version {number}" if number is not None else "this version"

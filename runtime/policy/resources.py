@@ -73,6 +73,7 @@ class FlowVersion:
     author_id: str
     submitted_by: str | None
     state: str
+    number: int | None = None
     # Board members who already gave a decision in the current review round.
     reviewed_by: frozenset[str] = frozenset()
 

@@ -40,6 +40,7 @@ async def version_view(
         author_id=row.author_id,
         submitted_by=row.submitted_by,
         state=row.state,
+        number=row.number,
         reviewed_by=frozenset(reviewer for (reviewer,) in reviewers),
     )
 
