@@ -1,0 +1,380 @@
+"""`HFChatModel`: the `llm` service — chat completions against registered model endpoints.
+
+Nodes call `ctx.service("llm").chat(request, on_token=...)` (`nodes.services.ChatModel`).
+This module answers through `huggingface_hub.AsyncInferenceClient`, which speaks TGI's
+OpenAI-compatible Messages API (as do vLLM, SGLang and llama.cpp's server).
+
+The request's `model` is a *name* in `ModelEndpoints`, not a model id: "default" comes
+from `DIRIGENT_LLM_URL`, an admin registers more. Every failure on the way (unknown name,
+refused connection, HTTP error, timeout, an answer that is not a Messages API answer)
+becomes `nodes.errors.ServiceUnavailable`, whose message names the endpoint and its URL
+but never its API key: it is shown to champions and stored with the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import aclosing, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx2
+from huggingface_hub import AsyncInferenceClient, ChatCompletionInputStreamOptions
+from huggingface_hub.errors import HfHubHTTPError, TextGenerationError
+
+from nodes.errors import ServiceUnavailable
+from nodes.services import ChatRequest, ChatResult, TokenSink
+
+if TYPE_CHECKING:
+    from runtime.settings import Settings
+
+DEFAULT_ENDPOINT = "default"
+
+# (name, base_url, model, api_key): what the runtime reads from `ModelEndpoint` rows.
+EndpointRow = tuple[str, str, str, str | None]
+
+
+@dataclass(frozen=True)
+class ChatEndpoint:
+    """One Messages API server. `model` is the model id sent in the request body."""
+
+    name: str
+    base_url: str
+    model: str = "tgi"
+    api_key: str | None = field(default=None, repr=False)
+
+    @property
+    def display_url(self) -> str:
+        """`base_url` without any `user:password@`, fit for messages and logs."""
+        parts = urlsplit(self.base_url)
+        return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+class ModelEndpoints:
+    """The model endpoints by name: the environment's default plus admin-registered ones.
+
+    Later registrations replace earlier ones of the same name, so an admin's "default"
+    wins over `DIRIGENT_LLM_URL` when `from_settings` is given both.
+    """
+
+    def __init__(self, endpoints: Iterable[EndpointRow | ChatEndpoint] = ()) -> None:
+        self._by_name: dict[str, ChatEndpoint] = {}
+        for endpoint in endpoints:
+            if isinstance(endpoint, ChatEndpoint):
+                self._add(endpoint)
+            else:
+                self.register(*endpoint)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, registered: Iterable[EndpointRow] = ()
+    ) -> ModelEndpoints:
+        """`DIRIGENT_LLM_URL` as "default" (when set), then the `registered` rows."""
+        endpoints = cls()
+        if settings.llm_url:
+            endpoints.register(
+                DEFAULT_ENDPOINT, settings.llm_url, settings.llm_model, settings.llm_api_key
+            )
+        for row in registered:
+            endpoints.register(*row)
+        return endpoints
+
+    def register(
+        self, name: str, base_url: str, model: str = "tgi", api_key: str | None = None
+    ) -> ChatEndpoint:
+        if not name:
+            raise ValueError("a model endpoint needs a name")
+        if urlsplit(base_url).scheme not in ("http", "https"):
+            raise ValueError(
+                f"model endpoint '{name}': base URL must start with http:// or https://, "
+                f"got {base_url!r}"
+            )
+        return self._add(ChatEndpoint(name, base_url.rstrip("/"), model or "tgi", api_key or None))
+
+    def unregister(self, name: str) -> None:
+        self._by_name.pop(name, None)
+
+    def get(self, name: str) -> ChatEndpoint:
+        """The endpoint called `name`, or `ServiceUnavailable` listing the known ones."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            known = ", ".join(sorted(self._by_name)) or "none"
+            raise ServiceUnavailable(
+                f"there is no model endpoint named '{name}' (known endpoints: {known}); "
+                "set DIRIGENT_LLM_URL or register an endpoint",
+                field="config.model",
+            ) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)
+
+    def __contains__(self, item: object) -> bool:
+        """A name is known, or an endpoint is still registered exactly as it is."""
+        if isinstance(item, ChatEndpoint):
+            return self._by_name.get(item.name) == item
+        return item in self._by_name
+
+    def __iter__(self) -> Iterator[ChatEndpoint]:
+        return iter(list(self._by_name.values()))
+
+    def _add(self, endpoint: ChatEndpoint) -> ChatEndpoint:
+        self._by_name[endpoint.name] = endpoint
+        return endpoint
+
+
+class _TokenSinkFailed(Exception):
+    """Carries an error of the caller's `on_token` past the endpoint error mapping."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _ClientSlot:
+    """One cached `AsyncInferenceClient`, with what it takes to retire it safely."""
+
+    def __init__(self, client: AsyncInferenceClient) -> None:
+        self.client = client
+        self.streams = 0  # streamed answers served so far
+        self.active = 0  # calls in flight
+
+
+class HFChatModel:
+    """`nodes.services.ChatModel` over `huggingface_hub.AsyncInferenceClient`.
+
+    One client per endpoint is cached, so connections are reused. huggingface_hub 2.x
+    keeps every streamed response on its client until the client is closed (~19 KB
+    each), so a client is retired after `streams_per_client` streamed answers: new calls
+    get a fresh client, the old one is closed when its last call has finished. A client
+    whose endpoint was changed or removed is retired the same way.
+
+    Args:
+        endpoints: where each model name is served. Assign a new `ModelEndpoints` to
+            `self.endpoints` (or mutate it) to apply an admin's changes.
+        io_timeout_s: the client's own timeout. It applies to each socket operation
+            (connect, every read), so it cannot bound a streamed answer; each call is
+            bounded by `request.timeout_s` with `asyncio.timeout` instead, and this is
+            only a backstop (default: the longest timeout a node may configure).
+        streams_per_client: streamed answers after which a client is replaced.
+    """
+
+    def __init__(
+        self,
+        endpoints: ModelEndpoints,
+        *,
+        io_timeout_s: float = 3600.0,
+        streams_per_client: int = 500,
+    ) -> None:
+        self.endpoints = endpoints
+        self.io_timeout_s = io_timeout_s
+        self.streams_per_client = streams_per_client
+        # Keyed by the endpoint's value, so a changed URL or key gets a fresh client.
+        self._slots: dict[ChatEndpoint, _ClientSlot] = {}
+        self._retired: set[_ClientSlot] = set()
+
+    async def chat(self, request: ChatRequest, on_token: TokenSink | None = None) -> ChatResult:
+        endpoint = self.endpoints.get(request.model)
+        arguments = _arguments(endpoint, request)
+        try:
+            async with (
+                self._client(endpoint, streaming=on_token is not None) as client,
+                asyncio.timeout(request.timeout_s),
+            ):
+                if on_token is None:
+                    return await self._complete(client, endpoint, arguments)
+                return await self._stream(client, endpoint, arguments, on_token)
+        except _TokenSinkFailed as failed:
+            raise failed.error from None
+        except (TimeoutError, httpx2.TimeoutException):
+            raise _unavailable(
+                endpoint, f"did not answer within {request.timeout_s:g} s (the node's timeout)"
+            ) from None
+        except (httpx2.HTTPError, ValueError) as error:
+            raise _unavailable(endpoint, _describe(error, endpoint)) from None
+
+    async def aclose(self) -> None:
+        """Close every client (and the connections they hold); calls in flight fail."""
+        slots = [*self._slots.values(), *self._retired]
+        self._slots, self._retired = {}, set()
+        for slot in slots:
+            await slot.client.close()
+
+    @asynccontextmanager
+    async def _client(
+        self, endpoint: ChatEndpoint, *, streaming: bool
+    ) -> AsyncIterator[AsyncInferenceClient]:
+        slot = self._slots.get(endpoint)
+        if slot is None:
+            slot = self._slots[endpoint] = _ClientSlot(self._new_client(endpoint))
+            for stale in [known for known in self._slots if known not in self.endpoints]:
+                await self._retire(stale)
+        slot.active += 1
+        if streaming:
+            slot.streams += 1
+            if slot.streams >= self.streams_per_client:
+                await self._retire(endpoint)
+        try:
+            yield slot.client
+        finally:
+            slot.active -= 1
+            if slot.active == 0 and slot in self._retired:
+                self._retired.discard(slot)
+                await slot.client.close()
+
+    async def _retire(self, endpoint: ChatEndpoint) -> None:
+        """Stop handing out this endpoint's client; close it now or after its last call."""
+        slot = self._slots.pop(endpoint)
+        if slot.active:
+            self._retired.add(slot)
+        else:
+            await slot.client.close()
+
+    def _new_client(self, endpoint: ChatEndpoint) -> AsyncInferenceClient:
+        return AsyncInferenceClient(
+            base_url=endpoint.base_url,
+            api_key=endpoint.api_key,
+            timeout=self.io_timeout_s,
+            # Without a key of its own, huggingface_hub would send the machine's Hugging
+            # Face token (HF_TOKEN, ~/.cache) to this server; a None header is dropped.
+            headers=None if endpoint.api_key else {"authorization": None},  # type: ignore[dict-item]
+        )
+
+    async def _complete(
+        self, client: AsyncInferenceClient, endpoint: ChatEndpoint, arguments: dict[str, Any]
+    ) -> ChatResult:
+        output = await client.chat_completion(**arguments)
+        if not output.choices:
+            raise ValueError("the answer has no choices")
+        choice = output.choices[0]
+        text = (choice.message.content if choice.message else None) or ""
+        return ChatResult(
+            text=text,
+            usage=_usage(output.usage),
+            model=output.model or endpoint.model,
+            finish_reason=choice.finish_reason,
+        )
+
+    async def _stream(
+        self,
+        client: AsyncInferenceClient,
+        endpoint: ChatEndpoint,
+        arguments: dict[str, Any],
+        on_token: TokenSink,
+    ) -> ChatResult:
+        pieces: list[str] = []
+        usage: dict[str, int] = _usage(None)
+        finish_reason: str | None = None
+        model = endpoint.model
+        usage_please = ChatCompletionInputStreamOptions(include_usage=True)
+        stream = await client.chat_completion(
+            **arguments, stream=True, stream_options=usage_please
+        )
+        async with aclosing(stream):
+            async for chunk in stream:
+                model = chunk.model or model
+                if chunk.usage:  # the last chunk, when the server reports usage at all
+                    usage = _usage(chunk.usage)
+                for choice in chunk.choices or ():
+                    finish_reason = choice.finish_reason or finish_reason
+                    piece = choice.delta.content if choice.delta else None
+                    if piece:
+                        pieces.append(piece)
+                        try:
+                            await on_token(piece)
+                        except Exception as error:
+                            raise _TokenSinkFailed(error) from error
+        return ChatResult(
+            text="".join(pieces), usage=usage, model=model, finish_reason=finish_reason
+        )
+
+
+def _arguments(endpoint: ChatEndpoint, request: ChatRequest) -> dict[str, Any]:
+    arguments: dict[str, Any] = {
+        "messages": request.messages,
+        "model": endpoint.model,
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+    }
+    if request.json_schema is not None:
+        # TGI's grammar format. huggingface_hub 2.x would also translate OpenAI's
+        # {"type": "json_schema", ...} into this, but older versions pass it through.
+        arguments["response_format"] = {"type": "json_object", "value": request.json_schema}
+    return arguments
+
+
+def _usage(reported: Any) -> dict[str, int]:
+    """Token counts from a usage object; missing or null counts are 0."""
+    prompt = int(getattr(reported, "prompt_tokens", None) or 0)
+    completion = int(getattr(reported, "completion_tokens", None) or 0)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def _describe(error: Exception, endpoint: ChatEndpoint) -> str:
+    """What went wrong, in words for a champion; server text is trimmed and scrubbed."""
+    if isinstance(error, HfHubHTTPError) and error.response is not None:
+        status = error.response.status_code
+        detail = _scrub(error.server_message or "", endpoint)
+        said = f": {detail}" if detail else ""
+        if status in (401, 403):
+            return f"refused the credentials (HTTP {status}); check the endpoint's API key"
+        if status == 404:
+            return (
+                "has no Messages API at this URL (HTTP 404); the base URL should be the "
+                "server's root, e.g. http://tgi:80"
+            )
+        if status == 429:
+            return f"is overloaded (HTTP 429); try again later{said}"
+        if status >= 500:
+            return f"failed with HTTP {status}{said}"
+        return f"rejected the request (HTTP {status}){said}"
+    if isinstance(error, TextGenerationError):
+        return f"reported an error while generating: {_scrub(str(error), endpoint)}"
+    if isinstance(error, httpx2.ConnectError):
+        return (
+            f"cannot be reached ({_scrub(_os_reason(error), endpoint)}); "
+            "is the server running and the URL right?"
+        )
+    detail = _scrub(str(error), endpoint)
+    if isinstance(error, httpx2.TransportError):
+        return f"broke off the connection ({type(error).__name__}: {detail})"
+    return f"answered with something that is not a Messages API answer ({detail})"
+
+
+def _os_reason(error: BaseException) -> str:
+    """The innermost OS-level reason ("Connection refused"), else the error's own text.
+
+    httpx2 reports every failed connect as "All connection attempts failed"; the cause
+    chain says whether the port was closed, the name unknown, or the network down.
+    """
+    reason, depth = str(error) or type(error).__name__, 0
+    cause: BaseException | None = error
+    while cause is not None and depth < 10:
+        if isinstance(cause, OSError) and isinstance(cause.errno, int) and cause.errno > 0:
+            reason = os.strerror(cause.errno)  # "Connection refused", not "Connect call failed"
+        elif isinstance(cause, OSError) and cause.strerror:
+            reason = cause.strerror  # e.g. DNS: "Name or service not known"
+        cause, depth = cause.__cause__ or cause.__context__, depth + 1
+    return reason
+
+
+def _scrub(text: str, endpoint: ChatEndpoint, limit: int = 300) -> str:
+    """`text` shortened, with the endpoint's key and URL credentials masked."""
+    for secret in (endpoint.api_key, urlsplit(endpoint.base_url).password):
+        if secret:
+            text = text.replace(secret, "***")
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _unavailable(endpoint: ChatEndpoint, what: str) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"the model endpoint '{endpoint.name}' at {endpoint.display_url} {what}"
+    )

@@ -1,0 +1,1 @@
+"""Test support: test doubles and fixtures shared by the test packages."""
