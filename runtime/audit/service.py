@@ -367,8 +367,9 @@ async def verify(session: AsyncSession) -> VerifyResult:
             before_last_hash, last_hash = last_hash, row.entry_hash
 
     if head is None:
-        if checked:
-            return bad(1, f"the chain head (table audit_head) is missing; {checked} entries exist")
+        if checked:  # the entries are intact among themselves; what is gone is the anchor
+            problem = f"the chain head (table audit_head) is missing; {checked} entries exist"
+            return VerifyResult(False, checked, None, problem, last_hash)
         return VerifyResult(True, 0, None, None, GENESIS_HASH)
 
     head_seq, head_hash = head

@@ -261,9 +261,8 @@ async def test_missing_head_is_detected(db: Database) -> None:
     await _execute(db, text("DELETE FROM audit_head"))
 
     result = await _verify(db)
-    assert not result.ok
-    assert result.problem is not None
-    assert "head" in result.problem
+    assert (result.ok, result.entries, result.first_bad_seq) == (False, 2, None)
+    assert result.problem == "the chain head (table audit_head) is missing; 2 entries exist"
 
 
 # -- transactions and concurrency ------------------------------------------------------------
