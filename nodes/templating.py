@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
+from contextvars import ContextVar
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -33,19 +34,55 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+# Work one render may do: elements made by `range` and by repeating lists/strings. The
+# sandbox stops attribute tricks but not loops; without a budget `{% for i in range(99999)
+# %}{% for j in range(99999) %}…` would block the event loop for hours.
+MAX_RANGE = 10_000
+RENDER_BUDGET = 100_000
+_budget: ContextVar[list[int]] = ContextVar("template_budget")
+
+
+def _charge(units: int, what: str) -> None:
+    spent = _budget.get(None)
+    if spent is None:  # outside render()/evaluate(): e.g. compile-time constant folding
+        spent = [0]
+    spent[0] += units
+    if spent[0] > RENDER_BUDGET:
+        raise SecurityError(f"the template does too much work ({what}); the limit is {RENDER_BUDGET} elements")
+
+
+def _bounded_range(*args: int) -> range:
+    values = range(*args)
+    if len(values) > MAX_RANGE:
+        raise SecurityError(f"range too large in template ({len(values)} > {MAX_RANGE})")
+    _charge(len(values), "range")
+    return values
+
+
 class _Environment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset(["**", "*"])
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        # `'x' * 10**9` or `9**9**9` would exhaust memory/CPU inside the sandbox.
-        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 100:
-            raise SecurityError("exponent too large in template")
-        if operator == "*" and (
-            (isinstance(left, (str, list)) and isinstance(right, int) and right * len(left) > MAX_RENDERED_CHARS)
-            or (isinstance(right, (str, list)) and isinstance(left, int) and left * len(right) > MAX_RENDERED_CHARS)
-        ):
-            raise SecurityError("repetition too large in template")
+        if operator == "**" and isinstance(left, int) and isinstance(right, (int, float)):
+            # `**` is left-associative in Jinja, so bound the size of the result, not the exponent.
+            if abs(right) > 1000 or max(left.bit_length(), 1) * abs(right) > 10_000:
+                raise SecurityError("exponent too large in template")
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                if isinstance(sequence, (str, list, tuple)) and isinstance(times, int):
+                    size = times * len(sequence)
+                    if size > MAX_RENDERED_CHARS:
+                        raise SecurityError("repetition too large in template")
+                    if not isinstance(sequence, str):
+                        _charge(size, "repetition")
         return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        # 'x'.ljust(10**9), '{:>999999999}'.format(1) and friends: no call needs a huge number.
+        for value in () if __obj is _bounded_range else (*args, *kwargs.values()):
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_RENDERED_CHARS:
+                raise SecurityError("number too large for a call in a template")
+        return super().call(__context, __obj, *args, **kwargs)
 
 
 ENVIRONMENT = _Environment(
@@ -54,6 +91,7 @@ ENVIRONMENT = _Environment(
     autoescape=False,
     keep_trailing_newline=True,
 )
+ENVIRONMENT.globals["range"] = _bounded_range
 ENVIRONMENT.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False, default=str)
 
 
@@ -68,7 +106,8 @@ def _compile(source: str) -> Any:
 @lru_cache(maxsize=1024)
 def _compile_expression(source: str) -> Any:
     try:
-        return ENVIRONMENT.compile_expression(source)
+        # undefined_to_none=False: a typo such as `inputs.amout` must be an error, not None.
+        return ENVIRONMENT.compile_expression(source, undefined_to_none=False)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"expression syntax error: {exc.message}") from None
 
@@ -89,12 +128,15 @@ def render(source: str, scope: Mapping[str, Any]) -> str:
     if "{" not in source:  # fast path: plain text has nothing to render
         return source
     template = _compile(source)
+    token = _budget.set([0])
     try:
         text = template.render(scope)
     except TemplateError:
         raise
     except Exception as exc:
         raise _render_error(exc) from None
+    finally:
+        _budget.reset(token)
     if len(text) > MAX_RENDERED_CHARS:
         raise TemplateError(f"the rendered template is larger than {MAX_RENDERED_CHARS} characters")
     return text
@@ -103,10 +145,16 @@ def render(source: str, scope: Mapping[str, Any]) -> str:
 def evaluate(expression: str, scope: Mapping[str, Any]) -> Any:
     """Evaluate a Jinja2 expression such as `inputs.amount > 50000` in the sandbox."""
     compiled = _compile_expression(expression)
+    token = _budget.set([0])
     try:
-        return compiled(**scope)
+        result = compiled(**scope)
     except Exception as exc:
         raise _render_error(exc) from None
+    finally:
+        _budget.reset(token)
+    if isinstance(result, Undefined):  # StrictUndefined only raises when used, so use it
+        raise _render_error(UndefinedError(result._undefined_message))
+    return result
 
 
 # `{{ name }}` / `{{ name.field.more }}`: the overwhelmingly common template shape, which
@@ -143,6 +191,10 @@ def _simple_references(source: str) -> set[tuple[str, str | None]] | None:
     return {item for item in found if item[0] not in ENVIRONMENT.globals}
 
 
+# Names Jinja defines inside loops, macros and blocks: never references to the scope.
+_IMPLICIT_NAMES = frozenset({"loop", "caller", "varargs", "kwargs", "self", "super"})
+
+
 @lru_cache(maxsize=4096)
 def _parsed_references(source: str) -> frozenset[tuple[str, str | None]]:
     try:
@@ -150,6 +202,7 @@ def _parsed_references(source: str) -> frozenset[tuple[str, str | None]]:
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
     stored = {name.name for name in parsed.find_all(nodes.Name) if name.ctx in ("store", "param")}
+    stored |= _IMPLICIT_NAMES
     free = {
         name.name
         for name in parsed.find_all(nodes.Name)
