@@ -35,37 +35,66 @@ class AuditController(Controller):
     tags = ["audit"]
 
     @get("/")
-    async def list_entries(self, rt: Rt, actor: Caller, action: FromQuery[str | None] = None,
-                           who: FromQuery[str | None] = None, resource_type: FromQuery[str | None] = None,
-                           resource_id: FromQuery[str | None] = None, since: FromQuery[str | None] = None,
-                           until: FromQuery[str | None] = None, limit: FromQuery[int] = 100,
-                           before_seq: FromQuery[int | None] = None) -> list[dict[str, Any]]:
+    async def list_entries(
+        self,
+        rt: Rt,
+        actor: Caller,
+        action: FromQuery[str | None] = None,
+        who: FromQuery[str | None] = None,
+        resource_type: FromQuery[str | None] = None,
+        resource_id: FromQuery[str | None] = None,
+        since: FromQuery[str | None] = None,
+        until: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 100,
+        before_seq: FromQuery[int | None] = None,
+    ) -> list[dict[str, Any]]:
         rt.authz.authorize(actor, "read_audit", Platform())
         async with rt.db.read() as session:
             rows = await service.list_entries(
-                session, actor=who, action=action, resource_type=resource_type, resource_id=resource_id,
-                since=_time(since, "since"), until=_time(until, "until"), limit=min(max(limit, 1), 1000),
-                before_seq=before_seq)
+                session,
+                actor=who,
+                action=action,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                since=_time(since, "since"),
+                until=_time(until, "until"),
+                limit=min(max(limit, 1), 1000),
+                before_seq=before_seq,
+            )
         return [service.entry_as_json(row) for row in rows]
 
     @get("/export")
-    async def export(self, rt: Rt, actor: Caller, action: FromQuery[str | None] = None,
-                     since: FromQuery[str | None] = None, until: FromQuery[str | None] = None) -> Stream:
+    async def export(
+        self,
+        rt: Rt,
+        actor: Caller,
+        action: FromQuery[str | None] = None,
+        since: FromQuery[str | None] = None,
+        until: FromQuery[str | None] = None,
+    ) -> Stream:
         rt.authz.authorize(actor, "read_audit", Platform())
 
         async def lines() -> AsyncIterator[str]:
             async with rt.db.read() as session:
-                async for line in service.export_jsonl(session, action=action, since=_time(since, "since"),
-                                                       until=_time(until, "until")):
+                async for line in service.export_jsonl(
+                    session, action=action, since=_time(since, "since"), until=_time(until, "until")
+                ):
                     yield line if line.endswith("\n") else line + "\n"
 
-        return Stream(lines(), media_type="application/x-ndjson",
-                      headers={"Content-Disposition": 'attachment; filename="dirigent-audit.jsonl"'})
+        return Stream(
+            lines(),
+            media_type="application/x-ndjson",
+            headers={"Content-Disposition": 'attachment; filename="dirigent-audit.jsonl"'},
+        )
 
     @get("/verify")
     async def verify(self, rt: Rt, actor: Caller) -> dict[str, Any]:
         rt.authz.authorize(actor, "read_audit", Platform())
         async with rt.db.read() as session:
             result = await service.verify(session)
-        return {"ok": result.ok, "entries": result.entries, "first_bad_seq": result.first_bad_seq,
-                "problem": result.problem}
+        return {
+            "ok": result.ok,
+            "entries": result.entries,
+            "first_bad_seq": result.first_bad_seq,
+            "problem": result.problem,
+        }
