@@ -16,6 +16,7 @@ from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     PermissionDeniedException,
+    SerializationException,
     ValidationException,
 )
 from litestar.exceptions import NotFoundException as RouteNotFound
@@ -75,7 +76,9 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         return _json(403, {"error": "forbidden", "message": exc.detail})
     if isinstance(exc, RouteNotFound):
         return _json(404, {"error": "not_found", "message": f"no such endpoint: {request.method} {request.url.path}"})
-    if exc.status_code == 400 and "json" in (exc.detail or "").lower():
+    # Litestar wraps a body that does not decode ("Input data was truncated", ...) in a 400.
+    if exc.status_code == 400 and (isinstance(exc.__cause__, SerializationException)
+                                   or "json" in (exc.detail or "").lower()):
         return _json(400, {"error": "bad_request", "message": f"the request body is not valid JSON ({exc.detail})"})
     return _json(exc.status_code, {"error": "http_error", "message": exc.detail})
 

@@ -26,16 +26,18 @@ class UserController(Controller):
 
     @post("/auth/login", status_code=200)
     async def login(self, rt: Rt, data: JSONBody[LoginRequest], request: Request[Any, Any, Any]) -> dict[str, Any]:
-        async with rt.db.write() as session:
-            try:
+        try:
+            async with rt.db.write() as session:
                 user = await authenticate(session, data.username, data.password)
-            except Unauthorized:
-                async with rt.db.write() as audit_session:
-                    await audit(audit_session, actor=None, action="auth.login_failed",
-                                detail={"username": data.username[:64]})
-                raise
-            await audit(session, actor=user.username, action="auth.login", resource_type="user",
-                        resource_id=user.id)
+                await audit(session, actor=user.username, action="auth.login", resource_type="user",
+                            resource_id=user.id)
+        except Unauthorized:
+            # After the first transaction ended: on SQLite a second writer inside it waits for
+            # the first one's lock until the busy timeout and fails.
+            async with rt.db.write() as audit_session:
+                await audit(audit_session, actor=None, action="auth.login_failed",
+                            detail={"username": data.username[:64]})
+            raise
         expires = datetime.now(UTC) + timedelta(minutes=rt.settings.token_ttl_minutes)
         token = Token(sub=user.id, exp=expires).encode(rt.jwt_secret, "HS256")
         return {"token": token, "token_type": "Bearer", "expires_at": expires.isoformat(),
