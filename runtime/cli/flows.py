@@ -1,0 +1,276 @@
+"""`dirigent flow validate|run|import|export`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from sqlalchemy import select
+
+from runtime.cli.common import database, error_line, load_settings, read_json, run
+from runtime.db.models import Flow, FlowVersion, Membership, User, Workspace
+from runtime.engine.compiled import CompiledFlow, compile_flow
+from runtime.engine.executor import Engine
+from runtime.engine.inputs import prepare_inputs
+from runtime.engine.records import RunOutcome, StepRecord
+from runtime.errors import BadRequest, Conflict, NotFound
+from runtime.flows import service
+from runtime.flows.validation import validate_document
+from runtime.llm.client import HFChatModel, ModelEndpoints
+from runtime.policy.authorizer import Authorizer
+from runtime.policy.resources import Actor
+from runtime.settings import Settings
+from runtime.users.service import load_actor
+
+EXIT_WAITING = 3
+OUTPUT_PREVIEW = 160
+# Node types that finish at once: no "running" line for them.
+QUICK_TYPES = frozenset({"input", "output", "template"})
+
+
+@click.group("flow")
+def flow() -> None:
+    """Flow documents: check, run locally, import into and export from the database."""
+
+
+def read_document(source: IO[str]) -> Any:
+    text = source.read()
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise click.ClickException(f"{source.name} is not JSON: {exc}") from None
+
+
+@flow.command("validate")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def validate(file: IO[str]) -> None:
+    """Check FILE; print every error as `node.field: message`, or the content hash."""
+    report = validate_document(read_document(file))
+    if not report.valid:
+        for error in report.errors:
+            click.echo(error_line(error))
+        count = len(report.errors)
+        click.echo(f"invalid: {count} error{'s' if count != 1 else ''}", err=True)
+        sys.exit(1)
+    assert report.document is not None
+    click.echo(f"valid: {report.document.name}")
+    click.echo(f"content hash: {report.content_hash}")
+
+
+# -- flow run -----------------------------------------------------------------------
+def _preview(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= OUTPUT_PREVIEW else text[: OUTPUT_PREVIEW - 1] + "…"
+
+
+class StepPrinter:
+    """Prints the engine's events as they come (to stderr) and each step's outputs.
+
+    The engine's `emit` gives `running`, streamed tokens and the finished step (status,
+    duration, tokens); it is also handed this object as its `Recorder`, which receives
+    the finished steps with their outputs right after each generation. The run's error,
+    if any, is printed once at the end.
+    """
+
+    def __init__(self, flow: CompiledFlow) -> None:
+        self.flow = flow
+        self.streaming: str | None = None
+
+    def close(self) -> None:
+        """End a line of streamed tokens, if one is open."""
+        if self.streaming is not None:
+            click.echo("", err=True)
+            self.streaming = None
+
+    def _line(self, text: str) -> None:
+        self.close()
+        click.echo(text, err=True)
+
+    def emit(self, event: dict[str, Any]) -> None:
+        node = str(event.get("node"))
+        if event.get("type") == "token":
+            if self.streaming != node:
+                self.close()
+                click.echo(f"  {node} ▸ ", nl=False, err=True)
+                self.streaming = node
+            click.echo(event.get("text", ""), nl=False, err=True)
+            return
+        if event.get("type") != "step":
+            return
+        node_type = self.flow.instances[node].type if node in self.flow.instances else "?"
+        status = event.get("status")
+        if status == "running":
+            if node_type not in QUICK_TYPES:
+                self._line(f"▶ {node} ({node_type}) …")
+            return
+        parts = [f"{'✔' if status == 'succeeded' else '•'} {node} ({node_type}) {status}"]
+        if event.get("duration_ms") is not None:
+            parts.append(f"{event['duration_ms']:.0f} ms")
+        if event.get("usage"):
+            parts.append(f"{event['usage'].get('total_tokens', 0)} tokens")
+        self._line(", ".join(parts))
+        if status == "waiting" and isinstance(event.get("request"), Mapping):
+            self._line(f"  waits for: {', '.join(event['request'].get('assignees', []))} "
+                       f"({event['request'].get('title', '')})")
+
+    async def record_steps(self, steps: list[StepRecord]) -> None:
+        for step in steps:
+            if step.status == "succeeded" and step.node_type not in ("input", "output"):
+                for name, value in (step.outputs or {}).items():
+                    if name != "usage":
+                        self._line(f"  {step.node_id}.{name} = {_preview(value)}")
+
+    async def cancel_requested(self) -> bool:
+        return False
+
+
+async def run_document(document: Any, inputs: Mapping[str, Any],
+                       fixed: Mapping[str, Mapping[str, Any]] | None, settings: Settings) -> RunOutcome:
+    """Run a flow document in this process: no server, no database."""
+    compiled = compile_flow(document)
+    prepared = prepare_inputs(compiled.document, inputs)
+    unknown = sorted(set(fixed or {}) - set(compiled.instances))
+    if unknown:
+        raise BadRequest(f"--fixed names nodes the flow does not have: {', '.join(unknown)}")
+    llm = HFChatModel(ModelEndpoints.from_settings(settings))
+    engine = Engine({"llm": llm}, max_node_timeout_s=settings.node_timeout_s)
+    printer = StepPrinter(compiled)
+    try:
+        outcome = await engine.execute(compiled, f"local-{uuid.uuid4().hex[:12]}", prepared,
+                                       recorder=printer, emit=printer.emit, fixed_outputs=fixed)
+    finally:
+        printer.close()
+        await llm.aclose()
+    return outcome
+
+
+@flow.command("run")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--inputs", "inputs_json", default="{}", metavar="JSON",
+              help='The flow inputs, e.g. \'{"question": "..."}\' (or @file.json).')
+@click.option("--fixed", "fixed_json", default=None, metavar="JSON",
+              help='Outputs to use instead of running nodes, '
+                   'e.g. \'{"check": {"decision": "approved", ...}}\'.')
+def run_(file: IO[str], inputs_json: str, fixed_json: str | None) -> None:
+    """Run FILE locally, step by step, and print the outputs as JSON.
+
+    Uses the LLM at DIRIGENT_LLM_URL. Exit codes: 0 succeeded, 1 failed, 3 waiting for
+    a person (stand in for the decision with --fixed).
+    """
+    document = read_document(file)
+    inputs = read_json(inputs_json, "--inputs")
+    fixed = read_json(fixed_json, "--fixed") if fixed_json is not None else None
+    if not isinstance(inputs, dict):
+        raise click.BadParameter("a JSON object of input names and values", param_hint="--inputs")
+    if fixed is not None and not (isinstance(fixed, dict)
+                                  and all(isinstance(value, dict) for value in fixed.values())):
+        raise click.BadParameter("a JSON object: node id -> object of its outputs", param_hint="--fixed")
+    outcome = run(run_document(document, inputs, fixed, load_settings()))
+    if outcome.status == "succeeded":
+        click.echo(json.dumps(outcome.outputs, ensure_ascii=False, indent=2))
+        return
+    if outcome.status == "waiting":
+        nodes = ", ".join(step.node_id for step in outcome.suspensions)
+        click.echo(f"waiting: {nodes} needs a person's decision, which a local run cannot get; "
+                   f"give their outputs with --fixed to go on", err=True)
+        sys.exit(EXIT_WAITING)
+    error = outcome.error or {}
+    where = f" at node '{error['node']}' ({error.get('type')})" if error.get("node") else ""
+    click.echo(f"Error: the run {outcome.status}{where}: {error.get('message', 'unknown error')}", err=True)
+    sys.exit(1)
+
+
+# -- import / export ----------------------------------------------------------------
+async def _importer(session: Any, workspace: Workspace, username: str | None) -> Actor:
+    """`--as USER`, else the user `champion`, else the first champion of the workspace."""
+    if username:
+        user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"no user '{username}'")
+    else:
+        champions = (await session.execute(
+            select(User).join(Membership, Membership.user_id == User.id)
+            .where(Membership.workspace_id == workspace.id, Membership.role == "champion",
+                   User.active.is_(True)).order_by(User.username))).scalars().all()
+        user = next((item for item in champions if item.username == "champion"),
+                    champions[0] if champions else None)
+        if user is None:
+            raise BadRequest(f"workspace '{workspace.slug}' has no champion; give --as USER")
+    actor = await load_actor(session, user.id)
+    if actor is None:
+        raise BadRequest(f"the user '{user.username}' was removed")
+    return actor
+
+
+@flow.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--workspace", required=True, metavar="WS", help="Workspace slug.")
+@click.option("--slug", required=True, help="The flow's slug (its assistant's name in URLs).")
+@click.option("--name", default=None, help="The flow's name (default: the document's name).")
+@click.option("--as", "username", default=None, metavar="USER",
+              help="Act as this user (default: champion, or the workspace's first champion).")
+def import_(file: IO[str], workspace: str, slug: str, name: str | None, username: str | None) -> None:
+    """Create flow SLUG from FILE, or save FILE as its next version."""
+    document = read_document(file)
+
+    async def main() -> str:
+        async with database(load_settings()) as db, db.write() as session:
+            ws = (await session.execute(
+                select(Workspace).where(Workspace.slug == workspace))).scalar_one_or_none()
+            if ws is None:
+                raise NotFound(f"no workspace '{workspace}'")
+            actor = await _importer(session, ws, username)
+            existing = (await session.execute(select(Flow).where(Flow.slug == slug))).scalar_one_or_none()
+            authz = Authorizer()
+            if existing is None:
+                title = name or (document.get("name") if isinstance(document, dict) else None) or slug
+                _, version = await service.create_flow(session, authz, actor, workspace, title, slug,
+                                                       document)
+                return (f"created flow '{slug}' in '{workspace}' as {actor.username}: "
+                        f"version 1 ({version.content_hash})")
+            if existing.workspace_id != ws.id:
+                raise Conflict(f"the slug '{slug}' belongs to a flow in another workspace")
+            version, created = await service.save_version(session, authz, actor, existing.id, document)
+            if not created:
+                return (f"unchanged: version {version.number} of '{slug}' has this content "
+                        f"({version.content_hash})")
+            return f"saved version {version.number} of '{slug}' as {actor.username} ({version.content_hash})"
+
+    click.echo(run(main()))
+
+
+@flow.command("export")
+@click.argument("slug")
+@click.option("--version", "number", type=int, default=None, help="Version number (default: the latest).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="File to write (default: stdout).")
+def export(slug: str, number: int | None, output: str | None) -> None:
+    """Write a stored version of flow SLUG as a flow document."""
+
+    async def main() -> FlowVersion:
+        async with database(load_settings()) as db, db.read() as session:
+            found = (await session.execute(select(Flow).where(Flow.slug == slug))).scalar_one_or_none()
+            if found is None:
+                raise NotFound(f"no flow '{slug}'")
+            query = select(FlowVersion).where(FlowVersion.flow_id == found.id)
+            query = query.where(FlowVersion.number == number) if number is not None else \
+                query.order_by(FlowVersion.number.desc()).limit(1)
+            version = (await session.execute(query)).scalars().first()
+            if version is None:
+                raise NotFound(f"flow '{slug}' has no version {number}" if number is not None
+                               else f"flow '{slug}' has no version")
+            return version
+
+    version = run(main())
+    text = json.dumps(version.document, ensure_ascii=False, indent=2)
+    if output is None:
+        click.echo(text)
+        return
+    Path(output).write_text(text + "\n", encoding="utf-8")
+    click.echo(f"exported version {version.number} ({version.state}) of '{slug}' to {output}", err=True)

@@ -1,0 +1,221 @@
+"""`dirigent serve|up|migrate|worker`: the processes of a deployment."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import uvicorn
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from litestar import Litestar
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from runtime.app import create_app
+from runtime.cli.common import database, display_url, load_settings, run
+from runtime.context import Runtime
+from runtime.db.migrate import alembic_config, upgrade
+from runtime.demo import PEOPLE, DemoSetup, setup_demo
+from runtime.settings import Settings
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8710
+# Open SSE streams would hold a graceful shutdown forever; after this they are cut.
+GRACEFUL_SHUTDOWN_S = 10
+
+host_option = click.option("--host", default=DEFAULT_HOST, show_default=True, envvar="DIRIGENT_HOST",
+                           help="Interface to listen on (0.0.0.0: all).")
+port_option = click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535),
+                           envvar="DIRIGENT_PORT", help="TCP port.")
+
+
+def make_app() -> Litestar:
+    """The app factory uvicorn's processes call: settings from the environment; the CLI
+    has migrated the database already."""
+    return create_app(Settings(), migrate=False)
+
+
+def base_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else "[::1]" if host == "::" else host
+    shown = f"[{shown}]" if ":" in shown and not shown.startswith("[") else shown
+    return f"http://{shown}:{port}"
+
+
+async def migrate_database(settings: Settings) -> str:
+    async with database(settings) as db:
+        return await current_revision(db.write_engine) or "(none)"
+
+
+def serve_app(host: str, port: int, workers: int = 1) -> None:
+    """Serve the runtime until SIGINT/SIGTERM (uvicorn shuts the app down cleanly)."""
+    uvicorn.run("runtime.cli.server:make_app", factory=True, host=host, port=port, workers=workers,
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, log_level="info")
+
+
+@click.command()
+@host_option
+@port_option
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Processes (each runs the background sweep too).")
+def serve(host: str, port: int, workers: int) -> None:
+    """Migrate the database, then serve the HTTP API."""
+    settings = load_settings()
+    revision = run(migrate_database(settings))
+    url = base_url(host, port)
+    click.echo(f"database: {display_url(settings.resolved_database_url())} (schema {revision})")
+    click.echo(f"Dirigent runtime on {url}  (OpenAPI: {url}/schema)")
+    sys.stdout.flush()
+    serve_app(host, port, workers)
+
+
+@click.command()
+def migrate() -> None:
+    """Bring the database schema up to date (idempotent)."""
+    settings = load_settings()
+    revision = run(migrate_database(settings))
+    click.echo(f"database {display_url(settings.resolved_database_url())} is at schema {revision}")
+
+
+# -- up -----------------------------------------------------------------------------
+async def prepare_up(settings: Settings) -> DemoSetup:
+    async with database(settings) as db:
+        return await setup_demo(db, Path(settings.data_dir))
+
+
+def start_studio(settings: Settings, runtime_url: str) -> Any:
+    """STUDIO HOOK: `dirigent up` starts the web studio here once it exists.
+
+    The studio issue replaces this with starting `dirigent studio` as a child process
+    (pointed at `runtime_url` through DIRIGENT_RUNTIME_URL), returning it so that `up`
+    stops it when the server stops, and prints the studio's URL in the banner.
+    """
+    return None
+
+
+def up_banner(settings: Settings, setup: DemoSetup, url: str, studio: str) -> list[str]:
+    data_dir = Path(settings.data_dir)
+    lines = ["Dirigent (embedded default)", ""]
+    lines.append(f"  API       {url}")
+    lines.append(f"  OpenAPI   {url}/schema   (browser: {url}/schema/swagger)")
+    lines.append(f"  Health    {url}/health")
+    lines.append(f"  Studio    {studio}")
+    lines.append(f"  Data      {data_dir.resolve()}   ({display_url(settings.resolved_database_url())})")
+    llm = settings.llm_url or "not configured: set DIRIGENT_LLM_URL (llm nodes fail until then)"
+    lines.append(f"  LLM       {llm}")
+    lines.append("")
+    if setup.changed:
+        made = [f"workspaces {', '.join(setup.created_workspaces)}" if setup.created_workspaces else "",
+                f"users {', '.join(setup.created_users)}" if setup.created_users else "",
+                f"starter flows {', '.join(setup.imported)}" if setup.imported else ""]
+        lines.append(f"Demo set up: {'; '.join(item for item in made if item)}.")
+    else:
+        lines.append("Demo already set up; nothing changed.")
+    flows = [*setup.present, *setup.imported]
+    lines.append(f"Workspace 'demo' (and 'hr'); starter flows in 'demo': {', '.join(flows) or 'none'}.")
+    lines += [f"Note: {note}" for note in setup.notes]
+    lines += ["", f"Demo logins (kept in {setup.password_file}):"]
+    for name, (_, _, what) in PEOPLE.items():
+        lines.append(f"  {name:<9} {setup.passwords.get(name) or '(unknown)':<18} {what}")
+    password = setup.passwords.get("champion") or "PASSWORD"
+    body = json.dumps({"username": "champion", "password": password})
+    lines += ["", "Log in:",
+              f"  curl -s {url}/api/auth/login -H 'content-type: application/json' -d '{body}'",
+              "", "Stop with Ctrl+C."]
+    return lines
+
+
+@click.command()
+@host_option
+@port_option
+@click.option("--no-studio", is_flag=True, help="Do not start the web studio (API only).")
+def up(host: str, port: int, no_studio: bool) -> None:
+    """Set up the demo (idempotent) on the embedded default and serve it.
+
+    Creates the data dir (./.dirigent), migrates, adds the demo workspaces, users and
+    starter flows if missing, prints the logins, then serves like `dirigent serve`.
+    """
+    settings = load_settings()
+    setup = run(prepare_up(settings))
+    url = base_url(host, port)
+    studio_process = None if no_studio else start_studio(settings, url)
+    studio = ("off (--no-studio)" if no_studio else "running" if studio_process is not None
+              else "not available yet (coming with the studio); use the API")
+    click.echo("\n".join(up_banner(settings, setup, url, studio)))
+    sys.stdout.flush()  # before uvicorn's log lines, also when stdout is a pipe or a file
+    try:
+        serve_app(host, port)
+    finally:
+        if studio_process is not None:  # STUDIO HOOK: stop the studio with the server
+            studio_process.terminate()
+
+
+# -- worker -------------------------------------------------------------------------
+async def current_revision(engine: AsyncEngine) -> str | None:
+    def read(connection: Any) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(read)
+
+
+async def wait_for_schema(runtime: Runtime, stop: asyncio.Event, poll_s: float = 2.0) -> None:
+    """Until the database is at the head revision (another process migrates it)."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    said = ""
+    while not stop.is_set():
+        try:
+            found = await current_revision(runtime.db.write_engine)
+            if found == head:
+                return
+            message = (f"waiting for the database schema {head} (found {found or 'none'}); "
+                       "run `dirigent migrate`")
+        except (OSError, SQLAlchemyError) as exc:
+            message = f"waiting for the database: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}"
+        if message != said:
+            click.echo(message, err=True)
+            said = message
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), poll_s)
+
+
+async def run_worker(settings: Settings, *, migrate_first: bool = False,
+                     stop: asyncio.Event | None = None) -> None:
+    """The run manager's sweep without HTTP, until SIGTERM/SIGINT (or `stop` is set)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for number in signals:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(number, stop.set)
+    runtime = Runtime.build(settings)
+    try:
+        if migrate_first:
+            await upgrade(runtime.db.write_engine)
+        await wait_for_schema(runtime, stop)
+        if stop.is_set():
+            return
+        await runtime.startup(migrate=False, background=True)
+        click.echo(f"worker {runtime.runs.worker_id}: resuming runs and expiring tasks every "
+                   f"{settings.sweep_interval_s:g} s on {display_url(settings.resolved_database_url())}")
+        await stop.wait()
+        click.echo("worker stopping: runs in progress are left for another process")
+    finally:
+        await runtime.shutdown()
+        for number in signals:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(number)
+
+
+@click.command()
+@click.option("--migrate", "migrate_first", is_flag=True,
+              help="Migrate the database first (default: wait until `serve` or `migrate` has).")
+def worker(migrate_first: bool) -> None:
+    """Run the background sweep without HTTP (resume runs, expire tasks) until SIGTERM."""
+    run(run_worker(load_settings(), migrate_first=migrate_first))

@@ -1,0 +1,182 @@
+"""The demo setup of `dirigent up`: workspaces, people with generated passwords, starter flows.
+
+    workspaces   demo (the champion builds here) and hr (an empty second department)
+    people       champion, user (workspace demo); board1, board2 (board); admin (admin)
+    passwords    generated once, kept in `<data_dir>/demo-passwords.txt` (0600) as
+                 `username password` lines, printed by every `dirigent up`
+    flows        every `templates/*/flow.json`, imported into `demo` as the champion
+
+`setup_demo` only ever adds what is missing: it never resets a password, never touches
+a user that exists (an admin may have removed or changed it on purpose), and skips a
+template whose slug is taken. A second run changes nothing, not even the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from runtime.db.database import Database
+from runtime.db.models import Flow, User, Workspace
+from runtime.errors import BadRequest
+from runtime.flows.service import create_flow
+from runtime.policy.authorizer import Authorizer
+from runtime.users.service import add_user, get_or_create_workspace, load_actor
+
+DEMO_WORKSPACE = "demo"
+WORKSPACES = {"demo": "Demo", "hr": "Personal"}
+# username -> (role, workspace, what the banner says about them)
+PEOPLE: dict[str, tuple[str, str | None, str]] = {
+    "champion": ("champion", DEMO_WORKSPACE, "AI champion in workspace demo"),
+    "user": ("user", DEMO_WORKSPACE, "end user in workspace demo"),
+    "board1": ("board", None, "governance board"),
+    "board2": ("board", None, "governance board"),
+    "admin": ("admin", None, "administrator"),
+}
+TEMPLATE_AUTHOR = "champion"
+PASSWORD_FILE = "demo-passwords.txt"
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class StarterTemplate:
+    slug: str
+    name: str
+    description: str
+    language: str
+    document: dict[str, Any]
+    path: Path
+
+
+@dataclass
+class DemoSetup:
+    """What `setup_demo` found and did. `passwords[name]` is None when it is not known."""
+
+    password_file: Path
+    passwords: dict[str, str | None] = field(default_factory=dict)
+    created_workspaces: list[str] = field(default_factory=list)
+    created_users: list[str] = field(default_factory=list)
+    imported: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)  # template slugs that were there already
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created_workspaces or self.created_users or self.imported)
+
+
+def load_templates(directory: Path = TEMPLATES_DIR) -> list[StarterTemplate]:
+    """Every `<directory>/*/flow.json` with its `template.json`, sorted by directory name."""
+    templates = []
+    for flow_path in sorted(directory.glob("*/flow.json")):
+        meta_path = flow_path.with_name("template.json")
+        try:
+            document = json.loads(flow_path.read_text(encoding="utf-8"))
+            meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+        except (OSError, ValueError) as exc:
+            raise BadRequest(f"the starter template {flow_path.parent} cannot be read: {exc}") from None
+        if not isinstance(document, dict) or not isinstance(meta, dict):
+            raise BadRequest(f"the starter template {flow_path.parent} is not a JSON object")
+        templates.append(StarterTemplate(
+            slug=str(meta.get("slug") or flow_path.parent.name),
+            name=str(meta.get("name") or document.get("name") or flow_path.parent.name),
+            description=str(meta.get("description") or document.get("description") or ""),
+            language=str(meta.get("language") or "de"),
+            document=document,
+            path=flow_path,
+        ))
+    return templates
+
+
+def read_passwords(path: Path) -> dict[str, str]:
+    """`username password` lines; blank lines and `#` comments are ignored."""
+    if not path.exists():
+        return {}
+    passwords = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and not line.startswith("#"):
+            passwords[parts[0]] = parts[1]
+    return passwords
+
+
+def write_passwords(path: Path, passwords: dict[str, str]) -> None:
+    """Write the file readable by its owner only (0600), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# Dirigent demo logins, created by `dirigent up` (username password).",
+             "# Delete the users and this file to start over with new passwords."]
+    lines += [f"{name} {password}" for name, password in passwords.items()]
+    temporary = path.with_name(path.name + ".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, path)
+
+
+async def _has_workspace(session: AsyncSession, slug: str) -> bool:
+    return (await session.execute(select(Workspace.id).where(Workspace.slug == slug))).first() is not None
+
+
+async def setup_demo(db: Database, data_dir: Path, templates_dir: Path = TEMPLATES_DIR) -> DemoSetup:
+    """Create what is missing of the demo (see the module docstring); the database is migrated."""
+    password_file = Path(data_dir) / PASSWORD_FILE
+    stored = read_passwords(password_file)
+    result = DemoSetup(password_file=password_file)
+    templates = load_templates(templates_dir)
+
+    async with db.read() as session:
+        existing = set((await session.execute(
+            select(User.username).where(User.username.in_(list(PEOPLE))))).scalars())
+    missing = [name for name in PEOPLE if name not in existing]
+    # Passwords are kept before the users are created: if creating them fails, the next
+    # run uses the same passwords; the other way round they could be lost.
+    new = {name: secrets.token_urlsafe(12) for name in missing if name not in stored}
+    if new:
+        write_passwords(password_file, {**stored, **new})
+    passwords = {**stored, **new}
+
+    async with db.write() as session:
+        for slug, name in WORKSPACES.items():
+            if not await _has_workspace(session, slug):
+                await get_or_create_workspace(session, slug, name)
+                result.created_workspaces.append(slug)
+        for name in missing:
+            role, workspace, _ = PEOPLE[name]
+            await add_user(session, name, passwords[name], role, workspace)
+            result.created_users.append(name)
+        await _import_templates(session, templates, result)
+
+    result.passwords = {name: passwords.get(name) for name in PEOPLE}
+    for name in existing:
+        if name not in stored:
+            result.notes.append(f"the user '{name}' existed before; its password is not in {password_file}")
+    return result
+
+
+async def _import_templates(session: AsyncSession, templates: list[StarterTemplate],
+                            result: DemoSetup) -> None:
+    slugs = [template.slug for template in templates]
+    taken = set((await session.execute(select(Flow.slug).where(Flow.slug.in_(slugs)))).scalars())
+    wanted = [template for template in templates if template.slug not in taken]
+    result.present.extend(slug for slug in slugs if slug in taken)
+    if not wanted:
+        return
+    author = (await session.execute(
+        select(User).where(User.username == TEMPLATE_AUTHOR))).scalar_one_or_none()
+    actor = await load_actor(session, author.id) if author else None
+    if actor is None:
+        result.notes.append(f"starter flows not imported: the user '{TEMPLATE_AUTHOR}' is missing or removed")
+        return
+    authz = Authorizer()
+    for template in wanted:
+        await create_flow(session, authz, actor, DEMO_WORKSPACE, template.name, template.slug,
+                          template.document)
+        result.imported.append(template.slug)
