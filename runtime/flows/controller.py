@@ -53,6 +53,12 @@ async def _usernames(session: Any, ids: set[str | None]) -> dict[str, str]:
     return dict(rows.tuples().all())
 
 
+async def _named(session: Any, version: FlowVersion) -> dict[str, Any]:
+    """`version_as_json` with usernames for author and submitter, as the GET endpoints show them."""
+    names = await _usernames(session, {version.author_id, version.submitted_by})
+    return version_as_json(version, usernames=names)
+
+
 class FlowController(Controller):
     path = "/api"
     tags = ["flows"]
@@ -70,7 +76,8 @@ class FlowController(Controller):
         async with rt.db.write() as session:
             flow, version = await service.create_flow(session, rt.authz, actor, workspace, data.name,
                                                       data.slug, data.document)
-        return {**flow_as_json(flow, workspace, version, None), "version": version_as_json(version)}
+            body = await _named(session, version)
+        return {**flow_as_json(flow, workspace, version, None), "version": body}
 
     @get("/flows")
     async def list_flows(self, rt: Rt, actor: Caller, workspace: FromQuery[str | None] = None) -> list[dict[str, Any]]:
@@ -104,7 +111,7 @@ class FlowController(Controller):
     async def save_version(self, rt: Rt, actor: Caller, flow_id: FromPath[str], data: JSONBody[VersionCreate]) -> Response[dict[str, Any]]:
         async with rt.db.write() as session:
             version, created = await service.save_version(session, rt.authz, actor, flow_id, data.document)
-        body = {**version_as_json(version), "created": created}
+            body = {**await _named(session, version), "created": created}
         return Response(body, status_code=201 if created else 200)
 
     @get("/flows/{flow_id:str}/versions")
@@ -157,13 +164,13 @@ class FlowController(Controller):
         async with rt.db.write() as session:
             version = await service.review_version(session, rt.authz, rt.settings, actor, flow_id,
                                                    number, decision, comment)
-        return version_as_json(version)
+            return await _named(session, version)
 
     @post("/flows/{flow_id:str}/versions/{number:int}/submit", status_code=200)
     async def submit(self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]) -> dict[str, Any]:
         async with rt.db.write() as session:
             version = await service.submit_version(session, rt.authz, actor, flow_id, number)
-        return version_as_json(version)
+            return await _named(session, version)
 
     @post("/flows/{flow_id:str}/versions/{number:int}/approve", status_code=200)
     async def approve(self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int],
@@ -182,12 +189,12 @@ class FlowController(Controller):
     async def publish(self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]) -> dict[str, Any]:
         async with rt.db.write() as session:
             version = await service.publish_version(session, rt.authz, actor, flow_id, number)
-        return version_as_json(version)
+            return await _named(session, version)
 
     @post("/flows/{flow_id:str}/versions/{number:int}/retire", status_code=200)
     async def retire(self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]) -> dict[str, Any]:
         async with rt.db.write() as session:
             version = await service.retire_version(session, rt.authz, actor, flow_id, number)
-        return version_as_json(version)
+            return await _named(session, version)
 
 
