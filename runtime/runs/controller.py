@@ -50,7 +50,11 @@ def _sse(rt: Rt, run_id: FromPath[str], queue: asyncio.Queue[dict[str, Any]]) ->
         finally:
             rt.runs.unlisten(run_id, queue)
 
-    return ServerSentEvent(stream(), headers={"X-Run-Id": run_id, "Cache-Control": "no-store"})
+    # The handler's defaults (JSON, and 201 for a POST) would win over the stream's own media
+    # type and status: say both explicitly, so that EventSource clients accept the stream.
+    return ServerSentEvent(stream(), status_code=200,
+                           headers={"X-Run-Id": run_id, "Cache-Control": "no-store",
+                                    "Content-Type": "text/event-stream; charset=utf-8"})
 
 
 async def _start_and_answer(rt: Rt, actor: Caller, version: FlowVersion, workspace_id: str,
