@@ -18,23 +18,30 @@ Documents: `qa_flow` (input → llm → output), `template_flow` (no LLM: fast r
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import os
+import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 import pytest_asyncio
 from argon2 import PasswordHasher
 from litestar.testing import AsyncTestClient
+from litestar.testing.transport import TestClientTransport
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.app import create_app
+from runtime.db import models
 from runtime.users import passwords
+from runtime.users.service import add_user
 from tests.support.api import PASSWORD, PEOPLE, ApiHarness, api_settings, seed_people
 from tests.support.db import ENV_VAR, _create_database, _drop_database, _postgres_url, _run_in_thread
 from tests.support.messages_api_double import MessagesApiDouble
@@ -128,6 +135,7 @@ def approval_flow(*, assignees: tuple[str, ...] = ("user:champion2",), editable:
 
 # --------------------------------------------------------------------------- scenario
 
+T = TypeVar("T")
 _slugs = itertools.count(1)
 
 
@@ -213,6 +221,25 @@ class Scenario:
         assert len(run["tasks"]) == 1 and run["tasks"][0]["status"] == "open", run["tasks"]
         return run  # type: ignore[no-any-return]
 
+    async def race(self, *calls: tuple[Any, ...]) -> list[httpx.Response]:
+        """Send (who, method, path[, json body]) requests at the same moment, each from a thread.
+
+        The test client's transport blocks its caller until the app has answered, so
+        `asyncio.gather` of its requests would send them one after the other; from threads
+        they reach the app's loop together and really interleave."""
+        barrier = threading.Barrier(len(calls))
+        transport = TestClientTransport(client=self.api.client)  # type: ignore[arg-type]
+
+        def send(who: str | None, method: str, path: str, body: Any = None) -> httpx.Response:
+            request = httpx.Request(method, str(self.api.client.base_url).rstrip("/") + path,
+                                    headers=self.as_(who)._headers(), json=body)
+            barrier.wait(timeout=10)
+            response = transport.handle_request(request)
+            response.read()
+            return response
+
+        return list(await asyncio.gather(*(asyncio.to_thread(send, *call) for call in calls)))
+
     async def audit_ok(self) -> dict[str, Any]:
         result = expect(await self.as_("board1").get("/api/audit/verify"), 200)
         assert result["ok"] is True, result
@@ -224,25 +251,38 @@ class Scenario:
     async def audit_count(self) -> int:
         return int((await self.audit_ok())["entries"])
 
+    def in_app(self, work: Callable[[AsyncSession], Awaitable[T]], *, write: bool = False) -> T:
+        """`await work(session)` on the app's event loop, in a transaction of the app's database.
+
+        The test client runs the app (and its connection pool) in a loop of its own, in another
+        thread; PostgreSQL connections must not be used from the test's loop."""
+
+        async def job() -> T:
+            database = self.api.runtime.db
+            async with (database.write() if write else database.read()) as session:
+                return await work(session)
+
+        return self.api.client.blocking_portal.call(job)  # type: ignore[no-any-return]
+
     async def counts(self) -> dict[str, int]:
         """Rows per table that a failed write must not touch (audit entries aside)."""
-        from sqlalchemy import func, select
-
-        from runtime.db import models
-
         tables = (models.Workspace, models.Flow, models.FlowVersion, models.VersionReview, models.Run,
                   models.ApprovalTask, models.TaskDecision)
-        async with self.api.runtime.db.read() as session:
+
+        async def count(session: AsyncSession) -> dict[str, int]:
             return {table.__tablename__: (await session.execute(select(func.count()).select_from(table)))
                     .scalar_one() for table in tables}
 
+        return self.in_app(count)
+
     async def add_person(self, username: str, *roles: tuple[str, str | None]) -> str:
         """Create a user with the given (role, workspace) pairs, log them in; the token."""
-        from runtime.users.service import add_user
 
-        async with self.api.runtime.db.write() as session:
+        async def add(session: AsyncSession) -> None:
             for role, workspace in roles:
                 await add_user(session, username, PASSWORD, role, workspace)
+
+        self.in_app(add, write=True)
         return await self.api.login(username)
 
 

@@ -7,7 +7,6 @@ reviews, runs, tasks and decisions are counted before and after each refused wri
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -165,8 +164,7 @@ async def test_missing_invalid_and_forged_tokens_are_401(sc: Scenario) -> None:
 async def test_token_of_a_removed_user_stops_working_at_once(sc: Scenario) -> None:
     await sc.add_person("leaver", ("user", "sales"))
     assert (await sc.as_("leaver").get("/api/me")).status_code == 200
-    async with sc.api.runtime.db.write() as session:
-        await remove_user(session, "leaver", actor="admin")
+    sc.in_app(lambda session: remove_user(session, "leaver", actor="admin"), write=True)
     for path in ("/api/me", "/api/assistants", "/api/tasks"):
         response = await sc.as_("leaver").get(path)
         assert response.status_code == 401, (path, response.text)
@@ -250,34 +248,56 @@ async def test_double_approve_by_the_same_board_member_is_refused(sc: Scenario) 
     assert response.json()["message"]
 
 
-async def test_concurrent_approvals_exactly_one_wins(sc: Scenario) -> None:
-    flow = await sc.create(template_flow())
-    await sc.submit(flow["id"])
-    path = f"/api/flows/{flow['id']}/versions/1/approve"
-    responses = await asyncio.gather(sc.as_("board1").post(path, json={"comment": "a"}),
-                                     sc.as_("board2").post(path, json={"comment": "b"}))
-    statuses = sorted(r.status_code for r in responses)
-    assert statuses == [200, 409], [r.text for r in responses]
+# Races: `sc.race` sends the requests from threads at the same moment (see its docstring);
+# each is repeated a few times, since one try may happen to run one request after the other.
+
+def one_winner(responses: list[httpx.Response]) -> httpx.Response:
+    """Exactly one 200 and one 409 (with a message); the loser."""
+    assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
     loser = next(r for r in responses if r.status_code == 409)
-    assert loser.json()["message"]
-    version = expect(await sc.as_("board1").get(f"/api/flows/{flow['id']}/versions/1"), 200)
-    assert version["state"] == "approved"
-    assert len(version["reviews"]) == 1  # the loser's review was rolled back with its transition
+    assert loser.json()["message"], loser.text
+    return loser
+
+
+async def test_concurrent_approvals_exactly_one_wins(sc: Scenario) -> None:
+    for _ in range(3):
+        flow = await sc.create(template_flow())
+        await sc.submit(flow["id"])
+        path = f"/api/flows/{flow['id']}/versions/1/approve"
+        one_winner(await sc.race(("board1", "POST", path, {"comment": "a"}),
+                                 ("board2", "POST", path, {"comment": "b"})))
+        version = expect(await sc.as_("board1").get(f"/api/flows/{flow['id']}/versions/1"), 200)
+        assert version["state"] == "approved"
+        assert len(version["reviews"]) == 1  # the loser's review was rolled back with its transition
 
 
 async def test_concurrent_submits_and_publishes_exactly_one_wins(sc: Scenario) -> None:
-    flow = await sc.create(template_flow())
-    submit = f"/api/flows/{flow['id']}/versions/1/submit"
-    responses = await asyncio.gather(sc.as_("champion").post(submit), sc.as_("champion2").post(submit))
-    assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
+    for _ in range(3):
+        flow = await sc.create(template_flow())
+        submit = f"/api/flows/{flow['id']}/versions/1/submit"
+        one_winner(await sc.race(("champion", "POST", submit), ("champion2", "POST", submit)))
 
-    await sc.approve(flow["id"])
-    publish = f"/api/flows/{flow['id']}/versions/1/publish"
-    responses = await asyncio.gather(sc.as_("champion").post(publish), sc.as_("champion2").post(publish))
-    assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
-    entries = expect(await sc.as_("board1").get("/api/audit", params={"action": "version.published",
-                                                                     "limit": 1000}), 200)
-    assert sum(1 for e in entries if e["detail"].get("flow_id") == flow["id"]) == 1
+        await sc.approve(flow["id"])
+        publish = f"/api/flows/{flow['id']}/versions/1/publish"
+        one_winner(await sc.race(("champion", "POST", publish), ("champion2", "POST", publish)))
+        entries = expect(await sc.as_("board1").get("/api/audit", params={"action": "version.published",
+                                                                         "limit": 1000}), 200)
+        assert sum(1 for e in entries if e["detail"].get("flow_id") == flow["id"]) == 1
+        assert (await sc.as_("user").get("/api/assistants")).status_code == 200
+
+
+async def test_concurrent_decisions_on_one_task_exactly_one_wins(sc: Scenario) -> None:
+    flow = await sc.live(approval_flow(assignees=("role:champion",)))  # champion and champion2
+    for _ in range(3):
+        run = await sc.waiting_run(flow["slug"])
+        decision = f"/api/tasks/{run['tasks'][0]['id']}/decision"
+        approve = {"decision": "approve", "comment": "passt"}
+        loser = one_winner(await sc.race(("champion", "POST", decision, approve),
+                                         ("champion2", "POST", decision, approve)))
+        assert "approved" in loser.json()["message"] or "same moment" in loser.json()["message"]
+        done = await sc.as_("user").get(f"/api/runs/{run['id']}")
+        assert done.json()["status"] == "succeeded"
+        assert len(done.json()["tasks"][0]["resolution"]["decided_by"]) == 1
 
 
 async def test_decisions_on_closed_tasks_and_finished_runs_are_409(sc: Scenario) -> None:
@@ -306,8 +326,8 @@ async def test_decisions_on_closed_tasks_and_finished_runs_are_409(sc: Scenario)
 
     # A task still open whose run ended meanwhile (e.g. failed elsewhere): no decision either.
     run = await sc.waiting_run(flow["slug"])
-    async with sc.api.runtime.db.write() as session:
-        await session.execute(update(Run).where(Run.id == run["id"]).values(status="failed"))
+    sc.in_app(lambda session: session.execute(update(Run).where(Run.id == run["id"]).values(status="failed")),
+              write=True)
     before = await sc.counts()
     body = error_of(await sc.as_("champion").post(f"/api/tasks/{run['tasks'][0]['id']}/decision",
                                                    json={"decision": "approve"}), 409)
