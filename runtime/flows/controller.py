@@ -21,7 +21,7 @@ from runtime.policy.views import flow_view, version_view
 def version_as_json(version: FlowVersion, *, with_document: bool = False,
                     usernames: dict[str, str] | None = None) -> dict[str, Any]:
     names = usernames or {}
-    data: JSONBody[dict][str, Any] = {
+    data: dict[str, Any] = {
         "id": version.id, "flow_id": version.flow_id, "number": version.number,
         "content_hash": version.content_hash, "state": version.state,
         "author": names.get(version.author_id, version.author_id),
