@@ -159,6 +159,8 @@ class Node:
     Config: ClassVar[type[NodeConfig]] = NodeConfig
     # Default time a single execution may take; config `timeout_s` overrides when present.
     default_timeout_s: ClassVar[float] = 60.0
+    # True for types with effects outside Dirigent: the engine persists their steps at once.
+    side_effects: ClassVar[bool] = False
 
     def __init__(self, node_id: str, config: NodeConfig) -> None:
         self.id = node_id
@@ -174,6 +176,11 @@ class Node:
         return None
 
     def timeout_s(self) -> float:
+        # Called for every execution: look the field up in the model's fields first, since a
+        # missing attribute costs a trip through pydantic's __getattr__ and an AttributeError.
+        fields = getattr(type(self.config), "model_fields", None)
+        if fields is not None and "timeout_s" not in fields:
+            return float(self.default_timeout_s)
         return float(getattr(self.config, "timeout_s", None) or self.default_timeout_s)
 
     expression_fields: ClassVar[tuple[str, ...]] = ()

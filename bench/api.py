@@ -1,0 +1,390 @@
+"""HTTP throughput: invoking a published 3-node assistant vs a bare Litestar endpoint.
+
+Prints figures; asserts nothing. Every target is served the same way: its own uvicorn
+subprocess on 127.0.0.1 (free port, 1 worker, `--log-level warning`, no access log),
+loaded at 32 concurrent keep-alive connections for `--duration` seconds after a
+`--warmup`, one target after the other:
+
+    bare        GET  /bare            a trivial `@get` returning a small JSON object
+    bare_post   POST /bare            the same with a small JSON body (as the invoke has)
+    dirigent    POST /api/assistants/bench-echo/runs   input -> template -> output,
+                with a Bearer token; SQLite in a temp data dir, prepared through the
+                service layer (users, flow, submit, board approval, publish)
+
+Load generator: `wrk` (Debian package `wrk`) with a Lua script, or, when `wrk` is not
+installed, an asyncio raw-socket client with keep-alive (it says which it used; the
+Python client shares the machine's CPUs with the server and saturates earlier).
+
+    .venv/bin/python bench/api.py                 # table
+    .venv/bin/python bench/api.py --json          # one JSON object
+    .venv/bin/python bench/api.py --duration 5 --warmup 1 --client python
+
+The module also holds the bare app (`uvicorn --app-dir bench api:bare_app`), so keep
+its top-level imports light: the bare server must not load Dirigent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, get, post
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = Path(__file__).resolve().parent
+PASSWORD = "bench-password-123"
+JWT_SECRET = "bench-secret-" + "x" * 40
+SLUG = "bench-echo"
+GOAL_RATIO = 0.25
+INVOKE_BODY = {"inputs": {"name": "Ada"}}
+
+
+# -- the bare app (served by uvicorn from this module) -----------------------------------------
+@get("/bare")
+async def bare_get() -> dict[str, Any]:
+    return {"status": "ok", "value": 1}
+
+
+@post("/bare", status_code=200)
+async def bare_post(data: dict[str, Any]) -> dict[str, Any]:
+    return {"status": "succeeded", "outputs": {"answer": f"Hello {data.get('inputs', {}).get('name')}"}}
+
+
+bare_app = Litestar(route_handlers=[bare_get, bare_post])
+
+
+# -- preparing Dirigent ---------------------------------------------------------------------
+FLOW = {
+    "schema": "dirigent.flow/v1",
+    "name": "Bench echo",
+    "description": "input -> template -> output",
+    "inputs": {"name": {"type": "string", "required": True}},
+    "nodes": [
+        {"id": "start", "type": "input"},
+        {"id": "greet", "type": "template", "config": {"template": "Hello {{ inputs.name }}"}},
+        {"id": "finish", "type": "output"},
+    ],
+    "edges": [{"from": "start", "to": "greet"}, {"from": "greet", "to": "finish"}],
+    "outputs": {"answer": "{{ greet.text }}"},
+    "card": {"purpose": "benchmark", "risk": "minimal", "owner": "bench"},
+}
+
+
+def dirigent_env(data_dir: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DIRIGENT_")}
+    env.update(DIRIGENT_DATA_DIR=str(data_dir), DIRIGENT_JWT_SECRET=JWT_SECRET)
+    return env
+
+
+async def prepare_dirigent(data_dir: Path) -> None:
+    """Users, a flow, submitted by a champion, approved by a board member, published."""
+    from runtime.db.database import Database
+    from runtime.db.migrate import upgrade
+    from runtime.flows import service as flows
+    from runtime.policy.authorizer import Authorizer
+    from runtime.settings import Settings
+    from runtime.users.service import add_user, load_actor
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = Settings(data_dir=data_dir, jwt_secret=JWT_SECRET)
+    db = Database(settings.resolved_database_url())
+    authz = Authorizer()
+    try:
+        await upgrade(db.write_engine)
+        async with db.write() as session:
+            champion = await add_user(session, "champion", PASSWORD, "champion", "sales")
+            board = await add_user(session, "board1", PASSWORD, "board")
+            await add_user(session, "user", PASSWORD, "user", "sales")
+        async with db.write() as session:
+            as_champion = await load_actor(session, champion.id)
+            as_board = await load_actor(session, board.id)
+            assert as_champion is not None and as_board is not None
+            flow, version = await flows.create_flow(session, authz, as_champion, "sales", "Bench echo",
+                                                    SLUG, FLOW)
+        async with db.write() as session:
+            await flows.submit_version(session, authz, as_champion, flow.id, version.number)
+        async with db.write() as session:
+            await flows.review_version(session, authz, settings, as_board, flow.id, version.number,
+                                       "approve", "benchmark")
+        async with db.write() as session:
+            published = await flows.publish_version(session, authz, as_champion, flow.id, version.number)
+            assert published.state == "published", published.state
+    finally:
+        await db.dispose()
+
+
+def stored_runs(data_dir: Path) -> dict[str, int]:
+    with contextlib.closing(sqlite3.connect(data_dir / "dirigent.db")) as connection:
+        return dict(connection.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall())
+
+
+# -- servers --------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def uvicorn_server(app: str, *, factory: bool = False, app_dir: Path | None = None,
+                   env: dict[str, str] | None = None, ready_path: str) -> Iterator[str]:
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+               "--workers", "1", "--log-level", "warning", "--no-access-log"]
+    if factory:
+        command.append("--factory")
+    if app_dir is not None:
+        command += ["--app-dir", str(app_dir)]
+    process = subprocess.Popen(command, cwd=ROOT, env=env or dict(os.environ),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{app} exited with {process.returncode}: {process.stderr.read()[-2000:]}")
+            if _answers(base + ready_path):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{app} did not become ready in 60 s")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def http_json(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, json.loads(response.read() or b"null")
+
+
+# -- load generators ------------------------------------------------------------------------
+@dataclass
+class Target:
+    name: str
+    url: str
+    method: str = "GET"
+    body: dict[str, Any] | None = None
+    token: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        headers = {}
+        if self.body is not None:
+            headers["Content-Type"] = "application/json"
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
+
+
+@dataclass
+class Result:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def as_json(self) -> dict[str, Any]:
+        return {"rps": round(self.rps, 1), "p50_ms": round(self.p50_ms, 3), "p99_ms": round(self.p99_ms, 3),
+                "requests": self.requests, "errors": self.errors}
+
+
+def _lua_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string literal is a valid Lua string literal here
+
+
+WRK_DONE = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRK-RESULT {\"requests\": %d, \"duration_us\": %d, \"p50_us\": %d, \"p99_us\": %d, \"errors\": %d}\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+def wrk_run(target: Target, seconds: float, connections: int, script_dir: Path) -> Result:
+    lines = [f"wrk.method = {_lua_string(target.method)}"]
+    if target.body is not None:
+        lines.append(f"wrk.body = {_lua_string(json.dumps(target.body))}")
+    lines += [f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in target.headers().items()]
+    script = script_dir / f"{target.name}.lua"
+    script.write_text("\n".join(lines) + "\n" + WRK_DONE)
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
+               "-s", str(script), target.url]
+    output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    line = next((line for line in output.splitlines() if line.startswith("WRK-RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result:\n{output}")
+    data = json.loads(line.removeprefix("WRK-RESULT "))
+    return Result(data["requests"], data["duration_us"] / 1e6, data["p50_us"] / 1e3, data["p99_us"] / 1e3,
+                  data["errors"])
+
+
+async def _python_load(target: Target, seconds: float, connections: int) -> Result:
+    """Keep-alive HTTP/1.1 over raw asyncio streams; one request in flight per connection."""
+    host_port, _, path = target.url.removeprefix("http://").partition("/")
+    host, _, port = host_port.partition(":")
+    body = json.dumps(target.body).encode() if target.body is not None else b""
+    head = [f"{target.method} /{path} HTTP/1.1", f"Host: {host_port}", "Connection: keep-alive"]
+    head += [f"{k}: {v}" for k, v in target.headers().items()]
+    if target.body is not None:
+        head.append(f"Content-Length: {len(body)}")
+    request = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def connection() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while time.perf_counter() < stop_at:
+                began = time.perf_counter()
+                writer.write(request)
+                status_line = await reader.readline()
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                latencies.append(time.perf_counter() - began)
+                if not status_line.split(b" ")[1].startswith(b"2"):
+                    errors += 1
+        finally:
+            writer.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    elapsed = time.perf_counter() - began
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return Result(len(ordered), elapsed, statistics.median(ordered) * 1e3, p99 * 1e3, errors)
+
+
+def python_run(target: Target, seconds: float, connections: int, script_dir: Path) -> Result:
+    return asyncio.run(_python_load(target, seconds, connections))
+
+
+# -- driver ---------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per target (10)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up load per target (2)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    args = parser.parse_args(argv)
+    # Creating the bare app above set Litestar's logging up (root at INFO); the migration of
+    # the temp database would log every step of it here.
+    logging.getLogger().setLevel(logging.WARNING)
+
+    def log(line: str) -> None:
+        if not args.json:
+            print(line, flush=True)
+
+    client = args.client
+    if client == "auto":
+        client = "wrk" if shutil.which("wrk") else "python"
+    if client == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not installed (apt-get install -y wrk)")
+    load = wrk_run if client == "wrk" else python_run
+    generator = "wrk (1 thread)" if client == "wrk" else (
+        "asyncio raw-socket client" + (" (wrk not found)" if args.client == "auto" else ""))
+    log(f"load generator: {generator}"
+        f", {args.connections} connections, {args.warmup:g} s warm-up + {args.duration:g} s per target; "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+
+    results: dict[str, Result] = {}
+    with tempfile.TemporaryDirectory(prefix="dirigent-bench-api-") as tmp:
+        tmp_path = Path(tmp)
+
+        def measure(target: Target) -> None:
+            if args.warmup > 0:
+                load(target, args.warmup, args.connections, tmp_path)
+            result = load(target, args.duration, args.connections, tmp_path)
+            results[target.name] = result
+            log(f"  {target.name:<10} {result.rps:>9.1f} req/s   p50 {result.p50_ms:>8.3f} ms   "
+                f"p99 {result.p99_ms:>8.3f} ms   ({result.requests} requests, {result.errors} errors)")
+
+        with uvicorn_server("api:bare_app", app_dir=BENCH_DIR, ready_path="/bare") as base:
+            status, answer = http_json("POST", base + "/bare", INVOKE_BODY)
+            assert status == 200 and answer["status"] == "succeeded", answer
+            measure(Target("bare", base + "/bare"))
+            measure(Target("bare_post", base + "/bare", "POST", INVOKE_BODY))
+
+        data_dir = tmp_path / "data"
+        asyncio.run(prepare_dirigent(data_dir))
+        with uvicorn_server("runtime.app:create_app", factory=True, env=dirigent_env(data_dir),
+                            ready_path="/health") as base:
+            _, login = http_json("POST", base + "/api/auth/login", {"username": "user", "password": PASSWORD})
+            token = login["token"]
+            url = f"{base}/api/assistants/{SLUG}/runs"
+            status, run = http_json("POST", url, INVOKE_BODY, token)
+            if status != 200 or run["status"] != "succeeded" or run["outputs"] != {"answer": "Hello Ada"}:
+                raise RuntimeError(f"the assistant did not answer as expected: {status} {run}")
+            measure(Target("dirigent", url, "POST", INVOKE_BODY, token))
+        runs = stored_runs(data_dir)
+        log(f"  runs stored: {runs}")
+
+    ratio = results["dirigent"].rps / results["bare"].rps
+    ratio_post = results["dirigent"].rps / results["bare_post"].rps
+    if args.json:
+        print(json.dumps({**{name: result.as_json() for name, result in results.items()},
+                          "ratio": round(ratio, 4), "ratio_post": round(ratio_post, 4), "client": client}))
+        return 0
+    print()
+    print(f"{'':<11}{'runs/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    for name, result in results.items():
+        print(f"{name:<11}{result.rps:>10.1f}{result.p50_ms:>10.3f}{result.p99_ms:>10.3f}")
+    print()
+    print(f"dirigent / bare GET:  {ratio:.1%}   dirigent / bare POST: {ratio_post:.1%}")
+    print(f"goal ≥ {GOAL_RATIO:.0%} of the bare endpoint's rate (printed, not asserted): "
+          f"{'met' if ratio >= GOAL_RATIO else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
