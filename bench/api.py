@@ -309,6 +309,18 @@ def python_run(target: Target, seconds: float, connections: int, script_dir: Pat
 
 
 # -- driver ---------------------------------------------------------------------------------
+def loop_ns_per_iteration() -> float:
+    """How fast (and how busy) this machine is: an idle modern x86 core needs ≈ 30-50 ns."""
+    best = float("inf")
+    for _ in range(5):
+        began = time.perf_counter()
+        total = 0
+        for i in range(200_000):
+            total += i
+        best = min(best, time.perf_counter() - began)
+    return best / 200_000 * 1e9
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -335,7 +347,8 @@ def main(argv: list[str] | None = None) -> int:
         "asyncio raw-socket client" + (" (wrk not found)" if args.client == "auto" else ""))
     log(f"load generator: {generator}"
         f", {args.connections} connections, {args.warmup:g} s warm-up + {args.duration:g} s per target; "
-        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs, "
+        f"plain loop {loop_ns_per_iteration():.0f} ns/iteration")
 
     results: dict[str, Result] = {}
     with tempfile.TemporaryDirectory(prefix="dirigent-bench-api-") as tmp:
@@ -373,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     ratio_post = results["dirigent"].rps / results["bare_post"].rps
     if args.json:
         print(json.dumps({**{name: result.as_json() for name, result in results.items()},
-                          "ratio": round(ratio, 4), "ratio_post": round(ratio_post, 4), "client": client}))
+                          "ratio": round(ratio, 4), "ratio_post": round(ratio_post, 4), "client": client,
+                          "machine": {"cpus": os.cpu_count(), "load_average": round(os.getloadavg()[0], 2)}}))
         return 0
     print()
     print(f"{'':<11}{'runs/s':>10}{'p50 ms':>10}{'p99 ms':>10}")

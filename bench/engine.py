@@ -390,16 +390,19 @@ async def bench(quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
         record("haystack", shape, timing)
 
     document = template_chain(1000)
-    timings = []
+    timings, cpu_timings = [], []
     for index in range(9 if not quick else 5):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         report = validate_document(document)
-        elapsed = time.perf_counter() - began
+        elapsed, elapsed_cpu = time.perf_counter() - began, time.process_time() - began_cpu
         assert report.valid and report.content_hash, report.errors[:3]
         if index:  # the first one is the warm-up
             timings.append(elapsed)
+            cpu_timings.append(elapsed_cpu)
     result["validate_1000_ms"] = round(statistics.median(timings) * 1e3, 3)
-    log(f"  validate+hash of a 1,000-node template chain: {result['validate_1000_ms']:.2f} ms")
+    result["validate_1000_cpu_ms"] = round(statistics.median(cpu_timings) * 1e3, 3)
+    log(f"  validate+hash of a 1,000-node template chain: {result['validate_1000_ms']:.2f} ms "
+        f"(cpu {result['validate_1000_cpu_ms']:.2f} ms)")
     result["run_ms"] = run_ms
     result["cpu"] = cpu
     return result
@@ -444,7 +447,8 @@ def report(result: dict[str, Any]) -> None:
           f"[cpu x{growth_cpu:.2f}]  {verdict(growth <= 1.5)} (≤ x1.5 taken as linear)")
     print(f"  (c) 10-node persisted run ≤ {GOAL_PERSISTED_RUN_10_MS:g} ms:  {run_10:.3f} ms whole run  "
           f"{verdict(run_10 <= GOAL_PERSISTED_RUN_10_MS)}")
-    print(f"  validate+hash 1,000 nodes ≤ {GOAL_VALIDATE_MS:g} ms: {validate:.3f} ms  "
+    print(f"  validate+hash 1,000 nodes ≤ {GOAL_VALIDATE_MS:g} ms: {validate:.3f} ms "
+          f"[cpu {result['validate_1000_cpu_ms']:.3f}]  "
           f"{verdict(validate <= GOAL_VALIDATE_MS)}")
 
 
