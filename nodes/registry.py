@@ -9,6 +9,7 @@ from nodes.base import Node
 from nodes.input import InputNode
 from nodes.llm import LLMNode
 from nodes.output import OutputNode
+from nodes.retrieval import RetrievalNode
 from nodes.router import RouterNode
 from nodes.template import TemplateNode
 
@@ -37,5 +38,5 @@ class NodeRegistry(Mapping[str, type[Node]]):
 
 
 DEFAULT_REGISTRY = NodeRegistry(
-    [InputNode, OutputNode, TemplateNode, LLMNode, RouterNode, ApprovalNode]
+    [InputNode, OutputNode, TemplateNode, LLMNode, RouterNode, ApprovalNode, RetrievalNode]
 )

@@ -20,6 +20,7 @@ from runtime.approvals.controller import TaskController
 from runtime.audit.controller import AuditController
 from runtime.context import Runtime
 from runtime.flows.controller import FlowController
+from runtime.knowledge.controller import KnowledgeController
 from runtime.llm.controller import ModelEndpointController
 from runtime.runs.controller import RunController
 from runtime.settings import Settings
@@ -27,6 +28,7 @@ from runtime.users.controller import UserController
 
 CONTROLLERS: list[Any] = [
     UserController, FlowController, RunController, TaskController, AuditController, ModelEndpointController,
+    KnowledgeController,
 ]
 
 

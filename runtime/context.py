@@ -21,6 +21,7 @@ from runtime.db.migrate import upgrade
 from runtime.db.models import ModelEndpoint
 from runtime.engine.compiled import FlowCache
 from runtime.engine.executor import Engine
+from runtime.knowledge.service import KnowledgeService
 from runtime.llm.client import HFChatModel, ModelEndpoints
 from runtime.policy.authorizer import Authorizer
 from runtime.runs.manager import RunManager
@@ -61,6 +62,7 @@ class Runtime:
         node_services: dict[str, Any] = dict(services or {})
         if "llm" not in node_services:
             node_services["llm"] = HFChatModel(ModelEndpoints.from_settings(settings))
+        node_services.setdefault("knowledge", KnowledgeService(settings, db))
         engine = Engine(node_services, max_node_timeout_s=settings.node_timeout_s)
         runs = RunManager(db, settings, engine, FlowCache(registry))
         return cls(settings=settings, db=db, authz=Authorizer(), runs=runs, registry=registry,

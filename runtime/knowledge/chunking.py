@@ -27,22 +27,162 @@ from runtime.knowledge.extract import Section
 
 # Lower case, without the final period. Single letters are handled generally (initials,
 # "z. B.", "d. h.", "u. a.", "i. d. R."), so they need not be listed.
-ABBREVIATIONS = frozenset({
-    "abb", "abs", "abt", "adr", "akt", "allg", "anh", "anl", "anm", "art", "aufl", "az", "bd", "bearb",
-    "beil", "best", "betr", "bsp", "bspw", "bzgl", "bzw", "ca", "co", "dgl", "dipl", "dr", "dt", "ebd",
-    "eigtl", "einschl", "engl", "entspr", "erg", "etc", "ev", "evtl", "exkl", "fa", "fam", "ff", "fr",
-    "frl", "gebr", "gegr", "gem", "gez", "ggf", "ggfs", "hbf", "hg", "hr", "hrsg", "hrn", "inkl",
-    "insb", "ing", "jh", "jr", "kap", "kfm", "kfr", "kl", "lfd", "lt", "max", "mdb", "mio", "mind",
-    "min", "mrd", "mwst", "nachf", "nr", "nrn", "o.ä", "od", "öff", "pkt", "pos", "prof", "rd", "rdnr",
-    "rep", "resp", "rz", "sa", "sek", "sog", "sp", "spez", "st", "std", "str", "stv", "tel", "tsd",
-    "tz", "ua", "uvm", "usf", "usw", "verf", "vgl", "vj", "vs", "zb", "zi", "ziff", "zt", "zzgl",
-    "zus", "zw", "jan", "feb", "febr", "mär", "apr", "jun", "jul", "aug", "sep", "sept", "okt", "nov",
-    "dez", "mo", "di", "mi",
-})
+ABBREVIATIONS = frozenset(
+    {
+        "abb",
+        "abs",
+        "abt",
+        "adr",
+        "akt",
+        "allg",
+        "anh",
+        "anl",
+        "anm",
+        "art",
+        "aufl",
+        "az",
+        "bd",
+        "bearb",
+        "beil",
+        "best",
+        "betr",
+        "bsp",
+        "bspw",
+        "bzgl",
+        "bzw",
+        "ca",
+        "co",
+        "dgl",
+        "dipl",
+        "dr",
+        "dt",
+        "ebd",
+        "eigtl",
+        "einschl",
+        "engl",
+        "entspr",
+        "erg",
+        "etc",
+        "ev",
+        "evtl",
+        "exkl",
+        "fa",
+        "fam",
+        "ff",
+        "fr",
+        "frl",
+        "gebr",
+        "gegr",
+        "gem",
+        "gez",
+        "ggf",
+        "ggfs",
+        "hbf",
+        "hg",
+        "hr",
+        "hrsg",
+        "hrn",
+        "inkl",
+        "insb",
+        "ing",
+        "jh",
+        "jr",
+        "kap",
+        "kfm",
+        "kfr",
+        "kl",
+        "lfd",
+        "lt",
+        "max",
+        "mdb",
+        "mio",
+        "mind",
+        "min",
+        "mrd",
+        "mwst",
+        "nachf",
+        "nr",
+        "nrn",
+        "o.ä",
+        "od",
+        "öff",
+        "pkt",
+        "pos",
+        "prof",
+        "rd",
+        "rdnr",
+        "rep",
+        "resp",
+        "rz",
+        "sa",
+        "sek",
+        "sog",
+        "sp",
+        "spez",
+        "st",
+        "std",
+        "str",
+        "stv",
+        "tel",
+        "tsd",
+        "tz",
+        "ua",
+        "uvm",
+        "usf",
+        "usw",
+        "verf",
+        "vgl",
+        "vj",
+        "vs",
+        "zb",
+        "zi",
+        "ziff",
+        "zt",
+        "zzgl",
+        "zus",
+        "zw",
+        "jan",
+        "feb",
+        "febr",
+        "mär",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "okt",
+        "nov",
+        "dez",
+        "mo",
+        "di",
+        "mi",
+    }
+)
 
 # Words after which a number is a reference ("Nr. 5"), not an ordinal ("5. Mai").
-_NUMBER_PREFIXES = frozenset({"nr", "nrn", "abs", "art", "ziff", "kap", "pos", "seite", "s", "tel", "rdnr",
-                              "az", "nummer", "ticket", "raum", "zimmer", "version", "v"})
+_NUMBER_PREFIXES = frozenset(
+    {
+        "nr",
+        "nrn",
+        "abs",
+        "art",
+        "ziff",
+        "kap",
+        "pos",
+        "seite",
+        "s",
+        "tel",
+        "rdnr",
+        "az",
+        "nummer",
+        "ticket",
+        "raum",
+        "zimmer",
+        "version",
+        "v",
+    }
+)
 
 # A candidate sentence end: ., ! or ? (or …), optional closing quotes/brackets, whitespace.
 _CANDIDATE = re.compile(r"([.!?…]+)([\"'»«“”\u2018\u2019)\]]*)(\s+)")
@@ -56,7 +196,9 @@ class ChunkingSettings(BaseModel):
 
     max_chars: int = Field(800, ge=100, le=8000, description="Longest passage in characters")
     overlap_chars: int = Field(
-        150, ge=0, le=2000,
+        150,
+        ge=0,
+        le=2000,
         description="Up to this many characters of whole sentences repeat in the next passage",
     )
 
@@ -112,9 +254,9 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for match in _CANDIDATE.finditer(text):
         end = match.end()
-        following = text[end:end + 1]
+        following = text[end : end + 1]
         if _is_sentence_end(text, match.start(), match.group(1), following):
-            sentence = text[start:match.start(3)].strip()
+            sentence = text[start : match.start(3)].strip()
             if sentence:
                 sentences.append(sentence)
             start = end
@@ -169,7 +311,7 @@ def _units(text: str, max_chars: int) -> Iterator[tuple[str, bool]]:
             continue
         first = True
         for sentence in split_sentences(paragraph):
-            for piece in (_split_long(sentence, max_chars) if len(sentence) > max_chars else [sentence]):
+            for piece in _split_long(sentence, max_chars) if len(sentence) > max_chars else [sentence]:
                 yield piece, first
                 first = False
 

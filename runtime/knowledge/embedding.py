@@ -72,9 +72,12 @@ class SentenceTransformerModel:
             self._model: Any = SentenceTransformer(str(path), device=device, local_files_only=True)
         except Exception as error:  # torch/transformers raise many kinds; all mean "cannot load"
             raise BackendUnavailable(
-                f"embedding model '{name}' could not be loaded from {path}: {error}") from None
-        getter = (getattr(self._model, "get_embedding_dimension", None)
-                  or self._model.get_sentence_embedding_dimension)
+                f"embedding model '{name}' could not be loaded from {path}: {error}"
+            ) from None
+        getter = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         self.dimension = int(getter() or 0)
         self._lock = threading.Lock()
 
@@ -83,8 +86,11 @@ class SentenceTransformerModel:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:
             vectors = self._model.encode(
-                texts, batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 

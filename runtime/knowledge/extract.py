@@ -67,8 +67,18 @@ def extract_pdf(data: bytes) -> list[Section]:
         raise
     except FileNotDecryptedError:
         raise ProtectedFile("the PDF is password-protected; upload a copy without a password") from None
-    except (PdfReadError, PdfStreamError, ValueError, KeyError, TypeError, AttributeError,
-            IndexError, AssertionError, RecursionError, ZeroDivisionError) as error:
+    except (
+        PdfReadError,
+        PdfStreamError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        AssertionError,
+        RecursionError,
+        ZeroDivisionError,
+    ) as error:
         raise CorruptFile(f"the PDF could not be read, it seems damaged ({_short(error)})") from None
     return [Section(text=text, page=number) for number, text in enumerate(pages, start=1)]
 
@@ -143,8 +153,28 @@ def split_at_headings(text: str) -> list[Section]:
     return sections
 
 
-_BLOCK_TAGS = ("p", "div", "li", "tr", "br", "table", "ul", "ol", "section", "article",
-               "blockquote", "pre", "dd", "dt", "h1", "h2", "h3", "h4", "h5", "h6")
+_BLOCK_TAGS = (
+    "p",
+    "div",
+    "li",
+    "tr",
+    "br",
+    "table",
+    "ul",
+    "ol",
+    "section",
+    "article",
+    "blockquote",
+    "pre",
+    "dd",
+    "dt",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+)
 
 
 def extract_html(data: bytes | str) -> list[Section]:
@@ -162,8 +192,10 @@ def extract_html(data: bytes | str) -> list[Section]:
         tag.insert_before("\n\n")
         tag.insert_after("\n\n")
     text = soup.get_text()
-    paragraphs = [" ".join(part.split()) if not part.lstrip().startswith("#") else part.strip()
-                  for part in re.split(r"\n\s*\n", text)]
+    paragraphs = [
+        " ".join(part.split()) if not part.lstrip().startswith("#") else part.strip()
+        for part in re.split(r"\n\s*\n", text)
+    ]
     return split_at_headings("\n\n".join(part for part in paragraphs if part))
 
 
@@ -175,8 +207,11 @@ def extract_email(data: bytes) -> list[Section]:
     if not isinstance(message, EmailMessage):
         raise CorruptFile("the e-mail could not be read")
     subject = str(message.get("subject", "") or "").strip()
-    header = [f"{name}: {value}" for name in ("From", "To", "Date", "Subject")
-              if (value := str(message.get(name, "") or "").strip())]
+    header = [
+        f"{name}: {value}"
+        for name in ("From", "To", "Date", "Subject")
+        if (value := str(message.get(name, "") or "").strip())
+    ]
     sections: list[Section] = []
     # Plain text first; an empty plain part next to an HTML one is common (HTML mailers).
     for preference in ("plain", "html"):

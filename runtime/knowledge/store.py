@@ -68,7 +68,8 @@ END;
 """
 
 # Words that carry no meaning for a lexical match; dropped from queries (not from the index).
-GERMAN_STOPWORDS = frozenset(str.split("""
+GERMAN_STOPWORDS = frozenset(
+    str.split("""
     aber alle allem allen aller alles als also am an ander andere auch auf aus bei beim bin bis bist
     da damit dann das dass dem den denn der des dessen die dies diese diesem diesen dieser dieses doch
     dort du durch ein eine einem einen einer eines er es etwas euch für gibt hat hatte habe haben
@@ -77,7 +78,8 @@ GERMAN_STOPWORDS = frozenset(str.split("""
     und uns unser unter viel vom von vor war waren was wann warum weil welche welcher welches wenn
     wer werden wie wieviel wieviele viele wir wird wo zu zum zur
     a an and are as at be by for from how i in is it of on or the to was what when where which who why with
-"""))
+""")
+)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -106,11 +108,18 @@ class Hit:
     ranks: dict[str, int] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        return {"chunk_id": self.chunk_id, "document_id": self.document_id, "text": self.text,
-                "source": self.source, "page": self.page, "section": self.section, "labels": self.labels,
-                "score": round(self.score, 6),
-                "similarity": None if self.similarity is None else round(self.similarity, 6),
-                "ranks": self.ranks}
+        return {
+            "chunk_id": self.chunk_id,
+            "document_id": self.document_id,
+            "text": self.text,
+            "source": self.source,
+            "page": self.page,
+            "section": self.section,
+            "labels": self.labels,
+            "score": round(self.score, 6),
+            "similarity": None if self.similarity is None else round(self.similarity, 6),
+            "ranks": self.ranks,
+        }
 
 
 def canonical_labels(labels: Iterable[str]) -> tuple[str, ...]:
@@ -130,6 +139,20 @@ def lexical_query(text: str) -> str | None:
     return " OR ".join(terms) if terms else None
 
 
+def visible_labelsets(
+    labelsets: dict[int, tuple[str, ...]], readable: Iterable[str], require_any: Iterable[str] | None = None
+) -> list[int]:
+    """Ids of the labelsets a caller may see: every label readable (and, with
+    `require_any`, at least one of those labels present)."""
+    readable_set = set(readable)
+    wanted = None if require_any is None else set(require_any)
+    return sorted(
+        labelset_id
+        for labelset_id, labels in labelsets.items()
+        if set(labels) <= readable_set and (wanted is None or wanted & set(labels))
+    )
+
+
 class EmbeddedStore:
     """Chunks, vectors and both indexes of one knowledge index, in one directory."""
 
@@ -138,8 +161,9 @@ class EmbeddedStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.dimension = dimension
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.directory / "chunks.sqlite", check_same_thread=False,
-                                   isolation_level=None)
+        self._db = sqlite3.connect(
+            self.directory / "chunks.sqlite", check_same_thread=False, isolation_level=None
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
@@ -147,8 +171,10 @@ class EmbeddedStore:
         if stored is None:
             self._set_meta("dimension", str(dimension))
         elif int(stored) != dimension:
-            raise ValueError(f"the store at {self.directory} holds {stored}-dimensional vectors, "
-                             f"not {dimension}; an index keeps the embedding model it was created with")
+            raise ValueError(
+                f"the store at {self.directory} holds {stored}-dimensional vectors, "
+                f"not {dimension}; an index keeps the embedding model it was created with"
+            )
         self._labelsets: dict[int, tuple[str, ...]] = {
             row[0]: tuple(json.loads(row[1])) for row in self._db.execute("SELECT id, labels FROM labelsets")
         }
@@ -165,8 +191,11 @@ class EmbeddedStore:
         return None if row is None else str(row[0])
 
     def _set_meta(self, key: str, value: str) -> None:
-        self._db.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
-                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+        self._db.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     def _next_position(self) -> int:
         return int(self._meta("next_pos") or 0)
@@ -215,8 +244,9 @@ class EmbeddedStore:
         for first in range(start, end, step):
             last = min(first + step, end)
             block = np.zeros((last - first, self.dimension), dtype=np.float32)
-            for pos, blob in self._db.execute("SELECT pos, vector FROM chunks WHERE pos >= ? AND pos < ?",
-                                              (first, last)):
+            for pos, blob in self._db.execute(
+                "SELECT pos, vector FROM chunks WHERE pos >= ? AND pos < ?", (first, last)
+            ):
                 block[pos - first] = np.frombuffer(blob, dtype=np.float32)
             self._index.add(block)
 
@@ -242,8 +272,16 @@ class EmbeddedStore:
             partial.replace(target)
 
     # -- writing ----------------------------------------------------------------------
-    def replace_document(self, document_id: str, source: str, chunks: Sequence[StoredChunk],
-                         vectors: np.ndarray, labels: Iterable[str], *, version: str = "") -> int:
+    def replace_document(
+        self,
+        document_id: str,
+        source: str,
+        chunks: Sequence[StoredChunk],
+        vectors: np.ndarray,
+        labels: Iterable[str],
+        *,
+        version: str = "",
+    ) -> int:
         """Store `chunks` as the whole content of `document_id`, in one transaction."""
         if len(chunks) != len(vectors):
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
@@ -257,16 +295,30 @@ class EmbeddedStore:
                 self._db.executemany(
                     "INSERT INTO chunks(pos, chunk_id, document_id, ordinal, text, source, page, section, "
                     "labelset, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(start + i, f"{document_id}:{version}{chunk.ordinal}", document_id, chunk.ordinal,
-                      chunk.text, source, chunk.page, chunk.section, labelset, vectors[i].tobytes())
-                     for i, chunk in enumerate(chunks)],
+                    [
+                        (
+                            start + i,
+                            f"{document_id}:{version}{chunk.ordinal}",
+                            document_id,
+                            chunk.ordinal,
+                            chunk.text,
+                            source,
+                            chunk.page,
+                            chunk.section,
+                            labelset,
+                            vectors[i].tobytes(),
+                        )
+                        for i, chunk in enumerate(chunks)
+                    ],
                 )
                 self._set_meta("next_pos", str(start + len(chunks)))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
-                self._labelsets = {row[0]: tuple(json.loads(row[1]))
-                                   for row in self._db.execute("SELECT id, labels FROM labelsets")}
+                self._labelsets = {
+                    row[0]: tuple(json.loads(row[1]))
+                    for row in self._db.execute("SELECT id, labels FROM labelsets")
+                }
                 raise
             self._index.add(vectors)
             grown = np.full(start + len(chunks), -1, dtype=np.int32)
@@ -279,8 +331,9 @@ class EmbeddedStore:
         return len(chunks)
 
     def _delete_rows(self, document_id: str) -> list[int]:
-        positions = [row[0] for row in self._db.execute("SELECT pos FROM chunks WHERE document_id = ?",
-                                                        (document_id,))]
+        positions = [
+            row[0] for row in self._db.execute("SELECT pos FROM chunks WHERE document_id = ?", (document_id,))
+        ]
         self._db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
         return positions
 
@@ -324,11 +377,12 @@ class EmbeddedStore:
         return 0.0 if total == 0 else float(np.count_nonzero(self._position_labelset < 0)) / total
 
     # -- reading ----------------------------------------------------------------------
-    def allowed_labelsets(self, readable: Iterable[str]) -> list[int]:
-        """Labelsets all of whose labels are readable (the unlabelled one always is)."""
-        readable_set = set(readable)
-        return sorted(labelset_id for labelset_id, labels in self._labelsets.items()
-                      if set(labels) <= readable_set)
+    def allowed_labelsets(
+        self, readable: Iterable[str], require_any: Iterable[str] | None = None
+    ) -> list[int]:
+        """Labelsets all of whose labels are readable (the unlabelled one always is);
+        with `require_any`, only those that also carry one of its labels."""
+        return visible_labelsets(self._labelsets, readable, require_any)
 
     def labels(self) -> set[str]:
         return {label for labels in self._labelsets.values() for label in labels}
@@ -349,8 +403,15 @@ class EmbeddedStore:
         self._allowed_cache[key] = entry
         return entry
 
-    def dense_search(self, vector: np.ndarray, k: int, labelsets: list[int], *,
-                     ef_search: int | None = None, exact: bool = False) -> list[tuple[int, float]]:
+    def dense_search(
+        self,
+        vector: np.ndarray,
+        k: int,
+        labelsets: list[int],
+        *,
+        ef_search: int | None = None,
+        exact: bool = False,
+    ) -> list[tuple[int, float]]:
         """(position, cosine similarity) of the k nearest allowed chunks, best first."""
         import faiss
 
@@ -394,13 +455,22 @@ class EmbeddedStore:
                 return []
         return [(int(pos), -float(rank)) for pos, rank in rows]
 
-    def search(self, text: str, vector: np.ndarray | None, k: int, readable: Iterable[str], *,
-               mode: str = "hybrid", depth: int | None = None) -> list[Hit]:
+    def search(
+        self,
+        text: str,
+        vector: np.ndarray | None,
+        k: int,
+        readable: Iterable[str],
+        *,
+        mode: str = "hybrid",
+        depth: int | None = None,
+        require_any: Iterable[str] | None = None,
+    ) -> list[Hit]:
         """The k best chunks the caller may read, fused by reciprocal rank.
 
         `score` is the RRF score scaled to 0..1 (1 = first in every list searched).
         """
-        labelsets = self.allowed_labelsets(readable)
+        labelsets = self.allowed_labelsets(readable, require_any)
         depth = depth or max(4 * k, 20)
         lists: dict[str, list[tuple[int, float]]] = {}
         if mode in ("hybrid", "dense") and vector is not None:
@@ -424,9 +494,20 @@ class EmbeddedStore:
         for pos, row in zip(chosen, self._rows(chosen), strict=True):
             if row is None:  # deleted between the index search and this read
                 continue
-            hits.append(Hit(chunk_id=row[0], document_id=row[1], text=row[2], source=row[3], page=row[4],
-                            section=row[5], labels=list(self._labelsets.get(row[6], ())),
-                            score=fused[pos] / best, similarity=similarity.get(pos), ranks=ranks[pos]))
+            hits.append(
+                Hit(
+                    chunk_id=row[0],
+                    document_id=row[1],
+                    text=row[2],
+                    source=row[3],
+                    page=row[4],
+                    section=row[5],
+                    labels=list(self._labelsets.get(row[6], ())),
+                    score=fused[pos] / best,
+                    similarity=similarity.get(pos),
+                    ranks=ranks[pos],
+                )
+            )
         return hits
 
     def _rows(self, positions: list[int]) -> list[tuple[Any, ...] | None]:
@@ -436,23 +517,32 @@ class EmbeddedStore:
         with self._lock:
             rows = self._db.execute(
                 f"SELECT pos, chunk_id, document_id, text, source, page, section, labelset FROM chunks "
-                f"WHERE pos IN ({marks})", positions).fetchall()
+                f"WHERE pos IN ({marks})",
+                positions,
+            ).fetchall()
         by_pos = {row[0]: tuple(row[1:]) for row in rows}
         return [by_pos.get(pos) for pos in positions]
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
             chunks, documents = self._db.execute(
-                "SELECT COUNT(*), COUNT(DISTINCT document_id) FROM chunks").fetchone()
-        return {"chunks": int(chunks), "documents": int(documents), "vectors": int(self._index.ntotal),
-                "tombstones": int(np.count_nonzero(self._position_labelset < 0))}
+                "SELECT COUNT(*), COUNT(DISTINCT document_id) FROM chunks"
+            ).fetchone()
+        return {
+            "chunks": int(chunks),
+            "documents": int(documents),
+            "vectors": int(self._index.ntotal),
+            "tombstones": int(np.count_nonzero(self._position_labelset < 0)),
+        }
 
     def document_chunks(self, document_id: str) -> int:
         with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM chunks WHERE document_id = ?",
-                                        (document_id,)).fetchone()[0])
+            return int(
+                self._db.execute(
+                    "SELECT COUNT(*) FROM chunks WHERE document_id = ?", (document_id,)
+                ).fetchone()[0]
+            )
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
-

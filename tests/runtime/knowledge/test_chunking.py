@@ -15,21 +15,33 @@ from runtime.knowledge.extract import Section
     [
         ("Das gilt z. B. für Reisen. Danach nicht.", ["Das gilt z. B. für Reisen.", "Danach nicht."]),
         ("Siehe Nr. 5 der Liste. Gut.", ["Siehe Nr. 5 der Liste.", "Gut."]),
-        ("Wir zahlen bzw. erstatten ca. 300 Euro. Fertig.",
-         ["Wir zahlen bzw. erstatten ca. 300 Euro.", "Fertig."]),
-        ("Start am 1. März 2025 in München. Ende im 2. Quartal.",
-         ["Start am 1. März 2025 in München.", "Ende im 2. Quartal."]),
-        ("Herr Dr. Weiß kommt, d. h. wir sind u.a. zu zweit. Übergabe folgt.",
-         ["Herr Dr. Weiß kommt, d. h. wir sind u.a. zu zweit.", "Übergabe folgt."]),
-        ("Laut Abs. 3 gilt das. Ist das klar? Ja! Schön.",
-         ["Laut Abs. 3 gilt das.", "Ist das klar?", "Ja!", "Schön."]),
-        ("Das Ticket hat die Nummer 4711. Bitte prüfen.",
-         ["Das Ticket hat die Nummer 4711.", "Bitte prüfen."]),
+        (
+            "Wir zahlen bzw. erstatten ca. 300 Euro. Fertig.",
+            ["Wir zahlen bzw. erstatten ca. 300 Euro.", "Fertig."],
+        ),
+        (
+            "Start am 1. März 2025 in München. Ende im 2. Quartal.",
+            ["Start am 1. März 2025 in München.", "Ende im 2. Quartal."],
+        ),
+        (
+            "Herr Dr. Weiß kommt, d. h. wir sind u.a. zu zweit. Übergabe folgt.",
+            ["Herr Dr. Weiß kommt, d. h. wir sind u.a. zu zweit.", "Übergabe folgt."],
+        ),
+        (
+            "Laut Abs. 3 gilt das. Ist das klar? Ja! Schön.",
+            ["Laut Abs. 3 gilt das.", "Ist das klar?", "Ja!", "Schön."],
+        ),
+        (
+            "Das Ticket hat die Nummer 4711. Bitte prüfen.",
+            ["Das Ticket hat die Nummer 4711.", "Bitte prüfen."],
+        ),
         ("Es gilt Nr. 5. Danach folgt § 3. Ende.", ["Es gilt Nr. 5.", "Danach folgt § 3.", "Ende."]),
         ("Am 01.03.2025 um 9.30 Uhr. Straße gesperrt.", ["Am 01.03.2025 um 9.30 Uhr.", "Straße gesperrt."]),
         ("Er sagte: „Gut.“ Dann ging er.", ["Er sagte: „Gut.“", "Dann ging er."]),
-        ("Die Kosten (inkl. MwSt.) trägt die Firma. Ende.",
-         ["Die Kosten (inkl. MwSt.) trägt die Firma.", "Ende."]),
+        (
+            "Die Kosten (inkl. MwSt.) trägt die Firma. Ende.",
+            ["Die Kosten (inkl. MwSt.) trägt die Firma.", "Ende."],
+        ),
     ],
 )
 def test_german_sentence_ends(text: str, expected: list[str]) -> None:
@@ -72,7 +84,9 @@ def test_sections_keep_page_and_number_through_document() -> None:
     sections = [Section("Seite eins.", page=1), Section("Seite zwei.", page=2, section="Anhang")]
     chunks = chunk_sections(sections)
     assert [(c.ordinal, c.text, c.page, c.section) for c in chunks] == [
-        (0, "Seite eins.", 1, None), (1, "Seite zwei.", 2, "Anhang")]
+        (0, "Seite eins.", 1, None),
+        (1, "Seite zwei.", 2, "Anhang"),
+    ]
 
 
 def test_overlap_must_be_smaller_than_half_a_chunk() -> None:

@@ -28,8 +28,11 @@ def test_corrupt_pdf_is_rejected(data: bytes) -> None:
 
 
 def test_docx_paragraphs_headings_and_tables() -> None:
-    data = docx_bytes("Reisekosten", ["Hotel bis 120 € pro Nacht.", "Bahn: 2. Klasse."],
-                      table=[["Stadt", "Satz"], ["München", "150 €"]])
+    data = docx_bytes(
+        "Reisekosten",
+        ["Hotel bis 120 € pro Nacht.", "Bahn: 2. Klasse."],
+        table=[["Stadt", "Satz"], ["München", "150 €"]],
+    )
     [section] = extract("richtlinie.docx", data).sections
     assert section.section == "Reisekosten"
     assert "Hotel bis 120 € pro Nacht." in section.text
@@ -56,10 +59,12 @@ def test_markdown_sections_follow_headings() -> None:
 
 
 def test_html_drops_scripts_and_keeps_structure() -> None:
-    html = ("<html><head><style>p{}</style><script>alert(1)</script></head><body>"
-            "<h1>Urlaub</h1><p>30 Tage pro Jahr.</p>"
-            "<h2>Antrag</h2><ul><li>im Portal</li><li>beim Chef</li></ul>"
-            "</body></html>")
+    html = (
+        "<html><head><style>p{}</style><script>alert(1)</script></head><body>"
+        "<h1>Urlaub</h1><p>30 Tage pro Jahr.</p>"
+        "<h2>Antrag</h2><ul><li>im Portal</li><li>beim Chef</li></ul>"
+        "</body></html>"
+    )
     sections = extract("urlaub.html", html.encode()).sections
     assert [s.section for s in sections] == ["Urlaub", "Antrag"]
     assert "alert" not in " ".join(s.text for s in sections)

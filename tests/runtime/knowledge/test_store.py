@@ -19,8 +19,9 @@ def put(store: EmbeddedStore, document_id: str, texts: list[str], labels: tuple[
     store.replace_document(document_id, f"{document_id}.txt", chunks, MODEL.encode(texts), labels)
 
 
-def search(store: EmbeddedStore, query: str, readable: set[str] | None = None, k: int = 5,
-           mode: str = "hybrid") -> list[str]:
+def search(
+    store: EmbeddedStore, query: str, readable: set[str] | None = None, k: int = 5, mode: str = "hybrid"
+) -> list[str]:
     hits = store.search(query, MODEL.encode([query])[0], k, readable or set(), mode=mode)
     return [hit.document_id for hit in hits]
 
@@ -53,7 +54,8 @@ def test_lexical_query_prefixes_and_drops_stopwords() -> None:
 
 @pytest.mark.parametrize("exact_below", [10**9, 0], ids=["exact-scan", "hnsw-graph"])
 def test_filter_is_applied_inside_the_search_not_after_top_k(
-        store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch, exact_below: int) -> None:
+    store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch, exact_below: int
+) -> None:
     monkeypatch.setattr(store_module, "EXACT_SCAN_BELOW", exact_below)
     # 60 restricted passages that match the query perfectly, one public passage that matches less.
     for i in range(60):
@@ -91,8 +93,9 @@ def test_deleting_a_document_removes_its_chunks_from_both_indexes(store: Embedde
 def test_failed_write_changes_nothing(store: EmbeddedStore) -> None:
     put(store, "a", ["Erster Text"])
     with pytest.raises(ValueError, match="2 chunks but 1 vectors"):
-        store.replace_document("a", "a.txt", [StoredChunk(0, "x"), StoredChunk(1, "y")],
-                               MODEL.encode(["x"]), ())
+        store.replace_document(
+            "a", "a.txt", [StoredChunk(0, "x"), StoredChunk(1, "y")], MODEL.encode(["x"]), ()
+        )
     assert search(store, "Erster Text") == ["a"]
 
 

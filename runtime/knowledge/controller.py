@@ -1,0 +1,118 @@
+"""Knowledge indexes, uploads (→ ingestion jobs), documents and search over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+from pydantic import Field
+
+from runtime.api.deps import Caller, Rt
+from runtime.api.schemas import Body
+from runtime.errors import Unavailable
+from runtime.knowledge.service import MAX_K, KnowledgeService
+
+# The whole multipart request; each file is also held to DIRIGENT_KNOWLEDGE_MAX_FILE_MB
+# while it streams in, so an oversized file fails alone and the others are indexed.
+UPLOAD_MAX_REQUEST_BYTES = 4 * 1024 * 1024 * 1024
+
+
+class IndexCreate(Body):
+    name: str = Field(..., description="Name flows use, e.g. offers")
+    description: str = Field("", max_length=2000)
+    backend: str = Field("embedded", description="embedded (default, no server) or marqo")
+    embedding_model: str | None = Field(None, description="Default: the runtime's configured model")
+    chunking: dict[str, Any] | None = Field(None, description="{max_chars, overlap_chars}")
+    labels: list[str] = Field(default_factory=list, description="Labels every document of the index carries")
+
+
+class SearchRequest(Body):
+    query: str = Field(..., min_length=1, max_length=4000)
+    k: int = Field(5, ge=1, le=MAX_K)
+    labels: list[str] | None = Field(None, description="Only passages carrying one of these labels")
+    mode: str = Field("hybrid", description="hybrid, dense or lexical")
+
+
+def knowledge(rt: Rt) -> KnowledgeService:
+    service = rt.services.get("knowledge")
+    if not isinstance(service, KnowledgeService):
+        raise Unavailable("knowledge indexes are not configured in this runtime")
+    return service
+
+
+class KnowledgeController(Controller):
+    path = "/api"
+    tags = ["knowledge"]
+
+    @get("/workspaces/{workspace:str}/knowledge")
+    async def list_indexes(self, rt: Rt, actor: Caller, workspace: FromPath[str]) -> list[dict[str, Any]]:
+        return await knowledge(rt).list_indexes(actor, workspace)
+
+    @post("/workspaces/{workspace:str}/knowledge")
+    async def create_index(
+        self, rt: Rt, actor: Caller, workspace: FromPath[str], data: JSONBody[IndexCreate]
+    ) -> dict[str, Any]:
+        return await knowledge(rt).create_index(
+            actor,
+            workspace,
+            data.name,
+            description=data.description,
+            backend=data.backend,
+            embedding_model=data.embedding_model,
+            chunking=data.chunking,
+            labels=data.labels,
+        )
+
+    @get("/knowledge/jobs/{job_id:str}")
+    async def get_job(self, rt: Rt, actor: Caller, job_id: FromPath[str]) -> dict[str, Any]:
+        return await knowledge(rt).jobs.get(actor, job_id)
+
+    @get("/knowledge/{index_id:str}")
+    async def get_index(self, rt: Rt, actor: Caller, index_id: FromPath[str]) -> dict[str, Any]:
+        return await knowledge(rt).describe_index(actor, index_id)
+
+    @delete("/knowledge/{index_id:str}", status_code=204)
+    async def delete_index(self, rt: Rt, actor: Caller, index_id: FromPath[str]) -> None:
+        await knowledge(rt).delete_index(actor, index_id)
+
+    @post(
+        "/knowledge/{index_id:str}/documents", status_code=202, request_max_body_size=UPLOAD_MAX_REQUEST_BYTES
+    )
+    async def upload(
+        self,
+        rt: Rt,
+        actor: Caller,
+        request: Request[Any, Any, Any],
+        index_id: FromPath[str],
+        labels: FromQuery[str | None] = None,
+    ) -> dict[str, Any]:
+        """Multipart upload, one `files` part per file (and optionally a `labels` field:
+        comma-separated labels for all of them). Answers with the ingestion job."""
+        service = knowledge(rt)
+        return await service.jobs.upload(
+            actor,
+            index_id,
+            request.stream(),
+            request.headers.get("content-type", ""),
+            labels=labels.split(",") if labels else None,
+        )
+
+    @get("/knowledge/{index_id:str}/documents")
+    async def list_documents(self, rt: Rt, actor: Caller, index_id: FromPath[str]) -> list[dict[str, Any]]:
+        return await knowledge(rt).list_documents(actor, index_id)
+
+    @delete("/knowledge/{index_id:str}/documents/{document_id:str}", status_code=204)
+    async def delete_document(
+        self, rt: Rt, actor: Caller, index_id: FromPath[str], document_id: FromPath[str]
+    ) -> None:
+        await knowledge(rt).delete_document(actor, index_id, document_id)
+
+    @post("/knowledge/{index_id:str}/search", status_code=200)
+    async def search(
+        self, rt: Rt, actor: Caller, index_id: FromPath[str], data: JSONBody[SearchRequest]
+    ) -> Response[dict[str, Any]]:
+        hits = await knowledge(rt).search(
+            actor, index_id, data.query, data.k, labels=data.labels, mode=data.mode
+        )
+        return Response({"query": data.query, "k": data.k, "results": [hit.as_json() for hit in hits]})

@@ -1,0 +1,424 @@
+"""Ingestion jobs: an upload is spooled to disk, then indexed file by file in the background.
+
+    upload ──▶ [job queued] ──▶ running: for each file
+                                  read → hash → unchanged? (same hash and labels: no-op)
+                                  extract → chunk → embed → replace the document's chunks
+                                  → document row + audit entry
+                               ──▶ succeeded | completed_with_errors | failed
+
+Each file succeeds or fails on its own; a failed file leaves the index as it was (the
+backend replaces a document's chunks in one step, after everything is embedded). Progress
+(`files_done`, `files_failed`, `chunks_done`) is written to the job row as it goes, so
+`GET /api/knowledge/jobs/{id}` and the CLI's progress bar read it from the database.
+
+Jobs run one at a time per process (embedding uses every core). A job interrupted by a
+stop is resumed from its spool directory on the next start, skipping finished files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import shutil
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
+
+from runtime.audit.service import append as audit
+from runtime.db.models import new_id, utcnow
+from runtime.errors import BadRequest, DirigentError
+from runtime.knowledge.backends import Backend, DocumentChunks
+from runtime.knowledge.chunking import ChunkingSettings, chunk_sections
+from runtime.knowledge.errors import FileRejected
+from runtime.knowledge.extract import extract
+from runtime.knowledge.models import IngestionJob, KnowledgeDocument, KnowledgeIndex, iso
+from runtime.knowledge.uploads import SpooledUpload, spool_multipart
+from runtime.policy.resources import Actor
+
+if TYPE_CHECKING:
+    from runtime.knowledge.service import KnowledgeService
+
+log = logging.getLogger("dirigent.knowledge.jobs")
+
+PROGRESS_EVERY_S = 1.0
+ACTIVE = ("queued", "running")
+
+
+def job_as_json(job: IngestionJob) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "index_id": job.index_id,
+        "status": job.status,
+        "labels": list(job.labels or []),
+        "files_total": job.files_total,
+        "files_done": job.files_done,
+        "files_failed": job.files_failed,
+        "chunks_done": job.chunks_done,
+        "error": job.error,
+        "files": [{key: value for key, value in entry.items() if key != "path"} for entry in job.files],
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+    }
+
+
+class IngestionJobs:
+    def __init__(self, service: KnowledgeService) -> None:
+        self.service = service
+        self._slot = asyncio.Semaphore(1)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def spool_root(self) -> Path:
+        return self.service.root / "uploads"
+
+    # -- starting ---------------------------------------------------------------------
+    async def upload(
+        self,
+        actor: Actor,
+        index_id: str,
+        stream: AsyncIterator[bytes],
+        content_type: str,
+        labels: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Spool a multipart upload and queue it as a job; returns the job."""
+        from runtime.knowledge.service import parse_labels
+
+        service = self.service
+        await service.ensure_started()
+        async with service.db.read() as session:
+            index, _ = await service.get_index(session, actor, index_id, "manage")
+        job_id = new_id()
+        directory = self.spool_root / job_id
+        try:
+            spooled = await spool_multipart(stream, content_type, directory, service.config.max_file_bytes)
+            if not spooled.files:
+                raise BadRequest(
+                    "the upload holds no files; send each file as a 'files' part", code="no_files"
+                )
+            job_labels = parse_labels(labels if labels is not None else spooled.fields.get("labels"))
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        return await self.create(actor, index, job_id, spooled, job_labels)
+
+    async def ingest_paths(
+        self, actor: Actor, index_id: str, paths: list[Path], labels: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Queue local files (the CLI): copied into the spool like an upload."""
+        from runtime.knowledge.errors import FileTooLarge, UnsupportedFileType
+        from runtime.knowledge.extract import check_supported, too_large_message
+        from runtime.knowledge.service import parse_labels
+        from runtime.knowledge.uploads import SpooledFile
+
+        service = self.service
+        await service.ensure_started()
+        async with service.db.read() as session:
+            index, _ = await service.get_index(session, actor, index_id, "manage")
+        job_id = new_id()
+        directory = self.spool_root / job_id
+        directory.mkdir(parents=True, exist_ok=True)
+        spooled = SpooledUpload()
+        limit = service.config.max_file_bytes
+        for number, path in enumerate(paths, start=1):
+            entry = SpooledFile(path.name, size=path.stat().st_size)
+            spooled.files.append(entry)
+            try:
+                check_supported(path.name)
+                if entry.size > limit:
+                    raise FileTooLarge(too_large_message(entry.size, limit))
+            except (UnsupportedFileType, FileTooLarge) as error:
+                entry.error = error
+                continue
+            entry.path = directory / f"{number:04d}.upload"
+            await asyncio.to_thread(shutil.copyfile, path, entry.path)
+        return await self.create(actor, index, job_id, spooled, parse_labels(labels or []))
+
+    async def create(
+        self, actor: Actor, index: KnowledgeIndex, job_id: str, spooled: SpooledUpload, labels: list[str]
+    ) -> dict[str, Any]:
+        files = []
+        for entry in spooled.files:
+            item: dict[str, Any] = {
+                "name": entry.name,
+                "size": entry.size,
+                "status": "queued",
+                "chunks": 0,
+                "error": None,
+                "code": None,
+                "document_id": None,
+                "path": entry.path.name if entry.path else None,
+            }
+            if entry.error is not None:
+                item.update(status="failed", error=entry.error.message, code=entry.error.code)
+            files.append(item)
+        failed = sum(1 for item in files if item["status"] == "failed")
+        job = IngestionJob(
+            id=job_id,
+            index_id=index.id,
+            status="queued",
+            files=files,
+            labels=labels,
+            files_total=len(files),
+            files_done=failed,
+            files_failed=failed,
+            created_by=actor.id,
+        )
+        async with self.service.db.write() as session:
+            session.add(job)
+            await session.flush()
+            await audit(
+                session,
+                actor=actor.username,
+                action="knowledge.upload",
+                resource_type="knowledge_index",
+                resource_id=index.id,
+                detail={"job": job_id, "files": [item["name"] for item in files], "labels": labels},
+            )
+        self._spawn(job_id)
+        return job_as_json(job)
+
+    def _spawn(self, job_id: str) -> None:
+        task = asyncio.create_task(self._run(job_id), name=f"ingest-{job_id}")
+        self._tasks[job_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
+
+    async def wait(self, job_id: str, timeout_s: float = 600.0) -> None:
+        task = self._tasks.get(job_id)
+        if task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), timeout_s)
+
+    async def get(self, actor: Actor, job_id: str) -> dict[str, Any]:
+        service = self.service
+        async with service.db.read() as session:
+            job = await session.get(IngestionJob, job_id)
+            if job is None:
+                from runtime.errors import NotFound
+
+                raise NotFound("ingestion job not found")
+            await service.get_index(session, actor, job.index_id)
+        return job_as_json(job)
+
+    async def resume_pending(self) -> None:
+        async with self.service.db.read() as session:
+            rows = (
+                await session.execute(select(IngestionJob.id).where(IngestionJob.status.in_(ACTIVE)))
+            ).all()
+        for (job_id,) in rows:
+            if job_id not in self._tasks:
+                self._spawn(job_id)
+
+    async def cancel_for_index(self, index_id: str) -> None:
+        async with self.service.db.read() as session:
+            rows = (
+                await session.execute(select(IngestionJob.id).where(IngestionJob.index_id == index_id))
+            ).all()
+        for (job_id,) in rows:
+            task = self._tasks.get(job_id)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            shutil.rmtree(self.spool_root / job_id, ignore_errors=True)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        for task in list(self._tasks.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # -- running ----------------------------------------------------------------------
+    async def _run(self, job_id: str) -> None:
+        async with self._slot:
+            try:
+                await self._process(job_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the job fails as a whole only when the runtime cannot go on
+                log.exception("ingestion job %s failed", job_id)
+                message = (
+                    error.message
+                    if isinstance(error, DirigentError)
+                    else (
+                        f"the job stopped on an unexpected {type(error).__name__}; see the runtime log"
+                    )
+                )
+                await self._finish(job_id, "failed", message)
+
+    async def _process(self, job_id: str) -> None:
+        service = self.service
+        async with service.db.write() as session:
+            job = await session.get(IngestionJob, job_id)
+            if job is None or job.status not in ACTIVE:
+                return
+            index = await session.get(KnowledgeIndex, job.index_id)
+            if index is None:
+                return
+            job.status, job.started_at = "running", job.started_at or utcnow()
+        backend = await service.backends.get(index)
+        directory = self.spool_root / job_id
+        progress = _Progress(self, job)
+        for entry in job.files:
+            if entry["status"] not in ACTIVE:
+                continue
+            path = directory / entry["path"] if entry.get("path") else None
+            try:
+                if path is None or not path.exists():
+                    raise FileRejected("the uploaded file is gone from the spool; upload it again")
+                outcome = await self._ingest_file(index, backend, job, entry["name"], path, progress)
+                entry.update(
+                    status=outcome["status"], chunks=outcome["chunks"], document_id=outcome["document_id"]
+                )
+            except asyncio.CancelledError:
+                raise
+            except DirigentError as error:  # a FileRejected, or the backend refused this file
+                entry.update(status="failed", error=error.message, code=error.code)
+                job.files_failed += 1
+            except Exception as error:
+                log.exception("indexing %s in job %s failed", entry["name"], job_id)
+                entry.update(
+                    status="failed",
+                    code="internal_error",
+                    error=f"indexing failed on an unexpected {type(error).__name__}; "
+                    "the runtime log has details",
+                )
+                job.files_failed += 1
+            job.files_done += 1
+            await progress.save(force=True)
+            if path is not None:
+                path.unlink(missing_ok=True)
+        await backend.flush()
+        status = (
+            "succeeded"
+            if job.files_failed == 0
+            else "failed"
+            if job.files_failed == job.files_total
+            else "completed_with_errors"
+        )
+        await self._finish(job_id, status, None, job)
+        shutil.rmtree(directory, ignore_errors=True)
+
+    async def _ingest_file(
+        self,
+        index: KnowledgeIndex,
+        backend: Backend,
+        job: IngestionJob,
+        name: str,
+        path: Path,
+        progress: _Progress,
+    ) -> dict[str, Any]:
+        service = self.service
+        data = await asyncio.to_thread(path.read_bytes)
+        content_hash = hashlib.sha256(data).hexdigest()
+        labels = sorted(job.labels or [])
+        async with service.db.read() as session:
+            existing = (
+                await session.execute(
+                    select(KnowledgeDocument).where(
+                        KnowledgeDocument.index_id == index.id, KnowledgeDocument.filename == name
+                    )
+                )
+            ).scalar_one_or_none()
+        if (
+            existing is not None
+            and existing.content_hash == content_hash
+            and sorted(existing.labels) == labels
+        ):
+            return {"status": "unchanged", "chunks": existing.chunk_count, "document_id": existing.id}
+        extracted = await asyncio.to_thread(extract, name, data, max_bytes=service.config.max_file_bytes)
+        chunks = chunk_sections(extracted.sections, ChunkingSettings.model_validate(index.chunking or {}))
+        document_id = existing.id if existing is not None else new_id()
+        effective = tuple(sorted(set(index.labels or []) | set(labels)))
+        count = await backend.replace_document(
+            DocumentChunks(document_id, name, content_hash[:12], chunks, effective), progress=progress.add
+        )
+        async with service.db.write() as session:
+            row = await session.get(KnowledgeDocument, document_id)
+            action = "knowledge.document.replaced" if row is not None else "knowledge.document.indexed"
+            if row is None:
+                row = KnowledgeDocument(
+                    id=document_id, index_id=index.id, filename=name, created_by=job.created_by
+                )
+                session.add(row)
+            row.content_hash, row.size_bytes, row.media_type = content_hash, len(data), extracted.media_type
+            row.labels, row.chunk_count, row.updated_at = labels, count, utcnow()
+            await session.flush()
+            await audit(
+                session,
+                actor=job.created_by,
+                action=action,
+                resource_type="knowledge_document",
+                resource_id=document_id,
+                detail={
+                    "index_id": index.id,
+                    "filename": name,
+                    "content_hash": content_hash,
+                    "chunks": count,
+                    "labels": labels,
+                    "job": job.id,
+                },
+            )
+        return {"status": "indexed", "chunks": count, "document_id": document_id}
+
+    async def _finish(
+        self, job_id: str, status: str, error: str | None, job: IngestionJob | None = None
+    ) -> None:
+        async with self.service.db.write() as session:
+            row = await session.get(IngestionJob, job_id)
+            if row is None:
+                return
+            if job is not None:
+                _copy_progress(job, row)
+            row.status, row.error, row.finished_at = status, error, utcnow()
+            await audit(
+                session,
+                actor=None,
+                action="knowledge.job.finished",
+                resource_type="knowledge_index",
+                resource_id=row.index_id,
+                detail={
+                    "job": job_id,
+                    "status": status,
+                    "files_total": row.files_total,
+                    "files_failed": row.files_failed,
+                    "chunks": row.chunks_done,
+                },
+            )
+
+
+def _copy_progress(source: IngestionJob, target: IngestionJob) -> None:
+    target.files = [dict(entry) for entry in source.files]
+    flag_modified(target, "files")
+    target.files_done, target.files_failed = source.files_done, source.files_failed
+    target.chunks_done = source.chunks_done
+
+
+class _Progress:
+    """Counts embedded chunks and writes the job's progress at most once a second."""
+
+    def __init__(self, jobs: IngestionJobs, job: IngestionJob) -> None:
+        self.jobs = jobs
+        self.job = job
+        self._saved_at = 0.0
+
+    async def add(self, chunks: int) -> None:
+        self.job.chunks_done += chunks
+        await self.save()
+
+    async def save(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._saved_at < PROGRESS_EVERY_S:
+            return
+        self._saved_at = now
+        async with self.jobs.service.db.write() as session:
+            row = await session.get(IngestionJob, self.job.id)
+            if row is not None:
+                _copy_progress(self.job, row)
