@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nodes.errors import NodeError
+from nodes.errors import NodeError, ServiceUnavailable
 from nodes.retrieval import Passage, RetrievalRequest
 from runtime.audit.service import append as audit
 from runtime.db.database import Database
@@ -449,6 +449,8 @@ class KnowledgeService:
             hits = await self._search(actor, index, view, request.query, request.k, labels=request.labels)
         except BadRequest as error:
             raise NodeError(error.message) from None
+        except DirigentError as error:  # the backend (model, store, Marqo) is not available
+            raise ServiceUnavailable(f"knowledge index '{request.index}': {error.message}") from None
         return [
             Passage(
                 text=hit.text,
