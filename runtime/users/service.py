@@ -21,20 +21,26 @@ USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
 
 async def load_actor(session: AsyncSession, user_id: str) -> Actor | None:
-    """The caller as the policy sees it, or None when the user no longer exists/is inactive."""
-    user = await session.get(User, user_id)
-    if user is None or not user.active:
+    """The caller as the policy sees it, or None when the user no longer exists/is inactive.
+
+    Runs on every request (a removed user's token must stop working at once), so it is
+    one query: the user joined with their memberships.
+    """
+    rows = (await session.execute(
+        select(User.username, User.global_roles, User.active, Membership.workspace_id, Membership.role)
+        .outerjoin(Membership, Membership.user_id == User.id)
+        .where(User.id == user_id)
+    )).all()
+    if not rows or not rows[0].active:
         return None
-    rows = await session.execute(
-        select(Membership.workspace_id, Membership.role).where(Membership.user_id == user_id)
-    )
     roles: dict[str, set[str]] = {}
-    for workspace_id, role in rows:
-        roles.setdefault(workspace_id, set()).add(role)
+    for row in rows:
+        if row.workspace_id is not None:
+            roles.setdefault(row.workspace_id, set()).add(row.role)
     return Actor(
-        id=user.id,
-        username=user.username,
-        global_roles=frozenset(user.global_roles or ()),
+        id=user_id,
+        username=rows[0].username,
+        global_roles=frozenset(rows[0].global_roles or ()),
         workspace_roles={key: frozenset(value) for key, value in roles.items()},
     )
 
