@@ -68,6 +68,10 @@ class _Environment(ImmutableSandboxedEnvironment):
             if abs(right) > 1000 or max(left.bit_length(), 1) * abs(right) > 10_000:
                 raise SecurityError("exponent too large in template")
         if operator == "*":
+            # Squaring in a loop (`{% set ns.x = ns.x * ns.x %}`) doubles the digits each time.
+            if (isinstance(left, int) and isinstance(right, int)
+                    and left.bit_length() + right.bit_length() > 10_000):
+                raise SecurityError("number too large in template")
             for sequence, times in ((left, right), (right, left)):
                 if isinstance(sequence, (str, list, tuple)) and isinstance(times, int):
                     size = times * len(sequence)

@@ -77,7 +77,8 @@ class Engine:
         fixed_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> RunOutcome:
         """Run `flow` from where `completed` left off; see the module docstring."""
-        steps: dict[str, StepRecord] = dict(completed or {})
+        # A step cancelled in an earlier pass (its process was shutting down) never finished: it runs again.
+        steps = {node: step for node, step in (completed or {}).items() if step.status != "cancelled"}
         scope: dict[str, Any] = {"inputs": inputs}
         for step in steps.values():
             self._enter_scope(flow, scope, step)
@@ -93,7 +94,16 @@ class Engine:
         for generation in flow.generations:
             if recorder and await recorder.cancel_requested():
                 return run.finish_cancelled()
-            finished = await run.run_generation(generation)
+            # A generation only adds steps (dicts keep insertion order), so what it did is the
+            # tail past `before`; a set of all steps per generation would be O(N²) in a chain.
+            before = len(steps)
+            try:
+                finished = await run.run_generation(generation)
+            except asyncio.CancelledError:
+                # Record what this generation did, the interrupted nodes as `cancelled`.
+                if recorder:
+                    await recorder.record_steps(list(steps.values())[before:])
+                raise
             if recorder and finished:
                 await recorder.record_steps(finished)
             if run.failure is not None:

@@ -35,7 +35,8 @@ def prepare_inputs(document: FlowDocument, given: Mapping[str, Any] | None) -> d
     problems: list[dict[str, str]] = []
     prepared: dict[str, Any] = {}
     for name, spec in document.inputs.items():
-        if name not in given or given[name] is None:
+        if given.get(name) is None:
+            given.pop(name, None)  # an explicit null is a missing value, not an unknown input
             if spec.default is not None:
                 prepared[name] = spec.default
             elif spec.required:

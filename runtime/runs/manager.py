@@ -30,7 +30,7 @@ from sqlalchemy import or_, select, update
 from runtime.approvals import service as approvals
 from runtime.audit.service import append as audit
 from runtime.db.database import Database
-from runtime.db.models import ApprovalTask, FlowVersion, Run, utcnow
+from runtime.db.models import ApprovalTask, FlowVersion, Run, RunStep, utcnow
 from runtime.engine.compiled import FlowCache
 from runtime.engine.executor import Engine
 from runtime.engine.inputs import prepare_inputs
@@ -250,7 +250,10 @@ class RunManager:
         async with self.db.read() as session:
             decided = (await session.execute(
                 select(Run.id).join(ApprovalTask, ApprovalTask.run_id == Run.id)
-                .where(Run.status == "waiting", ApprovalTask.status.in_(approvals.RESOLVED))
+                # Only decisions not applied yet: a task stays `approved` after its run went on.
+                .join(RunStep, (RunStep.run_id == Run.id) & (RunStep.node_id == ApprovalTask.node_id))
+                .where(Run.status == "waiting", ApprovalTask.status.in_(approvals.RESOLVED),
+                       RunStep.status == "waiting")
                 .distinct().limit(50))).scalars().all()
             cutoff = utcnow() - timedelta(seconds=self.settings.orphan_after_s)
             orphans = (await session.execute(
