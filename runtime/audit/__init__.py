@@ -3,8 +3,10 @@ invocation (`runtime.audit.service`)."""
 
 from runtime.audit.service import (
     GENESIS_HASH,
+    Event,
     VerifyResult,
     append,
+    append_many,
     compute_entry_hash,
     entry_as_json,
     export_jsonl,
@@ -14,8 +16,10 @@ from runtime.audit.service import (
 
 __all__ = [
     "GENESIS_HASH",
+    "Event",
     "VerifyResult",
     "append",
+    "append_many",
     "compute_entry_hash",
     "entry_as_json",
     "export_jsonl",
