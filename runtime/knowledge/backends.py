@@ -34,11 +34,17 @@ class DocumentChunks:
     version: str  # short content hash: chunk ids change when the content does
     chunks: list[Chunk]
     labels: tuple[str, ...]
+    # The version this one replaces (backends that cannot delete by document use it).
+    previous_version: str | None = None
+    previous_count: int = 0
 
 
 class Backend(Protocol):
+    async def setup(self) -> None: ...
     async def replace_document(self, document: DocumentChunks, progress: Progress | None = None) -> int: ...
-    async def delete_document(self, document_id: str) -> None: ...
+    async def delete_document(
+        self, document_id: str, *, version: str | None = None, count: int = 0
+    ) -> None: ...
     async def search(
         self,
         query: str,
@@ -47,6 +53,7 @@ class Backend(Protocol):
         *,
         require_any: Iterable[str] | None = None,
         mode: str = "hybrid",
+        known_labelsets: Iterable[tuple[str, ...]] = (),
     ) -> list[Hit]: ...
     async def stats(self) -> dict[str, Any]: ...
     async def flush(self) -> None: ...
@@ -91,7 +98,10 @@ class EmbeddedBackend:
             version=f"{document.version}:",
         )
 
-    async def delete_document(self, document_id: str) -> None:
+    async def setup(self) -> None:
+        return None
+
+    async def delete_document(self, document_id: str, *, version: str | None = None, count: int = 0) -> None:
         await asyncio.to_thread(self.store.delete_document, document_id)
 
     async def search(
@@ -102,7 +112,9 @@ class EmbeddedBackend:
         *,
         require_any: Iterable[str] | None = None,
         mode: str = "hybrid",
+        known_labelsets: Iterable[tuple[str, ...]] = (),
     ) -> list[Hit]:
+        # The store knows its labelsets itself; `known_labelsets` is for remote backends.
         vector = None
         if mode != "lexical":
             vector = (await asyncio.to_thread(self.model.encode, [query]))[0]

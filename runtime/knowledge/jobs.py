@@ -247,9 +247,7 @@ class IngestionJobs:
                 message = (
                     error.message
                     if isinstance(error, DirigentError)
-                    else (
-                        f"the job stopped on an unexpected {type(error).__name__}; see the runtime log"
-                    )
+                    else (f"the job stopped on an unexpected {type(error).__name__}; see the runtime log")
                 )
                 await self._finish(job_id, "failed", message)
 
@@ -338,7 +336,16 @@ class IngestionJobs:
         document_id = existing.id if existing is not None else new_id()
         effective = tuple(sorted(set(index.labels or []) | set(labels)))
         count = await backend.replace_document(
-            DocumentChunks(document_id, name, content_hash[:12], chunks, effective), progress=progress.add
+            DocumentChunks(
+                document_id,
+                name,
+                content_hash[:12],
+                chunks,
+                effective,
+                previous_version=existing.content_hash[:12] if existing is not None else None,
+                previous_count=existing.chunk_count if existing is not None else 0,
+            ),
+            progress=progress.add,
         )
         async with service.db.write() as session:
             row = await session.get(KnowledgeDocument, document_id)

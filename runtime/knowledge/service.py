@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,7 +58,11 @@ class KnowledgeSettings(BaseSettings):
     )
     max_file_mb: float = Field(100.0, gt=0, description="Largest file accepted for ingestion, in MiB")
     default_model: str = Field(DEFAULT_MODEL, description="Embedding model of new embedded indexes")
-    marqo_url: str | None = Field(None, description="Marqo server for indexes with backend 'marqo'")
+    marqo_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("DIRIGENT_KNOWLEDGE_MARQO_URL", "DIRIGENT_MARQO_URL"),
+        description="Marqo server for indexes with backend 'marqo' (compose.yaml sets DIRIGENT_MARQO_URL)",
+    )
     marqo_model: str = Field("hf/multilingual-e5-small", description="Model of new Marqo indexes")
     marqo_timeout_s: float = Field(30.0, gt=0)
 
@@ -269,9 +273,24 @@ class KnowledgeService:
                     "labels": clean_labels,
                 },
             )
-        if backend == "embedded":
-            # Fail now, not at the first upload, when the model cannot be loaded.
-            await self.backends.get(index)
+        # Fail now, not at the first upload: load the model, or create the Marqo index.
+        try:
+            await (await self.backends.get(index)).setup()
+        except DirigentError:
+            await self.backends.forget(index.id)
+            async with self.db.write() as session:
+                row = await session.get(KnowledgeIndex, index.id)
+                if row is not None:
+                    await session.delete(row)
+                await audit(
+                    session,
+                    actor=actor.username,
+                    action="knowledge.index.deleted",
+                    resource_type="knowledge_index",
+                    resource_id=index.id,
+                    detail={"name": name, "reason": "the backend could not be set up"},
+                )
+            raise
         return index_as_json(index, workspace_slug)
 
     async def list_indexes(self, actor: Actor, workspace_slug: str) -> list[dict[str, Any]]:
@@ -360,7 +379,9 @@ class KnowledgeService:
             raise NotFound("document not found in this index")
         # Chunks first: a document row without chunks can be deleted again; chunks without
         # a row could never be found to delete.
-        await (await self.backends.get(index)).delete_document(document_id)
+        await (await self.backends.get(index)).delete_document(
+            document_id, version=document.content_hash[:12], count=document.chunk_count
+        )
         async with self.db.write() as session:
             row = await session.get(KnowledgeDocument, document_id)
             if row is not None:
@@ -410,7 +431,18 @@ class KnowledgeService:
         readable = self.authz.readable_labels(actor, view)
         backend = await self.backends.get(index)
         wanted = None if labels is None else parse_labels(list(labels))
-        return await backend.search(query, k, readable, require_any=wanted, mode=mode)
+        return await backend.search(
+            query, k, readable, require_any=wanted, mode=mode, known_labelsets=await self._labelsets(index)
+        )
+
+    async def _labelsets(self, index: KnowledgeIndex) -> list[tuple[str, ...]]:
+        """Every combination of labels a passage of `index` carries (index + document labels)."""
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(KnowledgeDocument.labels).where(KnowledgeDocument.index_id == index.id)
+            )
+            found = {tuple(sorted(set(index.labels or []) | set(labels or []))) for (labels,) in rows}
+        return sorted(found | {tuple(sorted(set(index.labels or [])))})
 
     async def retrieve(self, request: RetrievalRequest) -> list[Passage]:
         """The `retrieval` node's search, on behalf of whoever started the run."""
