@@ -1,0 +1,219 @@
+"""The runtime's HTTP API as the studio uses it: one client, one error type.
+
+The studio never touches the runtime's database or Python objects; everything goes
+through `RuntimeClient`, over HTTP, with the signed-in person's bearer token.
+
+    ApiError                 the runtime answered with an error body {"error", "message", ...}
+    ├── SignedOut     401    no, invalid or expired token: the studio sends people to sign-in
+    └── Unreachable          the runtime did not answer at all (down, wrong URL, timeout)
+
+`ApiError.code` is the runtime's machine-readable code (`invalid_state`, `forbidden`, ...);
+`i18n.describe_error` turns it into a sentence people understand, in their language.
+Tests swap the network for a handler by passing `transport=httpx.MockTransport(...)`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+DEFAULT_RUNTIME_URL = "http://127.0.0.1:8710"
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# A streamed run may pause for minutes (a slow LLM); only the connection attempt is bounded.
+STREAM_TIMEOUT = httpx.Timeout(None, connect=5.0)
+
+
+def runtime_url() -> str:
+    return os.environ.get("DIRIGENT_RUNTIME_URL", DEFAULT_RUNTIME_URL).rstrip("/")
+
+
+class ApiError(Exception):
+    """The runtime refused or failed a request; `message` is the runtime's own words."""
+
+    def __init__(self, status: int, code: str, message: str, body: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.body = body or {}
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """Validation errors of an invalid flow (`{"node", "field", "message"}` each)."""
+        found = self.body.get("errors")
+        return found if isinstance(found, list) else []
+
+
+class SignedOut(ApiError):
+    """401: the token is missing, invalid or expired."""
+
+
+class Unreachable(ApiError):
+    """No answer from the runtime."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(0, "unreachable", detail)
+
+
+def _error_from(response: httpx.Response) -> ApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    code = str(body.get("error") or f"http_{response.status_code}")
+    message = str(body.get("message") or response.reason_phrase or "")
+    cls = SignedOut if response.status_code == 401 else ApiError
+    return cls(response.status_code, code, message, body)
+
+
+def _segment(value: str | int) -> str:
+    return quote(str(value), safe="")
+
+
+class RuntimeClient:
+    """Calls of the runtime's HTTP API, with the caller's token."""
+
+    def __init__(self, token: str = "", *, base_url: str | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = (base_url or runtime_url()).rstrip("/")
+        self.token = token
+        self.transport = transport
+
+    def _client(self, timeout: httpx.Timeout = TIMEOUT) -> httpx.AsyncClient:
+        headers = {"accept": "application/json"}
+        if self.token:
+            headers["authorization"] = f"Bearer {self.token}"
+        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=timeout,
+                                 transport=self.transport)
+
+    async def request(self, method: str, path: str, *, json_body: Any = None,
+                      params: dict[str, Any] | None = None) -> Any:
+        try:
+            async with self._client() as client:
+                response = await client.request(method, path, json=json_body, params=params)
+        except httpx.HTTPError as exc:
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 400:
+            raise _error_from(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    async def stream_events(self, path: str, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """POST `body` with `stream: true` and yield each Server-Sent Event's JSON data."""
+        try:
+            async with self._client(STREAM_TIMEOUT) as client, client.stream(
+                "POST", path, json={**body, "stream": True}, headers={"accept": "text/event-stream"}
+            ) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise _error_from(response)
+                data_lines: list[str] = []
+                async for line in response.aiter_lines():
+                    if line.startswith("data:"):
+                        data_lines.append(line[5:].lstrip())
+                    elif not line.strip() and data_lines:
+                        yield _event_data("\n".join(data_lines))
+                        data_lines = []
+                if data_lines:
+                    yield _event_data("\n".join(data_lines))
+        except httpx.HTTPError as exc:
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+
+    # -- people -------------------------------------------------------------------------
+    async def login(self, username: str, password: str) -> dict[str, Any]:
+        return await self.request("POST", "/api/auth/login", json_body={"username": username, "password": password})
+
+    async def me(self) -> dict[str, Any]:
+        return await self.request("GET", "/api/me")
+
+    async def workspaces(self) -> list[dict[str, Any]]:
+        return await self.request("GET", "/api/workspaces")
+
+    # -- flows --------------------------------------------------------------------------
+    async def node_types(self) -> list[dict[str, Any]]:
+        return await self.request("GET", "/api/node-types")
+
+    async def flows(self, workspace: str | None = None) -> list[dict[str, Any]]:
+        return await self.request("GET", "/api/flows", params={"workspace": workspace} if workspace else None)
+
+    async def flow(self, flow_id: str) -> dict[str, Any]:
+        return await self.request("GET", f"/api/flows/{_segment(flow_id)}")
+
+    async def create_flow(self, workspace: str, name: str, slug: str, document: dict[str, Any]) -> dict[str, Any]:
+        return await self.request("POST", f"/api/workspaces/{_segment(workspace)}/flows",
+                                  json_body={"name": name, "slug": slug, "document": document})
+
+    async def validate(self, document: dict[str, Any]) -> dict[str, Any]:
+        return await self.request("POST", "/api/flows/validate", json_body={"document": document})
+
+    async def save_version(self, flow_id: str, document: dict[str, Any]) -> dict[str, Any]:
+        return await self.request("POST", f"/api/flows/{_segment(flow_id)}/versions", json_body={"document": document})
+
+    async def versions(self, flow_id: str) -> list[dict[str, Any]]:
+        return await self.request("GET", f"/api/flows/{_segment(flow_id)}/versions")
+
+    async def version(self, flow_id: str, number: int) -> dict[str, Any]:
+        return await self.request("GET", f"/api/flows/{_segment(flow_id)}/versions/{int(number)}")
+
+    async def diff(self, flow_id: str, number: int, against: str | int = "live") -> dict[str, Any]:
+        return await self.request("GET", f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/diff",
+                                  params={"against": str(against)})
+
+    async def lifecycle(self, flow_id: str, number: int, action: str, comment: str | None = None) -> dict[str, Any]:
+        """`action`: submit, approve, reject, publish or retire."""
+        if action not in ("submit", "approve", "reject", "publish", "retire"):
+            raise ValueError(f"unknown lifecycle action {action!r}")
+        body = {"comment": comment} if comment is not None and action in ("approve", "reject") else None
+        return await self.request("POST", f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/{action}",
+                                  json_body=body)
+
+    def test_run(self, flow_id: str, number: int, inputs: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        return self.stream_events(f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/runs", {"inputs": inputs})
+
+    # -- assistants, runs, tasks --------------------------------------------------------
+    async def assistants(self) -> list[dict[str, Any]]:
+        return await self.request("GET", "/api/assistants")
+
+    def invoke(self, slug: str, inputs: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        return self.stream_events(f"/api/assistants/{_segment(slug)}/runs", {"inputs": inputs})
+
+    async def run(self, run_id: str) -> dict[str, Any]:
+        return await self.request("GET", f"/api/runs/{_segment(run_id)}")
+
+    async def runs(self, flow_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit}
+        if flow_id:
+            params["flow_id"] = flow_id
+        return await self.request("GET", "/api/runs", params=params)
+
+    async def tasks(self, status: str = "open") -> list[dict[str, Any]]:
+        return await self.request("GET", "/api/tasks", params={"status": status})
+
+    async def decide(self, task_id: str, decision: str, comment: str, payload: Any = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"decision": decision, "comment": comment}
+        if payload is not None:
+            body["payload"] = payload
+        return await self.request("POST", f"/api/tasks/{_segment(task_id)}/decision", json_body=body)
+
+    # -- what a node's form offers to choose from ----------------------------------------
+    async def model_endpoints(self) -> list[dict[str, Any]]:
+        return await self.request("GET", "/api/model-endpoints")
+
+    async def knowledge_indexes(self, workspace: str) -> list[dict[str, Any]]:
+        return await self.request("GET", f"/api/workspaces/{_segment(workspace)}/knowledge")
+
+
+def _event_data(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {"type": "message", "text": text}
+    return data if isinstance(data, dict) else {"type": "message", "data": data}

@@ -1,0 +1,25 @@
+"""Every route of the studio, in one place."""
+
+from __future__ import annotations
+
+INDEX = "/"
+LOGIN = "/login"
+FLOWS = "/flows"
+EDITOR = "/flows/[flow_id]"
+VERSIONS = "/flows/[flow_id]/versions"
+REVIEW = "/review"
+ASSISTANTS = "/assistants"
+TASKS = "/tasks"
+# Pages that later issues fill in; they show a notice until then.
+KNOWLEDGE = "/knowledge"
+CONNECTIONS = "/connections"
+MONITORING = "/monitoring"
+AUDIT = "/audit"
+
+
+def editor(flow_id: str) -> str:
+    return f"/flows/{flow_id}"
+
+
+def versions(flow_id: str) -> str:
+    return f"/flows/{flow_id}/versions"

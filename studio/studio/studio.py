@@ -1,0 +1,29 @@
+"""The Dirigent studio: `rx.App` and its pages (routes in `routes.py`)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from studio import routes
+from studio.components.layout import coming_soon, page_frame
+from studio.pages.flows import FlowsState, flows_page
+from studio.pages.login import LoginState, login_page
+from studio.state.base import AppState
+
+TITLE = "Dirigent Studio"
+
+app = rx.App(
+    theme=None,
+    stylesheets=["/studio.css"],
+    head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+)
+
+app.add_page(rx.center(rx.spinner(size="3"), height="100vh"), route=routes.INDEX, title=TITLE,
+             on_load=AppState.open_home)
+app.add_page(login_page, route=routes.LOGIN, title=f"{TITLE} – Anmelden", on_load=LoginState.clear_form)
+app.add_page(flows_page, route=routes.FLOWS, title=f"{TITLE} – Flows",
+             on_load=[AppState.require_sign_in, FlowsState.load])
+
+# Pages that later issues fill in: Knowledge, Connections, Monitoring, Audit.
+for route in (routes.KNOWLEDGE, routes.CONNECTIONS, routes.MONITORING, routes.AUDIT):
+    app.add_page(coming_soon, route=route, title=TITLE, on_load=AppState.require_sign_in)
