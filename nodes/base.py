@@ -32,8 +32,10 @@ The rules:
    outputs set to `None` (rendered as an empty string).
 4. **Context.** `ctx` (a `NodeContext`) is everything a node may touch outside itself:
    `ctx.render()` for sandboxed templates, `ctx.emit()` for streamed events (LLM tokens),
-   `ctx.record_usage()` for tokens, and `ctx.services` for clients the runtime hands in
-   (LLM, knowledge, connections). Nodes never import `runtime`.
+   `ctx.record_usage()` for tokens, `ctx.services` for clients the runtime hands in
+   (LLM, knowledge, connections), and `ctx.caller_id` / `ctx.workspace_id`: who the run
+   acts for and where (knowledge search, for one, is filtered by that person's access).
+   Nodes never import `runtime`.
 5. **Errors.** A node raises `NodeError` with a message a champion understands (what
    was expected, what was found). The engine wraps every failure with the node's id and
    type; a node need not repeat them.
@@ -113,6 +115,14 @@ class NodeContext:
     emit: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None
     fixed_outputs: Mapping[str, Any] | None = None
     usage: dict[str, int] = field(default_factory=dict)
+    # On whose behalf the run acts (user id) and where: services that filter by the
+    # caller's rights (knowledge, connections) use these, never the node itself.
+    caller_id: str | None = None
+    workspace_id: str | None = None
+    # The user the run acts for (who started it; None for a run without a person) and
+    # the workspace of the flow: services that filter by access are asked on their behalf.
+    caller_id: str | None = None
+    workspace_id: str | None = None
 
     @property
     def idempotency_key(self) -> str:

@@ -1,8 +1,8 @@
 """`retrieval`: finds the passages of a knowledge index that answer a query.
 
 The search runs through the `knowledge` service (`KnowledgeSearch` below) on behalf of
-whoever started the run: the service looks the caller up from `ctx.run_id`, so a flow
-can never widen what a person may read, and a resumed run searches as the same person.
+whoever started the run (`ctx.caller_id`, set by the engine from the stored run, so a
+resumed run searches as the same person): a flow can never widen what a person may read.
 """
 
 from __future__ import annotations
@@ -24,6 +24,14 @@ class RetrievalRequest:
     k: int = 5
     min_score: float = 0.0
     labels: tuple[str, ...] | None = None
+    # Who started the run and where (from the node context; the run row may not be
+    # written yet for a run that is only milliseconds old).
+    caller_id: str | None = None
+    workspace_id: str | None = None
+    # Who the run acts for and the flow's workspace (from the engine, `ctx`); when
+    # missing, the service looks them up from the stored run.
+    caller_id: str | None = None
+    workspace_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,8 @@ class RetrievalNode(Node):
                 k=config.k,
                 min_score=config.min_score,
                 labels=tuple(labels) if labels else None,
+                caller_id=ctx.caller_id,
+                workspace_id=ctx.workspace_id,
             )
         )
         documents = [asdict(passage) for passage in passages]

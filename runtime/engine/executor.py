@@ -75,14 +75,23 @@ class Engine:
         recorder: Recorder | None = None,
         emit: Emit | None = None,
         fixed_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+        caller_id: str | None = None,
+        workspace_id: str | None = None,
     ) -> RunOutcome:
-        """Run `flow` from where `completed` left off; see the module docstring."""
+        """Run `flow` from where `completed` left off; see the module docstring.
+
+        `caller_id` is the user the run acts for (who started it) and `workspace_id` the
+        flow's workspace; nodes read them as `ctx.caller_id` / `ctx.workspace_id`, e.g. to
+        search that workspace's knowledge with that person's access labels.
+        """
         # A step cancelled in an earlier pass (its process was shutting down) never finished: it runs again.
         steps = {node: step for node, step in (completed or {}).items() if step.status != "cancelled"}
         scope: dict[str, Any] = {"inputs": inputs}
         for step in steps.values():
             self._enter_scope(flow, scope, step)
         run = _RunState(self, flow, run_id, inputs, scope, steps, emit, fixed_outputs or {})
+        run.caller_id, run.workspace_id = caller_id, workspace_id
+        run.caller_id, run.workspace_id = caller_id, workspace_id
 
         if resolutions:
             expired = await run.resume(resolutions)
@@ -140,7 +149,11 @@ class _RunState:
         self.steps = steps
         self.emit = emit
         self.fixed_outputs = fixed_outputs
+        self.caller_id: str | None = None
+        self.workspace_id: str | None = None
         self.failure: StepRecord | None = None
+        self.caller_id: str | None = None
+        self.workspace_id: str | None = None
 
     # -- deciding what runs -----------------------------------------------------------
     def _readiness(self, node_id: str) -> str:
@@ -208,6 +221,8 @@ class _RunState:
             render=render,
             services=self.engine.services,
             emit=self.emit,
+            caller_id=self.caller_id,
+            workspace_id=self.workspace_id,
         )
 
     async def _run_node(self, node_id: str) -> StepRecord:

@@ -448,23 +448,19 @@ class KnowledgeService:
         """The `retrieval` node's search, on behalf of whoever started the run."""
         await self.ensure_started()
         async with self.db.read() as session:
-            run = await session.get(Run, request.run_id)
-            if run is None:
-                raise NodeError(f"run {request.run_id} is not known to this runtime")
-            if run.started_by is None:
+            caller_id, workspace_id = request.caller_id, request.workspace_id
+            if caller_id is None or workspace_id is None:  # an engine that does not say: ask the run
+                run = await session.get(Run, request.run_id)
+                if run is None:
+                    raise NodeError(f"run {request.run_id} is not known to this runtime")
+                caller_id, workspace_id = run.started_by, run.workspace_id
+            if caller_id is None:
                 raise NodeError("knowledge is searched on behalf of a person, and this run has no caller")
-            actor = await load_actor(session, run.started_by)
+            actor = await load_actor(session, caller_id)
             if actor is None:
                 raise NodeError("the person who started this run no longer exists or is inactive")
-            indexes = (
-                (
-                    await session.execute(
-                        select(KnowledgeIndex).where(KnowledgeIndex.workspace_id == run.workspace_id)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            query = select(KnowledgeIndex).where(KnowledgeIndex.workspace_id == workspace_id)
+            indexes = (await session.execute(query)).scalars().all()
             visible = {index.name: (index, await self.view(session, index)) for index in indexes}
             visible = {
                 name: pair for name, pair in visible.items() if self.authz.is_allowed(actor, "read", pair[1])
