@@ -4,6 +4,7 @@
     dirigent user add | remove | list               runtime/cli/users.py
     dirigent flow validate | run | import | export  runtime/cli/flows.py
     dirigent audit verify | export                  runtime/cli/audit.py
+    dirigent knowledge ingest                       runtime/cli/knowledge.py
 
 Every command reads `Settings` from the environment (`DIRIGENT_*`). Errors of the
 services (`runtime.errors.DirigentError`) print their message, without a stack trace,
@@ -19,6 +20,7 @@ import click
 from runtime.cli.audit import audit
 from runtime.cli.common import DirigentGroup
 from runtime.cli.flows import flow
+from runtime.cli.knowledge import knowledge
 from runtime.cli.server import migrate, serve, up, worker
 from runtime.cli.users import user
 
@@ -32,7 +34,7 @@ def cli() -> None:
     """
 
 
-for command in (up, serve, migrate, worker, user, flow, audit):
+for command in (up, serve, migrate, worker, user, flow, audit, knowledge):
     cli.add_command(command)
 
 
