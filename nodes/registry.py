@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from nodes.approval import ApprovalNode
 from nodes.base import Node
+from nodes.connector import ConnectorNode
 from nodes.input import InputNode
 from nodes.llm import LLMNode
 from nodes.output import OutputNode
@@ -38,5 +39,5 @@ class NodeRegistry(Mapping[str, type[Node]]):
 
 
 DEFAULT_REGISTRY = NodeRegistry(
-    [InputNode, OutputNode, TemplateNode, LLMNode, RouterNode, ApprovalNode, RetrievalNode]
+    [InputNode, OutputNode, TemplateNode, LLMNode, RouterNode, ApprovalNode, RetrievalNode, ConnectorNode]
 )

@@ -18,6 +18,7 @@ from runtime.api.deps import Rt, provide_actor, provide_runtime
 from runtime.api.errors import EXCEPTION_HANDLERS
 from runtime.approvals.controller import TaskController
 from runtime.audit.controller import AuditController
+from runtime.connections.controller import ConnectionController
 from runtime.context import Runtime
 from runtime.flows.controller import FlowController
 from runtime.knowledge.controller import KnowledgeController
@@ -28,7 +29,7 @@ from runtime.users.controller import UserController
 
 CONTROLLERS: list[Any] = [
     UserController, FlowController, RunController, TaskController, AuditController, ModelEndpointController,
-    KnowledgeController,
+    KnowledgeController, ConnectionController,
 ]
 
 

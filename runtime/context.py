@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
+from runtime.connections.service import ConnectionService
 from runtime.db.database import Database
 from runtime.db.migrate import upgrade
 from runtime.db.models import ModelEndpoint
@@ -63,6 +64,7 @@ class Runtime:
         if "llm" not in node_services:
             node_services["llm"] = HFChatModel(ModelEndpoints.from_settings(settings))
         node_services.setdefault("knowledge", KnowledgeService(settings, db))
+        node_services.setdefault("connections", ConnectionService(settings, db))
         engine = Engine(node_services, max_node_timeout_s=settings.node_timeout_s)
         runs = RunManager(db, settings, engine, FlowCache(registry))
         return cls(settings=settings, db=db, authz=Authorizer(), runs=runs, registry=registry,
@@ -74,6 +76,8 @@ class Runtime:
         await self.reload_model_endpoints()
         if background:
             self.runs.start_background()
+            if isinstance(connections := self.services.get("connections"), ConnectionService):
+                connections.start_background(self.runs)  # schedule triggers
 
     async def reload_model_endpoints(self) -> None:
         """Apply admin-registered endpoints (on start and after an admin changes them)."""
@@ -86,6 +90,8 @@ class Runtime:
             self.settings, [(row.name, row.base_url, row.model, None) for row in rows])
 
     async def shutdown(self) -> None:
+        if isinstance(connections := self.services.get("connections"), ConnectionService):
+            await connections.stop()
         await self.runs.stop()
         llm = self.services.get("llm")
         if hasattr(llm, "aclose"):

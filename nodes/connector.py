@@ -1,0 +1,233 @@
+"""`connector`: calls a connection of the flow's workspace (HTTP/REST, webhook, e-mail, SQL).
+
+The connection is named in the config; what it may reach, its credentials and its limits
+are set by an admin on the connection, never in the flow. The call goes through the
+`connections` service (`ConnectorService` below), which looks the connection up in the
+run's workspace, checks the call against the connection's settings and the egress guard,
+journals side effects by `ctx.idempotency_key` (a resumed run does not POST or mail twice)
+and audits it. Which fields matter depends on the connection's kind:
+
+    http, webhook   method, path, query, headers, body (a JSON template), select
+    email           to, cc, subject, text
+    sql             sql (fixed text, never a template), params (templates, bound), max_rows
+
+`select` maps output fields to JSONPath-like selectors on the JSON answer
+(`{"task_id": "$.data.id", "names": "$.items[*].name"}`); then `response` is that mapping,
+otherwise the whole answer. `status` is the HTTP status (`sent` for an e-mail, the row
+count for SQL).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from pydantic import Field, field_validator
+
+from nodes.base import Node, NodeConfig, NodeContext, Outputs, Scope, template_field
+from nodes.errors import NodeError
+
+Method = Literal["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
+ParamType = Literal["string", "integer", "number", "boolean"]
+
+
+@dataclass(frozen=True)
+class ConnectorRequest:
+    """One call, rendered: what the node asks the `connections` service to do."""
+
+    run_id: str
+    node_id: str
+    idempotency_key: str
+    connection: str
+    action: str
+    method: str = "GET"
+    path: str = "/"
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    subject: str = ""
+    text: str = ""
+    sql: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    max_rows: int | None = None
+    # Who the run acts for and the flow's workspace (from `ctx`); when missing, the
+    # service looks them up from the stored run.
+    caller_id: str | None = None
+    workspace_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ConnectorResult:
+    status: Any
+    response: Any
+
+
+class ConnectorService(Protocol):
+    """The `connections` service as the node sees it."""
+
+    async def call(self, request: ConnectorRequest) -> ConnectorResult:
+        """Do the call. Raises `NodeError`s: the connection is missing, the call is not
+        allowed, the target is refused by the egress guard, or the remote side failed."""
+        ...
+
+
+# -- JSONPath-like selection -------------------------------------------------------------
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\*|-?\d+|'[^']*'|\"[^\"]*\")\]|\.\*")
+_WILDCARD = object()
+
+
+def parse_selector(selector: str) -> list[Any]:
+    """`$.a.b[0]['c d'][*]` → ["a", "b", 0, "c d", WILDCARD]; ValueError if malformed."""
+    text = selector.strip()
+    if text.startswith("$"):
+        text = text[1:]
+    elif text and not text.startswith((".", "[")):
+        text = "." + text
+    steps: list[Any] = []
+    position = 0
+    while position < len(text):
+        match = _STEP.match(text, position)
+        if match is None:
+            raise ValueError(f"'{selector}' is not a selector like $.data.items[0].id (at '{text[position:]}')")
+        name, index = match.group(1), match.group(2)
+        if name is not None:
+            steps.append(name)
+        elif index is None or index == "*":
+            steps.append(_WILDCARD)
+        elif index[0] in "'\"":
+            steps.append(index[1:-1])
+        else:
+            steps.append(int(index))
+        position = match.end()
+    return steps
+
+
+def select(value: Any, steps: list[Any]) -> Any:
+    """Apply parsed steps; a missing key or index gives None, a wildcard a list."""
+    for position, step in enumerate(steps):
+        if step is _WILDCARD:
+            items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+            return [select(item, steps[position + 1:]) for item in items]
+        if isinstance(step, int):
+            value = value[step] if isinstance(value, list) and -len(value) <= step < len(value) else None
+        else:
+            value = value.get(step) if isinstance(value, dict) else None
+        if value is None:
+            return None
+    return value
+
+
+def _templates(description: str) -> Any:
+    """A config field holding a dict of templates (the studio shows variable hints)."""
+    return Field(default_factory=dict, description=description, json_schema_extra={"format": "template"})
+
+
+def _coerce(name: str, value: str, kind: ParamType) -> Any:
+    try:
+        if kind == "integer":
+            return int(value)
+        if kind == "number":
+            return float(value)
+        if kind == "boolean":
+            lowered = value.strip().lower()
+            if lowered not in ("true", "false", "1", "0", "ja", "nein"):
+                raise ValueError(value)
+            return lowered in ("true", "1", "ja")
+    except ValueError:
+        raise NodeError(f"parameter '{name}' should be {kind}, but rendered to '{value[:80]}'",
+                        field=f"params.{name}") from None
+    return value
+
+
+class ConnectorNode(Node):
+    type = "connector"
+    title = "Connector"
+    description = "Calls a configured connection: HTTP/REST, webhook, e-mail or a read-only SQL query."
+    category = "integration"
+    outputs = ("response", "status")
+    template_fields = ("path", "query", "headers", "body", "to", "cc", "subject", "text", "params")
+    default_timeout_s = 60.0
+    side_effects = True
+
+    class Config(NodeConfig):
+        connection: str = Field(..., pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+                                description="Name of a connection of the flow's workspace, e.g. crm")
+        action: str = Field("call", pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+                            description="What this call does, e.g. create_task (shown to the board and audited)")
+        method: Method = Field("GET", description="HTTP method (http connections)")
+        path: str = template_field("Path under the connection's base URL, e.g. /tasks/{{ inputs.id }}", "/")
+        query: dict[str, str] = _templates("Query parameters (templates)")
+        headers: dict[str, str] = _templates("Extra request headers (templates)")
+        body: str | None = template_field('JSON body template, e.g. {"title": {{ draft.text | json }}}', None)
+        select: dict[str, str] = Field(default_factory=dict,
+                                       description="Output fields from the JSON answer: {name: $.path.to[0].value}")
+        fail_on_error: bool = Field(True, description="Fail the node when the HTTP status is 400 or above")
+        to: str | None = template_field("Recipients, comma-separated (email connections)", None)
+        cc: str | None = template_field("Copy recipients, comma-separated (email connections)", None)
+        subject: str | None = template_field("Subject (email connections)", None)
+        text: str | None = template_field("Message text (email connections)", None)
+        sql: str | None = Field(None, description="SELECT statement with :named parameters (sql connections); "
+                                                  "fixed text, never a template")
+        params: dict[str, str] = _templates("Values of the :named parameters (templates)")
+        param_types: dict[str, ParamType] = Field(default_factory=dict,
+                                                  description="Types of parameters other than string")
+        max_rows: int | None = Field(None, ge=1, le=10_000, description="At most this many rows (sql)")
+        timeout_s: float = Field(60.0, gt=0, le=600, description="Seconds before giving up")
+
+        @field_validator("select")
+        @classmethod
+        def _selectors(cls, value: dict[str, str]) -> dict[str, str]:
+            for selector in value.values():
+                parse_selector(selector)
+            return value
+
+        @field_validator("sql")
+        @classmethod
+        def _sql_is_not_a_template(cls, value: str | None) -> str | None:
+            if value is not None and ("{{" in value or "{%" in value):
+                raise ValueError("sql is fixed text; pass values as :named parameters in `params`")
+            return value
+
+    async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
+        config: ConnectorNode.Config = self.config  # type: ignore[assignment]
+
+        def render(value: str | None) -> str:
+            return ctx.render(value, scope) if value else ""
+
+        body: Any = None
+        if config.body and config.body.strip():
+            rendered = render(config.body)
+            try:
+                body = json.loads(rendered)
+            except ValueError as error:
+                raise NodeError(f"the body did not render to JSON ({error.msg} at {error.pos}); "
+                                "use the json filter for texts: {{ x | json }}", field="body") from None
+        request = ConnectorRequest(
+            run_id=ctx.run_id, node_id=ctx.node_id, idempotency_key=ctx.idempotency_key,
+            connection=config.connection, action=config.action, method=config.method,
+            path=render(config.path) or "/",
+            query={key: render(value) for key, value in config.query.items()},
+            headers={key: render(value) for key, value in config.headers.items()},
+            body=body,
+            to=[item for item in render(config.to).split(",") if item.strip()],
+            cc=[item for item in render(config.cc).split(",") if item.strip()],
+            subject=render(config.subject), text=render(config.text), sql=config.sql or "",
+            params={key: _coerce(key, render(value), config.param_types.get(key, "string"))
+                    for key, value in config.params.items()},
+            max_rows=config.max_rows,
+            caller_id=getattr(ctx, "caller_id", None), workspace_id=getattr(ctx, "workspace_id", None),
+        )
+        service: ConnectorService = ctx.service("connections")
+        result = await service.call(request)
+        if config.fail_on_error and isinstance(result.status, int) and not isinstance(result.status, bool) \
+                and result.status >= 400:
+            raise NodeError(f"connection '{config.connection}' answered HTTP {result.status} to {config.action}")
+        response = result.response
+        if config.select:
+            response = {name: select(result.response, parse_selector(selector))
+                        for name, selector in config.select.items()}
+        return {"response": response, "status": result.status}

@@ -1,0 +1,16 @@
+"""Connections: how flows act on company systems (HTTP/REST, e-mail, SQL, webhooks) — safely.
+
+    secrets.py    SecretBox: Fernet encryption of connection secrets at rest, key handling
+    egress.py     EgressGuard: every outbound address resolved once, checked, then connected to
+    kinds.py      the settings of each kind (http, email, sql, webhook), validated on save
+    http.py       HTTP calls: allowed methods/paths, auth, retries, size limit, idempotency key
+    email.py      SMTP sends (STARTTLS/SSL, auth) to allowed domains only
+    sql.py        read-only queries with bound parameters, row limit, timeout
+    models.py     ORM rows: connections, the outbound-call journal, triggers
+    service.py    ConnectionService: CRUD through the policy, tests, and calls from flows
+    triggers.py   inbound webhooks (HMAC-SHA256 + timestamp) and cron schedules
+    controller.py the HTTP API
+
+Nothing in here logs, stores in a run, or audits a secret: secrets leave the `SecretBox`
+only to be put on the wire.
+"""

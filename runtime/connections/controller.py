@@ -1,0 +1,120 @@
+"""Connections and triggers over HTTP.
+
+    GET|POST          /api/workspaces/{ws}/connections
+    GET|PATCH|DELETE  /api/connections/{id}
+    POST              /api/connections/{id}/test
+    GET               /api/flows/{flow_id}/versions/{number}/connections   what a version uses
+    GET|POST          /api/assistants/{slug}/triggers
+    DELETE            /api/assistants/{slug}/triggers/{trigger_id}
+    POST              /api/triggers/{trigger_id}       (public: HMAC-signed webhook delivery)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import FromPath, JSONBody
+from pydantic import Field
+
+from runtime.api.deps import Caller, Rt
+from runtime.api.schemas import Body
+from runtime.connections.service import ConnectionService
+from runtime.errors import PayloadTooLarge, Unavailable
+from runtime.flows import service as flows
+
+MAX_DELIVERY_BYTES = 1024 * 1024
+
+
+class ConnectionCreate(Body):
+    name: str = Field(..., description="Name flows use, e.g. crm")
+    kind: Literal["http", "webhook", "email", "sql"]
+    settings: dict[str, Any] = Field(default_factory=dict)
+    secrets: dict[str, str | None] = Field(default_factory=dict, description="Never shown again")
+
+
+class ConnectionPatch(Body):
+    name: str | None = None
+    settings: dict[str, Any] | None = Field(None, description="Fields to change; the others stay")
+    secrets: dict[str, str | None] | None = Field(None, description="Secrets to set; null removes one")
+
+
+class TriggerCreate(Body):
+    kind: Literal["webhook", "schedule"]
+    name: str = Field("", max_length=200)
+    cron: str | None = Field(None, description="Schedule: cron expression, e.g. 0 7 * * 1-5")
+    timezone: str = "Europe/Berlin"
+    inputs: dict[str, Any] = Field(default_factory=dict, description="Schedule: the run's inputs")
+
+
+def connections(rt: Rt) -> ConnectionService:
+    service = rt.services.get("connections")
+    if not isinstance(service, ConnectionService):
+        raise Unavailable("connections are not configured in this runtime")
+    return service
+
+
+class ConnectionController(Controller):
+    path = "/api"
+    tags = ["connections"]
+
+    @get("/workspaces/{workspace:str}/connections")
+    async def list_connections(self, rt: Rt, actor: Caller, workspace: FromPath[str]) -> list[dict[str, Any]]:
+        return await connections(rt).list_connections(actor, workspace)
+
+    @post("/workspaces/{workspace:str}/connections")
+    async def create_connection(self, rt: Rt, actor: Caller, workspace: FromPath[str],
+                                data: JSONBody[ConnectionCreate]) -> dict[str, Any]:
+        return await connections(rt).create(actor, workspace, data.name, data.kind, data.settings, data.secrets)
+
+    @get("/connections/{connection_id:str}")
+    async def get_connection(self, rt: Rt, actor: Caller, connection_id: FromPath[str]) -> dict[str, Any]:
+        return await connections(rt).get(actor, connection_id)
+
+    @patch("/connections/{connection_id:str}")
+    async def update_connection(self, rt: Rt, actor: Caller, connection_id: FromPath[str],
+                                data: JSONBody[ConnectionPatch]) -> dict[str, Any]:
+        return await connections(rt).update(actor, connection_id, name=data.name, settings=data.settings,
+                                            secrets=data.secrets)
+
+    @delete("/connections/{connection_id:str}", status_code=204)
+    async def delete_connection(self, rt: Rt, actor: Caller, connection_id: FromPath[str]) -> None:
+        await connections(rt).delete(actor, connection_id)
+
+    @post("/connections/{connection_id:str}/test", status_code=200)
+    async def test_connection(self, rt: Rt, actor: Caller, connection_id: FromPath[str]) -> dict[str, Any]:
+        return await connections(rt).test(actor, connection_id)
+
+    @get("/flows/{flow_id:str}/versions/{number:int}/connections")
+    async def version_connections(self, rt: Rt, actor: Caller, flow_id: FromPath[str],
+                                  number: FromPath[int]) -> dict[str, Any]:
+        """Which connections and actions a version uses (the board approves these too)."""
+        async with rt.db.read() as session:
+            flow, version = await flows.get_version(session, rt.authz, actor, flow_id, number)
+        used = await connections(rt).used_by(flow.workspace_id, version.document)
+        return {"flow_id": flow_id, "version": number, "content_hash": version.content_hash, "uses": used,
+                "missing": sorted({entry["connection"] for entry in used if not entry["exists"]})}
+
+    # -- triggers ---------------------------------------------------------------------
+    @get("/assistants/{slug:str}/triggers")
+    async def list_triggers(self, rt: Rt, actor: Caller, slug: FromPath[str]) -> list[dict[str, Any]]:
+        return await connections(rt).triggers.list_triggers(actor, slug)
+
+    @post("/assistants/{slug:str}/triggers")
+    async def create_trigger(self, rt: Rt, actor: Caller, slug: FromPath[str],
+                             data: JSONBody[TriggerCreate]) -> dict[str, Any]:
+        return await connections(rt).triggers.create(actor, slug, data.kind, name=data.name, cron=data.cron,
+                                                     timezone=data.timezone, inputs=data.inputs)
+
+    @delete("/assistants/{slug:str}/triggers/{trigger_id:str}", status_code=204)
+    async def delete_trigger(self, rt: Rt, actor: Caller, slug: FromPath[str], trigger_id: FromPath[str]) -> None:
+        await connections(rt).triggers.delete(actor, slug, trigger_id)
+
+    @post("/triggers/{trigger_id:str}", exclude_from_auth=True, status_code=202)
+    async def deliver(self, rt: Rt, request: Request[Any, Any, Any], trigger_id: FromPath[str]) -> Response[Any]:
+        """A signed webhook delivery: starts a run with the JSON body as inputs."""
+        body = await request.body()
+        if len(body) > MAX_DELIVERY_BYTES:
+            raise PayloadTooLarge(f"a delivery is at most {MAX_DELIVERY_BYTES} bytes")
+        run_id = await connections(rt).triggers.deliver(rt.runs, trigger_id, body, dict(request.headers))
+        return Response({"run_id": run_id, "status": "started"}, status_code=202)

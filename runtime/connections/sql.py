@@ -1,0 +1,154 @@
+"""Read-only SQL with bound parameters, a row limit and a timeout.
+
+Read-only is enforced by the database, not by looking at the statement:
+
+* SQLite: the file is opened read-only (`mode=ro`, which also holds for ATTACHed files),
+  `PRAGMA query_only` is on, and an authorizer admits only reads (SELECT, reading columns,
+  functions, recursive CTEs) — so ATTACH, PRAGMA and writes are refused before they run.
+  A progress handler interrupts a statement at its timeout.
+* PostgreSQL: every session has `default_transaction_read_only = on` and a
+  `statement_timeout`, and each query runs in a transaction begun `READ ONLY` (which a
+  later statement cannot switch back). The server's address goes through the egress guard.
+
+The statement is fixed in the flow (not a template); values come in as bound parameters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import decimal
+import sqlite3
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from runtime.connections.egress import EgressGuard
+from runtime.connections.errors import ActionNotAllowed, RemoteFailure
+from runtime.connections.kinds import SqlSettings
+
+_READS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
+          getattr(sqlite3, "SQLITE_RECURSIVE", 33)}
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly value for a result cell."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, decimal.Decimal):
+        return float(value) if value % 1 else int(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"<{len(bytes(value))} bytes>"
+    return str(value)
+
+
+class SqlReader:
+    def __init__(self, name: str, settings: SqlSettings, secrets: Mapping[str, str], guard: EgressGuard,
+                 *, forbidden: tuple[Path, ...] = ()) -> None:
+        self.name = name
+        self.settings = settings
+        self.secrets = secrets
+        self.guard = guard
+        self.url = make_url(settings.url)
+        self.forbidden = forbidden
+
+    @property
+    def host(self) -> str:
+        return self.url.host or ("sqlite" if self.url.get_backend_name() == "sqlite" else "")
+
+    async def query(self, statement: str, params: Mapping[str, Any], max_rows: int | None = None) -> dict[str, Any]:
+        if not statement.strip():
+            raise ActionNotAllowed("the SQL statement is empty")
+        limit = min(max_rows or self.settings.max_rows, self.settings.max_rows)
+        if self.url.get_backend_name() == "sqlite":
+            return await asyncio.to_thread(self._sqlite, statement, dict(params), limit)
+        return await self._postgres(statement, dict(params), limit)
+
+    # -- SQLite -----------------------------------------------------------------------
+    def _sqlite_path(self) -> Path:
+        path = Path(self.url.database or "").expanduser().resolve()
+        for place in self.forbidden:
+            if path == place or place in path.parents:
+                raise ActionNotAllowed(f"connection '{self.name}' points into Dirigent's own data ({path.name}); "
+                                       "that is not allowed")
+        if not path.is_file():
+            raise RemoteFailure(f"the SQLite file of connection '{self.name}' does not exist")
+        return path
+
+    def _sqlite(self, statement: str, params: dict[str, Any], limit: int) -> dict[str, Any]:
+        path = self._sqlite_path()
+        deadline = time.monotonic() + self.settings.timeout_s
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=self.settings.timeout_s)
+        try:
+            connection.execute("PRAGMA query_only = ON")
+            connection.set_authorizer(
+                lambda action, *_: sqlite3.SQLITE_OK if action in _READS else sqlite3.SQLITE_DENY)
+            connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+            try:
+                cursor = connection.execute(statement, params)
+                rows = cursor.fetchmany(limit + 1)
+            except sqlite3.DatabaseError as error:
+                message = str(error)
+                if "interrupted" in message:
+                    raise RemoteFailure(f"the query took longer than {self.settings.timeout_s:g} s") from None
+                if "not authorized" in message or "readonly" in message or "read-only" in message:
+                    raise ActionNotAllowed(f"connection '{self.name}' is read-only: {message}") from None
+                raise ActionNotAllowed(f"the query failed: {message}") from None
+            columns = [column[0] for column in cursor.description or ()]
+        finally:
+            connection.close()
+        return self._result(columns, rows, limit)
+
+    # -- PostgreSQL -------------------------------------------------------------------
+    async def _postgres(self, statement: str, params: dict[str, Any], limit: int) -> dict[str, Any]:
+        host, port = self.url.host or "localhost", self.url.port or 5432
+        address = str((await self.guard.addresses(host, port))[0])
+        url: URL = self.url.set(drivername="postgresql+asyncpg", host=address, port=port,
+                                password=self.secrets.get("password"))
+        timeout_ms = int(self.settings.timeout_s * 1000)
+        engine = create_async_engine(url, poolclass=NullPool, connect_args={
+            "timeout": self.settings.timeout_s,
+            "server_settings": {"default_transaction_read_only": "on", "statement_timeout": str(timeout_ms),
+                                "application_name": "dirigent-connector"}})
+        try:
+            async with asyncio.timeout(self.settings.timeout_s + 2), engine.connect() as connection:
+                await connection.execute(text("SET TRANSACTION READ ONLY"))
+                result = await connection.stream(text(statement), params)
+                rows = await result.fetchmany(limit + 1)
+                columns = list(result.keys())
+                await connection.rollback()
+        except TimeoutError:
+            raise RemoteFailure(f"the query took longer than {self.settings.timeout_s:g} s") from None
+        except DBAPIError as error:
+            message = str(error.orig).splitlines()[0] if error.orig else str(error)
+            if "read-only" in message:
+                raise ActionNotAllowed(f"connection '{self.name}' is read-only: {message}") from None
+            if "statement timeout" in message:
+                raise RemoteFailure(f"the query took longer than {self.settings.timeout_s:g} s") from None
+            if "password" in message or "connect" in message.lower():
+                raise RemoteFailure(f"cannot connect to {host}: {message}") from None
+            raise ActionNotAllowed(f"the query failed: {message}") from None
+        except (SQLAlchemyError, OSError) as error:
+            raise RemoteFailure(f"cannot query {host} ({type(error).__name__})") from None
+        finally:
+            await engine.dispose()
+        return self._result(columns, [tuple(row) for row in rows], limit)
+
+    @staticmethod
+    def _result(columns: list[str], rows: list[Any], limit: int) -> dict[str, Any]:
+        truncated = len(rows) > limit
+        records = [{column: _plain(value) for column, value in zip(columns, row, strict=False)}
+                   for row in rows[:limit]]
+        return {"columns": columns, "rows": records, "row_count": len(records), "truncated": truncated}
