@@ -115,10 +115,6 @@ class NodeContext:
     emit: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None
     fixed_outputs: Mapping[str, Any] | None = None
     usage: dict[str, int] = field(default_factory=dict)
-    # On whose behalf the run acts (user id) and where: services that filter by the
-    # caller's rights (knowledge, connections) use these, never the node itself.
-    caller_id: str | None = None
-    workspace_id: str | None = None
     # The user the run acts for (who started it; None for a run without a person) and
     # the workspace of the flow: services that filter by access are asked on their behalf.
     caller_id: str | None = None

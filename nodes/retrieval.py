@@ -24,10 +24,6 @@ class RetrievalRequest:
     k: int = 5
     min_score: float = 0.0
     labels: tuple[str, ...] | None = None
-    # Who started the run and where (from the node context; the run row may not be
-    # written yet for a run that is only milliseconds old).
-    caller_id: str | None = None
-    workspace_id: str | None = None
     # Who the run acts for and the flow's workspace (from the engine, `ctx`); when
     # missing, the service looks them up from the stored run.
     caller_id: str | None = None

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     node_timeout_s: float = 300.0
     # How often a runtime checks for expired approval tasks and orphaned runs.
     sweep_interval_s: float = 5.0
+    # A run still going after this long is written, so other processes see it (quicker
+    # runs are written once, when they end: see runtime/runs/recorder.py).
+    run_visible_after_s: float = 0.1
     # A running run whose worker has been silent this long is taken over by another.
     orphan_after_s: float = 60.0
     worker_id: str | None = None

@@ -8,6 +8,7 @@ from litestar import Request
 from litestar.di import NamedDependency
 
 from runtime.context import Runtime
+from runtime.db.models import iso
 from runtime.policy.resources import Actor
 
 
@@ -19,9 +20,9 @@ def provide_actor(request: Request[Any, Any, Any]) -> Actor:
     return request.user  # type: ignore[no-any-return]
 
 
-def iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
+
+__all__ = ["Caller", "Rt", "iso", "provide_actor", "provide_runtime"]
 
 # Explicit markers (Litestar 3 drops inferred dependencies): `rt: Rt`, `actor: Caller`.
 Rt = NamedDependency[Runtime]

@@ -27,11 +27,12 @@ DECISIONS = {"approve": "approved", "reject": "rejected"}
 RESOLVED = ("approved", "rejected", "expired")
 
 
-async def create_tasks(session: AsyncSession, run: Run, waiting: list[StepRecord]) -> list[ApprovalTask]:
+async def create_tasks(session: AsyncSession, run_id: str, workspace_id: str, content_hash: str,
+                       waiting: list[StepRecord]) -> list[ApprovalTask]:
     """One task per waiting approval step (idempotent: a task per run and node)."""
     existing = {
         node_id for (node_id,) in await session.execute(
-            select(ApprovalTask.node_id).where(ApprovalTask.run_id == run.id))
+            select(ApprovalTask.node_id).where(ApprovalTask.run_id == run_id))
     }
     created = []
     for step in waiting:
@@ -40,7 +41,7 @@ async def create_tasks(session: AsyncSession, run: Run, waiting: list[StepRecord
         request: dict[str, Any] = dict(step.suspension.request)
         timeout_s = request.get("timeout_s")
         task = ApprovalTask(
-            run_id=run.id, node_id=step.node_id, workspace_id=run.workspace_id,
+            run_id=run_id, node_id=step.node_id, workspace_id=workspace_id,
             title=str(request.get("title") or "Approval needed")[:500], request=request,
             assignees=list(request.get("assignees") or []), quorum=int(request.get("quorum") or 1),
             due_at=utcnow() + timedelta(seconds=float(timeout_s)) if timeout_s else None,
@@ -48,8 +49,8 @@ async def create_tasks(session: AsyncSession, run: Run, waiting: list[StepRecord
         session.add(task)
         await session.flush()
         await audit(session, actor=None, action="task.created", resource_type="approval_task",
-                    resource_id=task.id, version_hash=run.content_hash,
-                    detail={"run_id": run.id, "node": step.node_id, "assignees": task.assignees,
+                    resource_id=task.id, version_hash=content_hash,
+                    detail={"run_id": run_id, "node": step.node_id, "assignees": task.assignees,
                             "quorum": task.quorum})
         created.append(task)
     return created

@@ -32,6 +32,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(value: datetime | None) -> str | None:
+    """A stored timestamp as ISO-8601 for JSON answers."""
+    return value.isoformat() if value is not None else None
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in Python, on every backend (SQLite stores no zone)."""
 

@@ -91,7 +91,6 @@ class Engine:
             self._enter_scope(flow, scope, step)
         run = _RunState(self, flow, run_id, inputs, scope, steps, emit, fixed_outputs or {})
         run.caller_id, run.workspace_id = caller_id, workspace_id
-        run.caller_id, run.workspace_id = caller_id, workspace_id
 
         if resolutions:
             expired = await run.resume(resolutions)
@@ -149,8 +148,6 @@ class _RunState:
         self.steps = steps
         self.emit = emit
         self.fixed_outputs = fixed_outputs
-        self.caller_id: str | None = None
-        self.workspace_id: str | None = None
         self.failure: StepRecord | None = None
         self.caller_id: str | None = None
         self.workspace_id: str | None = None

@@ -14,34 +14,19 @@ from sqlalchemy import select
 
 from runtime.api.deps import Caller, Rt, iso
 from runtime.api.schemas import RunRequest, TestRunRequest
-from runtime.approvals.service import task_as_json
-from runtime.db.models import ApprovalTask, Flow, FlowVersion, Run, RunStep, Workspace
+from runtime.context import Runtime
+from runtime.db.models import Flow, FlowVersion, Run, Workspace
 from runtime.errors import Conflict, NotFound
 from runtime.flows import service as flows
+from runtime.policy import resources
+from runtime.policy.resources import Actor
 from runtime.policy.views import assistant_view, run_view
+from runtime.runs.views import load_run_json, run_as_json
 
 TERMINAL_OR_WAITING = ("succeeded", "failed", "cancelled", "expired", "waiting")
 
 
-async def run_as_json(session: Any, run: Run) -> dict[str, Any]:
-    steps = (await session.execute(select(RunStep).where(RunStep.run_id == run.id))).scalars().all()
-    steps = sorted(steps, key=lambda step: (step.started_at is None, step.started_at or run.created_at))
-    tasks = (await session.execute(select(ApprovalTask).where(ApprovalTask.run_id == run.id))).scalars().all()
-    return {
-        "id": run.id, "flow_id": run.flow_id, "version": run.version_number,
-        "content_hash": run.content_hash, "status": run.status, "is_test": run.is_test,
-        "inputs": run.inputs, "outputs": run.outputs, "error": run.error,
-        "total_tokens": run.total_tokens, "created_at": iso(run.created_at),
-        "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
-        "steps": [{"node_id": s.node_id, "node_type": s.node_type, "status": s.status,
-                   "inputs": s.inputs, "outputs": s.outputs, "error": s.error, "usage": s.usage,
-                   "started_at": iso(s.started_at), "finished_at": iso(s.finished_at),
-                   "duration_ms": s.duration_ms} for s in steps],
-        "tasks": [task_as_json(task) for task in tasks],
-    }
-
-
-def _sse(rt: Rt, run_id: FromPath[str], queue: asyncio.Queue[dict[str, Any]]) -> ServerSentEvent:
+def _sse(rt: Runtime, run_id: str, queue: asyncio.Queue[dict[str, Any]]) -> ServerSentEvent:
     async def stream() -> AsyncIterator[dict[str, Any]]:
         yield {"event": "run", "data": json.dumps({"type": "started", "run_id": run_id})}
         try:
@@ -57,7 +42,7 @@ def _sse(rt: Rt, run_id: FromPath[str], queue: asyncio.Queue[dict[str, Any]]) ->
                                     "Content-Type": "text/event-stream; charset=utf-8"})
 
 
-async def _start_and_answer(rt: Rt, actor: Caller, version: FlowVersion, workspace_id: str,
+async def _start_and_answer(rt: Runtime, actor: Actor, version: FlowVersion, workspace_id: str,
                             inputs: dict[str, Any], *, stream: bool, wait_s: float, is_test: bool,
                             fixed_outputs: dict[str, dict[str, Any]] | None = None) -> Any:
     run_id, queue = await rt.runs.start(actor, version, workspace_id, inputs, is_test=is_test,
@@ -65,10 +50,28 @@ async def _start_and_answer(rt: Rt, actor: Caller, version: FlowVersion, workspa
     if stream and queue is not None:
         return _sse(rt, run_id, queue)
     await rt.runs.wait(run_id, wait_s)
-    async with rt.db.read() as session:
-        run = await session.get(Run, run_id)
-        body = await run_as_json(session, run)  # type: ignore[arg-type]
+    body = rt.runs.take_result(run_id)
+    if body is None:  # waiting, still running, or concluded elsewhere: read what is stored
+        async with rt.db.read() as session:
+            run = await session.get(Run, run_id)
+            if run is None:  # still running and not written yet (see runtime/runs/recorder.py)
+                return Response({"id": run_id, "status": "running"}, status_code=202)
+            body = await load_run_json(session, run)
     return Response(body, status_code=200 if body["status"] in TERMINAL_OR_WAITING else 202)
+
+
+def _unwritten_view(rt: Runtime, run_id: str) -> resources.Run:
+    """A run this process started moments ago and has not written yet (it is that quick)."""
+    facts = rt.runs.facts(run_id)
+    if facts is None:
+        raise NotFound("run not found")
+    return resources.Run(id=run_id, workspace_id=facts["workspace_id"], started_by=facts["started_by"])
+
+
+def _unwritten_run(rt: Runtime, actor: Actor, run_id: str) -> dict[str, Any]:
+    rt.authz.authorize(actor, "read", _unwritten_view(rt, run_id))
+    facts = rt.runs.facts(run_id) or {}
+    return run_as_json(facts, [], []) if facts else {"id": run_id, "status": "running"}
 
 
 class RunController(Controller):
@@ -129,9 +132,9 @@ class RunController(Controller):
         async with rt.db.read() as session:
             run = await session.get(Run, run_id)
             if run is None:
-                raise NotFound("run not found")
+                return _unwritten_run(rt, actor, run_id)
             rt.authz.authorize(actor, "read", await run_view(session, run))
-            return await run_as_json(session, run)
+            return await load_run_json(session, run)
 
     @get("/runs")
     async def list_runs(self, rt: Rt, actor: Caller, flow_id: FromQuery[str | None] = None,
@@ -157,8 +160,7 @@ class RunController(Controller):
     async def cancel(self, rt: Rt, actor: Caller, run_id: FromPath[str]) -> dict[str, Any]:
         async with rt.db.read() as session:
             run = await session.get(Run, run_id)
-            if run is None:
-                raise NotFound("run not found")
-            rt.authz.authorize(actor, "cancel", await run_view(session, run))
+            view = await run_view(session, run) if run is not None else _unwritten_view(rt, run_id)
+            rt.authz.authorize(actor, "cancel", view)
         status = await rt.runs.cancel(actor, run_id)
         return {"id": run_id, "status": status}

@@ -26,18 +26,21 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.approvals import service as approvals
+from runtime.audit.service import Event
 from runtime.audit.service import append as audit
 from runtime.db.database import Database
-from runtime.db.models import ApprovalTask, FlowVersion, Run, RunStep, utcnow
+from runtime.db.models import ApprovalTask, FlowVersion, Run, RunStep, new_id, utcnow
 from runtime.engine.compiled import FlowCache
 from runtime.engine.executor import Engine
 from runtime.engine.inputs import prepare_inputs
 from runtime.engine.records import TERMINAL_RUN_STATES, RunOutcome
 from runtime.errors import Conflict
 from runtime.policy.resources import Actor
-from runtime.runs.recorder import SqlRecorder, load_steps
+from runtime.runs.recorder import RunStart, SqlRecorder, load_steps
+from runtime.runs.views import run_as_json
 from runtime.settings import Settings
 
 log = logging.getLogger("dirigent.runs")
@@ -59,29 +62,37 @@ class RunManager:
         self._stopping = False
         # How each run driven here ended, for the final event of its stream.
         self._last_outcomes: dict[str, dict[str, Any]] = {}
+        # Row values of runs started here (some not written yet), and finished runs whose
+        # caller waits for them (`take_result`).
+        self._facts: dict[str, dict[str, Any]] = {}
+        self._waiters: set[str] = set()
+        self._results: dict[str, dict[str, Any]] = {}
 
     # -- starting ---------------------------------------------------------------------
     async def start(self, actor: Actor | None, version: FlowVersion, workspace_id: str,
                     inputs: Mapping[str, Any] | None, *, is_test: bool = False,
                     fixed_outputs: Mapping[str, Mapping[str, Any]] | None = None,
                     listen: bool = False) -> tuple[str, asyncio.Queue[dict[str, Any]] | None]:
-        """Persist a new run of `version` and execute it in the background."""
+        """Start a run of `version` in the background; it is written as the recorder decides."""
         flow = self.cache.get(version.document, version.content_hash)
         prepared = prepare_inputs(flow.document, inputs)
         now = utcnow()
-        run = Run(flow_id=version.flow_id, version_id=version.id, version_number=version.number,
-                  content_hash=version.content_hash, workspace_id=workspace_id,
-                  started_by=actor.id if actor else None, status="running", is_test=is_test,
-                  inputs=prepared, worker_id=self.worker_id, heartbeat_at=now, started_at=now)
-        async with self.db.write() as session:
-            session.add(run)
-            await session.flush()
-            await audit(session, actor=actor.username if actor else None, action="run.started",
-                        resource_type="run", resource_id=run.id, version_hash=version.content_hash,
+        run_id = new_id()
+        values = {"id": run_id, "flow_id": version.flow_id, "version_id": version.id,
+                  "version_number": version.number, "content_hash": version.content_hash,
+                  "workspace_id": workspace_id, "started_by": actor.id if actor else None,
+                  "status": "running", "is_test": is_test, "inputs": prepared, "worker_id": self.worker_id,
+                  "heartbeat_at": now, "started_at": now, "created_at": now}
+        started = Event(actor=actor.username if actor else None, action="run.started", resource_type="run",
+                        resource_id=run_id, version_hash=version.content_hash,
                         detail={"flow_id": version.flow_id, "version": version.number, "test": is_test})
-        queue = self.listen(run.id) if listen else None
-        self._spawn(run.id, self._drive(run.id, version, prepared, fixed_outputs=fixed_outputs))
-        return run.id, queue
+        recorder = SqlRecorder(self.db, run_id, start=RunStart(values, started))
+        self._facts[run_id] = values
+        queue = self.listen(run_id) if listen else None
+        self._spawn(run_id, self._drive(run_id, version, prepared, fixed_outputs=fixed_outputs,
+                                        recorder=recorder, caller_id=values["started_by"],
+                                        workspace_id=workspace_id))
+        return run_id, queue
 
     def _spawn(self, run_id: str, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine, name=f"run-{run_id}")
@@ -92,8 +103,12 @@ class RunManager:
         """Wait until this process stops driving the run (finished or waiting) or timeout."""
         task = self._tasks.get(run_id)
         if task is not None:
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(task), timeout_s)
+            self._waiters.add(run_id)
+            try:
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(asyncio.shield(task), timeout_s)
+            finally:
+                self._waiters.discard(run_id)
 
     # -- events -----------------------------------------------------------------------
     def listen(self, run_id: str) -> asyncio.Queue[dict[str, Any]]:
@@ -126,64 +141,102 @@ class RunManager:
     async def _drive(self, run_id: str, version: FlowVersion, inputs: dict[str, Any], *,
                      completed: Mapping[str, Any] | None = None,
                      resolutions: Mapping[str, Any] | None = None,
-                     fixed_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+                     fixed_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+                     recorder: SqlRecorder | None = None, caller_id: str | None = None,
+                     workspace_id: str | None = None) -> None:
         flow = self.cache.get(version.document, version.content_hash)
-        recorder = SqlRecorder(self.db, run_id, stored=set(completed or ()))
+        recorder = recorder or SqlRecorder(self.db, run_id, stored=set(completed or ()))
         self._recorders[run_id] = recorder
         emit = self._emitter(run_id)
+        visible = None if recorder.started else asyncio.create_task(self._persist_start_soon(recorder))
         try:
             try:
                 outcome = await self.engine.execute(
                     flow, run_id, inputs, completed=completed, resolutions=resolutions,
-                    recorder=recorder, emit=emit, fixed_outputs=fixed_outputs)
+                    recorder=recorder, emit=emit, fixed_outputs=fixed_outputs,
+                    caller_id=caller_id, workspace_id=workspace_id)
             except asyncio.CancelledError:
                 if self._stopping:  # shutting down: leave the run for another process
                     await self._release(run_id, recorder)
                     raise
                 outcome = RunOutcome("cancelled", error={"node": None, "type": None, "kind": "Cancelled",
                                                          "message": "the run was cancelled"})
-            await self._conclude(run_id, outcome, recorder)
+            if visible is not None:
+                visible.cancel()
+            await self._conclude(run_id, version.content_hash, outcome, recorder, resumed=bool(completed))
         except asyncio.CancelledError:
             raise
         except Exception:  # the database went away mid-run: the sweep will take over later
             log.exception("run %s could not be concluded", run_id)
         finally:
+            if visible is not None:
+                visible.cancel()
             self._recorders.pop(run_id, None)
+            self._facts.pop(run_id, None)
             emit({"type": "run", "run_id": run_id, **self._final_event(run_id)})
             for queue in self._listeners.pop(run_id, []):
                 queue.put_nowait(END)
 
+    async def _persist_start_soon(self, recorder: SqlRecorder) -> None:
+        """A run still going after `visible_after_s` is written, so others can see it."""
+        await asyncio.sleep(self.settings.run_visible_after_s)
+        try:
+            await recorder.persist_start()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not record the start of run %s yet; will try at its next step", recorder.run_id)
+
     def _final_event(self, run_id: str) -> dict[str, Any]:
         return self._last_outcomes.pop(run_id, {"status": "unknown"})
 
-    async def _conclude(self, run_id: str, outcome: RunOutcome, recorder: SqlRecorder) -> None:
-        async with self.db.write() as session:
-            await recorder.write_pending(session)
-            run = await session.get(Run, run_id)
-            assert run is not None
-            run.status = outcome.status
-            run.outputs = outcome.outputs
-            run.error = outcome.error
-            run.total_tokens = outcome.total_tokens  # counts resumed steps' usage too
-            run.heartbeat_at = utcnow()
-            if outcome.status == "waiting":
-                await approvals.create_tasks(session, run, outcome.suspensions)
-            else:
-                run.finished_at = utcnow()
+    def facts(self, run_id: str) -> dict[str, Any] | None:
+        """Row values of a run this process is driving (written or not)."""
+        return self._facts.get(run_id)
+
+    def take_result(self, run_id: str) -> dict[str, Any] | None:
+        """The concluded run as `GET /api/runs/{id}` shows it, from memory (once), if this
+        process drove it to its end — saves the invoke endpoint reading it back."""
+        return self._results.pop(run_id, None)
+
+    async def _conclude(self, run_id: str, content_hash: str, outcome: RunOutcome, recorder: SqlRecorder,
+                        *, resumed: bool) -> None:
+        now = utcnow()
+        waiting = outcome.status == "waiting"
+        values: dict[str, Any] = {"status": outcome.status, "outputs": outcome.outputs, "error": outcome.error,
+                                  "total_tokens": outcome.total_tokens, "heartbeat_at": now}
+        if not waiting:
+            values["finished_at"] = now
+        facts = dict(self._facts.get(run_id) or {})
+
+        async def finish(session: AsyncSession) -> list[Event]:
+            await session.execute(update(Run).where(Run.id == run_id).values(**values)
+                                  .execution_options(synchronize_session=False))
+            workspace_id = facts.get("workspace_id")
+            if waiting:
+                if workspace_id is None:
+                    workspace_id = (await session.execute(
+                        select(Run.workspace_id).where(Run.id == run_id))).scalar_one()
+                await approvals.create_tasks(session, run_id, workspace_id, content_hash, outcome.suspensions)
+            elif resumed:  # only a run that waited before can have tasks left open
                 await session.execute(
                     update(ApprovalTask).where(ApprovalTask.run_id == run_id, ApprovalTask.status == "open")
-                    .values(status="cancelled", resolved_at=utcnow()).execution_options(synchronize_session=False))
-            await audit(session, actor=None, action="run.waiting" if outcome.status == "waiting" else "run.finished",
-                        resource_type="run", resource_id=run_id, version_hash=run.content_hash,
-                        detail={"status": outcome.status, "error": outcome.error,
-                                "tokens": outcome.total_tokens})
+                    .values(status="cancelled", resolved_at=now).execution_options(synchronize_session=False))
+            return [Event(actor=None, action="run.waiting" if waiting else "run.finished", resource_type="run",
+                          resource_id=run_id, version_hash=content_hash,
+                          detail={"status": outcome.status, "error": outcome.error, "tokens": outcome.total_tokens})]
+
+        await recorder.write(finish)
         self._last_outcomes[run_id] = {"status": outcome.status, "outputs": outcome.outputs,
                                        "error": outcome.error}
+        if facts and not waiting and run_id in self._waiters:
+            self._results[run_id] = run_as_json({**facts, **values}, list(outcome.steps.values()), [])
 
     async def _release(self, run_id: str, recorder: SqlRecorder) -> None:
+        """Shutting down: store what we have and let another process adopt the run."""
         with contextlib.suppress(Exception):
+            await recorder.flush()
             async with self.db.write() as session:
-                await recorder.write_pending(session)
                 await session.execute(update(Run).where(Run.id == run_id, Run.worker_id == self.worker_id)
                                       .values(worker_id=None, heartbeat_at=None)
                                       .execution_options(synchronize_session=False))
@@ -212,7 +265,9 @@ class RunManager:
             if run is None or version is None:
                 return False
             inputs = dict(run.inputs or {})
-        self._spawn(run_id, self._drive(run_id, version, inputs, completed=steps, resolutions=resolutions))
+            caller_id, workspace_id = run.started_by, run.workspace_id
+        self._spawn(run_id, self._drive(run_id, version, inputs, completed=steps, resolutions=resolutions,
+                                        caller_id=caller_id, workspace_id=workspace_id))
         return True
 
     # -- cancelling -------------------------------------------------------------------
