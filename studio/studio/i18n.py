@@ -150,8 +150,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "unsaved_changes": ("Ungespeicherte Änderungen", "Unsaved changes"),
     "all_saved": ("Gespeichert", "Saved"),
     "valid": ("Gültig", "Valid"),
-    "n_problems": ("{n} Probleme", "{n} problems"),
-    "one_problem": ("1 Problem", "1 problem"),
+    "problems_one": ("Problem", "problem"),
+    "problems_many": ("Probleme", "problems"),
     "problems_title": ("Probleme", "Problems"),
     "flow_level": ("Flow", "Flow"),
     "editor_read_only": ("Nur lesen: Sie dürfen diesen Flow nicht bearbeiten.",
@@ -271,6 +271,90 @@ TEXTS: dict[str, tuple[str, str]] = {
                       "You can see this task but may not decide it."),
     "instructions": ("Hinweise", "Instructions"),
 }
+
+# Node types the runtime ships: title and one line for the palette. Types the runtime
+# adds later show the runtime's own (English) title and description.
+NODE_TYPES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "input": (("Eingabe", "Input"),
+              ("Start des Flows; liefert die Eingaben als {{ inputs.name }}.",
+               "Start of the flow; provides the inputs as {{ inputs.name }}.")),
+    "output": (("Ausgabe", "Output"),
+               ("Ende des Flows; was zurückkommt, steht unter „Flow → Ergebnisse“.",
+                "End of the flow; what is returned is set under “Flow → Outputs”.")),
+    "template": (("Textvorlage", "Template"),
+                 ("Baut Text aus einer Vorlage, z. B. einen Prompt oder eine E-Mail.",
+                  "Builds text from a template, e.g. a prompt or an e-mail.")),
+    "llm": (("Sprachmodell", "LLM"),
+            ("Fragt das Sprachmodell: System- und Nutzer-Prompt rein, Text raus.",
+             "Asks the language model: system and user prompt in, text out.")),
+    "retrieval": (("Wissenssuche", "Knowledge search"),
+                  ("Findet passende Stellen in einem Wissensindex, mit Quellen.",
+                   "Finds passages in a knowledge index, with their sources.")),
+    "router": (("Verzweigung", "Router"),
+               ("Schickt den Lauf in einen Zweig: per Bedingung oder KI-Einordnung.",
+                "Sends the run down one branch: by a condition or an AI classification.")),
+    "approval": (("Freigabe", "Approval"),
+                 ("Hält an, bis ein Mensch freigibt oder ablehnt.",
+                  "Pauses until a person approves or rejects.")),
+    "connector": (("Verbindung", "Connector"),
+                  ("Ruft ein angebundenes System auf (REST, E-Mail, SQL).",
+                   "Calls a connected system (REST, e-mail, SQL).")),
+}
+
+# Config fields of the shipped node types in German: (title, description). English shows
+# the runtime's own title and description from the JSON schema.
+FIELDS_DE: dict[str, tuple[str, str]] = {
+    "model": ("Modell", "Name eines registrierten Modell-Endpunkts"),
+    "system": ("System-Prompt", "Rolle und Regeln für das Modell"),
+    "prompt": ("Prompt", "Die Anfrage an das Modell, z. B. {{ inputs.question }}"),
+    "temperature": ("Kreativität", "0 = immer gleich, höher = freier formuliert"),
+    "max_tokens": ("Höchstlänge (Tokens)", "Längste Antwort in Tokens"),
+    "json_schema": ("JSON-Schema", "Wenn gesetzt, muss die Antwort JSON nach diesem Schema sein"),
+    "template": ("Vorlage", "Jinja2-Vorlage, z. B. Guten Tag, {{ inputs.name }}"),
+    "index": ("Wissensindex", "Name eines Wissensindex dieses Arbeitsbereichs"),
+    "query": ("Suchanfrage", "Wonach gesucht wird, z. B. {{ inputs.question }}"),
+    "k": ("Anzahl Treffer", "Wie viele Textstellen höchstens"),
+    "min_score": ("Mindestpunktzahl", "Stellen unter diesem Wert weglassen (0 bis 1)"),
+    "labels": ("Kennzeichnungen", "Nur Stellen mit einer dieser Kennzeichnungen"),
+    "condition": ("Bedingung", "Ausdruck, z. B. inputs.betrag > 50000 (true/false oder ein Zweigname)"),
+    "branches": ("Zweige", "Zweignamen, die die Bedingung liefern kann (Standard: true, false)"),
+    "classes": ("Klassen", "Klassen für die KI-Einordnung, z. B. rechnung, technik, sonstiges"),
+    "text": ("Text", "Was eingeordnet wird, z. B. {{ inputs.ticket }}"),
+    "instructions": ("Hinweise", "Zusätzliche Hinweise für Einordnung oder Prüfung"),
+    "threshold": ("Schwelle", "Unter dieser Sicherheit geht der Lauf in den Zweig „review“"),
+    "assignees": ("Entscheider", "Wer entscheidet: role:<rolle> (z. B. role:champion) oder user:<name>, eine pro Zeile"),
+    "quorum": ("Benötigte Zustimmungen", "Wie viele Freigaben nötig sind"),
+    "timeout": ("Frist", "ISO-8601-Dauer, nach der die Aufgabe abläuft, z. B. P3D"),
+    "editable": ("Änderbar", "Die Entscheider dürfen den Inhalt ändern"),
+    "title": ("Titel der Aufgabe", "So sieht die Aufgabe bei den Entscheidern aus"),
+    "payload": ("Zu prüfender Inhalt", "Was freigegeben werden soll (Text oder JSON)"),
+    "connection": ("Verbindung", "Name einer eingerichteten Verbindung"),
+    "action": ("Aktion", "Was die Verbindung tun soll"),
+}
+
+RUN_STATUSES = ("succeeded", "failed", "waiting", "running", "cancelled", "expired", "skipped", "pending")
+
+
+def node_type_title(node_type: str, fallback: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    known = NODE_TYPES.get(node_type)
+    return _pick(known[0], lang) if known else fallback
+
+
+def node_type_description(node_type: str, fallback: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    known = NODE_TYPES.get(node_type)
+    return _pick(known[1], lang) if known else fallback
+
+
+def field_texts(name: str, title: str, description: str, lang: str = DEFAULT_LANGUAGE) -> tuple[str, str]:
+    """A config field's title and description in `lang` (German for the known ones)."""
+    if lang != "en" and name in FIELDS_DE:
+        return FIELDS_DE[name]
+    return title, description
+
+
+def status_labels(lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    return {status: translate(f"run_status_{status}", lang) for status in RUN_STATUSES}
+
 
 # Runtime error codes with a sentence of their own (the runtime's message is English and technical).
 ERRORS: dict[str, tuple[str, str]] = {

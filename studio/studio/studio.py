@@ -6,9 +6,11 @@ import reflex as rx
 
 from studio import routes
 from studio.components.layout import coming_soon, page_frame
+from studio.pages.editor import editor_page
 from studio.pages.flows import FlowsState, flows_page
 from studio.pages.login import LoginState, login_page
 from studio.state.base import AppState
+from studio.state.editor import EditorState
 
 TITLE = "Dirigent Studio"
 
@@ -23,6 +25,8 @@ app.add_page(rx.center(rx.spinner(size="3"), height="100vh"), route=routes.INDEX
 app.add_page(login_page, route=routes.LOGIN, title=f"{TITLE} – Anmelden", on_load=LoginState.clear_form)
 app.add_page(flows_page, route=routes.FLOWS, title=f"{TITLE} – Flows",
              on_load=[AppState.require_sign_in, FlowsState.load])
+app.add_page(editor_page, route=routes.EDITOR, title=f"{TITLE} – Editor",
+             on_load=[AppState.require_sign_in, EditorState.load])
 
 # Pages that later issues fill in: Knowledge, Connections, Monitoring, Audit.
 for route in (routes.KNOWLEDGE, routes.CONNECTIONS, routes.MONITORING, routes.AUDIT):
