@@ -87,7 +87,11 @@ class TriggerService:
         if live is None:
             raise NotFound("assistant not found: it has no live version")
         # Whoever may publish the assistant may open another way to start it.
-        self.authz.authorize(actor, "publish", await version_view(session, flow, live))
+        if not self.authz.is_allowed(actor, "publish", await version_view(session, flow, live)):
+            if self.authz.is_allowed(actor, "read", await assistant_view(session, flow, live)):
+                raise Forbidden("you may not manage the triggers of this assistant; it needs the role "
+                                "champion or admin in its workspace")
+            raise NotFound("assistant not found")
         return flow, live
 
     @staticmethod
