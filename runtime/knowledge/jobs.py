@@ -264,36 +264,29 @@ class IngestionJobs:
         backend = await service.backends.get(index)
         directory = self.spool_root / job_id
         progress = _Progress(self, job)
+        # Two stages overlap: while file n is extracted and embedded (the model works in a
+        # thread), file n-1's document row, audit entry and progress are written.
+        recording: asyncio.Task[None] | None = None
         for entry in job.files:
             if entry["status"] not in ACTIVE:
                 continue
             path = directory / entry["path"] if entry.get("path") else None
+            outcome: dict[str, Any] | None = None
             try:
                 if path is None or not path.exists():
                     raise FileRejected("the uploaded file is gone from the spool; upload it again")
-                outcome = await self._ingest_file(index, backend, job, entry["name"], path, progress)
-                entry.update(
-                    status=outcome["status"], chunks=outcome["chunks"], document_id=outcome["document_id"]
-                )
+                outcome = await self._index_file(index, backend, job, entry["name"], path, progress)
             except asyncio.CancelledError:
                 raise
-            except DirigentError as error:  # a FileRejected, or the backend refused this file
-                entry.update(status="failed", error=error.message, code=error.code)
-                job.files_failed += 1
-            except Exception as error:
-                log.exception("indexing %s in job %s failed", entry["name"], job_id)
-                entry.update(
-                    status="failed",
-                    code="internal_error",
-                    error=f"indexing failed on an unexpected {type(error).__name__}; "
-                    "the runtime log has details",
-                )
-                job.files_failed += 1
-            job.files_done += 1
-            await progress.save(force=True)
-            if path is not None:
-                path.unlink(missing_ok=True)
+            except Exception as error:  # a FileRejected, the backend refused it, or a bug
+                _fail(entry, error, job_id)
+            if recording is not None:
+                await recording
+            recording = asyncio.create_task(self._record_file(index, job, entry, outcome, path))
+        if recording is not None:
+            await recording
         await backend.flush()
+        _copy_progress(job, job)
         status = (
             "succeeded"
             if job.files_failed == 0
@@ -304,7 +297,7 @@ class IngestionJobs:
         await self._finish(job_id, status, None, job)
         shutil.rmtree(directory, ignore_errors=True)
 
-    async def _ingest_file(
+    async def _index_file(
         self,
         index: KnowledgeIndex,
         backend: Backend,
@@ -313,18 +306,16 @@ class IngestionJobs:
         path: Path,
         progress: _Progress,
     ) -> dict[str, Any]:
+        """Read, compare, extract, chunk, embed and store one file's chunks."""
         service = self.service
         data = await asyncio.to_thread(path.read_bytes)
         content_hash = hashlib.sha256(data).hexdigest()
         labels = sorted(job.labels or [])
         async with service.db.read() as session:
-            existing = (
-                await session.execute(
-                    select(KnowledgeDocument).where(
-                        KnowledgeDocument.index_id == index.id, KnowledgeDocument.filename == name
-                    )
-                )
-            ).scalar_one_or_none()
+            query = select(KnowledgeDocument).where(
+                KnowledgeDocument.index_id == index.id, KnowledgeDocument.filename == name
+            )
+            existing = (await session.execute(query)).scalar_one_or_none()
         if (
             existing is not None
             and existing.content_hash == content_hash
@@ -347,33 +338,78 @@ class IngestionJobs:
             ),
             progress=progress.add,
         )
-        async with service.db.write() as session:
-            row = await session.get(KnowledgeDocument, document_id)
-            action = "knowledge.document.replaced" if row is not None else "knowledge.document.indexed"
-            if row is None:
-                row = KnowledgeDocument(
-                    id=document_id, index_id=index.id, filename=name, created_by=job.created_by
-                )
-                session.add(row)
-            row.content_hash, row.size_bytes, row.media_type = content_hash, len(data), extracted.media_type
-            row.labels, row.chunk_count, row.updated_at = labels, count, utcnow()
-            await session.flush()
-            await audit(
-                session,
-                actor=job.created_by,
-                action=action,
-                resource_type="knowledge_document",
-                resource_id=document_id,
-                detail={
-                    "index_id": index.id,
-                    "filename": name,
-                    "content_hash": content_hash,
-                    "chunks": count,
-                    "labels": labels,
-                    "job": job.id,
-                },
+        return {
+            "status": "indexed",
+            "chunks": count,
+            "document_id": document_id,
+            "labels": labels,
+            "content_hash": content_hash,
+            "size": len(data),
+            "media_type": extracted.media_type,
+            "replaces": existing is not None,
+        }
+
+    async def _record_file(
+        self,
+        index: KnowledgeIndex,
+        job: IngestionJob,
+        entry: dict[str, Any],
+        outcome: dict[str, Any] | None,
+        path: Path | None,
+    ) -> None:
+        """The document row and audit entry of an indexed file, and the job's progress, in
+        one transaction."""
+        try:
+            async with self.service.db.write() as session:
+                if outcome is not None and outcome["status"] == "indexed":
+                    await self._write_document(session, index, job, entry["name"], outcome)
+                if outcome is not None:
+                    entry.update(
+                        status=outcome["status"], chunks=outcome["chunks"], document_id=outcome["document_id"]
+                    )
+                row = await session.get(IngestionJob, job.id)
+                if row is not None:
+                    _copy_progress(job, row)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            _fail(entry, error, job.id)
+            await _Progress(self, job).save(force=True)
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+    async def _write_document(
+        self, session: Any, index: KnowledgeIndex, job: IngestionJob, name: str, outcome: dict[str, Any]
+    ) -> None:
+        document_id = outcome["document_id"]
+        row = await session.get(KnowledgeDocument, document_id)
+        if row is None:
+            row = KnowledgeDocument(
+                id=document_id, index_id=index.id, filename=name, created_by=job.created_by
             )
-        return {"status": "indexed", "chunks": count, "document_id": document_id}
+            session.add(row)
+        row.content_hash, row.size_bytes, row.media_type = (
+            outcome["content_hash"],
+            outcome["size"],
+            outcome["media_type"],
+        )
+        row.labels, row.chunk_count, row.updated_at = outcome["labels"], outcome["chunks"], utcnow()
+        await session.flush()
+        await audit(
+            session,
+            actor=job.created_by,
+            action="knowledge.document.replaced" if outcome["replaces"] else "knowledge.document.indexed",
+            resource_type="knowledge_document",
+            resource_id=document_id,
+            detail={
+                "index_id": index.id,
+                "filename": name,
+                "content_hash": outcome["content_hash"],
+                "chunks": outcome["chunks"],
+                "labels": outcome["labels"],
+                "job": job.id,
+            },
+        )
 
     async def _finish(
         self, job_id: str, status: str, error: str | None, job: IngestionJob | None = None
@@ -401,7 +437,25 @@ class IngestionJobs:
             )
 
 
+def _fail(entry: dict[str, Any], error: Exception, job_id: str) -> None:
+    """Record on `entry` why its file failed (once; a later stage may fail it too)."""
+    if entry.get("status") == "failed":
+        return
+    if isinstance(error, DirigentError):  # a FileRejected, or the backend refused this file
+        entry.update(status="failed", error=error.message, code=error.code)
+    else:
+        log.error("indexing %s in job %s failed", entry["name"], job_id, exc_info=error)
+        entry.update(
+            status="failed",
+            code="internal_error",
+            error=f"indexing failed on an unexpected {type(error).__name__}; the runtime log has details",
+        )
+
+
 def _copy_progress(source: IngestionJob, target: IngestionJob) -> None:
+    """Write `source`'s progress onto `target`; the counters follow from the file entries."""
+    source.files_done = sum(1 for entry in source.files if entry["status"] not in ACTIVE)
+    source.files_failed = sum(1 for entry in source.files if entry["status"] == "failed")
     target.files = [dict(entry) for entry in source.files]
     flag_modified(target, "files")
     target.files_done, target.files_failed = source.files_done, source.files_failed

@@ -1,0 +1,299 @@
+"""Knowledge: ingestion throughput against the bare model, and search latency and recall.
+
+Prints figures; asserts nothing.
+
+1. Ingestion. The German test corpus (tests/knowledge/corpus, its Markdown and text files
+   copied with a line of difference so every copy is new) goes through the whole pipeline
+   — upload spool, ingestion job, extraction, chunking, embedding, store writes, document
+   rows and audit entries on a SQLite database — and the same chunk texts go through the
+   bare `SentenceTransformer.encode` with the same batch size, alternately, in this run.
+   Figure: chunks/s of each, best of the rounds, and the pipeline's share of the bare
+   model's speed (goal: at least 90 %).
+
+2. Search. An embedded store with N chunks (synthetic 384-dimensional vectors that, like
+   sentence embeddings, lie near a low-dimensional subspace; German-looking synthetic
+   text for the lexical index), half of them carrying a label the searcher may not
+   read. For queries near stored chunks: latency p50/p99 of the dense search (faiss HNSW
+   with the access bitmap, or the exact scan below 20k allowed chunks) and of the full
+   hybrid search (dense + FTS5 + RRF + reading the rows), and recall@10 of the dense
+   search against an exact search over the allowed chunks (goal: p50 <= 5 ms, recall
+   >= 0.95).
+
+    .venv/bin/python bench/knowledge.py             # both parts, 10k and 100k chunks
+    .venv/bin/python bench/knowledge.py --quick     # fewer chunks and queries (rough)
+    .venv/bin/python bench/knowledge.py --json      # one JSON object
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from runtime.db.database import Database  # noqa: E402
+from runtime.db.migrate import upgrade  # noqa: E402
+from runtime.knowledge import store as store_module  # noqa: E402
+from runtime.knowledge.embedding import load_model  # noqa: E402
+from runtime.knowledge.models import IngestionJob  # noqa: E402
+from runtime.knowledge.service import KnowledgeService  # noqa: E402
+from runtime.knowledge.store import EmbeddedStore, StoredChunk  # noqa: E402
+from runtime.settings import Settings  # noqa: E402
+from runtime.users.service import add_user, load_actor  # noqa: E402
+
+CORPUS = ROOT / "tests" / "knowledge" / "corpus"
+DIMENSION = 384
+WORDS = [
+    "angebot", "vertrag", "rechnung", "lieferung", "wartung", "kündigung", "haftung", "reise", "hotel",
+    "bahn", "urlaub", "antrag", "gehalt", "bonus", "drucker", "toner", "laptop", "zugang", "schulung",
+    "datenschutz", "löschfrist", "dienstwagen", "tankkarte", "unfall", "kunde", "lager", "software",
+    "lizenz", "preis", "rabatt", "frist", "termin", "projekt", "abnahme", "mangel", "garantie",
+    "montage", "ersatzteil", "störung", "ticket", "netzwerk", "passwort", "konto", "freigabe",
+    "prüfung", "bericht", "qualität", "audit", "norm", "zertifikat", "schicht", "werk", "halle",
+    "maschine", "steuerung", "wartungsplan", "inspektion",
+]
+
+
+# -- 1. ingestion -------------------------------------------------------------------------
+def corpus_copies(directory: Path, copies: int) -> list[Path]:
+    sources = sorted(p for p in CORPUS.iterdir() if p.suffix in (".md", ".txt"))
+    paths = []
+    for number in range(copies):
+        for source in sources:
+            target = directory / f"{number:03d}-{source.name}"
+            target.write_text(
+                source.read_text(encoding="utf-8") + f"\n\nAusfertigung {number}.\n", encoding="utf-8"
+            )
+            paths.append(target)
+    return paths
+
+
+async def pipeline_round(work: Path, files: list[Path], round_number: int) -> tuple[float, int, list[str]]:
+    """Seconds and chunks for one ingestion job over `files` into a fresh index."""
+    settings = Settings(data_dir=work / f"data-{round_number}", jwt_secret="bench-" + "x" * 40)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url())
+    await upgrade(db.write_engine)
+    async with db.write() as session:
+        user = await add_user(session, "champion", "correct-horse-battery", "champion", "bench")
+    async with db.read() as session:
+        actor = await load_actor(session, user.id)
+    assert actor is not None
+    service = KnowledgeService(settings, db)
+    try:
+        index = await service.create_index(actor, "bench", "corpus")
+        started = time.perf_counter()
+        job = await service.jobs.ingest_paths(actor, index["id"], files)
+        await service.jobs.wait(job["id"], 3600)
+        elapsed = time.perf_counter() - started
+        async with db.read() as session:
+            row = await session.get(IngestionJob, job["id"])
+        assert row is not None and row.status == "succeeded", row and row.files
+        backend = await service.backends.get(await _index_row(service, index["id"]))
+        rows = backend.store._db.execute("SELECT document_id, text FROM chunks ORDER BY pos")  # type: ignore[attr-defined]
+        by_document: dict[str, list[str]] = {}
+        for document_id, text in rows:
+            by_document.setdefault(document_id, []).append(text)
+        return elapsed, row.chunks_done, list(by_document.values())
+    finally:
+        await service.close()
+        await db.dispose()
+
+
+async def _index_row(service: KnowledgeService, index_id: str) -> Any:
+    from runtime.knowledge.models import KnowledgeIndex
+
+    async with service.db.read() as session:
+        return await session.get(KnowledgeIndex, index_id)
+
+
+def bare_round(documents: list[list[str]], batch: int) -> float:
+    """The model alone, called exactly as the pipeline calls it: per document, in batches,
+    in a worker thread (on a busy machine torch runs markedly faster there than on the
+    main thread, so calling it on the main thread would flatter the pipeline)."""
+    model = load_model()
+
+    def encode_all() -> float:
+        started = time.perf_counter()
+        for texts in documents:
+            for start in range(0, len(texts), batch):
+                model.encode(texts[start : start + batch])
+        return time.perf_counter() - started
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(encode_all).result()
+
+
+def bench_ingestion(copies: int, rounds: int) -> dict[str, Any]:
+    from runtime.knowledge.backends import EMBED_BATCH
+
+    load_model().encode(["warm-up"])
+    pipeline, bare = [], []
+    with tempfile.TemporaryDirectory(prefix="dirigent-bench-") as tmp:
+        work = Path(tmp)
+        (work / "files").mkdir()
+        files = corpus_copies(work / "files", copies)
+        chunks = 0
+        for number in range(rounds):
+            seconds, chunks, documents = asyncio.run(pipeline_round(work, files, number))
+            pipeline.append(chunks / seconds)
+            bare.append(sum(map(len, documents)) / bare_round(documents, EMBED_BATCH))
+    best_pipeline, best_bare = max(pipeline), max(bare)
+    return {
+        "files": len(files),
+        "chunks": chunks,
+        "rounds": rounds,
+        "pipeline_chunks_per_s": round(best_pipeline, 2),
+        "bare_encode_chunks_per_s": round(best_bare, 2),
+        "pipeline_share_of_bare": round(best_pipeline / best_bare, 3),
+        "all_rounds": {"pipeline": [round(x, 2) for x in pipeline], "bare": [round(x, 2) for x in bare]},
+    }
+
+
+# -- 2. search ----------------------------------------------------------------------------
+def synthetic_vectors(count: int, rng: np.random.Generator) -> np.ndarray:
+    """Unit vectors near a 32-dimensional subspace, in 1,000 topics (like embeddings)."""
+    latent_dim, topics = 32, 1000
+    basis = rng.standard_normal((latent_dim, DIMENSION)).astype(np.float32)
+    centres = rng.standard_normal((topics, latent_dim)).astype(np.float32)
+    latent = centres[rng.integers(0, topics, count)] + 0.6 * rng.standard_normal((count, latent_dim)).astype(
+        np.float32
+    )
+    vectors = latent @ basis + 0.5 * rng.standard_normal((count, DIMENSION)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def synthetic_text(rng: np.random.Generator) -> str:
+    return " ".join(rng.choice(WORDS, size=int(rng.integers(12, 40)))) + "."
+
+
+def build_store(
+    directory: Path, count: int, rng: np.random.Generator
+) -> tuple[EmbeddedStore, np.ndarray, np.ndarray]:
+    vectors = synthetic_vectors(count, rng)
+    hidden = np.zeros(count, dtype=bool)
+    store = EmbeddedStore(directory, DIMENSION)
+    per_document = 1000
+    for start in range(0, count, per_document):
+        end = min(start + per_document, count)
+        secret = (start // per_document) % 2 == 1  # every other document: half the chunks
+        hidden[start:end] = secret
+        chunks = [StoredChunk(i, synthetic_text(rng)) for i in range(end - start)]
+        store.replace_document(
+            f"doc{start // per_document}",
+            f"doc{start // per_document}.txt",
+            chunks,
+            vectors[start:end],
+            ("hr-secret",) if secret else (),
+        )
+    return store, vectors, hidden
+
+
+def percentile(samples: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(samples) * 1000, q))
+
+
+def bench_search(count: int, queries: int, rng: np.random.Generator) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="dirigent-bench-") as tmp:
+        started = time.perf_counter()
+        store, vectors, hidden = build_store(Path(tmp) / "store", count, rng)
+        build_s = time.perf_counter() - started
+        allowed = np.flatnonzero(~hidden)
+        labelsets = store.allowed_labelsets(set())
+        picks = rng.choice(allowed, size=queries)
+        noise = 0.05 * rng.standard_normal((queries, DIMENSION)).astype(np.float32)
+        query_vectors = vectors[picks] + noise
+        query_vectors /= np.linalg.norm(query_vectors, axis=1, keepdims=True)
+        # Warm-up (bitmap cache, page cache).
+        for vector in query_vectors[:5]:
+            store.dense_search(vector, 10, labelsets)
+        dense_times, hybrid_times, recalls = [], [], []
+        for number, vector in enumerate(query_vectors):
+            began = time.perf_counter()
+            found = store.dense_search(vector, 10, labelsets)
+            dense_times.append(time.perf_counter() - began)
+            exact = allowed[np.argsort(-(vectors[allowed] @ vector))[:10]]
+            recalls.append(len({pos for pos, _ in found} & set(exact.tolist())) / 10)
+            assert not any(hidden[pos] for pos, _ in found), "a hidden chunk was returned"
+            text = " ".join(rng.choice(WORDS, size=4)) if number % 2 else synthetic_text(rng)
+            began = time.perf_counter()
+            store.search(text, vector, 10, set())
+            hybrid_times.append(time.perf_counter() - began)
+        path = "exact scan" if len(allowed) <= store_module.EXACT_SCAN_BELOW else "HNSW + bitmap"
+        store.close()
+    return {
+        "chunks": count,
+        "hidden_share": round(float(hidden.mean()), 3),
+        "queries": queries,
+        "dense_path": path,
+        "build_s": round(build_s, 1),
+        "dense_p50_ms": round(percentile(dense_times, 50), 3),
+        "dense_p99_ms": round(percentile(dense_times, 99), 3),
+        "hybrid_p50_ms": round(percentile(hybrid_times, 50), 3),
+        "hybrid_p99_ms": round(percentile(hybrid_times, 99), 3),
+        "dense_recall_at_10": round(float(np.mean(recalls)), 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer chunks and queries (rougher figures)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--sizes", default=None, help="comma-separated store sizes (default 10000,100000)")
+    parser.add_argument("--skip-ingestion", action="store_true")
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    sizes = (
+        [int(x) for x in args.sizes.split(",")]
+        if args.sizes
+        else ([10_000, 30_000] if args.quick else [10_000, 100_000])
+    )
+    rng = np.random.default_rng(7)
+    result: dict[str, Any] = {"cpu_count": os.cpu_count()}
+    if not args.skip_ingestion:
+        result["ingestion"] = bench_ingestion(copies=2 if args.quick else 6, rounds=2 if args.quick else 3)
+    result["search"] = [bench_search(size, 100 if args.quick else 300, rng) for size in sizes]
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    if "ingestion" in result:
+        ing = result["ingestion"]
+        print(f"ingestion: {ing['files']} files, {ing['chunks']} chunks, best of {ing['rounds']} rounds")
+        print(
+            f"  pipeline (spool, job, extract, chunk, embed, store, DB, audit): "
+            f"{ing['pipeline_chunks_per_s']:.1f} chunks/s"
+        )
+        print(
+            "  bare SentenceTransformer.encode, same chunks and batch size: "
+            f"{ing['bare_encode_chunks_per_s']:.1f} chunks/s"
+        )
+        print(f"  pipeline / bare: {ing['pipeline_share_of_bare'] * 100:.1f} %  (goal >= 90 %)")
+    print("search (half the chunks hidden by an access label; k = 10):")
+    print(
+        f"  {'chunks':>8} {'path':>14} {'dense p50':>10} {'dense p99':>10} {'hybrid p50':>11} "
+        f"{'hybrid p99':>11} {'recall@10':>10} {'build':>8}"
+    )
+    for row in result["search"]:
+        print(
+            f"  {row['chunks']:>8} {row['dense_path']:>14} {row['dense_p50_ms']:>8.2f}ms "
+            f"{row['dense_p99_ms']:>8.2f}ms {row['hybrid_p50_ms']:>9.2f}ms {row['hybrid_p99_ms']:>9.2f}ms "
+            f"{row['dense_recall_at_10']:>10.3f} "
+            f"{row['build_s']:>7.1f}s"
+        )
+
+
+if __name__ == "__main__":
+    main()
