@@ -307,7 +307,8 @@ class ConnectionService:
         own = Path(self.settings.data_dir).resolve()
         database = self.db.url.split("///", 1)[1] if self.db.dialect == "sqlite" and "///" in self.db.url else None
         forbidden = (own, *([Path(database).resolve()] if database else []))
-        return SqlReader(row.name, SqlSettings.model_validate(row.settings), secrets, self.guard, forbidden=forbidden)
+        return SqlReader(row.name, SqlSettings.model_validate(row.settings), secrets, self.guard, forbidden=forbidden,
+                         own_database=make_url(self.db.url))
 
     async def _connection_for(self, request: ConnectorRequest) -> ConnectionRow:
         async with self.db.read() as session:

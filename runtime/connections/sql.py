@@ -25,9 +25,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, ResourceClosedError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -56,13 +57,14 @@ def _plain(value: Any) -> Any:
 
 class SqlReader:
     def __init__(self, name: str, settings: SqlSettings, secrets: Mapping[str, str], guard: EgressGuard,
-                 *, forbidden: tuple[Path, ...] = ()) -> None:
+                 *, forbidden: tuple[Path, ...] = (), own_database: URL | None = None) -> None:
         self.name = name
         self.settings = settings
         self.secrets = secrets
         self.guard = guard
         self.url = make_url(settings.url)
         self.forbidden = forbidden
+        self.own_database = own_database
 
     @property
     def host(self) -> str:
@@ -115,6 +117,8 @@ class SqlReader:
     async def _postgres(self, statement: str, params: dict[str, Any], limit: int) -> dict[str, Any]:
         host, port = self.url.host or "localhost", self.url.port or 5432
         address = str((await self.guard.addresses(host, port))[0])
+        if await self._is_own_database(host, port, address):
+            raise ActionNotAllowed(f"connection '{self.name}' points at Dirigent's own database; that is not allowed")
         url: URL = self.url.set(drivername="postgresql+asyncpg", host=address, port=port,
                                 password=self.secrets.get("password"))
         timeout_ms = int(self.settings.timeout_s * 1000)
@@ -125,26 +129,50 @@ class SqlReader:
         try:
             async with asyncio.timeout(self.settings.timeout_s + 2), engine.connect() as connection:
                 await connection.execute(text("SET TRANSACTION READ ONLY"))
+                # A first query takes the snapshot: from now on no statement can switch the
+                # transaction to READ WRITE ("must be called before any query").
+                await connection.execute(text("SELECT 1"))
                 result = await connection.stream(text(statement), params)
                 rows = await result.fetchmany(limit + 1)
                 columns = list(result.keys())
                 await connection.rollback()
         except TimeoutError:
             raise RemoteFailure(f"the query took longer than {self.settings.timeout_s:g} s") from None
-        except DBAPIError as error:
-            message = str(error.orig).splitlines()[0] if error.orig else str(error)
-            if "read-only" in message:
-                raise ActionNotAllowed(f"connection '{self.name}' is read-only: {message}") from None
-            if "statement timeout" in message:
-                raise RemoteFailure(f"the query took longer than {self.settings.timeout_s:g} s") from None
-            if "password" in message or "connect" in message.lower():
-                raise RemoteFailure(f"cannot connect to {host}: {message}") from None
-            raise ActionNotAllowed(f"the query failed: {message}") from None
-        except (SQLAlchemyError, OSError) as error:
+        except (DBAPIError, asyncpg.PostgresError) as error:
+            raise self._postgres_error(host, error) from None
+        except ResourceClosedError:
+            raise ActionNotAllowed("the statement returned no rows; sql connections run queries (SELECT)") from None
+        except (SQLAlchemyError, OSError, asyncpg.InterfaceError) as error:
             raise RemoteFailure(f"cannot query {host} ({type(error).__name__})") from None
         finally:
             await engine.dispose()
         return self._result(columns, [tuple(row) for row in rows], limit)
+
+    def _postgres_error(self, host: str, error: Exception) -> Exception:
+        """A server's refusal in words: read-only and bad statements are the flow's doing."""
+        original = getattr(error, "orig", None) or error
+        message = (str(original).splitlines() or [type(original).__name__])[0]
+        if "read-only" in message:
+            return ActionNotAllowed(f"connection '{self.name}' is read-only: {message}")
+        if "statement timeout" in message:
+            return RemoteFailure(f"the query took longer than {self.settings.timeout_s:g} s")
+        if isinstance(original, asyncpg.PostgresConnectionError | asyncpg.InvalidAuthorizationSpecificationError
+                      | asyncpg.InvalidPasswordError):
+            return RemoteFailure(f"cannot connect to {host}: {message}")
+        return ActionNotAllowed(f"the query failed: {message}")
+
+    async def _is_own_database(self, host: str, port: int, address: str) -> bool:
+        own = self.own_database
+        if own is None or own.get_backend_name() != "postgresql" or own.database != self.url.database \
+                or (own.port or 5432) != port:
+            return False
+        own_host = own.host or "localhost"
+        if own_host == host:
+            return True
+        try:
+            return address in {raw.split("%", 1)[0] for raw in await self.guard.resolver(own_host, port)}
+        except Exception:  # unresolvable: it cannot be the address we are about to use
+            return False
 
     @staticmethod
     def _result(columns: list[str], rows: list[Any], limit: int) -> dict[str, Any]:

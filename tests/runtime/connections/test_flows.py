@@ -229,3 +229,71 @@ async def test_sql_may_not_read_dirigents_own_database(sc: Scenario) -> None:
     await create_connection(sc, name, "sql", {"url": f"sqlite:///{own}"})
     run = await sql_run(sc, sql_flow(name, "SELECT password_hash FROM users"))
     assert run["status"] == "failed" and "Dirigent's own data" in run["error"]["message"]
+
+
+# -- SQL on PostgreSQL (when the suite runs against a PostgreSQL server) ----------------------
+@pytest.fixture(scope="module")
+def erp_postgres() -> Any:
+    """A database of its own on the test server, with an `offers` table; its URL (no password)."""
+    import os
+    import uuid
+
+    from tests.support.db import ENV_VAR, _create_database, _drop_database, _postgres_url, _run_in_thread
+
+    server = _postgres_url(os.environ.get(ENV_VAR, "") or "sqlite://")
+    if server is None:
+        pytest.skip(f"{ENV_VAR} is not a PostgreSQL URL")
+    name = f"dirigent_erp_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    _run_in_thread(lambda: _create_database(server, name))
+
+    async def fill() -> None:
+        import asyncpg
+
+        connection = await asyncpg.connect(server.set(drivername="postgresql", database=name)
+                                           .render_as_string(hide_password=False))
+        try:
+            await connection.execute("CREATE TABLE offers (id serial PRIMARY KEY, customer text, amount numeric)")
+            await connection.executemany("INSERT INTO offers (customer, amount) VALUES ($1, $2)",
+                                         [("Müller", 1200), ("Schmidt", 990.5), ("Müller", 40)])
+        finally:
+            await connection.close()
+
+    _run_in_thread(fill)
+    yield server.set(drivername="postgresql", database=name, password=None).render_as_string(hide_password=False)
+    _run_in_thread(lambda: _drop_database(server, name))
+
+
+async def test_sql_on_postgresql_reads_with_parameters_and_refuses_writes(
+        sc: Scenario, erp_postgres: str, allow_loopback: ConnectionService) -> None:
+    name = f"erp{next(_names)}"
+    await create_connection(sc, name, "sql", {"url": erp_postgres, "timeout_s": 1})
+    run = await sql_run(sc, sql_flow(name, "SELECT customer, amount FROM offers WHERE customer = :customer "
+                                           "ORDER BY amount DESC", params={"customer": "{{ inputs.customer }}"}))
+    assert run["status"] == "succeeded", run["error"]
+    rows = next(step for step in run["steps"] if step["node_id"] == "call")["outputs"]["response"]["rows"]
+    assert rows == [{"customer": "Müller", "amount": 1200}, {"customer": "Müller", "amount": 40}]
+    for statement in ("DELETE FROM offers", "UPDATE offers SET amount = 0", "CREATE TABLE x (a int)",
+                      "INSERT INTO offers (customer) VALUES ('x')",
+                      "WITH gone AS (DELETE FROM offers RETURNING id) SELECT * FROM gone",
+                      "SET TRANSACTION READ WRITE", "SELECT 1; DELETE FROM offers"):
+        run = await sql_run(sc, sql_flow(name, statement))
+        assert run["status"] == "failed" and run["error"]["kind"] == "ActionNotAllowed", (statement, run["error"])
+    run = await sql_run(sc, sql_flow(name, "SELECT count(*) AS n, sum(amount) AS total FROM offers"))
+    rows = next(step for step in run["steps"] if step["node_id"] == "call")["outputs"]["response"]["rows"]
+    assert rows == [{"n": 3, "total": 2230.5}]
+    run = await sql_run(sc, sql_flow(name, "SELECT pg_sleep(5)"))
+    assert run["status"] == "failed" and "longer than 1 s" in run["error"]["message"], run["error"]
+
+
+async def test_sql_on_postgresql_may_not_read_dirigents_own_database(
+        sc: Scenario, allow_loopback: ConnectionService) -> None:
+    from sqlalchemy.engine import make_url
+
+    own = make_url(sc.api.runtime.db.url)
+    if own.get_backend_name() != "postgresql":
+        pytest.skip("the runtime's database is not PostgreSQL here")
+    name = f"erp{next(_names)}"
+    await create_connection(sc, name, "sql", {"url": own.set(drivername="postgresql", password=None)
+                                              .render_as_string(hide_password=False)})
+    run = await sql_run(sc, sql_flow(name, "SELECT password_hash FROM users"))
+    assert run["status"] == "failed" and "Dirigent's own database" in run["error"]["message"], run["error"]
