@@ -57,13 +57,63 @@ from runtime.users.service import add_user, load_actor  # noqa: E402
 CORPUS = ROOT / "tests" / "knowledge" / "corpus"
 DIMENSION = 384
 WORDS = [
-    "angebot", "vertrag", "rechnung", "lieferung", "wartung", "kündigung", "haftung", "reise", "hotel",
-    "bahn", "urlaub", "antrag", "gehalt", "bonus", "drucker", "toner", "laptop", "zugang", "schulung",
-    "datenschutz", "löschfrist", "dienstwagen", "tankkarte", "unfall", "kunde", "lager", "software",
-    "lizenz", "preis", "rabatt", "frist", "termin", "projekt", "abnahme", "mangel", "garantie",
-    "montage", "ersatzteil", "störung", "ticket", "netzwerk", "passwort", "konto", "freigabe",
-    "prüfung", "bericht", "qualität", "audit", "norm", "zertifikat", "schicht", "werk", "halle",
-    "maschine", "steuerung", "wartungsplan", "inspektion",
+    "angebot",
+    "vertrag",
+    "rechnung",
+    "lieferung",
+    "wartung",
+    "kündigung",
+    "haftung",
+    "reise",
+    "hotel",
+    "bahn",
+    "urlaub",
+    "antrag",
+    "gehalt",
+    "bonus",
+    "drucker",
+    "toner",
+    "laptop",
+    "zugang",
+    "schulung",
+    "datenschutz",
+    "löschfrist",
+    "dienstwagen",
+    "tankkarte",
+    "unfall",
+    "kunde",
+    "lager",
+    "software",
+    "lizenz",
+    "preis",
+    "rabatt",
+    "frist",
+    "termin",
+    "projekt",
+    "abnahme",
+    "mangel",
+    "garantie",
+    "montage",
+    "ersatzteil",
+    "störung",
+    "ticket",
+    "netzwerk",
+    "passwort",
+    "konto",
+    "freigabe",
+    "prüfung",
+    "bericht",
+    "qualität",
+    "audit",
+    "norm",
+    "zertifikat",
+    "schicht",
+    "werk",
+    "halle",
+    "maschine",
+    "steuerung",
+    "wartungsplan",
+    "inspektion",
 ]
 
 
@@ -254,7 +304,15 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--sizes", default=None, help="comma-separated store sizes (default 10000,100000)")
     parser.add_argument("--skip-ingestion", action="store_true")
+    parser.add_argument(
+        "--exact-below",
+        type=int,
+        default=None,
+        help="scan exactly below this many allowed chunks (default: the store's setting)",
+    )
     args = parser.parse_args()
+    if args.exact_below is not None:
+        store_module.EXACT_SCAN_BELOW = args.exact_below
     logging.disable(logging.WARNING)
     sizes = (
         [int(x) for x in args.sizes.split(",")]
