@@ -3,7 +3,7 @@ embedded default robust (WAL, busy timeout, foreign keys, `BEGIN IMMEDIATE` for 
 
 Two session kinds:
 
-* `db.read()` — a session for queries.
+* `db.read()` — a session for queries (on SQLite each statement is its own snapshot).
 * `db.write()` — a transaction that commits on success and rolls back on any error, so
   nothing is ever half-written. On SQLite it starts with `BEGIN IMMEDIATE`: the write
   lock is taken up front, so two writers queue (busy timeout) instead of one failing
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import (
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -40,9 +40,12 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if immediate:
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Reads run without BEGIN: each SELECT is its own snapshot (WAL), which is all a read
+    # session needs, and it saves two round trips to SQLite's thread per request.
 
     return engine
 

@@ -41,6 +41,7 @@ from runtime.errors import Conflict
 from runtime.policy.resources import Actor
 from runtime.runs.recorder import RunStart, SqlRecorder, load_steps
 from runtime.runs.views import run_as_json
+from runtime.runs.writer import RunWriter
 from runtime.settings import Settings
 
 log = logging.getLogger("dirigent.runs")
@@ -65,6 +66,7 @@ class RunManager:
         # Row values of runs started here (some not written yet), and finished runs whose
         # caller waits for them (`take_result`).
         self._facts: dict[str, dict[str, Any]] = {}
+        self.writer = RunWriter(db)
         self._waiters: set[str] = set()
         self._results: dict[str, dict[str, Any]] = {}
 
@@ -86,7 +88,7 @@ class RunManager:
         started = Event(actor=actor.username if actor else None, action="run.started", resource_type="run",
                         resource_id=run_id, version_hash=version.content_hash,
                         detail={"flow_id": version.flow_id, "version": version.number, "test": is_test})
-        recorder = SqlRecorder(self.db, run_id, start=RunStart(values, started))
+        recorder = SqlRecorder(self.writer, run_id, start=RunStart(values, started))
         self._facts[run_id] = values
         queue = self.listen(run_id) if listen else None
         self._spawn(run_id, self._drive(run_id, version, prepared, fixed_outputs=fixed_outputs,
@@ -145,7 +147,7 @@ class RunManager:
                      recorder: SqlRecorder | None = None, caller_id: str | None = None,
                      workspace_id: str | None = None) -> None:
         flow = self.cache.get(version.document, version.content_hash)
-        recorder = recorder or SqlRecorder(self.db, run_id, stored=set(completed or ()))
+        recorder = recorder or SqlRecorder(self.writer, run_id, stored=set(completed or ()))
         self._recorders[run_id] = recorder
         emit = self._emitter(run_id)
         visible = None if recorder.started else asyncio.create_task(self._persist_start_soon(recorder))
@@ -209,24 +211,20 @@ class RunManager:
             values["finished_at"] = now
         facts = dict(self._facts.get(run_id) or {})
 
-        async def finish(session: AsyncSession) -> list[Event]:
-            await session.execute(update(Run).where(Run.id == run_id).values(**values)
-                                  .execution_options(synchronize_session=False))
-            workspace_id = facts.get("workspace_id")
+        async def open_or_close_tasks(session: AsyncSession) -> None:
             if waiting:
-                if workspace_id is None:
-                    workspace_id = (await session.execute(
-                        select(Run.workspace_id).where(Run.id == run_id))).scalar_one()
+                workspace_id = facts.get("workspace_id") or (await session.execute(
+                    select(Run.workspace_id).where(Run.id == run_id))).scalar_one()
                 await approvals.create_tasks(session, run_id, workspace_id, content_hash, outcome.suspensions)
-            elif resumed:  # only a run that waited before can have tasks left open
+            else:  # only a run that waited before can have tasks left open
                 await session.execute(
                     update(ApprovalTask).where(ApprovalTask.run_id == run_id, ApprovalTask.status == "open")
                     .values(status="cancelled", resolved_at=now).execution_options(synchronize_session=False))
-            return [Event(actor=None, action="run.waiting" if waiting else "run.finished", resource_type="run",
-                          resource_id=run_id, version_hash=content_hash,
-                          detail={"status": outcome.status, "error": outcome.error, "tokens": outcome.total_tokens})]
 
-        await recorder.write(finish)
+        event = Event(actor=None, action="run.waiting" if waiting else "run.finished", resource_type="run",
+                      resource_id=run_id, version_hash=content_hash,
+                      detail={"status": outcome.status, "error": outcome.error, "tokens": outcome.total_tokens})
+        await recorder.write(values, [event], open_or_close_tasks if waiting or resumed else None)
         self._last_outcomes[run_id] = {"status": outcome.status, "outputs": outcome.outputs,
                                        "error": outcome.error}
         if facts and not waiting and run_id in self._waiters:
@@ -355,3 +353,4 @@ class RunManager:
         for task in [*self._background, *list(self._tasks.values())]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.writer.stop()  # after the runs: their releases go through it

@@ -21,18 +21,19 @@ A run that was lost entirely had not done anything outside Dirigent yet.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from runtime.audit.service import Event, append_many
-from runtime.db.database import Database
-from runtime.db.models import Run, RunStep, new_id, utcnow
+from runtime.audit.service import Event
+from runtime.db.models import RunStep, new_id, utcnow
 from runtime.engine.records import StepRecord
+from runtime.runs.writer import RunWriter, WriteSet
 
 STEP_FIELDS = ("node_type", "status", "inputs", "outputs", "error", "usage", "started_at",
                "finished_at", "duration_ms")
@@ -40,24 +41,6 @@ STEP_FIELDS = ("node_type", "status", "inputs", "outputs", "error", "usage", "st
 
 def step_row_values(step: StepRecord) -> dict[str, Any]:
     return {name: getattr(step, name) for name in STEP_FIELDS}
-
-
-async def write_steps(session: AsyncSession, run_id: str, steps: Iterable[StepRecord],
-                      stored: set[str]) -> None:
-    """Insert new steps (one statement), update those already stored (a resumed step)."""
-    new_rows = []
-    for step in steps:
-        if step.node_id in stored:
-            await session.execute(
-                update(RunStep).where(RunStep.run_id == run_id, RunStep.node_id == step.node_id)
-                .values(**step_row_values(step)).execution_options(synchronize_session=False)
-            )
-        else:
-            new_rows.append({"id": new_id(), "run_id": run_id, "node_id": step.node_id,
-                             **step_row_values(step)})
-            stored.add(step.node_id)
-    if new_rows:
-        await session.execute(insert(RunStep), new_rows)
 
 
 async def load_steps(session: AsyncSession, run_id: str) -> dict[str, StepRecord]:
@@ -81,16 +64,18 @@ class RunStart:
 
 
 class SqlRecorder:
-    def __init__(self, db: Database, run_id: str, stored: set[str] | None = None, *,
+    """Buffers one run's writes and hands them to the process's `RunWriter`."""
+
+    def __init__(self, writer: RunWriter, run_id: str, stored: set[str] | None = None, *,
                  start: RunStart | None = None, flush_interval_s: float = 0.25) -> None:
-        self.db = db
+        self.writer = writer
         self.run_id = run_id
         self.stored: set[str] = set(stored or ())
         self.start = start
         self.pending: list[StepRecord] = []
         self.flush_interval_s = flush_interval_s
         self._last_flush = time.monotonic()
-        self._lock = asyncio.Lock()  # the start task and the engine may both write
+        self._lock = asyncio.Lock()  # the start timer and the engine may both write
         self.cancelled = False
 
     @property
@@ -111,40 +96,61 @@ class SqlRecorder:
             await self.flush()
 
     async def flush(self) -> None:
-        await self.write(None)
+        await self.write()
 
-    async def write(self, finish: Callable[[AsyncSession], Awaitable[list[Event]]] | None) -> None:
-        """One transaction: the start if still buffered, buffered steps, then `finish`.
-
-        Shielded: a cancellation (of the run, or of the start timer) must not cut a write
-        between its commit and our bookkeeping, or the run would be inserted twice.
-        """
-        await asyncio.shield(self._write(finish))
-
-    async def _write(self, finish: Callable[[AsyncSession], Awaitable[list[Event]]] | None) -> None:
-        async with self._lock, self.db.write() as session:
-            events: list[Event] = []
-            already_started = self.started
-            if self.start is not None:
-                await session.execute(insert(Run).values(**self.start.values))
-                events.append(self.start.event)
-            pending, self.pending = self.pending, []
-            stored_before = set(self.stored)
+    async def write(self, values: dict[str, Any] | None = None, events: list[Event] | None = None,
+                    extra: Callable[[AsyncSession], Awaitable[None]] | None = None) -> None:
+        """Write the start if still buffered, buffered steps, the run's `values`, `events`
+        and `extra` in one transaction (shared with other runs' writes)."""
+        async with self._lock:
+            item, start, pending, stored_before = self._take(values, events or [], extra)
+            future = self.writer.submit(item)
             try:
-                latest = {step.node_id: step for step in pending}  # waiting, then resumed: keep the last
-                await write_steps(session, self.run_id, latest.values(), self.stored)
-                if finish is not None:
-                    events += await finish(session)
-                elif already_started:
-                    await session.execute(update(Run).where(Run.id == self.run_id).values(heartbeat_at=utcnow())
-                                          .execution_options(synchronize_session=False))
-                await append_many(session, events)
-            except BaseException:  # rolled back: keep everything buffered for the next try
-                self.pending = pending + self.pending
-                self.stored = stored_before
+                await asyncio.shield(future)
+            except asyncio.CancelledError:
+                # Our caller was cancelled, the write goes on: wait for it so that our
+                # bookkeeping stays true (else the run could be inserted twice).
+                with contextlib.suppress(Exception):
+                    await future
+                self._settle(future, start, pending, stored_before)
                 raise
-        self.start = None
+            except Exception:
+                self._settle(future, start, pending, stored_before)
+                raise
         self._last_flush = time.monotonic()
+
+    def _take(self, values: dict[str, Any] | None, events: list[Event],
+              extra: Callable[[AsyncSession], Awaitable[None]] | None
+              ) -> tuple[WriteSet, RunStart | None, list[StepRecord], set[str]]:
+        item = WriteSet(self.run_id, extra=extra)
+        start, self.start = self.start, None
+        if start is not None:  # a quick run: its row goes in once, already in its final state
+            item.insert_run = {**start.values, **(values or {})}
+            item.events.append(start.event)
+        else:
+            item.update_run = values or {"heartbeat_at": utcnow()}
+        pending, self.pending = self.pending, []
+        stored_before = set(self.stored)
+        latest = {step.node_id: step for step in pending}  # waiting, then resumed: keep the last
+        for step in latest.values():
+            if step.node_id in self.stored:
+                item.update_steps.append({"node_id": step.node_id, **step_row_values(step)})
+            else:
+                item.insert_steps.append({"id": new_id(), "run_id": self.run_id, "node_id": step.node_id,
+                                          **step_row_values(step)})
+                self.stored.add(step.node_id)
+        item.events += events
+        return item, start, pending, stored_before
+
+    def _settle(self, future: asyncio.Future[None], start: RunStart | None, pending: list[StepRecord],
+                stored_before: set[str]) -> None:
+        """After a failed write, everything is buffered again for the next try."""
+        if future.done() and not future.cancelled() and future.exception() is None:
+            return
+        if start is not None:
+            self.start = start
+        self.pending = pending + self.pending
+        self.stored = stored_before
 
     async def cancel_requested(self) -> bool:
         return self.cancelled
