@@ -86,9 +86,7 @@ class ApprovalNode(Node):
         def _assignees_have_a_kind(cls, value: list[str]) -> list[str]:
             for item in value:
                 if not ASSIGNEE.match(item):
-                    raise ValueError(
-                        f"'{item}' is not an assignee; use role:<role> or user:<username>"
-                    )
+                    raise ValueError(f"'{item}' is not an assignee; use role:<role> or user:<username>")
             return value
 
         @field_validator("timeout")

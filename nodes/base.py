@@ -127,12 +127,8 @@ class NodeContext:
 
     def record_usage(self, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
         self.usage["prompt_tokens"] = self.usage.get("prompt_tokens", 0) + int(prompt_tokens)
-        self.usage["completion_tokens"] = self.usage.get("completion_tokens", 0) + int(
-            completion_tokens
-        )
-        self.usage["total_tokens"] = (
-            self.usage["prompt_tokens"] + self.usage["completion_tokens"]
-        )
+        self.usage["completion_tokens"] = self.usage.get("completion_tokens", 0) + int(completion_tokens)
+        self.usage["total_tokens"] = self.usage["prompt_tokens"] + self.usage["completion_tokens"]
 
     async def send(self, event: dict[str, Any]) -> None:
         """Stream an event (e.g. an LLM token) to whoever watches the run."""

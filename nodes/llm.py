@@ -55,9 +55,7 @@ class LLMNode(Node):
             ),
             on_token=forward,
         )
-        ctx.record_usage(
-            result.usage.get("prompt_tokens", 0), result.usage.get("completion_tokens", 0)
-        )
+        ctx.record_usage(result.usage.get("prompt_tokens", 0), result.usage.get("completion_tokens", 0))
         parsed: Any = None
         if config.json_schema is not None:  # type: ignore[attr-defined]
             parsed = parse_json_answer(result.text)
@@ -73,6 +71,4 @@ def parse_json_answer(text: str) -> Any:
     try:
         return json.loads(stripped)
     except ValueError:
-        raise NodeError(
-            f"the model was asked for JSON but answered something else: {text[:200]!r}"
-        ) from None
+        raise NodeError(f"the model was asked for JSON but answered something else: {text[:200]!r}") from None

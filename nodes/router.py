@@ -95,7 +95,7 @@ class RouterNode(Node):
         system = (
             "You classify text into exactly one of these classes: "
             + ", ".join(classes)
-            + ". Answer with JSON: {\"label\": <class>, \"confidence\": <0..1>}."
+            + '. Answer with JSON: {"label": <class>, "confidence": <0..1>}.'
             + (f" {config.instructions}" if config.instructions else "")
         )
         model: ChatModel = ctx.service("llm")
@@ -116,9 +116,7 @@ class RouterNode(Node):
                 timeout_s=self.timeout_s(),
             )
         )
-        ctx.record_usage(
-            result.usage.get("prompt_tokens", 0), result.usage.get("completion_tokens", 0)
-        )
+        ctx.record_usage(result.usage.get("prompt_tokens", 0), result.usage.get("completion_tokens", 0))
         answer = parse_json_answer(result.text)
         label = answer.get("label") if isinstance(answer, dict) else None
         try:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from contextvars import ContextVar
 from collections.abc import Mapping
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -48,7 +48,9 @@ def _charge(units: int, what: str) -> None:
         spent = [0]
     spent[0] += units
     if spent[0] > RENDER_BUDGET:
-        raise SecurityError(f"the template does too much work ({what}); the limit is {RENDER_BUDGET} elements")
+        raise SecurityError(
+            f"the template does too much work ({what}); the limit is {RENDER_BUDGET} elements"
+        )
 
 
 def _bounded_range(*args: int) -> range:
@@ -63,14 +65,21 @@ class _Environment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset(["**", "*"])
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(left, int) and isinstance(right, (int, float)):
-            # `**` is left-associative in Jinja, so bound the size of the result, not the exponent.
-            if abs(right) > 1000 or max(left.bit_length(), 1) * abs(right) > 10_000:
-                raise SecurityError("exponent too large in template")
+        # `**` is left-associative in Jinja, so bound the size of the result, not the exponent.
+        if (
+            operator == "**"
+            and isinstance(left, int)
+            and isinstance(right, (int, float))
+            and (abs(right) > 1000 or max(left.bit_length(), 1) * abs(right) > 10_000)
+        ):
+            raise SecurityError("exponent too large in template")
         if operator == "*":
             # Squaring in a loop (`{% set ns.x = ns.x * ns.x %}`) doubles the digits each time.
-            if (isinstance(left, int) and isinstance(right, int)
-                    and left.bit_length() + right.bit_length() > 10_000):
+            if (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and left.bit_length() + right.bit_length() > 10_000
+            ):
                 raise SecurityError("number too large in template")
             for sequence, times in ((left, right), (right, left)):
                 if isinstance(sequence, (str, list, tuple)) and isinstance(times, int):
@@ -81,7 +90,7 @@ class _Environment(ImmutableSandboxedEnvironment):
                         _charge(size, "repetition")
         return super().call_binop(context, operator, left, right)
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         # 'x'.ljust(10**9), '{:>999999999}'.format(1) and friends: no call needs a huge number.
         for value in () if __obj is _bounded_range else (*args, *kwargs.values()):
             if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_RENDERED_CHARS:
@@ -185,9 +194,9 @@ def _simple_references(source: str) -> set[tuple[str, str | None]] | None:
         return None
     found: set[tuple[str, str | None]] = set()
     remainder = _SIMPLE_PLACEHOLDER.sub(
-        lambda match: found.add(
-            (match.group(1), match.group(2).split(".")[1] if match.group(2) else None)
-        ) or "",
+        lambda match: (
+            found.add((match.group(1), match.group(2).split(".")[1] if match.group(2) else None)) or ""
+        ),
         source,
     )
     if "{{" in remainder or "}}" in remainder:

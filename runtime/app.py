@@ -28,8 +28,14 @@ from runtime.settings import Settings
 from runtime.users.controller import UserController
 
 CONTROLLERS: list[Any] = [
-    UserController, FlowController, RunController, TaskController, AuditController, ModelEndpointController,
-    KnowledgeController, ConnectionController,
+    UserController,
+    FlowController,
+    RunController,
+    TaskController,
+    AuditController,
+    ModelEndpointController,
+    KnowledgeController,
+    ConnectionController,
 ]
 
 
@@ -40,9 +46,14 @@ async def health(rt: Rt) -> dict[str, Any]:
     return {"status": "ok", "database": rt.db.dialect, "worker": rt.runs.worker_id}
 
 
-def create_app(settings: Settings | None = None, *, services: Mapping[str, Any] | None = None,
-               registry: NodeRegistry = DEFAULT_REGISTRY, migrate: bool = True,
-               background: bool = True) -> Litestar:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Mapping[str, Any] | None = None,
+    registry: NodeRegistry = DEFAULT_REGISTRY,
+    migrate: bool = True,
+    background: bool = True,
+) -> Litestar:
     settings = settings or Settings()
     runtime = Runtime.build(settings, services=services, registry=registry)
 
@@ -57,8 +68,10 @@ def create_app(settings: Settings | None = None, *, services: Mapping[str, Any] 
     auth = jwt_auth(runtime.jwt_secret, settings.token_ttl_minutes)
     app = Litestar(
         route_handlers=[health, *CONTROLLERS],
-        dependencies={"rt": Provide(provide_runtime, sync_to_thread=False),
-                      "actor": Provide(provide_actor, sync_to_thread=False)},
+        dependencies={
+            "rt": Provide(provide_runtime, sync_to_thread=False),
+            "actor": Provide(provide_actor, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         on_app_init=[auth.on_app_init],
         lifespan=[lifespan],

@@ -56,8 +56,12 @@ class Runtime:
     jwt_secret: str = ""
 
     @classmethod
-    def build(cls, settings: Settings, services: Mapping[str, Any] | None = None,
-              registry: NodeRegistry = DEFAULT_REGISTRY) -> Runtime:
+    def build(
+        cls,
+        settings: Settings,
+        services: Mapping[str, Any] | None = None,
+        registry: NodeRegistry = DEFAULT_REGISTRY,
+    ) -> Runtime:
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url())
         node_services: dict[str, Any] = dict(services or {})
@@ -67,8 +71,15 @@ class Runtime:
         node_services.setdefault("connections", ConnectionService(settings, db))
         engine = Engine(node_services, max_node_timeout_s=settings.node_timeout_s)
         runs = RunManager(db, settings, engine, FlowCache(registry))
-        return cls(settings=settings, db=db, authz=Authorizer(), runs=runs, registry=registry,
-                   services=node_services, jwt_secret=jwt_secret(settings))
+        return cls(
+            settings=settings,
+            db=db,
+            authz=Authorizer(),
+            runs=runs,
+            registry=registry,
+            services=node_services,
+            jwt_secret=jwt_secret(settings),
+        )
 
     async def startup(self, *, migrate: bool = True, background: bool = True) -> None:
         if migrate:
@@ -87,7 +98,8 @@ class Runtime:
         async with self.db.read() as session:
             rows = (await session.execute(select(ModelEndpoint))).scalars().all()
         llm.endpoints = ModelEndpoints.from_settings(
-            self.settings, [(row.name, row.base_url, row.model, None) for row in rows])
+            self.settings, [(row.name, row.base_url, row.model, None) for row in rows]
+        )
 
     async def shutdown(self) -> None:
         if isinstance(connections := self.services.get("connections"), ConnectionService):

@@ -20,8 +20,6 @@ def provide_actor(request: Request[Any, Any, Any]) -> Actor:
     return request.user  # type: ignore[no-any-return]
 
 
-
-
 __all__ = ["Caller", "Rt", "iso", "provide_actor", "provide_runtime"]
 
 # Explicit markers (Litestar 3 drops inferred dependencies): `rt: Rt`, `actor: Caller`.

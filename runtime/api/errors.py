@@ -27,7 +27,9 @@ from runtime.errors import DirigentError, Forbidden
 log = logging.getLogger("dirigent.api")
 
 
-def _json(status: int, body: dict[str, Any], background: BackgroundTask | None = None) -> Response[dict[str, Any]]:
+def _json(
+    status: int, body: dict[str, Any], background: BackgroundTask | None = None
+) -> Response[dict[str, Any]]:
     return Response(content=body, status_code=status, background=background)
 
 
@@ -35,9 +37,14 @@ def dirigent_error(request: Request[Any, Any, Any], exc: DirigentError) -> Respo
     background = None
     if isinstance(exc, Forbidden) or exc.policy_denial:  # audited after the response, in its own transaction
         actor = request.scope.get("user")
-        background = BackgroundTask(_audit_denial, request.app.state.runtime,
-                                    getattr(actor, "username", None), request.method,
-                                    request.url.path, exc.message)
+        background = BackgroundTask(
+            _audit_denial,
+            request.app.state.runtime,
+            getattr(actor, "username", None),
+            request.method,
+            request.url.path,
+            exc.message,
+        )
     return _json(exc.status_code, exc.as_json(), background)
 
 
@@ -45,8 +52,13 @@ async def _audit_denial(runtime: Any, username: str | None, method: str, path: s
     """Policy denials belong in the audit trail (who tried what, where)."""
     try:
         async with runtime.db.write() as session:
-            await audit(session, actor=username, action="policy.denied", resource_type="request",
-                        detail={"method": method, "path": path, "reason": reason})
+            await audit(
+                session,
+                actor=username,
+                action="policy.denied",
+                resource_type="request",
+                detail={"method": method, "path": path, "reason": reason},
+            )
     except Exception:  # never lose the 403 because the audit write failed
         log.exception("could not audit a policy denial")
 
@@ -69,25 +81,40 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     if isinstance(exc, NotAuthorizedException):
-        return _json(401, {"error": "unauthorized",
-                           "message": "sign in first: the token is missing, invalid or expired, "
-                                      "or the user no longer exists"})
+        return _json(
+            401,
+            {
+                "error": "unauthorized",
+                "message": "sign in first: the token is missing, invalid or expired, "
+                "or the user no longer exists",
+            },
+        )
     if isinstance(exc, PermissionDeniedException):
         return _json(403, {"error": "forbidden", "message": exc.detail})
     if isinstance(exc, RouteNotFound):
-        return _json(404, {"error": "not_found", "message": f"no such endpoint: {request.method} {request.url.path}"})
+        return _json(
+            404, {"error": "not_found", "message": f"no such endpoint: {request.method} {request.url.path}"}
+        )
     # Litestar wraps a body that does not decode ("Input data was truncated", ...) in a 400.
-    if exc.status_code == 400 and (isinstance(exc.__cause__, SerializationException)
-                                   or "json" in (exc.detail or "").lower()):
-        return _json(400, {"error": "bad_request", "message": f"the request body is not valid JSON ({exc.detail})"})
+    if exc.status_code == 400 and (
+        isinstance(exc.__cause__, SerializationException) or "json" in (exc.detail or "").lower()
+    ):
+        return _json(
+            400, {"error": "bad_request", "message": f"the request body is not valid JSON ({exc.detail})"}
+        )
     return _json(exc.status_code, {"error": "http_error", "message": exc.detail})
 
 
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _json(500, {"error": "internal_error",
-                       "message": "something went wrong inside Dirigent; the administrators can find "
-                                  "details in the runtime's log"})
+    return _json(
+        500,
+        {
+            "error": "internal_error",
+            "message": "something went wrong inside Dirigent; the administrators can find "
+            "details in the runtime's log",
+        },
+    )
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -21,10 +21,17 @@ class TaskController(Controller):
     tags = ["approvals"]
 
     @get("/")
-    async def list_tasks(self, rt: Rt, actor: Caller, status: FromQuery[str] = "open") -> list[dict[str, Any]]:
+    async def list_tasks(
+        self, rt: Rt, actor: Caller, status: FromQuery[str] = "open"
+    ) -> list[dict[str, Any]]:
         async with rt.db.read() as session:
-            query = (select(ApprovalTask, Flow.name, Flow.slug).join(Run, Run.id == ApprovalTask.run_id)
-                     .join(Flow, Flow.id == Run.flow_id).order_by(ApprovalTask.created_at.desc()).limit(500))
+            query = (
+                select(ApprovalTask, Flow.name, Flow.slug)
+                .join(Run, Run.id == ApprovalTask.run_id)
+                .join(Flow, Flow.id == Run.flow_id)
+                .order_by(ApprovalTask.created_at.desc())
+                .limit(500)
+            )
             if status != "all":
                 query = query.where(ApprovalTask.status == status)
             rows = (await session.execute(query)).tuples().all()
@@ -32,8 +39,13 @@ class TaskController(Controller):
             for task, flow_name, flow_slug in rows:
                 view = await task_view(session, task)
                 if rt.authz.is_allowed(actor, "read", view):
-                    result.append({**service.task_as_json(task), "flow": {"name": flow_name, "slug": flow_slug},
-                                   "can_decide": rt.authz.is_allowed(actor, "decide", view)})
+                    result.append(
+                        {
+                            **service.task_as_json(task),
+                            "flow": {"name": flow_name, "slug": flow_slug},
+                            "can_decide": rt.authz.is_allowed(actor, "decide", view),
+                        }
+                    )
         return result
 
     @get("/{task_id:str}")
@@ -44,10 +56,13 @@ class TaskController(Controller):
         return {**service.task_as_json(task), "can_decide": rt.authz.is_allowed(actor, "decide", view)}
 
     @post("/{task_id:str}/decision", status_code=200)
-    async def decide(self, rt: Rt, actor: Caller, task_id: FromPath[str], data: JSONBody[DecisionRequest]) -> dict[str, Any]:
+    async def decide(
+        self, rt: Rt, actor: Caller, task_id: FromPath[str], data: JSONBody[DecisionRequest]
+    ) -> dict[str, Any]:
         async with rt.db.write() as session:
-            task = await service.decide(session, rt.authz, actor, task_id, data.decision, data.comment,
-                                        data.payload)
+            task = await service.decide(
+                session, rt.authz, actor, task_id, data.decision, data.comment, data.payload
+            )
         resumed = False
         if task.status != "open":
             resumed = await rt.runs.resume(task.run_id)

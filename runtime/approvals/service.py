@@ -27,12 +27,15 @@ DECISIONS = {"approve": "approved", "reject": "rejected"}
 RESOLVED = ("approved", "rejected", "expired")
 
 
-async def create_tasks(session: AsyncSession, run_id: str, workspace_id: str, content_hash: str,
-                       waiting: list[StepRecord]) -> list[ApprovalTask]:
+async def create_tasks(
+    session: AsyncSession, run_id: str, workspace_id: str, content_hash: str, waiting: list[StepRecord]
+) -> list[ApprovalTask]:
     """One task per waiting approval step (idempotent: a task per run and node)."""
     existing = {
-        node_id for (node_id,) in await session.execute(
-            select(ApprovalTask.node_id).where(ApprovalTask.run_id == run_id))
+        node_id
+        for (node_id,) in await session.execute(
+            select(ApprovalTask.node_id).where(ApprovalTask.run_id == run_id)
+        )
     }
     created = []
     for step in waiting:
@@ -41,23 +44,38 @@ async def create_tasks(session: AsyncSession, run_id: str, workspace_id: str, co
         request: dict[str, Any] = dict(step.suspension.request)
         timeout_s = request.get("timeout_s")
         task = ApprovalTask(
-            run_id=run_id, node_id=step.node_id, workspace_id=workspace_id,
-            title=str(request.get("title") or "Approval needed")[:500], request=request,
-            assignees=list(request.get("assignees") or []), quorum=int(request.get("quorum") or 1),
+            run_id=run_id,
+            node_id=step.node_id,
+            workspace_id=workspace_id,
+            title=str(request.get("title") or "Approval needed")[:500],
+            request=request,
+            assignees=list(request.get("assignees") or []),
+            quorum=int(request.get("quorum") or 1),
             due_at=utcnow() + timedelta(seconds=float(timeout_s)) if timeout_s else None,
         )
         session.add(task)
         await session.flush()
-        await audit(session, actor=None, action="task.created", resource_type="approval_task",
-                    resource_id=task.id, version_hash=content_hash,
-                    detail={"run_id": run_id, "node": step.node_id, "assignees": task.assignees,
-                            "quorum": task.quorum})
+        await audit(
+            session,
+            actor=None,
+            action="task.created",
+            resource_type="approval_task",
+            resource_id=task.id,
+            version_hash=content_hash,
+            detail={
+                "run_id": run_id,
+                "node": step.node_id,
+                "assignees": task.assignees,
+                "quorum": task.quorum,
+            },
+        )
         created.append(task)
     return created
 
 
-async def get_task(session: AsyncSession, authz: Authorizer, actor: Actor, task_id: str,
-                   action: str = "read") -> ApprovalTask:
+async def get_task(
+    session: AsyncSession, authz: Authorizer, actor: Actor, task_id: str, action: str = "read"
+) -> ApprovalTask:
     task = await session.get(ApprovalTask, task_id)
     if task is None:
         raise NotFound("approval task not found")
@@ -65,46 +83,75 @@ async def get_task(session: AsyncSession, authz: Authorizer, actor: Actor, task_
     return task
 
 
-async def decide(session: AsyncSession, authz: Authorizer, actor: Actor, task_id: str,
-                 decision: str, comment: str = "", payload: Any = None) -> ApprovalTask:
+async def decide(
+    session: AsyncSession,
+    authz: Authorizer,
+    actor: Actor,
+    task_id: str,
+    decision: str,
+    comment: str = "",
+    payload: Any = None,
+) -> ApprovalTask:
     if decision not in DECISIONS:
-        raise BadRequest(f"decision must be one of {', '.join(DECISIONS)}, not '{decision}'",
-                         code="invalid_decision")
+        raise BadRequest(
+            f"decision must be one of {', '.join(DECISIONS)}, not '{decision}'", code="invalid_decision"
+        )
     task = await get_task(session, authz, actor, task_id, "read")
     if task.status != "open":
         raise Conflict(f"this task was already {task.status}", code="task_closed", status=task.status)
     authz.authorize(actor, "decide", await task_view(session, task))
     run = await session.get(Run, task.run_id)
     if run is None or run.status != "waiting":
-        raise Conflict(f"the run is {run.status if run else 'gone'}; it no longer waits for a decision",
-                       code="run_not_waiting")
+        raise Conflict(
+            f"the run is {run.status if run else 'gone'}; it no longer waits for a decision",
+            code="run_not_waiting",
+        )
     if payload is not None and not task.request.get("editable"):
         raise BadRequest("this approval does not allow editing the payload", code="not_editable")
-    session.add(TaskDecision(task_id=task.id, user_id=actor.id, decision=decision,
-                             comment=comment or "", payload=payload))
+    session.add(
+        TaskDecision(
+            task_id=task.id, user_id=actor.id, decision=decision, comment=comment or "", payload=payload
+        )
+    )
     approvals = task.approvals + (1 if decision == "approve" else 0)
-    if decision == "reject":
-        status = "rejected"
-    else:
-        status = "approved" if approvals >= task.quorum else "open"
+    status = "rejected" if decision == "reject" else "approved" if approvals >= task.quorum else "open"
     values: dict[str, Any] = {"status": status, "approvals": approvals, "revision": task.revision + 1}
     if status != "open":
         final_payload = payload if payload is not None else task.request.get("payload")
         decided_by = await _decided_by(session, task.id, actor.username)
-        values["resolution"] = {"outcome": status, "comment": comment or "", "payload": final_payload,
-                                "decided_by": decided_by}
+        values["resolution"] = {
+            "outcome": status,
+            "comment": comment or "",
+            "payload": final_payload,
+            "decided_by": decided_by,
+        }
         values["resolved_at"] = utcnow()
     result = await session.execute(
-        update(ApprovalTask).where(ApprovalTask.id == task.id, ApprovalTask.revision == task.revision,
-                                   ApprovalTask.status == "open")
-        .values(**values).execution_options(synchronize_session=False))
+        update(ApprovalTask)
+        .where(
+            ApprovalTask.id == task.id, ApprovalTask.revision == task.revision, ApprovalTask.status == "open"
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("someone else decided this task at the same moment", code="task_closed")
     await session.refresh(task)
-    await audit(session, actor=actor.username, action="task.decided", resource_type="approval_task",
-                resource_id=task.id, version_hash=run.content_hash,
-                detail={"run_id": run.id, "decision": decision, "comment": comment or "",
-                        "payload_edited": payload is not None, "status": status})
+    await audit(
+        session,
+        actor=actor.username,
+        action="task.decided",
+        resource_type="approval_task",
+        resource_id=task.id,
+        version_hash=run.content_hash,
+        detail={
+            "run_id": run.id,
+            "decision": decision,
+            "comment": comment or "",
+            "payload_edited": payload is not None,
+            "status": status,
+        },
+    )
     return task
 
 
@@ -112,8 +159,10 @@ async def _decided_by(session: AsyncSession, task_id: str, current: str) -> list
     from runtime.db.models import User
 
     rows = await session.execute(
-        select(User.username).join(TaskDecision, TaskDecision.user_id == User.id)
-        .where(TaskDecision.task_id == task_id, TaskDecision.decision == "approve"))
+        select(User.username)
+        .join(TaskDecision, TaskDecision.user_id == User.id)
+        .where(TaskDecision.task_id == task_id, TaskDecision.decision == "approve")
+    )
     names = sorted({name for (name,) in rows} | {current})
     return names
 
@@ -121,48 +170,92 @@ async def _decided_by(session: AsyncSession, task_id: str, current: str) -> list
 async def expire_due(session: AsyncSession) -> list[str]:
     """Mark overdue open tasks expired; returns the ids of runs to resume."""
     now = utcnow()
-    due = (await session.execute(
-        select(ApprovalTask).where(ApprovalTask.status == "open", ApprovalTask.due_at.is_not(None),
-                                   ApprovalTask.due_at <= now).limit(100))).scalars().all()
+    due = (
+        (
+            await session.execute(
+                select(ApprovalTask)
+                .where(
+                    ApprovalTask.status == "open",
+                    ApprovalTask.due_at.is_not(None),
+                    ApprovalTask.due_at <= now,
+                )
+                .limit(100)
+            )
+        )
+        .scalars()
+        .all()
+    )
     runs = []
     for task in due:
         result = await session.execute(
-            update(ApprovalTask).where(ApprovalTask.id == task.id, ApprovalTask.status == "open",
-                                       ApprovalTask.revision == task.revision)
-            .values(status="expired", revision=task.revision + 1, resolved_at=now,
-                    resolution={"outcome": "timeout", "comment": "", "payload": task.request.get("payload"),
-                                "decided_by": []})
-            .execution_options(synchronize_session=False))
+            update(ApprovalTask)
+            .where(
+                ApprovalTask.id == task.id,
+                ApprovalTask.status == "open",
+                ApprovalTask.revision == task.revision,
+            )
+            .values(
+                status="expired",
+                revision=task.revision + 1,
+                resolved_at=now,
+                resolution={
+                    "outcome": "timeout",
+                    "comment": "",
+                    "payload": task.request.get("payload"),
+                    "decided_by": [],
+                },
+            )
+            .execution_options(synchronize_session=False)
+        )
         if result.rowcount == 1:  # type: ignore[attr-defined]
-            await audit(session, actor=None, action="task.expired", resource_type="approval_task",
-                        resource_id=task.id, detail={"run_id": task.run_id})
+            await audit(
+                session,
+                actor=None,
+                action="task.expired",
+                resource_type="approval_task",
+                resource_id=task.id,
+                detail={"run_id": task.run_id},
+            )
             runs.append(task.run_id)
     return runs
 
 
-async def resolutions_for(session: AsyncSession, run_id: str,
-                          steps: dict[str, StepRecord]) -> dict[str, Resolution]:
+async def resolutions_for(
+    session: AsyncSession, run_id: str, steps: dict[str, StepRecord]
+) -> dict[str, Resolution]:
     """Decided tasks whose step still waits: what a resume has to apply."""
-    tasks = (await session.execute(
-        select(ApprovalTask).where(ApprovalTask.run_id == run_id,
-                                   ApprovalTask.status.in_(RESOLVED)))).scalars()
+    tasks = (
+        await session.execute(
+            select(ApprovalTask).where(ApprovalTask.run_id == run_id, ApprovalTask.status.in_(RESOLVED))
+        )
+    ).scalars()
     resolutions = {}
     for task in tasks:
         step = steps.get(task.node_id)
         if step is not None and step.status == "waiting" and task.resolution:
             data = task.resolution
             resolutions[task.node_id] = Resolution(
-                outcome=data["outcome"], comment=data.get("comment", ""),
-                payload=data.get("payload"), decided_by=list(data.get("decided_by", [])))
+                outcome=data["outcome"],
+                comment=data.get("comment", ""),
+                payload=data.get("payload"),
+                decided_by=list(data.get("decided_by", [])),
+            )
     return resolutions
 
 
 def task_as_json(task: ApprovalTask) -> dict[str, Any]:
     return {
-        "id": task.id, "run_id": task.run_id, "node_id": task.node_id, "title": task.title,
-        "status": task.status, "assignees": task.assignees, "quorum": task.quorum,
-        "approvals": task.approvals, "instructions": task.request.get("instructions", ""),
-        "payload": task.request.get("payload"), "editable": bool(task.request.get("editable")),
+        "id": task.id,
+        "run_id": task.run_id,
+        "node_id": task.node_id,
+        "title": task.title,
+        "status": task.status,
+        "assignees": task.assignees,
+        "quorum": task.quorum,
+        "approvals": task.approvals,
+        "instructions": task.request.get("instructions", ""),
+        "payload": task.request.get("payload"),
+        "editable": bool(task.request.get("editable")),
         "resolution": task.resolution,
         "due_at": task.due_at.isoformat() if task.due_at else None,
         "created_at": task.created_at.isoformat() if task.created_at else None,

@@ -97,9 +97,7 @@ class Membership(Base):
     __table_args__ = (UniqueConstraint("user_id", "workspace_id", "role"),)
     id: Mapped[str] = _id()
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    workspace_id: Mapped[str] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
-    )
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = _created()
 
@@ -148,9 +146,7 @@ class VersionReview(Base):
     __tablename__ = "version_reviews"
     __table_args__ = (UniqueConstraint("version_id", "reviewer_id", "round"),)
     id: Mapped[str] = _id()
-    version_id: Mapped[str] = mapped_column(
-        ForeignKey("flow_versions.id", ondelete="CASCADE"), index=True
-    )
+    version_id: Mapped[str] = mapped_column(ForeignKey("flow_versions.id", ondelete="CASCADE"), index=True)
     reviewer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     # A rejected version that is submitted again starts a new round of reviews.
     round: Mapped[int] = mapped_column(Integer, default=1)
@@ -248,9 +244,7 @@ class TaskDecision(Base):
     __tablename__ = "task_decisions"
     __table_args__ = (UniqueConstraint("task_id", "user_id"),)
     id: Mapped[str] = _id()
-    task_id: Mapped[str] = mapped_column(
-        ForeignKey("approval_tasks.id", ondelete="CASCADE"), index=True
-    )
+    task_id: Mapped[str] = mapped_column(ForeignKey("approval_tasks.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     decision: Mapped[str] = mapped_column(String(16))  # approve | reject
     comment: Mapped[str] = mapped_column(Text, default="")

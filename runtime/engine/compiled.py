@@ -43,17 +43,17 @@ class CompiledFlow:
         return self.instances[node_id].declared_outputs(self.document.inputs)
 
 
-def compile_validated(document: FlowDocument, content_hash: str, graph: nx.DiGraph,
-                      instances: dict[str, Node]) -> CompiledFlow:
+def compile_validated(
+    document: FlowDocument, content_hash: str, graph: nx.DiGraph, instances: dict[str, Node]
+) -> CompiledFlow:
     incoming = {
-        node: tuple(IncomingEdge(source, graph.edges[source, node].get("when"))
-                    for source in graph.predecessors(node))
+        node: tuple(
+            IncomingEdge(source, graph.edges[source, node].get("when")) for source in graph.predecessors(node)
+        )
         for node in graph.nodes
     }
     outgoing_branches = {
-        node: frozenset(
-            when for _, _, when in graph.out_edges(node, data="when") if when is not None
-        )
+        node: frozenset(when for _, _, when in graph.out_edges(node, data="when") if when is not None)
         for node in graph.nodes
     }
     reads: dict[str, tuple[tuple[str, str | None], ...]] = {}
@@ -93,8 +93,13 @@ class FlowCache:
         if expected_hash and flow.content_hash != expected_hash:
             # Stored documents are immutable; a mismatch means the row was tampered with.
             raise InvalidFlow(
-                [{"node": None, "field": None,
-                  "message": f"stored document hashes to {flow.content_hash}, not {expected_hash}"}],
+                [
+                    {
+                        "node": None,
+                        "field": None,
+                        "message": f"stored document hashes to {flow.content_hash}, not {expected_hash}",
+                    }
+                ],
                 "the stored flow version does not match its content hash",
             )
         self._flows[flow.content_hash] = flow

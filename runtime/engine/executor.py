@@ -284,8 +284,11 @@ class _RunState:
     @staticmethod
     def _step_event(step: StepRecord) -> dict[str, Any]:
         event: dict[str, Any] = {
-            "type": "step", "node": step.node_id, "node_type": step.node_type,
-            "status": step.status, "duration_ms": step.duration_ms,
+            "type": "step",
+            "node": step.node_id,
+            "node_type": step.node_type,
+            "status": step.status,
+            "duration_ms": step.duration_ms,
         }
         if step.usage:
             event["usage"] = step.usage
@@ -308,8 +311,9 @@ class _RunState:
         for node_id, resolution in resolutions.items():
             node = self.flow.instances[node_id]
             waiting = self.steps[node_id]
-            step = StepRecord(node_id, node.type, "succeeded", inputs=waiting.inputs,
-                              started_at=waiting.started_at)
+            step = StepRecord(
+                node_id, node.type, "succeeded", inputs=waiting.inputs, started_at=waiting.started_at
+            )
             began = time.perf_counter()
             ctx = self._context(node)
             try:
@@ -337,22 +341,42 @@ class _RunState:
         try:
             outputs = render_outputs(self.flow.document, self.scope)
         except NodeError as exc:
-            return RunOutcome("failed", error={"node": None, "type": None, "kind": "OutputError",
-                                               "message": f"the flow's outputs could not be rendered: {exc.message}"},
-                              steps=self.steps, total_tokens=self._total_tokens())
+            return RunOutcome(
+                "failed",
+                error={
+                    "node": None,
+                    "type": None,
+                    "kind": "OutputError",
+                    "message": f"the flow's outputs could not be rendered: {exc.message}",
+                },
+                steps=self.steps,
+                total_tokens=self._total_tokens(),
+            )
         return RunOutcome("succeeded", outputs=outputs, steps=self.steps, total_tokens=self._total_tokens())
 
     def finish_failed(self) -> RunOutcome:
         assert self.failure is not None
-        return RunOutcome("failed", error=self.failure.error, steps=self.steps, total_tokens=self._total_tokens())
+        return RunOutcome(
+            "failed", error=self.failure.error, steps=self.steps, total_tokens=self._total_tokens()
+        )
 
     def finish_cancelled(self) -> RunOutcome:
-        return RunOutcome("cancelled", error={"node": None, "type": None, "kind": "Cancelled",
-                                              "message": "the run was cancelled"},
-                          steps=self.steps, total_tokens=self._total_tokens())
+        return RunOutcome(
+            "cancelled",
+            error={"node": None, "type": None, "kind": "Cancelled", "message": "the run was cancelled"},
+            steps=self.steps,
+            total_tokens=self._total_tokens(),
+        )
 
     def finish_expired(self, nodes: list[str]) -> RunOutcome:
-        return RunOutcome("expired", error={"node": nodes[0], "type": self.flow.instances[nodes[0]].type,
-                                            "kind": "Expired",
-                                            "message": "nobody decided the approval task in time"},
-                          steps=self.steps, total_tokens=self._total_tokens())
+        return RunOutcome(
+            "expired",
+            error={
+                "node": nodes[0],
+                "type": self.flow.instances[nodes[0]].type,
+                "kind": "Expired",
+                "message": "nobody decided the approval task in time",
+            },
+            steps=self.steps,
+            total_tokens=self._total_tokens(),
+        )

@@ -46,17 +46,27 @@ def prepare_inputs(document: FlowDocument, given: Mapping[str, Any] | None) -> d
             continue
         value = given.pop(name)
         if not _type_ok(spec, value):
-            problems.append({
-                "field": f"inputs.{name}",
-                "message": f"'{name}' must be of type {spec.type}, got {type(value).__name__}",
-            })
+            problems.append(
+                {
+                    "field": f"inputs.{name}",
+                    "message": f"'{name}' must be of type {spec.type}, got {type(value).__name__}",
+                }
+            )
         prepared[name] = value
     for name in given:
         declared = ", ".join(document.inputs) or "none"
-        problems.append({"field": f"inputs.{name}", "message": f"'{name}' is not an input of this flow (inputs: {declared})"})
+        problems.append(
+            {
+                "field": f"inputs.{name}",
+                "message": f"'{name}' is not an input of this flow (inputs: {declared})",
+            }
+        )
     if problems:
-        raise BadRequest("the inputs do not fit the flow: " + "; ".join(p["message"] for p in problems),
-                         code="invalid_inputs", errors=problems)
+        raise BadRequest(
+            "the inputs do not fit the flow: " + "; ".join(p["message"] for p in problems),
+            code="invalid_inputs",
+            errors=problems,
+        )
     return prepared
 
 

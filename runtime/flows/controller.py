@@ -18,15 +18,20 @@ from runtime.flows.validation import validate_document
 from runtime.policy.views import flow_view, version_view
 
 
-def version_as_json(version: FlowVersion, *, with_document: bool = False,
-                    usernames: dict[str, str] | None = None) -> dict[str, Any]:
+def version_as_json(
+    version: FlowVersion, *, with_document: bool = False, usernames: dict[str, str] | None = None
+) -> dict[str, Any]:
     names = usernames or {}
     data: dict[str, Any] = {
-        "id": version.id, "flow_id": version.flow_id, "number": version.number,
-        "content_hash": version.content_hash, "state": version.state,
+        "id": version.id,
+        "flow_id": version.flow_id,
+        "number": version.number,
+        "content_hash": version.content_hash,
+        "state": version.state,
         "author": names.get(version.author_id, version.author_id),
         "submitted_by": names.get(version.submitted_by or "", version.submitted_by),
-        "submitted_at": iso(version.submitted_at), "published_at": iso(version.published_at),
+        "submitted_at": iso(version.submitted_at),
+        "published_at": iso(version.published_at),
         "created_at": iso(version.created_at),
         "risk": (version.document.get("card") or {}).get("risk", "limited"),
     }
@@ -35,10 +40,14 @@ def version_as_json(version: FlowVersion, *, with_document: bool = False,
     return data
 
 
-def flow_as_json(flow: Flow, workspace_slug: str, latest: FlowVersion | None,
-                 live: FlowVersion | None) -> dict[str, Any]:
+def flow_as_json(
+    flow: Flow, workspace_slug: str, latest: FlowVersion | None, live: FlowVersion | None
+) -> dict[str, Any]:
     return {
-        "id": flow.id, "name": flow.name, "slug": flow.slug, "workspace": workspace_slug,
+        "id": flow.id,
+        "name": flow.name,
+        "slug": flow.slug,
+        "workspace": workspace_slug,
         "created_at": iso(flow.created_at),
         "latest_version": {"number": latest.number, "state": latest.state} if latest else None,
         "live_version": {"number": live.number, "content_hash": live.content_hash} if live else None,
@@ -72,21 +81,28 @@ class FlowController(Controller):
         return validate_document(data.document, rt.registry).as_json()
 
     @post("/workspaces/{workspace:str}/flows")
-    async def create_flow(self, rt: Rt, actor: Caller, workspace: FromPath[str], data: JSONBody[FlowCreate]) -> dict[str, Any]:
+    async def create_flow(
+        self, rt: Rt, actor: Caller, workspace: FromPath[str], data: JSONBody[FlowCreate]
+    ) -> dict[str, Any]:
         async with rt.db.write() as session:
-            flow, version = await service.create_flow(session, rt.authz, actor, workspace, data.name,
-                                                      data.slug, data.document)
+            flow, version = await service.create_flow(
+                session, rt.authz, actor, workspace, data.name, data.slug, data.document
+            )
             body = await _named(session, version)
         return {**flow_as_json(flow, workspace, version, None), "version": body}
 
     @get("/flows")
-    async def list_flows(self, rt: Rt, actor: Caller, workspace: FromQuery[str | None] = None) -> list[dict[str, Any]]:
+    async def list_flows(
+        self, rt: Rt, actor: Caller, workspace: FromQuery[str | None] = None
+    ) -> list[dict[str, Any]]:
         async with rt.db.read() as session:
             query = select(Flow, Workspace.slug).join(Workspace, Workspace.id == Flow.workspace_id)
             if workspace:
                 query = query.where(Workspace.slug == workspace)
             rows = (await session.execute(query.order_by(Flow.name))).tuples().all()
-            visible = [(flow, slug) for flow, slug in rows if rt.authz.is_allowed(actor, "read", flow_view(flow))]
+            visible = [
+                (flow, slug) for flow, slug in rows if rt.authz.is_allowed(actor, "read", flow_view(flow))
+            ]
             result = []
             for flow, slug in visible:
                 latest = await service.latest_version(session, flow.id)
@@ -108,7 +124,9 @@ class FlowController(Controller):
         return data
 
     @post("/flows/{flow_id:str}/versions")
-    async def save_version(self, rt: Rt, actor: Caller, flow_id: FromPath[str], data: JSONBody[VersionCreate]) -> Response[dict[str, Any]]:
+    async def save_version(
+        self, rt: Rt, actor: Caller, flow_id: FromPath[str], data: JSONBody[VersionCreate]
+    ) -> Response[dict[str, Any]]:
         async with rt.db.write() as session:
             version, created = await service.save_version(session, rt.authz, actor, flow_id, data.document)
             body = {**await _named(session, version), "created": created}
@@ -118,32 +136,67 @@ class FlowController(Controller):
     async def list_versions(self, rt: Rt, actor: Caller, flow_id: FromPath[str]) -> list[dict[str, Any]]:
         async with rt.db.read() as session:
             await service.get_flow(session, rt.authz, actor, flow_id)
-            rows = (await session.execute(select(FlowVersion).where(FlowVersion.flow_id == flow_id)
-                                          .order_by(FlowVersion.number.desc()))).scalars().all()
-            names = await _usernames(session, {row.author_id for row in rows} | {row.submitted_by for row in rows})
+            rows = (
+                (
+                    await session.execute(
+                        select(FlowVersion)
+                        .where(FlowVersion.flow_id == flow_id)
+                        .order_by(FlowVersion.number.desc())
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            names = await _usernames(
+                session, {row.author_id for row in rows} | {row.submitted_by for row in rows}
+            )
         return [version_as_json(row, usernames=names) for row in rows]
 
     @get("/flows/{flow_id:str}/versions/{number:int}")
-    async def get_version(self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]) -> dict[str, Any]:
+    async def get_version(
+        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
+    ) -> dict[str, Any]:
         async with rt.db.read() as session:
             flow, version = await service.get_version(session, rt.authz, actor, flow_id, number)
-            reviews = (await session.execute(
-                select(VersionReview, User.username).join(User, User.id == VersionReview.reviewer_id)
-                .where(VersionReview.version_id == version.id).order_by(VersionReview.created_at)
-            )).tuples().all()
+            reviews = (
+                (
+                    await session.execute(
+                        select(VersionReview, User.username)
+                        .join(User, User.id == VersionReview.reviewer_id)
+                        .where(VersionReview.version_id == version.id)
+                        .order_by(VersionReview.created_at)
+                    )
+                )
+                .tuples()
+                .all()
+            )
             names = await _usernames(session, {version.author_id, version.submitted_by})
             view = await version_view(session, flow, version)
         data = version_as_json(version, with_document=True, usernames=names)
         data["is_live"] = flow.live_version_id == version.id
-        data["reviews"] = [{"reviewer": name, "decision": review.decision, "comment": review.comment,
-                            "round": review.round, "at": iso(review.created_at)} for review, name in reviews]
+        data["reviews"] = [
+            {
+                "reviewer": name,
+                "decision": review.decision,
+                "comment": review.comment,
+                "round": review.round,
+                "at": iso(review.created_at),
+            }
+            for review, name in reviews
+        ]
         data["allowed_actions"] = sorted(rt.authz.allowed_actions(actor, view))
         data["quorum"] = rt.settings.quorum_for(data["risk"])
         return data
 
     @get("/flows/{flow_id:str}/versions/{number:int}/diff")
-    async def diff(self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int],
-                   against: FromQuery[str | None] = None) -> dict[str, Any]:
+    async def diff(
+        self,
+        rt: Rt,
+        actor: Caller,
+        flow_id: FromPath[str],
+        number: FromPath[int],
+        against: FromQuery[str | None] = None,
+    ) -> dict[str, Any]:
         """Diff against version `against` (a number, or `live`; default: the live version)."""
         async with rt.db.read() as session:
             flow, version = await service.get_version(session, rt.authz, actor, flow_id, number)
@@ -159,42 +212,66 @@ class FlowController(Controller):
         result["to"] = version.number
         return result
 
-    async def _review(self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int], decision: str,
-                      comment: str) -> dict[str, Any]:
+    async def _review(
+        self,
+        rt: Rt,
+        actor: Caller,
+        flow_id: FromPath[str],
+        number: FromPath[int],
+        decision: str,
+        comment: str,
+    ) -> dict[str, Any]:
         async with rt.db.write() as session:
-            version = await service.review_version(session, rt.authz, rt.settings, actor, flow_id,
-                                                   number, decision, comment)
+            version = await service.review_version(
+                session, rt.authz, rt.settings, actor, flow_id, number, decision, comment
+            )
             return await _named(session, version)
 
     @post("/flows/{flow_id:str}/versions/{number:int}/submit", status_code=200)
-    async def submit(self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]) -> dict[str, Any]:
+    async def submit(
+        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
+    ) -> dict[str, Any]:
         async with rt.db.write() as session:
             version = await service.submit_version(session, rt.authz, actor, flow_id, number)
             return await _named(session, version)
 
     @post("/flows/{flow_id:str}/versions/{number:int}/approve", status_code=200)
-    async def approve(self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int],
-                      data: JSONBody[ReviewRequest | None] = None) -> dict[str, Any]:
+    async def approve(
+        self,
+        rt: Rt,
+        actor: Caller,
+        flow_id: FromPath[str],
+        number: FromPath[int],
+        data: JSONBody[ReviewRequest | None] = None,
+    ) -> dict[str, Any]:
         return await self._review(rt, actor, flow_id, number, "approve", data.comment if data else "")
 
     @post("/flows/{flow_id:str}/versions/{number:int}/reject", status_code=200)
-    async def reject(self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int],
-                     data: JSONBody[ReviewRequest | None] = None) -> dict[str, Any]:
+    async def reject(
+        self,
+        rt: Rt,
+        actor: Caller,
+        flow_id: FromPath[str],
+        number: FromPath[int],
+        data: JSONBody[ReviewRequest | None] = None,
+    ) -> dict[str, Any]:
         comment = data.comment if data else ""
         if not comment.strip():
             raise BadRequest("a rejection needs a comment that says what to change", code="comment_required")
         return await self._review(rt, actor, flow_id, number, "reject", comment)
 
     @post("/flows/{flow_id:str}/versions/{number:int}/publish", status_code=200)
-    async def publish(self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]) -> dict[str, Any]:
+    async def publish(
+        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
+    ) -> dict[str, Any]:
         async with rt.db.write() as session:
             version = await service.publish_version(session, rt.authz, actor, flow_id, number)
             return await _named(session, version)
 
     @post("/flows/{flow_id:str}/versions/{number:int}/retire", status_code=200)
-    async def retire(self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]) -> dict[str, Any]:
+    async def retire(
+        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
+    ) -> dict[str, Any]:
         async with rt.db.write() as session:
             version = await service.retire_version(session, rt.authz, actor, flow_id, number)
             return await _named(session, version)
-
-

@@ -30,9 +30,7 @@ def _text_diff(old: Any, new: Any) -> list[str] | None:
         return None
     if not all(isinstance(v, str) or v is None for v in (old, new)):
         return None
-    lines = difflib.unified_diff(
-        (old or "").splitlines(), (new or "").splitlines(), lineterm="", n=2
-    )
+    lines = difflib.unified_diff((old or "").splitlines(), (new or "").splitlines(), lineterm="", n=2)
     return list(lines)[2:]  # drop the `---` / `+++` headers (only those two lines)
 
 
@@ -117,9 +115,7 @@ def diff_documents(old: dict[str, Any] | None, new: dict[str, Any] | None) -> di
     outputs = _diff_named(old.get("outputs") or {}, new.get("outputs") or {})
     card = _plain(_fields(old.get("card") or {}, new.get("card") or {}, ""))
     meta = [
-        {"field": f, "old": old.get(f), "new": new.get(f)}
-        for f in META_FIELDS
-        if old.get(f) != new.get(f)
+        {"field": f, "old": old.get(f), "new": new.get(f)} for f in META_FIELDS if old.get(f) != new.get(f)
     ]
     parts = [*nodes.values(), *edges.values(), *inputs.values(), *outputs.values()]
     summary = {
@@ -131,8 +127,15 @@ def diff_documents(old: dict[str, Any] | None, new: dict[str, Any] | None) -> di
         "edges_changed": len(edges["changed"]),
         "changed": any(parts) or bool(card or meta),
     }
-    return {"summary": summary, "nodes": nodes, "edges": edges, "inputs": inputs,
-            "outputs": outputs, "card": card, "meta": meta}
+    return {
+        "summary": summary,
+        "nodes": nodes,
+        "edges": edges,
+        "inputs": inputs,
+        "outputs": outputs,
+        "card": card,
+        "meta": meta,
+    }
 
 
 def _counts(noun: str, added: int, removed: int, changed: int, detail: str = "") -> str:
@@ -159,8 +162,7 @@ def diff_summary_text(diff: dict[str, Any]) -> str:
         f"{c['id']}: {', '.join(f['field'] for f in c['fields'])}" for c in nodes["changed"]
     )
     edge_detail = "; ".join(
-        f"{e['from']}→{e['to']}: {e['old_when'] or '-'} → {e['new_when'] or '-'}"
-        for e in edges["changed"]
+        f"{e['from']}→{e['to']}: {e['old_when'] or '-'} → {e['new_when'] or '-'}" for e in edges["changed"]
     )
     parts = [
         _counts("node", *map(len, nodes.values()), node_detail),

@@ -40,8 +40,9 @@ def checked_document(document: Any) -> tuple[dict[str, Any], str]:
     return report.document.as_json(), report.content_hash
 
 
-async def get_flow(session: AsyncSession, authz: Authorizer, actor: Actor, flow_id: str,
-                   action: str = "read") -> Flow:
+async def get_flow(
+    session: AsyncSession, authz: Authorizer, actor: Actor, flow_id: str, action: str = "read"
+) -> Flow:
     flow = await session.get(Flow, flow_id)
     if flow is None:
         raise NotFound("flow not found")
@@ -49,12 +50,15 @@ async def get_flow(session: AsyncSession, authz: Authorizer, actor: Actor, flow_
     return flow
 
 
-async def get_version(session: AsyncSession, authz: Authorizer, actor: Actor, flow_id: str,
-                      number: int, action: str = "read") -> tuple[Flow, FlowVersion]:
+async def get_version(
+    session: AsyncSession, authz: Authorizer, actor: Actor, flow_id: str, number: int, action: str = "read"
+) -> tuple[Flow, FlowVersion]:
     flow = await get_flow(session, authz, actor, flow_id)
-    version = (await session.execute(
-        select(FlowVersion).where(FlowVersion.flow_id == flow_id, FlowVersion.number == number)
-    )).scalar_one_or_none()
+    version = (
+        await session.execute(
+            select(FlowVersion).where(FlowVersion.flow_id == flow_id, FlowVersion.number == number)
+        )
+    ).scalar_one_or_none()
     if version is None:
         raise NotFound(f"flow version {number} not found")
     if action != "read":
@@ -62,16 +66,25 @@ async def get_version(session: AsyncSession, authz: Authorizer, actor: Actor, fl
     return flow, version
 
 
-async def create_flow(session: AsyncSession, authz: Authorizer, actor: Actor, workspace_slug: str,
-                      name: str, slug: str, document: Mapping[str, Any]) -> tuple[Flow, FlowVersion]:
-    workspace = (await session.execute(
-        select(Workspace).where(Workspace.slug == workspace_slug))).scalar_one_or_none()
+async def create_flow(
+    session: AsyncSession,
+    authz: Authorizer,
+    actor: Actor,
+    workspace_slug: str,
+    name: str,
+    slug: str,
+    document: Mapping[str, Any],
+) -> tuple[Flow, FlowVersion]:
+    workspace = (
+        await session.execute(select(Workspace).where(Workspace.slug == workspace_slug))
+    ).scalar_one_or_none()
     if workspace is None:
         raise NotFound("workspace not found")
     authz.authorize(actor, "create_flow", workspace_view(workspace))
     if not SLUG.match(slug or ""):
-        raise BadRequest(f"'{slug}' is not a valid slug: 2–63 lowercase letters, digits and -",
-                         code="invalid_slug")
+        raise BadRequest(
+            f"'{slug}' is not a valid slug: 2 to 63 lowercase letters, digits and -", code="invalid_slug"
+        )
     if not (name or "").strip():
         raise BadRequest("a flow needs a name")
     taken = (await session.execute(select(Flow.id).where(Flow.slug == slug))).first()
@@ -82,32 +95,57 @@ async def create_flow(session: AsyncSession, authz: Authorizer, actor: Actor, wo
     session.add(flow)
     await session.flush()
     version = await _insert_version(session, actor, flow, 1, normalised, content_hash)
-    await audit(session, actor=actor.username, action="flow.created", resource_type="flow",
-                resource_id=flow.id, version_hash=content_hash, detail={"slug": slug, "name": name})
+    await audit(
+        session,
+        actor=actor.username,
+        action="flow.created",
+        resource_type="flow",
+        resource_id=flow.id,
+        version_hash=content_hash,
+        detail={"slug": slug, "name": name},
+    )
     return flow, version
 
 
-async def _insert_version(session: AsyncSession, actor: Actor, flow: Flow, number: int,
-                          document: dict[str, Any], content_hash: str) -> FlowVersion:
-    version = FlowVersion(flow_id=flow.id, number=number, content_hash=content_hash,
-                          document=document, state="draft", author_id=actor.id)
+async def _insert_version(
+    session: AsyncSession, actor: Actor, flow: Flow, number: int, document: dict[str, Any], content_hash: str
+) -> FlowVersion:
+    version = FlowVersion(
+        flow_id=flow.id,
+        number=number,
+        content_hash=content_hash,
+        document=document,
+        state="draft",
+        author_id=actor.id,
+    )
     session.add(version)
     await session.flush()
-    await audit(session, actor=actor.username, action="version.created", resource_type="flow_version",
-                resource_id=version.id, version_hash=content_hash,
-                detail={"flow_id": flow.id, "number": number})
+    await audit(
+        session,
+        actor=actor.username,
+        action="version.created",
+        resource_type="flow_version",
+        resource_id=version.id,
+        version_hash=content_hash,
+        detail={"flow_id": flow.id, "number": number},
+    )
     return version
 
 
 async def latest_version(session: AsyncSession, flow_id: str) -> FlowVersion | None:
-    return (await session.execute(
-        select(FlowVersion).where(FlowVersion.flow_id == flow_id)
-        .order_by(FlowVersion.number.desc()).limit(1)
-    )).scalar_one_or_none()
+    return (
+        await session.execute(
+            select(FlowVersion)
+            .where(FlowVersion.flow_id == flow_id)
+            .order_by(FlowVersion.number.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
 
 
-async def save_version(session: AsyncSession, authz: Authorizer, actor: Actor, flow_id: str,
-                       document: Mapping[str, Any]) -> tuple[FlowVersion, bool]:
+async def save_version(
+    session: AsyncSession, authz: Authorizer, actor: Actor, flow_id: str, document: Mapping[str, Any]
+) -> tuple[FlowVersion, bool]:
     """A new version when the hash changed; otherwise the latest (layout updated in place)."""
     flow = await get_flow(session, authz, actor, flow_id, "edit")
     normalised, content_hash = checked_document(document)
@@ -121,102 +159,203 @@ async def save_version(session: AsyncSession, authz: Authorizer, actor: Actor, f
     return await _insert_version(session, actor, flow, number, normalised, content_hash), True
 
 
-async def _transition(session: AsyncSession, version: FlowVersion, allowed_from: tuple[str, ...],
-                      new_state: str, action: str, **values: Any) -> None:
+async def _transition(
+    session: AsyncSession,
+    version: FlowVersion,
+    allowed_from: tuple[str, ...],
+    new_state: str,
+    action: str,
+    **values: Any,
+) -> None:
     if version.state not in allowed_from:
         raise Conflict(
             f"version {version.number} is {version.state}; it can be {action} only when "
-            f"{' or '.join(allowed_from)}", code="invalid_state", state=version.state)
+            f"{' or '.join(allowed_from)}",
+            code="invalid_state",
+            state=version.state,
+        )
     result = await session.execute(
         update(FlowVersion)
-        .where(FlowVersion.id == version.id, FlowVersion.revision == version.revision,
-               FlowVersion.state == version.state)
+        .where(
+            FlowVersion.id == version.id,
+            FlowVersion.revision == version.revision,
+            FlowVersion.state == version.state,
+        )
         .values(state=new_state, revision=FlowVersion.revision + 1, **values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"version {version.number} was changed by someone else just now; reload",
-                       code="concurrent_change")
+        raise Conflict(
+            f"version {version.number} was changed by someone else just now; reload", code="concurrent_change"
+        )
     await session.refresh(version)
 
 
-async def submit_version(session: AsyncSession, authz: Authorizer, actor: Actor, flow_id: str,
-                         number: int) -> FlowVersion:
+async def submit_version(
+    session: AsyncSession, authz: Authorizer, actor: Actor, flow_id: str, number: int
+) -> FlowVersion:
     flow, version = await get_version(session, authz, actor, flow_id, number, "submit")
-    await _transition(session, version, ("draft",), "submitted", "submitted",
-                      submitted_by=actor.id, submitted_at=utcnow())
-    await audit(session, actor=actor.username, action="version.submitted", resource_type="flow_version",
-                resource_id=version.id, version_hash=version.content_hash,
-                detail={"flow_id": flow.id, "number": number})
+    await _transition(
+        session, version, ("draft",), "submitted", "submitted", submitted_by=actor.id, submitted_at=utcnow()
+    )
+    await audit(
+        session,
+        actor=actor.username,
+        action="version.submitted",
+        resource_type="flow_version",
+        resource_id=version.id,
+        version_hash=version.content_hash,
+        detail={"flow_id": flow.id, "number": number},
+    )
     return version
 
 
-async def review_version(session: AsyncSession, authz: Authorizer, settings: Settings, actor: Actor,
-                         flow_id: str, number: int, decision: str, comment: str) -> FlowVersion:
+async def review_version(
+    session: AsyncSession,
+    authz: Authorizer,
+    settings: Settings,
+    actor: Actor,
+    flow_id: str,
+    number: int,
+    decision: str,
+    comment: str,
+) -> FlowVersion:
     """A board member approves or rejects; approval takes effect once the quorum is met."""
     action = "approve" if decision == "approve" else "reject"
     flow, version = await get_version(session, authz, actor, flow_id, number, action)
     if version.state != "submitted":
-        raise Conflict(f"version {number} is {version.state}; only submitted versions are reviewed",
-                       code="invalid_state", state=version.state)
+        raise Conflict(
+            f"version {number} is {version.state}; only submitted versions are reviewed",
+            code="invalid_state",
+            state=version.state,
+        )
     review_round = await current_round(session, version)
-    session.add(VersionReview(version_id=version.id, reviewer_id=actor.id, round=review_round,
-                              decision=decision, comment=comment or ""))
+    session.add(
+        VersionReview(
+            version_id=version.id,
+            reviewer_id=actor.id,
+            round=review_round,
+            decision=decision,
+            comment=comment or "",
+        )
+    )
     await session.flush()
     risk = str((version.document.get("card") or {}).get("risk", "limited"))
     needed = settings.quorum_for(risk)
-    approvals = (await session.execute(
-        select(func.count()).select_from(VersionReview).where(
-            VersionReview.version_id == version.id, VersionReview.round == review_round,
-            VersionReview.decision == "approve"))).scalar_one()
+    approvals = (
+        await session.execute(
+            select(func.count())
+            .select_from(VersionReview)
+            .where(
+                VersionReview.version_id == version.id,
+                VersionReview.round == review_round,
+                VersionReview.decision == "approve",
+            )
+        )
+    ).scalar_one()
     if decision == "reject":
         await _transition(session, version, ("submitted",), "rejected", "rejected")
     elif approvals >= needed:
         await _transition(session, version, ("submitted",), "approved", "approved")
     else:  # bump the revision anyway so that a racing final approval cannot double count
         await _transition(session, version, ("submitted",), "submitted", "reviewed")
-    await audit(session, actor=actor.username, action=f"version.{'approved' if decision == 'approve' else 'rejected'}",
-                resource_type="flow_version", resource_id=version.id, version_hash=version.content_hash,
-                detail={"flow_id": flow.id, "number": number, "comment": comment or "",
-                        "approvals": approvals, "quorum": needed, "risk": risk, "state": version.state})
+    await audit(
+        session,
+        actor=actor.username,
+        action=f"version.{'approved' if decision == 'approve' else 'rejected'}",
+        resource_type="flow_version",
+        resource_id=version.id,
+        version_hash=version.content_hash,
+        detail={
+            "flow_id": flow.id,
+            "number": number,
+            "comment": comment or "",
+            "approvals": approvals,
+            "quorum": needed,
+            "risk": risk,
+            "state": version.state,
+        },
+    )
     return version
 
 
-async def publish_version(session: AsyncSession, authz: Authorizer, actor: Actor, flow_id: str,
-                          number: int) -> FlowVersion:
+async def publish_version(
+    session: AsyncSession, authz: Authorizer, actor: Actor, flow_id: str, number: int
+) -> FlowVersion:
     flow, version = await get_version(session, authz, actor, flow_id, number, "publish")
     if flow.live_version_id == version.id:
         raise Conflict(f"version {number} is already live", code="already_live")
     previous = flow.live_version_id
-    await _transition(session, version, ("approved", "published"), "published", "published",
-                      published_by=actor.id, published_at=utcnow())
+    await _transition(
+        session,
+        version,
+        ("approved", "published"),
+        "published",
+        "published",
+        published_by=actor.id,
+        published_at=utcnow(),
+    )
     result = await session.execute(
-        update(Flow).where(Flow.id == flow.id, Flow.live_version_id.is_(previous) if previous is None
-                           else Flow.live_version_id == previous)
-        .values(live_version_id=version.id).execution_options(synchronize_session=False))
+        update(Flow)
+        .where(
+            Flow.id == flow.id,
+            Flow.live_version_id.is_(previous) if previous is None else Flow.live_version_id == previous,
+        )
+        .values(live_version_id=version.id)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("another version was published at the same moment; reload", code="concurrent_change")
     await session.refresh(flow)
-    await audit(session, actor=actor.username, action="version.published", resource_type="flow_version",
-                resource_id=version.id, version_hash=version.content_hash,
-                detail={"flow_id": flow.id, "slug": flow.slug, "number": number,
-                        "previous_live_version_id": previous})
+    await audit(
+        session,
+        actor=actor.username,
+        action="version.published",
+        resource_type="flow_version",
+        resource_id=version.id,
+        version_hash=version.content_hash,
+        detail={
+            "flow_id": flow.id,
+            "slug": flow.slug,
+            "number": number,
+            "previous_live_version_id": previous,
+        },
+    )
     return version
 
 
-async def retire_version(session: AsyncSession, authz: Authorizer, actor: Actor, flow_id: str,
-                         number: int) -> FlowVersion:
+async def retire_version(
+    session: AsyncSession, authz: Authorizer, actor: Actor, flow_id: str, number: int
+) -> FlowVersion:
     flow, version = await get_version(session, authz, actor, flow_id, number, "retire")
     await _transition(session, version, ("approved", "published"), "retired", "retired")
     if flow.live_version_id == version.id:
-        await session.execute(update(Flow).where(Flow.id == flow.id).values(live_version_id=None)
-                              .execution_options(synchronize_session=False))
+        await session.execute(
+            update(Flow)
+            .where(Flow.id == flow.id)
+            .values(live_version_id=None)
+            .execution_options(synchronize_session=False)
+        )
         await session.refresh(flow)
-    await audit(session, actor=actor.username, action="version.retired", resource_type="flow_version",
-                resource_id=version.id, version_hash=version.content_hash,
-                detail={"flow_id": flow.id, "number": number})
+    await audit(
+        session,
+        actor=actor.username,
+        action="version.retired",
+        resource_type="flow_version",
+        resource_id=version.id,
+        version_hash=version.content_hash,
+        detail={"flow_id": flow.id, "number": number},
+    )
     return version
 
 
-__all__ = ["MAX_DOCUMENT_BYTES", "checked_document", "create_flow", "publish_version",
-           "retire_version", "review_version", "save_version", "submit_version"]
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "checked_document",
+    "create_flow",
+    "publish_version",
+    "retire_version",
+    "review_version",
+    "save_version",
+    "submit_version",
+]

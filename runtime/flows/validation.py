@@ -86,7 +86,9 @@ def validate_document(
     if not isinstance(raw, Mapping):
         report.add(None, None, "a flow document is a JSON object")
         return report
-    size = raw_size if raw_size is not None else len(json.dumps(raw, ensure_ascii=False, default=str).encode())
+    size = (
+        raw_size if raw_size is not None else len(json.dumps(raw, ensure_ascii=False, default=str).encode())
+    )
     if size > MAX_DOCUMENT_BYTES:
         report.add(None, None, f"the document is {size} bytes; the limit is {MAX_DOCUMENT_BYTES} (1 MiB)")
         report.too_large = True
@@ -120,7 +122,8 @@ def _check_semantics(document: FlowDocument, registry: NodeRegistry, report: Val
         node_type = registry.get(spec.type)
         if node_type is None:
             report.add(
-                spec.id, "type",
+                spec.id,
+                "type",
                 f"unknown node type '{spec.type}'; known types: {', '.join(sorted(registry))}",
             )
             continue
@@ -137,7 +140,8 @@ def _check_semantics(document: FlowDocument, registry: NodeRegistry, report: Val
         if missing:
             known = next((end for end in (edge.source, edge.target) if end in graph), None)
             report.add(
-                known, f"edges.{index}",
+                known,
+                f"edges.{index}",
                 f"edge {edge.source} → {edge.target} refers to {', '.join(repr(m) for m in missing)}, "
                 "which is not a node",
             )
@@ -151,12 +155,14 @@ def _check_semantics(document: FlowDocument, registry: NodeRegistry, report: Val
             branches = source.branches()
             if branches is None:
                 report.add(
-                    edge.source, f"edges.{index}.when",
+                    edge.source,
+                    f"edges.{index}.when",
                     f"'{edge.source}' ({source.type}) does not branch, so its edges cannot have 'when'",
                 )
             elif edge.when not in branches:
                 report.add(
-                    edge.source, f"edges.{index}.when",
+                    edge.source,
+                    f"edges.{index}.when",
                     f"'{edge.when}' is not a branch of '{edge.source}'; its branches: {', '.join(branches)}",
                 )
 
@@ -226,8 +232,11 @@ def _check_references(
                 continue
             for name, attribute in sorted(found, key=lambda item: (item[0], item[1] or "")):
                 problem = _reference_problem(
-                    name, attribute, document, instances,
-                    upstream=lambda other: bool(ancestors[node_id] & bit[other]),
+                    name,
+                    attribute,
+                    document,
+                    instances,
+                    upstream=lambda other, mine=ancestors[node_id]: bool(mine & bit[other]),
                 )
                 if problem:
                     report.add(node_id, field_name, problem)
@@ -254,9 +263,7 @@ def _reference_problem(
     if attribute is not None:
         declared = instances[name].declared_outputs(document.inputs)
         if attribute not in declared:
-            return (
-                f"'{name}' has no output '{attribute}'; its outputs: {', '.join(declared) or 'none'}"
-            )
+            return f"'{name}' has no output '{attribute}'; its outputs: {', '.join(declared) or 'none'}"
     return None
 
 
@@ -272,8 +279,6 @@ def _check_outputs(document: FlowDocument, instances: Mapping[str, Node], report
             problem = _reference_problem(name, attribute, document, instances, upstream=None)
             if problem:
                 report.add(name if name in instances else None, field_name, problem)
-
-
 
 
 __all__ = ["MAX_DOCUMENT_BYTES", "MAX_NODES", "Validation", "canonical_json", "validate_document"]

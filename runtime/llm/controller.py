@@ -30,11 +30,27 @@ class ModelEndpointController(Controller):
         """Names are visible to every signed-in user (the studio offers them in forms)."""
         async with rt.db.read() as session:
             rows = (await session.execute(select(ModelEndpoint).order_by(ModelEndpoint.name))).scalars().all()
-        registered = [{"name": row.name, "base_url": row.base_url, "model": row.model, "source": "admin",
-                       "created_at": iso(row.created_at)} for row in rows]
+        registered = [
+            {
+                "name": row.name,
+                "base_url": row.base_url,
+                "model": row.model,
+                "source": "admin",
+                "created_at": iso(row.created_at),
+            }
+            for row in rows
+        ]
         if rt.settings.llm_url and not any(item["name"] == "default" for item in registered):
-            registered.insert(0, {"name": "default", "base_url": rt.settings.llm_url,
-                                  "model": rt.settings.llm_model, "source": "environment", "created_at": None})
+            registered.insert(
+                0,
+                {
+                    "name": "default",
+                    "base_url": rt.settings.llm_url,
+                    "model": rt.settings.llm_model,
+                    "source": "environment",
+                    "created_at": None,
+                },
+            )
         return registered
 
     @post("/")
@@ -43,15 +59,22 @@ class ModelEndpointController(Controller):
         if urlsplit(data.base_url).scheme not in ("http", "https"):
             raise BadRequest("base_url must start with http:// or https://")
         async with rt.db.write() as session:
-            exists = (await session.execute(select(ModelEndpoint).where(ModelEndpoint.name == data.name))).first()
+            exists = (
+                await session.execute(select(ModelEndpoint).where(ModelEndpoint.name == data.name))
+            ).first()
             if exists:
                 raise Conflict(f"an endpoint named '{data.name}' exists already")
             row = ModelEndpoint(name=data.name, base_url=data.base_url.rstrip("/"), model=data.model)
             session.add(row)
             await session.flush()
-            await audit(session, actor=actor.username, action="model_endpoint.registered",
-                        resource_type="model_endpoint", resource_id=row.id,
-                        detail={"name": data.name, "base_url": row.base_url})
+            await audit(
+                session,
+                actor=actor.username,
+                action="model_endpoint.registered",
+                resource_type="model_endpoint",
+                resource_id=row.id,
+                detail={"name": data.name, "base_url": row.base_url},
+            )
         await rt.reload_model_endpoints()
         return {"name": row.name, "base_url": row.base_url, "model": row.model, "source": "admin"}
 
@@ -59,11 +82,19 @@ class ModelEndpointController(Controller):
     async def unregister(self, rt: Rt, actor: Caller, name: FromPath[str]) -> dict[str, Any]:
         rt.authz.authorize(actor, "manage_endpoints", Platform())
         async with rt.db.write() as session:
-            row = (await session.execute(select(ModelEndpoint).where(ModelEndpoint.name == name))).scalar_one_or_none()
+            row = (
+                await session.execute(select(ModelEndpoint).where(ModelEndpoint.name == name))
+            ).scalar_one_or_none()
             if row is None:
                 raise NotFound(f"no registered endpoint '{name}'")
             await session.delete(row)
-            await audit(session, actor=actor.username, action="model_endpoint.removed",
-                        resource_type="model_endpoint", resource_id=row.id, detail={"name": name})
+            await audit(
+                session,
+                actor=actor.username,
+                action="model_endpoint.removed",
+                resource_type="model_endpoint",
+                resource_id=row.id,
+                detail={"name": name},
+            )
         await rt.reload_model_endpoints()
         return {"name": name, "removed": True}

@@ -51,9 +51,7 @@ async def assistant_view(
     audience = (live.document.get("audience") if live else None) or []
     audience_ids: frozenset[str] = frozenset()
     if audience:
-        rows = await session.execute(
-            select(models.Workspace.id).where(models.Workspace.slug.in_(audience))
-        )
+        rows = await session.execute(select(models.Workspace.id).where(models.Workspace.slug.in_(audience)))
         audience_ids = frozenset(workspace_id for (workspace_id,) in rows)
     return resources.Assistant(
         flow_id=flow.id,

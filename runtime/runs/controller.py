@@ -37,16 +37,32 @@ def _sse(rt: Runtime, run_id: str, queue: asyncio.Queue[dict[str, Any]]) -> Serv
 
     # The handler's defaults (JSON, and 201 for a POST) would win over the stream's own media
     # type and status: say both explicitly, so that EventSource clients accept the stream.
-    return ServerSentEvent(stream(), status_code=200,
-                           headers={"X-Run-Id": run_id, "Cache-Control": "no-store",
-                                    "Content-Type": "text/event-stream; charset=utf-8"})
+    return ServerSentEvent(
+        stream(),
+        status_code=200,
+        headers={
+            "X-Run-Id": run_id,
+            "Cache-Control": "no-store",
+            "Content-Type": "text/event-stream; charset=utf-8",
+        },
+    )
 
 
-async def _start_and_answer(rt: Runtime, actor: Actor, version: FlowVersion, workspace_id: str,
-                            inputs: dict[str, Any], *, stream: bool, wait_s: float, is_test: bool,
-                            fixed_outputs: dict[str, dict[str, Any]] | None = None) -> Any:
-    run_id, queue = await rt.runs.start(actor, version, workspace_id, inputs, is_test=is_test,
-                                        fixed_outputs=fixed_outputs, listen=stream)
+async def _start_and_answer(
+    rt: Runtime,
+    actor: Actor,
+    version: FlowVersion,
+    workspace_id: str,
+    inputs: dict[str, Any],
+    *,
+    stream: bool,
+    wait_s: float,
+    is_test: bool,
+    fixed_outputs: dict[str, dict[str, Any]] | None = None,
+) -> Any:
+    run_id, queue = await rt.runs.start(
+        actor, version, workspace_id, inputs, is_test=is_test, fixed_outputs=fixed_outputs, listen=stream
+    )
     if stream and queue is not None:
         return _sse(rt, run_id, queue)
     await rt.runs.wait(run_id, wait_s)
@@ -81,20 +97,34 @@ class RunController(Controller):
     @get("/assistants")
     async def list_assistants(self, rt: Rt, actor: Caller) -> list[dict[str, Any]]:
         async with rt.db.read() as session:
-            rows = (await session.execute(
-                select(Flow, FlowVersion, Workspace.slug)
-                .join(FlowVersion, FlowVersion.id == Flow.live_version_id)
-                .join(Workspace, Workspace.id == Flow.workspace_id).order_by(Flow.name))).tuples().all()
+            rows = (
+                (
+                    await session.execute(
+                        select(Flow, FlowVersion, Workspace.slug)
+                        .join(FlowVersion, FlowVersion.id == Flow.live_version_id)
+                        .join(Workspace, Workspace.id == Flow.workspace_id)
+                        .order_by(Flow.name)
+                    )
+                )
+                .tuples()
+                .all()
+            )
             result = []
             for flow, live, workspace_slug in rows:
                 if rt.authz.is_allowed(actor, "invoke", await assistant_view(session, flow, live)):
-                    result.append({
-                        "slug": flow.slug, "name": flow.name, "flow_id": flow.id, "workspace": workspace_slug,
-                        "description": live.document.get("description", ""),
-                        "version": live.number, "content_hash": live.content_hash,
-                        "inputs": live.document.get("inputs", {}),
-                        "card": live.document.get("card", {}),
-                    })
+                    result.append(
+                        {
+                            "slug": flow.slug,
+                            "name": flow.name,
+                            "flow_id": flow.id,
+                            "workspace": workspace_slug,
+                            "description": live.document.get("description", ""),
+                            "version": live.number,
+                            "content_hash": live.content_hash,
+                            "inputs": live.document.get("inputs", {}),
+                            "card": live.document.get("card", {}),
+                        }
+                    )
         return result
 
     @post("/assistants/{slug:str}/runs")
@@ -107,25 +137,56 @@ class RunController(Controller):
             rt.authz.authorize(actor, "invoke", await assistant_view(session, flow, live))
             version = live
             if data.version is not None:
-                version = (await session.execute(select(FlowVersion).where(
-                    FlowVersion.flow_id == flow.id, FlowVersion.number == data.version))).scalar_one_or_none()
+                version = (
+                    await session.execute(
+                        select(FlowVersion).where(
+                            FlowVersion.flow_id == flow.id, FlowVersion.number == data.version
+                        )
+                    )
+                ).scalar_one_or_none()
                 if version is None:
                     raise NotFound(f"version {data.version} of '{slug}' not found")
                 if version.state != "published":
-                    raise Conflict(f"version {data.version} is {version.state}; only published versions "
-                                   "can be invoked", code="not_published")
+                    raise Conflict(
+                        f"version {data.version} is {version.state}; only published versions can be invoked",
+                        code="not_published",
+                    )
             if version is None:  # global admins pass the policy even when nothing is live
                 raise NotFound("assistant not found: it has no live version")
-        return await _start_and_answer(rt, actor, version, flow.workspace_id, data.inputs,
-                                       stream=data.stream, wait_s=data.wait_s, is_test=False)
+        return await _start_and_answer(
+            rt,
+            actor,
+            version,
+            flow.workspace_id,
+            data.inputs,
+            stream=data.stream,
+            wait_s=data.wait_s,
+            is_test=False,
+        )
 
     @post("/flows/{flow_id:str}/versions/{number:int}/runs")
-    async def test_run(self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int], data: JSONBody[TestRunRequest]) -> Any:
+    async def test_run(
+        self,
+        rt: Rt,
+        actor: Caller,
+        flow_id: FromPath[str],
+        number: FromPath[int],
+        data: JSONBody[TestRunRequest],
+    ) -> Any:
         """Run any saved version (draft included) from the editor's test panel."""
         async with rt.db.read() as session:
             flow, version = await flows.get_version(session, rt.authz, actor, flow_id, number, "test_run")
-        return await _start_and_answer(rt, actor, version, flow.workspace_id, data.inputs, stream=data.stream,
-                                       wait_s=data.wait_s, is_test=True, fixed_outputs=data.fixed_outputs)
+        return await _start_and_answer(
+            rt,
+            actor,
+            version,
+            flow.workspace_id,
+            data.inputs,
+            stream=data.stream,
+            wait_s=data.wait_s,
+            is_test=True,
+            fixed_outputs=data.fixed_outputs,
+        )
 
     @get("/runs/{run_id:str}")
     async def get_run(self, rt: Rt, actor: Caller, run_id: FromPath[str]) -> dict[str, Any]:
@@ -137,8 +198,9 @@ class RunController(Controller):
             return await load_run_json(session, run)
 
     @get("/runs")
-    async def list_runs(self, rt: Rt, actor: Caller, flow_id: FromQuery[str | None] = None,
-                        limit: FromQuery[int] = 50) -> list[dict[str, Any]]:
+    async def list_runs(
+        self, rt: Rt, actor: Caller, flow_id: FromQuery[str | None] = None, limit: FromQuery[int] = 50
+    ) -> list[dict[str, Any]]:
         """Runs the caller may see (own runs; all of a workspace for its admins)."""
         async with rt.db.read() as session:
             query = select(Run).order_by(Run.created_at.desc()).limit(min(max(limit, 1), 500) * 4)
@@ -148,10 +210,18 @@ class RunController(Controller):
             visible = []
             for run in rows:
                 if rt.authz.is_allowed(actor, "read", await run_view(session, run)):
-                    visible.append({"id": run.id, "flow_id": run.flow_id, "version": run.version_number,
-                                    "status": run.status, "is_test": run.is_test,
-                                    "created_at": iso(run.created_at), "finished_at": iso(run.finished_at),
-                                    "total_tokens": run.total_tokens})
+                    visible.append(
+                        {
+                            "id": run.id,
+                            "flow_id": run.flow_id,
+                            "version": run.version_number,
+                            "status": run.status,
+                            "is_test": run.is_test,
+                            "created_at": iso(run.created_at),
+                            "finished_at": iso(run.finished_at),
+                            "total_tokens": run.total_tokens,
+                        }
+                    )
                 if len(visible) >= limit:
                     break
         return visible

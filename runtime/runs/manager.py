@@ -49,8 +49,9 @@ END = {"type": "end"}
 
 
 class RunManager:
-    def __init__(self, db: Database, settings: Settings, engine: Engine,
-                 cache: FlowCache | None = None) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, engine: Engine, cache: FlowCache | None = None
+    ) -> None:
         self.db = db
         self.settings = settings
         self.engine = engine
@@ -71,29 +72,61 @@ class RunManager:
         self._results: dict[str, dict[str, Any]] = {}
 
     # -- starting ---------------------------------------------------------------------
-    async def start(self, actor: Actor | None, version: FlowVersion, workspace_id: str,
-                    inputs: Mapping[str, Any] | None, *, is_test: bool = False,
-                    fixed_outputs: Mapping[str, Mapping[str, Any]] | None = None,
-                    listen: bool = False) -> tuple[str, asyncio.Queue[dict[str, Any]] | None]:
+    async def start(
+        self,
+        actor: Actor | None,
+        version: FlowVersion,
+        workspace_id: str,
+        inputs: Mapping[str, Any] | None,
+        *,
+        is_test: bool = False,
+        fixed_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+        listen: bool = False,
+    ) -> tuple[str, asyncio.Queue[dict[str, Any]] | None]:
         """Start a run of `version` in the background; it is written as the recorder decides."""
         flow = self.cache.get(version.document, version.content_hash)
         prepared = prepare_inputs(flow.document, inputs)
         now = utcnow()
         run_id = new_id()
-        values = {"id": run_id, "flow_id": version.flow_id, "version_id": version.id,
-                  "version_number": version.number, "content_hash": version.content_hash,
-                  "workspace_id": workspace_id, "started_by": actor.id if actor else None,
-                  "status": "running", "is_test": is_test, "inputs": prepared, "worker_id": self.worker_id,
-                  "heartbeat_at": now, "started_at": now, "created_at": now}
-        started = Event(actor=actor.username if actor else None, action="run.started", resource_type="run",
-                        resource_id=run_id, version_hash=version.content_hash,
-                        detail={"flow_id": version.flow_id, "version": version.number, "test": is_test})
+        values = {
+            "id": run_id,
+            "flow_id": version.flow_id,
+            "version_id": version.id,
+            "version_number": version.number,
+            "content_hash": version.content_hash,
+            "workspace_id": workspace_id,
+            "started_by": actor.id if actor else None,
+            "status": "running",
+            "is_test": is_test,
+            "inputs": prepared,
+            "worker_id": self.worker_id,
+            "heartbeat_at": now,
+            "started_at": now,
+            "created_at": now,
+        }
+        started = Event(
+            actor=actor.username if actor else None,
+            action="run.started",
+            resource_type="run",
+            resource_id=run_id,
+            version_hash=version.content_hash,
+            detail={"flow_id": version.flow_id, "version": version.number, "test": is_test},
+        )
         recorder = SqlRecorder(self.writer, run_id, start=RunStart(values, started))
         self._facts[run_id] = values
         queue = self.listen(run_id) if listen else None
-        self._spawn(run_id, self._drive(run_id, version, prepared, fixed_outputs=fixed_outputs,
-                                        recorder=recorder, caller_id=values["started_by"],
-                                        workspace_id=workspace_id))
+        self._spawn(
+            run_id,
+            self._drive(
+                run_id,
+                version,
+                prepared,
+                fixed_outputs=fixed_outputs,
+                recorder=recorder,
+                caller_id=values["started_by"],
+                workspace_id=workspace_id,
+            ),
+        )
         return run_id, queue
 
     def _spawn(self, run_id: str, coroutine: Any) -> None:
@@ -129,6 +162,7 @@ class RunManager:
         def emit(event: dict[str, Any]) -> None:
             for queue in self._listeners.get(run_id, ()):
                 queue.put_nowait(event)
+
         return emit
 
     @staticmethod
@@ -140,12 +174,19 @@ class RunManager:
             yield event
 
     # -- driving ----------------------------------------------------------------------
-    async def _drive(self, run_id: str, version: FlowVersion, inputs: dict[str, Any], *,
-                     completed: Mapping[str, Any] | None = None,
-                     resolutions: Mapping[str, Any] | None = None,
-                     fixed_outputs: Mapping[str, Mapping[str, Any]] | None = None,
-                     recorder: SqlRecorder | None = None, caller_id: str | None = None,
-                     workspace_id: str | None = None) -> None:
+    async def _drive(
+        self,
+        run_id: str,
+        version: FlowVersion,
+        inputs: dict[str, Any],
+        *,
+        completed: Mapping[str, Any] | None = None,
+        resolutions: Mapping[str, Any] | None = None,
+        fixed_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+        recorder: SqlRecorder | None = None,
+        caller_id: str | None = None,
+        workspace_id: str | None = None,
+    ) -> None:
         flow = self.cache.get(version.document, version.content_hash)
         recorder = recorder or SqlRecorder(self.writer, run_id, stored=set(completed or ()))
         self._recorders[run_id] = recorder
@@ -154,15 +195,30 @@ class RunManager:
         try:
             try:
                 outcome = await self.engine.execute(
-                    flow, run_id, inputs, completed=completed, resolutions=resolutions,
-                    recorder=recorder, emit=emit, fixed_outputs=fixed_outputs,
-                    caller_id=caller_id, workspace_id=workspace_id)
+                    flow,
+                    run_id,
+                    inputs,
+                    completed=completed,
+                    resolutions=resolutions,
+                    recorder=recorder,
+                    emit=emit,
+                    fixed_outputs=fixed_outputs,
+                    caller_id=caller_id,
+                    workspace_id=workspace_id,
+                )
             except asyncio.CancelledError:
                 if self._stopping:  # shutting down: leave the run for another process
                     await self._release(run_id, recorder)
                     raise
-                outcome = RunOutcome("cancelled", error={"node": None, "type": None, "kind": "Cancelled",
-                                                         "message": "the run was cancelled"})
+                outcome = RunOutcome(
+                    "cancelled",
+                    error={
+                        "node": None,
+                        "type": None,
+                        "kind": "Cancelled",
+                        "message": "the run was cancelled",
+                    },
+                )
             if visible is not None:
                 visible.cancel()
             await self._conclude(run_id, version.content_hash, outcome, recorder, resumed=bool(completed))
@@ -187,7 +243,9 @@ class RunManager:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("could not record the start of run %s yet; will try at its next step", recorder.run_id)
+            log.exception(
+                "could not record the start of run %s yet; will try at its next step", recorder.run_id
+            )
 
     def _final_event(self, run_id: str) -> dict[str, Any]:
         return self._last_outcomes.pop(run_id, {"status": "unknown"})
@@ -201,32 +259,51 @@ class RunManager:
         process drove it to its end — saves the invoke endpoint reading it back."""
         return self._results.pop(run_id, None)
 
-    async def _conclude(self, run_id: str, content_hash: str, outcome: RunOutcome, recorder: SqlRecorder,
-                        *, resumed: bool) -> None:
+    async def _conclude(
+        self, run_id: str, content_hash: str, outcome: RunOutcome, recorder: SqlRecorder, *, resumed: bool
+    ) -> None:
         now = utcnow()
         waiting = outcome.status == "waiting"
-        values: dict[str, Any] = {"status": outcome.status, "outputs": outcome.outputs, "error": outcome.error,
-                                  "total_tokens": outcome.total_tokens, "heartbeat_at": now}
+        values: dict[str, Any] = {
+            "status": outcome.status,
+            "outputs": outcome.outputs,
+            "error": outcome.error,
+            "total_tokens": outcome.total_tokens,
+            "heartbeat_at": now,
+        }
         if not waiting:
             values["finished_at"] = now
         facts = dict(self._facts.get(run_id) or {})
 
         async def open_or_close_tasks(session: AsyncSession) -> None:
             if waiting:
-                workspace_id = facts.get("workspace_id") or (await session.execute(
-                    select(Run.workspace_id).where(Run.id == run_id))).scalar_one()
+                workspace_id = (
+                    facts.get("workspace_id")
+                    or (await session.execute(select(Run.workspace_id).where(Run.id == run_id))).scalar_one()
+                )
                 await approvals.create_tasks(session, run_id, workspace_id, content_hash, outcome.suspensions)
             else:  # only a run that waited before can have tasks left open
                 await session.execute(
-                    update(ApprovalTask).where(ApprovalTask.run_id == run_id, ApprovalTask.status == "open")
-                    .values(status="cancelled", resolved_at=now).execution_options(synchronize_session=False))
+                    update(ApprovalTask)
+                    .where(ApprovalTask.run_id == run_id, ApprovalTask.status == "open")
+                    .values(status="cancelled", resolved_at=now)
+                    .execution_options(synchronize_session=False)
+                )
 
-        event = Event(actor=None, action="run.waiting" if waiting else "run.finished", resource_type="run",
-                      resource_id=run_id, version_hash=content_hash,
-                      detail={"status": outcome.status, "error": outcome.error, "tokens": outcome.total_tokens})
+        event = Event(
+            actor=None,
+            action="run.waiting" if waiting else "run.finished",
+            resource_type="run",
+            resource_id=run_id,
+            version_hash=content_hash,
+            detail={"status": outcome.status, "error": outcome.error, "tokens": outcome.total_tokens},
+        )
         await recorder.write(values, [event], open_or_close_tasks if waiting or resumed else None)
-        self._last_outcomes[run_id] = {"status": outcome.status, "outputs": outcome.outputs,
-                                       "error": outcome.error}
+        self._last_outcomes[run_id] = {
+            "status": outcome.status,
+            "outputs": outcome.outputs,
+            "error": outcome.error,
+        }
         if facts and not waiting and run_id in self._waiters:
             self._results[run_id] = run_as_json({**facts, **values}, list(outcome.steps.values()), [])
 
@@ -235,9 +312,12 @@ class RunManager:
         with contextlib.suppress(Exception):
             await recorder.flush()
             async with self.db.write() as session:
-                await session.execute(update(Run).where(Run.id == run_id, Run.worker_id == self.worker_id)
-                                      .values(worker_id=None, heartbeat_at=None)
-                                      .execution_options(synchronize_session=False))
+                await session.execute(
+                    update(Run)
+                    .where(Run.id == run_id, Run.worker_id == self.worker_id)
+                    .values(worker_id=None, heartbeat_at=None)
+                    .execution_options(synchronize_session=False)
+                )
 
     # -- resuming ---------------------------------------------------------------------
     async def resume(self, run_id: str, *, orphan: bool = False) -> bool:
@@ -247,13 +327,18 @@ class RunManager:
         cutoff = utcnow() - timedelta(seconds=self.settings.orphan_after_s)
         async with self.db.write() as session:
             if orphan:
-                claim = update(Run).where(Run.id == run_id, Run.status == "running",
-                                          or_(Run.heartbeat_at.is_(None), Run.heartbeat_at < cutoff))
+                claim = update(Run).where(
+                    Run.id == run_id,
+                    Run.status == "running",
+                    or_(Run.heartbeat_at.is_(None), Run.heartbeat_at < cutoff),
+                )
             else:
                 claim = update(Run).where(Run.id == run_id, Run.status == "waiting")
             result = await session.execute(
-                claim.values(status="running", worker_id=self.worker_id, heartbeat_at=utcnow())
-                .execution_options(synchronize_session=False))
+                claim.values(
+                    status="running", worker_id=self.worker_id, heartbeat_at=utcnow()
+                ).execution_options(synchronize_session=False)
+            )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 return False
             run = await session.get(Run, run_id)
@@ -264,8 +349,18 @@ class RunManager:
                 return False
             inputs = dict(run.inputs or {})
             caller_id, workspace_id = run.started_by, run.workspace_id
-        self._spawn(run_id, self._drive(run_id, version, inputs, completed=steps, resolutions=resolutions,
-                                        caller_id=caller_id, workspace_id=workspace_id))
+        self._spawn(
+            run_id,
+            self._drive(
+                run_id,
+                version,
+                inputs,
+                completed=steps,
+                resolutions=resolutions,
+                caller_id=caller_id,
+                workspace_id=workspace_id,
+            ),
+        )
         return True
 
     # -- cancelling -------------------------------------------------------------------
@@ -287,12 +382,20 @@ class RunManager:
                 return "cancelling"
             run.status, run.finished_at = "cancelled", utcnow()
             run.error = {"node": None, "type": None, "kind": "Cancelled", "message": "the run was cancelled"}
-            await session.execute(update(ApprovalTask).where(ApprovalTask.run_id == run_id,
-                                                             ApprovalTask.status == "open")
-                                  .values(status="cancelled", resolved_at=utcnow())
-                                  .execution_options(synchronize_session=False))
-            await audit(session, actor=actor.username, action="run.cancelled", resource_type="run",
-                        resource_id=run_id, version_hash=run.content_hash)
+            await session.execute(
+                update(ApprovalTask)
+                .where(ApprovalTask.run_id == run_id, ApprovalTask.status == "open")
+                .values(status="cancelled", resolved_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            await audit(
+                session,
+                actor=actor.username,
+                action="run.cancelled",
+                resource_type="run",
+                resource_id=run_id,
+                version_hash=run.content_hash,
+            )
             return "cancelled"
 
     # -- background sweep -------------------------------------------------------------
@@ -301,26 +404,60 @@ class RunManager:
         async with self.db.write() as session:
             await approvals.expire_due(session)
         async with self.db.read() as session:
-            decided = (await session.execute(
-                select(Run.id).join(ApprovalTask, ApprovalTask.run_id == Run.id)
-                # Only decisions not applied yet: a task stays `approved` after its run went on.
-                .join(RunStep, (RunStep.run_id == Run.id) & (RunStep.node_id == ApprovalTask.node_id))
-                .where(Run.status == "waiting", ApprovalTask.status.in_(approvals.RESOLVED),
-                       RunStep.status == "waiting")
-                .distinct().limit(50))).scalars().all()
+            decided = (
+                (
+                    await session.execute(
+                        select(Run.id)
+                        .join(ApprovalTask, ApprovalTask.run_id == Run.id)
+                        # Only decisions not applied yet: a task stays `approved` after its run went on.
+                        .join(RunStep, (RunStep.run_id == Run.id) & (RunStep.node_id == ApprovalTask.node_id))
+                        .where(
+                            Run.status == "waiting",
+                            ApprovalTask.status.in_(approvals.RESOLVED),
+                            RunStep.status == "waiting",
+                        )
+                        .distinct()
+                        .limit(50)
+                    )
+                )
+                .scalars()
+                .all()
+            )
             cutoff = utcnow() - timedelta(seconds=self.settings.orphan_after_s)
-            orphans = (await session.execute(
-                select(Run.id).where(Run.status == "running",
-                                     or_(Run.heartbeat_at.is_(None), Run.heartbeat_at < cutoff))
-                .limit(50))).scalars().all()
-            cancels = (await session.execute(
-                select(Run.id).where(Run.id.in_(list(self._tasks)), Run.cancel_requested.is_(True))
-            )).scalars().all() if self._tasks else []
+            orphans = (
+                (
+                    await session.execute(
+                        select(Run.id)
+                        .where(
+                            Run.status == "running",
+                            or_(Run.heartbeat_at.is_(None), Run.heartbeat_at < cutoff),
+                        )
+                        .limit(50)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            cancels = (
+                (
+                    await session.execute(
+                        select(Run.id).where(Run.id.in_(list(self._tasks)), Run.cancel_requested.is_(True))
+                    )
+                )
+                .scalars()
+                .all()
+                if self._tasks
+                else []
+            )
         for run_id in cancels:
             if (task := self._tasks.get(run_id)) is not None:
                 task.cancel()
         resumed = [run_id for run_id in decided if await self.resume(run_id)]
-        resumed += [run_id for run_id in orphans if run_id not in self._tasks and await self.resume(run_id, orphan=True)]
+        resumed += [
+            run_id
+            for run_id in orphans
+            if run_id not in self._tasks and await self.resume(run_id, orphan=True)
+        ]
         await self._heartbeat()
         return resumed
 
@@ -329,9 +466,12 @@ class RunManager:
         if not mine:
             return
         async with self.db.write() as session:
-            await session.execute(update(Run).where(Run.id.in_(mine), Run.worker_id == self.worker_id,
-                                                    Run.status == "running")
-                                  .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False))
+            await session.execute(
+                update(Run)
+                .where(Run.id.in_(mine), Run.worker_id == self.worker_id, Run.status == "running")
+                .values(heartbeat_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -35,8 +35,17 @@ from runtime.db.models import RunStep, new_id, utcnow
 from runtime.engine.records import StepRecord
 from runtime.runs.writer import RunWriter, WriteSet
 
-STEP_FIELDS = ("node_type", "status", "inputs", "outputs", "error", "usage", "started_at",
-               "finished_at", "duration_ms")
+STEP_FIELDS = (
+    "node_type",
+    "status",
+    "inputs",
+    "outputs",
+    "error",
+    "usage",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+)
 
 
 def step_row_values(step: StepRecord) -> dict[str, Any]:
@@ -47,9 +56,16 @@ async def load_steps(session: AsyncSession, run_id: str) -> dict[str, StepRecord
     rows = (await session.execute(select(RunStep).where(RunStep.run_id == run_id))).scalars()
     return {
         row.node_id: StepRecord(
-            node_id=row.node_id, node_type=row.node_type, status=row.status,  # type: ignore[arg-type]
-            inputs=row.inputs, outputs=row.outputs, error=row.error, usage=row.usage,
-            started_at=row.started_at, finished_at=row.finished_at, duration_ms=row.duration_ms,
+            node_id=row.node_id,
+            node_type=row.node_type,
+            status=row.status,  # type: ignore[arg-type]
+            inputs=row.inputs,
+            outputs=row.outputs,
+            error=row.error,
+            usage=row.usage,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            duration_ms=row.duration_ms,
         )
         for row in rows
     }
@@ -66,8 +82,15 @@ class RunStart:
 class SqlRecorder:
     """Buffers one run's writes and hands them to the process's `RunWriter`."""
 
-    def __init__(self, writer: RunWriter, run_id: str, stored: set[str] | None = None, *,
-                 start: RunStart | None = None, flush_interval_s: float = 0.25) -> None:
+    def __init__(
+        self,
+        writer: RunWriter,
+        run_id: str,
+        stored: set[str] | None = None,
+        *,
+        start: RunStart | None = None,
+        flush_interval_s: float = 0.25,
+    ) -> None:
         self.writer = writer
         self.run_id = run_id
         self.stored: set[str] = set(stored or ())
@@ -98,8 +121,12 @@ class SqlRecorder:
     async def flush(self) -> None:
         await self.write()
 
-    async def write(self, values: dict[str, Any] | None = None, events: list[Event] | None = None,
-                    extra: Callable[[AsyncSession], Awaitable[None]] | None = None) -> None:
+    async def write(
+        self,
+        values: dict[str, Any] | None = None,
+        events: list[Event] | None = None,
+        extra: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    ) -> None:
         """Write the start if still buffered, buffered steps, the run's `values`, `events`
         and `extra` in one transaction (shared with other runs' writes)."""
         async with self._lock:
@@ -119,9 +146,12 @@ class SqlRecorder:
                 raise
         self._last_flush = time.monotonic()
 
-    def _take(self, values: dict[str, Any] | None, events: list[Event],
-              extra: Callable[[AsyncSession], Awaitable[None]] | None
-              ) -> tuple[WriteSet, RunStart | None, list[StepRecord], set[str]]:
+    def _take(
+        self,
+        values: dict[str, Any] | None,
+        events: list[Event],
+        extra: Callable[[AsyncSession], Awaitable[None]] | None,
+    ) -> tuple[WriteSet, RunStart | None, list[StepRecord], set[str]]:
         item = WriteSet(self.run_id, extra=extra)
         start, self.start = self.start, None
         if start is not None:  # a quick run: its row goes in once, already in its final state
@@ -136,14 +166,20 @@ class SqlRecorder:
             if step.node_id in self.stored:
                 item.update_steps.append({"node_id": step.node_id, **step_row_values(step)})
             else:
-                item.insert_steps.append({"id": new_id(), "run_id": self.run_id, "node_id": step.node_id,
-                                          **step_row_values(step)})
+                item.insert_steps.append(
+                    {"id": new_id(), "run_id": self.run_id, "node_id": step.node_id, **step_row_values(step)}
+                )
                 self.stored.add(step.node_id)
         item.events += events
         return item, start, pending, stored_before
 
-    def _settle(self, future: asyncio.Future[None], start: RunStart | None, pending: list[StepRecord],
-                stored_before: set[str]) -> None:
+    def _settle(
+        self,
+        future: asyncio.Future[None],
+        start: RunStart | None,
+        pending: list[StepRecord],
+        stored_before: set[str],
+    ) -> None:
         """After a failed write, everything is buffered again for the next try."""
         if future.done() and not future.cancelled() and future.exception() is None:
             return

@@ -59,8 +59,11 @@ async def _write_batch(session: AsyncSession, batch: list[WriteSet]) -> None:
             values = dict(values)
             node_id = values.pop("node_id")
             await session.execute(
-                update(RunStep).where(RunStep.run_id == item.run_id, RunStep.node_id == node_id)
-                .values(**values).execution_options(synchronize_session=False))
+                update(RunStep)
+                .where(RunStep.run_id == item.run_id, RunStep.node_id == node_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
     await _update_runs(session, [item for item in batch if item.update_run])
     for item in batch:
         if item.extra is not None:
@@ -74,10 +77,15 @@ async def _update_runs(session: AsyncSession, items: list[WriteSet]) -> None:
     for item in items:
         assert item.update_run is not None
         keys = tuple(sorted(item.update_run))
-        groups.setdefault(keys, []).append({"run_key": item.run_id, **{f"v_{k}": v for k, v in item.update_run.items()}})
+        groups.setdefault(keys, []).append(
+            {"run_key": item.run_id, **{f"v_{k}": v for k, v in item.update_run.items()}}
+        )
     for keys, params in groups.items():
-        statement = (update(Run.__table__).where(Run.__table__.c.id == bindparam("run_key"))
-                     .values({key: bindparam(f"v_{key}") for key in keys}))
+        statement = (
+            update(Run.__table__)
+            .where(Run.__table__.c.id == bindparam("run_key"))
+            .values({key: bindparam(f"v_{key}") for key in keys})
+        )
         connection = await session.connection()
         await connection.execute(statement, params)
 

@@ -25,47 +25,84 @@ class UserController(Controller):
     tags = ["users"]
 
     @post("/auth/login", status_code=200)
-    async def login(self, rt: Rt, data: JSONBody[LoginRequest], request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def login(
+        self, rt: Rt, data: JSONBody[LoginRequest], request: Request[Any, Any, Any]
+    ) -> dict[str, Any]:
         try:
             async with rt.db.write() as session:
                 user = await authenticate(session, data.username, data.password)
-                await audit(session, actor=user.username, action="auth.login", resource_type="user",
-                            resource_id=user.id)
+                await audit(
+                    session,
+                    actor=user.username,
+                    action="auth.login",
+                    resource_type="user",
+                    resource_id=user.id,
+                )
         except Unauthorized:
             # After the first transaction ended: on SQLite a second writer inside it waits for
             # the first one's lock until the busy timeout and fails.
             async with rt.db.write() as audit_session:
-                await audit(audit_session, actor=None, action="auth.login_failed",
-                            detail={"username": data.username[:64]})
+                await audit(
+                    audit_session,
+                    actor=None,
+                    action="auth.login_failed",
+                    detail={"username": data.username[:64]},
+                )
             raise
         expires = datetime.now(UTC) + timedelta(minutes=rt.settings.token_ttl_minutes)
         token = Token(sub=user.id, exp=expires).encode(rt.jwt_secret, "HS256")
-        return {"token": token, "token_type": "Bearer", "expires_at": expires.isoformat(),
-                "user": {"id": user.id, "username": user.username}}
+        return {
+            "token": token,
+            "token_type": "Bearer",
+            "expires_at": expires.isoformat(),
+            "user": {"id": user.id, "username": user.username},
+        }
 
     @get("/me")
     async def me(self, rt: Rt, actor: Caller) -> dict[str, Any]:
         async with rt.db.read() as session:
             ids = list(actor.workspace_roles)
-            rows = (await session.execute(select(Workspace).where(Workspace.id.in_(ids)))).scalars() if ids else []
-            workspaces = [{"id": w.id, "slug": w.slug, "name": w.name,
-                           "roles": sorted(actor.workspace_roles[w.id])} for w in rows]
-        return {"id": actor.id, "username": actor.username, "global_roles": sorted(actor.global_roles),
-                "workspaces": sorted(workspaces, key=lambda item: item["slug"])}
+            rows = (
+                (await session.execute(select(Workspace).where(Workspace.id.in_(ids)))).scalars()
+                if ids
+                else []
+            )
+            workspaces = [
+                {"id": w.id, "slug": w.slug, "name": w.name, "roles": sorted(actor.workspace_roles[w.id])}
+                for w in rows
+            ]
+        return {
+            "id": actor.id,
+            "username": actor.username,
+            "global_roles": sorted(actor.global_roles),
+            "workspaces": sorted(workspaces, key=lambda item: item["slug"]),
+        }
 
     @get("/workspaces")
     async def list_workspaces(self, rt: Rt, actor: Caller) -> list[dict[str, Any]]:
         async with rt.db.read() as session:
             rows = (await session.execute(select(Workspace).order_by(Workspace.slug))).scalars().all()
         visible = [row for row in rows if rt.authz.is_allowed(actor, "read", workspace_view(row))]
-        return [{"id": row.id, "slug": row.slug, "name": row.name, "created_at": iso(row.created_at),
-                 "roles": sorted(actor.workspace_roles.get(row.id, ()))} for row in visible]
+        return [
+            {
+                "id": row.id,
+                "slug": row.slug,
+                "name": row.name,
+                "created_at": iso(row.created_at),
+                "roles": sorted(actor.workspace_roles.get(row.id, ())),
+            }
+            for row in visible
+        ]
 
     @post("/workspaces")
-    async def create_workspace(self, rt: Rt, actor: Caller, data: JSONBody[WorkspaceCreate]) -> dict[str, Any]:
+    async def create_workspace(
+        self, rt: Rt, actor: Caller, data: JSONBody[WorkspaceCreate]
+    ) -> dict[str, Any]:
         rt.authz.authorize(actor, "create_workspace", Platform())
         async with rt.db.write() as session:
-            existing = (await session.execute(select(Workspace).where(Workspace.slug == data.slug))).scalar_one_or_none()
+            existing = (
+                await session.execute(select(Workspace).where(Workspace.slug == data.slug))
+            ).scalar_one_or_none()
             if existing:
                 from runtime.errors import Conflict
 

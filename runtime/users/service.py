@@ -26,11 +26,13 @@ async def load_actor(session: AsyncSession, user_id: str) -> Actor | None:
     Runs on every request (a removed user's token must stop working at once), so it is
     one query: the user joined with their memberships.
     """
-    rows = (await session.execute(
-        select(User.username, User.global_roles, User.active, Membership.workspace_id, Membership.role)
-        .outerjoin(Membership, Membership.user_id == User.id)
-        .where(User.id == user_id)
-    )).all()
+    rows = (
+        await session.execute(
+            select(User.username, User.global_roles, User.active, Membership.workspace_id, Membership.role)
+            .outerjoin(Membership, Membership.user_id == User.id)
+            .where(User.id == user_id)
+        )
+    ).all()
     if not rows or not rows[0].active:
         return None
     roles: dict[str, set[str]] = {}
@@ -52,8 +54,9 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
     return user
 
 
-async def get_or_create_workspace(session: AsyncSession, slug: str, name: str | None = None,
-                                  *, actor: str | None = None) -> Workspace:
+async def get_or_create_workspace(
+    session: AsyncSession, slug: str, name: str | None = None, *, actor: str | None = None
+) -> Workspace:
     if not SLUG.match(slug):
         raise BadRequest(f"'{slug}' is not a workspace slug: lowercase letters, digits and -")
     existing = (await session.execute(select(Workspace).where(Workspace.slug == slug))).scalar_one_or_none()
@@ -62,14 +65,27 @@ async def get_or_create_workspace(session: AsyncSession, slug: str, name: str | 
     workspace = Workspace(slug=slug, name=name or slug.replace("-", " ").title())
     session.add(workspace)
     await session.flush()
-    await audit(session, actor=actor, action="workspace.created", resource_type="workspace",
-                resource_id=workspace.id, detail={"slug": slug})
+    await audit(
+        session,
+        actor=actor,
+        action="workspace.created",
+        resource_type="workspace",
+        resource_id=workspace.id,
+        detail={"slug": slug},
+    )
     return workspace
 
 
-async def add_user(session: AsyncSession, username: str, password: str, role: str,
-                   workspace_slug: str | None = None, *, actor: str | None = None,
-                   display_name: str = "") -> User:
+async def add_user(
+    session: AsyncSession,
+    username: str,
+    password: str,
+    role: str,
+    workspace_slug: str | None = None,
+    *,
+    actor: str | None = None,
+    display_name: str = "",
+) -> User:
     """Create a user (or give an existing one another role). Workspace roles need a workspace."""
     if not USERNAME.match(username):
         raise BadRequest(f"'{username}' is not a username: letters, digits and _ . @ - (max 64)")
@@ -85,27 +101,49 @@ async def add_user(session: AsyncSession, username: str, password: str, role: st
         raise BadRequest(str(exc)) from None
     user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
     if user is None:
-        user = User(username=username, display_name=display_name or username,
-                    password_hash=password_hash, global_roles=[])
+        user = User(
+            username=username,
+            display_name=display_name or username,
+            password_hash=password_hash,
+            global_roles=[],
+        )
         session.add(user)
         await session.flush()
-        await audit(session, actor=actor, action="user.created", resource_type="user",
-                    resource_id=user.id, detail={"username": username})
+        await audit(
+            session,
+            actor=actor,
+            action="user.created",
+            resource_type="user",
+            resource_id=user.id,
+            detail={"username": username},
+        )
     else:
         user.password_hash = password_hash
         user.active = True
     if workspace_slug:
         workspace = await get_or_create_workspace(session, workspace_slug, actor=actor)
-        exists = (await session.execute(select(Membership).where(
-            Membership.user_id == user.id, Membership.workspace_id == workspace.id,
-            Membership.role == role))).scalar_one_or_none()
+        exists = (
+            await session.execute(
+                select(Membership).where(
+                    Membership.user_id == user.id,
+                    Membership.workspace_id == workspace.id,
+                    Membership.role == role,
+                )
+            )
+        ).scalar_one_or_none()
         if exists is None:
             session.add(Membership(user_id=user.id, workspace_id=workspace.id, role=role))
     elif role not in (user.global_roles or []):
         user.global_roles = sorted({*(user.global_roles or []), role})
     await session.flush()
-    await audit(session, actor=actor, action="user.role_granted", resource_type="user",
-                resource_id=user.id, detail={"role": role, "workspace": workspace_slug})
+    await audit(
+        session,
+        actor=actor,
+        action="user.role_granted",
+        resource_type="user",
+        resource_id=user.id,
+        detail={"role": role, "workspace": workspace_slug},
+    )
     return user
 
 
@@ -117,5 +155,11 @@ async def remove_user(session: AsyncSession, username: str, *, actor: str | None
     if not user.active:
         raise Conflict(f"'{username}' is already removed")
     user.active = False
-    await audit(session, actor=actor, action="user.removed", resource_type="user",
-                resource_id=user.id, detail={"username": username})
+    await audit(
+        session,
+        actor=actor,
+        action="user.removed",
+        resource_type="user",
+        resource_id=user.id,
+        detail={"username": username},
+    )
