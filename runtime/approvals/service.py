@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nodes.base import Resolution
 from runtime.audit.service import append as audit
+from runtime.db.database import update_exactly_one
 from runtime.db.models import ApprovalTask, Run, TaskDecision, utcnow
 from runtime.engine.records import StepRecord
 from runtime.errors import BadRequest, Conflict, NotFound
@@ -126,16 +127,16 @@ async def decide(
             "decided_by": decided_by,
         }
         values["resolved_at"] = utcnow()
-    result = await session.execute(
+    await update_exactly_one(
+        session,
         update(ApprovalTask)
         .where(
             ApprovalTask.id == task.id, ApprovalTask.revision == task.revision, ApprovalTask.status == "open"
         )
-        .values(**values)
-        .execution_options(synchronize_session=False)
+        .values(**values),
+        "someone else decided this task at the same moment",
+        "task_closed",
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("someone else decided this task at the same moment", code="task_closed")
     await session.refresh(task)
     await audit(
         session,

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Update, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -49,6 +49,16 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     # session needs, and it saves two round trips to SQLite's thread per request.
 
     return engine
+
+
+async def update_exactly_one(session: AsyncSession, statement: Update, conflict: str, code: str) -> None:
+    """A compare-and-set: `statement` (an UPDATE whose WHERE names the expected state)
+    must change exactly one row; otherwise someone else changed it first -> `Conflict`."""
+    from runtime.errors import Conflict
+
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(conflict, code=code)
 
 
 class Database:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Controller, Response, get, post
@@ -10,11 +11,13 @@ from sqlalchemy import select
 
 from runtime.api.deps import Caller, Rt, iso
 from runtime.api.schemas import FlowCreate, ReviewRequest, ValidateRequest, VersionCreate
+from runtime.context import Runtime
 from runtime.db.models import Flow, FlowVersion, User, VersionReview, Workspace
 from runtime.errors import BadRequest
 from runtime.flows import service
 from runtime.flows.diff import diff_documents
 from runtime.flows.validation import validate_document
+from runtime.policy.resources import Actor
 from runtime.policy.views import flow_view, version_view
 
 
@@ -212,14 +215,18 @@ class FlowController(Controller):
         result["to"] = version.number
         return result
 
+    @staticmethod
+    async def _transition(
+        rt: Runtime, actor: Actor, flow_id: str, number: int, change: Callable[..., Awaitable[FlowVersion]]
+    ) -> dict[str, Any]:
+        """Submit, publish or retire (the service checks state and policy)."""
+        async with rt.db.write() as session:
+            version = await change(session, rt.authz, actor, flow_id, number)
+            return await _named(session, version)
+
+    @staticmethod
     async def _review(
-        self,
-        rt: Rt,
-        actor: Caller,
-        flow_id: FromPath[str],
-        number: FromPath[int],
-        decision: str,
-        comment: str,
+        rt: Runtime, actor: Actor, flow_id: str, number: int, decision: str, comment: str
     ) -> dict[str, Any]:
         async with rt.db.write() as session:
             version = await service.review_version(
@@ -231,9 +238,7 @@ class FlowController(Controller):
     async def submit(
         self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
     ) -> dict[str, Any]:
-        async with rt.db.write() as session:
-            version = await service.submit_version(session, rt.authz, actor, flow_id, number)
-            return await _named(session, version)
+        return await self._transition(rt, actor, flow_id, number, service.submit_version)
 
     @post("/flows/{flow_id:str}/versions/{number:int}/approve", status_code=200)
     async def approve(
@@ -264,14 +269,10 @@ class FlowController(Controller):
     async def publish(
         self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
     ) -> dict[str, Any]:
-        async with rt.db.write() as session:
-            version = await service.publish_version(session, rt.authz, actor, flow_id, number)
-            return await _named(session, version)
+        return await self._transition(rt, actor, flow_id, number, service.publish_version)
 
     @post("/flows/{flow_id:str}/versions/{number:int}/retire", status_code=200)
     async def retire(
         self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
     ) -> dict[str, Any]:
-        async with rt.db.write() as session:
-            version = await service.retire_version(session, rt.authz, actor, flow_id, number)
-            return await _named(session, version)
+        return await self._transition(rt, actor, flow_id, number, service.retire_version)

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit.service import append as audit
+from runtime.db.database import update_exactly_one
 from runtime.db.models import Flow, FlowVersion, VersionReview, Workspace, utcnow
 from runtime.errors import BadRequest, Conflict, InvalidFlow, NotFound, PayloadTooLarge
 from runtime.flows.validation import MAX_DOCUMENT_BYTES, validate_document
@@ -174,20 +175,18 @@ async def _transition(
             code="invalid_state",
             state=version.state,
         )
-    result = await session.execute(
+    await update_exactly_one(
+        session,
         update(FlowVersion)
         .where(
             FlowVersion.id == version.id,
             FlowVersion.revision == version.revision,
             FlowVersion.state == version.state,
         )
-        .values(state=new_state, revision=FlowVersion.revision + 1, **values)
-        .execution_options(synchronize_session=False)
+        .values(state=new_state, revision=FlowVersion.revision + 1, **values),
+        f"version {version.number} was changed by someone else just now; reload",
+        "concurrent_change",
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(
-            f"version {version.number} was changed by someone else just now; reload", code="concurrent_change"
-        )
     await session.refresh(version)
 
 
@@ -295,17 +294,17 @@ async def publish_version(
         published_by=actor.id,
         published_at=utcnow(),
     )
-    result = await session.execute(
+    await update_exactly_one(
+        session,
         update(Flow)
         .where(
             Flow.id == flow.id,
             Flow.live_version_id.is_(previous) if previous is None else Flow.live_version_id == previous,
         )
-        .values(live_version_id=version.id)
-        .execution_options(synchronize_session=False)
+        .values(live_version_id=version.id),
+        "another version was published at the same moment; reload",
+        "concurrent_change",
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("another version was published at the same moment; reload", code="concurrent_change")
     await session.refresh(flow)
     await audit(
         session,
