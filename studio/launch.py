@@ -51,9 +51,15 @@ def studio_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-def start(runtime_url: str, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-          log_path: Path | None = None, studio_dir: Path = STUDIO_DIR,
-          env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def start(
+    runtime_url: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    log_path: Path | None = None,
+    studio_dir: Path = STUDIO_DIR,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
     """Start `reflex run --env prod --single-port` in `studio_dir`; returns the process at once."""
     check_prerequisites()
     environment = {**os.environ, **(env or {})}
@@ -61,14 +67,36 @@ def start(runtime_url: str, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT
     environment["DIRIGENT_RUNTIME_URL"] = runtime_url
     environment.setdefault("PYTHONUNBUFFERED", "1")
     # The studio package (studio/studio) must win over anything else named `studio`.
-    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(studio_dir), environment.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
-               "--frontend-port", str(port), "--backend-host", host, "--loglevel", "info"]
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(studio_dir), environment.get("PYTHONPATH")])
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "reflex",
+        "run",
+        "--env",
+        "prod",
+        "--single-port",
+        "--frontend-port",
+        str(port),
+        "--backend-host",
+        host,
+        "--loglevel",
+        "info",
+    ]
     output = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
     try:
         # A session of its own: stopping the studio stops its bun/Vite children too.
-        return subprocess.Popen(command, cwd=studio_dir, env=environment, stdout=output,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        return subprocess.Popen(
+            command,
+            cwd=studio_dir,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     finally:
         if log_path:
             output.close()  # type: ignore[union-attr]
@@ -110,7 +138,9 @@ def wait_ready(url: str, timeout_s: float = 600.0, process: subprocess.Popen[byt
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runtime-url", default=os.environ.get("DIRIGENT_RUNTIME_URL", "http://127.0.0.1:8710"))
+    parser.add_argument(
+        "--runtime-url", default=os.environ.get("DIRIGENT_RUNTIME_URL", "http://127.0.0.1:8710")
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args()

@@ -90,13 +90,34 @@ async def prepare_up(settings: Settings) -> DemoSetup:
 
 
 def start_studio(settings: Settings, runtime_url: str) -> Any:
-    """STUDIO HOOK: `dirigent up` starts the web studio here once it exists.
+    """STUDIO HOOK: start the web studio (`studio/launch.py`) next to the runtime.
 
-    The studio issue replaces this with starting `dirigent studio` as a child process
-    (pointed at `runtime_url` through DIRIGENT_RUNTIME_URL), returning it so that `up`
-    stops it when the server stops, and prints the studio's URL in the banner.
+    Returns the studio's process (with `.studio_url`; `up` stops it with the server), or
+    a string that says why there is no studio (Reflex or bun not installed, no studio/
+    directory in this installation). Its output goes to `<data_dir>/studio.log`.
     """
-    return None
+    import importlib.util
+    import os
+
+    launcher = Path(__file__).resolve().parents[2] / "studio" / "launch.py"
+    if not launcher.is_file():
+        return "not part of this installation (no studio/ directory)"
+    spec = importlib.util.spec_from_file_location("dirigent_studio_launch", launcher)
+    if spec is None or spec.loader is None:
+        return f"cannot load {launcher}"
+    launch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launch)
+    port = int(os.environ.get("DIRIGENT_STUDIO_PORT", launch.DEFAULT_PORT))
+    host = os.environ.get("DIRIGENT_STUDIO_HOST", "127.0.0.1")
+    data_dir = Path(settings.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        process = launch.start(runtime_url, host=host, port=port, log_path=data_dir / "studio.log")
+    except launch.StudioUnavailable as exc:
+        return str(exc)
+    process.studio_url = launch.studio_url(host, port)
+    process.stop_studio = lambda: launch.stop(process)
+    return process
 
 
 def up_banner(settings: Settings, setup: DemoSetup, url: str, studio: str) -> list[str]:
@@ -144,16 +165,19 @@ def up(host: str, port: int, no_studio: bool) -> None:
     settings = load_settings()
     setup = run(prepare_up(settings))
     url = base_url(host, port)
-    studio_process = None if no_studio else start_studio(settings, url)
-    studio = ("off (--no-studio)" if no_studio else "running" if studio_process is not None
-              else "not available yet (coming with the studio); use the API")
+    started = None if no_studio else start_studio(settings, url)  # STUDIO HOOK
+    studio_process = None if started is None or isinstance(started, str) else started
+    studio = ("off (--no-studio)" if no_studio
+              else f"{studio_process.studio_url}   (the first start builds it: about a minute; "
+                   f"log in {Path(settings.data_dir) / 'studio.log'})" if studio_process is not None
+              else f"not started: {started}; use the API")
     click.echo("\n".join(up_banner(settings, setup, url, studio)))
     sys.stdout.flush()  # before uvicorn's log lines, also when stdout is a pipe or a file
     try:
         serve_app(host, port)
     finally:
         if studio_process is not None:  # STUDIO HOOK: stop the studio with the server
-            studio_process.terminate()
+            studio_process.stop_studio()
 
 
 # -- worker -------------------------------------------------------------------------

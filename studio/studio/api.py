@@ -80,8 +80,13 @@ def _segment(value: str | int) -> str:
 class RuntimeClient:
     """Calls of the runtime's HTTP API, with the caller's token."""
 
-    def __init__(self, token: str = "", *, base_url: str | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        token: str = "",
+        *,
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.base_url = (base_url or runtime_url()).rstrip("/")
         self.token = token
         self.transport = transport
@@ -90,11 +95,13 @@ class RuntimeClient:
         headers = {"accept": "application/json"}
         if self.token:
             headers["authorization"] = f"Bearer {self.token}"
-        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=timeout,
-                                 transport=self.transport)
+        return httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, timeout=timeout, transport=self.transport
+        )
 
-    async def request(self, method: str, path: str, *, json_body: Any = None,
-                      params: dict[str, Any] | None = None) -> Any:
+    async def request(
+        self, method: str, path: str, *, json_body: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
         try:
             async with self._client() as client:
                 response = await client.request(method, path, json=json_body, params=params)
@@ -109,9 +116,12 @@ class RuntimeClient:
     async def stream_events(self, path: str, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """POST `body` with `stream: true` and yield each Server-Sent Event's JSON data."""
         try:
-            async with self._client(STREAM_TIMEOUT) as client, client.stream(
-                "POST", path, json={**body, "stream": True}, headers={"accept": "text/event-stream"}
-            ) as response:
+            async with (
+                self._client(STREAM_TIMEOUT) as client,
+                client.stream(
+                    "POST", path, json={**body, "stream": True}, headers={"accept": "text/event-stream"}
+                ) as response,
+            ):
                 if response.status_code >= 400:
                     await response.aread()
                     raise _error_from(response)
@@ -129,7 +139,9 @@ class RuntimeClient:
 
     # -- people -------------------------------------------------------------------------
     async def login(self, username: str, password: str) -> dict[str, Any]:
-        return await self.request("POST", "/api/auth/login", json_body={"username": username, "password": password})
+        return await self.request(
+            "POST", "/api/auth/login", json_body={"username": username, "password": password}
+        )
 
     async def me(self) -> dict[str, Any]:
         return await self.request("GET", "/api/me")
@@ -147,15 +159,22 @@ class RuntimeClient:
     async def flow(self, flow_id: str) -> dict[str, Any]:
         return await self.request("GET", f"/api/flows/{_segment(flow_id)}")
 
-    async def create_flow(self, workspace: str, name: str, slug: str, document: dict[str, Any]) -> dict[str, Any]:
-        return await self.request("POST", f"/api/workspaces/{_segment(workspace)}/flows",
-                                  json_body={"name": name, "slug": slug, "document": document})
+    async def create_flow(
+        self, workspace: str, name: str, slug: str, document: dict[str, Any]
+    ) -> dict[str, Any]:
+        return await self.request(
+            "POST",
+            f"/api/workspaces/{_segment(workspace)}/flows",
+            json_body={"name": name, "slug": slug, "document": document},
+        )
 
     async def validate(self, document: dict[str, Any]) -> dict[str, Any]:
         return await self.request("POST", "/api/flows/validate", json_body={"document": document})
 
     async def save_version(self, flow_id: str, document: dict[str, Any]) -> dict[str, Any]:
-        return await self.request("POST", f"/api/flows/{_segment(flow_id)}/versions", json_body={"document": document})
+        return await self.request(
+            "POST", f"/api/flows/{_segment(flow_id)}/versions", json_body={"document": document}
+        )
 
     async def versions(self, flow_id: str) -> list[dict[str, Any]]:
         return await self.request("GET", f"/api/flows/{_segment(flow_id)}/versions")
@@ -164,19 +183,27 @@ class RuntimeClient:
         return await self.request("GET", f"/api/flows/{_segment(flow_id)}/versions/{int(number)}")
 
     async def diff(self, flow_id: str, number: int, against: str | int = "live") -> dict[str, Any]:
-        return await self.request("GET", f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/diff",
-                                  params={"against": str(against)})
+        return await self.request(
+            "GET",
+            f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/diff",
+            params={"against": str(against)},
+        )
 
-    async def lifecycle(self, flow_id: str, number: int, action: str, comment: str | None = None) -> dict[str, Any]:
+    async def lifecycle(
+        self, flow_id: str, number: int, action: str, comment: str | None = None
+    ) -> dict[str, Any]:
         """`action`: submit, approve, reject, publish or retire."""
         if action not in ("submit", "approve", "reject", "publish", "retire"):
             raise ValueError(f"unknown lifecycle action {action!r}")
         body = {"comment": comment} if comment is not None and action in ("approve", "reject") else None
-        return await self.request("POST", f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/{action}",
-                                  json_body=body)
+        return await self.request(
+            "POST", f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/{action}", json_body=body
+        )
 
     def test_run(self, flow_id: str, number: int, inputs: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        return self.stream_events(f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/runs", {"inputs": inputs})
+        return self.stream_events(
+            f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/runs", {"inputs": inputs}
+        )
 
     # -- assistants, runs, tasks --------------------------------------------------------
     async def assistants(self) -> list[dict[str, Any]]:

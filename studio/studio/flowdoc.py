@@ -62,26 +62,27 @@ def new_node_id(document: Mapping[str, Any], node_type: str) -> str:
 
 
 def default_config(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Defaults for required fields only: empty text for text, so the form shows what to fill."""
-    config: dict[str, Any] = {}
+    """Only what the schema gives a default for among the required fields.
+
+    Required fields without a default stay missing, so validation names them on the new
+    node and its form ("Field required") and the champion sees what to fill in.
+    """
     properties = schema.get("properties", {})
-    for name in schema.get("required", []):
-        spec = properties.get(name, {})
-        if "default" in spec:
-            config[name] = spec["default"]
-        elif spec.get("type") == "array":
-            config[name] = []
-        elif spec.get("type") == "string":
-            config[name] = ""
-    return config
+    return {
+        name: properties[name]["default"]
+        for name in schema.get("required", [])
+        if "default" in properties.get(name, {})
+    }
 
 
-def add_node(document: Mapping[str, Any], node_type: str, x: float, y: float,
-             schema: Mapping[str, Any] | None = None) -> tuple[Document, str]:
+def add_node(
+    document: Mapping[str, Any], node_type: str, x: float, y: float, schema: Mapping[str, Any] | None = None
+) -> tuple[Document, str]:
     result = _copy(document)
     node_id = new_node_id(result, node_type)
     result.setdefault("nodes", []).append(
-        {"id": node_id, "type": node_type, "title": "", "config": default_config(schema or {})})
+        {"id": node_id, "type": node_type, "title": "", "config": default_config(schema or {})}
+    )
     result.setdefault("layout", {})[node_id] = {"x": round(x), "y": round(y)}
     return result, node_id
 
@@ -104,16 +105,19 @@ def set_edge_when(document: Mapping[str, Any], source: str, target: str, when: s
     return result
 
 
-def remove(document: Mapping[str, Any], nodes: Iterable[str] = (),
-           edges: Iterable[tuple[str, str]] = ()) -> Document:
+def remove(
+    document: Mapping[str, Any], nodes: Iterable[str] = (), edges: Iterable[tuple[str, str]] = ()
+) -> Document:
     """Without the given nodes (and every edge touching them) and edges."""
     gone_nodes = set(nodes)
     gone_edges = set(edges)
     result = _copy(document)
     result["nodes"] = [node for node in result.get("nodes", []) if node.get("id") not in gone_nodes]
     result["edges"] = [
-        edge for edge in result.get("edges", [])
-        if edge.get("from") not in gone_nodes and edge.get("to") not in gone_nodes
+        edge
+        for edge in result.get("edges", [])
+        if edge.get("from") not in gone_nodes
+        and edge.get("to") not in gone_nodes
         and (edge.get("from"), edge.get("to")) not in gone_edges
     ]
     layout = result.get("layout", {})
@@ -164,10 +168,15 @@ def field_errors(errors: Iterable[Mapping[str, Any]], node_id: str) -> dict[str,
     return found
 
 
-def canvas_nodes(document: Mapping[str, Any], types: Mapping[str, Mapping[str, Any]],
-                 errors: Mapping[str, list[str]], steps: Mapping[str, Mapping[str, Any]],
-                 type_titles: Mapping[str, str], status_labels: Mapping[str, str],
-                 tokens_label: str = "tokens") -> list[dict[str, Any]]:
+def canvas_nodes(
+    document: Mapping[str, Any],
+    types: Mapping[str, Mapping[str, Any]],
+    errors: Mapping[str, list[str]],
+    steps: Mapping[str, Mapping[str, Any]],
+    type_titles: Mapping[str, str],
+    status_labels: Mapping[str, str],
+    tokens_label: str = "tokens",
+) -> list[dict[str, Any]]:
     """The document's nodes as React Flow nodes (`type: "dirigent"`) with what to show on them."""
     result = []
     for index, node in enumerate(document.get("nodes", [])):
@@ -179,26 +188,28 @@ def canvas_nodes(document: Mapping[str, Any], types: Mapping[str, Mapping[str, A
         if step.get("error"):
             node_errors.insert(0, str(step["error"]))
         status = str(step.get("status", ""))
-        result.append({
-            "id": node_id,
-            "type": "dirigent",
-            "position": position(document, node_id, index),
-            "data": {
-                "label": node.get("title") or node_id,
-                "type": node_type,
-                "typeTitle": type_titles.get(node_type) or described.get("title") or node_type,
-                "category": described.get("category", "flow"),
-                "hasInput": node_type != "input",
-                "hasOutput": node_type != "output",
-                "errors": node_errors,
-                "status": status,
-                "statusLabel": status_labels.get(status, status),
-                "durationMs": step.get("duration_ms", ""),
-                "tokens": step.get("tokens", 0),
-                "tokensLabel": tokens_label,
-                "text": step.get("text", ""),
-            },
-        })
+        result.append(
+            {
+                "id": node_id,
+                "type": "dirigent",
+                "position": position(document, node_id, index),
+                "data": {
+                    "label": node.get("title") or node_id,
+                    "type": node_type,
+                    "typeTitle": type_titles.get(node_type) or described.get("title") or node_type,
+                    "category": described.get("category", "flow"),
+                    "hasInput": node_type != "input",
+                    "hasOutput": node_type != "output",
+                    "errors": node_errors,
+                    "status": status,
+                    "statusLabel": status_labels.get(status, status),
+                    "durationMs": step.get("duration_ms", ""),
+                    "tokens": step.get("tokens", 0),
+                    "tokensLabel": tokens_label,
+                    "text": step.get("text", ""),
+                },
+            }
+        )
     return result
 
 
@@ -208,11 +219,16 @@ def canvas_edges(document: Mapping[str, Any], steps: Mapping[str, Mapping[str, A
         source, target = str(edge.get("from")), str(edge.get("to"))
         when = edge.get("when") or ""
         active = steps.get(source, {}).get("status") == "succeeded" and target in steps
-        result.append({
-            "id": edge_id(source, target), "source": source, "target": target,
-            "label": when, "animated": bool(active and steps.get(target, {}).get("status") == "running"),
-            "style": {"strokeWidth": 2} if active else {},
-        })
+        result.append(
+            {
+                "id": edge_id(source, target),
+                "source": source,
+                "target": target,
+                "label": when,
+                "animated": bool(active and steps.get(target, {}).get("status") == "running"),
+                "style": {"strokeWidth": 2} if active else {},
+            }
+        )
     return result
 
 
@@ -236,7 +252,8 @@ def _kind(spec: Mapping[str, Any], name: str, choices: Mapping[str, list[str]]) 
         return "number"
     if "array" in types and all(
         (option.get("items") or {}).get("type") == "string"
-        for option in [spec, *options] if isinstance(option, Mapping) and option.get("type") == "array"
+        for option in [spec, *options]
+        if isinstance(option, Mapping) and option.get("type") == "array"
     ):
         return "list"
     if "object" in types or "array" in types:
@@ -256,8 +273,12 @@ def _as_text(value: Any, kind: str) -> str:
     return str(value)
 
 
-def form_fields(schema: Mapping[str, Any], config: Mapping[str, Any], errors: Mapping[str, str],
-                choices: Mapping[str, list[str]]) -> list[dict[str, str]]:
+def form_fields(
+    schema: Mapping[str, Any],
+    config: Mapping[str, Any],
+    errors: Mapping[str, str],
+    choices: Mapping[str, list[str]],
+) -> list[dict[str, str]]:
     """One entry per config field: name, title, description, kind, value (text), error, required.
 
     `kind` is one of text, template, number, integer, boolean, select, list, json; `choices`
@@ -270,16 +291,18 @@ def form_fields(schema: Mapping[str, Any], config: Mapping[str, Any], errors: Ma
             continue
         kind = _kind(spec, name, choices)
         value = config.get(name, spec.get("default"))
-        fields.append({
-            "name": name,
-            "title": str(spec.get("title") or name),
-            "description": str(spec.get("description") or ""),
-            "kind": kind,
-            "value": _as_text(value, kind),
-            "error": errors.get(name, ""),
-            "required": "true" if name in required else "",
-            "placeholder": _as_text(spec.get("default"), kind) if "default" in spec else "",
-        })
+        fields.append(
+            {
+                "name": name,
+                "title": str(spec.get("title") or name),
+                "description": str(spec.get("description") or ""),
+                "kind": kind,
+                "value": _as_text(value, kind),
+                "error": errors.get(name, ""),
+                "required": "true" if name in required else "",
+                "placeholder": _as_text(spec.get("default"), kind) if "default" in spec else "",
+            }
+        )
     return fields
 
 
@@ -289,7 +312,7 @@ def field_choices(schema: Mapping[str, Any], offered: Mapping[str, list[str]]) -
     for name, spec in (schema.get("properties") or {}).items():
         if "enum" in spec:
             choices[name] = [str(item) for item in spec["enum"]]
-        elif name in offered and offered[name]:
+        elif offered.get(name):
             current = [str(item) for item in offered[name]]
             choices[name] = current
     return choices
@@ -318,7 +341,7 @@ def set_config(document: Mapping[str, Any], node_id: str, name: str, value: Any)
     node = find_node(result, node_id)
     if node is not None:
         config = node.setdefault("config", {})
-        if value is None or value == "" and name not in ("template", "prompt", "query"):
+        if value is None or (value == "" and name not in ("template", "prompt", "query")):
             config.pop(name, None)
         else:
             config[name] = value
@@ -333,8 +356,9 @@ def set_title(document: Mapping[str, Any], node_id: str, title: str) -> Document
     return result
 
 
-def upstream_variables(document: Mapping[str, Any], node_id: str,
-                       types: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def upstream_variables(
+    document: Mapping[str, Any], node_id: str, types: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
     """`inputs.x` for every flow input and `node.field` for each output of every upstream node."""
     parents: dict[str, set[str]] = {}
     for edge in document.get("edges", []):

@@ -59,26 +59,34 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The demo logins are printed by `dirigent up` and kept in .dirigent/demo-passwords.txt.",
     ),
     "signed_out": ("Sie sind abgemeldet.", "You are signed out."),
-    "session_expired": ("Ihre Anmeldung ist abgelaufen. Bitte melden Sie sich erneut an.",
-                        "Your session has expired. Please sign in again."),
+    "session_expired": (
+        "Ihre Anmeldung ist abgelaufen. Bitte melden Sie sich erneut an.",
+        "Your session has expired. Please sign in again.",
+    ),
     "welcome": ("Willkommen, {name}!", "Welcome, {name}!"),
     # -- flows -----------------------------------------------------------------------------
     "flows_title": ("Flows", "Flows"),
-    "flows_subtitle": ("Ihre Assistenten als Abläufe: bauen, testen, zur Freigabe einreichen.",
-                       "Your assistants as flows: build, test, submit for approval."),
+    "flows_subtitle": (
+        "Ihre Assistenten als Abläufe: bauen, testen, zur Freigabe einreichen.",
+        "Your assistants as flows: build, test, submit for approval.",
+    ),
     "new_flow": ("Neuer Flow", "New flow"),
     "new_flow_title": ("Neuen Flow anlegen", "Create a new flow"),
     "flow_name": ("Name", "Name"),
     "flow_slug": ("Kurzname (für Adressen)", "Short name (for addresses)"),
-    "flow_slug_hint": ("Kleinbuchstaben, Ziffern und Bindestriche, z. B. angebots-assistent",
-                       "lower-case letters, digits and hyphens, e.g. offer-assistant"),
+    "flow_slug_hint": (
+        "Kleinbuchstaben, Ziffern und Bindestriche, z. B. angebots-assistent",
+        "lower-case letters, digits and hyphens, e.g. offer-assistant",
+    ),
     "start_from": ("Vorlage", "Start from"),
     "blank_flow": ("Leerer Flow (Eingabe → Ausgabe)", "Blank flow (input → output)"),
     "create": ("Anlegen", "Create"),
     "flow_created": ("Flow „{name}“ angelegt.", "Flow “{name}” created."),
     "no_flows": ("Noch keine Flows in diesem Arbeitsbereich.", "No flows in this workspace yet."),
-    "no_flows_hint": ("Legen Sie einen neuen Flow an – am schnellsten aus einer Vorlage.",
-                      "Create a new flow – quickest from a template."),
+    "no_flows_hint": (
+        "Legen Sie einen neuen Flow an – am schnellsten aus einer Vorlage.",
+        "Create a new flow – quickest from a template.",
+    ),
     "col_name": ("Name", "Name"),
     "col_newest": ("Neueste Version", "Newest version"),
     "col_live": ("Live-Version", "Live version"),
@@ -107,25 +115,33 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tab_flow": ("Flow", "Flow"),
     "tab_card": ("Dokumentation", "Documentation"),
     "tab_test": ("Testen", "Test"),
-    "select_node_hint": ("Wählen Sie einen Baustein auf der Fläche aus, um ihn einzustellen.",
-                         "Select a block on the canvas to configure it."),
+    "select_node_hint": (
+        "Wählen Sie einen Baustein auf der Fläche aus, um ihn einzustellen.",
+        "Select a block on the canvas to configure it.",
+    ),
     "node_id": ("Kennung", "Id"),
     "node_title": ("Titel", "Title"),
     "node_no_config": ("Dieser Baustein braucht keine Einstellungen.", "This block needs no settings."),
     "delete_node": ("Baustein löschen", "Delete block"),
-    "delete_key_hint": ("Tipp: Entf-Taste löscht den ausgewählten Baustein oder die Verbindung.",
-                        "Tip: the Delete key removes the selected block or connection."),
+    "delete_key_hint": (
+        "Tipp: Entf-Taste löscht den ausgewählten Baustein oder die Verbindung.",
+        "Tip: the Delete key removes the selected block or connection.",
+    ),
     "variables": ("Verfügbare Variablen (klicken zum Kopieren)", "Available variables (click to copy)"),
     "copied": ("In die Zwischenablage kopiert: {text}", "Copied to the clipboard: {text}"),
     "edge_when": ("Nur wenn (Zweig)", "Only when (branch)"),
     "edge_when_any": ("immer", "always"),
     "flow_description": ("Beschreibung", "Description"),
     "flow_inputs": ("Eingaben", "Inputs"),
-    "flow_inputs_hint": ("Was Nutzer dem Assistenten geben; in Vorlagen als {{ inputs.name }}.",
-                         "What users give the assistant; in templates as {{ inputs.name }}."),
+    "flow_inputs_hint": (
+        "Was Nutzer dem Assistenten geben; in Vorlagen als {{ inputs.name }}.",
+        "What users give the assistant; in templates as {{ inputs.name }}.",
+    ),
     "flow_outputs": ("Ergebnisse", "Outputs"),
-    "flow_outputs_hint": ("Was der Assistent zurückgibt, z. B. {{ answer.text }}.",
-                          "What the assistant returns, e.g. {{ answer.text }}."),
+    "flow_outputs_hint": (
+        "Was der Assistent zurückgibt, z. B. {{ answer.text }}.",
+        "What the assistant returns, e.g. {{ answer.text }}.",
+    ),
     "add_input": ("Eingabe hinzufügen", "Add input"),
     "add_output": ("Ergebnis hinzufügen", "Add output"),
     "input_name": ("Name", "Name"),
@@ -133,20 +149,28 @@ TEXTS: dict[str, tuple[str, str]] = {
     "output_name": ("Name", "Name"),
     "output_value": ("Wert", "Value"),
     "card_purpose": ("Zweck", "Purpose"),
-    "card_purpose_hint": ("Wofür ist der Assistent da, wer nutzt ihn?", "What is the assistant for, who uses it?"),
+    "card_purpose_hint": (
+        "Wofür ist der Assistent da, wer nutzt ihn?",
+        "What is the assistant for, who uses it?",
+    ),
     "card_data_sources": ("Datenquellen (eine pro Zeile)", "Data sources (one per line)"),
     "card_risk": ("Risiko", "Risk"),
     "risk_minimal": ("minimal", "minimal"),
     "risk_limited": ("begrenzt", "limited"),
     "risk_high": ("hoch (zwei Freigaben nötig)", "high (two approvals needed)"),
     "card_owner": ("Verantwortlich", "Owner"),
-    "card_thresholds": ("Schwellenwerte (name = Zahl, eine pro Zeile)", "Thresholds (name = number, one per line)"),
+    "card_thresholds": (
+        "Schwellenwerte (name = Zahl, eine pro Zeile)",
+        "Thresholds (name = number, one per line)",
+    ),
     "card_limitations": ("Grenzen", "Limitations"),
     "save_version": ("Speichern", "Save"),
     "saving": ("Wird gespeichert …", "Saving …"),
     "saved_new_version": ("Version {n} gespeichert.", "Version {n} saved."),
-    "saved_no_change": ("Keine inhaltliche Änderung – Version {n} bleibt aktuell (Anordnung gespeichert).",
-                        "No change of content – version {n} stays current (layout saved)."),
+    "saved_no_change": (
+        "Keine inhaltliche Änderung – Version {n} bleibt aktuell (Anordnung gespeichert).",
+        "No change of content – version {n} stays current (layout saved).",
+    ),
     "unsaved_changes": ("Ungespeicherte Änderungen", "Unsaved changes"),
     "all_saved": ("Gespeichert", "Saved"),
     "valid": ("Gültig", "Valid"),
@@ -154,21 +178,30 @@ TEXTS: dict[str, tuple[str, str]] = {
     "problems_many": ("Probleme", "problems"),
     "problems_title": ("Probleme", "Problems"),
     "flow_level": ("Flow", "Flow"),
-    "editor_read_only": ("Nur lesen: Sie dürfen diesen Flow nicht bearbeiten.",
-                         "Read only: you may not edit this flow."),
+    "editor_read_only": (
+        "Nur lesen: Sie dürfen diesen Flow nicht bearbeiten.",
+        "Read only: you may not edit this flow.",
+    ),
     "node_added": ("Baustein „{title}“ hinzugefügt.", "Block “{title}” added."),
     "edge_exists": ("Diese Verbindung gibt es schon.", "This connection exists already."),
-    "edge_self": ("Ein Baustein kann nicht mit sich selbst verbunden werden.", "A block cannot connect to itself."),
+    "edge_self": (
+        "Ein Baustein kann nicht mit sich selbst verbunden werden.",
+        "A block cannot connect to itself.",
+    ),
     # -- test panel ------------------------------------------------------------------------
     "test_inputs": ("Eingaben für den Test", "Inputs for the test"),
     "run_test": ("Test starten", "Run test"),
     "running": ("Läuft …", "Running …"),
-    "test_saves_first": ("Der Test läuft mit der gespeicherten Version; Änderungen werden vorher gespeichert.",
-                         "The test runs the saved version; changes are saved first."),
+    "test_saves_first": (
+        "Der Test läuft mit der gespeicherten Version; Änderungen werden vorher gespeichert.",
+        "The test runs the saved version; changes are saved first.",
+    ),
     "test_result": ("Ergebnis", "Result"),
     "test_steps": ("Schritte", "Steps"),
-    "no_test_yet": ("Noch kein Testlauf. Geben Sie Eingaben ein und starten Sie den Test.",
-                    "No test run yet. Enter inputs and run the test."),
+    "no_test_yet": (
+        "Noch kein Testlauf. Geben Sie Eingaben ein und starten Sie den Test.",
+        "No test run yet. Enter inputs and run the test.",
+    ),
     "run_status_succeeded": ("erfolgreich", "succeeded"),
     "run_status_failed": ("fehlgeschlagen", "failed"),
     "run_status_waiting": ("wartet auf Freigabe", "waiting for approval"),
@@ -179,12 +212,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "run_status_pending": ("wartet", "pending"),
     "tokens": ("Tokens", "tokens"),
     "step_failed_at": ("Fehler in „{node}“: {message}", "Error in “{node}”: {message}"),
-    "waiting_notice": ("Der Lauf wartet auf eine Freigabe. Sobald jemand entschieden hat, geht es weiter.",
-                       "The run is waiting for an approval. It continues once someone has decided."),
+    "waiting_notice": (
+        "Der Lauf wartet auf eine Freigabe. Sobald jemand entschieden hat, geht es weiter.",
+        "The run is waiting for an approval. It continues once someone has decided.",
+    ),
     # -- versions --------------------------------------------------------------------------
     "versions_title": ("Versionen", "Versions"),
-    "versions_subtitle": ("Jede gespeicherte Änderung ist eine Version; freigegeben wird genau eine Version.",
-                          "Every saved change is a version; the board approves exactly one version."),
+    "versions_subtitle": (
+        "Jede gespeicherte Änderung ist eine Version; freigegeben wird genau eine Version.",
+        "Every saved change is a version; the board approves exactly one version.",
+    ),
     "col_version": ("Version", "Version"),
     "col_state": ("Status", "State"),
     "col_author": ("Autor", "Author"),
@@ -212,10 +249,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "open_flow": ("Im Editor öffnen", "Open in editor"),
     # -- review ----------------------------------------------------------------------------
     "review_title": ("Freigaben", "Review"),
-    "review_subtitle": ("Eingereichte Versionen prüfen: Unterschiede zur Live-Version, Dokumentation, Tests.",
-                        "Review submitted versions: differences to the live version, documentation, tests."),
-    "review_empty": ("Nichts zu prüfen – keine Version wartet auf Freigabe.",
-                     "Nothing to review – no version is waiting for approval."),
+    "review_subtitle": (
+        "Eingereichte Versionen prüfen: Unterschiede zur Live-Version, Dokumentation, Tests.",
+        "Review submitted versions: differences to the live version, documentation, tests.",
+    ),
+    "review_empty": (
+        "Nichts zu prüfen – keine Version wartet auf Freigabe.",
+        "Nothing to review – no version is waiting for approval.",
+    ),
     "review_comment": ("Kommentar", "Comment"),
     "review_comment_hint": ("Bei Ablehnung: Was muss sich ändern?", "When rejecting: what has to change?"),
     "approve": ("Freigeben", "Approve"),
@@ -230,8 +271,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Vier-Augen-Prinzip: Sie haben diese Version eingereicht. Ein anderes Mitglied des Gremiums muss sie freigeben.",
         "Four eyes: you submitted this version. Another board member must approve it.",
     ),
-    "already_reviewed": ("Sie haben diese Version in dieser Runde schon geprüft.",
-                         "You already reviewed this version in this round."),
+    "already_reviewed": (
+        "Sie haben diese Version in dieser Runde schon geprüft.",
+        "You already reviewed this version in this round.",
+    ),
     "not_board": ("Nur Mitglieder des Freigabegremiums können freigeben.", "Only board members can approve."),
     "submitted_by": ("Eingereicht von", "Submitted by"),
     "authored_by": ("Erstellt von", "Authored by"),
@@ -240,13 +283,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "uses_connections": ("Genutzte Verbindungen und Quellen", "Connections and sources used"),
     "test_results": ("Letzte Testläufe", "Latest test runs"),
     "no_test_runs": ("Keine Testläufe gefunden.", "No test runs found."),
-    "comment_required": ("Bitte begründen Sie die Ablehnung im Kommentar.",
-                         "Please say in the comment why you reject it."),
+    "comment_required": (
+        "Bitte begründen Sie die Ablehnung im Kommentar.",
+        "Please say in the comment why you reject it.",
+    ),
     # -- assistants ------------------------------------------------------------------------
     "assistants_title": ("Assistenten", "Assistants"),
     "assistants_subtitle": ("Die für Sie freigegebenen Assistenten.", "The assistants published to you."),
-    "assistants_empty": ("Für Sie ist noch kein Assistent veröffentlicht.",
-                         "No assistant is published to you yet."),
+    "assistants_empty": (
+        "Für Sie ist noch kein Assistent veröffentlicht.",
+        "No assistant is published to you yet.",
+    ),
     "ask": ("Senden", "Send"),
     "your_message": ("Ihre Nachricht …", "Your message …"),
     "choose_assistant": ("Wählen Sie links einen Assistenten aus.", "Choose an assistant on the left."),
@@ -259,46 +306,81 @@ TEXTS: dict[str, tuple[str, str]] = {
     "more_inputs": ("Weitere Angaben", "More details"),
     # -- tasks -----------------------------------------------------------------------------
     "tasks_title": ("Aufgaben", "Tasks"),
-    "tasks_subtitle": ("Freigaben, um die ein laufender Assistent Sie bittet.",
-                       "Approvals a running assistant asks you for."),
+    "tasks_subtitle": (
+        "Freigaben, um die ein laufender Assistent Sie bittet.",
+        "Approvals a running assistant asks you for.",
+    ),
     "tasks_empty": ("Keine offenen Aufgaben.", "No open tasks."),
     "task_payload": ("Zu prüfender Inhalt", "Content to check"),
-    "task_payload_editable": ("Sie dürfen den Inhalt vor der Freigabe ändern.",
-                              "You may edit the content before approving."),
+    "task_payload_editable": (
+        "Sie dürfen den Inhalt vor der Freigabe ändern.",
+        "You may edit the content before approving.",
+    ),
     "task_from": ("Aus dem Assistenten", "From the assistant"),
     "task_decided": ("Entschieden. Der Lauf ist jetzt: {status}.", "Decided. The run is now: {status}."),
-    "cannot_decide": ("Sie sehen diese Aufgabe, dürfen aber nicht entscheiden.",
-                      "You can see this task but may not decide it."),
+    "cannot_decide": (
+        "Sie sehen diese Aufgabe, dürfen aber nicht entscheiden.",
+        "You can see this task but may not decide it.",
+    ),
     "instructions": ("Hinweise", "Instructions"),
 }
 
 # Node types the runtime ships: title and one line for the palette. Types the runtime
 # adds later show the runtime's own (English) title and description.
 NODE_TYPES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
-    "input": (("Eingabe", "Input"),
-              ("Start des Flows; liefert die Eingaben als {{ inputs.name }}.",
-               "Start of the flow; provides the inputs as {{ inputs.name }}.")),
-    "output": (("Ausgabe", "Output"),
-               ("Ende des Flows; was zurückkommt, steht unter „Flow → Ergebnisse“.",
-                "End of the flow; what is returned is set under “Flow → Outputs”.")),
-    "template": (("Textvorlage", "Template"),
-                 ("Baut Text aus einer Vorlage, z. B. einen Prompt oder eine E-Mail.",
-                  "Builds text from a template, e.g. a prompt or an e-mail.")),
-    "llm": (("Sprachmodell", "LLM"),
-            ("Fragt das Sprachmodell: System- und Nutzer-Prompt rein, Text raus.",
-             "Asks the language model: system and user prompt in, text out.")),
-    "retrieval": (("Wissenssuche", "Knowledge search"),
-                  ("Findet passende Stellen in einem Wissensindex, mit Quellen.",
-                   "Finds passages in a knowledge index, with their sources.")),
-    "router": (("Verzweigung", "Router"),
-               ("Schickt den Lauf in einen Zweig: per Bedingung oder KI-Einordnung.",
-                "Sends the run down one branch: by a condition or an AI classification.")),
-    "approval": (("Freigabe", "Approval"),
-                 ("Hält an, bis ein Mensch freigibt oder ablehnt.",
-                  "Pauses until a person approves or rejects.")),
-    "connector": (("Verbindung", "Connector"),
-                  ("Ruft ein angebundenes System auf (REST, E-Mail, SQL).",
-                   "Calls a connected system (REST, e-mail, SQL).")),
+    "input": (
+        ("Eingabe", "Input"),
+        (
+            "Start des Flows; liefert die Eingaben als {{ inputs.name }}.",
+            "Start of the flow; provides the inputs as {{ inputs.name }}.",
+        ),
+    ),
+    "output": (
+        ("Ausgabe", "Output"),
+        (
+            "Ende des Flows; was zurückkommt, steht unter „Flow → Ergebnisse“.",
+            "End of the flow; what is returned is set under “Flow → Outputs”.",
+        ),
+    ),
+    "template": (
+        ("Textvorlage", "Template"),
+        (
+            "Baut Text aus einer Vorlage, z. B. einen Prompt oder eine E-Mail.",
+            "Builds text from a template, e.g. a prompt or an e-mail.",
+        ),
+    ),
+    "llm": (
+        ("Sprachmodell", "LLM"),
+        (
+            "Fragt das Sprachmodell: System- und Nutzer-Prompt rein, Text raus.",
+            "Asks the language model: system and user prompt in, text out.",
+        ),
+    ),
+    "retrieval": (
+        ("Wissenssuche", "Knowledge search"),
+        (
+            "Findet passende Stellen in einem Wissensindex, mit Quellen.",
+            "Finds passages in a knowledge index, with their sources.",
+        ),
+    ),
+    "router": (
+        ("Verzweigung", "Router"),
+        (
+            "Schickt den Lauf in einen Zweig: per Bedingung oder KI-Einordnung.",
+            "Sends the run down one branch: by a condition or an AI classification.",
+        ),
+    ),
+    "approval": (
+        ("Freigabe", "Approval"),
+        ("Hält an, bis ein Mensch freigibt oder ablehnt.", "Pauses until a person approves or rejects."),
+    ),
+    "connector": (
+        ("Verbindung", "Connector"),
+        (
+            "Ruft ein angebundenes System auf (REST, E-Mail, SQL).",
+            "Calls a connected system (REST, e-mail, SQL).",
+        ),
+    ),
 }
 
 # Config fields of the shipped node types in German: (title, description). English shows
@@ -322,7 +404,10 @@ FIELDS_DE: dict[str, tuple[str, str]] = {
     "text": ("Text", "Was eingeordnet wird, z. B. {{ inputs.ticket }}"),
     "instructions": ("Hinweise", "Zusätzliche Hinweise für Einordnung oder Prüfung"),
     "threshold": ("Schwelle", "Unter dieser Sicherheit geht der Lauf in den Zweig „review“"),
-    "assignees": ("Entscheider", "Wer entscheidet: role:<rolle> (z. B. role:champion) oder user:<name>, eine pro Zeile"),
+    "assignees": (
+        "Entscheider",
+        "Wer entscheidet: role:<rolle> (z. B. role:champion) oder user:<name>, eine pro Zeile",
+    ),
     "quorum": ("Benötigte Zustimmungen", "Wie viele Freigaben nötig sind"),
     "timeout": ("Frist", "ISO-8601-Dauer, nach der die Aufgabe abläuft, z. B. P3D"),
     "editable": ("Änderbar", "Die Entscheider dürfen den Inhalt ändern"),
@@ -358,25 +443,44 @@ def status_labels(lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
 
 # Runtime error codes with a sentence of their own (the runtime's message is English and technical).
 ERRORS: dict[str, tuple[str, str]] = {
-    "unauthorized": ("Ihre Anmeldung ist abgelaufen oder ungültig. Bitte melden Sie sich erneut an.",
-                     "Your session has expired or is invalid. Please sign in again."),
+    "unauthorized": (
+        "Ihre Anmeldung ist abgelaufen oder ungültig. Bitte melden Sie sich erneut an.",
+        "Your session has expired or is invalid. Please sign in again.",
+    ),
     "login_failed": ("Benutzername oder Passwort stimmt nicht.", "Username or password is wrong."),
-    "unreachable": ("Die Dirigent-Laufzeit antwortet nicht. Läuft sie? Ihre Administration hilft weiter.",
-                    "The Dirigent runtime does not answer. Is it running? Your administrators can help."),
-    "internal_error": ("In Dirigent ist ein Fehler aufgetreten. Die Administration findet Details im Protokoll.",
-                       "Something went wrong inside Dirigent. The administrators find details in the log."),
-    "slug_taken": ("Diesen Kurznamen gibt es schon. Bitte wählen Sie einen anderen.",
-                   "This short name is taken. Please choose another one."),
-    "invalid_slug": ("Der Kurzname darf nur Kleinbuchstaben, Ziffern und Bindestriche enthalten.",
-                     "The short name may contain only lower-case letters, digits and hyphens."),
-    "invalid_flow": ("Der Flow hat noch Fehler; sie sind an den Bausteinen markiert.",
-                     "The flow still has errors; they are marked on the blocks."),
-    "comment_required": ("Bitte begründen Sie die Ablehnung im Kommentar.",
-                         "Please say in the comment why you reject it."),
-    "concurrent_change": ("Jemand anderes hat das gerade geändert. Bitte laden Sie die Seite neu.",
-                          "Someone else changed this just now. Please reload the page."),
+    "unreachable": (
+        "Die Dirigent-Laufzeit antwortet nicht. Läuft sie? Ihre Administration hilft weiter.",
+        "The Dirigent runtime does not answer. Is it running? Your administrators can help.",
+    ),
+    "internal_error": (
+        "In Dirigent ist ein Fehler aufgetreten. Die Administration findet Details im Protokoll.",
+        "Something went wrong inside Dirigent. The administrators find details in the log.",
+    ),
+    "slug_taken": (
+        "Diesen Kurznamen gibt es schon. Bitte wählen Sie einen anderen.",
+        "This short name is taken. Please choose another one.",
+    ),
+    "invalid_slug": (
+        "Der Kurzname darf nur Kleinbuchstaben, Ziffern und Bindestriche enthalten.",
+        "The short name may contain only lower-case letters, digits and hyphens.",
+    ),
+    "invalid_flow": (
+        "Der Flow hat noch Fehler; sie sind an den Bausteinen markiert.",
+        "The flow still has errors; they are marked on the blocks.",
+    ),
+    "comment_required": (
+        "Bitte begründen Sie die Ablehnung im Kommentar.",
+        "Please say in the comment why you reject it.",
+    ),
+    "concurrent_change": (
+        "Jemand anderes hat das gerade geändert. Bitte laden Sie die Seite neu.",
+        "Someone else changed this just now. Please reload the page.",
+    ),
     "task_closed": ("Diese Aufgabe ist schon entschieden.", "This task is decided already."),
-    "not_editable": ("Der Inhalt dieser Aufgabe darf nicht geändert werden.", "This task's content may not be edited."),
+    "not_editable": (
+        "Der Inhalt dieser Aufgabe darf nicht geändert werden.",
+        "This task's content may not be edited.",
+    ),
     "already_live": ("Diese Version ist schon live.", "This version is live already."),
     "not_published": ("Diese Version ist nicht veröffentlicht.", "This version is not published."),
 }
@@ -391,8 +495,14 @@ LEADS: dict[str, tuple[str, str]] = {
     "invalid_inputs": ("Eingaben prüfen", "Please check the inputs"),
     "unavailable": ("Dienst nicht verfügbar", "Service unavailable"),
 }
-STATUS_LEADS = {400: "bad_request", 403: "forbidden", 404: "not_found", 409: "conflict", 422: "bad_request",
-                503: "unavailable"}
+STATUS_LEADS = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    422: "bad_request",
+    503: "unavailable",
+}
 
 
 def _pick(pair: tuple[str, str], lang: str) -> str:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import reflex as rx
 
 from studio import routes
-from studio.components.layout import coming_soon, page_frame
+from studio.components.layout import coming_soon
+from studio.pages.assistants import AssistantsState, assistants_page
 from studio.pages.editor import editor_page
 from studio.pages.flows import FlowsState, flows_page
 from studio.pages.login import LoginState, login_page
+from studio.pages.review import ReviewState, review_page
+from studio.pages.tasks import TasksState, tasks_page
+from studio.pages.versions import VersionsState, versions_page
 from studio.state.base import AppState
 from studio.state.editor import EditorState
 
@@ -20,13 +24,49 @@ app = rx.App(
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
 )
 
-app.add_page(rx.center(rx.spinner(size="3"), height="100vh"), route=routes.INDEX, title=TITLE,
-             on_load=AppState.open_home)
-app.add_page(login_page, route=routes.LOGIN, title=f"{TITLE} – Anmelden", on_load=LoginState.clear_form)
-app.add_page(flows_page, route=routes.FLOWS, title=f"{TITLE} – Flows",
-             on_load=[AppState.require_sign_in, FlowsState.load])
-app.add_page(editor_page, route=routes.EDITOR, title=f"{TITLE} – Editor",
-             on_load=[AppState.require_sign_in, EditorState.load])
+app.add_page(
+    rx.center(rx.spinner(size="3"), height="100vh"),
+    route=routes.INDEX,
+    title=TITLE,
+    on_load=AppState.open_home,
+)
+app.add_page(login_page, route=routes.LOGIN, title=f"{TITLE} - Anmelden", on_load=LoginState.clear_form)
+app.add_page(
+    flows_page,
+    route=routes.FLOWS,
+    title=f"{TITLE} - Flows",
+    on_load=[AppState.require_sign_in, FlowsState.load],
+)
+app.add_page(
+    editor_page,
+    route=routes.EDITOR,
+    title=f"{TITLE} - Editor",
+    on_load=[AppState.require_sign_in, EditorState.load],
+)
+app.add_page(
+    versions_page,
+    route=routes.VERSIONS,
+    title=f"{TITLE} - Versionen",
+    on_load=[AppState.require_sign_in, VersionsState.load],
+)
+app.add_page(
+    review_page,
+    route=routes.REVIEW,
+    title=f"{TITLE} - Freigaben",
+    on_load=[AppState.require_sign_in, ReviewState.load],
+)
+app.add_page(
+    assistants_page,
+    route=routes.ASSISTANTS,
+    title=f"{TITLE} - Assistenten",
+    on_load=[AppState.require_sign_in, AssistantsState.load],
+)
+app.add_page(
+    tasks_page,
+    route=routes.TASKS,
+    title=f"{TITLE} - Aufgaben",
+    on_load=[AppState.require_sign_in, TasksState.load],
+)
 
 # Pages that later issues fill in: Knowledge, Connections, Monitoring, Audit.
 for route in (routes.KNOWLEDGE, routes.CONNECTIONS, routes.MONITORING, routes.AUDIT):

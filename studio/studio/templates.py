@@ -49,9 +49,13 @@ def list_templates() -> list[dict[str, str]]:
             meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
         except (OSError, ValueError):
             meta = {}
-        found.append({"slug": str(meta.get("slug") or flow_path.parent.name),
-                      "name": str(meta.get("name") or flow_path.parent.name),
-                      "description": str(meta.get("description") or "")})
+        found.append(
+            {
+                "slug": str(meta.get("slug") or flow_path.parent.name),
+                "name": str(meta.get("name") or flow_path.parent.name),
+                "description": str(meta.get("description") or ""),
+            }
+        )
     return sorted(found, key=lambda item: item["name"].lower())
 
 

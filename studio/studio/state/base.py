@@ -78,8 +78,10 @@ class AppState(rx.State):
         """The events that answer a failed runtime call: sign-in again, or a toast in words."""
         if isinstance(exc, SignedOut):
             self._forget_person()
-            return [rx.toast.warning(self.tr("session_expired")),
-                    rx.redirect(f"{routes.LOGIN}?next={self.router.url.path or '/'}")]
+            return [
+                rx.toast.warning(self.tr("session_expired")),
+                rx.redirect(f"{routes.LOGIN}?next={self.router.url.path or '/'}"),
+            ]
         return [rx.toast.error(self.error_text(exc), duration=8000)]
 
     def _forget_person(self) -> None:

@@ -10,6 +10,7 @@ tokens are collected and handed to the browser a few times a second, not per tok
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -24,7 +25,13 @@ STREAM_FLUSH_S = 0.15  # how often streamed LLM text is pushed to the browser
 
 
 def _parse_input(kind: str, raw: str) -> Any:
-    mapping = {"number": "number", "integer": "integer", "boolean": "boolean", "object": "json", "array": "json"}
+    mapping = {
+        "number": "number",
+        "integer": "integer",
+        "boolean": "boolean",
+        "object": "json",
+        "array": "json",
+    }
     return flowdoc.parse_value(mapping.get(kind, "text"), raw)
 
 
@@ -73,8 +80,14 @@ class EditorState(AppState):
 
     @rx.var
     def problems(self) -> list[dict[str, str]]:
-        return [{"node": str(error.get("node") or ""), "field": str(error.get("field") or ""),
-                 "message": str(error.get("message") or "")} for error in self.validation]
+        return [
+            {
+                "node": str(error.get("node") or ""),
+                "field": str(error.get("field") or ""),
+                "message": str(error.get("message") or ""),
+            }
+            for error in self.validation
+        ]
 
     @rx.var
     def fit_key(self) -> str:
@@ -85,18 +98,35 @@ class EditorState(AppState):
     def palette(self) -> list[dict[str, str]]:
         order = {"flow": 0, "ai": 1, "logic": 2, "human": 3, "connector": 4}
         first = {"input": 0, "output": 1}
-        items = [{"type": name, "title": node_type_title(name, spec.get("title", name), self.lang),
-                  "description": node_type_description(name, spec.get("description", ""), self.lang),
-                  "category": spec.get("category", "flow")} for name, spec in self.node_types.items()]
-        return sorted(items, key=lambda item: (order.get(item["category"], 9), first.get(item["type"], 2),
-                                               item["title"]))
+        items = [
+            {
+                "type": name,
+                "title": node_type_title(name, spec.get("title", name), self.lang),
+                "description": node_type_description(name, spec.get("description", ""), self.lang),
+                "category": spec.get("category", "flow"),
+            }
+            for name, spec in self.node_types.items()
+        ]
+        return sorted(
+            items,
+            key=lambda item: (order.get(item["category"], 9), first.get(item["type"], 2), item["title"]),
+        )
 
     @rx.var
     def canvas_nodes(self) -> list[dict[str, Any]]:
-        titles = {name: node_type_title(name, spec.get("title", name), self.lang)
-                  for name, spec in self.node_types.items()}
-        return flowdoc.canvas_nodes(self.doc, self.node_types, flowdoc.errors_by_node(self.validation),
-                                    self.steps, titles, status_labels(self.lang), self.tr("tokens"))
+        titles = {
+            name: node_type_title(name, spec.get("title", name), self.lang)
+            for name, spec in self.node_types.items()
+        }
+        return flowdoc.canvas_nodes(
+            self.doc,
+            self.node_types,
+            flowdoc.errors_by_node(self.validation),
+            self.steps,
+            titles,
+            status_labels(self.lang),
+            self.tr("tokens"),
+        )
 
     @rx.var
     def canvas_edges(self) -> list[dict[str, Any]]:
@@ -129,18 +159,24 @@ class EditorState(AppState):
         if node is None:
             return []
         schema = self.node_types.get(str(node.get("type")), {}).get("config_schema", {})
-        fields = flowdoc.form_fields(schema, node.get("config") or {},
-                                     flowdoc.field_errors(self.validation, self.selected_node),
-                                     flowdoc.field_choices(schema, self.offered))
+        fields = flowdoc.form_fields(
+            schema,
+            node.get("config") or {},
+            flowdoc.field_errors(self.validation, self.selected_node),
+            flowdoc.field_choices(schema, self.offered),
+        )
         for field in fields:
-            field["title"], field["description"] = field_texts(field["name"], field["title"],
-                                                               field["description"], self.lang)
+            field["title"], field["description"] = field_texts(
+                field["name"], field["title"], field["description"], self.lang
+            )
         return fields
 
     @rx.var
     def selected_variables(self) -> list[str]:
-        return ["{{ " + name + " }}" for name in flowdoc.upstream_variables(self.doc, self.selected_node,
-                                                                            self.node_types)]
+        return [
+            "{{ " + name + " }}"
+            for name in flowdoc.upstream_variables(self.doc, self.selected_node, self.node_types)
+        ]
 
     @rx.var
     def selected_edge_branches(self) -> list[str]:
@@ -158,15 +194,22 @@ class EditorState(AppState):
     # -- derived: flow and card forms --------------------------------------------------------
     @rx.var
     def input_rows(self) -> list[dict[str, str]]:
-        return [{"name": name, "type": str(spec.get("type", "string")),
-                 "required": "true" if spec.get("required") else "",
-                 "description": str(spec.get("description") or ""),
-                 "value": self.test_inputs.get(name, "")}
-                for name, spec in (self.doc.get("inputs") or {}).items()]
+        return [
+            {
+                "name": name,
+                "type": str(spec.get("type", "string")),
+                "required": "true" if spec.get("required") else "",
+                "description": str(spec.get("description") or ""),
+                "value": self.test_inputs.get(name, ""),
+            }
+            for name, spec in (self.doc.get("inputs") or {}).items()
+        ]
 
     @rx.var
     def output_rows(self) -> list[dict[str, str]]:
-        return [{"name": name, "value": str(value)} for name, value in (self.doc.get("outputs") or {}).items()]
+        return [
+            {"name": name, "value": str(value)} for name, value in (self.doc.get("outputs") or {}).items()
+        ]
 
     @rx.var
     def output_variables(self) -> list[str]:
@@ -180,25 +223,33 @@ class EditorState(AppState):
     @rx.var
     def flow_level_errors(self) -> dict[str, str]:
         """Errors that name no node, by field (`outputs.answer`, `card.risk`, `inputs`...)."""
-        return {str(error.get("field") or ""): str(error.get("message") or "")
-                for error in self.validation if not error.get("node")}
+        return {
+            str(error.get("field") or ""): str(error.get("message") or "")
+            for error in self.validation
+            if not error.get("node")
+        }
 
     @rx.var
     def card(self) -> dict[str, str]:
         card = self.doc.get("card") or {}
         thresholds = card.get("thresholds") or {}
-        return {"purpose": str(card.get("purpose") or ""),
-                "data_sources": "\n".join(str(item) for item in card.get("data_sources") or []),
-                "risk": str(card.get("risk") or "limited"), "owner": str(card.get("owner") or ""),
-                "thresholds": "\n".join(f"{key} = {value}" for key, value in thresholds.items()),
-                "limitations": str(card.get("limitations") or "")}
+        return {
+            "purpose": str(card.get("purpose") or ""),
+            "data_sources": "\n".join(str(item) for item in card.get("data_sources") or []),
+            "risk": str(card.get("risk") or "limited"),
+            "owner": str(card.get("owner") or ""),
+            "thresholds": "\n".join(f"{key} = {value}" for key, value in thresholds.items()),
+            "limitations": str(card.get("limitations") or ""),
+        }
 
     # -- loading --------------------------------------------------------------------------------
     @rx.event
     async def load(self) -> Any:
         if not self.token:
             return
-        flow_id = self.router.url.path.rstrip("/").split("/")[2] if self.router.url.path.count("/") >= 2 else ""
+        flow_id = (
+            self.router.url.path.rstrip("/").split("/")[2] if self.router.url.path.count("/") >= 2 else ""
+        )
         if flow_id != self.flow_id:
             self.loaded = False
             self.selected_node = self.selected_edge = ""
@@ -236,13 +287,14 @@ class EditorState(AppState):
         offered: dict[str, list[str]] = {}
         try:
             endpoints = await api.model_endpoints()
-            offered["model"] = ["default", *[item["name"] for item in endpoints if item.get("name") != "default"]]
+            offered["model"] = [
+                "default",
+                *[item["name"] for item in endpoints if item.get("name") != "default"],
+            ]
         except ApiError:
             offered["model"] = ["default"]
-        try:
+        with contextlib.suppress(ApiError, KeyError, TypeError):
             offered["index"] = [item["name"] for item in await api.knowledge_indexes(self.flow_workspace)]
-        except (ApiError, KeyError, TypeError):
-            pass
         self.offered = offered
 
     # -- editing --------------------------------------------------------------------------------
@@ -269,8 +321,9 @@ class EditorState(AppState):
         if node_type not in self.node_types:
             return None
         schema = self.node_types[node_type].get("config_schema", {})
-        document, node_id = flowdoc.add_node(self.doc, node_type, float(dropped.get("x", 0)),
-                                             float(dropped.get("y", 0)), schema)
+        document, node_id = flowdoc.add_node(
+            self.doc, node_type, float(dropped.get("x", 0)), float(dropped.get("y", 0)), schema
+        )
         self.selected_node, self.selected_edge, self.panel_tab = node_id, "", "node"
         await self._changed(document)
         return None
@@ -298,8 +351,10 @@ class EditorState(AppState):
     @rx.event
     async def delete_elements(self, removed: dict[str, Any]) -> None:
         """After React Flow removed nodes/edges (Delete key): the same in the document."""
-        await self._delete([str(node) for node in removed.get("nodes") or []],
-                           [(str(edge.get("source")), str(edge.get("target"))) for edge in removed.get("edges") or []])
+        await self._delete(
+            [str(node) for node in removed.get("nodes") or []],
+            [(str(edge.get("source")), str(edge.get("target"))) for edge in removed.get("edges") or []],
+        )
 
     @rx.event
     async def delete_selected(self) -> None:
@@ -385,7 +440,9 @@ class EditorState(AppState):
         new = new.strip()
         if not new or new == old:
             return
-        inputs = {(new if name == old else name): spec for name, spec in (self.doc.get("inputs") or {}).items()}
+        inputs = {
+            (new if name == old else name): spec for name, spec in (self.doc.get("inputs") or {}).items()
+        }
         self.test_inputs = {(new if name == old else name): value for name, value in self.test_inputs.items()}
         await self._edit(lambda document: document.__setitem__("inputs", inputs))
 
@@ -414,7 +471,9 @@ class EditorState(AppState):
     async def rename_output(self, old: str, new: str) -> None:
         new = new.strip()
         if new and new != old:
-            outputs = {(new if key == old else key): value for key, value in (self.doc.get("outputs") or {}).items()}
+            outputs = {
+                (new if key == old else key): value for key, value in (self.doc.get("outputs") or {}).items()
+            }
             await self._edit(lambda document: document.__setitem__("outputs", outputs))
 
     @rx.event
@@ -520,9 +579,11 @@ class EditorState(AppState):
                     yield answer
                     return
             try:
-                inputs = {name: _parse_input(str(spec.get("type", "string")), self.test_inputs.get(name, ""))
-                          for name, spec in (self.doc.get("inputs") or {}).items()
-                          if self.test_inputs.get(name, "") != "" or spec.get("required")}
+                inputs = {
+                    name: _parse_input(str(spec.get("type", "string")), self.test_inputs.get(name, ""))
+                    for name, spec in (self.doc.get("inputs") or {}).items()
+                    if self.test_inputs.get(name, "") != "" or spec.get("required")
+                }
             except ValueError as exc:
                 yield rx.toast.error(str(exc))
                 return
@@ -590,7 +651,8 @@ class EditorState(AppState):
             usage = event.get("usage") or {}
             if usage:
                 step["tokens"] = int(usage.get("total_tokens") or 0) or (
-                    int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0))
+                    int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0)
+                )
             error = event.get("error") or {}
             if error:
                 step["error"] = str(error.get("message") or error)
@@ -598,13 +660,19 @@ class EditorState(AppState):
         elif kind == "run":
             self.run_status = str(event.get("status") or "")
             outputs = event.get("outputs") or {}
-            self.run_output = "\n".join(f"{key}: {value}" for key, value in outputs.items()) if isinstance(
-                outputs, dict) else str(outputs)
+            self.run_output = (
+                "\n".join(f"{key}: {value}" for key, value in outputs.items())
+                if isinstance(outputs, dict)
+                else str(outputs)
+            )
             error = event.get("error") or {}
             if error:
                 node = error.get("node")
-                self.run_error = self.tr("step_failed_at", node=node, message=error.get("message", "")) if node \
+                self.run_error = (
+                    self.tr("step_failed_at", node=node, message=error.get("message", ""))
+                    if node
                     else str(error.get("message") or error)
+                )
 
     def _apply_details(self, run: dict[str, Any]) -> None:
         import json
@@ -614,14 +682,21 @@ class EditorState(AppState):
                 return ""
             return json.dumps(value, ensure_ascii=False, indent=2, default=str)
 
-        self.step_details = [{
-            "node": str(step.get("node_id") or ""), "type": str(step.get("node_type") or ""),
-            "status": str(step.get("status") or ""),
-            "duration": f"{float(step['duration_ms']):.1f} ms" if step.get("duration_ms") is not None else "",
-            "tokens": str((step.get("usage") or {}).get("total_tokens") or ""),
-            "inputs": text(step.get("inputs")), "outputs": text(step.get("outputs")),
-            "error": str((step.get("error") or {}).get("message") or "") if step.get("error") else "",
-        } for step in run.get("steps") or []]
+        self.step_details = [
+            {
+                "node": str(step.get("node_id") or ""),
+                "type": str(step.get("node_type") or ""),
+                "status": str(step.get("status") or ""),
+                "duration": f"{float(step['duration_ms']):.1f} ms"
+                if step.get("duration_ms") is not None
+                else "",
+                "tokens": str((step.get("usage") or {}).get("total_tokens") or ""),
+                "inputs": text(step.get("inputs")),
+                "outputs": text(step.get("outputs")),
+                "error": str((step.get("error") or {}).get("message") or "") if step.get("error") else "",
+            }
+            for step in run.get("steps") or []
+        ]
         if run.get("status"):
             self.run_status = str(run["status"])
 

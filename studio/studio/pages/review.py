@@ -1,0 +1,424 @@
+"""Review (governance board): submitted versions, their diff against the live version,
+card, sources and tests; approve or reject with a comment.
+
+Four eyes is the runtime's rule; this page only explains why the buttons are disabled
+(the version's `allowed_actions` lacks `approve`) in the person's own words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import reflex as rx
+
+from studio.api import ApiError
+from studio.components.layout import empty_state, page_frame, page_title, state_badge
+from studio.diffview import diff_rows, diff_view
+from studio.i18n import TEXTS
+from studio.state.base import AppState, t
+
+
+def _sources(document: dict[str, Any]) -> list[str]:
+    """What a version reaches out to: models, knowledge indexes, connections."""
+    found = []
+    for node in document.get("nodes") or []:
+        config = node.get("config") or {}
+        if node.get("type") == "llm":
+            found.append(f"LLM: {config.get('model', 'default')} ({node.get('id')})")
+        elif node.get("type") == "retrieval":
+            found.append(f"Index: {config.get('index', '?')} ({node.get('id')})")
+        elif node.get("type") == "connector":
+            found.append(
+                f"Connection: {config.get('connection', '?')} / {config.get('action', '')} ({node.get('id')})"
+            )
+    return found
+
+
+class ReviewState(AppState):
+    queue: list[dict[str, str]] = []
+    loading: bool = False
+    selected: str = ""  # "<flow_id>:<number>"
+    detail: dict[str, str] = {}
+    card_rows: list[dict[str, str]] = []
+    reviews: list[dict[str, str]] = []
+    sources: list[str] = []
+    tests: list[dict[str, str]] = []
+    diff: list[dict[str, str]] = []
+    can_approve: bool = False
+    disabled_reason: str = ""
+    comment: str = ""
+    deciding: str = ""
+
+    @rx.event
+    async def load(self) -> Any:
+        if not self.token:
+            return
+        self.loading = True
+        yield
+        api = self.api()
+        try:
+            flows = await api.flows()
+            histories = await asyncio.gather(*(api.versions(flow["id"]) for flow in flows))
+        except ApiError as exc:
+            self.loading = False
+            yield self.on_error(exc)
+            return
+        queue = []
+        for flow, versions in zip(flows, histories, strict=True):
+            for version in versions:
+                if version.get("state") == "submitted":
+                    queue.append(
+                        {
+                            "key": f"{flow['id']}:{version['number']}",
+                            "flow_id": flow["id"],
+                            "flow": flow["name"],
+                            "workspace": flow.get("workspace", ""),
+                            "number": str(version["number"]),
+                            "author": str(version.get("author") or ""),
+                            "submitted_by": str(version.get("submitted_by") or ""),
+                            "risk": str(version.get("risk") or ""),
+                            "submitted_at": str(version.get("submitted_at") or "")[:16].replace("T", " "),
+                        }
+                    )
+        self.queue = queue
+        self.loading = False
+        keys = [item["key"] for item in queue]
+        if self.selected not in keys:
+            self.selected = keys[0] if keys else ""
+        yield
+        await self._load_detail()
+
+    async def _load_detail(self) -> None:
+        self.detail, self.diff, self.card_rows, self.reviews, self.sources, self.tests = (
+            {},
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
+        self.comment = ""
+        if not self.selected:
+            return
+        flow_id, number = self.selected.split(":")
+        api = self.api()
+        try:
+            version, diff = await asyncio.gather(
+                api.version(flow_id, int(number)), api.diff(flow_id, int(number), "live")
+            )
+        except ApiError as exc:
+            self.detail = {"error": self.error_text(exc)}
+            return
+        try:
+            runs = await api.runs(flow_id, limit=10)
+        except ApiError:
+            runs = []
+        document = version.get("document") or {}
+        card = document.get("card") or {}
+        self.detail = {
+            "flow_id": flow_id,
+            "number": number,
+            "author": str(version.get("author") or ""),
+            "submitted_by": str(version.get("submitted_by") or ""),
+            "state": str(version.get("state")),
+            "risk": str(version.get("risk") or ""),
+            "quorum": str(version.get("quorum") or 1),
+            "hash": str(version.get("content_hash") or ""),
+            "name": str(document.get("name") or ""),
+        }
+        self.card_rows = [
+            {
+                "label": self.tr(f"card_{key}") if f"card_{key}" in TEXTS else key,
+                "value": ", ".join(map(str, value))
+                if isinstance(value, list)
+                else ", ".join(f"{k} = {v}" for k, v in value.items())
+                if isinstance(value, dict)
+                else str(value),
+            }
+            for key, value in card.items()
+            if value not in ("", [], {}, None)
+        ]
+        this_round = [review for review in version.get("reviews") or []]
+        self.reviews = [
+            {
+                "reviewer": str(review.get("reviewer")),
+                "decision": str(review.get("decision")),
+                "comment": str(review.get("comment") or ""),
+            }
+            for review in this_round
+        ]
+        self.sources = _sources(document)
+        self.tests = [
+            {
+                "id": run["id"][:8],
+                "status": str(run.get("status")),
+                "at": str(run.get("created_at") or "")[:16].replace("T", " "),
+            }
+            for run in runs
+            if run.get("is_test") and str(run.get("version")) == number
+        ]
+        self.diff = diff_rows(diff, self.lang)
+        allowed = version.get("allowed_actions") or []
+        self.can_approve = "approve" in allowed
+        self.disabled_reason = "" if self.can_approve else self._why_not()
+
+    def _why_not(self) -> str:
+        if not self.is_board:
+            return self.tr("not_board")
+        if self.detail.get("author") == self.username:
+            return self.tr("four_eyes_author")
+        if self.detail.get("submitted_by") == self.username:
+            return self.tr("four_eyes_submitter")
+        if any(review["reviewer"] == self.username for review in self.reviews):
+            return self.tr("already_reviewed")
+        return self.tr("not_board")
+
+    @rx.event
+    async def select(self, key: str) -> None:
+        self.selected = key
+        await self._load_detail()
+
+    @rx.event
+    def set_comment(self, value: str) -> None:
+        self.comment = value
+
+    @rx.event
+    async def decide(self, action: str) -> Any:
+        if not self.detail.get("flow_id"):
+            return
+        if action == "reject" and not self.comment.strip():
+            yield rx.toast.warning(self.tr("comment_required"))
+            return
+        self.deciding = action
+        yield
+        flow, number = self.detail.get("name", ""), self.detail["number"]
+        try:
+            await self.api().lifecycle(self.detail["flow_id"], int(number), action, self.comment)
+        except ApiError as exc:
+            self.deciding = ""
+            yield self.on_error(exc)
+            return
+        self.deciding = ""
+        key = "approved_ok" if action == "approve" else "rejected_ok"
+        yield rx.toast.success(self.tr(key, n=number, flow=flow))
+        yield ReviewState.load
+
+
+def _queue_item(item: rx.Var) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.text(item["flow"], weight="medium"),
+                rx.spacer(),
+                rx.badge("v" + item["number"]),
+                width="100%",
+            ),
+            rx.text(
+                t("submitted_by"),
+                ": ",
+                item["submitted_by"],
+                " · ",
+                item["submitted_at"],
+                size="1",
+                color=rx.color("gray", 10),
+            ),
+            rx.badge(
+                t("card_risk"),
+                ": ",
+                item["risk"],
+                variant="outline",
+                color_scheme=rx.cond(item["risk"] == "high", "red", "gray"),
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        on_click=ReviewState.select(item["key"]),
+        cursor="pointer",
+        width="100%",
+        class_name="review-item",
+        custom_attrs={"data-key": item["key"], "data-flow": item["flow"]},
+        border=rx.cond(ReviewState.selected == item["key"], f"2px solid {rx.color('accent', 8)}", "none"),
+    )
+
+
+def _detail() -> rx.Component:
+    d = ReviewState.detail
+    decision = rx.vstack(
+        rx.text(t("review_comment"), size="2", weight="medium"),
+        rx.text_area(
+            value=ReviewState.comment,
+            on_change=ReviewState.set_comment,
+            rows="3",
+            width="100%",
+            placeholder=t("review_comment_hint"),
+            id="review-comment",
+        ),
+        rx.cond(
+            ~ReviewState.can_approve,
+            rx.callout(
+                ReviewState.disabled_reason, icon="info", color_scheme="amber", size="1", id="disabled-reason"
+            ),
+        ),
+        rx.hstack(
+            rx.button(
+                rx.icon("x", size=14),
+                t("reject"),
+                color_scheme="red",
+                variant="soft",
+                disabled=~ReviewState.can_approve,
+                loading=ReviewState.deciding == "reject",
+                on_click=ReviewState.decide("reject"),
+                id="reject-version",
+            ),
+            rx.button(
+                rx.icon("check", size=14),
+                t("approve"),
+                color_scheme="green",
+                disabled=~ReviewState.can_approve,
+                loading=ReviewState.deciding == "approve",
+                on_click=ReviewState.decide("approve"),
+                id="approve-version",
+            ),
+            justify="end",
+            width="100%",
+        ),
+        spacing="2",
+        width="100%",
+    )
+    return rx.vstack(
+        rx.hstack(
+            rx.heading(d["name"], " · v", d["number"], size="5"), state_badge(d["state"]), align="center"
+        ),
+        rx.text(
+            t("authored_by"),
+            ": ",
+            d["author"],
+            " · ",
+            t("submitted_by"),
+            ": ",
+            d["submitted_by"],
+            " · ",
+            t("quorum"),
+            ": ",
+            d["quorum"],
+            size="2",
+            color=rx.color("gray", 11),
+        ),
+        rx.text(d["hash"], size="1", font_family="monospace", color=rx.color("gray", 10)),
+        rx.card(
+            rx.vstack(
+                rx.heading(t("diff_title"), size="3"),
+                diff_view(ReviewState.diff, rx.text(t("diff_none"), size="2")),
+                width="100%",
+            ),
+            width="100%",
+        ),
+        rx.grid(
+            rx.card(
+                rx.vstack(
+                    rx.heading(t("tab_card"), size="3"),
+                    rx.foreach(
+                        ReviewState.card_rows,
+                        lambda row: rx.vstack(
+                            rx.text(row["label"], size="1", weight="bold", color=rx.color("gray", 10)),
+                            rx.text(row["value"], size="2"),
+                            spacing="0",
+                        ),
+                    ),
+                    spacing="2",
+                    width="100%",
+                ),
+                id="review-card",
+            ),
+            rx.vstack(
+                rx.card(
+                    rx.vstack(
+                        rx.heading(t("uses_connections"), size="3"),
+                        rx.cond(
+                            ReviewState.sources.length() > 0,
+                            rx.foreach(ReviewState.sources, lambda item: rx.text(item, size="2")),
+                            rx.text(t("none"), size="2", color=rx.color("gray", 10)),
+                        ),
+                        width="100%",
+                    ),
+                    width="100%",
+                ),
+                rx.card(
+                    rx.vstack(
+                        rx.heading(t("test_results"), size="3"),
+                        rx.cond(
+                            ReviewState.tests.length() > 0,
+                            rx.foreach(
+                                ReviewState.tests,
+                                lambda run: rx.hstack(rx.text(run["at"], size="1"), rx.badge(run["status"])),
+                            ),
+                            rx.text(t("no_test_runs"), size="2", color=rx.color("gray", 10)),
+                        ),
+                        width="100%",
+                    ),
+                    width="100%",
+                ),
+                rx.card(
+                    rx.vstack(
+                        rx.heading(t("reviews_so_far"), size="3"),
+                        rx.cond(
+                            ReviewState.reviews.length() > 0,
+                            rx.foreach(
+                                ReviewState.reviews,
+                                lambda review: rx.text(
+                                    review["reviewer"],
+                                    ": ",
+                                    review["decision"],
+                                    " - ",
+                                    review["comment"],
+                                    size="2",
+                                ),
+                            ),
+                            rx.text(t("none"), size="2", color=rx.color("gray", 10)),
+                        ),
+                        width="100%",
+                    ),
+                    width="100%",
+                ),
+                width="100%",
+            ),
+            columns="2",
+            spacing="3",
+            width="100%",
+        ),
+        rx.card(decision, width="100%"),
+        spacing="3",
+        width="100%",
+    )
+
+
+def review_page() -> rx.Component:
+    return page_frame(
+        page_title("review_title", "review_subtitle"),
+        rx.cond(
+            ReviewState.queue.length() == 0,
+            rx.cond(
+                ReviewState.loading,
+                rx.center(rx.spinner(size="3"), padding="40px"),
+                empty_state("stamp", "review_empty"),
+            ),
+            rx.hstack(
+                rx.vstack(
+                    rx.foreach(ReviewState.queue, _queue_item), width="300px", min_width="300px", spacing="2"
+                ),
+                rx.box(
+                    rx.cond(
+                        ReviewState.detail.contains("error"),
+                        rx.callout(ReviewState.detail["error"], color_scheme="red"),
+                        _detail(),
+                    ),
+                    flex="1",
+                    min_width="0",
+                ),
+                align="start",
+                spacing="4",
+                width="100%",
+            ),
+        ),
+    )

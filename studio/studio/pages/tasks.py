@@ -1,0 +1,205 @@
+"""Tasks: approval tasks a running flow raised for me; approve or reject with a comment,
+editing the payload where the node allows it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import reflex as rx
+
+from studio.api import ApiError
+from studio.components.layout import empty_state, page_frame, page_title
+from studio.state.base import AppState, t
+
+
+def payload_text(payload: Any) -> str:
+    if payload is None:
+        return ""
+    if isinstance(payload, str):
+        return payload
+    return json.dumps(payload, ensure_ascii=False, indent=2)
+
+
+def payload_value(original: Any, text: str) -> Any:
+    """The edited text back in the payload's shape (JSON stays JSON when it parses)."""
+    if isinstance(original, str) or original is None:
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class TasksState(AppState):
+    tasks: list[dict[str, str]] = []
+    originals: dict[str, Any] = {}
+    edited: dict[str, str] = {}
+    comments: dict[str, str] = {}
+    loading: bool = False
+    deciding: str = ""
+
+    @rx.event
+    async def load(self) -> Any:
+        if not self.token:
+            return
+        self.loading = True
+        yield
+        try:
+            found = await self.api().tasks("open")
+        except ApiError as exc:
+            self.loading = False
+            yield self.on_error(exc)
+            return
+        self.tasks = [
+            {
+                "id": task["id"],
+                "title": str(task.get("title") or ""),
+                "flow": str((task.get("flow") or {}).get("name") or ""),
+                "instructions": str(task.get("instructions") or ""),
+                "payload": payload_text(task.get("payload")),
+                "editable": "true" if task.get("editable") else "",
+                "can_decide": "true" if task.get("can_decide") else "",
+                "approvals": f"{len(task.get('approvals') or [])}/{task.get('quorum') or 1}",
+                "due": str(task.get("due_at") or "")[:16].replace("T", " "),
+                "created": str(task.get("created_at") or "")[:16].replace("T", " "),
+            }
+            for task in found
+        ]
+        self.originals = {task["id"]: task.get("payload") for task in found}
+        self.loading = False
+
+    @rx.event
+    def set_edited(self, task_id: str, value: str) -> None:
+        self.edited = {**self.edited, task_id: value}
+
+    @rx.event
+    def set_comment(self, task_id: str, value: str) -> None:
+        self.comments = {**self.comments, task_id: value}
+
+    @rx.event
+    async def decide(self, task_id: str, decision: str) -> Any:
+        self.deciding = f"{decision}:{task_id}"
+        yield
+        task = next((item for item in self.tasks if item["id"] == task_id), {})
+        payload = None
+        if task.get("editable") and task_id in self.edited:
+            payload = payload_value(self.originals.get(task_id), self.edited[task_id])
+        try:
+            answer = await self.api().decide(task_id, decision, self.comments.get(task_id, ""), payload)
+        except ApiError as exc:
+            self.deciding = ""
+            yield self.on_error(exc)
+            return
+        self.deciding = ""
+        status = self.tr(f"run_status_{answer.get('run_status')}") if answer.get("run_status") else "-"
+        yield rx.toast.success(self.tr("task_decided", status=status))
+        yield TasksState.load
+
+
+def _task(task: rx.Var) -> rx.Component:
+    task_id = task["id"]
+    editable = (task["editable"] == "true") & (task["can_decide"] == "true")
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(task["title"], size="4"),
+                rx.spacer(),
+                rx.badge(task["approvals"], variant="outline"),
+                width="100%",
+            ),
+            rx.text(
+                t("task_from"),
+                ": ",
+                task["flow"],
+                " · ",
+                task["created"],
+                size="1",
+                color=rx.color("gray", 10),
+            ),
+            rx.cond(task["instructions"] != "", rx.callout(task["instructions"], icon="info", size="1")),
+            rx.text(t("task_payload"), size="2", weight="medium"),
+            rx.cond(
+                editable,
+                rx.vstack(
+                    rx.text_area(
+                        default_value=task["payload"],
+                        rows="6",
+                        width="100%",
+                        class_name="task-payload",
+                        on_blur=lambda value: TasksState.set_edited(task_id, value),
+                    ),
+                    rx.text(t("task_payload_editable"), size="1", color=rx.color("gray", 10)),
+                    width="100%",
+                    spacing="1",
+                ),
+                rx.box(
+                    rx.text(task["payload"], white_space="pre-wrap", size="2"),
+                    padding="10px",
+                    background=rx.color("gray", 3),
+                    border_radius="8px",
+                    width="100%",
+                ),
+            ),
+            rx.cond(
+                task["can_decide"] == "true",
+                rx.vstack(
+                    rx.text_area(
+                        placeholder=t("review_comment"),
+                        rows="2",
+                        width="100%",
+                        class_name="task-comment",
+                        on_blur=lambda value: TasksState.set_comment(task_id, value),
+                    ),
+                    rx.hstack(
+                        rx.button(
+                            rx.icon("x", size=14),
+                            t("reject"),
+                            color_scheme="red",
+                            variant="soft",
+                            loading=TasksState.deciding == "reject:" + task_id,
+                            on_click=TasksState.decide(task_id, "reject"),
+                            class_name="task-reject",
+                        ),
+                        rx.button(
+                            rx.icon("check", size=14),
+                            t("approve"),
+                            color_scheme="green",
+                            loading=TasksState.deciding == "approve:" + task_id,
+                            on_click=TasksState.decide(task_id, "approve"),
+                            class_name="task-approve",
+                        ),
+                        justify="end",
+                        width="100%",
+                    ),
+                    width="100%",
+                    spacing="2",
+                ),
+                rx.callout(t("cannot_decide"), icon="lock", color_scheme="gray", size="1"),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        class_name="task-card",
+        custom_attrs={"data-task": task_id},
+    )
+
+
+def tasks_page() -> rx.Component:
+    return page_frame(
+        page_title(
+            "tasks_title",
+            "tasks_subtitle",
+            rx.button(rx.icon("refresh-cw", size=14), t("reload"), variant="soft", on_click=TasksState.load),
+        ),
+        rx.cond(
+            TasksState.tasks.length() == 0,
+            rx.cond(
+                TasksState.loading,
+                rx.center(rx.spinner(size="3"), padding="40px"),
+                empty_state("list-checks", "tasks_empty"),
+            ),
+            rx.vstack(rx.foreach(TasksState.tasks, _task), spacing="3", width="100%", max_width="900px"),
+        ),
+    )
