@@ -12,8 +12,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "studio"))
 
-from studio import flowdoc, i18n, templates  # noqa: E402
-from studio.api import ApiError, RuntimeClient, SignedOut, Unreachable  # noqa: E402
+from studio.api import ApiError, RuntimeClient, SignedOut, Unreachable
+
+from studio import flowdoc, i18n, templates
 
 LLM_SCHEMA = {
     "properties": {
@@ -26,8 +27,12 @@ LLM_SCHEMA = {
     },
     "required": ["prompt"],
 }
-TYPES = {"input": {"outputs": []}, "output": {"outputs": []}, "llm": {"outputs": ["text", "json", "usage"]},
-         "template": {"outputs": ["text"]}}
+TYPES = {
+    "input": {"outputs": []},
+    "output": {"outputs": []},
+    "llm": {"outputs": ["text", "json", "usage"]},
+    "template": {"outputs": ["text"]},
+}
 
 
 # -- runtime client ------------------------------------------------------------------------------
@@ -51,8 +56,14 @@ async def test_client_maps_error_bodies() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/me"):
             return httpx.Response(401, json={"error": "unauthorized", "message": "sign in first"})
-        return httpx.Response(422, json={"error": "invalid_flow", "message": "1 error",
-                                         "errors": [{"node": "a", "field": "config.x", "message": "bad"}]})
+        return httpx.Response(
+            422,
+            json={
+                "error": "invalid_flow",
+                "message": "1 error",
+                "errors": [{"node": "a", "field": "config.x", "message": "bad"}],
+            },
+        )
 
     with pytest.raises(SignedOut):
         await _client(handler).me()
@@ -72,8 +83,11 @@ async def test_client_reports_an_unreachable_runtime() -> None:
 
 
 async def test_client_reads_server_sent_events() -> None:
-    events = [{"type": "started", "run_id": "r1"}, {"type": "token", "node": "a", "text": "Hal"},
-              {"type": "run", "status": "succeeded"}]
+    events = [
+        {"type": "started", "run_id": "r1"},
+        {"type": "token", "node": "a", "text": "Hal"},
+        {"type": "run", "status": "succeeded"},
+    ]
     body = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -85,13 +99,20 @@ async def test_client_reads_server_sent_events() -> None:
 
 
 # -- errors in words -----------------------------------------------------------------------------
-@pytest.mark.parametrize(("code", "message", "status", "expected"), [
-    ("login_failed", "wrong", 401, "Benutzername oder Passwort stimmt nicht."),
-    ("forbidden", "four eyes: you authored version 2 of this flow, so another board member must approve it", 403,
-     "Vier-Augen-Prinzip: you authored version 2"),
-    ("not_found", "flow not found", 404, "Nicht gefunden oder nicht sichtbar für Sie: Flow not found"),
-    ("something_new", "odd", 409, "Geht gerade nicht: Odd"),
-])
+@pytest.mark.parametrize(
+    ("code", "message", "status", "expected"),
+    [
+        ("login_failed", "wrong", 401, "Benutzername oder Passwort stimmt nicht."),
+        (
+            "forbidden",
+            "four eyes: you authored version 2 of this flow, so another board member must approve it",
+            403,
+            "Vier-Augen-Prinzip: you authored version 2",
+        ),
+        ("not_found", "flow not found", 404, "Nicht gefunden oder nicht sichtbar für Sie: Flow not found"),
+        ("something_new", "odd", 409, "Geht gerade nicht: Odd"),
+    ],
+)
 def test_errors_become_sentences(code: str, message: str, status: int, expected: str) -> None:
     assert i18n.describe_error(code, message, status, "de").startswith(expected)
 
@@ -125,11 +146,22 @@ def test_edits_add_connect_move_and_remove() -> None:
 
 def test_canvas_shows_errors_and_run_status_on_nodes() -> None:
     document = templates.blank_document("Test")
-    errors = flowdoc.errors_by_node([{"node": "end", "field": "config.x", "message": "bad"},
-                                     {"node": None, "field": "outputs.a", "message": "flow-level"}])
-    steps = {"start": {"status": "succeeded", "duration_ms": 1.5}, "end": {"status": "failed", "error": "boom"}}
-    nodes = {node["id"]: node for node in flowdoc.canvas_nodes(
-        document, TYPES, errors, steps, {"input": "Eingabe"}, {"failed": "fehlgeschlagen"})}
+    errors = flowdoc.errors_by_node(
+        [
+            {"node": "end", "field": "config.x", "message": "bad"},
+            {"node": None, "field": "outputs.a", "message": "flow-level"},
+        ]
+    )
+    steps = {
+        "start": {"status": "succeeded", "duration_ms": 1.5},
+        "end": {"status": "failed", "error": "boom"},
+    }
+    nodes = {
+        node["id"]: node
+        for node in flowdoc.canvas_nodes(
+            document, TYPES, errors, steps, {"input": "Eingabe"}, {"failed": "fehlgeschlagen"}
+        )
+    }
     assert nodes["start"]["data"]["typeTitle"] == "Eingabe"
     assert nodes["start"]["data"]["hasInput"] is False
     assert nodes["end"]["data"]["errors"] == ["boom", "x: bad"]
@@ -139,8 +171,12 @@ def test_canvas_shows_errors_and_run_status_on_nodes() -> None:
 
 def test_form_fields_from_json_schema() -> None:
     config = {"prompt": "Hallo {{ inputs.q }}", "json_schema": {"type": "object"}}
-    fields = {field["name"]: field for field in flowdoc.form_fields(
-        LLM_SCHEMA, config, {"prompt": "Field required"}, {"model": ["default", "mistral"]})}
+    fields = {
+        field["name"]: field
+        for field in flowdoc.form_fields(
+            LLM_SCHEMA, config, {"prompt": "Field required"}, {"model": ["default", "mistral"]}
+        )
+    }
     assert "timeout_s" not in fields
     assert fields["model"]["kind"] == "select"
     assert fields["prompt"]["kind"] == "template" and fields["prompt"]["required"] == "true"
@@ -151,10 +187,18 @@ def test_form_fields_from_json_schema() -> None:
     assert json.loads(fields["json_schema"]["value"]) == {"type": "object"}
 
 
-@pytest.mark.parametrize(("kind", "raw", "value"), [
-    ("integer", "7", 7), ("number", "0,5", 0.5), ("boolean", "True", True), ("list", "a\nb, c", ["a", "b", "c"]),
-    ("json", '{"a": 1}', {"a": 1}), ("template", "{{ x }}", "{{ x }}"), ("number", "", None),
-])
+@pytest.mark.parametrize(
+    ("kind", "raw", "value"),
+    [
+        ("integer", "7", 7),
+        ("number", "0,5", 0.5),
+        ("boolean", "True", True),
+        ("list", "a\nb, c", ["a", "b", "c"]),
+        ("json", '{"a": 1}', {"a": 1}),
+        ("template", "{{ x }}", "{{ x }}"),
+        ("number", "", None),
+    ],
+)
 def test_parse_value(kind: str, raw: str, value: object) -> None:
     assert flowdoc.parse_value(kind, raw) == value
 
@@ -165,13 +209,21 @@ def test_variables_are_inputs_and_upstream_outputs() -> None:
     document, tpl = flowdoc.add_node(document, "template", 0, 0)
     document = flowdoc.connect(flowdoc.connect(document, "start", llm), llm, tpl)
     assert flowdoc.upstream_variables(document, tpl, TYPES) == [
-        "inputs.question", "llm_1.text", "llm_1.json", "llm_1.usage"]
+        "inputs.question",
+        "llm_1.text",
+        "llm_1.json",
+        "llm_1.usage",
+    ]
     assert flowdoc.upstream_variables(document, llm, TYPES) == ["inputs.question"]
 
 
 def test_edge_branches() -> None:
-    document = {"nodes": [{"id": "check", "type": "approval"},
-                          {"id": "route", "type": "router", "config": {"classes": ["a", "b"]}}]}
+    document = {
+        "nodes": [
+            {"id": "check", "type": "approval"},
+            {"id": "route", "type": "router", "config": {"classes": ["a", "b"]}},
+        ]
+    }
     assert flowdoc.edge_branches(document, "check") == ["approved", "rejected", "timeout"]
     assert flowdoc.edge_branches(document, "route") == ["a", "b", "review"]
 
