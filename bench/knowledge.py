@@ -226,8 +226,19 @@ def synthetic_vectors(count: int, rng: np.random.Generator) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
+# German-looking vocabulary: the words and their two-word compounds ("wartungsvertrag"),
+# drawn with Zipf-like frequencies, so that common words match much and rare ones little.
+VOCABULARY = np.array(WORDS + [first + second for first in WORDS for second in WORDS if first != second])
+_FREQUENCY = 1.0 / (np.arange(len(VOCABULARY)) + 10.0)
+FREQUENCY = _FREQUENCY / _FREQUENCY.sum()
+
+
+def synthetic_words(rng: np.random.Generator, count: int) -> list[str]:
+    return [str(word) for word in rng.choice(VOCABULARY, size=count, p=FREQUENCY)]
+
+
 def synthetic_text(rng: np.random.Generator) -> str:
-    return " ".join(rng.choice(WORDS, size=int(rng.integers(12, 40)))) + "."
+    return " ".join(synthetic_words(rng, int(rng.integers(40, 120)))) + "."
 
 
 def build_store(
@@ -271,14 +282,14 @@ def bench_search(count: int, queries: int, rng: np.random.Generator) -> dict[str
         for vector in query_vectors[:5]:
             store.dense_search(vector, 10, labelsets)
         dense_times, hybrid_times, recalls = [], [], []
-        for number, vector in enumerate(query_vectors):
+        for vector in query_vectors:
             began = time.perf_counter()
             found = store.dense_search(vector, 10, labelsets)
             dense_times.append(time.perf_counter() - began)
             exact = allowed[np.argsort(-(vectors[allowed] @ vector))[:10]]
             recalls.append(len({pos for pos, _ in found} & set(exact.tolist())) / 10)
             assert not any(hidden[pos] for pos, _ in found), "a hidden chunk was returned"
-            text = " ".join(rng.choice(WORDS, size=4)) if number % 2 else synthetic_text(rng)
+            text = " ".join(synthetic_words(rng, 5))
             began = time.perf_counter()
             store.search(text, vector, 10, set())
             hybrid_times.append(time.perf_counter() - began)

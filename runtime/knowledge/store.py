@@ -25,7 +25,8 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, content='chunks', content_rowid='pos', tokenize='unicode61 remove_diacritics 2'
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
 CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts(rowid, text) VALUES (new.pos, new.text);
 END;
@@ -126,17 +128,50 @@ def canonical_labels(labels: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted({label for label in labels if label}))
 
 
-def lexical_query(text: str) -> str | None:
-    """An FTS5 OR-query of the meaningful words; prefix match for words of 4+ letters so
-    that "Reisekosten" finds "Reisekostenrichtlinie" and "Hotel" finds "Hotels"."""
-    terms: list[str] = []
+# A word in more than this share of the chunks says little (its IDF is near zero) and
+# costs much (an OR-query scores every chunk it matches): left out of the query.
+COMMON_WORD_SHARE = 0.2
+# Prefix matching only for words this rare: a common prefix expands to many terms.
+PREFIX_WORD_SHARE = 0.02
+
+
+def query_words(text: str) -> list[str]:
+    """The meaningful words of a query, lower case, in order, without repeats."""
+    words: list[str] = []
     for word in _WORD.findall(text.lower()):
-        if word in GERMAN_STOPWORDS or (len(word) < 2 and not word.isdigit()):
+        if word in GERMAN_STOPWORDS or (len(word) < 2 and not word.isdigit()) or word in words:
             continue
-        term = '"' + word.replace('"', '""') + '"' + ("*" if len(word) >= 4 and not word.isdigit() else "")
-        if term not in terms:
-            terms.append(term)
-    return " OR ".join(terms) if terms else None
+        words.append(word)
+    return words
+
+
+def fold(word: str) -> str:
+    """A word as FTS5's `unicode61 remove_diacritics 2` indexes it (ä → a; ß stays)."""
+    decomposed = unicodedata.normalize("NFD", word)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def lexical_query(text: str, frequency: Mapping[str, int] | None = None, total: int = 0) -> str | None:
+    """An FTS5 OR-query of the meaningful words; prefix match for words of 4+ letters so
+    that "Reisekosten" finds "Reisekostenrichtlinie" and "Hotel" finds "Hotels".
+
+    With `frequency` (chunks per folded word) and `total` chunks: words in more than
+    COMMON_WORD_SHARE of the chunks are dropped (unless nothing else is left), and only
+    rare words (PREFIX_WORD_SHARE) are matched as prefixes.
+    """
+    words = query_words(text)
+    if not words:
+        return None
+
+    def share(word: str) -> float:
+        return (frequency or {}).get(fold(word), 0) / total if frequency is not None and total else 0.0
+
+    kept = [word for word in words if share(word) <= COMMON_WORD_SHARE] or [min(words, key=share)]
+    terms = []
+    for word in kept:
+        prefix = len(word) >= 4 and not word.isdigit() and share(word) <= PREFIX_WORD_SHARE
+        terms.append('"' + word.replace('"', '""') + '"' + ("*" if prefix else ""))
+    return " OR ".join(terms)
 
 
 def visible_labelsets(
@@ -439,11 +474,19 @@ class EmbeddedStore:
 
     def lexical_search(self, text: str, k: int, labelsets: list[int]) -> list[tuple[int, float]]:
         """(position, bm25) of the k best lexical matches among allowed chunks, best first."""
-        match = lexical_query(text)
-        if match is None or not labelsets:
+        words = query_words(text)
+        if not words or not labelsets:
             return []
         marks = ",".join("?" * len(labelsets))
         with self._lock:
+            folded = sorted({fold(word) for word in words})
+            frequency = dict(
+                self._db.execute(
+                    f"SELECT term, doc FROM chunks_vocab WHERE term IN ({','.join('?' * len(folded))})",
+                    folded,
+                )
+            )
+            match = lexical_query(text, frequency, len(self._position_labelset))
             try:
                 rows = self._db.execute(
                     "SELECT c.pos, bm25(chunks_fts) AS rank FROM chunks_fts "
