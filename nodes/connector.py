@@ -92,7 +92,9 @@ def parse_selector(selector: str) -> list[Any]:
     while position < len(text):
         match = _STEP.match(text, position)
         if match is None:
-            raise ValueError(f"'{selector}' is not a selector like $.data.items[0].id (at '{text[position:]}')")
+            raise ValueError(
+                f"'{selector}' is not a selector like $.data.items[0].id (at '{text[position:]}')"
+            )
         name, index = match.group(1), match.group(2)
         if name is not None:
             steps.append(name)
@@ -111,7 +113,7 @@ def select(value: Any, steps: list[Any]) -> Any:
     for position, step in enumerate(steps):
         if step is _WILDCARD:
             items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
-            return [select(item, steps[position + 1:]) for item in items]
+            return [select(item, steps[position + 1 :]) for item in items]
         if isinstance(step, int):
             value = value[step] if isinstance(value, list) and -len(value) <= step < len(value) else None
         else:
@@ -138,8 +140,9 @@ def _coerce(name: str, value: str, kind: ParamType) -> Any:
                 raise ValueError(value)
             return lowered in ("true", "1", "ja")
     except ValueError:
-        raise NodeError(f"parameter '{name}' should be {kind}, but rendered to '{value[:80]}'",
-                        field=f"params.{name}") from None
+        raise NodeError(
+            f"parameter '{name}' should be {kind}, but rendered to '{value[:80]}'", field=f"params.{name}"
+        ) from None
     return value
 
 
@@ -154,27 +157,38 @@ class ConnectorNode(Node):
     side_effects = True
 
     class Config(NodeConfig):
-        connection: str = Field(..., pattern=r"^[A-Za-z0-9_.-]{1,64}$",
-                                description="Name of a connection of the flow's workspace, e.g. crm")
-        action: str = Field("call", pattern=r"^[A-Za-z0-9_.-]{1,64}$",
-                            description="What this call does, e.g. create_task (shown to the board and audited)")
+        connection: str = Field(
+            ...,
+            pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+            description="Name of a connection of the flow's workspace, e.g. crm",
+        )
+        action: str = Field(
+            "call",
+            pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+            description="What this call does, e.g. create_task (shown to the board and audited)",
+        )
         method: Method = Field("GET", description="HTTP method (http connections)")
         path: str = template_field("Path under the connection's base URL, e.g. /tasks/{{ inputs.id }}", "/")
         query: dict[str, str] = _templates("Query parameters (templates)")
         headers: dict[str, str] = _templates("Extra request headers (templates)")
         body: str | None = template_field('JSON body template, e.g. {"title": {{ draft.text | json }}}', None)
-        select: dict[str, str] = Field(default_factory=dict,
-                                       description="Output fields from the JSON answer: {name: $.path.to[0].value}")
+        select: dict[str, str] = Field(
+            default_factory=dict, description="Output fields from the JSON answer: {name: $.path.to[0].value}"
+        )
         fail_on_error: bool = Field(True, description="Fail the node when the HTTP status is 400 or above")
         to: str | None = template_field("Recipients, comma-separated (email connections)", None)
         cc: str | None = template_field("Copy recipients, comma-separated (email connections)", None)
         subject: str | None = template_field("Subject (email connections)", None)
         text: str | None = template_field("Message text (email connections)", None)
-        sql: str | None = Field(None, description="SELECT statement with :named parameters (sql connections); "
-                                                  "fixed text, never a template")
+        sql: str | None = Field(
+            None,
+            description="SELECT statement with :named parameters (sql connections); "
+            "fixed text, never a template",
+        )
         params: dict[str, str] = _templates("Values of the :named parameters (templates)")
-        param_types: dict[str, ParamType] = Field(default_factory=dict,
-                                                  description="Types of parameters other than string")
+        param_types: dict[str, ParamType] = Field(
+            default_factory=dict, description="Types of parameters other than string"
+        )
         max_rows: int | None = Field(None, ge=1, le=10_000, description="At most this many rows (sql)")
         timeout_s: float = Field(60.0, gt=0, le=600, description="Seconds before giving up")
 
@@ -203,31 +217,51 @@ class ConnectorNode(Node):
             rendered = render(config.body)
             try:
                 body = json.loads(rendered)
-            except ValueError as error:
-                raise NodeError(f"the body did not render to JSON ({error.msg} at {error.pos}); "
-                                "use the json filter for texts: {{ x | json }}", field="body") from None
+            except json.JSONDecodeError as error:
+                raise NodeError(
+                    f"the body did not render to JSON ({error.msg} at {error.pos}); "
+                    "use the json filter for texts: {{ x | json }}",
+                    field="body",
+                ) from None
         request = ConnectorRequest(
-            run_id=ctx.run_id, node_id=ctx.node_id, idempotency_key=ctx.idempotency_key,
-            connection=config.connection, action=config.action, method=config.method,
+            run_id=ctx.run_id,
+            node_id=ctx.node_id,
+            idempotency_key=ctx.idempotency_key,
+            connection=config.connection,
+            action=config.action,
+            method=config.method,
             path=render(config.path) or "/",
             query={key: render(value) for key, value in config.query.items()},
             headers={key: render(value) for key, value in config.headers.items()},
             body=body,
             to=[item for item in render(config.to).split(",") if item.strip()],
             cc=[item for item in render(config.cc).split(",") if item.strip()],
-            subject=render(config.subject), text=render(config.text), sql=config.sql or "",
-            params={key: _coerce(key, render(value), config.param_types.get(key, "string"))
-                    for key, value in config.params.items()},
+            subject=render(config.subject),
+            text=render(config.text),
+            sql=config.sql or "",
+            params={
+                key: _coerce(key, render(value), config.param_types.get(key, "string"))
+                for key, value in config.params.items()
+            },
             max_rows=config.max_rows,
-            caller_id=getattr(ctx, "caller_id", None), workspace_id=getattr(ctx, "workspace_id", None),
+            caller_id=getattr(ctx, "caller_id", None),
+            workspace_id=getattr(ctx, "workspace_id", None),
         )
         service: ConnectorService = ctx.service("connections")
         result = await service.call(request)
-        if config.fail_on_error and isinstance(result.status, int) and not isinstance(result.status, bool) \
-                and result.status >= 400:
-            raise NodeError(f"connection '{config.connection}' answered HTTP {result.status} to {config.action}")
+        if (
+            config.fail_on_error
+            and isinstance(result.status, int)
+            and not isinstance(result.status, bool)
+            and result.status >= 400
+        ):
+            raise NodeError(
+                f"connection '{config.connection}' answered HTTP {result.status} to {config.action}"
+            )
         response = result.response
         if config.select:
-            response = {name: select(result.response, parse_selector(selector))
-                        for name, selector in config.select.items()}
+            response = {
+                name: select(result.response, parse_selector(selector))
+                for name, selector in config.select.items()
+            }
         return {"response": response, "status": result.status}

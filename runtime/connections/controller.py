@@ -1,12 +1,12 @@
 """Connections and triggers over HTTP.
 
-    GET|POST          /api/workspaces/{ws}/connections
-    GET|PATCH|DELETE  /api/connections/{id}
-    POST              /api/connections/{id}/test
-    GET               /api/flows/{flow_id}/versions/{number}/connections   what a version uses
-    GET|POST          /api/assistants/{slug}/triggers
-    DELETE            /api/assistants/{slug}/triggers/{trigger_id}
-    POST              /api/triggers/{trigger_id}       (public: HMAC-signed webhook delivery)
+GET|POST          /api/workspaces/{ws}/connections
+GET|PATCH|DELETE  /api/connections/{id}
+POST              /api/connections/{id}/test
+GET               /api/flows/{flow_id}/versions/{number}/connections   what a version uses
+GET|POST          /api/assistants/{slug}/triggers
+DELETE            /api/assistants/{slug}/triggers/{trigger_id}
+POST              /api/triggers/{trigger_id}       (public: HMAC-signed webhook delivery)
 """
 
 from __future__ import annotations
@@ -63,19 +63,24 @@ class ConnectionController(Controller):
         return await connections(rt).list_connections(actor, workspace)
 
     @post("/workspaces/{workspace:str}/connections")
-    async def create_connection(self, rt: Rt, actor: Caller, workspace: FromPath[str],
-                                data: JSONBody[ConnectionCreate]) -> dict[str, Any]:
-        return await connections(rt).create(actor, workspace, data.name, data.kind, data.settings, data.secrets)
+    async def create_connection(
+        self, rt: Rt, actor: Caller, workspace: FromPath[str], data: JSONBody[ConnectionCreate]
+    ) -> dict[str, Any]:
+        return await connections(rt).create(
+            actor, workspace, data.name, data.kind, data.settings, data.secrets
+        )
 
     @get("/connections/{connection_id:str}")
     async def get_connection(self, rt: Rt, actor: Caller, connection_id: FromPath[str]) -> dict[str, Any]:
         return await connections(rt).get(actor, connection_id)
 
     @patch("/connections/{connection_id:str}")
-    async def update_connection(self, rt: Rt, actor: Caller, connection_id: FromPath[str],
-                                data: JSONBody[ConnectionPatch]) -> dict[str, Any]:
-        return await connections(rt).update(actor, connection_id, name=data.name, settings=data.settings,
-                                            secrets=data.secrets)
+    async def update_connection(
+        self, rt: Rt, actor: Caller, connection_id: FromPath[str], data: JSONBody[ConnectionPatch]
+    ) -> dict[str, Any]:
+        return await connections(rt).update(
+            actor, connection_id, name=data.name, settings=data.settings, secrets=data.secrets
+        )
 
     @delete("/connections/{connection_id:str}", status_code=204)
     async def delete_connection(self, rt: Rt, actor: Caller, connection_id: FromPath[str]) -> None:
@@ -86,14 +91,20 @@ class ConnectionController(Controller):
         return await connections(rt).test(actor, connection_id)
 
     @get("/flows/{flow_id:str}/versions/{number:int}/connections")
-    async def version_connections(self, rt: Rt, actor: Caller, flow_id: FromPath[str],
-                                  number: FromPath[int]) -> dict[str, Any]:
+    async def version_connections(
+        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
+    ) -> dict[str, Any]:
         """Which connections and actions a version uses (the board approves these too)."""
         async with rt.db.read() as session:
             flow, version = await flows.get_version(session, rt.authz, actor, flow_id, number)
         used = await connections(rt).used_by(flow.workspace_id, version.document)
-        return {"flow_id": flow_id, "version": number, "content_hash": version.content_hash, "uses": used,
-                "missing": sorted({entry["connection"] for entry in used if not entry["exists"]})}
+        return {
+            "flow_id": flow_id,
+            "version": number,
+            "content_hash": version.content_hash,
+            "uses": used,
+            "missing": sorted({entry["connection"] for entry in used if not entry["exists"]}),
+        }
 
     # -- triggers ---------------------------------------------------------------------
     @get("/assistants/{slug:str}/triggers")
@@ -101,17 +112,23 @@ class ConnectionController(Controller):
         return await connections(rt).triggers.list_triggers(actor, slug)
 
     @post("/assistants/{slug:str}/triggers")
-    async def create_trigger(self, rt: Rt, actor: Caller, slug: FromPath[str],
-                             data: JSONBody[TriggerCreate]) -> dict[str, Any]:
-        return await connections(rt).triggers.create(actor, slug, data.kind, name=data.name, cron=data.cron,
-                                                     timezone=data.timezone, inputs=data.inputs)
+    async def create_trigger(
+        self, rt: Rt, actor: Caller, slug: FromPath[str], data: JSONBody[TriggerCreate]
+    ) -> dict[str, Any]:
+        return await connections(rt).triggers.create(
+            actor, slug, data.kind, name=data.name, cron=data.cron, timezone=data.timezone, inputs=data.inputs
+        )
 
     @delete("/assistants/{slug:str}/triggers/{trigger_id:str}", status_code=204)
-    async def delete_trigger(self, rt: Rt, actor: Caller, slug: FromPath[str], trigger_id: FromPath[str]) -> None:
+    async def delete_trigger(
+        self, rt: Rt, actor: Caller, slug: FromPath[str], trigger_id: FromPath[str]
+    ) -> None:
         await connections(rt).triggers.delete(actor, slug, trigger_id)
 
     @post("/triggers/{trigger_id:str}", exclude_from_auth=True, status_code=202)
-    async def deliver(self, rt: Rt, request: Request[Any, Any, Any], trigger_id: FromPath[str]) -> Response[Any]:
+    async def deliver(
+        self, rt: Rt, request: Request[Any, Any, Any], trigger_id: FromPath[str]
+    ) -> Response[Any]:
         """A signed webhook delivery: starts a run with the JSON body as inputs."""
         body = await request.body()
         if len(body) > MAX_DELIVERY_BYTES:

@@ -55,7 +55,8 @@ async def system_resolver(host: str, port: int) -> list[str]:
     loop = asyncio.get_running_loop()
     try:
         infos = await asyncio.wait_for(
-            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S)
+            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S
+        )
     except (OSError, TimeoutError) as error:
         raise RemoteFailure(f"the host name '{host}' does not resolve ({error})") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -75,9 +76,14 @@ def refusal(address: IPAddress) -> str | None:
             return f"{inner} (embedded in the IPv6 address)" if inner else None
     if address in METADATA:
         return METADATA[address]
-    checks = (("loopback", address.is_loopback), ("link-local", address.is_link_local),
-              ("multicast", address.is_multicast), ("unspecified", address.is_unspecified),
-              ("private", address.is_private), ("reserved", address.is_reserved))
+    checks = (
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("unspecified", address.is_unspecified),
+        ("private", address.is_private),
+        ("reserved", address.is_reserved),
+    )
     for name, hit in checks:
         if hit:
             return name
@@ -118,8 +124,12 @@ class EgressPolicy:
         candidates = [address]
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             candidates.append(address.ipv4_mapped)
-        return any(candidate in network for candidate in candidates for network in self.networks
-                   if candidate.version == network.version)
+        return any(
+            candidate in network
+            for candidate in candidates
+            for network in self.networks
+            if candidate.version == network.version
+        )
 
     def describe(self) -> list[str]:
         return [str(network) for network in self.networks] + sorted(self.hostnames)
@@ -164,7 +174,9 @@ class EgressGuard:
                 shown = host if str(address) == host.strip("[]") else f"{host} ({address})"
                 raise EgressDenied(
                     f"outbound connections to {shown} are not allowed: the address is {reason}; "
-                    f"an admin can allow it in {ENV_ALLOW} (now: {', '.join(self.policy.describe()) or 'empty'})")
+                    f"an admin can allow it in {ENV_ALLOW} "
+                    f"(now: {', '.join(self.policy.describe()) or 'empty'})"
+                )
         return found
 
     async def connect_socket(self, host: str, port: int, timeout: float) -> socket.socket:
@@ -191,24 +203,34 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         self.hosts = hosts
         self._inner = httpcore.AnyIOBackend()
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         if normalise_host(host) not in self.hosts:
             raise EgressDenied(f"this connection may only reach {', '.join(sorted(self.hosts))}, not {host}")
         last: Exception | None = None
         for address in await self.guard.addresses(host, port):
             try:
-                return await self._inner.connect_tcp(str(address), port, timeout=timeout,
-                                                     local_address=local_address,
-                                                     socket_options=socket_options)
+                return await self._inner.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
                 last = error
         assert last is not None
         raise last
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
         raise EgressDenied("connections over unix sockets are not allowed")
 
     async def sleep(self, seconds: float) -> None:
@@ -222,13 +244,21 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     name, not the address, as SNI), and the Host header is the name.
     """
 
-    def __init__(self, guard: EgressGuard, hosts: Iterable[str], *, verify: ssl.SSLContext | bool = True) -> None:
+    def __init__(
+        self, guard: EgressGuard, hosts: Iterable[str], *, verify: ssl.SSLContext | bool = True
+    ) -> None:
         super().__init__(verify=verify, trust_env=False)
-        context = verify if isinstance(verify, ssl.SSLContext) else (
-            ssl.create_default_context() if verify else _insecure_context())
+        context = (
+            verify
+            if isinstance(verify, ssl.SSLContext)
+            else (ssl.create_default_context() if verify else _insecure_context())
+        )
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=context, max_connections=20, max_keepalive_connections=5,
-            network_backend=_GuardedBackend(guard, frozenset(normalise_host(host) for host in hosts)))
+            ssl_context=context,
+            max_connections=20,
+            max_keepalive_connections=5,
+            network_backend=_GuardedBackend(guard, frozenset(normalise_host(host) for host in hosts)),
+        )
 
 
 def _insecure_context() -> ssl.SSLContext:

@@ -16,15 +16,18 @@ import asyncio
 import smtplib
 import socket
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses
+from typing import TypeVar
 
 from runtime.connections.egress import EgressGuard
 from runtime.connections.errors import ActionNotAllowed, RemoteFailure
 from runtime.connections.kinds import EmailSettings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,10 @@ class _PinnedSMTPSSL(smtplib.SMTP_SSL):
         return self.context.wrap_socket(self._pinned, server_hostname=self._host)
 
 
+def _text(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+
+
 def _tls_context(verify: bool) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if not verify:
@@ -67,7 +74,9 @@ def _tls_context(verify: bool) -> ssl.SSLContext:
 
 
 class EmailSender:
-    def __init__(self, name: str, settings: EmailSettings, secrets: Mapping[str, str], guard: EgressGuard) -> None:
+    def __init__(
+        self, name: str, settings: EmailSettings, secrets: Mapping[str, str], guard: EgressGuard
+    ) -> None:
         self.name = name
         self.settings = settings
         self.secrets = secrets
@@ -79,14 +88,18 @@ class EmailSender:
         if not parsed:
             raise ActionNotAllowed("the e-mail has no recipient; set `to`")
         if len(parsed) > self.settings.max_recipients:
-            raise ActionNotAllowed(f"at most {self.settings.max_recipients} recipients per e-mail, not {len(parsed)}")
+            raise ActionNotAllowed(
+                f"at most {self.settings.max_recipients} recipients per e-mail, not {len(parsed)}"
+            )
         allowed = self.settings.allowed_domains
         for address in parsed:
             local, _, domain = address.rpartition("@")
             domain = domain.lower()
             if not local or not any(domain == item or domain.endswith("." + item) for item in allowed):
-                raise ActionNotAllowed(f"connection '{self.name}' sends only to addresses in "
-                                       f"{', '.join(allowed)}, not to {address}")
+                raise ActionNotAllowed(
+                    f"connection '{self.name}' sends only to addresses in "
+                    f"{', '.join(allowed)}, not to {address}"
+                )
         return parsed
 
     def message(self, mail: Mail, to: list[str], cc: list[str]) -> EmailMessage:
@@ -100,7 +113,9 @@ class EmailSender:
             message["Date"] = formatdate(localtime=False, usegmt=True)
             if mail.message_key:
                 domain = self.settings.sender.rpartition("@")[2]
-                message["Message-ID"] = f"<{mail.message_key.replace(':', '.')}@{Address(domain=domain).domain}>"
+                message["Message-ID"] = (
+                    f"<{mail.message_key.replace(':', '.')}@{Address(domain=domain).domain}>"
+                )
             message.set_content(mail.text)
         except (ValueError, TypeError) as error:
             raise ActionNotAllowed(f"the e-mail cannot be built: {error}") from None
@@ -117,17 +132,19 @@ class EmailSender:
         """Connect, greet, secure and log in — no message."""
         await self._session(lambda smtp: smtp.noop())
 
-    async def _session(self, work):  # type: ignore[no-untyped-def]
+    async def _session(self, work: Callable[[smtplib.SMTP], T]) -> T:
         settings = self.settings
         sock = await self.guard.connect_socket(settings.host, settings.port, settings.timeout_s)
         context = _tls_context(settings.verify_tls)
         password = self.secrets.get("password")
         if settings.username and not password:
             sock.close()
-            raise ActionNotAllowed(f"connection '{self.name}' logs in as {settings.username}, but its secret "
-                                   "'password' is not set; an admin can set it")
+            raise ActionNotAllowed(
+                f"connection '{self.name}' logs in as {settings.username}, but its secret "
+                "'password' is not set; an admin can set it"
+            )
 
-        def run():  # type: ignore[no-untyped-def]
+        def run() -> T:
             if settings.security == "ssl":
                 smtp: smtplib.SMTP = _PinnedSMTPSSL(sock, settings.host, settings.timeout_s, context)
             else:
@@ -150,13 +167,21 @@ class EmailSender:
         try:
             return await asyncio.to_thread(run)
         except smtplib.SMTPAuthenticationError as error:
-            raise RemoteFailure(f"{settings.host} refused the login of {settings.username} ({error.smtp_code})") from None
+            raise RemoteFailure(
+                f"{settings.host} refused the login of {settings.username} ({error.smtp_code})"
+            ) from None
         except smtplib.SMTPRecipientsRefused as error:
-            raise RemoteFailure(f"{settings.host} refused the recipients {', '.join(error.recipients)}") from None
+            raise RemoteFailure(
+                f"{settings.host} refused the recipients {', '.join(error.recipients)}"
+            ) from None
         except smtplib.SMTPNotSupportedError as error:
             raise RemoteFailure(f"{settings.host} does not support this: {error}") from None
         except smtplib.SMTPResponseException as error:
-            raise RemoteFailure(f"{settings.host} answered {error.smtp_code}: "
-                                f"{error.smtp_error.decode(errors='replace')[:200]}") from None
+            raise RemoteFailure(
+                f"{settings.host} answered {error.smtp_code}: "
+                f"{_text(error.smtp_error)[:200]}"
+            ) from None
         except (smtplib.SMTPException, OSError, ssl.SSLError) as error:
-            raise RemoteFailure(f"SMTP with {settings.host} failed ({type(error).__name__}: {error})") from None
+            raise RemoteFailure(
+                f"SMTP with {settings.host} failed ({type(error).__name__}: {error})"
+            ) from None

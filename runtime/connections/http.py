@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -69,8 +70,15 @@ def _under(path: str, prefix: str) -> bool:
 
 
 class HttpClient:
-    def __init__(self, name: str, settings: HttpSettings, secrets: Mapping[str, str], guard: EgressGuard,
-                 *, signing_key: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        settings: HttpSettings,
+        secrets: Mapping[str, str],
+        guard: EgressGuard,
+        *,
+        signing_key: str | None = None,
+    ) -> None:
         self.name = name
         self.settings = settings
         self.secrets = secrets
@@ -79,25 +87,36 @@ class HttpClient:
         try:
             self.base = httpx.URL(settings.base_url)
         except httpx.InvalidURL as error:
-            raise ActionNotAllowed(f"connection '{name}': the base URL is not a valid URL ({error})") from None
+            raise ActionNotAllowed(
+                f"connection '{name}': the base URL is not a valid URL ({error})"
+            ) from None
 
     # -- checks -----------------------------------------------------------------------
     def url_for(self, method: str, path: str) -> httpx.URL:
         allowed = self.settings.allowed_methods
         if method not in allowed:
-            raise ActionNotAllowed(f"connection '{self.name}' allows the methods {', '.join(allowed)}, not {method}")
+            raise ActionNotAllowed(
+                f"connection '{self.name}' allows the methods {', '.join(allowed)}, not {method}"
+            )
         if not path.startswith("/"):
             raise ActionNotAllowed(f"the path must start with '/', e.g. /tasks, not '{path[:200]}'")
         decoded = unquote(unquote(path))
-        if (_CONTROL.search(decoded) or "//" in decoded or "?" in path or "#" in path
-                or any(part in (".", "..") for part in decoded.split("/"))):
+        if (
+            _CONTROL.search(decoded)
+            or "//" in decoded
+            or "?" in path
+            or "#" in path
+            or any(part in (".", "..") for part in decoded.split("/"))
+        ):
             raise ActionNotAllowed(
                 f"the path '{path[:200]}' is not allowed: no '..', '//', backslashes, spaces or control "
-                "characters; put query parameters into `query`", )
+                "characters; put query parameters into `query`",
+            )
         prefixes = self.settings.allowed_paths
         if not any(_under(decoded, prefix) for prefix in prefixes):
             raise ActionNotAllowed(
-                f"connection '{self.name}' allows paths under {', '.join(prefixes)}, not {path[:200]}")
+                f"connection '{self.name}' allows paths under {', '.join(prefixes)}, not {path[:200]}"
+            )
         url = httpx.URL(self.settings.base_url.rstrip("/") + path)
         if (url.scheme, url.host, url.port) != (self.base.scheme, self.base.host, self.base.port):
             raise ActionNotAllowed(f"connection '{self.name}' may only reach {self.base.host}")
@@ -110,8 +129,10 @@ class HttpClient:
         needed = {"bearer": "token", "basic": "password", "header": "api_key"}[auth.type]
         value = self.secrets.get(needed)
         if not value:
-            raise ActionNotAllowed(f"connection '{self.name}' uses {auth.type} auth, but its secret "
-                                   f"'{needed}' is not set; an admin can set it")
+            raise ActionNotAllowed(
+                f"connection '{self.name}' uses {auth.type} auth, but its secret "
+                f"'{needed}' is not set; an admin can set it"
+            )
         if auth.type == "bearer":
             return {"Authorization": f"Bearer {value}"}
         if auth.type == "basic":
@@ -124,8 +145,12 @@ class HttpClient:
         method = call.method.upper()
         url = self.url_for(method, call.path)
         content = b"" if call.body is None else json.dumps(call.body, ensure_ascii=False).encode()
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json, text/plain;q=0.9, */*;q=0.5",
-                   **self.settings.headers, **dict(call.headers)}
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json, text/plain;q=0.9, */*;q=0.5",
+            **self.settings.headers,
+            **dict(call.headers),
+        }
         if call.body is not None:
             headers["Content-Type"] = "application/json"
         if call.idempotency_key and method not in IDEMPOTENT_METHODS:
@@ -139,15 +164,18 @@ class HttpClient:
         retries = self.settings.retries if method in IDEMPOTENT_METHODS else 0
         timeout = httpx.Timeout(self.settings.timeout_s)
         transport = GuardedTransport(self.guard, [self.base.host], verify=self.settings.verify_tls)
-        async with httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False,
-                                     trust_env=False) as client:
+        async with httpx.AsyncClient(
+            transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
+        ) as client:
             attempt = 0
             while True:
                 attempt += 1
                 try:
                     result = await self._once(client, method, url, dict(call.query), headers, content)
                 except (httpx.TransportError, RemoteFailure) as error:
-                    if attempt > retries or isinstance(error, RemoteFailure) and "more than" in error.message:
+                    if attempt > retries or (
+                        isinstance(error, RemoteFailure) and "more than" in error.message
+                    ):
                         raise _remote(self.base.host, error) from None
                 else:
                     if result.status not in RETRY_STATUSES or attempt > retries:
@@ -155,11 +183,19 @@ class HttpClient:
                         return result
                 await asyncio.sleep(min(0.2 * 2 ** (attempt - 1), 2.0))
 
-    async def _once(self, client: httpx.AsyncClient, method: str, url: httpx.URL, query: dict[str, str],
-                    headers: dict[str, str], content: bytes) -> HttpResult:
+    async def _once(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: httpx.URL,
+        query: dict[str, str],
+        headers: dict[str, str],
+        content: bytes,
+    ) -> HttpResult:
         limit = self.settings.max_response_bytes
-        request = client.build_request(method, url, params=query or None, headers=headers,
-                                       content=content if content else None)
+        request = client.build_request(
+            method, url, params=query or None, headers=headers, content=content if content else None
+        )
         response = await client.send(request, stream=True)
         try:
             declared = response.headers.get("content-length")
@@ -178,10 +214,8 @@ class HttpClient:
         content_type = response.headers.get("content-type", "")
         body: Any = raw.decode(response.encoding or "utf-8", errors="replace")
         if "json" in content_type and raw:
-            try:
+            with contextlib.suppress(ValueError):  # a server that says JSON and sends something else
                 body = json.loads(raw)
-            except ValueError:
-                pass
         return HttpResult(response.status_code, body, size, self.base.host or "", content_type=content_type)
 
 

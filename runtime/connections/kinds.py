@@ -54,7 +54,9 @@ def checked_base_url(url: str, field: str = "base_url") -> str:
         raise ValueError(f"{field} must not have a query or fragment")
     host = parts.hostname
     if ":" not in host and _NUMERIC_HOST.match(host) and not _is_dotted_quad(host):
-        raise ValueError(f"{field}: '{host}' is an IP address in a non-standard notation; write it as a.b.c.d")
+        raise ValueError(
+            f"{field}: '{host}' is an IP address in a non-standard notation; write it as a.b.c.d"
+        )
     try:
         parts.port  # noqa: B018 - raises for a bad port
     except ValueError as error:
@@ -78,8 +80,10 @@ def _check_headers(headers: dict[str, str]) -> dict[str, str]:
 
 class HttpAuth(_Settings):
     type: Literal["none", "bearer", "basic", "header"] = Field(
-        "none", description="bearer: secret `token`; basic: `username` + secret `password`; "
-                            "header: secret `api_key` in the header named `header`")
+        "none",
+        description="bearer: secret `token`; basic: `username` + secret `password`; "
+        "header: secret `api_key` in the header named `header`",
+    )
     username: str | None = None
     header: str = Field("X-API-Key", pattern=r"^[A-Za-z0-9-]{1,64}$")
 
@@ -88,7 +92,9 @@ class HttpSettings(_Settings):
     base_url: str = Field(..., description="Every call goes to this host, under this path")
     auth: HttpAuth = Field(default_factory=HttpAuth)  # type: ignore[arg-type]
     allowed_methods: list[str] = Field(default_factory=lambda: ["GET"])
-    allowed_paths: list[str] = Field(default_factory=lambda: ["/"], description="Path prefixes flows may call")
+    allowed_paths: list[str] = Field(
+        default_factory=lambda: ["/"], description="Path prefixes flows may call"
+    )
     timeout_s: float = Field(10.0, gt=0, le=120)
     max_response_bytes: int = Field(1024 * 1024, ge=1, le=20 * 1024 * 1024)
     retries: int = Field(2, ge=0, le=5, description="Retries of idempotent methods (GET, PUT, DELETE, ...)")
@@ -142,11 +148,21 @@ class WebhookSettings(_Settings):
         return _check_headers(value)
 
     def as_http(self) -> HttpSettings:
-        path = urlsplit(self.url).path or "/"
+        parts = urlsplit(self.url)
+        path = parts.path or "/"
         auth = HttpAuth(type="bearer")
-        return HttpSettings(base_url=self.url, auth=auth, allowed_methods=["POST"], allowed_paths=[path],
-                            timeout_s=self.timeout_s, max_response_bytes=self.max_response_bytes,
-                            retries=0, headers=self.headers, verify_tls=self.verify_tls, test_path=path)
+        return HttpSettings(
+            base_url=f"{parts.scheme}://{parts.netloc}",
+            auth=auth,
+            allowed_methods=["POST"],
+            allowed_paths=[path],
+            timeout_s=self.timeout_s,
+            max_response_bytes=self.max_response_bytes,
+            retries=0,
+            headers=self.headers,
+            verify_tls=self.verify_tls,
+            test_path=path,
+        )
 
 
 class EmailSettings(_Settings):
@@ -193,7 +209,9 @@ class SqlSettings(_Settings):
         try:
             url = make_url(self.url)
         except Exception:
-            raise ValueError("url is not a database URL (sqlite:///file.db, postgresql://user@host/db)") from None
+            raise ValueError(
+                "url is not a database URL (sqlite:///file.db, postgresql://user@host/db)"
+            ) from None
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise ValueError(f"sql connections support sqlite and postgresql, not {url.get_backend_name()}")
         if url.password:
@@ -204,7 +222,10 @@ class SqlSettings(_Settings):
 
 
 SETTINGS_MODELS: dict[str, type[_Settings]] = {
-    "http": HttpSettings, "webhook": WebhookSettings, "email": EmailSettings, "sql": SqlSettings,
+    "http": HttpSettings,
+    "webhook": WebhookSettings,
+    "email": EmailSettings,
+    "sql": SqlSettings,
 }
 
 
@@ -212,28 +233,44 @@ class SettingsInvalid(ValueError):
     """Settings that do not fit the kind; `problems` names each field."""
 
     def __init__(self, problems: list[dict[str, str]]) -> None:
-        super().__init__("; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"]
-                                   for p in problems))
+        super().__init__(
+            "; ".join(f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in problems)
+        )
         self.problems = problems
 
 
 def parse_settings(kind: str, settings: dict[str, Any]) -> Any:
     """The kind's settings model, or `SettingsInvalid` naming every bad field."""
     if kind not in SETTINGS_MODELS:
-        raise SettingsInvalid([{"field": "kind", "message": f"unknown kind '{kind}'; kinds: {', '.join(KINDS)}"}])
+        raise SettingsInvalid(
+            [{"field": "kind", "message": f"unknown kind '{kind}'; kinds: {', '.join(KINDS)}"}]
+        )
     try:
         return SETTINGS_MODELS[kind].model_validate(settings)
     except ValidationError as error:
-        raise SettingsInvalid([
-            {"field": "settings." + ".".join(str(part) for part in item["loc"]) if item["loc"] else "settings",
-             "message": item["msg"].removeprefix("Value error, ")}
-            for item in error.errors()]) from None
+        raise SettingsInvalid(
+            [
+                {
+                    "field": "settings." + ".".join(str(part) for part in item["loc"])
+                    if item["loc"]
+                    else "settings",
+                    "message": item["msg"].removeprefix("Value error, "),
+                }
+                for item in error.errors()
+            ]
+        ) from None
 
 
 def check_secret_names(kind: str, names: list[str]) -> None:
     allowed = SECRET_NAMES.get(kind, ())
     unknown = [name for name in names if name not in allowed]
     if unknown:
-        raise SettingsInvalid([{"field": f"secrets.{name}",
-                                "message": f"a {kind} connection has the secrets {', '.join(allowed)}"}
-                               for name in unknown])
+        raise SettingsInvalid(
+            [
+                {
+                    "field": f"secrets.{name}",
+                    "message": f"a {kind} connection has the secrets {', '.join(allowed)}",
+                }
+                for name in unknown
+            ]
+        )

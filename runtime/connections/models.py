@@ -1,10 +1,10 @@
 """ORM rows of the connections domain (tables created by migration 0003_connections).
 
-    connections          a workspace's connection: kind, settings, sealed secrets
-    connection_calls     journal of side-effecting calls by idempotency key (run id:node id),
-                         so a resumed run does not send the same e-mail or POST twice
-    triggers             webhook and schedule triggers of an assistant (a flow)
-    trigger_deliveries   signatures of accepted webhook deliveries (replays are refused)
+connections          a workspace's connection: kind, settings, sealed secrets
+connection_calls     journal of side-effecting calls by idempotency key (run id:node id),
+                     so a resumed run does not send the same e-mail or POST twice
+triggers             webhook and schedule triggers of an assistant (a flow)
+trigger_deliveries   signatures of accepted webhook deliveries (replays are refused)
 """
 
 from __future__ import annotations

@@ -56,7 +56,8 @@ def _checked(key: bytes, where: str) -> bytes:
     except ValueError:
         raise SecretKeyError(
             f"the secret key in {where} is not a Fernet key (32 url-safe base64-encoded bytes; "
-            "make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+            "make one with: python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
         ) from None
     return key
 
@@ -93,6 +94,9 @@ def masked(names: Mapping[str, Any], changed_at: Mapping[str, datetime | str | N
     result: dict[str, Any] = {}
     for name in sorted(names):
         moment = changed_at.get(name)
-        result[name] = {"set": True, "display": MASK,
-                        "changed_at": moment.isoformat() if isinstance(moment, datetime) else moment}
+        result[name] = {
+            "set": True,
+            "display": MASK,
+            "changed_at": moment.isoformat() if isinstance(moment, datetime) else moment,
+        }
     return result

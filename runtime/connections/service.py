@@ -25,7 +25,6 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -89,8 +88,11 @@ def connections_used(document: Mapping[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(node, Mapping) or node.get("type") != "connector":
             continue
         config = node.get("config") or {}
-        entry = {"node": node.get("id"), "connection": config.get("connection"),
-                 "action": config.get("action", "call")}
+        entry = {
+            "node": node.get("id"),
+            "connection": config.get("connection"),
+            "action": config.get("action", "call"),
+        }
         if config.get("sql"):
             entry["sql"] = config["sql"]
         elif config.get("to"):
@@ -102,8 +104,15 @@ def connections_used(document: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 class ConnectionService:
-    def __init__(self, settings: Settings, db: Database, *, guard: EgressGuard | None = None,
-                 box: SecretBox | None = None, authz: Authorizer | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        guard: EgressGuard | None = None,
+        box: SecretBox | None = None,
+        authz: Authorizer | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.box = box or SecretBox(load_key(settings.data_dir))
@@ -138,19 +147,29 @@ class ConnectionService:
     def as_json(self, row: ConnectionRow, workspace_slug: str | None = None) -> dict[str, Any]:
         """What the API shows: settings, and of the secrets only that they are set and since when."""
         names = dict.fromkeys(row.secrets_changed or {})
-        return {"id": row.id, "workspace": workspace_slug, "name": row.name, "kind": row.kind,
-                "settings": row.settings, "secrets": masked(names, row.secrets_changed or {}),
-                "created_at": row.created_at.isoformat() if row.created_at else None,
-                "updated_at": row.updated_at.isoformat() if row.updated_at else None}
+        return {
+            "id": row.id,
+            "workspace": workspace_slug,
+            "name": row.name,
+            "kind": row.kind,
+            "settings": row.settings,
+            "secrets": masked(names, row.secrets_changed or {}),
+            "created_at": row.created_at.isoformat() if row.created_at else None,
+            "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+        }
 
     async def _workspace(self, session: AsyncSession, actor: Actor, slug: str, action: str) -> Workspace:
-        workspace = (await session.execute(select(Workspace).where(Workspace.slug == slug))).scalar_one_or_none()
+        workspace = (
+            await session.execute(select(Workspace).where(Workspace.slug == slug))
+        ).scalar_one_or_none()
         if workspace is None:
             raise NotFound("workspace not found")
         self.authz.authorize(actor, action, workspace_view(workspace))
         return workspace
 
-    async def _get(self, session: AsyncSession, actor: Actor, connection_id: str, action: str) -> ConnectionRow:
+    async def _get(
+        self, session: AsyncSession, actor: Actor, connection_id: str, action: str
+    ) -> ConnectionRow:
         row = await session.get(ConnectionRow, connection_id)
         if row is None:
             raise NotFound("connection not found")
@@ -164,8 +183,17 @@ class ConnectionService:
     async def list_connections(self, actor: Actor, workspace_slug: str) -> list[dict[str, Any]]:
         async with self.db.read() as session:
             workspace = await self._workspace(session, actor, workspace_slug, "read")
-            rows = (await session.execute(select(ConnectionRow).where(ConnectionRow.workspace_id == workspace.id)
-                                          .order_by(ConnectionRow.name))).scalars().all()
+            rows = (
+                (
+                    await session.execute(
+                        select(ConnectionRow)
+                        .where(ConnectionRow.workspace_id == workspace.id)
+                        .order_by(ConnectionRow.name)
+                    )
+                )
+                .scalars()
+                .all()
+            )
         visible = self.authz.filter_allowed(actor, "read", [connection_view(row) for row in rows])
         allowed = {view.id for view in visible}
         return [self.as_json(row, workspace_slug) for row in rows if row.id in allowed]
@@ -178,8 +206,10 @@ class ConnectionService:
             raise BadRequest(str(error), code="invalid_connection", errors=error.problems) from None
         for name, value in secrets.items():
             if value is not None and (not isinstance(value, str) or not value or len(value) > 8192):
-                raise BadRequest(f"secret '{name}' must be a non-empty text (or null to remove it)",
-                                 code="invalid_connection")
+                raise BadRequest(
+                    f"secret '{name}' must be a non-empty text (or null to remove it)",
+                    code="invalid_connection",
+                )
         return parsed.model_dump(mode="json")  # type: ignore[no-any-return]
 
     def _apply_secrets(self, row: ConnectionRow, secrets: Mapping[str, str | None]) -> list[str]:
@@ -200,27 +230,60 @@ class ConnectionService:
         row.secrets_changed = changed_at
         return sorted(secrets)
 
-    async def create(self, actor: Actor, workspace_slug: str, name: str, kind: str, settings: dict[str, Any],
-                     secrets: Mapping[str, str | None]) -> dict[str, Any]:
+    async def create(
+        self,
+        actor: Actor,
+        workspace_slug: str,
+        name: str,
+        kind: str,
+        settings: dict[str, Any],
+        secrets: Mapping[str, str | None],
+    ) -> dict[str, Any]:
         if not NAME.match(name or ""):
-            raise BadRequest("a connection name is 1 to 64 letters, digits, '_', '.' or '-'", code="invalid_connection")
+            raise BadRequest(
+                "a connection name is 1 to 64 letters, digits, '_', '.' or '-'", code="invalid_connection"
+            )
         if kind not in KINDS:
             raise BadRequest(f"unknown kind '{kind}'; kinds: {', '.join(KINDS)}", code="invalid_connection")
         clean = self._validated(kind, settings, secrets)
         async with self.db.write() as session:
             workspace = await self._workspace(session, actor, workspace_slug, "manage_connections")
-            taken = (await session.execute(select(ConnectionRow.id).where(
-                ConnectionRow.workspace_id == workspace.id, ConnectionRow.name == name))).first()
+            taken = (
+                await session.execute(
+                    select(ConnectionRow.id).where(
+                        ConnectionRow.workspace_id == workspace.id, ConnectionRow.name == name
+                    )
+                )
+            ).first()
             if taken:
                 raise Conflict(f"the workspace already has a connection named '{name}'", code="name_taken")
-            row = ConnectionRow(workspace_id=workspace.id, name=name, kind=kind, settings=clean,
-                                secrets_changed={}, created_by=actor.id)
-            changed = self._apply_secrets(row, {key: value for key, value in secrets.items() if value is not None})
+            row = ConnectionRow(
+                workspace_id=workspace.id,
+                name=name,
+                kind=kind,
+                settings=clean,
+                secrets_changed={},
+                created_by=actor.id,
+            )
+            changed = self._apply_secrets(
+                row, {key: value for key, value in secrets.items() if value is not None}
+            )
             session.add(row)
             await session.flush()
-            await audit(session, actor=actor.username, action="connection.created", resource_type="connection",
-                        resource_id=row.id, detail={"name": name, "kind": kind, "workspace": workspace_slug,
-                                                    "host": host_of(row), "credentials_changed": changed})
+            await audit(
+                session,
+                actor=actor.username,
+                action="connection.created",
+                resource_type="connection",
+                resource_id=row.id,
+                detail={
+                    "name": name,
+                    "kind": kind,
+                    "workspace": workspace_slug,
+                    "host": host_of(row),
+                    "credentials_changed": changed,
+                },
+            )
             return self.as_json(row, workspace_slug)
 
     async def get(self, actor: Actor, connection_id: str) -> dict[str, Any]:
@@ -228,35 +291,64 @@ class ConnectionService:
             row = await self._get(session, actor, connection_id, "read")
             return self.as_json(row, await self._slug(session, row.workspace_id))
 
-    async def update(self, actor: Actor, connection_id: str, *, name: str | None = None,
-                     settings: dict[str, Any] | None = None,
-                     secrets: Mapping[str, str | None] | None = None) -> dict[str, Any]:
+    async def update(
+        self,
+        actor: Actor,
+        connection_id: str,
+        *,
+        name: str | None = None,
+        settings: dict[str, Any] | None = None,
+        secrets: Mapping[str, str | None] | None = None,
+    ) -> dict[str, Any]:
         async with self.db.write() as session:
             row = await self._get(session, actor, connection_id, "manage")
             if name is not None and name != row.name:
                 if not NAME.match(name):
                     raise BadRequest("a connection name is 1 to 64 letters, digits, '_', '.' or '-'")
-                taken = (await session.execute(select(ConnectionRow.id).where(
-                    ConnectionRow.workspace_id == row.workspace_id, ConnectionRow.name == name))).first()
+                taken = (
+                    await session.execute(
+                        select(ConnectionRow.id).where(
+                            ConnectionRow.workspace_id == row.workspace_id, ConnectionRow.name == name
+                        )
+                    )
+                ).first()
                 if taken:
-                    raise Conflict(f"the workspace already has a connection named '{name}'", code="name_taken")
+                    raise Conflict(
+                        f"the workspace already has a connection named '{name}'", code="name_taken"
+                    )
                 row.name = name
             merged = {**(row.settings or {}), **settings} if settings is not None else row.settings
             row.settings = self._validated(row.kind, merged, secrets or {})
             changed = self._apply_secrets(row, secrets or {})
             row.updated_at = utcnow()
-            await audit(session, actor=actor.username, action="connection.updated", resource_type="connection",
-                        resource_id=row.id, detail={"name": row.name, "kind": row.kind, "host": host_of(row),
-                                                    "settings_changed": sorted(settings or {}),
-                                                    "credentials_changed": changed})
+            await audit(
+                session,
+                actor=actor.username,
+                action="connection.updated",
+                resource_type="connection",
+                resource_id=row.id,
+                detail={
+                    "name": row.name,
+                    "kind": row.kind,
+                    "host": host_of(row),
+                    "settings_changed": sorted(settings or {}),
+                    "credentials_changed": changed,
+                },
+            )
             return self.as_json(row, await self._slug(session, row.workspace_id))
 
     async def delete(self, actor: Actor, connection_id: str) -> None:
         async with self.db.write() as session:
             row = await self._get(session, actor, connection_id, "manage")
             await session.delete(row)
-            await audit(session, actor=actor.username, action="connection.deleted", resource_type="connection",
-                        resource_id=row.id, detail={"name": row.name, "kind": row.kind})
+            await audit(
+                session,
+                actor=actor.username,
+                action="connection.deleted",
+                resource_type="connection",
+                resource_id=row.id,
+                detail={"name": row.name, "kind": row.kind},
+            )
 
     async def test(self, actor: Actor, connection_id: str) -> dict[str, Any]:
         """A harmless call that checks address, reachability and credentials."""
@@ -271,8 +363,14 @@ class ConnectionService:
             result = {"ok": False, "message": message}
         result["duration_ms"] = round((time.perf_counter() - began) * 1000, 1)
         async with self.db.write() as session:
-            await audit(session, actor=actor.username, action="connection.tested", resource_type="connection",
-                        resource_id=row.id, detail={"name": row.name, "ok": result["ok"], "host": host_of(row)})
+            await audit(
+                session,
+                actor=actor.username,
+                action="connection.tested",
+                resource_type="connection",
+                resource_id=row.id,
+                detail={"name": row.name, "ok": result["ok"], "host": host_of(row)},
+            )
         return result
 
     async def _probe(self, row: ConnectionRow) -> dict[str, Any]:
@@ -281,13 +379,20 @@ class ConnectionService:
             client = self._http_client(row, secrets)
             if row.kind == "webhook":  # a POST would fire the hook: check the address only
                 host = client.base.host
-                await self.guard.addresses(host, client.base.port or (443 if client.base.scheme == "https" else 80))
+                await self.guard.addresses(
+                    host, client.base.port or (443 if client.base.scheme == "https" else 80)
+                )
                 return {"ok": True, "message": f"{host} is an allowed address (no request sent)"}
             answer = await client.send(HttpCall("GET", client.settings.test_path))
-            return {"ok": answer.status < 400, "status": answer.status,
-                    "message": f"{client.base.host} answered HTTP {answer.status}"}
+            return {
+                "ok": answer.status < 400,
+                "status": answer.status,
+                "message": f"{client.base.host} answered HTTP {answer.status}",
+            }
         if row.kind == "email":
-            await EmailSender(row.name, EmailSettings.model_validate(row.settings), secrets, self.guard).probe()
+            await EmailSender(
+                row.name, EmailSettings.model_validate(row.settings), secrets, self.guard
+            ).probe()
             return {"ok": True, "message": "the SMTP server accepted the connection and the login"}
         reader = self._sql_reader(row, secrets)
         await reader.query("SELECT 1", {})
@@ -299,16 +404,26 @@ class ConnectionService:
             webhook = WebhookSettings.model_validate(row.settings)
             settings = webhook.as_http()
             if not secrets.get("token"):
-                settings = settings.model_copy(update={"auth": settings.auth.model_copy(update={"type": "none"})})
+                settings = settings.model_copy(
+                    update={"auth": settings.auth.model_copy(update={"type": "none"})}
+                )
             return HttpClient(row.name, settings, secrets, self.guard, signing_key=secrets.get("signing_key"))
         return HttpClient(row.name, HttpSettings.model_validate(row.settings), secrets, self.guard)
 
     def _sql_reader(self, row: ConnectionRow, secrets: Mapping[str, str]) -> SqlReader:
         own = Path(self.settings.data_dir).resolve()
-        database = self.db.url.split("///", 1)[1] if self.db.dialect == "sqlite" and "///" in self.db.url else None
+        database = (
+            self.db.url.split("///", 1)[1] if self.db.dialect == "sqlite" and "///" in self.db.url else None
+        )
         forbidden = (own, *([Path(database).resolve()] if database else []))
-        return SqlReader(row.name, SqlSettings.model_validate(row.settings), secrets, self.guard, forbidden=forbidden,
-                         own_database=make_url(self.db.url))
+        return SqlReader(
+            row.name,
+            SqlSettings.model_validate(row.settings),
+            secrets,
+            self.guard,
+            forbidden=forbidden,
+            own_database=make_url(self.db.url),
+        )
 
     async def _connection_for(self, request: ConnectorRequest) -> ConnectionRow:
         async with self.db.read() as session:
@@ -318,32 +433,53 @@ class ConnectionService:
                 if run is None:
                     raise ConnectionMissing(f"run {request.run_id} is not known to this runtime")
                 workspace_id = run.workspace_id
-            row = (await session.execute(select(ConnectionRow).where(
-                ConnectionRow.workspace_id == workspace_id,
-                ConnectionRow.name == request.connection))).scalar_one_or_none()
+            row = (
+                await session.execute(
+                    select(ConnectionRow).where(
+                        ConnectionRow.workspace_id == workspace_id, ConnectionRow.name == request.connection
+                    )
+                )
+            ).scalar_one_or_none()
             if row is None:
-                names = (await session.execute(select(ConnectionRow.name).where(
-                    ConnectionRow.workspace_id == workspace_id).order_by(ConnectionRow.name))).scalars().all()
+                names = (
+                    (
+                        await session.execute(
+                            select(ConnectionRow.name)
+                            .where(ConnectionRow.workspace_id == workspace_id)
+                            .order_by(ConnectionRow.name)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
                 raise ConnectionMissing(
                     f"the connection '{request.connection}' does not exist in this workspace (it may have "
-                    f"been deleted after this version was approved); connections: {', '.join(names) or 'none'}")
+                    "been deleted after this version was approved); "
+                    f"connections: {', '.join(names) or 'none'}"
+                )
         return row
 
     async def call(self, request: ConnectorRequest) -> ConnectorResult:
         row = await self._connection_for(request)
         secrets = self.box.open(row.sealed_secrets)
-        facts: dict[str, Any] = {"connection": row.name, "kind": row.kind, "action": request.action,
-                                 "run_id": request.run_id, "node": request.node_id}
+        facts: dict[str, Any] = {
+            "connection": row.name,
+            "kind": row.kind,
+            "action": request.action,
+            "run_id": request.run_id,
+            "node": request.node_id,
+        }
         began = time.perf_counter()
         try:
             if row.kind in ("http", "webhook"):
                 client = self._http_client(row, secrets)
                 method = "POST" if row.kind == "webhook" else request.method.upper()
-                path = client.base.path if row.kind == "webhook" else request.path
+                path = client.settings.test_path if row.kind == "webhook" else request.path
                 facts.update(host=client.base.host, method=method)
                 client.url_for(method, path)  # refuse before anything is journaled
-                call = HttpCall(method, path, request.query, request.headers, request.body,
-                                request.idempotency_key)
+                call = HttpCall(
+                    method, path, request.query, request.headers, request.body, request.idempotency_key
+                )
 
                 async def send_http() -> dict[str, Any]:
                     answer = await client.send(call)
@@ -355,11 +491,20 @@ class ConnectionService:
                 else:
                     outputs = await self._once(request, row, send_http, facts)
             elif row.kind == "email":
-                sender = EmailSender(row.name, EmailSettings.model_validate(row.settings), secrets, self.guard)
+                sender = EmailSender(
+                    row.name, EmailSettings.model_validate(row.settings), secrets, self.guard
+                )
                 facts.update(host=sender.settings.host)
-                mail = Mail(to=request.to, cc=request.cc, subject=request.subject, text=request.text,
-                            message_key=request.idempotency_key)
-                recipients = sender.recipients(request.to) + (sender.recipients(request.cc) if request.cc else [])
+                mail = Mail(
+                    to=request.to,
+                    cc=request.cc,
+                    subject=request.subject,
+                    text=request.text,
+                    message_key=request.idempotency_key,
+                )
+                recipients = sender.recipients(request.to) + (
+                    sender.recipients(request.cc) if request.cc else []
+                )
                 facts["recipients"] = len(recipients)
 
                 async def send_mail() -> dict[str, Any]:
@@ -382,14 +527,16 @@ class ConnectionService:
         await self._audit_call(row, facts, began)
         return ConnectorResult(status=outputs["status"], response=outputs["response"])
 
-    async def _once(self, request: ConnectorRequest, row: ConnectionRow, send: Any,
-                    facts: dict[str, Any]) -> dict[str, Any]:
+    async def _once(
+        self, request: ConnectorRequest, row: ConnectionRow, send: Any, facts: dict[str, Any]
+    ) -> dict[str, Any]:
         """Journal a side effect by idempotency key: an earlier completed call is answered from
         the journal; an interrupted one is attempted again (same key, same Message-ID)."""
         key = request.idempotency_key
         async with self.db.write() as session:
-            entry = (await session.execute(select(ConnectionCall).where(
-                ConnectionCall.idempotency_key == key))).scalar_one_or_none()
+            entry = (
+                await session.execute(select(ConnectionCall).where(ConnectionCall.idempotency_key == key))
+            ).scalar_one_or_none()
             if entry is not None and entry.status == "sent" and entry.outputs is not None:
                 facts["replayed"] = True
                 return entry.outputs
@@ -399,11 +546,14 @@ class ConnectionService:
                 entry.attempts += 1
                 entry.updated_at = utcnow()
                 facts["attempt"] = entry.attempts
-                log.warning("call %s was interrupted before; calling again with the same idempotency key", key)
+                log.warning(
+                    "call %s was interrupted before; calling again with the same idempotency key", key
+                )
         outputs: dict[str, Any] = await send()
         async with self.db.write() as session:
-            entry = (await session.execute(select(ConnectionCall).where(
-                ConnectionCall.idempotency_key == key))).scalar_one()
+            entry = (
+                await session.execute(select(ConnectionCall).where(ConnectionCall.idempotency_key == key))
+            ).scalar_one()
             entry.status, entry.outputs, entry.updated_at = "sent", outputs, utcnow()
         return outputs
 
@@ -411,8 +561,14 @@ class ConnectionService:
         facts["duration_ms"] = round((time.perf_counter() - began) * 1000, 1)
         try:
             async with self.db.write() as session:
-                await audit(session, actor=None, action="connection.called", resource_type="connection",
-                            resource_id=row.id, detail=facts)
+                await audit(
+                    session,
+                    actor=None,
+                    action="connection.called",
+                    resource_type="connection",
+                    resource_id=row.id,
+                    detail=facts,
+                )
         except Exception:  # the call happened; losing its audit line must not hide its result
             log.exception("could not audit a call of connection %s", row.name)
 
@@ -421,12 +577,17 @@ class ConnectionService:
         """`connections_used`, each with whether the connection exists now and its kind/host."""
         used = connections_used(document)
         async with self.db.read() as session:
-            rows = {row.name: row for row in (await session.execute(select(ConnectionRow).where(
-                ConnectionRow.workspace_id == workspace_id))).scalars()}
+            rows = {
+                row.name: row
+                for row in (
+                    await session.execute(
+                        select(ConnectionRow).where(ConnectionRow.workspace_id == workspace_id)
+                    )
+                ).scalars()
+            }
         for entry in used:
             row = rows.get(entry["connection"])
             entry["exists"] = row is not None
             if row is not None:
                 entry.update(connection_id=row.id, kind=row.kind, host=host_of(row))
         return used
-

@@ -36,8 +36,12 @@ from runtime.connections.egress import EgressGuard
 from runtime.connections.errors import ActionNotAllowed, RemoteFailure
 from runtime.connections.kinds import SqlSettings
 
-_READS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
-          getattr(sqlite3, "SQLITE_RECURSIVE", 33)}
+_READS = {
+    sqlite3.SQLITE_SELECT,
+    sqlite3.SQLITE_READ,
+    sqlite3.SQLITE_FUNCTION,
+    getattr(sqlite3, "SQLITE_RECURSIVE", 33),
+}
 
 
 def _plain(value: Any) -> Any:
@@ -56,8 +60,16 @@ def _plain(value: Any) -> Any:
 
 
 class SqlReader:
-    def __init__(self, name: str, settings: SqlSettings, secrets: Mapping[str, str], guard: EgressGuard,
-                 *, forbidden: tuple[Path, ...] = (), own_database: URL | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        settings: SqlSettings,
+        secrets: Mapping[str, str],
+        guard: EgressGuard,
+        *,
+        forbidden: tuple[Path, ...] = (),
+        own_database: URL | None = None,
+    ) -> None:
         self.name = name
         self.settings = settings
         self.secrets = secrets
@@ -70,7 +82,9 @@ class SqlReader:
     def host(self) -> str:
         return self.url.host or ("sqlite" if self.url.get_backend_name() == "sqlite" else "")
 
-    async def query(self, statement: str, params: Mapping[str, Any], max_rows: int | None = None) -> dict[str, Any]:
+    async def query(
+        self, statement: str, params: Mapping[str, Any], max_rows: int | None = None
+    ) -> dict[str, Any]:
         if not statement.strip():
             raise ActionNotAllowed("the SQL statement is empty")
         limit = min(max_rows or self.settings.max_rows, self.settings.max_rows)
@@ -83,8 +97,10 @@ class SqlReader:
         path = Path(self.url.database or "").expanduser().resolve()
         for place in self.forbidden:
             if path == place or place in path.parents:
-                raise ActionNotAllowed(f"connection '{self.name}' points into Dirigent's own data ({path.name}); "
-                                       "that is not allowed")
+                raise ActionNotAllowed(
+                    f"connection '{self.name}' points into Dirigent's own data ({path.name}); "
+                    "that is not allowed"
+                )
         if not path.is_file():
             raise RemoteFailure(f"the SQLite file of connection '{self.name}' does not exist")
         return path
@@ -96,7 +112,8 @@ class SqlReader:
         try:
             connection.execute("PRAGMA query_only = ON")
             connection.set_authorizer(
-                lambda action, *_: sqlite3.SQLITE_OK if action in _READS else sqlite3.SQLITE_DENY)
+                lambda action, *_: sqlite3.SQLITE_OK if action in _READS else sqlite3.SQLITE_DENY
+            )
             connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
             try:
                 cursor = connection.execute(statement, params)
@@ -118,14 +135,25 @@ class SqlReader:
         host, port = self.url.host or "localhost", self.url.port or 5432
         address = str((await self.guard.addresses(host, port))[0])
         if await self._is_own_database(host, port, address):
-            raise ActionNotAllowed(f"connection '{self.name}' points at Dirigent's own database; that is not allowed")
-        url: URL = self.url.set(drivername="postgresql+asyncpg", host=address, port=port,
-                                password=self.secrets.get("password"))
+            raise ActionNotAllowed(
+                f"connection '{self.name}' points at Dirigent's own database; that is not allowed"
+            )
+        url: URL = self.url.set(
+            drivername="postgresql+asyncpg", host=address, port=port, password=self.secrets.get("password")
+        )
         timeout_ms = int(self.settings.timeout_s * 1000)
-        engine = create_async_engine(url, poolclass=NullPool, connect_args={
-            "timeout": self.settings.timeout_s,
-            "server_settings": {"default_transaction_read_only": "on", "statement_timeout": str(timeout_ms),
-                                "application_name": "dirigent-connector"}})
+        engine = create_async_engine(
+            url,
+            poolclass=NullPool,
+            connect_args={
+                "timeout": self.settings.timeout_s,
+                "server_settings": {
+                    "default_transaction_read_only": "on",
+                    "statement_timeout": str(timeout_ms),
+                    "application_name": "dirigent-connector",
+                },
+            },
+        )
         try:
             async with asyncio.timeout(self.settings.timeout_s + 2), engine.connect() as connection:
                 await connection.execute(text("SET TRANSACTION READ ONLY"))
@@ -141,7 +169,9 @@ class SqlReader:
         except (DBAPIError, asyncpg.PostgresError) as error:
             raise self._postgres_error(host, error) from None
         except ResourceClosedError:
-            raise ActionNotAllowed("the statement returned no rows; sql connections run queries (SELECT)") from None
+            raise ActionNotAllowed(
+                "the statement returned no rows; sql connections run queries (SELECT)"
+            ) from None
         except (SQLAlchemyError, OSError, asyncpg.InterfaceError) as error:
             raise RemoteFailure(f"cannot query {host} ({type(error).__name__})") from None
         finally:
@@ -156,15 +186,23 @@ class SqlReader:
             return ActionNotAllowed(f"connection '{self.name}' is read-only: {message}")
         if "statement timeout" in message:
             return RemoteFailure(f"the query took longer than {self.settings.timeout_s:g} s")
-        if isinstance(original, asyncpg.PostgresConnectionError | asyncpg.InvalidAuthorizationSpecificationError
-                      | asyncpg.InvalidPasswordError):
+        if isinstance(
+            original,
+            asyncpg.PostgresConnectionError
+            | asyncpg.InvalidAuthorizationSpecificationError
+            | asyncpg.InvalidPasswordError,
+        ):
             return RemoteFailure(f"cannot connect to {host}: {message}")
         return ActionNotAllowed(f"the query failed: {message}")
 
     async def _is_own_database(self, host: str, port: int, address: str) -> bool:
         own = self.own_database
-        if own is None or own.get_backend_name() != "postgresql" or own.database != self.url.database \
-                or (own.port or 5432) != port:
+        if (
+            own is None
+            or own.get_backend_name() != "postgresql"
+            or own.database != self.url.database
+            or (own.port or 5432) != port
+        ):
             return False
         own_host = own.host or "localhost"
         if own_host == host:
@@ -177,6 +215,8 @@ class SqlReader:
     @staticmethod
     def _result(columns: list[str], rows: list[Any], limit: int) -> dict[str, Any]:
         truncated = len(rows) > limit
-        records = [{column: _plain(value) for column, value in zip(columns, row, strict=False)}
-                   for row in rows[:limit]]
+        records = [
+            {column: _plain(value) for column, value in zip(columns, row, strict=False)}
+            for row in rows[:limit]
+        ]
         return {"columns": columns, "rows": records, "row_count": len(records), "truncated": truncated}

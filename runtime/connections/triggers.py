@@ -63,12 +63,16 @@ def _checked_schedule(cron: str | None, timezone: str) -> str:
     from croniter import croniter
 
     if not cron or not croniter.is_valid(cron):
-        raise BadRequest(f"'{cron}' is not a cron expression like '0 7 * * 1-5' (07:00 on weekdays)",
-                         code="invalid_trigger")
+        raise BadRequest(
+            f"'{cron}' is not a cron expression like '0 7 * * 1-5' (07:00 on weekdays)",
+            code="invalid_trigger",
+        )
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise BadRequest(f"unknown time zone '{timezone}', e.g. Europe/Berlin", code="invalid_trigger") from None
+        raise BadRequest(
+            f"unknown time zone '{timezone}', e.g. Europe/Berlin", code="invalid_trigger"
+        ) from None
     return cron
 
 
@@ -89,35 +93,67 @@ class TriggerService:
         # Whoever may publish the assistant may open another way to start it.
         if not self.authz.is_allowed(actor, "publish", await version_view(session, flow, live)):
             if self.authz.is_allowed(actor, "read", await assistant_view(session, flow, live)):
-                raise Forbidden("you may not manage the triggers of this assistant; it needs the role "
-                                "champion or admin in its workspace")
+                raise Forbidden(
+                    "you may not manage the triggers of this assistant; it needs the role "
+                    "champion or admin in its workspace"
+                )
             raise NotFound("assistant not found")
         return flow, live
 
     @staticmethod
     def as_json(trigger: Trigger, slug: str, secret: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "id": trigger.id, "assistant": slug, "kind": trigger.kind, "name": trigger.name,
-            "enabled": trigger.enabled, "created_at": trigger.created_at.isoformat() if trigger.created_at else None,
+            "id": trigger.id,
+            "assistant": slug,
+            "kind": trigger.kind,
+            "name": trigger.name,
+            "enabled": trigger.enabled,
+            "created_at": trigger.created_at.isoformat() if trigger.created_at else None,
             "last_fired_at": trigger.last_fired_at.isoformat() if trigger.last_fired_at else None,
             "last_run_id": trigger.last_run_id,
         }
         if trigger.kind == "webhook":
-            data.update(url=f"/api/triggers/{trigger.id}", signing=secret or MASK,
-                        headers=[TIMESTAMP_HEADER, SIGNATURE_HEADER])
+            data.update(
+                url=f"/api/triggers/{trigger.id}",
+                signing=secret or MASK,
+                headers=[TIMESTAMP_HEADER, SIGNATURE_HEADER],
+            )
         else:
-            data.update(cron=trigger.cron, timezone=trigger.timezone, inputs=trigger.inputs,
-                        next_fire_at=trigger.next_fire_at.isoformat() if trigger.next_fire_at else None)
+            data.update(
+                cron=trigger.cron,
+                timezone=trigger.timezone,
+                inputs=trigger.inputs,
+                next_fire_at=trigger.next_fire_at.isoformat() if trigger.next_fire_at else None,
+            )
         return data
 
-    async def create(self, actor: Actor, slug: str, kind: str, *, name: str = "", cron: str | None = None,
-                     timezone: str = "Europe/Berlin", inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    async def create(
+        self,
+        actor: Actor,
+        slug: str,
+        kind: str,
+        *,
+        name: str = "",
+        cron: str | None = None,
+        timezone: str = "Europe/Berlin",
+        inputs: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         if kind not in KINDS:
-            raise BadRequest(f"unknown trigger kind '{kind}'; kinds: {', '.join(KINDS)}", code="invalid_trigger")
+            raise BadRequest(
+                f"unknown trigger kind '{kind}'; kinds: {', '.join(KINDS)}", code="invalid_trigger"
+            )
         async with self.db.write() as session:
             flow, _ = await self._assistant(session, actor, slug)
-            trigger = Trigger(flow_id=flow.id, workspace_id=flow.workspace_id, kind=kind, name=name,
-                              created_by=actor.id, timezone=timezone, inputs=dict(inputs or {}), enabled=True)
+            trigger = Trigger(
+                flow_id=flow.id,
+                workspace_id=flow.workspace_id,
+                kind=kind,
+                name=name,
+                created_by=actor.id,
+                timezone=timezone,
+                inputs=dict(inputs or {}),
+                enabled=True,
+            )
             secret = None
             if kind == "webhook":
                 secret = random.token_urlsafe(32)
@@ -127,16 +163,29 @@ class TriggerService:
                 trigger.next_fire_at = next_fire(trigger.cron, timezone, utcnow())
             session.add(trigger)
             await session.flush()
-            await audit(session, actor=actor.username, action="trigger.created", resource_type="trigger",
-                        resource_id=trigger.id, detail={"assistant": slug, "kind": kind, "cron": trigger.cron})
+            await audit(
+                session,
+                actor=actor.username,
+                action="trigger.created",
+                resource_type="trigger",
+                resource_id=trigger.id,
+                detail={"assistant": slug, "kind": kind, "cron": trigger.cron},
+            )
             # The signing key is shown this once; afterwards only that it is set.
             return self.as_json(trigger, slug, secret)
 
     async def list_triggers(self, actor: Actor, slug: str) -> list[dict[str, Any]]:
         async with self.db.read() as session:
             flow, _ = await self._assistant(session, actor, slug)
-            rows = (await session.execute(select(Trigger).where(Trigger.flow_id == flow.id)
-                                          .order_by(Trigger.created_at))).scalars().all()
+            rows = (
+                (
+                    await session.execute(
+                        select(Trigger).where(Trigger.flow_id == flow.id).order_by(Trigger.created_at)
+                    )
+                )
+                .scalars()
+                .all()
+            )
         return [self.as_json(row, slug) for row in rows]
 
     async def delete(self, actor: Actor, slug: str, trigger_id: str) -> None:
@@ -146,33 +195,62 @@ class TriggerService:
             if trigger is None or trigger.flow_id != flow.id:
                 raise NotFound("trigger not found")
             await session.delete(trigger)
-            await audit(session, actor=actor.username, action="trigger.deleted", resource_type="trigger",
-                        resource_id=trigger_id, detail={"assistant": slug, "kind": trigger.kind})
+            await audit(
+                session,
+                actor=actor.username,
+                action="trigger.deleted",
+                resource_type="trigger",
+                resource_id=trigger_id,
+                detail={"assistant": slug, "kind": trigger.kind},
+            )
 
     # -- starting runs ----------------------------------------------------------------
     async def _start(self, runs: RunManager, trigger: Trigger, inputs: Mapping[str, Any]) -> str:
         async with self.db.read() as session:
             flow = await session.get(Flow, trigger.flow_id)
-            live = await session.get(FlowVersion, flow.live_version_id) if flow and flow.live_version_id else None
+            live = (
+                await session.get(FlowVersion, flow.live_version_id)
+                if flow and flow.live_version_id
+                else None
+            )
             if flow is None or live is None:
                 raise Conflict("the assistant has no live version; nothing to run", code="not_published")
             actor = await load_actor(session, trigger.created_by)
             if actor is None:
-                raise Conflict("the trigger's creator no longer exists; create the trigger again",
-                               code="trigger_orphaned")
+                raise Conflict(
+                    "the trigger's creator no longer exists; create the trigger again",
+                    code="trigger_orphaned",
+                )
             if not self.authz.is_allowed(actor, "invoke", await assistant_view(session, flow, live)):
                 raise Forbidden("the trigger's creator may no longer use this assistant")
         run_id, _ = await runs.start(actor, live, flow.workspace_id, inputs)
         async with self.db.write() as session:
-            await session.execute(update(Trigger).where(Trigger.id == trigger.id).values(last_run_id=run_id)
-                                  .execution_options(synchronize_session=False))
-            await audit(session, actor=actor.username, action="trigger.fired", resource_type="trigger",
-                        resource_id=trigger.id, version_hash=live.content_hash,
-                        detail={"kind": trigger.kind, "assistant": flow.slug, "run_id": run_id})
+            await session.execute(
+                update(Trigger)
+                .where(Trigger.id == trigger.id)
+                .values(last_run_id=run_id)
+                .execution_options(synchronize_session=False)
+            )
+            await audit(
+                session,
+                actor=actor.username,
+                action="trigger.fired",
+                resource_type="trigger",
+                resource_id=trigger.id,
+                version_hash=live.content_hash,
+                detail={"kind": trigger.kind, "assistant": flow.slug, "run_id": run_id},
+            )
         return run_id
 
-    async def deliver(self, runs: RunManager, trigger_id: str, body: bytes, headers: Mapping[str, str],
-                      *, now: float | None = None) -> str:
+    async def deliver(
+        self,
+        runs: RunManager,
+        trigger_id: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        now: float | None = None,
+    ) -> str:
         """Check a webhook delivery's signature and freshness, then start a run; its id."""
         async with self.db.read() as session:
             trigger = await session.get(Trigger, trigger_id)
@@ -181,16 +259,22 @@ class TriggerService:
         timestamp = headers.get(TIMESTAMP_HEADER.lower(), "")
         signature = headers.get(SIGNATURE_HEADER.lower(), "")
         if not timestamp.isdigit() or not signature:
-            raise Unauthorized(f"a delivery needs the headers {TIMESTAMP_HEADER} (unix seconds) and "
-                               f"{SIGNATURE_HEADER} (sha256=<hex HMAC of '<timestamp>.<body>'>)",
-                               code="signature_missing")
+            raise Unauthorized(
+                f"a delivery needs the headers {TIMESTAMP_HEADER} (unix seconds) and "
+                f"{SIGNATURE_HEADER} (sha256=<hex HMAC of '<timestamp>.<body>'>)",
+                code="signature_missing",
+            )
         moment = time.time() if now is None else now
         if abs(moment - int(timestamp)) > MAX_SKEW_S:
-            raise Unauthorized("the delivery's timestamp is more than 5 minutes away from now (replay?)",
-                               code="signature_expired")
+            raise Unauthorized(
+                "the delivery's timestamp is more than 5 minutes away from now (replay?)",
+                code="signature_expired",
+            )
         key = self.box.open(trigger.sealed_secret).get("signing_key", "")
         if not key or not hmac.compare_digest(sign(key, timestamp, body), signature.strip()):
-            raise Unauthorized("the signature does not match the body and timestamp", code="signature_invalid")
+            raise Unauthorized(
+                "the signature does not match the body and timestamp", code="signature_invalid"
+            )
         try:
             inputs = json.loads(body or b"{}")
         except ValueError:
@@ -204,17 +288,31 @@ class TriggerService:
                 await session.execute(delete(TriggerDelivery).where(TriggerDelivery.received_at < cutoff))
                 session.add(TriggerDelivery(trigger_id=trigger.id, signature_digest=digest))
         except IntegrityError:
-            raise Conflict("this delivery was received before (same signature); not started again",
-                           code="replayed") from None
+            raise Conflict(
+                "this delivery was received before (same signature); not started again", code="replayed"
+            ) from None
         return await self._start(runs, trigger, inputs)
 
     async def fire_due(self, runs: RunManager, now: datetime | None = None) -> list[str]:
         """Start one run per due schedule that this process claims; the run ids."""
         moment = now or utcnow()
         async with self.db.read() as session:
-            due = (await session.execute(select(Trigger).where(
-                Trigger.kind == "schedule", Trigger.enabled.is_(True), Trigger.next_fire_at <= moment)
-                .order_by(Trigger.next_fire_at).limit(50))).scalars().all()
+            due = (
+                (
+                    await session.execute(
+                        select(Trigger)
+                        .where(
+                            Trigger.kind == "schedule",
+                            Trigger.enabled.is_(True),
+                            Trigger.next_fire_at <= moment,
+                        )
+                        .order_by(Trigger.next_fire_at)
+                        .limit(50)
+                    )
+                )
+                .scalars()
+                .all()
+            )
         started = []
         for trigger in due:
             assert trigger.cron is not None and trigger.next_fire_at is not None
@@ -222,16 +320,21 @@ class TriggerService:
             following = next_fire(trigger.cron, trigger.timezone, max(moment, trigger.next_fire_at))
             async with self.db.write() as session:
                 claimed = await session.execute(
-                    update(Trigger).where(Trigger.id == trigger.id, Trigger.next_fire_at == trigger.next_fire_at)
+                    update(Trigger)
+                    .where(Trigger.id == trigger.id, Trigger.next_fire_at == trigger.next_fire_at)
                     .values(next_fire_at=following, last_fired_at=moment)
-                    .execution_options(synchronize_session=False))
+                    .execution_options(synchronize_session=False)
+                )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 continue  # another process fired it
             try:
                 started.append(await self._start(runs, trigger, trigger.inputs or {}))
             except Exception as error:
-                log.warning("schedule %s could not start a run: %s", trigger.id,
-                            getattr(error, "message", type(error).__name__))
+                log.warning(
+                    "schedule %s could not start a run: %s",
+                    trigger.id,
+                    getattr(error, "message", type(error).__name__),
+                )
         return started
 
     async def run_schedules(self, runs: RunManager, interval_s: float = 1.0) -> None:

@@ -30,8 +30,14 @@ def node(**config: Any) -> ConnectorNode:
 
 
 def context(service: FakeConnections | None = None) -> NodeContext:
-    return NodeContext(run_id="run-1", node_id="call", node_type="connector", flow_inputs={}, render=render,
-                       services={"connections": service} if service else {})
+    return NodeContext(
+        run_id="run-1",
+        node_id="call",
+        node_type="connector",
+        flow_inputs={},
+        render=render,
+        services={"connections": service} if service else {},
+    )
 
 
 SCOPE = {"inputs": {"title": 'Angebot "A"', "id": "42", "n": "3"}, "draft": {"text": "Hallo"}}
@@ -44,12 +50,21 @@ def test_it_is_registered_with_side_effects() -> None:
 
 async def test_renders_the_call_and_passes_the_idempotency_key() -> None:
     service = FakeConnections()
-    outputs = await node(action="create_task", method="POST", path="/tasks/{{ inputs.id }}",
-                         query={"q": "{{ draft.text }}"}, headers={"X-Trace": "t-{{ inputs.id }}"},
-                         body='{"title": {{ inputs.title | json }}}').run(context(service), SCOPE)
+    outputs = await node(
+        action="create_task",
+        method="POST",
+        path="/tasks/{{ inputs.id }}",
+        query={"q": "{{ draft.text }}"},
+        headers={"X-Trace": "t-{{ inputs.id }}"},
+        body='{"title": {{ inputs.title | json }}}',
+    ).run(context(service), SCOPE)
     [request] = service.requests
     assert (request.connection, request.action, request.method, request.path) == (
-        "crm", "create_task", "POST", "/tasks/42")
+        "crm",
+        "create_task",
+        "POST",
+        "/tasks/42",
+    )
     assert request.query == {"q": "Hallo"} and request.headers == {"X-Trace": "t-42"}
     assert request.body == {"title": 'Angebot "A"'}
     assert request.idempotency_key == "run-1:call" and request.run_id == "run-1"
@@ -57,9 +72,12 @@ async def test_renders_the_call_and_passes_the_idempotency_key() -> None:
 
 
 async def test_select_maps_fields_of_the_answer() -> None:
-    service = FakeConnections(ConnectorResult(200, {"items": [{"id": 1, "n": "a"}, {"id": 2}], "x": {"y z": 5}}))
-    outputs = await node(select={"ids": "$.items[*].id", "first": "items[0].n", "odd": "$.x['y z']",
-                                 "gone": "$.nope.deeper"}).run(context(service), SCOPE)
+    service = FakeConnections(
+        ConnectorResult(200, {"items": [{"id": 1, "n": "a"}, {"id": 2}], "x": {"y z": 5}})
+    )
+    outputs = await node(
+        select={"ids": "$.items[*].id", "first": "items[0].n", "odd": "$.x['y z']", "gone": "$.nope.deeper"}
+    ).run(context(service), SCOPE)
     assert outputs["response"] == {"ids": [1, 2], "first": "a", "odd": 5, "gone": None}
 
 
@@ -77,7 +95,9 @@ def test_sql_is_never_a_template() -> None:
 
 async def test_a_body_that_is_not_json_fails_with_a_hint() -> None:
     with pytest.raises(NodeError, match="json filter") as caught:
-        await node(method="POST", body='{"title": "{{ draft.text }}", }').run(context(FakeConnections()), SCOPE)
+        await node(method="POST", body='{"title": "{{ draft.text }}", }').run(
+            context(FakeConnections()), SCOPE
+        )
     assert caught.value.field == "body"
 
 
@@ -90,15 +110,22 @@ async def test_http_errors_fail_the_node_unless_told_otherwise() -> None:
 
 async def test_email_and_sql_fields_and_typed_parameters() -> None:
     service = FakeConnections(ConnectorResult("sent", {}))
-    await node(to="a@kunde.de, {{ inputs.id }}@kunde.de", subject="S {{ inputs.id }}", text="{{ draft.text }}",
-               ).run(context(service), SCOPE)
+    await node(
+        to="a@kunde.de, {{ inputs.id }}@kunde.de",
+        subject="S {{ inputs.id }}",
+        text="{{ draft.text }}",
+    ).run(context(service), SCOPE)
     assert service.requests[-1].to == ["a@kunde.de", " 42@kunde.de"] and service.requests[-1].text == "Hallo"
-    await node(sql="SELECT 1 WHERE :n > 2 AND :flag", params={"n": "{{ inputs.n }}", "flag": "true"},
-               param_types={"n": "integer", "flag": "boolean"}).run(context(service), SCOPE)
+    await node(
+        sql="SELECT 1 WHERE :n > 2 AND :flag",
+        params={"n": "{{ inputs.n }}", "flag": "true"},
+        param_types={"n": "integer", "flag": "boolean"},
+    ).run(context(service), SCOPE)
     assert service.requests[-1].params == {"n": 3, "flag": True}
     with pytest.raises(NodeError, match="should be integer"):
         await node(sql="SELECT :n", params={"n": "{{ draft.text }}"}, param_types={"n": "integer"}).run(
-            context(service), SCOPE)
+            context(service), SCOPE
+        )
 
 
 async def test_without_the_service_the_error_names_it() -> None:

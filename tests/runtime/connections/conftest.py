@@ -59,8 +59,21 @@ def smtp(smtp_server: SmtpTarget) -> SmtpTarget:
     return smtp_server
 
 
-async def create_connection(sc: Scenario, name: str, kind: str, settings: dict[str, Any],
-                            secrets: dict[str, Any] | None = None, *, by: str = "admin",
-                            workspace: str = "sales", status: int = 201) -> Any:
-    return expect(await sc.as_(by).post(f"/api/workspaces/{workspace}/connections", json={
-        "name": name, "kind": kind, "settings": settings, "secrets": secrets or {}}), status)
+async def create_connection(
+    sc: Scenario,
+    name: str,
+    kind: str,
+    settings: dict[str, Any],
+    secrets: dict[str, Any] | None = None,
+    *,
+    by: str = "admin",
+    workspace: str = "sales",
+    status: int = 201,
+) -> Any:
+    return expect(
+        await sc.as_(by).post(
+            f"/api/workspaces/{workspace}/connections",
+            json={"name": name, "kind": kind, "settings": settings, "secrets": secrets or {}},
+        ),
+        status,
+    )

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -62,17 +64,30 @@ class HttpTarget:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def route(self, path: str, *, status: int = 200, json_body: Any = None, text: str | None = None,
-              headers: dict[str, str] | None = None, times: int | None = None, delay_s: float = 0.0,
-              size: int | None = None) -> None:
+    def route(
+        self,
+        path: str,
+        *,
+        status: int = 200,
+        json_body: Any = None,
+        text: str | None = None,
+        headers: dict[str, str] | None = None,
+        times: int | None = None,
+        delay_s: float = 0.0,
+        size: int | None = None,
+    ) -> None:
         if size is not None:
             body, kind = b"x" * size, "text/plain"
         elif text is not None:
             body, kind = text.encode(), "text/plain"
         else:
-            body, kind = json.dumps({"ok": True} if json_body is None else json_body).encode(), "application/json"
+            body, kind = (
+                json.dumps({"ok": True} if json_body is None else json_body).encode(),
+                "application/json",
+            )
         self.routes.setdefault(path, []).append(
-            _Route(status, body, {"Content-Type": kind, **(headers or {})}, times, delay_s))
+            _Route(status, body, {"Content-Type": kind, **(headers or {})}, times, delay_s)
+        )
 
     def _answer(self, path: str) -> _Route:
         for route in self.routes.get(path.split("?")[0], []):
@@ -90,8 +105,9 @@ class HttpTarget:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                target.requests.append(Recorded(self.command, self.path,
-                                                {k.lower(): v for k, v in self.headers.items()}, body))
+                target.requests.append(
+                    Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
                 route = target._answer(self.path)
                 if route.delay_s:
                     time.sleep(route.delay_s)
@@ -110,13 +126,56 @@ class HttpTarget:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         assert self._server is not None
         self._server.shutdown()
         self._server.server_close()
+
+
+def self_signed_context(directory: Path, name: str = "localhost") -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for `name` and 127.0.0.1."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context
 
 
 def free_port() -> int:
@@ -126,13 +185,13 @@ def free_port() -> int:
 
 
 class _Collect:
-    def __init__(self, sink: list[Message], envelopes: list[tuple[str, list[str]]]) -> None:
+    def __init__(self, sink: list[EmailMessage], envelopes: list[tuple[str, list[str]]]) -> None:
         self.sink = sink
         self.envelopes = envelopes
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.sink.append(message_from_bytes(envelope.content))
+        self.sink.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted for delivery"
 
 
@@ -143,8 +202,18 @@ QUIET_AUTH_WARNING = "ignore:Requiring AUTH while not requiring TLS:UserWarning"
 class SmtpTarget:
     """aiosmtpd on 127.0.0.1; with `username`, it requires AUTH PLAIN (no TLS needed)."""
 
-    def __init__(self, username: str | None = None, password: str | None = None, port: int | None = None) -> None:
-        self.messages: list[Message] = []
+    def __init__(
+        self,
+        username: str | None = None,
+        password: str | None = None,
+        port: int | None = None,
+        *,
+        starttls: ssl.SSLContext | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.starttls = starttls
+        self.implicit_tls = implicit_tls
+        self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.logins: list[str] = []
         self.username = username
@@ -152,9 +221,14 @@ class SmtpTarget:
         self.port = port or free_port()
         self._controller: Controller | None = None
 
-    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-        ok = (isinstance(data, LoginPassword) and data.login.decode() == self.username
-              and data.password.decode() == self.password)
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = (
+            isinstance(data, LoginPassword)
+            and data.login.decode() == self.username
+            and data.password.decode() == self.password
+        )
         if ok:
             self.logins.append(self.username or "")
         return AuthResult(success=ok, handled=False)
@@ -163,10 +237,19 @@ class SmtpTarget:
         options: dict[str, Any] = {}
         if self.username:
             # PLAIN only: smtplib falls back to LOGIN after a refusal, which aiosmtpd answers slowly.
-            options = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False,
-                       "auth_exclude_mechanism": ["LOGIN"]}
-        self._controller = Controller(_Collect(self.messages, self.envelopes), hostname="127.0.0.1",
-                                      port=self.port, **options)
+            options = {
+                "authenticator": self._authenticate,
+                "auth_required": True,
+                "auth_require_tls": False,
+                "auth_exclude_mechanism": ["LOGIN"],
+            }
+        if self.starttls is not None:
+            options.update(tls_context=self.starttls, require_starttls=True)
+        if self.implicit_tls is not None:
+            options.update(ssl_context=self.implicit_tls)
+        self._controller = Controller(
+            _Collect(self.messages, self.envelopes), hostname="127.0.0.1", port=self.port, **options
+        )
         self._controller.start()
         return self
 

@@ -22,11 +22,19 @@ def name() -> str:
 
 
 def http_settings(target: HttpTarget, **extra: object) -> dict[str, object]:
-    return {"base_url": target.url + "/api", "auth": {"type": "bearer"}, "allowed_methods": ["GET", "POST"],
-            "allowed_paths": ["/tasks", "/ping"], "test_path": "/ping", **extra}
+    return {
+        "base_url": target.url + "/api",
+        "auth": {"type": "bearer"},
+        "allowed_methods": ["GET", "POST"],
+        "allowed_paths": ["/tasks", "/ping"],
+        "test_path": "/ping",
+        **extra,
+    }
 
 
-async def test_an_admin_creates_a_connection_and_its_secret_is_never_shown(sc: Scenario, http: HttpTarget) -> None:
+async def test_an_admin_creates_a_connection_and_its_secret_is_never_shown(
+    sc: Scenario, http: HttpTarget
+) -> None:
     created = await create_connection(sc, name(), "http", http_settings(http), {"token": SECRET})
     assert created["kind"] == "http" and created["workspace"] == "sales"
     assert created["settings"]["base_url"] == http.url + "/api"
@@ -58,12 +66,22 @@ async def test_who_may_do_what(sc: Scenario, http: HttpTarget) -> None:
     expect(await sc.as_("board1").get(path), 404)
 
 
-async def test_patch_changes_settings_and_secrets_and_null_removes_a_secret(sc: Scenario, http: HttpTarget) -> None:
+async def test_patch_changes_settings_and_secrets_and_null_removes_a_secret(
+    sc: Scenario, http: HttpTarget
+) -> None:
     created = await create_connection(sc, name(), "http", http_settings(http), {"token": SECRET})
     path = f"/api/connections/{created['id']}"
-    changed = expect(await sc.as_("salesadmin").request("PATCH", path, json={
-        "settings": {"retries": 0, "auth": {"type": "header", "header": "X-Api-Key"}},
-        "secrets": {"api_key": "key-" + SECRET, "token": None}}), 200)
+    changed = expect(
+        await sc.as_("salesadmin").request(
+            "PATCH",
+            path,
+            json={
+                "settings": {"retries": 0, "auth": {"type": "header", "header": "X-Api-Key"}},
+                "secrets": {"api_key": "key-" + SECRET, "token": None},
+            },
+        ),
+        200,
+    )
     assert changed["settings"]["retries"] == 0 and changed["settings"]["auth"]["type"] == "header"
     assert set(changed["secrets"]) == {"api_key"}
     assert changed["settings"]["base_url"] == http.url + "/api"  # untouched fields stay
@@ -71,21 +89,29 @@ async def test_patch_changes_settings_and_secrets_and_null_removes_a_secret(sc: 
     assert renamed["name"] == created["name"] + "x" and set(renamed["secrets"]) == {"api_key"}
 
 
-@pytest.mark.parametrize(("kind", "settings", "secrets", "fragment"), [
-    ("http", {"base_url": "ftp://x"}, {}, "settings.base_url: base_url must start with http"),
-    ("http", {"base_url": "http://2130706433/"}, {}, "non-standard notation"),
-    ("http", {"base_url": "https://u:p@crm.example.com"}, {}, "must not contain credentials"),
-    ("http", {"base_url": "https://crm.example.com", "headers": {"Authorization": "Bearer x"}}, {},
-     "looks like a credential"),
-    ("http", {"base_url": "https://crm.example.com", "allowed_paths": ["/a/../b"]}, {}, "no .. or //"),
-    ("http", {"base_url": "https://crm.example.com"}, {"password2": "x"}, "secrets.password2"),
-    ("http", {"base_url": "https://crm.example.com", "bogus": 1}, {}, "settings.bogus"),
-    ("email", {"host": "smtp.example.com", "sender": "a@b.de"}, {}, "settings.allowed_domains"),
-    ("sql", {"url": "postgresql://reader:pw@db/erp"}, {}, "must not contain the password"),
-    ("sql", {"url": "mysql://db/erp"}, {}, "sqlite and postgresql"),
-])
-async def test_invalid_settings_name_the_field(sc: Scenario, kind: str, settings: dict[str, object],
-                                               secrets: dict[str, str], fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "settings", "secrets", "fragment"),
+    [
+        ("http", {"base_url": "ftp://x"}, {}, "settings.base_url: base_url must start with http"),
+        ("http", {"base_url": "http://2130706433/"}, {}, "non-standard notation"),
+        ("http", {"base_url": "https://u:p@crm.example.com"}, {}, "must not contain credentials"),
+        (
+            "http",
+            {"base_url": "https://crm.example.com", "headers": {"Authorization": "Bearer x"}},
+            {},
+            "looks like a credential",
+        ),
+        ("http", {"base_url": "https://crm.example.com", "allowed_paths": ["/a/../b"]}, {}, "no .. or //"),
+        ("http", {"base_url": "https://crm.example.com"}, {"password2": "x"}, "secrets.password2"),
+        ("http", {"base_url": "https://crm.example.com", "bogus": 1}, {}, "settings.bogus"),
+        ("email", {"host": "smtp.example.com", "sender": "a@b.de"}, {}, "settings.allowed_domains"),
+        ("sql", {"url": "postgresql://reader:pw@db/erp"}, {}, "must not contain the password"),
+        ("sql", {"url": "mysql://db/erp"}, {}, "sqlite and postgresql"),
+    ],
+)
+async def test_invalid_settings_name_the_field(
+    sc: Scenario, kind: str, settings: dict[str, object], secrets: dict[str, str], fragment: str
+) -> None:
     body = await create_connection(sc, name(), kind, settings, secrets, status=400)
     assert fragment in body["message"], body
 
@@ -99,7 +125,8 @@ async def test_names_are_unique_per_workspace(sc: Scenario, http: HttpTarget) ->
 
 
 async def test_the_connection_test_makes_a_harmless_call_with_the_credentials(
-        sc: Scenario, http: HttpTarget, allow_loopback: ConnectionService) -> None:
+    sc: Scenario, http: HttpTarget, allow_loopback: ConnectionService
+) -> None:
     created = await create_connection(sc, name(), "http", http_settings(http), {"token": SECRET})
     result = expect(await sc.as_("admin").post(f"/api/connections/{created['id']}/test"), 200)
     assert result["ok"] is True and result["status"] == 200, result

@@ -29,7 +29,7 @@ from runtime.connections.models import ConnectionCall
 from runtime.connections.secrets import SecretBox
 from runtime.connections.service import ConnectionService
 from runtime.db.database import Database
-from runtime.db.models import ApprovalTask, Flow, FlowVersion, Membership, Run, User, Workspace
+from runtime.db.models import ApprovalTask, Flow, FlowVersion, Membership, Run, User
 from runtime.flows.validation import validate_document
 from runtime.policy.authorizer import Authorizer
 from runtime.settings import Settings
@@ -67,38 +67,76 @@ class World:
                 session.add(Membership(user_id=user.id, workspace_id=workspace.id, role="champion"))
                 await session.flush()
                 self.actors[name] = await load_actor(session, user.id)
-        service = ConnectionService(Settings(data_dir=self.tmp_path, database_url=self.database_url), self.db,
-                                    guard=EgressGuard(EgressPolicy.parse("127.0.0.1")),
-                                    box=SecretBox(KEY.encode()), authz=Authorizer())
-        await service.create(self.actors["admin"], "sales", "mailer", "email", {
-            "host": "127.0.0.1", "port": self.smtp.port, "security": "none", "username": "mailer",
-            "sender": "vertrieb@firma.de", "allowed_domains": ["kunde.de"]}, {"password": SMTP_PASSWORD})
+        service = ConnectionService(
+            Settings(data_dir=self.tmp_path, database_url=self.database_url),
+            self.db,
+            guard=EgressGuard(EgressPolicy.parse("127.0.0.1")),
+            box=SecretBox(KEY.encode()),
+            authz=Authorizer(),
+        )
+        await service.create(
+            self.actors["admin"],
+            "sales",
+            "mailer",
+            "email",
+            {
+                "host": "127.0.0.1",
+                "port": self.smtp.port,
+                "security": "none",
+                "username": "mailer",
+                "sender": "vertrieb@firma.de",
+                "allowed_domains": ["kunde.de"],
+            },
+            {"password": SMTP_PASSWORD},
+        )
         report = validate_document(mail_flow("mailer"))
         assert report.valid and report.document is not None and report.content_hash, report.errors
         async with self.db.write() as session:
-            flow = Flow(workspace_id=self.workspace_id, name="Mail", slug="mail", created_by=self.actors["author"].id)
+            flow = Flow(
+                workspace_id=self.workspace_id, name="Mail", slug="mail", created_by=self.actors["author"].id
+            )
             session.add(flow)
             await session.flush()
-            version = FlowVersion(flow_id=flow.id, number=1, content_hash=report.content_hash,
-                                  document=report.document.as_json(), state="published",
-                                  author_id=self.actors["author"].id)
+            version = FlowVersion(
+                flow_id=flow.id,
+                number=1,
+                content_hash=report.content_hash,
+                document=report.document.as_json(),
+                state="published",
+                author_id=self.actors["author"].id,
+            )
             session.add(version)
             await session.flush()
             self.version_id = version.id
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("DIRIGENT_")}
-        env.update({"DIRIGENT_DATABASE_URL": self.database_url, "DIRIGENT_DATA_DIR": str(self.tmp_path / "worker"),
-                    "DIRIGENT_SECRET_KEY": KEY, "DIRIGENT_EGRESS_ALLOW": "127.0.0.1",
-                    "DIRIGENT_TEST_WORKSPACE_ID": self.workspace_id,
-                    "DIRIGENT_TEST_INPUTS": json.dumps({"to": "einkauf@kunde.de", "customer": "Kunde GmbH"}),
-                    "DIRIGENT_SWEEP_INTERVAL_S": "3600", "PYTHONPATH": str(ROOT), **extra})
+        env.update(
+            {
+                "DIRIGENT_DATABASE_URL": self.database_url,
+                "DIRIGENT_DATA_DIR": str(self.tmp_path / "worker"),
+                "DIRIGENT_SECRET_KEY": KEY,
+                "DIRIGENT_EGRESS_ALLOW": "127.0.0.1",
+                "DIRIGENT_TEST_WORKSPACE_ID": self.workspace_id,
+                "DIRIGENT_TEST_INPUTS": json.dumps({"to": "einkauf@kunde.de", "customer": "Kunde GmbH"}),
+                "DIRIGENT_SWEEP_INTERVAL_S": "3600",
+                "PYTHONPATH": str(ROOT),
+                **extra,
+            }
+        )
         return env
 
     async def spawn(self, *actions: str, **env: str) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.runtime.connections.worker", *actions, cwd=ROOT, env=self.env(**env),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "tests.runtime.connections.worker",
+            *actions,
+            cwd=ROOT,
+            env=self.env(**env),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
 
     async def run_to_end(self, *actions: str, expect_code: int = 0, **env: str) -> list[dict[str, Any]]:
         process = await self.spawn(*actions, **env)
@@ -127,14 +165,19 @@ class World:
     async def state(self, run_id: str) -> tuple[Run, ApprovalTask]:
         async with self.db.read() as session:
             run = await session.get(Run, run_id)
-            task = (await session.execute(select(ApprovalTask).where(ApprovalTask.run_id == run_id))).scalar_one()
+            task = (
+                await session.execute(select(ApprovalTask).where(ApprovalTask.run_id == run_id))
+            ).scalar_one()
             assert run is not None
             return run, task
 
     async def journal(self, run_id: str) -> list[ConnectionCall]:
         async with self.db.read() as session:
-            return list((await session.execute(select(ConnectionCall).where(ConnectionCall.run_id == run_id)))
-                        .scalars())
+            return list(
+                (
+                    await session.execute(select(ConnectionCall).where(ConnectionCall.run_id == run_id))
+                ).scalars()
+            )
 
 
 @pytest.fixture

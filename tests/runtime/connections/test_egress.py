@@ -51,16 +51,32 @@ def client(base_url: str, guard: EgressGuard, **settings: object) -> HttpClient:
 
 
 # -- the address table --------------------------------------------------------------------
-@pytest.mark.parametrize(("address", "reason"), [
-    ("127.0.0.1", "loopback"), ("127.255.0.9", "loopback"), ("::1", "loopback"),
-    ("169.254.169.254", "metadata"), ("169.254.10.1", "link-local"), ("fe80::1", "link-local"),
-    ("10.1.2.3", "private"), ("172.16.0.1", "private"), ("192.168.1.1", "private"), ("fd12::1", "private"),
-    ("100.64.0.1", "not publicly routable"), ("224.0.0.1", "multicast"), ("ff02::1", "multicast"),
-    ("0.0.0.0", "unspecified"), ("::", "unspecified"), ("240.0.0.1", "private"),
-    ("::ffff:127.0.0.1", "loopback (embedded"), ("::ffff:169.254.169.254", "metadata service (embedded"),
-    ("64:ff9b::7f00:1", "loopback (embedded"), ("2002:7f00:1::", "loopback (embedded"),
-    ("fd00:ec2::254", "metadata"),
-])
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("127.255.0.9", "loopback"),
+        ("::1", "loopback"),
+        ("169.254.169.254", "metadata"),
+        ("169.254.10.1", "link-local"),
+        ("fe80::1", "link-local"),
+        ("10.1.2.3", "private"),
+        ("172.16.0.1", "private"),
+        ("192.168.1.1", "private"),
+        ("fd12::1", "private"),
+        ("100.64.0.1", "not publicly routable"),
+        ("224.0.0.1", "multicast"),
+        ("ff02::1", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("240.0.0.1", "private"),
+        ("::ffff:127.0.0.1", "loopback (embedded"),
+        ("::ffff:169.254.169.254", "metadata service (embedded"),
+        ("64:ff9b::7f00:1", "loopback (embedded"),
+        ("2002:7f00:1::", "loopback (embedded"),
+        ("fd00:ec2::254", "metadata"),
+    ],
+)
 def test_internal_addresses_are_refused(address: str, reason: str) -> None:
     found = refusal(ipaddress.ip_address(address))
     assert found is not None and reason in found, found
@@ -83,29 +99,57 @@ def test_the_allow_list_takes_addresses_networks_and_names() -> None:
 
 # -- payloads as a connection's base URL: refused at connect time --------------------------
 SSRF_BASE_URLS = [
-    "http://127.0.0.1:{port}", "http://localhost:{port}", "http://localhost.:{port}",
-    "http://2130706433:{port}", "http://0177.0.0.1:{port}", "http://0x7f.0.0.1:{port}", "http://0x7f000001:{port}",
-    "http://127.1:{port}", "http://[::1]:{port}", "http://[::ffff:127.0.0.1]:{port}",
-    "http://[::ffff:7f00:1]:{port}", "http://0.0.0.0:{port}", "http://169.254.169.254",
-    "http://[fe80::1]:{port}", "http://10.0.0.1", "http://192.168.0.1", "http://metadata.test",
-    "http://intranet.test:{port}", "http://[64:ff9b::7f00:1]:{port}",
+    "http://127.0.0.1:{port}",
+    "http://localhost:{port}",
+    "http://localhost.:{port}",
+    "http://2130706433:{port}",
+    "http://0177.0.0.1:{port}",
+    "http://0x7f.0.0.1:{port}",
+    "http://0x7f000001:{port}",
+    "http://127.1:{port}",
+    "http://[::1]:{port}",
+    "http://[::ffff:127.0.0.1]:{port}",
+    "http://[::ffff:7f00:1]:{port}",
+    "http://0.0.0.0:{port}",
+    "http://169.254.169.254",
+    "http://[fe80::1]:{port}",
+    "http://10.0.0.1",
+    "http://192.168.0.1",
+    "http://metadata.test",
+    "http://intranet.test:{port}",
+    "http://[64:ff9b::7f00:1]:{port}",
 ]
 
 
 @pytest.mark.parametrize("base_url", SSRF_BASE_URLS)
 async def test_ssrf_payloads_are_refused_at_connect_time(base_url: str, target: HttpTarget) -> None:
     # `localhost.` resolves to loopback on most systems; the table makes sure it does here.
-    dns = FakeDNS({"metadata.test": [["169.254.169.254"]], "intranet.test": [["10.0.0.8", "8.8.8.8"]],
-                   "localhost": [["127.0.0.1", "::1"]]})
+    dns = FakeDNS(
+        {
+            "metadata.test": [["169.254.169.254"]],
+            "intranet.test": [["10.0.0.8", "8.8.8.8"]],
+            "localhost": [["127.0.0.1", "::1"]],
+        }
+    )
     guard = EgressGuard(NOTHING_ALLOWED, dns)
-    with pytest.raises((EgressDenied, ActionNotAllowed), match="not allowed|not a valid URL"):
+    with pytest.raises((EgressDenied, ActionNotAllowed), match=r"not allowed|not a valid URL"):
         await client(base_url.format(port=target.port), guard).send(HttpCall("GET", "/"))
     assert target.requests == []
 
 
-@pytest.mark.parametrize("base_url", ["http://2130706433/", "http://0177.0.0.1/", "http://0x7f.0.0.1/",
-                                      "http://127.1/", "http://user:pw@crm.example.com/", "file:///etc/passwd",
-                                      "gopher://127.0.0.1/", "http:///path"])
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://2130706433/",
+        "http://0177.0.0.1/",
+        "http://0x7f.0.0.1/",
+        "http://127.1/",
+        "http://user:pw@crm.example.com/",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1/",
+        "http:///path",
+    ],
+)
 def test_odd_base_urls_are_refused_when_saved(base_url: str) -> None:
     with pytest.raises(SettingsInvalid):
         parse_settings("http", {"base_url": base_url})
@@ -131,7 +175,9 @@ async def test_a_name_resolving_to_a_private_address_is_refused_even_with_a_publ
         await client("http://crm.example", guard).send(HttpCall("GET", "/"))
 
 
-async def test_dns_rebinding_has_no_window_the_checked_address_is_the_one_connected(target: HttpTarget) -> None:
+async def test_dns_rebinding_has_no_window_the_checked_address_is_the_one_connected(
+    target: HttpTarget,
+) -> None:
     # First answer: the (allow-listed) test server; any later lookup would say 10.0.0.1.
     dns = FakeDNS({"crm.test": [["127.0.0.1"], ["10.0.0.1"]]})
     guard = EgressGuard(EgressPolicy.parse("127.0.0.1"), dns)
@@ -150,9 +196,22 @@ async def test_redirects_are_not_followed(target: HttpTarget) -> None:
     assert [request.path for request in target.requests] == ["/moved", "/local"]
 
 
-@pytest.mark.parametrize("path", ["//169.254.169.254/", "/../admin", "/a/%2e%2e/admin", "/a/%252e%252e/x",
-                                  "/x?url=1", "/x#frag", "/a\\b", "/ok/../../etc", "@169.254.169.254/", "169.254.169.254",
-                                  "/a/%2F%2Fevil"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "//169.254.169.254/",
+        "/../admin",
+        "/a/%2e%2e/admin",
+        "/a/%252e%252e/x",
+        "/x?url=1",
+        "/x#frag",
+        "/a\\b",
+        "/ok/../../etc",
+        "@169.254.169.254/",
+        "169.254.169.254",
+        "/a/%2F%2Fevil",
+    ],
+)
 async def test_paths_cannot_leave_the_base_url(path: str, target: HttpTarget) -> None:
     with pytest.raises(ActionNotAllowed):
         await client(target.url + "/api", EgressGuard(LOOPBACK_ALLOWED)).send(HttpCall("GET", path))
@@ -160,7 +219,8 @@ async def test_paths_cannot_leave_the_base_url(path: str, target: HttpTarget) ->
 
 
 async def test_proxy_environment_variables_do_not_bypass_the_guard(
-        target: HttpTarget, monkeypatch: pytest.MonkeyPatch) -> None:
+    target: HttpTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HTTP_PROXY", target.url)
     monkeypatch.setenv("ALL_PROXY", target.url)
     with pytest.raises(EgressDenied):

@@ -26,7 +26,7 @@ def test_the_environment_wins_over_the_key_file(tmp_path: Path) -> None:
 
 
 def test_a_malformed_key_is_refused_with_a_hint(tmp_path: Path) -> None:
-    with pytest.raises(SecretKeyError, match="not a Fernet key.*generate_key"):
+    with pytest.raises(SecretKeyError, match=r"not a Fernet key.*generate_key"):
         load_key(tmp_path, env={ENV_KEY: "too-short"})
 
 

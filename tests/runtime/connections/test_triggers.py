@@ -26,14 +26,21 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 def signed(secret: str, body: bytes, *, at: float | None = None) -> dict[str, str]:
     timestamp = str(int(time.time() if at is None else at))
-    return {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(secret, timestamp, body),
-            "Content-Type": "application/json"}
+    return {
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+        "Content-Type": "application/json",
+    }
 
 
 async def webhook(sc: Scenario) -> tuple[dict[str, Any], dict[str, Any]]:
     flow = await sc.live(template_flow("Hallo {{ inputs.name }}"))
-    trigger = expect(await sc.as_("champion").post(f"/api/assistants/{flow['slug']}/triggers",
-                                                   json={"kind": "webhook", "name": "ERP"}), 201)
+    trigger = expect(
+        await sc.as_("champion").post(
+            f"/api/assistants/{flow['slug']}/triggers", json={"kind": "webhook", "name": "ERP"}
+        ),
+        201,
+    )
     return flow, trigger
 
 
@@ -78,8 +85,9 @@ async def test_bad_deliveries_are_refused(sc: Scenario) -> None:
     assert (await deliver(body, signed("wrong-secret", body))).json()["error"] == "signature_invalid"
     assert (await deliver(b'{"name": "y"}', signed(secret, body))).json()["error"] == "signature_invalid"
     old = signed(secret, body, at=time.time() - 301)
-    assert (await deliver(body, old)).status_code == 401 and (await deliver(body, old)).json()["error"] == \
-        "signature_expired"
+    assert (await deliver(body, old)).status_code == 401 and (await deliver(body, old)).json()[
+        "error"
+    ] == "signature_expired"
     assert (await deliver(body, signed(secret, body, at=time.time() + 400))).status_code == 401
     fresh = signed(secret, body)
     assert (await deliver(body, fresh)).status_code == 202
@@ -103,19 +111,39 @@ async def test_only_those_who_may_publish_manage_triggers(sc: Scenario) -> None:
 async def test_schedules_need_a_valid_cron_and_time_zone(sc: Scenario) -> None:
     flow = await sc.live(template_flow("x"))
     path = f"/api/assistants/{flow['slug']}/triggers"
-    assert "cron expression" in expect(await sc.as_("champion").post(path, json={
-        "kind": "schedule", "cron": "every monday"}), 400)["message"]
-    assert "time zone" in expect(await sc.as_("champion").post(path, json={
-        "kind": "schedule", "cron": "0 7 * * 1-5", "timezone": "Mars/Olympus"}), 400)["message"]
-    created = expect(await sc.as_("champion").post(path, json={
-        "kind": "schedule", "cron": "0 7 * * 1-5", "inputs": {"name": "Team"}}), 201)
+    assert (
+        "cron expression"
+        in expect(
+            await sc.as_("champion").post(path, json={"kind": "schedule", "cron": "every monday"}), 400
+        )["message"]
+    )
+    assert (
+        "time zone"
+        in expect(
+            await sc.as_("champion").post(
+                path, json={"kind": "schedule", "cron": "0 7 * * 1-5", "timezone": "Mars/Olympus"}
+            ),
+            400,
+        )["message"]
+    )
+    created = expect(
+        await sc.as_("champion").post(
+            path, json={"kind": "schedule", "cron": "0 7 * * 1-5", "inputs": {"name": "Team"}}
+        ),
+        201,
+    )
     assert created["next_fire_at"] and created["timezone"] == "Europe/Berlin"
 
 
 async def test_a_schedule_fires_on_time_through_the_runtimes_poller(sc: Scenario) -> None:
     flow = await sc.live(template_flow("Guten Morgen {{ inputs.name }}"))
-    created = expect(await sc.as_("champion").post(f"/api/assistants/{flow['slug']}/triggers", json={
-        "kind": "schedule", "cron": "0 7 * * 1-5", "inputs": {"name": "Team"}}), 201)
+    created = expect(
+        await sc.as_("champion").post(
+            f"/api/assistants/{flow['slug']}/triggers",
+            json={"kind": "schedule", "cron": "0 7 * * 1-5", "inputs": {"name": "Team"}},
+        ),
+        201,
+    )
     soon = utcnow() + timedelta(seconds=1)
 
     async def due_soon(session: AsyncSession) -> None:
@@ -139,8 +167,16 @@ async def test_a_schedule_fires_on_time_through_the_runtimes_poller(sc: Scenario
 async def test_two_processes_polling_at_once_fire_each_schedule_once(sc: Scenario, tmp_path: Any) -> None:
     """Two pollers with their own database handles race for the same due schedules."""
     flow = await sc.live(template_flow("x {{ inputs.name }}"))
-    ids = [expect(await sc.as_("champion").post(f"/api/assistants/{flow['slug']}/triggers", json={
-        "kind": "schedule", "cron": "*/5 * * * *", "inputs": {"name": str(n)}}), 201)["id"] for n in range(5)]
+    ids = [
+        expect(
+            await sc.as_("champion").post(
+                f"/api/assistants/{flow['slug']}/triggers",
+                json={"kind": "schedule", "cron": "*/5 * * * *", "inputs": {"name": str(n)}},
+            ),
+            201,
+        )["id"]
+        for n in range(5)
+    ]
     past = utcnow() - timedelta(seconds=5)
     service = service_of(sc)
     runtime = sc.api.runtime

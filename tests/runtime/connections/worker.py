@@ -46,7 +46,7 @@ def crash_after_send(service: ConnectionService) -> None:
     call = service.call
 
     async def call_then_die(request: ConnectorRequest) -> ConnectorResult:
-        result = await call(request)
+        await call(request)
         say({"action": "crash", "after": request.node_id})
         os._exit(9)
 
@@ -68,7 +68,9 @@ async def main(actions: list[str]) -> None:
                     version = await session.get(FlowVersion, argument)
                 assert version is not None, f"no flow version {argument}"
                 inputs = json.loads(os.environ.get("DIRIGENT_TEST_INPUTS", "{}"))
-                run_id, _ = await manager.start(None, version, os.environ["DIRIGENT_TEST_WORKSPACE_ID"], inputs)
+                run_id, _ = await manager.start(
+                    None, version, os.environ["DIRIGENT_TEST_WORKSPACE_ID"], inputs
+                )
                 await manager.wait(run_id, WAIT_S)
                 say({"action": "waiting", "run_id": run_id, "pid": os.getpid()})
                 await asyncio.Event().wait()  # lives until it is killed
