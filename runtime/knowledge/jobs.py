@@ -197,6 +197,7 @@ class IngestionJobs:
 
     async def get(self, actor: Actor, job_id: str) -> dict[str, Any]:
         service = self.service
+        await service.ensure_started()
         async with service.db.read() as session:
             job = await session.get(IngestionJob, job_id)
             if job is None:

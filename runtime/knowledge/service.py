@@ -294,6 +294,7 @@ class KnowledgeService:
         return index_as_json(index, workspace_slug)
 
     async def list_indexes(self, actor: Actor, workspace_slug: str) -> list[dict[str, Any]]:
+        await self.ensure_started()
         async with self.db.read() as session:
             workspace = await self._workspace(session, actor, workspace_slug, "read_knowledge")
             rows = (
