@@ -7,7 +7,8 @@
     email.py      SMTP sends (STARTTLS/SSL, auth) to allowed domains only
     sql.py        read-only queries with bound parameters, row limit, timeout
     models.py     ORM rows: connections, the outbound-call journal, triggers
-    service.py    ConnectionService: CRUD through the policy, tests, and calls from flows
+    calls.py      what flows do: call a connection, journal side effects, audit each call
+    service.py    ConnectionService: CRUD and tests through the policy (and the calls)
     triggers.py   inbound webhooks (HMAC-SHA256 + timestamp) and cron schedules
     controller.py the HTTP API
 

@@ -178,8 +178,7 @@ class EmailSender:
             raise RemoteFailure(f"{settings.host} does not support this: {error}") from None
         except smtplib.SMTPResponseException as error:
             raise RemoteFailure(
-                f"{settings.host} answered {error.smtp_code}: "
-                f"{_text(error.smtp_error)[:200]}"
+                f"{settings.host} answered {error.smtp_code}: {_text(error.smtp_error)[:200]}"
             ) from None
         except (smtplib.SMTPException, OSError, ssl.SSLError) as error:
             raise RemoteFailure(

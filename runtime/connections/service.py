@@ -1,17 +1,13 @@
-"""ConnectionService: connections of a workspace through the policy, and calls from flows.
+"""ConnectionService: the connections of a workspace, through the policy.
 
-    admins           list / create / read / update / delete / test   (policy: Connection)
-    flows            call(ConnectorRequest) from the `connector` node (service "connections")
-    the board        connections_used(document): which connections and actions a version uses
+    admins      list / create / read / update / delete / test      (policy: Connection)
+    flows       call(ConnectorRequest) from the `connector` node     (calls.ConnectorCalls)
+    the board   used_by(workspace, document): which connections and actions a version
+                uses, and whether each still exists
+    triggers    the webhook and schedule triggers of assistants       (triggers.TriggerService)
 
-A call finds the connection by name in the run's workspace (a deleted one fails the step
-with `ConnectionMissing`), checks it against the connection's settings and the egress
-guard, and writes one audit entry (connection, action, host, status, duration, bytes — no
-secrets, no bodies). Calls with side effects (e-mail, HTTP methods that are not
-idempotent) are journaled by idempotency key: claimed before, completed after; a resumed
-run gets the journaled answer instead of calling again. The one window left is a crash
-after the remote side accepted and before the journal says so: the next attempt calls
-again, with the same `Idempotency-Key` / `Message-ID`, so the receiver can tell.
+Secrets go in through `create`/`update`, are sealed at once, and come out only as
+`••••` with the date of their last change.
 """
 
 from __future__ import annotations
@@ -23,7 +19,6 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,29 +26,23 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nodes.connector import ConnectorRequest, ConnectorResult
 from runtime.audit.service import append as audit
+from runtime.connections.calls import ConnectorCalls
 from runtime.connections.egress import EgressGuard
-from runtime.connections.email import EmailSender, Mail
-from runtime.connections.errors import ConnectionMissing
-from runtime.connections.http import HttpCall, HttpClient
+from runtime.connections.email import EmailSender
+from runtime.connections.http import HttpCall
 from runtime.connections.kinds import (
-    IDEMPOTENT_METHODS,
     KINDS,
     EmailSettings,
-    HttpSettings,
     SettingsInvalid,
-    SqlSettings,
-    WebhookSettings,
     check_secret_names,
     parse_settings,
 )
-from runtime.connections.models import ConnectionCall, ConnectionRow
+from runtime.connections.models import ConnectionRow
 from runtime.connections.secrets import SecretBox, load_key, masked
-from runtime.connections.sql import SqlReader
 from runtime.connections.triggers import TriggerService
 from runtime.db.database import Database
-from runtime.db.models import Run, Workspace, utcnow
+from runtime.db.models import Workspace, utcnow
 from runtime.errors import BadRequest, Conflict, NotFound
 from runtime.policy import resources
 from runtime.policy.authorizer import Authorizer
@@ -103,7 +92,7 @@ def connections_used(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     return used
 
 
-class ConnectionService:
+class ConnectionService(ConnectorCalls):
     def __init__(
         self,
         settings: Settings,
@@ -397,180 +386,6 @@ class ConnectionService:
         reader = self._sql_reader(row, secrets)
         await reader.query("SELECT 1", {})
         return {"ok": True, "message": "the database answered a read-only SELECT 1"}
-
-    # -- flows: calls -----------------------------------------------------------------
-    def _http_client(self, row: ConnectionRow, secrets: Mapping[str, str]) -> HttpClient:
-        if row.kind == "webhook":
-            webhook = WebhookSettings.model_validate(row.settings)
-            settings = webhook.as_http()
-            if not secrets.get("token"):
-                settings = settings.model_copy(
-                    update={"auth": settings.auth.model_copy(update={"type": "none"})}
-                )
-            return HttpClient(row.name, settings, secrets, self.guard, signing_key=secrets.get("signing_key"))
-        return HttpClient(row.name, HttpSettings.model_validate(row.settings), secrets, self.guard)
-
-    def _sql_reader(self, row: ConnectionRow, secrets: Mapping[str, str]) -> SqlReader:
-        own = Path(self.settings.data_dir).resolve()
-        database = (
-            self.db.url.split("///", 1)[1] if self.db.dialect == "sqlite" and "///" in self.db.url else None
-        )
-        forbidden = (own, *([Path(database).resolve()] if database else []))
-        return SqlReader(
-            row.name,
-            SqlSettings.model_validate(row.settings),
-            secrets,
-            self.guard,
-            forbidden=forbidden,
-            own_database=make_url(self.db.url),
-        )
-
-    async def _connection_for(self, request: ConnectorRequest) -> ConnectionRow:
-        async with self.db.read() as session:
-            workspace_id = request.workspace_id
-            if workspace_id is None:  # an engine that does not say: ask the stored run
-                run = await session.get(Run, request.run_id)
-                if run is None:
-                    raise ConnectionMissing(f"run {request.run_id} is not known to this runtime")
-                workspace_id = run.workspace_id
-            row = (
-                await session.execute(
-                    select(ConnectionRow).where(
-                        ConnectionRow.workspace_id == workspace_id, ConnectionRow.name == request.connection
-                    )
-                )
-            ).scalar_one_or_none()
-            if row is None:
-                names = (
-                    (
-                        await session.execute(
-                            select(ConnectionRow.name)
-                            .where(ConnectionRow.workspace_id == workspace_id)
-                            .order_by(ConnectionRow.name)
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
-                raise ConnectionMissing(
-                    f"the connection '{request.connection}' does not exist in this workspace (it may have "
-                    "been deleted after this version was approved); "
-                    f"connections: {', '.join(names) or 'none'}"
-                )
-        return row
-
-    async def call(self, request: ConnectorRequest) -> ConnectorResult:
-        row = await self._connection_for(request)
-        secrets = self.box.open(row.sealed_secrets)
-        facts: dict[str, Any] = {
-            "connection": row.name,
-            "kind": row.kind,
-            "action": request.action,
-            "run_id": request.run_id,
-            "node": request.node_id,
-        }
-        began = time.perf_counter()
-        try:
-            if row.kind in ("http", "webhook"):
-                client = self._http_client(row, secrets)
-                method = "POST" if row.kind == "webhook" else request.method.upper()
-                path = client.settings.test_path if row.kind == "webhook" else request.path
-                facts.update(host=client.base.host, method=method)
-                client.url_for(method, path)  # refuse before anything is journaled
-                call = HttpCall(
-                    method, path, request.query, request.headers, request.body, request.idempotency_key
-                )
-
-                async def send_http() -> dict[str, Any]:
-                    answer = await client.send(call)
-                    facts.update(bytes=answer.bytes, attempts=answer.attempts)
-                    return {"status": answer.status, "response": answer.body}
-
-                if method in IDEMPOTENT_METHODS:
-                    outputs = await send_http()
-                else:
-                    outputs = await self._once(request, row, send_http, facts)
-            elif row.kind == "email":
-                sender = EmailSender(
-                    row.name, EmailSettings.model_validate(row.settings), secrets, self.guard
-                )
-                facts.update(host=sender.settings.host)
-                mail = Mail(
-                    to=request.to,
-                    cc=request.cc,
-                    subject=request.subject,
-                    text=request.text,
-                    message_key=request.idempotency_key,
-                )
-                recipients = sender.recipients(request.to) + (
-                    sender.recipients(request.cc) if request.cc else []
-                )
-                facts["recipients"] = len(recipients)
-
-                async def send_mail() -> dict[str, Any]:
-                    answer = await sender.send(mail)
-                    facts["bytes"] = len(request.text.encode())
-                    return {"status": "sent", "response": answer}
-
-                outputs = await self._once(request, row, send_mail, facts)
-            else:
-                reader = self._sql_reader(row, secrets)
-                facts.update(host=reader.host)
-                answer = await reader.query(request.sql, request.params, request.max_rows)
-                facts.update(rows=answer["row_count"])
-                outputs = {"status": answer["row_count"], "response": answer}
-        except Exception as error:
-            facts.update(status="failed", error=type(error).__name__)
-            await self._audit_call(row, facts, began)
-            raise
-        facts["status"] = outputs["status"]
-        await self._audit_call(row, facts, began)
-        return ConnectorResult(status=outputs["status"], response=outputs["response"])
-
-    async def _once(
-        self, request: ConnectorRequest, row: ConnectionRow, send: Any, facts: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Journal a side effect by idempotency key: an earlier completed call is answered from
-        the journal; an interrupted one is attempted again (same key, same Message-ID)."""
-        key = request.idempotency_key
-        async with self.db.write() as session:
-            entry = (
-                await session.execute(select(ConnectionCall).where(ConnectionCall.idempotency_key == key))
-            ).scalar_one_or_none()
-            if entry is not None and entry.status == "sent" and entry.outputs is not None:
-                facts["replayed"] = True
-                return entry.outputs
-            if entry is None:
-                session.add(ConnectionCall(idempotency_key=key, connection_id=row.id, run_id=request.run_id))
-            else:
-                entry.attempts += 1
-                entry.updated_at = utcnow()
-                facts["attempt"] = entry.attempts
-                log.warning(
-                    "call %s was interrupted before; calling again with the same idempotency key", key
-                )
-        outputs: dict[str, Any] = await send()
-        async with self.db.write() as session:
-            entry = (
-                await session.execute(select(ConnectionCall).where(ConnectionCall.idempotency_key == key))
-            ).scalar_one()
-            entry.status, entry.outputs, entry.updated_at = "sent", outputs, utcnow()
-        return outputs
-
-    async def _audit_call(self, row: ConnectionRow, facts: dict[str, Any], began: float) -> None:
-        facts["duration_ms"] = round((time.perf_counter() - began) * 1000, 1)
-        try:
-            async with self.db.write() as session:
-                await audit(
-                    session,
-                    actor=None,
-                    action="connection.called",
-                    resource_type="connection",
-                    resource_id=row.id,
-                    detail=facts,
-                )
-        except Exception:  # the call happened; losing its audit line must not hide its result
-            log.exception("could not audit a call of connection %s", row.name)
 
     # -- the board --------------------------------------------------------------------
     async def used_by(self, workspace_id: str, document: Mapping[str, Any]) -> list[dict[str, Any]]:
