@@ -155,10 +155,22 @@ async def test_deleting_is_audited_without_secrets(sc: Scenario, http: HttpTarge
 @pytest.mark.parametrize(
     ("kind", "settings", "reason"),
     [
-        ("email", {"host": "10.0.0.25", "port": 25, "sender": "a@firma.de", "allowed_domains": ["kunde.de"]},
-         "private"),
-        ("email", {"host": "localhost", "port": 25, "security": "none", "sender": "a@firma.de",
-                   "allowed_domains": ["kunde.de"]}, "loopback"),
+        (
+            "email",
+            {"host": "10.0.0.25", "port": 25, "sender": "a@firma.de", "allowed_domains": ["kunde.de"]},
+            "private",
+        ),
+        (
+            "email",
+            {
+                "host": "localhost",
+                "port": 25,
+                "security": "none",
+                "sender": "a@firma.de",
+                "allowed_domains": ["kunde.de"],
+            },
+            "loopback",
+        ),
         ("sql", {"url": "postgresql://reader@169.254.169.254/erp"}, "metadata service"),
         ("sql", {"url": "postgresql://reader@[::ffff:10.1.1.1]:5432/erp"}, "private"),
         ("webhook", {"url": "http://[fe80::1]/hook"}, "link-local"),
@@ -169,4 +181,6 @@ async def test_every_kind_goes_through_the_egress_guard(
 ) -> None:
     created = await create_connection(sc, name(), kind, settings)
     result = expect(await sc.as_("admin").post(f"/api/connections/{created['id']}/test"), 200)
-    assert result["ok"] is False and "not allowed" in result["message"] and reason in result["message"], result
+    assert result["ok"] is False and "not allowed" in result["message"] and reason in result["message"], (
+        result
+    )

@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -232,3 +233,76 @@ async def test_killed_right_after_the_send_the_adopting_runtime_does_not_send_ag
         calls = [entry.detail for entry in await list_entries(session, action="connection.called", limit=10)]
         assert (await verify(session)).ok
     assert sorted(bool(detail.get("replayed")) for detail in calls) == [False, True]
+
+
+async def test_two_runtime_processes_fire_each_due_schedule_once(world: World) -> None:
+    """Two processes poll the same due schedules at the same moment; each fires once."""
+    from datetime import timedelta
+
+    from runtime.connections.models import Trigger
+    from runtime.db.models import utcnow
+
+    document = {
+        "schema": "dirigent.flow/v1",
+        "name": "Morgens",
+        "inputs": {"n": {"type": "string", "required": True}},
+        "nodes": [
+            {"id": "start", "type": "input"},
+            {"id": "say", "type": "template", "config": {"template": "Guten Morgen {{ inputs.n }}"}},
+            {"id": "end", "type": "output"},
+        ],
+        "edges": [{"from": "start", "to": "say"}, {"from": "say", "to": "end"}],
+        "outputs": {"text": "{{ say.text }}"},
+    }
+    report = validate_document(document)
+    assert report.valid and report.document is not None and report.content_hash, report.errors
+    async with world.db.write() as session:
+        flow = Flow(
+            workspace_id=world.workspace_id,
+            name="Morgens",
+            slug="morgens",
+            created_by=world.actors["author"].id,
+        )
+        session.add(flow)
+        await session.flush()
+        version = FlowVersion(
+            flow_id=flow.id,
+            number=1,
+            content_hash=report.content_hash,
+            document=report.document.as_json(),
+            state="published",
+            author_id=world.actors["author"].id,
+        )
+        session.add(version)
+        await session.flush()
+        flow.live_version_id = version.id
+        due = utcnow() - timedelta(seconds=30)
+        for n in range(12):
+            session.add(
+                Trigger(
+                    flow_id=flow.id,
+                    workspace_id=world.workspace_id,
+                    kind="schedule",
+                    cron="*/5 * * * *",
+                    timezone="Europe/Berlin",
+                    inputs={"n": str(n)},
+                    enabled=True,
+                    next_fire_at=due,
+                    created_by=world.actors["author"].id,
+                )
+            )
+        flow_id = flow.id
+
+    at = str(time.time() + 4)  # both processes are up by then, and go at once
+    first, second = await asyncio.gather(
+        world.run_to_end("fire", DIRIGENT_TEST_FIRE_AT=at), world.run_to_end("fire", DIRIGENT_TEST_FIRE_AT=at)
+    )
+    started = first[0]["started"] + second[0]["started"]
+    assert first[0]["pid"] != second[0]["pid"]
+    assert len(started) == len(set(started)) == 12, (first, second)
+    async with world.db.read() as session:
+        runs = (await session.execute(select(Run).where(Run.flow_id == flow_id))).scalars().all()
+        triggers = (await session.execute(select(Trigger).where(Trigger.flow_id == flow_id))).scalars().all()
+    assert sorted(run.inputs["n"] for run in runs) == sorted(str(n) for n in range(12))
+    assert all(run.status == "succeeded" for run in runs)
+    assert all(trigger.next_fire_at is not None and trigger.next_fire_at > utcnow() for trigger in triggers)

@@ -9,6 +9,8 @@ from `DIRIGENT_EGRESS_ALLOW`), and does the actions in order:
                        waits for its approval, says so, and stays alive until it is killed
     sweep              one `sweep()` pass (resume decided runs, adopt orphans), then waits
                        for every run it resumed
+    fire               one pass over due schedule triggers, at `DIRIGENT_TEST_FIRE_AT` (unix
+                       time, so that two processes race), then waits for the runs it started
 
 With `DIRIGENT_TEST_CRASH_AFTER_SEND=1` the process dies (exit code 9, no clean-up) the
 moment a connector call returns: the mail is out and journaled, the engine has not
@@ -23,6 +25,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from typing import Any
 
 from nodes.connector import ConnectorRequest, ConnectorResult
@@ -74,13 +77,21 @@ async def main(actions: list[str]) -> None:
                 await manager.wait(run_id, WAIT_S)
                 say({"action": "waiting", "run_id": run_id, "pid": os.getpid()})
                 await asyncio.Event().wait()  # lives until it is killed
+            elif name == "fire":  # one pass over due schedules, at DIRIGENT_TEST_FIRE_AT (unix time)
+                await asyncio.sleep(
+                    max(0.0, float(os.environ.get("DIRIGENT_TEST_FIRE_AT", "0")) - time.time())
+                )
+                started = await connections.triggers.fire_due(manager)
+                for run_id in started:
+                    await manager.wait(run_id, WAIT_S)
+                say({"action": "fire", "started": started, "pid": os.getpid()})
             elif name == "sweep":
                 resumed = await manager.sweep()
                 for run_id in resumed:
                     await manager.wait(run_id, WAIT_S)
                 say({"action": "sweep", "resumed": resumed, "pid": os.getpid()})
             else:
-                raise SystemExit(f"unknown action {action!r}; actions: start:VERSION_ID, sweep")
+                raise SystemExit(f"unknown action {action!r}; actions: start:VERSION_ID, sweep, fire")
     finally:
         await manager.stop()
         await db.dispose()
