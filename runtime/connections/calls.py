@@ -15,6 +15,7 @@ tell.
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from nodes.connector import ConnectorRequest, ConnectorResult
+from nodes.errors import NodeError
 from runtime.audit.service import append as audit
 from runtime.connections.egress import EgressGuard
 from runtime.connections.email import EmailSender, Mail
@@ -38,13 +40,39 @@ from runtime.connections.kinds import (
     WebhookSettings,
 )
 from runtime.connections.models import ConnectionCall, ConnectionRow
-from runtime.connections.secrets import SecretBox
+from runtime.connections.secrets import MASK, SecretBox
 from runtime.connections.sql import SqlReader
 from runtime.db.database import Database
 from runtime.db.models import Run, utcnow
 from runtime.settings import Settings
 
 log = logging.getLogger("dirigent.connections")
+
+
+def sensitive_values(row: ConnectionRow, secrets: Mapping[str, str]) -> list[str]:
+    """The secrets of a connection in every form they take on the wire (basic auth: base64)."""
+    values = [value for value in secrets.values() if value and len(value) >= 4]
+    auth = (row.settings or {}).get("auth") or {}
+    if row.kind == "http" and auth.get("type") == "basic" and secrets.get("password"):
+        pair = f"{auth.get('username') or ''}:{secrets['password']}".encode()
+        values.append(base64.b64encode(pair).decode())
+    return sorted(values, key=len, reverse=True)
+
+
+def scrub(value: Any, sensitive: list[str]) -> Any:
+    """`value` with every secret replaced by `••••`: a server that echoes the request (its
+    headers, its login) must not make Dirigent store a secret in a run."""
+    if not sensitive:
+        return value
+    if isinstance(value, str):
+        for secret in sensitive:
+            value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, dict):
+        return {scrub(key, sensitive): scrub(item, sensitive) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(item, sensitive) for item in value]
+    return value
 
 
 class ConnectorCalls:
@@ -118,6 +146,7 @@ class ConnectorCalls:
     async def call(self, request: ConnectorRequest) -> ConnectorResult:
         row = await self._connection_for(request)
         secrets = self.box.open(row.sealed_secrets)
+        sensitive = sensitive_values(row, secrets)
         facts: dict[str, Any] = {
             "connection": row.name,
             "kind": row.kind,
@@ -140,7 +169,7 @@ class ConnectorCalls:
                 async def send_http() -> dict[str, Any]:
                     answer = await client.send(call)
                     facts.update(bytes=answer.bytes, attempts=answer.attempts)
-                    return {"status": answer.status, "response": answer.body}
+                    return {"status": answer.status, "response": scrub(answer.body, sensitive)}
 
                 if method in IDEMPOTENT_METHODS:
                     outputs = await send_http()
@@ -166,7 +195,7 @@ class ConnectorCalls:
                 async def send_mail() -> dict[str, Any]:
                     answer = await sender.send(mail)
                     facts["bytes"] = len(request.text.encode())
-                    return {"status": "sent", "response": answer}
+                    return {"status": "sent", "response": scrub(answer, sensitive)}
 
                 outputs = await self._once(request, row, send_mail, facts)
             else:
@@ -174,10 +203,13 @@ class ConnectorCalls:
                 facts.update(host=reader.host)
                 answer = await reader.query(request.sql, request.params, request.max_rows)
                 facts.update(rows=answer["row_count"])
-                outputs = {"status": answer["row_count"], "response": answer}
+                outputs = {"status": answer["row_count"], "response": scrub(answer, sensitive)}
         except Exception as error:
             facts.update(status="failed", error=type(error).__name__)
             await self._audit_call(row, facts, began)
+            if isinstance(error, NodeError):  # remote replies end up in messages; secrets must not
+                error.message = scrub(error.message, sensitive)
+                error.args = (error.message,)
             raise
         facts["status"] = outputs["status"]
         await self._audit_call(row, facts, began)

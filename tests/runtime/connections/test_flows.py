@@ -482,3 +482,21 @@ async def test_a_webhook_posts_the_body_signed_to_its_one_url(
     result = expect(await sc.as_("admin").post(f"/api/connections/{created['id']}/test"), 200)
     assert result["ok"] is True and "no request sent" in result["message"]
     assert len(http.requests) == 1
+
+
+async def test_a_server_that_echoes_the_credentials_does_not_get_them_into_the_run(
+    sc: Scenario, http: HttpTarget, allow_loopback: ConnectionService
+) -> None:
+    http.route("/api/tasks", json_body={"you_sent": {"Authorization": f"Bearer {SECRET}"}, "key": SECRET})
+    name = await crm(sc, http)
+    flow = await sc.create(connector_flow(name, {"path": "/tasks"}))
+    run = expect(
+        await sc.as_("champion").post(
+            f"/api/flows/{flow['id']}/versions/1/runs", json={"inputs": {"title": "x"}}
+        ),
+        200,
+    )
+    assert run["status"] == "succeeded", run["error"]
+    step = next(step for step in run["steps"] if step["node_id"] == "call")
+    assert step["outputs"]["response"] == {"you_sent": {"Authorization": "Bearer ••••"}, "key": "••••"}
+    assert SECRET not in str(run)
