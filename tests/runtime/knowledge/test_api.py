@@ -60,7 +60,7 @@ async def test_batch_with_bad_files_indexes_the_good_ones(kapi: ApiHarness) -> N
             ("tabelle.xlsx", b"PK\x03\x04"),
             ("kaputt.pdf", b"%PDF-1.4 kaputt"),
             ("geschuetzt.pdf", encrypted_pdf_bytes("geheim")),
-            ("riesig.txt", b"x" * (MAX_FILE_MB * 1024 * 1024 + 1)),
+            ("riesig.txt", b"x" * (3 * MAX_FILE_MB * 1024 * 1024)),  # request > app-wide 2 MiB
             ("reise.md", POLICY.encode()),
             ("scan.pdf", pdf_bytes([""])),
         ],
