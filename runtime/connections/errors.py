@@ -8,8 +8,9 @@ the step with the node's id and type, and a champion reads the message).
     │                                connection allows
     ├── EgressDenied                 the target address is not allowed (SSRF guard)
     └── ServiceUnavailable           (nodes.errors)
-        └── RemoteFailure            the remote system is unreachable, timed out, answered
-                                     too much, or refused (SMTP/SQL errors)
+        └── RemoteFailure            the remote system is unreachable, timed out, or
+            │                        refused (SMTP/SQL errors)
+            └── ResponseTooLarge     the answer is over the connection's size limit
 
 Messages name the connection and the host, never a secret or a request body.
 """
@@ -33,3 +34,7 @@ class EgressDenied(NodeError):
 
 class RemoteFailure(ServiceUnavailable):
     """The remote system failed or could not be reached."""
+
+
+class ResponseTooLarge(RemoteFailure):
+    """The answer is larger than the connection's `max_response_bytes` (never retried)."""

@@ -28,7 +28,7 @@ from urllib.parse import unquote
 import httpx
 
 from runtime.connections.egress import EgressGuard, GuardedTransport
-from runtime.connections.errors import ActionNotAllowed, RemoteFailure
+from runtime.connections.errors import ActionNotAllowed, RemoteFailure, ResponseTooLarge
 from runtime.connections.kinds import IDEMPOTENT_METHODS, HttpSettings
 
 USER_AGENT = "Dirigent/0.1 (connector)"
@@ -173,9 +173,7 @@ class HttpClient:
                 try:
                     result = await self._once(client, method, url, dict(call.query), headers, content)
                 except (httpx.TransportError, RemoteFailure) as error:
-                    if attempt > retries or (
-                        isinstance(error, RemoteFailure) and "more than" in error.message
-                    ):
+                    if attempt > retries or isinstance(error, ResponseTooLarge):
                         raise _remote(self.base.host, error) from None
                 else:
                     if result.status not in RETRY_STATUSES or attempt > retries:
@@ -200,13 +198,13 @@ class HttpClient:
         try:
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > limit:
-                raise RemoteFailure(f"{self.base.host} answered more than {limit} bytes ({declared})")
+                raise ResponseTooLarge(f"{self.base.host} answered more than {limit} bytes ({declared})")
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > limit:
-                    raise RemoteFailure(f"{self.base.host} answered more than {limit} bytes")
+                    raise ResponseTooLarge(f"{self.base.host} answered more than {limit} bytes")
                 chunks.append(chunk)
         finally:
             await response.aclose()
