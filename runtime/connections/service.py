@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit.service import append as audit
-from runtime.connections.calls import ConnectorCalls
+from runtime.connections.calls import ConnectorCalls, scrub, sensitive_values
 from runtime.connections.egress import EgressGuard
 from runtime.connections.email import EmailSender
 from runtime.connections.http import HttpCall
@@ -349,7 +349,8 @@ class ConnectionService(ConnectorCalls):
             result = await self._probe(row)
         except Exception as error:  # every failure is an answer of the test, in words
             message = getattr(error, "message", None) or f"{type(error).__name__}"
-            result = {"ok": False, "message": message}
+            sensitive = sensitive_values(row, self.box.open(row.sealed_secrets))
+            result = {"ok": False, "message": scrub(message, sensitive)}
         result["duration_ms"] = round((time.perf_counter() - began) * 1000, 1)
         async with self.db.write() as session:
             await audit(
@@ -372,6 +373,14 @@ class ConnectionService(ConnectorCalls):
                     host, client.base.port or (443 if client.base.scheme == "https" else 80)
                 )
                 return {"ok": True, "message": f"{host} is an allowed address (no request sent)"}
+            # The test GETs its own path, whatever the connection allows flows to call.
+            client.settings = client.settings.model_copy(
+                update={
+                    "allowed_methods": ["GET"],
+                    "allowed_paths": [client.settings.test_path],
+                    "retries": 0,
+                }
+            )
             answer = await client.send(HttpCall("GET", client.settings.test_path))
             return {
                 "ok": answer.status < 400,

@@ -132,6 +132,15 @@ async def test_the_connection_test_makes_a_harmless_call_with_the_credentials(
     assert result["ok"] is True and result["status"] == 200, result
     [request] = http.requests
     assert (request.method, request.path) == ("GET", "/api/ping")
+    # the test GETs its test path even where flows may only POST elsewhere
+    only_post = await create_connection(
+        sc,
+        name(),
+        "http",
+        http_settings(http, allowed_methods=["POST"], allowed_paths=["/tasks"]),
+        {"token": SECRET},
+    )
+    assert expect(await sc.as_("admin").post(f"/api/connections/{only_post['id']}/test"), 200)["ok"] is True
     assert request.headers["authorization"] == f"Bearer {SECRET}"
     assert SECRET not in str(result)
 
