@@ -5,7 +5,7 @@ GET|PATCH|DELETE  /api/connections/{id}
 POST              /api/connections/{id}/test
 GET               /api/flows/{flow_id}/versions/{number}/connections   what a version uses
 GET|POST          /api/assistants/{slug}/triggers
-DELETE            /api/assistants/{slug}/triggers/{trigger_id}
+PATCH|DELETE      /api/assistants/{slug}/triggers/{trigger_id}   pause, reschedule, rotate the key
 POST              /api/triggers/{trigger_id}       (public: HMAC-signed webhook delivery)
 """
 
@@ -37,6 +37,14 @@ class ConnectionPatch(Body):
     name: str | None = None
     settings: dict[str, Any] | None = Field(None, description="Fields to change; the others stay")
     secrets: dict[str, str | None] | None = Field(None, description="Secrets to set; null removes one")
+
+
+class TriggerPatch(Body):
+    enabled: bool | None = None
+    cron: str | None = None
+    timezone: str | None = None
+    inputs: dict[str, Any] | None = None
+    rotate_secret: bool = Field(False, description="Webhook: a new signing key, shown in this answer only")
 
 
 class TriggerCreate(Body):
@@ -117,6 +125,26 @@ class ConnectionController(Controller):
     ) -> dict[str, Any]:
         return await connections(rt).triggers.create(
             actor, slug, data.kind, name=data.name, cron=data.cron, timezone=data.timezone, inputs=data.inputs
+        )
+
+    @patch("/assistants/{slug:str}/triggers/{trigger_id:str}")
+    async def update_trigger(
+        self,
+        rt: Rt,
+        actor: Caller,
+        slug: FromPath[str],
+        trigger_id: FromPath[str],
+        data: JSONBody[TriggerPatch],
+    ) -> dict[str, Any]:
+        return await connections(rt).triggers.update(
+            actor,
+            slug,
+            trigger_id,
+            enabled=data.enabled,
+            cron=data.cron,
+            timezone=data.timezone,
+            inputs=data.inputs,
+            rotate_secret=data.rotate_secret,
         )
 
     @delete("/assistants/{slug:str}/triggers/{trigger_id:str}", status_code=204)

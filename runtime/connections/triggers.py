@@ -204,6 +204,57 @@ class TriggerService:
                 detail={"assistant": slug, "kind": trigger.kind},
             )
 
+    async def update(
+        self,
+        actor: Actor,
+        slug: str,
+        trigger_id: str,
+        *,
+        enabled: bool | None = None,
+        cron: str | None = None,
+        timezone: str | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        rotate_secret: bool = False,
+    ) -> dict[str, Any]:
+        """Pause/resume, change a schedule, or give a webhook a new signing key (shown once)."""
+        async with self.db.write() as session:
+            flow, _ = await self._assistant(session, actor, slug)
+            trigger = await session.get(Trigger, trigger_id)
+            if trigger is None or trigger.flow_id != flow.id:
+                raise NotFound("trigger not found")
+            changed = []
+            if enabled is not None:
+                trigger.enabled = enabled
+                changed.append("enabled")
+            if trigger.kind == "schedule":
+                if cron is not None or timezone is not None:
+                    trigger.timezone = timezone or trigger.timezone
+                    trigger.cron = _checked_schedule(cron or trigger.cron, trigger.timezone)
+                    changed.append("schedule")
+                if inputs is not None:
+                    trigger.inputs = dict(inputs)
+                    changed.append("inputs")
+                if trigger.enabled and trigger.cron and ("schedule" in changed or "enabled" in changed):
+                    trigger.next_fire_at = next_fire(trigger.cron, trigger.timezone, utcnow())
+            elif cron is not None or inputs is not None:
+                raise BadRequest("a webhook trigger has no schedule and takes its inputs from the delivery")
+            secret = None
+            if rotate_secret:
+                if trigger.kind != "webhook":
+                    raise BadRequest("only webhook triggers have a signing key")
+                secret = random.token_urlsafe(32)
+                trigger.sealed_secret = self.box.seal({"signing_key": secret})
+                changed.append("signing_key_rotated")
+            await audit(
+                session,
+                actor=actor.username,
+                action="trigger.updated",
+                resource_type="trigger",
+                resource_id=trigger.id,
+                detail={"assistant": slug, "kind": trigger.kind, "changed": changed},
+            )
+            return self.as_json(trigger, slug, secret)
+
     # -- starting runs ----------------------------------------------------------------
     async def _start(self, runs: RunManager, trigger: Trigger, inputs: Mapping[str, Any]) -> str:
         async with self.db.read() as session:

@@ -201,3 +201,57 @@ async def test_two_processes_polling_at_once_fire_each_schedule_once(sc: Scenari
 
     assert len(started) == 5, results
     assert sorted(sc.in_app(fired)) == sorted(started)
+
+
+async def test_a_webhook_can_be_paused_and_its_key_rotated(sc: Scenario) -> None:
+    flow, trigger = await webhook(sc)
+    path = f"/api/assistants/{flow['slug']}/triggers/{trigger['id']}"
+    body = json.dumps({"name": "x"}).encode()
+    paused = expect(await sc.as_("champion").request("PATCH", path, json={"enabled": False}), 200)
+    assert paused["enabled"] is False and paused["signing"] == MASK
+    assert (
+        await sc.as_(None).post(trigger["url"], content=body, headers=signed(trigger["signing"], body))
+    ).status_code == 404
+    rotated = expect(
+        await sc.as_("champion").request("PATCH", path, json={"enabled": True, "rotate_secret": True}), 200
+    )
+    assert rotated["signing"] not in (MASK, trigger["signing"])
+    old = await sc.as_(None).post(trigger["url"], content=body, headers=signed(trigger["signing"], body))
+    assert old.status_code == 401
+    new = await sc.as_(None).post(trigger["url"], content=body, headers=signed(rotated["signing"], body))
+    assert new.status_code == 202
+    assert (
+        "no schedule"
+        in expect(await sc.as_("champion").request("PATCH", path, json={"cron": "* * * * *"}), 400)["message"]
+    )
+
+
+async def test_a_schedule_can_be_rescheduled_and_paused(sc: Scenario) -> None:
+    flow = await sc.live(template_flow("x"))
+    base = f"/api/assistants/{flow['slug']}/triggers"
+    created = expect(
+        await sc.as_("champion").post(base, json={"kind": "schedule", "cron": "0 7 * * 1-5"}), 201
+    )
+    changed = expect(
+        await sc.as_("champion").request(
+            "PATCH",
+            f"{base}/{created['id']}",
+            json={"cron": "30 6 * * *", "timezone": "UTC", "inputs": {"name": "Frühschicht"}},
+        ),
+        200,
+    )
+    assert changed["cron"] == "30 6 * * *" and changed["timezone"] == "UTC"
+    assert changed["next_fire_at"].endswith("06:30:00+00:00") and changed["inputs"] == {"name": "Frühschicht"}
+    paused = expect(
+        await sc.as_("champion").request("PATCH", f"{base}/{created['id']}", json={"enabled": False}), 200
+    )
+    assert paused["enabled"] is False
+    assert (
+        "signing key"
+        in expect(
+            await sc.as_("champion").request(
+                "PATCH", f"{base}/{created['id']}", json={"rotate_secret": True}
+            ),
+            400,
+        )["message"]
+    )
