@@ -35,6 +35,24 @@ USER_AGENT = "Dirigent/0.1 (connector)"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 SIGNATURE_HEADER = "X-Dirigent-Signature"
 TIMESTAMP_HEADER = "X-Dirigent-Timestamp"
+# Headers a flow may not set: routing (Host), framing, and what Dirigent itself sets.
+RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "upgrade",
+        "te",
+        "trailer",
+        "keep-alive",
+        "proxy-authorization",
+        "proxy-connection",
+        "idempotency-key",
+        SIGNATURE_HEADER.lower(),
+        TIMESTAMP_HEADER.lower(),
+    }
+)
 _CONTROL = re.compile(r"[\x00-\x20\x7f\\]")
 
 
@@ -144,6 +162,9 @@ class HttpClient:
     async def send(self, call: HttpCall) -> HttpResult:
         method = call.method.upper()
         url = self.url_for(method, call.path)
+        reserved = sorted(name for name in call.headers if name.lower() in RESERVED_HEADERS)
+        if reserved:
+            raise ActionNotAllowed(f"a flow may not set the headers {', '.join(reserved)}")
         content = b"" if call.body is None else json.dumps(call.body, ensure_ascii=False).encode()
         headers = {
             "User-Agent": USER_AGENT,

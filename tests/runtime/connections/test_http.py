@@ -84,3 +84,14 @@ async def test_put_sends_the_idempotency_key_only_when_not_idempotent(target: Ht
     assert "idempotency-key" not in target.requests[0].headers
     assert target.requests[1].headers["idempotency-key"] == "r:n"
     assert target.requests[1].json() == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    "header", ["Host", "content-length", "Transfer-Encoding", "Idempotency-Key", "X-Dirigent-Signature"]
+)
+async def test_flows_cannot_set_routing_framing_or_dirigents_own_headers(
+    target: HttpTarget, header: str
+) -> None:
+    with pytest.raises(ActionNotAllowed, match="may not set the headers"):
+        await client(target).send(HttpCall("GET", "/", headers={header: "169.254.169.254"}))
+    assert target.requests == []
