@@ -143,7 +143,7 @@ class IngestionJobs:
     async def create(
         self, actor: Actor, index: KnowledgeIndex, job_id: str, spooled: SpooledUpload, labels: list[str]
     ) -> dict[str, Any]:
-        files = []
+        files: list[dict[str, Any]] = []
         for entry in spooled.files:
             item: dict[str, Any] = {
                 "name": entry.name,
@@ -157,6 +157,12 @@ class IngestionJobs:
             }
             if entry.error is not None:
                 item.update(status="failed", error=entry.error.message, code=entry.error.code)
+            elif any(other["name"] == entry.name and other["status"] != "failed" for other in files):
+                item.update(
+                    status="failed",
+                    code="duplicate_name",
+                    error="another file of this upload has the same name; only the first is indexed",
+                )
             files.append(item)
         failed = sum(1 for item in files if item["status"] == "failed")
         job = IngestionJob(
@@ -265,24 +271,28 @@ class IngestionJobs:
         backend = await service.backends.get(index)
         directory = self.spool_root / job_id
         progress = _Progress(self, job)
-        # Two stages overlap: while file n is extracted and embedded (the model works in a
-        # thread), file n-1's document row, audit entry and progress are written.
+        # Three stages overlap: while file n is embedded (the model works in a thread), file
+        # n+1 is read, compared and extracted, and file n-1's rows and progress are written.
+        pending = [entry for entry in job.files if entry["status"] in ACTIVE]
         recording: asyncio.Task[None] | None = None
-        for entry in job.files:
-            if entry["status"] not in ACTIVE:
-                continue
-            path = directory / entry["path"] if entry.get("path") else None
+        preparing = asyncio.create_task(self._prepare(index, job, pending[0], directory)) if pending else None
+        for number, entry in enumerate(pending):
+            assert preparing is not None
+            prepared = await preparing
+            if number + 1 < len(pending):
+                preparing = asyncio.create_task(self._prepare(index, job, pending[number + 1], directory))
             outcome: dict[str, Any] | None = None
             try:
-                if path is None or not path.exists():
-                    raise FileRejected("the uploaded file is gone from the spool; upload it again")
-                outcome = await self._index_file(index, backend, job, entry["name"], path, progress)
+                if isinstance(prepared, Exception):
+                    raise prepared
+                outcome = await self._embed(backend, prepared, progress)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a FileRejected, the backend refused it, or a bug
                 _fail(entry, error, job_id)
             if recording is not None:
                 await recording
+            path = directory / entry["path"] if entry.get("path") else None
             recording = asyncio.create_task(self._record_file(index, job, entry, outcome, path))
         if recording is not None:
             await recording
@@ -298,57 +308,62 @@ class IngestionJobs:
         await self._finish(job_id, status, None, job)
         shutil.rmtree(directory, ignore_errors=True)
 
-    async def _index_file(
-        self,
-        index: KnowledgeIndex,
-        backend: Backend,
-        job: IngestionJob,
-        name: str,
-        path: Path,
-        progress: _Progress,
-    ) -> dict[str, Any]:
-        """Read, compare, extract, chunk, embed and store one file's chunks."""
-        service = self.service
-        data = await asyncio.to_thread(path.read_bytes)
-        content_hash = hashlib.sha256(data).hexdigest()
-        labels = sorted(job.labels or [])
-        async with service.db.read() as session:
-            query = select(KnowledgeDocument).where(
-                KnowledgeDocument.index_id == index.id, KnowledgeDocument.filename == name
-            )
-            existing = (await session.execute(query)).scalar_one_or_none()
-        if (
-            existing is not None
-            and existing.content_hash == content_hash
-            and sorted(existing.labels) == labels
-        ):
-            return {"status": "unchanged", "chunks": existing.chunk_count, "document_id": existing.id}
-        extracted = await asyncio.to_thread(extract, name, data, max_bytes=service.config.max_file_bytes)
-        chunks = chunk_sections(extracted.sections, ChunkingSettings.model_validate(index.chunking or {}))
-        document_id = existing.id if existing is not None else new_id()
-        effective = tuple(sorted(set(index.labels or []) | set(labels)))
-        count = await backend.replace_document(
-            DocumentChunks(
-                document_id,
-                name,
-                content_hash[:12],
-                chunks,
-                effective,
-                previous_version=existing.content_hash[:12] if existing is not None else None,
-                previous_count=existing.chunk_count if existing is not None else 0,
-            ),
-            progress=progress.add,
+    async def _prepare(
+        self, index: KnowledgeIndex, job: IngestionJob, entry: dict[str, Any], directory: Path
+    ) -> dict[str, Any] | Exception:
+        """Read, compare and extract one file: its chunks, or "unchanged", or the error."""
+        try:
+            path = directory / entry["path"] if entry.get("path") else None
+            if path is None or not path.exists():
+                raise FileRejected("the uploaded file is gone from the spool; upload it again")
+            name = entry["name"]
+            data = await asyncio.to_thread(path.read_bytes)
+            content_hash = hashlib.sha256(data).hexdigest()
+            labels = sorted(job.labels or [])
+            async with self.service.db.read() as session:
+                query = select(KnowledgeDocument).where(
+                    KnowledgeDocument.index_id == index.id, KnowledgeDocument.filename == name
+                )
+                existing = (await session.execute(query)).scalar_one_or_none()
+            if (
+                existing is not None
+                and existing.content_hash == content_hash
+                and sorted(existing.labels) == labels
+            ):
+                return {"status": "unchanged", "chunks": existing.chunk_count, "document_id": existing.id}
+            max_bytes = self.service.config.max_file_bytes
+            extracted = await asyncio.to_thread(extract, name, data, max_bytes=max_bytes)
+            chunks = chunk_sections(extracted.sections, ChunkingSettings.model_validate(index.chunking or {}))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # handed to the loop, which records it on the file
+            return error
+        document = DocumentChunks(
+            existing.id if existing is not None else new_id(),
+            name,
+            content_hash[:12],
+            chunks,
+            tuple(sorted(set(index.labels or []) | set(labels))),
+            previous_version=existing.content_hash[:12] if existing is not None else None,
+            previous_count=existing.chunk_count if existing is not None else 0,
         )
         return {
-            "status": "indexed",
-            "chunks": count,
-            "document_id": document_id,
+            "status": "prepared",
+            "document": document,
             "labels": labels,
             "content_hash": content_hash,
             "size": len(data),
             "media_type": extracted.media_type,
             "replaces": existing is not None,
         }
+
+    async def _embed(self, backend: Backend, prepared: dict[str, Any], progress: _Progress) -> dict[str, Any]:
+        """Embed and store a prepared file's chunks (the backend replaces them in one step)."""
+        if prepared["status"] == "unchanged":
+            return prepared
+        document: DocumentChunks = prepared.pop("document")
+        count = await backend.replace_document(document, progress=progress.add)
+        return {**prepared, "status": "indexed", "chunks": count, "document_id": document.document_id}
 
     async def _record_file(
         self,

@@ -88,6 +88,15 @@ async def test_batch_with_bad_files_indexes_the_good_ones(kapi: ApiHarness) -> N
     assert "manage" in described["allowed_actions"]
 
 
+async def test_two_files_of_the_same_name_in_one_upload(kapi: ApiHarness) -> None:
+    index = await create_index(kapi)
+    job = await upload(kapi, index["id"], [("a.txt", b"Erste Fassung"), ("a.txt", b"Zweite Fassung")])
+    assert [(item["status"], item["code"]) for item in job["files"]] == [
+        ("indexed", None),
+        ("failed", "duplicate_name"),
+    ]
+
+
 async def test_reupload_unchanged_is_a_no_op_and_changed_replaces(kapi: ApiHarness) -> None:
     index = await create_index(kapi)
     first = await upload(kapi, index["id"], [("angebot.txt", OFFER.encode())])
