@@ -12,6 +12,15 @@
     triggers.py   inbound webhooks (HMAC-SHA256 + timestamp) and cron schedules
     controller.py the HTTP API
 
+Configuration (environment):
+
+    DIRIGENT_SECRET_KEY           Fernet key for secrets at rest; default: `secret.key` in the
+                                  data dir, created 0600 on first start (back it up: without
+                                  it, stored secrets must be entered again)
+    DIRIGENT_EGRESS_ALLOW         comma-separated IPs, CIDRs and host names that connections may
+                                  reach although they are internal (e.g. `10.20.0.0/16,crm.intern`)
+    DIRIGENT_SCHEDULE_INTERVAL_S  how often each runtime process looks for due schedules (1 s)
+
 Nothing in here logs, stores in a run, or audits a secret: secrets leave the `SecretBox`
-only to be put on the wire.
+only to be put on the wire, and answers are scrubbed of them before they are stored.
 """
