@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
+from runtime.audit.service import Event, append_many
 from runtime.audit.service import append as audit
 from runtime.db.models import new_id, utcnow
 from runtime.errors import BadRequest, DirigentError
@@ -272,9 +273,12 @@ class IngestionJobs:
         directory = self.spool_root / job_id
         progress = _Progress(self, job)
         # Three stages overlap: while file n is embedded (the model works in a thread), file
-        # n+1 is read, compared and extracted, and file n-1's rows and progress are written.
+        # n+1 is read, compared and extracted, and the files finished before n get their rows,
+        # audit entries and the job's progress written — in one transaction for all of those
+        # that finished while the previous write was busy (many small files: few writes).
         pending = [entry for entry in job.files if entry["status"] in ACTIVE]
         recording: asyncio.Task[None] | None = None
+        finished: list[tuple[dict[str, Any], dict[str, Any] | None, Path | None]] = []
         preparing = asyncio.create_task(self._prepare(index, job, pending[0], directory)) if pending else None
         for number, entry in enumerate(pending):
             assert preparing is not None
@@ -290,12 +294,17 @@ class IngestionJobs:
                 raise
             except Exception as error:  # a FileRejected, the backend refused it, or a bug
                 _fail(entry, error, job_id)
-            if recording is not None:
-                await recording
             path = directory / entry["path"] if entry.get("path") else None
-            recording = asyncio.create_task(self._record_file(index, job, entry, outcome, path))
+            finished.append((entry, outcome, path))
+            if recording is None or recording.done():
+                if recording is not None:
+                    await recording
+                recording = asyncio.create_task(self._record_files(index, job, finished))
+                finished = []
         if recording is not None:
             await recording
+        if finished:
+            await self._record_files(index, job, finished)
         await backend.flush()
         _copy_progress(job, job)
         status = (
@@ -365,54 +374,57 @@ class IngestionJobs:
         count = await backend.replace_document(document, progress=progress.add)
         return {**prepared, "status": "indexed", "chunks": count, "document_id": document.document_id}
 
-    async def _record_file(
+    async def _record_files(
         self,
         index: KnowledgeIndex,
         job: IngestionJob,
-        entry: dict[str, Any],
-        outcome: dict[str, Any] | None,
-        path: Path | None,
+        finished: list[tuple[dict[str, Any], dict[str, Any] | None, Path | None]],
     ) -> None:
-        """The document row and audit entry of an indexed file, and the job's progress, in
-        one transaction."""
+        """Document rows and audit entries of finished files, and the job's progress, in one
+        transaction. If it fails, each file is failed with the reason (its chunks are in the
+        backend already; the next upload of the same file replaces them)."""
         try:
             async with self.service.db.write() as session:
-                if outcome is not None and outcome["status"] == "indexed":
-                    await self._write_document(session, index, job, entry["name"], outcome)
-                if outcome is not None:
-                    entry.update(
-                        status=outcome["status"], chunks=outcome["chunks"], document_id=outcome["document_id"]
-                    )
+                events = []
+                for entry, outcome, _ in finished:
+                    if outcome is not None and outcome["status"] == "indexed":
+                        events.append(await self._write_document(session, index, job, entry["name"], outcome))
+                await session.flush()
+                await append_many(session, events)
+                for entry, outcome, _ in finished:
+                    if outcome is not None:
+                        entry.update(
+                            status=outcome["status"],
+                            chunks=outcome["chunks"],
+                            document_id=outcome["document_id"],
+                        )
                 row = await session.get(IngestionJob, job.id)
                 if row is not None:
                     _copy_progress(job, row)
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            _fail(entry, error, job.id)
+            for entry, _, _ in finished:
+                _fail(entry, error, job.id)
             await _Progress(self, job).save(force=True)
-        if path is not None:
-            path.unlink(missing_ok=True)
+        for _, _, path in finished:
+            if path is not None:
+                path.unlink(missing_ok=True)
 
     async def _write_document(
         self, session: Any, index: KnowledgeIndex, job: IngestionJob, name: str, outcome: dict[str, Any]
-    ) -> None:
+    ) -> Event:
         document_id = outcome["document_id"]
-        row = await session.get(KnowledgeDocument, document_id)
+        row = await session.get(KnowledgeDocument, document_id) if outcome["replaces"] else None
         if row is None:
             row = KnowledgeDocument(
                 id=document_id, index_id=index.id, filename=name, created_by=job.created_by
             )
             session.add(row)
-        row.content_hash, row.size_bytes, row.media_type = (
-            outcome["content_hash"],
-            outcome["size"],
-            outcome["media_type"],
-        )
-        row.labels, row.chunk_count, row.updated_at = outcome["labels"], outcome["chunks"], utcnow()
-        await session.flush()
-        await audit(
-            session,
+        row.content_hash, row.size_bytes = outcome["content_hash"], outcome["size"]
+        row.media_type, row.labels = outcome["media_type"], outcome["labels"]
+        row.chunk_count, row.updated_at = outcome["chunks"], utcnow()
+        return Event(
             actor=job.created_by,
             action="knowledge.document.replaced" if outcome["replaces"] else "knowledge.document.indexed",
             resource_type="knowledge_document",
