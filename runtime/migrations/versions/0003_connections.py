@@ -3,6 +3,7 @@
 Revision ID: 0003_connections
 Revises: 0002_knowledge
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
