@@ -118,15 +118,21 @@ WORDS = [
 
 
 # -- 1. ingestion -------------------------------------------------------------------------
-def corpus_copies(directory: Path, copies: int) -> list[Path]:
+def corpus_copies(directory: Path, copies: int, *, long: bool = False) -> list[Path]:
+    """Copies of the corpus' Markdown and text files (short: 1-6 chunks each), or with
+    `long`, documents that each hold all of them (about 25 chunks, like a contract)."""
     sources = sorted(p for p in CORPUS.iterdir() if p.suffix in (".md", ".txt"))
+    texts = [(source.name, source.read_text(encoding="utf-8")) for source in sources]
+    if long:
+        texts = [
+            (f"handbuch-{number}.md", "\n\n".join(text for _, text in texts))
+            for number in range(len(texts) // 3)
+        ]
     paths = []
     for number in range(copies):
-        for source in sources:
-            target = directory / f"{number:03d}-{source.name}"
-            target.write_text(
-                source.read_text(encoding="utf-8") + f"\n\nAusfertigung {number}.\n", encoding="utf-8"
-            )
+        for name, text in texts:
+            target = directory / f"{number:03d}-{name}"
+            target.write_text(text + f"\n\nAusfertigung {number}.\n", encoding="utf-8")
             paths.append(target)
     return paths
 
@@ -190,7 +196,7 @@ def bare_round(documents: list[list[str]], batch: int) -> tuple[float, float]:
         return pool.submit(encode_all).result()
 
 
-def bench_ingestion(copies: int, rounds: int) -> dict[str, Any]:
+def bench_ingestion(copies: int, rounds: int, *, long: bool = False) -> dict[str, Any]:
     from runtime.knowledge.backends import EMBED_BATCH
 
     load_model().encode(["warm-up"])
@@ -198,7 +204,7 @@ def bench_ingestion(copies: int, rounds: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="dirigent-bench-") as tmp:
         work = Path(tmp)
         (work / "files").mkdir()
-        files = corpus_copies(work / "files", copies)
+        files = corpus_copies(work / "files", copies, long=long)
         chunks = 0
         for number in range(rounds):
             seconds, cpu, chunks, documents = asyncio.run(pipeline_round(work, files, number))
@@ -348,14 +354,20 @@ def main() -> None:
     rng = np.random.default_rng(7)
     result: dict[str, Any] = {"cpu_count": os.cpu_count()}
     if not args.skip_ingestion:
-        result["ingestion"] = bench_ingestion(copies=2 if args.quick else 6, rounds=2 if args.quick else 3)
+        rounds = 2 if args.quick else 3
+        result["ingestion"] = [
+            {"documents": "short", **bench_ingestion(copies=2 if args.quick else 6, rounds=rounds)},
+            {"documents": "long", **bench_ingestion(copies=1 if args.quick else 2, rounds=rounds, long=True)},
+        ]
     result["search"] = [bench_search(size, 100 if args.quick else 300, rng) for size in sizes]
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    if "ingestion" in result:
-        ing = result["ingestion"]
-        print(f"ingestion: {ing['files']} files, {ing['chunks']} chunks, best of {ing['rounds']} rounds")
+    for ing in result.get("ingestion", []):
+        print(
+            f"ingestion, {ing['documents']} documents: {ing['files']} files, {ing['chunks']} chunks, "
+            f"best of {ing['rounds']} rounds"
+        )
         print(
             f"  pipeline (spool, job, extract, chunk, embed, store, DB, audit): "
             f"{ing['pipeline_chunks_per_s']:.1f} chunks/s"
