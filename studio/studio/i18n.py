@@ -448,6 +448,10 @@ ERRORS: dict[str, tuple[str, str]] = {
         "Your session has expired or is invalid. Please sign in again.",
     ),
     "login_failed": ("Benutzername oder Passwort stimmt nicht.", "Username or password is wrong."),
+    "not_found": (
+        "Das gibt es nicht (mehr), oder Sie dürfen es nicht sehen.",
+        "This does not exist (any more), or you may not see it.",
+    ),
     "unreachable": (
         "Die Dirigent-Laufzeit antwortet nicht. Läuft sie? Ihre Administration hilft weiter.",
         "The Dirigent runtime does not answer. Is it running? Your administrators can help.",

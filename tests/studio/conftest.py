@@ -172,8 +172,10 @@ def _launcher() -> Any:
     return module
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(stack: Stack) -> Iterator[Any]:
+    """Chromium for one test module: Playwright's sync API runs an event loop while it is
+    open, which must be gone again before async tests of other modules run."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -182,9 +184,22 @@ def browser(stack: Stack) -> Iterator[Any]:
         launched.close()
 
 
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call" and report.failed:
+        item.stash[FAILED] = True
+
+
+FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def new_page(browser: Any, stack: Stack) -> Iterator[Any]:
-    """`new_page()`: a page in a fresh browser context (its own cookies: one person each)."""
+def new_page(browser: Any, stack: Stack, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """`new_page()`: a page in a fresh browser context (its own cookies: one person each).
+
+    When the test fails, every page it opened is saved as `FAILED-<test>-<n>.png`."""
     contexts = []
 
     def make() -> Any:
@@ -194,5 +209,9 @@ def new_page(browser: Any, stack: Stack) -> Iterator[Any]:
         return context.new_page()
 
     yield make
+    if request.node.stash.get(FAILED, False):
+        for number, context in enumerate(contexts):
+            for page in context.pages:
+                page.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}-{number}.png"))
     for context in contexts:
         context.close()

@@ -120,6 +120,8 @@ def test_champion_builds_tests_and_submits_a_flow(stack: Stack, new_page: Any) -
     page.click("#new-flow")
     page.click("text=Leerer Flow")
     page.fill("#new-flow-name", FLOW_NAME)
+    # The short name follows the name until the person edits it: wait for the suggestion first.
+    page.wait_for_function("document.querySelector('#new-flow-slug').value === 'urlaubs-assistent'")
     page.fill("#new-flow-slug", FLOW_SLUG)
     page.click("#new-flow-create")
     page.wait_for_selector("[data-testid=flow-canvas]")
@@ -159,8 +161,8 @@ def test_champion_builds_tests_and_submits_a_flow(stack: Stack, new_page: Any) -
     page.click("#tab-test")
     blur_fill(page, "#test-input-question", "Wie beantrage ich Urlaub?")
     page.click("#run-test")
-    page.wait_for_selector("#stream-text")
     page.wait_for_selector("#run-status[data-status='succeeded']", timeout=30_000)
+    assert STREAMED_ANSWER in page.inner_text("#stream-text")
     assert STREAMED_ANSWER in page.inner_text("#run-output")
     assert (
         "succeeded" in node(page, "llm_1").get_attribute("class")

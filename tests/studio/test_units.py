@@ -109,7 +109,7 @@ async def test_client_reads_server_sent_events() -> None:
             403,
             "Vier-Augen-Prinzip: you authored version 2",
         ),
-        ("not_found", "flow not found", 404, "Nicht gefunden oder nicht sichtbar für Sie: Flow not found"),
+        ("not_found", "flow not found", 404, "Das gibt es nicht (mehr), oder Sie dürfen es nicht sehen."),
         ("something_new", "odd", 409, "Geht gerade nicht: Odd"),
     ],
 )

@@ -69,13 +69,18 @@ class AssistantsState(AppState):
     # Each message: role (user|assistant), text, status, run_id; sources by message index.
     messages: list[dict[str, str]] = []
     sources: dict[str, list[dict[str, str]]] = {}
-    draft: str = ""
     extra: dict[str, str] = {}
     busy: bool = False
 
     @rx.var
     def current_name(self) -> str:
         return next((item["name"] for item in self.assistants if item["slug"] == self.current), "")
+
+    @rx.var
+    def main_hint(self) -> str:
+        """The description of the input the chat message goes to (e.g. "Empfänger, z. B. ...")."""
+        inputs = self.inputs_of.get(self.current, {})
+        return str((inputs.get(main_input(inputs)) or {}).get("description") or "")
 
     @rx.var
     def extra_inputs(self) -> list[dict[str, str]]:
@@ -126,10 +131,6 @@ class AssistantsState(AppState):
             self.messages, self.sources, self.extra = [], {}, {}
 
     @rx.event
-    def set_draft(self, value: str) -> None:
-        self.draft = value
-
-    @rx.event
     def set_extra(self, name: str, value: str) -> None:
         self.extra = {**self.extra, name: value}
 
@@ -139,9 +140,9 @@ class AssistantsState(AppState):
         self.messages = messages
 
     @rx.event(background=True)
-    async def send(self) -> Any:
+    async def send(self, form: dict[str, Any]) -> Any:
         async with self:
-            text = self.draft.strip()
+            text = str(form.get("message") or "").strip()
             if not text or self.busy or not self.current:
                 return
             inputs = {name: value for name, value in self.extra.items() if value}
@@ -151,7 +152,6 @@ class AssistantsState(AppState):
                 {"role": "user", "text": text, "status": "", "run_id": ""},
                 {"role": "assistant", "text": "", "status": "running", "run_id": ""},
             ]
-            self.draft = ""
             self.busy = True
             client, slug = RuntimeClient(self.token), self.current
         streamed, final, last = "", {}, time.monotonic()
@@ -306,12 +306,15 @@ def _chat() -> rx.Component:
         ),
         rx.form(
             rx.hstack(
+                # Uncontrolled: the message comes with the form's data, so Enter right after
+                # typing never sends an older text (controlled inputs update with a debounce).
                 rx.input(
-                    value=AssistantsState.draft,
-                    on_change=AssistantsState.set_draft,
+                    name="message",
                     width="100%",
                     size="3",
-                    placeholder=t("your_message"),
+                    placeholder=rx.cond(
+                        AssistantsState.main_hint != "", AssistantsState.main_hint, t("your_message")
+                    ),
                     id="chat-input",
                     disabled=AssistantsState.busy,
                 ),
@@ -325,8 +328,8 @@ def _chat() -> rx.Component:
                 ),
                 width="100%",
             ),
-            on_submit=lambda _: AssistantsState.send,
-            reset_on_submit=False,
+            on_submit=AssistantsState.send,
+            reset_on_submit=True,
             width="100%",
         ),
         spacing="3",

@@ -226,7 +226,13 @@ def _queue_item(item: rx.Var) -> rx.Component:
             rx.badge(
                 t("card_risk"),
                 ": ",
-                item["risk"],
+                rx.match(
+                    item["risk"],
+                    ("minimal", t("risk_minimal")),
+                    ("limited", t("risk_limited")),
+                    ("high", t("risk_high")),
+                    item["risk"],
+                ),
                 variant="outline",
                 color_scheme=rx.cond(item["risk"] == "high", "red", "gray"),
             ),

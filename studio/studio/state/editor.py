@@ -17,7 +17,7 @@ from typing import Any
 import reflex as rx
 
 from studio import flowdoc, routes
-from studio.api import ApiError, RuntimeClient
+from studio.api import ApiError, RuntimeClient, SignedOut
 from studio.i18n import field_texts, node_type_description, node_type_title, status_labels
 from studio.state.base import AppState
 
@@ -264,7 +264,8 @@ class EditorState(AppState):
         except ApiError as exc:
             self.load_error = self.error_text(exc)
             self.loaded = True
-            yield self.on_error(exc)
+            if isinstance(exc, SignedOut):  # otherwise the page itself says what went wrong
+                yield self.on_error(exc)
             return
         latest = flow.get("latest_version") or {}
         self.flow_name = flow.get("name", "")
