@@ -12,6 +12,7 @@
     embedding.py      the sentence-transformers model, loaded offline
     backends.py       the backend protocol and the embedded backend
     store.py          the embedded store: SQLite (chunks, FTS5) + faiss HNSW, hybrid (RRF)
+    lexical.py        lexical queries: German stopwords, folding, frequency pruning
     marqo_backend.py  Marqo through the `marqo` client
     models.py         ORM models (migration 0002_knowledge)
     errors.py         the error tree of this package

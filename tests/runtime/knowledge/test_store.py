@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from runtime.knowledge import store as store_module
-from runtime.knowledge.store import EmbeddedStore, StoredChunk, lexical_query
+from runtime.knowledge.lexical import lexical_query
+from runtime.knowledge.store import EmbeddedStore, StoredChunk
 from tests.runtime.knowledge.fakes import HashingModel
 
 MODEL = HashingModel()
@@ -52,7 +53,8 @@ def test_lexical_query_prefixes_and_drops_stopwords() -> None:
     # In a large index, common words are left out and only rare ones are prefixes.
     frequency = {"hoch": 3000, "reisekosten": 20, "2": 900, "nachte": 400}
     assert lexical_query("Wie hoch sind die Reisekosten für 2 Nächte?", frequency, 10_000) == (
-        '"reisekosten"* OR "2" OR "nächte"')
+        '"reisekosten"* OR "2" OR "nächte"'
+    )
     assert lexical_query("Wie hoch sind die Reisekosten für 2 Nächte?", frequency, 100) == expected
     assert lexical_query('Preis "Angebot"') == '"preis"* OR "angebot"*'
 
