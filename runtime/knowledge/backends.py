@@ -61,6 +61,28 @@ class Backend(Protocol):
     async def close(self) -> None: ...
 
 
+async def replace_documents(
+    backend: Backend, documents: list[DocumentChunks], progress: Progress | None = None
+) -> list[int | Exception]:
+    """Replace several documents; per document the chunk count, or why it failed.
+
+    Backends that embed locally do it for all documents at once (`replace_documents`),
+    so many small files make full model batches; the others go one by one.
+    """
+    together = getattr(backend, "replace_documents", None)
+    if together is not None:
+        return await together(documents, progress)  # type: ignore[no-any-return]
+    results: list[int | Exception] = []
+    for document in documents:
+        try:
+            results.append(await backend.replace_document(document, progress))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            results.append(error)
+    return results
+
+
 async def _report(progress: Progress | None, count: int) -> None:
     if progress is not None:
         result = progress(count)
@@ -75,6 +97,44 @@ class EmbeddedBackend:
         self.directory = directory
         self.model = model
         self.store = EmbeddedStore(directory, model.dimension)
+
+    async def replace_documents(
+        self, documents: list[DocumentChunks], progress: Progress | None = None
+    ) -> list[int | Exception]:
+        """Embed the chunks of all `documents` in shared batches, then store each one."""
+        import numpy as np
+
+        texts = [chunk.text for document in documents for chunk in document.chunks]
+        vectors = []
+        for start in range(0, len(texts), EMBED_BATCH):
+            batch = texts[start : start + EMBED_BATCH]
+            vectors.append(await asyncio.to_thread(self.model.encode, batch))
+            await _report(progress, len(batch))
+        matrix = np.concatenate(vectors) if vectors else np.zeros((0, self.model.dimension), np.float32)
+
+        def store_all() -> list[int | Exception]:
+            results: list[int | Exception] = []
+            offset = 0
+            for document in documents:
+                part = matrix[offset : offset + len(document.chunks)]
+                offset += len(document.chunks)
+                stored = [StoredChunk(c.ordinal, c.text, c.page, c.section) for c in document.chunks]
+                try:
+                    results.append(
+                        self.store.replace_document(
+                            document.document_id,
+                            document.source,
+                            stored,
+                            part,
+                            document.labels,
+                            version=f"{document.version}:",
+                        )
+                    )
+                except Exception as error:  # this document stays as it was; the others go on
+                    results.append(error)
+            return results
+
+        return await asyncio.to_thread(store_all)
 
     async def replace_document(self, document: DocumentChunks, progress: Progress | None = None) -> int:
         texts = [chunk.text for chunk in document.chunks]

@@ -34,7 +34,7 @@ from runtime.audit.service import Event, append_many
 from runtime.audit.service import append as audit
 from runtime.db.models import new_id, utcnow
 from runtime.errors import BadRequest, DirigentError
-from runtime.knowledge.backends import Backend, DocumentChunks
+from runtime.knowledge.backends import EMBED_BATCH, Backend, DocumentChunks, replace_documents
 from runtime.knowledge.chunking import ChunkingSettings, chunk_sections
 from runtime.knowledge.errors import FileRejected
 from runtime.knowledge.extract import extract
@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("dirigent.knowledge.jobs")
 
 PROGRESS_EVERY_S = 1.0
+# Files read and extracted ahead of the one being embedded. One: looking further ahead
+# made the model slower on two cores (extraction competes with it) and bought nothing.
+PREPARE_AHEAD = 1
 ACTIVE = ("queued", "running")
 
 
@@ -272,35 +275,52 @@ class IngestionJobs:
         backend = await service.backends.get(index)
         directory = self.spool_root / job_id
         progress = _Progress(self, job)
-        # Three stages overlap: while file n is embedded (the model works in a thread), file
-        # n+1 is read, compared and extracted, and the files finished before n get their rows,
-        # audit entries and the job's progress written — in one transaction for all of those
-        # that finished while the previous write was busy (many small files: few writes).
+        # Three stages overlap: a preparer reads, compares and extracts the files ahead, in
+        # order; the embedder takes what is ready — several small files at once, so the
+        # model gets full batches — and stores it; the files finished meanwhile get their
+        # rows, audit entries and the job's progress in one transaction.
         pending = [entry for entry in job.files if entry["status"] in ACTIVE]
+        ready: asyncio.Queue[tuple[dict[str, Any], dict[str, Any] | Exception] | None] = asyncio.Queue(
+            maxsize=PREPARE_AHEAD
+        )
+
+        async def prepare_all() -> None:
+            for entry in pending:
+                await ready.put((entry, await self._prepare(index, job, entry, directory)))
+            await ready.put(None)
+
+        preparer = asyncio.create_task(prepare_all())
         recording: asyncio.Task[None] | None = None
         finished: list[tuple[dict[str, Any], dict[str, Any] | None, Path | None]] = []
-        preparing = asyncio.create_task(self._prepare(index, job, pending[0], directory)) if pending else None
-        for number, entry in enumerate(pending):
-            assert preparing is not None
-            prepared = await preparing
-            if number + 1 < len(pending):
-                preparing = asyncio.create_task(self._prepare(index, job, pending[number + 1], directory))
-            outcome: dict[str, Any] | None = None
-            try:
-                if isinstance(prepared, Exception):
-                    raise prepared
-                outcome = await self._embed(backend, prepared, progress)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # a FileRejected, the backend refused it, or a bug
-                _fail(entry, error, job_id)
-            path = directory / entry["path"] if entry.get("path") else None
-            finished.append((entry, outcome, path))
-            if recording is None or recording.done():
-                if recording is not None:
-                    await recording
-                recording = asyncio.create_task(self._record_files(index, job, finished))
-                finished = []
+        try:
+            done = False
+            while not done:
+                first = await ready.get()
+                if first is None:
+                    break
+                group, chunks = [first], _chunk_count(first[1])
+                while chunks < EMBED_BATCH:
+                    try:
+                        following = ready.get_nowait()
+                    except asyncio.QueueEmpty:
+                        break
+                    if following is None:
+                        done = True
+                        break
+                    group.append(following)
+                    chunks += _chunk_count(following[1])
+                for entry, outcome in await self._embed(backend, group, progress, job_id):
+                    path = directory / entry["path"] if entry.get("path") else None
+                    finished.append((entry, outcome, path))
+                if recording is None or recording.done():
+                    if recording is not None:
+                        await recording
+                    recording = asyncio.create_task(self._record_files(index, job, finished))
+                    finished = []
+        finally:
+            preparer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await preparer
         if recording is not None:
             await recording
         if finished:
@@ -366,13 +386,53 @@ class IngestionJobs:
             "replaces": existing is not None,
         }
 
-    async def _embed(self, backend: Backend, prepared: dict[str, Any], progress: _Progress) -> dict[str, Any]:
-        """Embed and store a prepared file's chunks (the backend replaces them in one step)."""
-        if prepared["status"] == "unchanged":
-            return prepared
-        document: DocumentChunks = prepared.pop("document")
-        count = await backend.replace_document(document, progress=progress.add)
-        return {**prepared, "status": "indexed", "chunks": count, "document_id": document.document_id}
+    async def _embed(
+        self,
+        backend: Backend,
+        group: list[tuple[dict[str, Any], dict[str, Any] | Exception]],
+        progress: _Progress,
+        job_id: str,
+    ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+        """Embed and store the prepared files of `group` (each document replaced in one
+        step); per file its outcome, or None after recording why it failed."""
+        documents = [
+            prepared["document"]
+            for _, prepared in group
+            if isinstance(prepared, dict) and prepared["status"] == "prepared"
+        ]
+        try:
+            counts = iter(await replace_documents(backend, documents, progress.add) if documents else [])
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the model failed: every file of the group with it
+            counts = iter([error] * len(documents))
+        results: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+        for entry, prepared in group:
+            if isinstance(prepared, Exception):
+                _fail(entry, prepared, job_id)
+                results.append((entry, None))
+            elif prepared["status"] == "unchanged":
+                results.append((entry, prepared))
+            else:
+                count = next(counts)
+                if isinstance(count, Exception):
+                    _fail(entry, count, job_id)
+                    results.append((entry, None))
+                else:
+                    document: DocumentChunks = prepared["document"]
+                    outcome = {key: value for key, value in prepared.items() if key != "document"}
+                    results.append(
+                        (
+                            entry,
+                            {
+                                **outcome,
+                                "status": "indexed",
+                                "chunks": count,
+                                "document_id": document.document_id,
+                            },
+                        )
+                    )
+        return results
 
     async def _record_files(
         self,
@@ -463,6 +523,12 @@ class IngestionJobs:
                     "chunks": row.chunks_done,
                 },
             )
+
+
+def _chunk_count(prepared: dict[str, Any] | Exception) -> int:
+    if isinstance(prepared, dict) and prepared["status"] == "prepared":
+        return len(prepared["document"].chunks)
+    return 0
 
 
 def _fail(entry: dict[str, Any], error: Exception, job_id: str) -> None:
