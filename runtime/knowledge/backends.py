@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from runtime.knowledge.chunking import Chunk
-from runtime.knowledge.embedding import EmbeddingModel, load_model
+from runtime.knowledge.embedding import EmbeddingModel, encode, load_model
 from runtime.knowledge.store import EmbeddedStore, Hit, StoredChunk
 
 Progress = Callable[[int], Awaitable[None] | None]
@@ -108,7 +108,7 @@ class EmbeddedBackend:
         vectors = []
         for start in range(0, len(texts), EMBED_BATCH):
             batch = texts[start : start + EMBED_BATCH]
-            vectors.append(await asyncio.to_thread(self.model.encode, batch))
+            vectors.append(await encode(self.model, batch))
             await _report(progress, len(batch))
         matrix = np.concatenate(vectors) if vectors else np.zeros((0, self.model.dimension), np.float32)
 
@@ -141,7 +141,7 @@ class EmbeddedBackend:
         vectors = []
         for start in range(0, len(texts), EMBED_BATCH):
             batch = texts[start : start + EMBED_BATCH]
-            vectors.append(await asyncio.to_thread(self.model.encode, batch))
+            vectors.append(await encode(self.model, batch))
             await _report(progress, len(batch))
         import numpy as np
 
@@ -177,7 +177,7 @@ class EmbeddedBackend:
         # The store knows its labelsets itself; `known_labelsets` is for remote backends.
         vector = None
         if mode != "lexical":
-            vector = (await asyncio.to_thread(self.model.encode, [query]))[0]
+            vector = (await encode(self.model, [query]))[0]
         return await asyncio.to_thread(
             self.store.search, query, vector, k, set(readable), mode=mode, require_any=require_any
         )
