@@ -125,7 +125,10 @@ def stack(studio_prerequisites: None, tmp_path_factory: pytest.TempPathFactory) 
         "DIRIGENT_LLM_URL": llm.url,
         "DIRIGENT_SWEEP_INTERVAL_S": "1",
     }
-    env.pop("DIRIGENT_DATABASE_URL", None)
+    # Settings other tests may leave in this process's environment must not reach the runtime:
+    # a test database, and Hugging Face's offline mode (it refuses even the local LLM double).
+    for name in ("DIRIGENT_DATABASE_URL", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        env.pop(name, None)
     runtime_log = open(ARTIFACTS / "runtime.log", "wb")  # noqa: SIM115 - open for the session
     runtime = subprocess.Popen(
         [sys.executable, "-m", "runtime.cli", "up", "--port", str(runtime_port), "--no-studio"],

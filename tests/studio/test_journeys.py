@@ -104,14 +104,13 @@ def test_sign_in_wrong_password_then_right_then_sign_out(stack: Stack, new_page:
 
 
 def test_expired_token_sends_back_to_sign_in(stack: Stack, new_page: Any) -> None:
+    """A person comes back with a token cookie the runtime no longer accepts (expired overnight)."""
     page = new_page()
-    sign_in(page, stack, "champion", "/flows")
-    page.wait_for_selector(".flow-row")
-    page.context.add_cookies(
-        [{"name": "dirigent_token", "value": "expired.or.forged", "url": stack.studio_url}]
-    )
-    page.reload()
+    page.context.add_cookies([{"name": "dirigent_token", "value": "expired.or.forged", "domain": "127.0.0.1",
+                               "path": "/"}])
+    page.goto(f"{stack.studio_url}/flows")
     page.wait_for_url(re.compile(r"/login"))
+    page.wait_for_selector("text=Ihre Anmeldung ist abgelaufen")
 
 
 def test_champion_builds_tests_and_submits_a_flow(stack: Stack, new_page: Any) -> None:
