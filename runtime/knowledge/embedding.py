@@ -9,7 +9,6 @@ loaded once per process and shared by every index that uses them.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -63,8 +62,8 @@ class SentenceTransformerModel:
     """
 
     def __init__(self, name: str = DEFAULT_MODEL, *, batch_size: int = 32, device: str = "cpu") -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # No HF_HUB_OFFLINE here: it is process-wide and huggingface_hub would also refuse
+        # LLM calls with it. A local directory with local_files_only never reaches a hub.
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
-from huggingface_hub import AsyncInferenceClient, ChatCompletionInputStreamOptions
+from huggingface_hub import AsyncInferenceClient, ChatCompletionInputStreamOptions, set_async_client_factory
 from huggingface_hub.errors import HfHubHTTPError, TextGenerationError
+from huggingface_hub.utils._http import async_hf_response_event_hook
 
 from nodes.errors import ServiceUnavailable
 from nodes.services import ChatRequest, ChatResult, TokenSink
@@ -126,6 +127,20 @@ class ModelEndpoints:
         return endpoint
 
 
+def _endpoint_session() -> httpx2.AsyncClient:
+    """The HTTP client under every `AsyncInferenceClient`: huggingface_hub's default
+    without its offline-mode guard.
+
+    `HF_HUB_OFFLINE=1` (which the offline embedding setup suggests) means "never reach the
+    Hugging Face Hub"; huggingface_hub applies it to every request, so it would also block
+    the company's own model server. Dirigent's endpoints are never the Hub. Redirects are
+    not followed: a model server has no business sending prompts elsewhere.
+    """
+    return httpx2.AsyncClient(
+        event_hooks={"response": [async_hf_response_event_hook]}, follow_redirects=False, timeout=None
+    )
+
+
 class _TokenSinkFailed(Exception):
     """Carries an error of the caller's `on_token` past the endpoint error mapping."""
 
@@ -169,6 +184,7 @@ class HFChatModel:
         io_timeout_s: float = 3600.0,
         streams_per_client: int = 500,
     ) -> None:
+        set_async_client_factory(_endpoint_session)  # Dirigent is the only async user of huggingface_hub
         self.endpoints = endpoints
         self.io_timeout_s = io_timeout_s
         self.streams_per_client = streams_per_client

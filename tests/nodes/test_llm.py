@@ -7,6 +7,9 @@ Every test talks HTTP to `messages_api`, a TEST DOUBLE that stands in for a TGI 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -326,6 +329,27 @@ async def test_the_machines_hugging_face_token_is_not_sent_to_an_endpoint_withou
     await run_llm(chat_model)
 
     assert "authorization" not in messages_api.headers[-1]
+
+
+def test_hugging_face_offline_mode_does_not_block_the_companys_own_endpoint(
+    messages_api: MessagesApiDouble,
+) -> None:
+    """HF_HUB_OFFLINE=1 (read once, when huggingface_hub is imported) means "never reach
+    the Hub"; it must not stop calls to the model server Dirigent is configured with."""
+    messages_api.reply("Ulm liegt an der Donau.")
+    script = (
+        "import asyncio\n"
+        "from nodes.services import ChatRequest\n"
+        "from runtime.llm import HFChatModel, ModelEndpoints\n"
+        f"model = HFChatModel(ModelEndpoints([('default', {messages_api.url!r}, 'tiny-chat', None)]))\n"
+        "request = ChatRequest(model='default', messages=[{'role': 'user', 'content': 'Ulm?'}])\n"
+        "print(asyncio.run(model.chat(request)).text)\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-c", script]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "Ulm liegt an der Donau."
 
 
 async def test_an_error_in_the_token_sink_is_not_blamed_on_the_endpoint(
