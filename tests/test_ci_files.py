@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from marqo.version import minimum_supported_marqo_version
+
+from runtime.cli import cli
+from runtime.connections.egress import ENV_ALLOW
+from runtime.connections.secrets import ENV_KEY
+from runtime.connections.service import SCHEDULE_INTERVAL_ENV
+from runtime.knowledge.service import KnowledgeSettings
+from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-STACK = {"postgres", "redis", "marqo", "tgi", "runtime", "worker", "studio"}
+STACK = {"postgres", "marqo", "tgi", "runtime", "worker", "studio"}
+DIRIGENT_SERVICES = ("runtime", "worker", "studio")
 
 
 def _commands(text: str) -> list[str]:
@@ -18,13 +29,68 @@ def _commands(text: str) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
+def _compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "compose.yaml").read_text())  # type: ignore[no-any-return]
+
+
 def test_compose_file_lists_the_whole_stack() -> None:
-    path = ROOT / "compose.yaml"
-    if not path.exists():
-        pytest.skip("no compose.yaml")
-    compose = yaml.safe_load(path.read_text())
-    missing = STACK - set(compose["services"])
+    missing = STACK - set(_compose()["services"])
     assert not missing, f"compose.yaml lacks services {sorted(missing)}"
+
+
+def test_compose_commands_are_real_dirigent_commands() -> None:
+    """Each Dirigent service's command parses with the real CLI (a typo would crash-loop)."""
+    services = _compose()["services"]
+    default = ["dirigent", "serve", "--host", "0.0.0.0", "--port", "8000"]  # the Dockerfile's CMD
+    assert json.loads(re.search(r"^CMD (.*)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)[1]) == default
+    for name in DIRIGENT_SERVICES:
+        command = services[name].get("command", default)
+        assert command[0] == "dirigent", name
+        sub = cli.commands[command[1]]  # KeyError: no such command
+        sub.make_context(command[1], list(command[2:]))  # raises on an unknown option
+
+
+def _understood_variables() -> set[str]:
+    """Every DIRIGENT_* variable some part of Dirigent reads."""
+    names = {f"DIRIGENT_{field.upper()}" for field in Settings.model_fields}
+    for field_name, field in KnowledgeSettings.model_fields.items():
+        default = [f"DIRIGENT_KNOWLEDGE_{field_name.upper()}"]
+        names.update(getattr(field.validation_alias, "choices", None) or default)
+    return names | {ENV_KEY, ENV_ALLOW, SCHEDULE_INTERVAL_ENV, "DIRIGENT_RUNTIME_URL"}
+
+
+def test_compose_sets_only_variables_dirigent_reads() -> None:
+    services = _compose()["services"]
+    understood = _understood_variables()
+    for name in DIRIGENT_SERVICES:
+        unknown = {key for key in services[name]["environment"] if key.startswith("DIRIGENT_")} - understood
+        assert not unknown, f"{name} sets {sorted(unknown)}, which nothing reads"
+    assert services["runtime"]["environment"]["DIRIGENT_DATABASE_URL"].startswith("postgresql+asyncpg://")
+
+
+def test_compose_dependencies_wait_for_healthy_services() -> None:
+    services = _compose()["services"]
+    for name, service in services.items():
+        for dependency, condition in (service.get("depends_on") or {}).items():
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            if condition.get("condition") == "service_healthy":
+                assert "healthcheck" in services[dependency], f"{dependency} has no healthcheck"
+    # Only the API and the studio are published; the database, Marqo and the LLM stay inside.
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"runtime", "studio"}
+    assert "env_file" not in services["studio"], "the studio needs no secrets"
+
+
+def test_compose_images_are_pinned_and_marqo_fits_the_client() -> None:
+    services = _compose()["services"]
+    for name, service in services.items():
+        image = service["image"]
+        if image.startswith("dirigent:"):
+            continue  # built from the Dockerfile
+        assert ":" in image and not image.endswith(":latest"), f"{name}: pin a version, not {image}"
+    marqo_tag = services["marqo"]["image"].rsplit(":", 1)[1]
+    as_tuple = lambda version: tuple(int(part) for part in version.split("."))  # noqa: E731
+    assert as_tuple(marqo_tag) >= as_tuple(minimum_supported_marqo_version())
 
 
 def test_ci_script_runs_make_test() -> None:

@@ -1,6 +1,6 @@
 """The `dirigent` command line (console script `runtime.cli:main`).
 
-    dirigent up | serve | migrate | worker          runtime/cli/server.py
+    dirigent up | serve | migrate | worker | studio runtime/cli/server.py
     dirigent user add | remove | list               runtime/cli/users.py
     dirigent flow validate | run | import | export  runtime/cli/flows.py
     dirigent audit verify | export                  runtime/cli/audit.py
@@ -21,7 +21,7 @@ from runtime.cli.audit import audit
 from runtime.cli.common import DirigentGroup
 from runtime.cli.flows import flow
 from runtime.cli.knowledge import knowledge
-from runtime.cli.server import migrate, serve, up, worker
+from runtime.cli.server import migrate, serve, studio, up, worker
 from runtime.cli.users import user
 
 
@@ -34,7 +34,7 @@ def cli() -> None:
     """
 
 
-for command in (up, serve, migrate, worker, user, flow, audit, knowledge):
+for command in (up, serve, migrate, worker, studio, user, flow, audit, knowledge):
     cli.add_command(command)
 
 

@@ -89,15 +89,11 @@ async def prepare_up(settings: Settings) -> DemoSetup:
         return await setup_demo(db, Path(settings.data_dir))
 
 
-def start_studio(settings: Settings, runtime_url: str) -> Any:
-    """STUDIO HOOK: start the web studio (`studio/launch.py`) next to the runtime.
+def _studio_launcher() -> Any:
+    """`studio/launch.py` as a module, or a string that says why it is not there.
 
-    Returns the studio's process (with `.studio_url`; `up` stops it with the server), or
-    a string that says why there is no studio (Reflex or bun not installed, no studio/
-    directory in this installation). Its output goes to `<data_dir>/studio.log`.
-    """
+    The studio is an app beside the packages, not a package, so it is loaded by path."""
     import importlib.util
-    import os
 
     launcher = Path(__file__).resolve().parents[2] / "studio" / "launch.py"
     if not launcher.is_file():
@@ -107,6 +103,21 @@ def start_studio(settings: Settings, runtime_url: str) -> Any:
         return f"cannot load {launcher}"
     launch = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(launch)
+    return launch
+
+
+def start_studio(settings: Settings, runtime_url: str) -> Any:
+    """STUDIO HOOK: start the web studio (`studio/launch.py`) next to the runtime.
+
+    Returns the studio's process (with `.studio_url`; `up` stops it with the server), or
+    a string that says why there is no studio (Reflex or bun not installed, no studio/
+    directory in this installation). Its output goes to `<data_dir>/studio.log`.
+    """
+    import os
+
+    launch = _studio_launcher()
+    if isinstance(launch, str):
+        return launch
     port = int(os.environ.get("DIRIGENT_STUDIO_PORT", launch.DEFAULT_PORT))
     host = os.environ.get("DIRIGENT_STUDIO_HOST", "127.0.0.1")
     data_dir = Path(settings.data_dir)
@@ -118,6 +129,34 @@ def start_studio(settings: Settings, runtime_url: str) -> Any:
     process.studio_url = launch.studio_url(host, port)
     process.stop_studio = lambda: launch.stop(process)
     return process
+
+
+@click.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Interface the studio listens on.")
+@click.option("--port", default=3000, show_default=True, type=int, help="The studio's port.")
+@click.option("--runtime-url", envvar="DIRIGENT_RUNTIME_URL", default="http://127.0.0.1:8000",
+              show_default=True, help="The runtime's HTTP API, the only thing the studio talks to.")
+def studio(host: str, port: int, runtime_url: str) -> None:
+    """Serve the web studio against a runtime, in the foreground (compose's studio service).
+
+    `dirigent up` starts it by itself next to the embedded runtime; this command is for a
+    deployment where the studio runs as a service of its own.
+    """
+    launch = _studio_launcher()
+    if isinstance(launch, str):
+        raise click.ClickException(f"no studio: {launch}")
+    try:
+        process = launch.start(runtime_url, host=host, port=port)
+    except launch.StudioUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Dirigent studio on {launch.studio_url(host, port)} (runtime {runtime_url}); "
+               "the first start builds the frontend")
+    # SIGTERM (docker stop) becomes SystemExit, so the studio's process group is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        sys.exit(process.wait())
+    finally:
+        launch.stop(process)
 
 
 def up_banner(settings: Settings, setup: DemoSetup, url: str, studio: str) -> list[str]:
