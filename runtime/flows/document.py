@@ -2,7 +2,9 @@
 
 What the board approves is the SHA-256 of the canonical JSON (sorted keys, compact
 separators, UTF-8, `layout` left out: moving a node on the canvas is not a change);
-what runs is exactly that hash.
+what runs is exactly that hash. The document's test cases (`tests`, see
+`runtime.flows.cases`) are part of it; an empty `tests` is left out, so that documents
+written before test cases existed keep their hashes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from runtime.flows.cases import MAX_CASES, TestCase
 
 SCHEMA = "dirigent.flow/v1"
 NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
@@ -69,10 +73,14 @@ class FlowDocument(_Strict):
         default_factory=list,
         description="Slugs of further workspaces whose users may invoke this assistant",
     )
+    tests: list[TestCase] = Field(default_factory=list, max_length=MAX_CASES)
     layout: dict[str, Any] = Field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
+        data = self.model_dump(mode="json", by_alias=True)
+        if not data["tests"]:
+            del data["tests"]
+        return data
 
     def node(self, node_id: str) -> NodeSpec:
         for spec in self.nodes:
@@ -82,9 +90,11 @@ class FlowDocument(_Strict):
 
 
 def canonical_json(document: FlowDocument | dict[str, Any]) -> bytes:
-    """Sorted keys, compact, UTF-8, without `layout`: the bytes that are hashed."""
+    """Sorted keys, compact, UTF-8, without `layout` (or an empty `tests`): the bytes that are hashed."""
     data = document.as_json() if isinstance(document, FlowDocument) else dict(document)
     data.pop("layout", None)
+    if data.get("tests") == []:
+        del data["tests"]
     return json.dumps(
         data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")

@@ -3,7 +3,8 @@
 `validate_document(raw)` never raises for a bad document; it returns a `Validation`
 whose `errors` the studio marks on the canvas:
 `{"node": "answer", "field": "config.prompt", "message": "..."}` (`node` is None for
-problems of the document as a whole).
+problems of the document as a whole, and for those of its test cases, whose field is a
+path such as `tests[2].fixed.answer.txt`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from nodes.base import Node
 from nodes.errors import TemplateError
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
 from nodes.templating import references
+from runtime.flows.case_validation import check_cases
+from runtime.flows.cases import structural_error_field, structural_error_message
 from runtime.flows.document import RESERVED_IDS, FlowDocument, canonical_json, content_hash
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
@@ -70,6 +73,12 @@ def _structural_errors(raw: Mapping[str, Any], exc: ValidationError, report: Val
             if isinstance(candidate, Mapping) and isinstance(candidate.get("id"), str):
                 node_id = candidate["id"]
             field_name = _loc_to_field(loc[2:]) or None
+        elif loc[:1] == ["tests"]:  # test cases: `tests[2].expect[0].value`
+            field_name = structural_error_field(loc)
+            report.add(
+                None, field_name, structural_error_message(error["type"], _message(error), error["input"])
+            )
+            continue
         else:
             field_name = _loc_to_field(loc)
         message = _message(error)
@@ -171,6 +180,7 @@ def _check_semantics(document: FlowDocument, registry: NodeRegistry, report: Val
     if acyclic:
         _check_references(graph, document, instances, report)
     _check_outputs(document, instances, report)
+    check_cases(document, instances, report)
     report.graph = graph
     report.instances = instances
 

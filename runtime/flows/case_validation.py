@@ -1,0 +1,160 @@
+"""Test cases checked against their flow: known nodes, declared outputs, approval nodes, inputs.
+
+Called by `runtime.flows.validation` once the document parsed; errors go into the same
+report as every other flow error, with the case's path as the field and no node
+(`{"node": None, "field": "tests[2].fixed.answer.txt", "message": ...}`). A node that
+has an error of its own (unknown type, bad config) is not checked again here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from nodes.base import Node
+from runtime.engine.inputs import prepare_inputs
+from runtime.errors import BadRequest
+from runtime.flows.cases import (
+    VALUE_CHECKS,
+    ApprovalRaisedCheck,
+    BranchCheck,
+    NoConnectorCallCheck,
+    TestCase,
+)
+from runtime.flows.document import FlowDocument
+
+if TYPE_CHECKING:
+    from runtime.flows.validation import Validation
+
+# Types a case may not fix, and what to do instead.
+NOT_FIXABLE = {
+    "input": "the input node is not fixed; give the case's inputs instead",
+    "approval": "approval nodes are decided, not fixed: script the decision under 'decisions'",
+}
+
+
+class _CaseChecker:
+    def __init__(self, document: FlowDocument, instances: Mapping[str, Node], report: Validation) -> None:
+        self.document = document
+        self.instances = instances
+        self.report = report
+        self.node_ids = [spec.id for spec in document.nodes]
+
+    def error(self, field: str, message: str) -> None:
+        self.report.add(None, field, message)
+
+    def node(self, field: str, node_id: str) -> Node | None:
+        """The node's instance; None (after an error if it does not exist) when it cannot be checked."""
+        if node_id in self.instances:
+            return self.instances[node_id]
+        if node_id not in self.node_ids:
+            self.error(field, f"'{node_id}' is not a node of this flow (nodes: {', '.join(self.node_ids)})")
+        return None  # a node with an error of its own: reported there
+
+    def outputs_of(self, node: Node) -> tuple[str, ...]:
+        return node.declared_outputs(self.document.inputs)
+
+    def check(self, index: int, case: TestCase) -> None:
+        path = f"tests[{index}]"
+        self.check_inputs(path, case)
+        self.check_fixed(path, case)
+        self.check_decisions(path, case)
+        for number, assertion in enumerate(case.expect):
+            self.check_assertion(f"{path}.expect[{number}]", assertion)
+
+    def check_inputs(self, path: str, case: TestCase) -> None:
+        try:
+            prepare_inputs(self.document, case.inputs)
+        except BadRequest as exc:
+            for problem in exc.extra.get("errors", []):
+                self.error(f"{path}.{problem['field']}", problem["message"])
+
+    def check_fixed(self, path: str, case: TestCase) -> None:
+        for node_id, outputs in case.fixed.items():
+            where = f"{path}.fixed.{node_id}"
+            node = self.node(where, node_id)
+            if node is None:
+                continue
+            if node.type in NOT_FIXABLE:
+                self.error(where, NOT_FIXABLE[node.type])
+                continue
+            declared = self.outputs_of(node)
+            for name, value in outputs.items():
+                if name not in declared:
+                    self.error(
+                        f"{where}.{name}",
+                        f"'{node_id}' ({node.type}) has no output '{name}'; "
+                        f"its outputs: {', '.join(declared) or 'none'}",
+                    )
+                elif name == "branch" and (branches := node.branches()) and value not in branches:
+                    self.error(
+                        f"{where}.branch",
+                        f"'{value}' is not a branch of '{node_id}'; its branches: {', '.join(branches)}",
+                    )
+
+    def check_decisions(self, path: str, case: TestCase) -> None:
+        for node_id, decision in case.decisions.items():
+            where = f"{path}.decisions.{node_id}"
+            node = self.node(where, node_id)
+            if node is None:
+                continue
+            if node.type != "approval":
+                self.error(where, f"'{node_id}' is a {node.type} node; decisions are for approval nodes")
+            elif decision.payload is not None and not getattr(node.config, "editable", False):
+                self.error(
+                    f"{where}.payload",
+                    f"approval node '{node_id}' is not editable, so a decision cannot change its payload",
+                )
+
+    def check_assertion(self, where: str, assertion: object) -> None:
+        if isinstance(assertion, VALUE_CHECKS):
+            if assertion.output is not None:
+                if assertion.output not in self.document.outputs:
+                    declared = ", ".join(self.document.outputs) or "none"
+                    self.error(
+                        f"{where}.output",
+                        f"'{assertion.output}' is not an output of this flow (outputs: {declared})",
+                    )
+                return
+            assert assertion.node is not None and assertion.field is not None
+            node = self.node(f"{where}.node", assertion.node)
+            if node is not None and assertion.field not in (declared := self.outputs_of(node)):
+                self.error(
+                    f"{where}.field",
+                    f"'{assertion.node}' ({node.type}) has no output '{assertion.field}'; "
+                    f"its outputs: {', '.join(declared) or 'none'}",
+                )
+        elif isinstance(assertion, BranchCheck):
+            node = self.node(f"{where}.node", assertion.node)
+            if node is None:
+                return
+            branches = node.branches()
+            if branches is None:
+                self.error(f"{where}.node", f"'{assertion.node}' ({node.type}) does not branch")
+            elif assertion.value not in branches:
+                self.error(
+                    f"{where}.value",
+                    f"'{assertion.value}' is not a branch of '{assertion.node}'; "
+                    f"its branches: {', '.join(branches)}",
+                )
+        elif isinstance(assertion, ApprovalRaisedCheck):
+            node = self.node(f"{where}.node", assertion.node)
+            if node is not None and node.type != "approval":
+                self.error(f"{where}.node", f"'{assertion.node}' is a {node.type} node, not an approval node")
+        elif isinstance(assertion, NoConnectorCallCheck) and assertion.node is not None:
+            node = self.node(f"{where}.node", assertion.node)
+            if node is not None and node.type != "connector":
+                self.error(f"{where}.node", f"'{assertion.node}' is a {node.type} node, not a connector node")
+
+
+def check_cases(document: FlowDocument, instances: Mapping[str, Node], report: Validation) -> None:
+    """Add an error to `report` for every problem of the document's test cases."""
+    checker = _CaseChecker(document, instances, report)
+    seen: set[str] = set()
+    for index, case in enumerate(document.tests):
+        if case.name in seen:
+            checker.error(
+                f"tests[{index}].name", f"the name '{case.name}' is used by more than one test case"
+            )
+        seen.add(case.name)
+        checker.check(index, case)
