@@ -1,0 +1,171 @@
+"""Reading starter templates from `templates/<slug>/` (layout: `templates/README.md`).
+
+    template.json   slug, name, description, language, needs {connections, indexes}
+    flow.json       the flow document; any value {"$file": "prompts/system.j2"} is replaced
+                    by that file's text (one final newline dropped, as editors add one)
+    tests.json      the test cases, appended to the document's `tests`
+    README.md       the description the studio shows
+
+A `$file` must name a file inside the template's own directory: absolute paths, `..`
+that leaves it and symlinks pointing out of it are refused, so a template can never
+pull in other files of the machine. Every error is a `TemplateInvalid` that names the
+template and the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runtime.errors import DirigentError
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+FILE_KEY = "$file"
+MAX_FILE_BYTES = 256 * 1024
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+class TemplateInvalid(DirigentError):
+    """A shipped template cannot be loaded: a fault of the installation, not of the caller."""
+
+    code = "template_invalid"
+
+    def __init__(self, template: str, file: str, problem: str) -> None:
+        super().__init__(f"starter template '{template}', {file}: {problem}")
+        self.template = template
+        self.file = file
+
+
+@dataclass(frozen=True)
+class StarterTemplate:
+    slug: str
+    name: str
+    description: str
+    language: str
+    document: dict[str, Any]
+    directory: Path
+    readme: str = ""
+    needs: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        """The template's `flow.json`."""
+        return self.directory / "flow.json"
+
+    def as_json(self) -> dict[str, Any]:
+        """What `GET /api/templates` answers for this template."""
+        return {
+            "slug": self.slug,
+            "name": self.name,
+            "description": self.description,
+            "language": self.language,
+            "readme": self.readme,
+            "needs": self.needs,
+            "document": self.document,
+        }
+
+
+def _read_text(directory: Path, relative: str, template: str) -> str:
+    """The text of `relative` inside `directory`; refused when it would leave the directory."""
+    if not relative or Path(relative).is_absolute() or "\\" in relative:
+        raise TemplateInvalid(template, relative or "$file", "a $file is a relative path inside the template")
+    root = directory.resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root):
+        raise TemplateInvalid(template, relative, "the file is outside the template's directory")
+    if not path.is_file():
+        raise TemplateInvalid(template, relative, "the file does not exist")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise TemplateInvalid(template, relative, f"the file is larger than {MAX_FILE_BYTES // 1024} KiB")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TemplateInvalid(template, relative, "the file is not UTF-8 text") from None
+
+
+def _read_json(directory: Path, name: str, template: str) -> Any:
+    try:
+        return json.loads(_read_text(directory, name, template))
+    except json.JSONDecodeError as error:
+        raise TemplateInvalid(
+            template, name, f"not valid JSON ({error.msg}, line {error.lineno} column {error.colno})"
+        ) from None
+
+
+def resolve_files(value: Any, directory: Path, template: str) -> Any:
+    """`value` with every {"$file": path} replaced by the text of that file."""
+    if isinstance(value, dict):
+        if FILE_KEY in value:
+            reference = value[FILE_KEY]
+            if len(value) != 1 or not isinstance(reference, str):
+                raise TemplateInvalid(
+                    template, "flow.json", f'a file reference is {{"{FILE_KEY}": "prompts/name.j2"}} alone'
+                )
+            return _read_text(directory, reference, template).removesuffix("\n")
+        return {key: resolve_files(item, directory, template) for key, item in value.items()}
+    if isinstance(value, list):
+        return [resolve_files(item, directory, template) for item in value]
+    return value
+
+
+def _needs(raw: Any, template: str) -> dict[str, list[str]]:
+    raw = raw if raw is not None else {}
+    if not isinstance(raw, dict) or set(raw) - {"connections", "indexes"}:
+        raise TemplateInvalid(template, "template.json", "needs is {\"connections\": [...], \"indexes\": [...]}")
+    needs = {}
+    for key in ("connections", "indexes"):
+        items = raw.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise TemplateInvalid(template, "template.json", f"needs.{key} is a list of names")
+        needs[key] = items
+    return needs
+
+
+def load_template(directory: Path) -> StarterTemplate:
+    """One template directory, read and resolved; `TemplateInvalid` names what is wrong."""
+    template = directory.name
+    meta = _read_json(directory, "template.json", template)
+    if not isinstance(meta, dict):
+        raise TemplateInvalid(template, "template.json", "not a JSON object")
+    slug = meta.get("slug", template)
+    if slug != template or not SLUG.match(slug):
+        raise TemplateInvalid(
+            template, "template.json", f"slug '{slug}' must equal the directory name and be lowercase-with-dashes"
+        )
+    document = _read_json(directory, "flow.json", template)
+    if not isinstance(document, dict):
+        raise TemplateInvalid(template, "flow.json", "a flow document is a JSON object")
+    document = resolve_files(document, directory, template)
+    if (directory / "tests.json").exists():
+        tests = _read_json(directory, "tests.json", template)
+        if not isinstance(tests, list):
+            raise TemplateInvalid(template, "tests.json", "a list of test cases")
+        document["tests"] = [*document.get("tests", []), *tests]
+    readme = _read_text(directory, "README.md", template) if (directory / "README.md").exists() else ""
+    return StarterTemplate(
+        slug=slug,
+        name=str(meta.get("name") or document.get("name") or slug),
+        description=str(meta.get("description") or document.get("description") or ""),
+        language=str(meta.get("language") or "de"),
+        document=document,
+        directory=directory,
+        readme=readme,
+        needs=_needs(meta.get("needs"), template),
+    )
+
+
+def load_templates(directory: Path = TEMPLATES_DIR) -> list[StarterTemplate]:
+    """Every template under `directory` (a subdirectory with a `flow.json`), by slug."""
+    return [load_template(path.parent) for path in sorted(directory.glob("*/flow.json"))]
+
+
+def read_flow_file(path: Path) -> Any:
+    """A flow document from a file: a template's `flow.json` as the loader makes it (prompts
+    resolved, tests merged); any other file with its `$file` references resolved beside it."""
+    directory = path.resolve().parent
+    if path.name == "flow.json" and (directory / "template.json").exists():
+        return load_template(directory).document
+    return resolve_files(_read_json(directory, path.name, path.name), directory, path.name)
