@@ -114,7 +114,7 @@ def resolve_files(value: Any, directory: Path, template: str) -> Any:
 def _needs(raw: Any, template: str) -> dict[str, list[str]]:
     raw = raw if raw is not None else {}
     if not isinstance(raw, dict) or set(raw) - {"connections", "indexes"}:
-        raise TemplateInvalid(template, "template.json", "needs is {\"connections\": [...], \"indexes\": [...]}")
+        raise TemplateInvalid(template, "template.json", 'needs is {"connections": [...], "indexes": [...]}')
     needs = {}
     for key in ("connections", "indexes"):
         items = raw.get(key, [])
@@ -133,7 +133,7 @@ def load_template(directory: Path) -> StarterTemplate:
     slug = meta.get("slug", template)
     if slug != template or not SLUG.match(slug):
         raise TemplateInvalid(
-            template, "template.json", f"slug '{slug}' must equal the directory name and be lowercase-with-dashes"
+            template, "template.json", f"slug '{slug}' must be the directory's name, lowercase-with-dashes"
         )
     document = _read_json(directory, "flow.json", template)
     if not isinstance(document, dict):
