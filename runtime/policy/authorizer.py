@@ -142,6 +142,7 @@ _EXPLANATIONS: dict[type, dict[str, tuple[str, str]]] = {
             "that you started it, an approval task of it assigned to you, or " + _ADMIN,
         ),
         "cancel": ("cancel this run", "that you started it, or " + _ADMIN),
+        "feedback": ("give feedback on this run", "that you started it"),
     },
     ApprovalTask: {
         "read": ("see this approval task", "that it is assigned to you, or " + _ADMIN),

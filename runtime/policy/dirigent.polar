@@ -212,7 +212,7 @@ has_role(caller: Caller, "audience", _assistant: Assistant) if
 # ---------------------------------------------------------------------------
 
 resource Run {
-    permissions = ["read", "cancel"];
+    permissions = ["read", "cancel", "feedback"];
     roles = ["starter", "admin", "assignee"];
 
     "read" if "starter";
@@ -220,6 +220,7 @@ resource Run {
     "read" if "assignee";
     "cancel" if "starter";
     "cancel" if "admin";
+    "feedback" if "starter";    # rating an answer is for whoever asked; admins only read it
 }
 
 # A role on a run is that role in its workspace (see workspace_role).

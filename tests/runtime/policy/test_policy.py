@@ -118,6 +118,7 @@ assistant   invoke              A     A        A    N     N     A      N
 
 run         read                A     A        N    N     N     A      N
 run         cancel              A     F        N    N     N     A      N
+run         feedback            F     F        N    N     N     F      N
 
 task        read                A     A        N    N     N     A      N
 task        decide              F     A        N    N     N     F      N
@@ -359,7 +360,7 @@ def test_admins_see_but_do_not_decide_unless_assigned(authz: Authorizer) -> None
 
 def test_run_visible_to_starter_and_assignees(authz: Authorizer) -> None:
     run = Run(id="r2", workspace_id="w1", started_by="ute", task_assignees=("user:otto",))
-    assert authz.allowed_actions(CALLERS["user"], run) == {"read", "cancel"}
+    assert authz.allowed_actions(CALLERS["user"], run) == {"read", "cancel", "feedback"}
     assert authz.allowed_actions(CALLERS["other"], run) == {"read"}
     with pytest.raises(Forbidden) as raised:
         authz.authorize(CALLERS["other"], "cancel", run)
@@ -367,6 +368,9 @@ def test_run_visible_to_starter_and_assignees(authz: Authorizer) -> None:
         "you may not cancel this run; it needs that you started it, "
         "or the role admin in its workspace (or the global role admin)"
     )
+    with pytest.raises(Forbidden) as raised:
+        authz.authorize(CALLERS["other"], "feedback", run)
+    assert raised.value.message == "you may not give feedback on this run; it needs that you started it"
     nobody_started = Run(id="r3", workspace_id="w1", started_by=None)
     with pytest.raises(NotFound, match=r"^run not found$"):
         authz.authorize(CALLERS["user"], "read", nobody_started)
