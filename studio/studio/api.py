@@ -26,6 +26,8 @@ DEFAULT_RUNTIME_URL = "http://127.0.0.1:8710"
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 # A streamed run may pause for minutes (a slow LLM); only the connection attempt is bounded.
 STREAM_TIMEOUT = httpx.Timeout(None, connect=5.0)
+# Running a version's test cases live calls the LLM once per case.
+TESTS_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 
 
 def runtime_url() -> str:
@@ -100,10 +102,16 @@ class RuntimeClient:
         )
 
     async def request(
-        self, method: str, path: str, *, json_body: Any = None, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        timeout: httpx.Timeout = TIMEOUT,
     ) -> Any:
         try:
-            async with self._client() as client:
+            async with self._client(timeout) as client:
                 response = await client.request(method, path, json=json_body, params=params)
         except httpx.HTTPError as exc:
             raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
@@ -190,12 +198,24 @@ class RuntimeClient:
         )
 
     async def lifecycle(
-        self, flow_id: str, number: int, action: str, comment: str | None = None
+        self,
+        flow_id: str,
+        number: int,
+        action: str,
+        comment: str | None = None,
+        override_reason: str | None = None,
     ) -> dict[str, Any]:
-        """`action`: submit, approve, reject, publish or retire."""
+        """`action`: submit, approve, reject, publish or retire.
+
+        A submit without passing tests is refused (409 `tests_not_passed`); an admin may
+        send `override_reason`, which the runtime records in the audit trail."""
         if action not in ("submit", "approve", "reject", "publish", "retire"):
             raise ValueError(f"unknown lifecycle action {action!r}")
-        body = {"comment": comment} if comment is not None and action in ("approve", "reject") else None
+        body: dict[str, Any] | None = None
+        if comment is not None and action in ("approve", "reject"):
+            body = {"comment": comment}
+        elif override_reason and action == "submit":
+            body = {"override_reason": override_reason}
         return await self.request(
             "POST", f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/{action}", json_body=body
         )
@@ -204,6 +224,29 @@ class RuntimeClient:
         return self.stream_events(
             f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/runs", {"inputs": inputs}
         )
+
+    # -- test cases and starter templates -------------------------------------------------
+    async def run_tests(self, flow_id: str, number: int, live: bool = False) -> dict[str, Any]:
+        """Run every test case of a version; the runtime stores and returns the report."""
+        return await self.request(
+            "POST",
+            f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/test",
+            json_body={"live": live},
+            timeout=TESTS_TIMEOUT,
+        )
+
+    async def test_reports(self, flow_id: str, number: int) -> list[dict[str, Any]]:
+        """Reports of a version, newest first."""
+        return await self.request(
+            "GET", f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/test-reports"
+        )
+
+    async def test_report(self, report_id: str) -> dict[str, Any]:
+        return await self.request("GET", f"/api/test-reports/{_segment(report_id)}")
+
+    async def templates(self) -> list[dict[str, Any]]:
+        """Starter templates: slug, name, description, language, readme, needs, document."""
+        return await self.request("GET", "/api/templates")
 
     # -- assistants, runs, tasks --------------------------------------------------------
     async def assistants(self) -> list[dict[str, Any]]:

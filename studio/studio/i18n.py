@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from studio.i18n_testcases import TESTCASE_ERRORS, TESTCASE_TEXTS
+
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "de"
 
@@ -281,8 +283,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "quorum": ("Benötigte Freigaben", "Approvals needed"),
     "reviews_so_far": ("Bisherige Prüfungen", "Reviews so far"),
     "uses_connections": ("Genutzte Verbindungen und Quellen", "Connections and sources used"),
-    "test_results": ("Letzte Testläufe", "Latest test runs"),
-    "no_test_runs": ("Keine Testläufe gefunden.", "No test runs found."),
     "comment_required": (
         "Bitte begründen Sie die Ablehnung im Kommentar.",
         "Please say in the comment why you reject it.",
@@ -323,6 +323,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "You can see this task but may not decide it.",
     ),
     "instructions": ("Hinweise", "Instructions"),
+    **TESTCASE_TEXTS,
 }
 
 # Node types the runtime ships: title and one line for the palette. Types the runtime
@@ -487,6 +488,7 @@ ERRORS: dict[str, tuple[str, str]] = {
     ),
     "already_live": ("Diese Version ist schon live.", "This version is live already."),
     "not_published": ("Diese Version ist nicht veröffentlicht.", "This version is not published."),
+    **TESTCASE_ERRORS,
 }
 
 # Lead-ins for codes without a sentence of their own; the runtime's message follows.

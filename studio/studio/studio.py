@@ -15,6 +15,7 @@ from studio.pages.tasks import TasksState, tasks_page
 from studio.pages.versions import VersionsState, versions_page
 from studio.state.base import AppState
 from studio.state.editor import EditorState
+from studio.state.testcases import CasesState
 
 TITLE = "Dirigent Studio"
 
@@ -41,7 +42,7 @@ app.add_page(
     editor_page,
     route=routes.EDITOR,
     title=f"{TITLE} - Editor",
-    on_load=[AppState.require_sign_in, EditorState.load],
+    on_load=[AppState.require_sign_in, EditorState.load, CasesState.load_cases],
 )
 app.add_page(
     versions_page,

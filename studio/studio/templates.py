@@ -1,25 +1,20 @@
-"""Starter flows for "new flow": the blank flow and every `templates/*/flow.json`.
+"""Starting points for "new flow": the blank flow, and the runtime's starter templates
+(`GET /api/templates`) shaped for the gallery.
 
-The templates directory is data shipped with Dirigent (`DIRIGENT_TEMPLATES_DIR`,
-default: `templates/` next to `studio/`). Proposed for the runtime: `GET /api/templates`,
-so that a studio deployed apart from the runtime's files sees the same list.
+The studio reads templates only from the runtime, so a studio deployed apart from the
+runtime's files shows the same list the runtime imports.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-import os
 import re
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
+from studio.i18n import translate
+
 BLANK = "blank"
-
-
-def templates_dir() -> Path:
-    configured = os.environ.get("DIRIGENT_TEMPLATES_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "templates"
 
 
 def blank_document(name: str) -> dict[str, Any]:
@@ -40,37 +35,40 @@ def blank_document(name: str) -> dict[str, Any]:
     }
 
 
-def list_templates() -> list[dict[str, str]]:
-    """`[{"slug", "name", "description"}]` of the starter templates, sorted by name."""
-    found = []
-    for flow_path in sorted(templates_dir().glob("*/flow.json")):
-        meta_path = flow_path.with_name("template.json")
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
-        except (OSError, ValueError):
-            meta = {}
-        found.append(
-            {
-                "slug": str(meta.get("slug") or flow_path.parent.name),
-                "name": str(meta.get("name") or flow_path.parent.name),
-                "description": str(meta.get("description") or ""),
-            }
-        )
-    return sorted(found, key=lambda item: item["name"].lower())
+@dataclass
+class TemplateView:
+    """One card of the gallery; `needs` are the connections and indexes, in words."""
+
+    slug: str = ""
+    name: str = ""
+    description: str = ""
+    language: str = "de"
+    readme: str = ""
+    needs: list[str] = field(default_factory=list)
+    cases: int = 0
 
 
-def template_document(slug: str, name: str) -> dict[str, Any]:
-    """The document of template `slug` (or the blank flow), renamed to `name`."""
-    if slug == BLANK:
-        return blank_document(name)
-    for flow_path in templates_dir().glob("*/flow.json"):
-        meta_path = flow_path.with_name("template.json")
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
-        if (meta.get("slug") or flow_path.parent.name) == slug:
-            document = copy.deepcopy(json.loads(flow_path.read_text(encoding="utf-8")))
-            document["name"] = name
-            return document
-    raise KeyError(f"no template '{slug}'")
+def template_view(template: dict[str, Any], lang: str) -> TemplateView:
+    needs = template.get("needs") or {}
+    return TemplateView(
+        slug=str(template.get("slug") or ""),
+        name=str(template.get("name") or template.get("slug") or ""),
+        description=str(template.get("description") or ""),
+        language=str(template.get("language") or "de"),
+        readme=str(template.get("readme") or ""),
+        needs=[
+            *(f"{translate('needs_connection', lang)}: {name}" for name in needs.get("connections") or []),
+            *(f"{translate('needs_index', lang)}: {name}" for name in needs.get("indexes") or []),
+        ],
+        cases=len((template.get("document") or {}).get("tests") or []),
+    )
+
+
+def renamed(document: dict[str, Any], name: str) -> dict[str, Any]:
+    """A template's document for a new flow called `name`."""
+    copied = copy.deepcopy(document)
+    copied["name"] = name
+    return copied
 
 
 def slugify(text: str) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import reflex as rx
 
 from studio import routes
+from studio.components.cases_panel import cases_panel
 from studio.components.editor_panels import card_form, flow_settings, palette, test_panel
 from studio.components.flow_canvas import flow_canvas
 from studio.components.layout import empty_state, page_frame, state_badge
 from studio.components.node_form import node_form
+from studio.components.submit_gate import submit_controls
 from studio.state.base import t
 from studio.state.editor import EditorState
 
@@ -117,15 +119,7 @@ def toolbar() -> rx.Component:
                     id="save-flow",
                     disabled=~(EditorState.dirty | EditorState.layout_dirty),
                 ),
-                rx.button(
-                    rx.icon("send", size=14),
-                    t("submit"),
-                    on_click=EditorState.submit,
-                    size="2",
-                    variant="outline",
-                    id="submit-flow",
-                    disabled=(EditorState.saved_state != "draft") & ~EditorState.dirty,
-                ),
+                submit_controls(),
             ),
         ),
         align="center",
@@ -151,13 +145,15 @@ def side_panel() -> rx.Component:
                 _tab_trigger("node", "tab_node", "square-mouse-pointer"),
                 _tab_trigger("flow", "tab_flow", "settings-2"),
                 _tab_trigger("card", "tab_card", "file-text"),
-                _tab_trigger("test", "tab_test", "flask-conical"),
+                _tab_trigger("test", "tab_test", "play"),
+                _tab_trigger("cases", "tab_cases", "list-checks"),
                 size="1",
             ),
             rx.tabs.content(rx.box(node_form(), padding="12px"), value="node"),
             rx.tabs.content(rx.box(flow_settings(), padding="12px"), value="flow"),
             rx.tabs.content(rx.box(card_form(), padding="12px"), value="card"),
             rx.tabs.content(rx.box(test_panel(), padding="12px"), value="test"),
+            rx.tabs.content(rx.box(cases_panel(), padding="12px"), value="cases"),
             value=EditorState.panel_tab,
             on_change=EditorState.set_panel_tab,
             width="100%",

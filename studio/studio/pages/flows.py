@@ -1,4 +1,4 @@
-"""Flows of the current workspace: newest and live version; a new flow from a template."""
+"""Flows of the current workspace: newest and live version; "new flow" opens the gallery."""
 
 from __future__ import annotations
 
@@ -6,25 +6,16 @@ from typing import Any
 
 import reflex as rx
 
-from studio import routes
 from studio.api import ApiError
 from studio.components.layout import empty_state, page_frame, page_title, state_badge
+from studio.pages.new_flow import NewFlowState, new_flow_dialog
 from studio.state.base import AppState, t
-from studio.templates import BLANK, list_templates, slugify, template_document
 
 
 class FlowsState(AppState):
     # Display rows: id, name, slug, latest_number, latest_state, live_number ("" when none).
     flows: list[dict[str, str]] = []
     loading: bool = False
-    templates: list[dict[str, str]] = []
-
-    dialog_open: bool = False
-    new_name: str = ""
-    new_slug: str = ""
-    slug_touched: bool = False
-    new_template: str = BLANK
-    creating: bool = False
 
     @rx.event
     async def load(self) -> Any:
@@ -39,63 +30,6 @@ class FlowsState(AppState):
             yield self.on_error(exc)
             return
         self.loading = False
-
-    @rx.event
-    def open_dialog(self) -> None:
-        self.templates = list_templates()
-        self.new_name = ""
-        self.new_slug = ""
-        self.slug_touched = False
-        self.new_template = self.templates[0]["slug"] if self.templates else BLANK
-        self.dialog_open = True
-
-    @rx.event
-    def set_dialog_open(self, value: bool) -> None:
-        self.dialog_open = value
-
-    @rx.event
-    def set_new_name(self, value: str) -> None:
-        self.new_name = value
-        if not self.slug_touched:
-            self.new_slug = slugify(value)
-
-    @rx.event
-    def set_new_slug(self, value: str) -> None:
-        self.new_slug = value
-        self.slug_touched = True
-
-    @rx.event
-    def set_new_template(self, value: str) -> None:
-        self.new_template = value
-        if not self.new_name:
-            chosen = next((item for item in self.templates if item["slug"] == value), None)
-            if chosen:
-                self.set_new_name(chosen["name"])
-
-    @rx.event
-    async def create(self) -> Any:
-        name = self.new_name.strip()
-        slug = self.new_slug.strip() or slugify(name)
-        if not name:
-            yield rx.toast.error(self.tr("flow_name") + "?")
-            return
-        self.creating = True
-        yield
-        try:
-            document = template_document(self.new_template, name)
-            created = await self.api().create_flow(self.workspace, name, slug, document)
-        except ApiError as exc:
-            self.creating = False
-            yield self.on_error(exc)
-            return
-        except (KeyError, OSError, ValueError) as exc:
-            self.creating = False
-            yield rx.toast.error(str(exc))
-            return
-        self.creating = False
-        self.dialog_open = False
-        yield rx.toast.success(self.tr("flow_created", name=name))
-        yield rx.redirect(routes.editor(created["id"]))
 
 
 def _row(flow: dict[str, Any]) -> dict[str, str]:
@@ -157,81 +91,10 @@ def _flow_row(flow: rx.Var[dict[str, str]]) -> rx.Component:
     )
 
 
-def _new_flow_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(t("new_flow_title")),
-            rx.vstack(
-                rx.text(t("start_from"), size="2", weight="medium"),
-                rx.radio_group.root(
-                    rx.vstack(
-                        rx.foreach(
-                            FlowsState.templates,
-                            lambda tpl: rx.card(
-                                rx.radio_group.item(
-                                    rx.vstack(
-                                        rx.text(tpl["name"], weight="medium"),
-                                        rx.text(tpl["description"], size="1", color=rx.color("gray", 11)),
-                                        spacing="0",
-                                        align="start",
-                                    ),
-                                    value=tpl["slug"],
-                                ),
-                                width="100%",
-                            ),
-                        ),
-                        rx.card(
-                            rx.radio_group.item(rx.text(t("blank_flow"), weight="medium"), value=BLANK),
-                            width="100%",
-                        ),
-                        spacing="2",
-                        width="100%",
-                    ),
-                    value=FlowsState.new_template,
-                    on_change=FlowsState.set_new_template,
-                    id="new-flow-template",
-                ),
-                rx.text(t("flow_name"), size="2", weight="medium"),
-                rx.input(
-                    value=FlowsState.new_name,
-                    on_change=FlowsState.set_new_name,
-                    id="new-flow-name",
-                    width="100%",
-                ),
-                rx.text(t("flow_slug"), size="2", weight="medium"),
-                rx.input(
-                    value=FlowsState.new_slug,
-                    on_change=FlowsState.set_new_slug,
-                    id="new-flow-slug",
-                    width="100%",
-                ),
-                rx.text(t("flow_slug_hint"), size="1", color=rx.color("gray", 10)),
-                rx.hstack(
-                    rx.dialog.close(rx.button(t("cancel"), variant="soft", color_scheme="gray")),
-                    rx.button(
-                        t("create"),
-                        on_click=FlowsState.create,
-                        loading=FlowsState.creating,
-                        id="new-flow-create",
-                    ),
-                    justify="end",
-                    width="100%",
-                    spacing="3",
-                ),
-                spacing="3",
-                width="100%",
-            ),
-            max_width="520px",
-        ),
-        open=FlowsState.dialog_open,
-        on_open_change=FlowsState.set_dialog_open,
-    )
-
-
 def flows_page() -> rx.Component:
     new_button = rx.cond(
         FlowsState.can_build,
-        rx.button(rx.icon("plus", size=16), t("new_flow"), on_click=FlowsState.open_dialog, id="new-flow"),
+        rx.button(rx.icon("plus", size=16), t("new_flow"), on_click=NewFlowState.open_dialog, id="new-flow"),
     )
     table = rx.table.root(
         rx.table.header(
@@ -257,5 +120,5 @@ def flows_page() -> rx.Component:
                 empty_state("workflow", "no_flows", "no_flows_hint", new_button),
             ),
         ),
-        _new_flow_dialog(),
+        new_flow_dialog(),
     )

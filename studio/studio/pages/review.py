@@ -1,5 +1,5 @@
 """Review (governance board): submitted versions, their diff against the live version,
-card, sources and tests; approve or reject with a comment.
+card, sources and latest fixed test report; approve or reject with a comment.
 
 Four eyes is the runtime's rule; this page only explains why the buttons are disabled
 (the version's `allowed_actions` lacks `approve`) in the person's own words.
@@ -8,15 +8,18 @@ Four eyes is the runtime's rule; this page only explains why the buttons are dis
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import reflex as rx
 
-from studio.api import ApiError
+from studio.api import ApiError, RuntimeClient
 from studio.components.layout import empty_state, page_frame, page_title, state_badge
+from studio.components.report import render_report
 from studio.diffview import diff_rows, diff_view
 from studio.i18n import TEXTS
 from studio.state.base import AppState, t
+from studio.testcases import ReportView, report_view
 
 
 def _sources(document: dict[str, Any]) -> list[str]:
@@ -35,6 +38,17 @@ def _sources(document: dict[str, Any]) -> list[str]:
     return found
 
 
+async def latest_fixed_report(api: RuntimeClient, version: dict[str, Any]) -> dict[str, Any] | None:
+    """The newest fixed-output report of a version: what gates it, and what the board reads."""
+    latest = (version.get("tests") or {}).get("latest_fixed") or None
+    if latest and "cases" in latest:
+        return latest
+    if latest and latest.get("id"):
+        return await api.test_report(str(latest["id"]))
+    reports = await api.test_reports(str(version["flow_id"]), int(version["number"]))
+    return next((report for report in reports if report.get("mode") == "fixed"), None)
+
+
 class ReviewState(AppState):
     queue: list[dict[str, str]] = []
     loading: bool = False
@@ -43,7 +57,7 @@ class ReviewState(AppState):
     card_rows: list[dict[str, str]] = []
     reviews: list[dict[str, str]] = []
     sources: list[str] = []
-    tests: list[dict[str, str]] = []
+    report: ReportView = ReportView()
     diff: list[dict[str, str]] = []
     can_approve: bool = False
     disabled_reason: str = ""
@@ -90,14 +104,8 @@ class ReviewState(AppState):
         await self._load_detail()
 
     async def _load_detail(self) -> None:
-        self.detail, self.diff, self.card_rows, self.reviews, self.sources, self.tests = (
-            {},
-            [],
-            [],
-            [],
-            [],
-            [],
-        )
+        self.detail, self.diff, self.card_rows, self.reviews, self.sources = {}, [], [], [], []
+        self.report = ReportView()
         self.comment = ""
         if not self.selected:
             return
@@ -110,10 +118,8 @@ class ReviewState(AppState):
         except ApiError as exc:
             self.detail = {"error": self.error_text(exc)}
             return
-        try:
-            runs = await api.runs(flow_id, limit=10)
-        except ApiError:
-            runs = []
+        with contextlib.suppress(ApiError, KeyError, TypeError, ValueError):
+            self.report = report_view(await latest_fixed_report(api, version), self.lang)
         document = version.get("document") or {}
         card = document.get("card") or {}
         self.detail = {
@@ -149,15 +155,6 @@ class ReviewState(AppState):
             for review in this_round
         ]
         self.sources = _sources(document)
-        self.tests = [
-            {
-                "id": run["id"][:8],
-                "status": str(run.get("status")),
-                "at": str(run.get("created_at") or "")[:16].replace("T", " "),
-            }
-            for run in runs
-            if run.get("is_test") and str(run.get("version")) == number
-        ]
         self.diff = diff_rows(diff, self.lang)
         allowed = version.get("allowed_actions") or []
         self.can_approve = "approve" in allowed
@@ -352,18 +349,17 @@ def _detail() -> rx.Component:
                 ),
                 rx.card(
                     rx.vstack(
-                        rx.heading(t("test_results"), size="3"),
-                        rx.cond(
-                            ReviewState.tests.length() > 0,
-                            rx.foreach(
-                                ReviewState.tests,
-                                lambda run: rx.hstack(rx.text(run["at"], size="1"), rx.badge(run["status"])),
+                        rx.heading(t("review_tests"), size="3"),
+                        render_report(
+                            ReviewState.report,
+                            rx.callout(
+                                t("report_none"), icon="triangle-alert", color_scheme="amber", size="1"
                             ),
-                            rx.text(t("no_test_runs"), size="2", color=rx.color("gray", 10)),
                         ),
                         width="100%",
                     ),
                     width="100%",
+                    id="review-tests",
                 ),
                 rx.card(
                     rx.vstack(

@@ -11,6 +11,7 @@ from studio.api import ApiError
 from studio.components.layout import page_frame, state_badge
 from studio.diffview import diff_rows, diff_view
 from studio.state.base import AppState, t
+from studio.testcases import gate_view
 
 LIFECYCLE_MESSAGES = {"submit": "submitted_ok", "publish": "published_ok", "retire": "retired_ok"}
 
@@ -18,6 +19,14 @@ LIFECYCLE_MESSAGES = {"submit": "submitted_ok", "publish": "published_ok", "reti
 def _route_id(path: str) -> str:
     parts = path.strip("/").split("/")
     return parts[1] if len(parts) > 1 else ""
+
+
+def _gate(row: dict[str, Any], lang: str) -> dict[str, str]:
+    """The version's tests gate (`passed`, `failed`, `missing`), when the runtime reports one."""
+    if "tests" not in row:
+        return {"gate": "", "gate_text": ""}
+    gate, text = gate_view(row["tests"], lang)
+    return {"gate": gate, "gate_text": text}
 
 
 class VersionsState(AppState):
@@ -64,6 +73,7 @@ class VersionsState(AppState):
                 "full_hash": str(row.get("content_hash") or ""),
                 "created": str(row.get("created_at") or "")[:16].replace("T", " "),
                 "live": "true" if int(row["number"]) == self.live_number else "",
+                **_gate(row, self.lang),
             }
             for row in rows
         ]
@@ -141,6 +151,18 @@ def _version_row(row: rx.Var) -> rx.Component:
             state_badge(row["state"]), custom_attrs={"data-state": row["state"]}, class_name="version-state"
         ),
         rx.table.cell(rx.text(row["author"], size="2")),
+        rx.table.cell(
+            rx.cond(
+                row["gate"] != "",
+                rx.badge(
+                    row["gate_text"],
+                    color_scheme=rx.match(row["gate"], ("passed", "green"), ("failed", "red"), "amber"),
+                    variant="soft",
+                ),
+            ),
+            class_name="version-gate",
+            custom_attrs={"data-gate": row["gate"]},
+        ),
         rx.table.cell(rx.text(row["hash"], size="1", font_family="monospace", title=row["full_hash"])),
         rx.table.cell(rx.text(row["created"], size="1", color=rx.color("gray", 10))),
         rx.table.cell(
@@ -172,6 +194,7 @@ def versions_page() -> rx.Component:
                         "col_version",
                         "col_state",
                         "col_author",
+                        "col_tests",
                         "col_hash",
                         "col_created",
                         "col_actions",

@@ -512,7 +512,7 @@ class EditorState(AppState):
         await self._edit(lambda document: document.__setitem__("card", card))
         return None
 
-    # -- saving and the lifecycle -----------------------------------------------------------------
+    # -- saving (submitting is in `state.testcases`, next to the tests that gate it) --------------
     async def _save(self) -> list[Any]:
         """Save the document; the events to answer with (a toast), or errors."""
         try:
@@ -537,23 +537,6 @@ class EditorState(AppState):
         answer = await self._save()
         self.saving = False
         yield answer
-
-    @rx.event
-    async def submit(self) -> Any:
-        if self.read_only:
-            return
-        if self.dirty or self.layout_dirty:
-            answer = await self._save()
-            if self.dirty:  # saving failed
-                yield answer
-                return
-        try:
-            version = await self.api().lifecycle(self.flow_id, self.saved_number, "submit")
-        except ApiError as exc:
-            yield self.on_error(exc)
-            return
-        self.saved_state = str(version.get("state") or "")
-        yield rx.toast.success(self.tr("submitted_ok", n=self.saved_number))
 
     # -- test panel ---------------------------------------------------------------------------
     def _clear_run(self) -> None:

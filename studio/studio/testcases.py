@@ -1,0 +1,464 @@
+"""Test cases of a flow document and test reports, shaped for people (no Reflex, no HTTP).
+
+A case (`document["tests"][i]`) is `{name, description, inputs, fixed, decisions, expect}`;
+`fixed` pins what a node returns (`{node_id: {field: value}}`), `decisions` decides an
+approval node (`{node_id: {decision: approve | reject, comment}}`), `expect` lists checks
+(`{"check", "output" | "node" + "field", "value"}`; the runtime's model is
+`runtime.flows.cases`).
+
+    describe_check / case_view      a case and its checks in words
+    report_view / gate_view         a runtime test report and a version's gate, to display
+    CaseForm / form_from_case /     the editor's form for one case, and back; mistakes raise
+    case_from_form                  `CaseFormError` with a key of `i18n.TEXTS`
+    put_case / drop_case            edits of the document's list of cases
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.i18n import translate
+
+CHECKS = (
+    "equals",
+    "contains",
+    "regex",
+    "json_schema",
+    "branch",
+    "approval_raised",
+    "no_connector_call",
+    "max_duration_ms",
+    "status",
+)
+# On an output or a node's field: a value to compare with.
+ON_VALUE = frozenset({"equals", "contains", "regex", "json_schema"})
+# On a node: the branch it took, whether it raised an approval, whether it called out.
+ON_NODE = frozenset({"branch", "approval_raised", "no_connector_call"})
+# Without a value (the check is the statement itself).
+NO_VALUE = frozenset({"approval_raised", "no_connector_call"})
+# May leave out the node: then it is about the whole run.
+NODE_OPTIONAL = frozenset({"no_connector_call"})
+DECISIONS = ("approve", "reject")
+STATUSES = ("succeeded", "waiting", "failed")
+# Node types a case may not pin: they are the flow's edges, or decided by `decisions`.
+NOT_FIXABLE = frozenset({"input", "output", "approval"})
+SHORT = 80
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= SHORT else text[: SHORT - 1] + "…"
+
+
+def _quoted(value: Any, lang: str) -> str:
+    text = _short(value)
+    return f"„{text}“" if lang != "en" else f"“{text}”"
+
+
+# -- a case in words ------------------------------------------------------------------------------
+def describe_target(expect: dict[str, Any], lang: str) -> str:
+    if expect.get("output"):
+        return translate("target_output", lang, name=expect["output"])
+    if expect.get("node") and expect.get("field"):
+        return translate("target_node_field", lang, node=expect["node"], field=expect["field"])
+    if expect.get("node"):
+        return translate("target_node", lang, node=expect["node"])
+    return ""
+
+
+def describe_check(expect: dict[str, Any], lang: str) -> str:
+    """One expectation as a sentence: `Ergebnis „answer“ enthält „Rechnung“`."""
+    check = str(expect.get("check") or "")
+    target = describe_target(expect, lang)
+    value = expect.get("value")
+    if check not in CHECKS:
+        return translate("says_unknown", lang, check=check)
+    if check in NO_VALUE and not target:
+        return translate(f"says_{check}_any", lang)
+    if check == "max_duration_ms":
+        try:
+            shown = f"{float(value):g}"
+        except (TypeError, ValueError):
+            shown = _short(value)
+        return translate("says_max_duration_ms", lang, value=shown)
+    if check == "status":
+        status = translate(f"run_status_{value}", lang) if isinstance(value, str) else _short(value)
+        return translate("says_status", lang, value=_quoted(status, lang))
+    return translate(f"says_{check}", lang, target=target, value=_quoted(value, lang))
+
+
+@dataclass
+class CaseView:
+    """One case as the editor lists it; `result` is passed/failed in the shown report, or ""."""
+
+    index: int = 0
+    name: str = ""
+    description: str = ""
+    inputs: list[str] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+    result: str = ""
+
+
+def case_view(case: dict[str, Any], index: int, lang: str, result: str = "") -> CaseView:
+    decisions = []
+    for node, decided in (case.get("decisions") or {}).items():
+        decision = str((decided or {}).get("decision") or "")
+        label = translate(f"decision_{decision}", lang) if decision in DECISIONS else decision
+        decisions.append(f"{node}: {label}")
+    return CaseView(
+        index=index,
+        name=str(case.get("name") or ""),
+        description=str(case.get("description") or ""),
+        inputs=[f"{name} = {_short(value)}" for name, value in (case.get("inputs") or {}).items()],
+        fixed=[
+            f"{node}.{name} = {_short(value)}"
+            for node, outputs in (case.get("fixed") or {}).items()
+            for name, value in (outputs or {}).items()
+        ],
+        decisions=decisions,
+        checks=[describe_check(expect, lang) for expect in case.get("expect") or []],
+        result=result,
+    )
+
+
+# -- reports and the gate -------------------------------------------------------------------------
+@dataclass
+class StepView:
+    node: str = ""
+    type: str = ""
+    status: str = ""
+    fixed: bool = False
+    duration: str = ""
+    outputs: str = ""
+
+
+@dataclass
+class CaseResult:
+    name: str = ""
+    passed: bool = False
+    status: str = ""
+    duration: str = ""
+    failures: list[str] = field(default_factory=list)
+    steps: list[StepView] = field(default_factory=list)
+
+
+@dataclass
+class ReportView:
+    """A runtime test report; `id == ""` means there is none."""
+
+    id: str = ""
+    version: int = 0
+    mode: str = ""
+    passed: bool = False
+    summary: str = ""
+    meta: str = ""
+    cases: list[CaseResult] = field(default_factory=list)
+
+
+def _ms(value: Any) -> str:
+    try:
+        return f"{float(value):.0f} ms"
+    except (TypeError, ValueError):
+        return ""
+
+
+def _failure(failure: dict[str, Any], lang: str) -> str:
+    check = str(failure.get("check") or "")
+    message = str(failure.get("message") or "")
+    label = translate(f"check_{check}", lang) if check in CHECKS else check
+    return f"{label}: {message}" if label else message
+
+
+def report_view(report: dict[str, Any] | None, lang: str) -> ReportView:
+    if not report or not report.get("id"):
+        return ReportView()
+    total = int(report.get("total") or 0)
+    failed = int(report.get("failed") or 0)
+    cases = []
+    for case in report.get("cases") or []:
+        failures = [_failure(item, lang) for item in case.get("failures") or []]
+        error = case.get("error") or {}
+        if error:
+            failures.append(str(error.get("message") or error) if isinstance(error, dict) else str(error))
+        cases.append(
+            CaseResult(
+                name=str(case.get("name") or ""),
+                passed=bool(case.get("passed")),
+                status=str(case.get("status") or ""),
+                duration=_ms(case.get("duration_ms")),
+                failures=failures,
+                steps=[
+                    StepView(
+                        node=str(step.get("node") or ""),
+                        type=str(step.get("type") or ""),
+                        status=str(step.get("status") or ""),
+                        fixed=bool(step.get("fixed")),
+                        duration=_ms(step.get("duration_ms")),
+                        outputs=_short(step.get("outputs")) if step.get("outputs") else "",
+                    )
+                    for step in case.get("steps") or []
+                ],
+            )
+        )
+    when = str(report.get("created_at") or "")[:16].replace("T", " ")
+    meta = [translate(f"mode_{report.get('mode', 'fixed')}", lang), when, str(report.get("created_by") or "")]
+    return ReportView(
+        id=str(report["id"]),
+        version=int(report.get("version") or 0),
+        mode=str(report.get("mode") or "fixed"),
+        passed=bool(report.get("passed")),
+        summary=translate("report_summary", lang, passed=total - failed, total=total),
+        meta=" · ".join(part for part in [*meta, _ms(report.get("duration_ms"))] if part),
+        cases=cases,
+    )
+
+
+def gate_view(tests: dict[str, Any] | None, lang: str) -> tuple[str, str]:
+    """A version's `tests` summary as (`passed` | `failed` | `missing`, words for the submit button)."""
+    tests = tests or {}
+    gate = str(tests.get("gate") or "missing")
+    if gate == "failed":
+        latest = tests.get("latest_fixed") or {}
+        return gate, translate(
+            "gate_failed", lang, failed=int(latest.get("failed") or 0), total=int(latest.get("total") or 0)
+        )
+    if gate == "passed":
+        return gate, translate("gate_passed", lang)
+    return "missing", translate("gate_missing", lang)
+
+
+# -- the form for one case ------------------------------------------------------------------------
+class CaseFormError(ValueError):
+    """A form that does not make a case; `key` and `values` name the message in `i18n.TEXTS`."""
+
+    def __init__(self, key: str, **values: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+@dataclass
+class CaseForm:
+    """The form's content, all text: what a person typed, before it is parsed."""
+
+    name: str = ""
+    description: str = ""
+    inputs: dict[str, str] = field(default_factory=dict)
+    fixed: dict[str, str] = field(default_factory=dict)  # node -> JSON object text
+    decisions: dict[str, str] = field(default_factory=dict)  # node -> approve | reject | ""
+    comments: dict[str, str] = field(default_factory=dict)
+    checks: list[dict[str, str]] = field(default_factory=list)  # check, target, field, value, json
+
+
+def _text(value: Any) -> tuple[str, str]:
+    """A value as form text, and "json" when it must be read back as JSON."""
+    if isinstance(value, str):
+        return value, ""
+    if value is None:
+        return "", ""
+    return json.dumps(value, ensure_ascii=False), "json"
+
+
+def shaped(row: dict[str, str]) -> dict[str, str]:
+    """A check row with what its form shows: `on` (value | node | run), `needs_field`, `needs_value`."""
+    check = row.get("check") or ""
+    on = "value" if check in ON_VALUE else "node" if check in ON_NODE else "run"
+    by_node = (row.get("target") or "").startswith("node:")
+    return {
+        **row,
+        "on": on,
+        "needs_field": "true" if on == "value" and by_node else "",
+        "needs_value": "" if check in NO_VALUE else "true",
+    }
+
+
+def new_check_row(key: str, target: str = "") -> dict[str, str]:
+    return shaped({"key": key, "check": "contains", "target": target, "field": "", "value": "", "json": ""})
+
+
+def check_row(expect: dict[str, Any], key: str) -> dict[str, str]:
+    if expect.get("output"):
+        target = f"output:{expect['output']}"
+    elif expect.get("node"):
+        target = f"node:{expect['node']}"
+    else:
+        target = ""
+    value, is_json = _text(expect.get("value"))
+    return shaped(
+        {
+            "key": key,
+            "check": str(expect.get("check") or "contains"),
+            "target": target,
+            "field": str(expect.get("field") or ""),
+            "value": value,
+            "json": is_json,
+        }
+    )
+
+
+def form_from_case(case: dict[str, Any] | None) -> CaseForm:
+    case = case or {}
+    decided = {node: item or {} for node, item in (case.get("decisions") or {}).items()}
+    return CaseForm(
+        name=str(case.get("name") or ""),
+        description=str(case.get("description") or ""),
+        inputs={name: _text(value)[0] for name, value in (case.get("inputs") or {}).items()},
+        fixed={
+            node: json.dumps(outputs, ensure_ascii=False, indent=1)
+            for node, outputs in (case.get("fixed") or {}).items()
+        },
+        decisions={node: str(item.get("decision") or "") for node, item in decided.items()},
+        comments={node: str(item.get("comment") or "") for node, item in decided.items()},
+        checks=[check_row(expect, f"c{number}") for number, expect in enumerate(case.get("expect") or [])],
+    )
+
+
+def _input_value(kind: str, raw: str) -> Any:
+    if kind == "string":
+        return raw
+    if kind in ("number", "integer"):
+        number = float(raw.replace(",", "."))
+        return int(number) if kind == "integer" else number
+    if kind == "boolean":
+        return raw.strip().lower() in ("true", "ja", "yes", "1")
+    return json.loads(raw)
+
+
+def _expect(row: dict[str, str]) -> dict[str, Any]:
+    check = row.get("check") or ""
+    kind, _, name = (row.get("target") or "").partition(":")
+    expect: dict[str, Any] = {"check": check}
+    if check in ON_VALUE:
+        if not name:
+            raise CaseFormError("case_needs_target")
+        if kind == "output":
+            expect["output"] = name
+        elif not (row.get("field") or "").strip():
+            raise CaseFormError("case_needs_field", node=name)
+        else:
+            expect.update(node=name, field=(row.get("field") or "").strip())
+    elif check in ON_NODE and name and kind == "node":
+        expect["node"] = name
+    elif check in ON_NODE and check not in NODE_OPTIONAL:
+        raise CaseFormError("case_needs_node")
+    if check in NO_VALUE:
+        return expect
+    raw = row.get("value") or ""
+    try:
+        if check == "max_duration_ms":
+            expect["value"] = float(raw.replace(",", "."))
+        elif check == "json_schema" or row.get("json") or raw.lstrip()[:1] in ("{", "["):
+            expect["value"] = json.loads(raw)
+        else:
+            expect["value"] = raw
+    except ValueError as exc:
+        raise CaseFormError("case_bad_value", check=check, detail=str(exc)) from exc
+    return expect
+
+
+def case_from_form(form: CaseForm, document: dict[str, Any], index: int) -> dict[str, Any]:
+    """The case the form describes, for position `index` (-1: a new one); raises `CaseFormError`."""
+    name = form.name.strip()
+    if not name:
+        raise CaseFormError("case_name_required")
+    others = [case.get("name") for number, case in enumerate(document.get("tests") or []) if number != index]
+    if name in others:
+        raise CaseFormError("case_name_taken")
+    specs = document.get("inputs") or {}
+    inputs: dict[str, Any] = {}
+    for input_name, raw in form.inputs.items():
+        if raw == "" or input_name not in specs:
+            continue
+        try:
+            inputs[input_name] = _input_value(str(specs[input_name].get("type") or "string"), raw)
+        except ValueError as exc:
+            raise CaseFormError("case_bad_value", check=input_name, detail=str(exc)) from exc
+    fixed: dict[str, Any] = {}
+    for node, raw in form.fixed.items():
+        if not raw.strip():
+            continue
+        try:
+            outputs = json.loads(raw)
+        except ValueError as exc:
+            raise CaseFormError("case_bad_json", node=node, detail=str(exc)) from exc
+        if not isinstance(outputs, dict):
+            raise CaseFormError("case_bad_json", node=node, detail=type(outputs).__name__)
+        fixed[node] = outputs
+    # The form does not show an edited payload of a decision; an edited case keeps it.
+    cases = document.get("tests") or []
+    before = (cases[index].get("decisions") or {}) if 0 <= index < len(cases) else {}
+    decisions = {
+        node: {
+            "decision": decision,
+            "comment": form.comments.get(node, ""),
+            **(
+                {"payload": before[node]["payload"]}
+                if (before.get(node) or {}).get("payload") is not None
+                else {}
+            ),
+        }
+        for node, decision in form.decisions.items()
+        if decision in DECISIONS
+    }
+    expect = [_expect(row) for row in form.checks]
+    if not expect:
+        raise CaseFormError("case_needs_check")
+    case: dict[str, Any] = {"name": name, "description": form.description.strip(), "inputs": inputs}
+    case.update({"fixed": fixed, "decisions": decisions, "expect": expect})
+    return case
+
+
+def fixable_nodes(document: dict[str, Any], outputs_by_type: dict[str, list[str]]) -> list[dict[str, str]]:
+    """Nodes a case may pin, with a JSON example of what they return."""
+    found = []
+    for node in document.get("nodes") or []:
+        node_type = str(node.get("type") or "")
+        if node_type in NOT_FIXABLE:
+            continue
+        example = {name: "" for name in outputs_by_type.get(node_type, [])[:2]}
+        found.append(
+            {"id": str(node.get("id")), "type": node_type, "example": json.dumps(example, ensure_ascii=False)}
+        )
+    return found
+
+
+def approval_nodes(document: dict[str, Any]) -> list[str]:
+    return [str(node.get("id")) for node in document.get("nodes") or [] if node.get("type") == "approval"]
+
+
+def targets(document: dict[str, Any], lang: str) -> list[dict[str, str]]:
+    """What an expectation can be about: the flow's outputs, then its nodes."""
+    found = [
+        {"value": f"output:{name}", "label": translate("target_output", lang, name=name)}
+        for name in document.get("outputs") or {}
+    ]
+    found += [
+        {"value": f"node:{node.get('id')}", "label": translate("target_node", lang, node=node.get("id"))}
+        for node in document.get("nodes") or []
+        if node.get("type") not in ("input", "output")
+    ]
+    return found
+
+
+# -- edits of the document ------------------------------------------------------------------------
+def put_case(document: dict[str, Any], index: int, case: dict[str, Any]) -> dict[str, Any]:
+    """The document with `case` at `index`, or appended when `index` is -1."""
+    changed = copy.deepcopy(document)
+    cases = list(changed.get("tests") or [])
+    if 0 <= index < len(cases):
+        cases[index] = case
+    else:
+        cases.append(case)
+    changed["tests"] = cases
+    return changed
+
+
+def drop_case(document: dict[str, Any], index: int) -> dict[str, Any]:
+    changed = copy.deepcopy(document)
+    changed["tests"] = [case for number, case in enumerate(changed.get("tests") or []) if number != index]
+    return changed

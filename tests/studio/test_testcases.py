@@ -1,0 +1,188 @@
+"""The studio's test cases, reports, gate and template gallery without a browser."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "studio"))
+
+from studio.api import RuntimeClient
+
+from studio import i18n, templates, testcases
+
+DOCUMENT = {
+    "inputs": {"question": {"type": "string"}, "amount": {"type": "number"}},
+    "nodes": [
+        {"id": "start", "type": "input"},
+        {"id": "answer", "type": "llm"},
+        {"id": "check", "type": "approval"},
+        {"id": "book", "type": "connector"},
+        {"id": "end", "type": "output"},
+    ],
+    "outputs": {"text": "{{ answer.text }}"},
+}
+CASE = {
+    "name": "Rechnung ok",
+    "description": "",
+    "inputs": {"question": "Bitte prüfen", "amount": 120.5},
+    "fixed": {"answer": {"text": "Alles in Ordnung", "json": {"ok": True}}},
+    "decisions": {"check": {"decision": "approve", "comment": "passt", "payload": {"betrag": 120.5}}},
+    "expect": [
+        {"check": "contains", "output": "text", "value": "Ordnung"},
+        {"check": "equals", "node": "answer", "field": "json", "value": {"ok": True}},
+        {"check": "json_schema", "output": "text", "value": {"type": "string"}},
+        {"check": "branch", "node": "check", "value": "approved"},
+        {"check": "approval_raised", "node": "check"},
+        {"check": "no_connector_call"},
+        {"check": "max_duration_ms", "value": 5000.0},
+        {"check": "status", "value": "succeeded"},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("expect", "words"),
+    [
+        ({"check": "contains", "output": "text", "value": "Ordnung"}, "Ergebnis „text“ enthält „Ordnung“"),
+        ({"check": "equals", "node": "answer", "field": "json", "value": 3}, "„answer.json“ ist genau „3“"),
+        ({"check": "branch", "node": "route", "value": "hoch"}, "Baustein „route“ nimmt den Zweig „hoch“"),
+        ({"check": "no_connector_call"}, "Keine Verbindung wird aufgerufen"),
+        ({"check": "no_connector_call", "node": "book"}, "Baustein „book“ ruft keine Verbindung auf"),
+        ({"check": "max_duration_ms", "value": 5000.0}, "Der Lauf dauert höchstens 5000 ms"),
+        ({"check": "status", "value": "waiting"}, "Der Lauf endet mit Status „wartet auf Freigabe“"),
+    ],
+)
+def test_checks_in_words(expect: dict[str, object], words: str) -> None:
+    assert testcases.describe_check(expect, "de") == words
+
+
+def test_a_case_survives_the_form_unchanged() -> None:
+    document = {**DOCUMENT, "tests": [CASE]}
+    form = testcases.form_from_case(CASE)
+    assert form.fixed["answer"].startswith("{") and form.decisions == {"check": "approve"}
+    rows = {row["check"]: row for row in form.checks}
+    assert rows["equals"]["needs_field"] == "true" and rows["contains"]["needs_field"] == ""
+    assert rows["approval_raised"]["needs_value"] == "" and rows["status"]["on"] == "run"
+    form.inputs["amount"] = "120,5"  # as a person types it
+    assert testcases.case_from_form(form, document, 0) == CASE
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (lambda form: setattr(form, "name", " "), "case_name_required"),
+        (lambda form: setattr(form, "name", "Andere"), "case_name_taken"),
+        (lambda form: form.fixed.update(answer="{kaputt"), "case_bad_json"),
+        (lambda form: form.fixed.update(answer="[1]"), "case_bad_json"),
+        (lambda form: form.checks[1].update(field=""), "case_needs_field"),
+        (lambda form: form.checks[3].update(target="output:text"), "case_needs_node"),
+        (lambda form: form.checks[6].update(value="bald"), "case_bad_value"),
+        (lambda form: form.checks.clear(), "case_needs_check"),
+    ],
+)
+def test_form_mistakes_are_named(change: object, key: str) -> None:
+    document = {**DOCUMENT, "tests": [CASE, {**CASE, "name": "Andere"}]}
+    form = testcases.form_from_case(CASE)
+    change(form)  # type: ignore[operator]
+    with pytest.raises(testcases.CaseFormError) as refused:
+        testcases.case_from_form(form, document, 0)
+    assert refused.value.key == key
+    assert not i18n.translate(key, "de", node="n", check="c", detail="d").startswith(key)
+
+
+def test_cases_are_added_replaced_and_dropped() -> None:
+    document = testcases.put_case(DOCUMENT, -1, CASE)
+    document = testcases.put_case(document, -1, {**CASE, "name": "Zwei"})
+    document = testcases.put_case(document, 0, {**CASE, "name": "Eins"})
+    assert [case["name"] for case in document["tests"]] == ["Eins", "Zwei"]
+    assert [case["name"] for case in testcases.drop_case(document, 0)["tests"]] == ["Zwei"]
+    assert "tests" not in DOCUMENT  # edits return copies
+
+
+def test_form_offers_what_a_case_can_pin_and_check() -> None:
+    fixable = testcases.fixable_nodes(DOCUMENT, {"llm": ["text", "json", "usage"]})
+    assert [item["id"] for item in fixable] == ["answer", "book"]
+    assert json.loads(fixable[0]["example"]) == {"text": "", "json": ""}
+    assert testcases.approval_nodes(DOCUMENT) == ["check"]
+    assert [item["value"] for item in testcases.targets(DOCUMENT, "de")] == [
+        "output:text",
+        "node:answer",
+        "node:check",
+        "node:book",
+    ]
+
+
+def test_report_and_gate_in_words() -> None:
+    report = {
+        "id": "r1",
+        "version": 3,
+        "mode": "fixed",
+        "passed": False,
+        "total": 2,
+        "failed": 1,
+        "created_at": "2026-01-05T10:11:12Z",
+        "created_by": "champion",
+        "duration_ms": 41.7,
+        "cases": [
+            {"name": "gut", "passed": True, "status": "succeeded", "duration_ms": 20, "steps": []},
+            {
+                "name": "schlecht",
+                "passed": False,
+                "status": "succeeded",
+                "duration_ms": 21,
+                "failures": [{"check": "contains", "message": "output 'text' does not contain 'x'"}],
+                "error": None,
+                "steps": [{"node": "answer", "type": "llm", "status": "succeeded", "fixed": True}],
+            },
+        ],
+    }
+    view = testcases.report_view(report, "de")
+    assert view.summary == "1 von 2 Tests bestanden"
+    assert view.meta == "fixiert · 2026-01-05 10:11 · champion · 42 ms"
+    assert view.cases[1].failures == ["enthält: output 'text' does not contain 'x'"]
+    assert view.cases[1].steps[0].fixed
+    assert testcases.report_view(None, "de").id == ""
+    latest = {"passed": False, "total": 5, "failed": 2}
+    assert testcases.gate_view({"gate": "failed", "latest_fixed": latest}, "de") == (
+        "failed",
+        "2 von 5 Tests fehlgeschlagen",
+    )
+    assert testcases.gate_view({"gate": "passed"}, "de")[1] == "Tests bestanden"
+    assert testcases.gate_view(None, "de") == ("missing", "Tests fehlen")
+
+
+def test_template_cards_say_what_they_need() -> None:
+    view = templates.template_view(
+        {
+            "slug": "finance",
+            "name": "FinanceGPT",
+            "needs": {"connections": ["erp"], "indexes": ["rechnungen"]},
+            "document": {"tests": [{}, {}]},
+        },
+        "de",
+    )
+    assert view.needs == ["Verbindung: erp", "Wissensindex: rechnungen"] and view.cases == 2
+    assert templates.renamed({"name": "a", "nodes": []}, "b") == {"name": "b", "nodes": []}
+
+
+async def test_client_runs_tests_and_submits_with_an_override_reason() -> None:
+    seen: list[tuple[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, json.loads(request.content or b"null")))
+        return httpx.Response(201, json={"id": "r1"})
+
+    client = RuntimeClient("t", base_url="http://runtime.test", transport=httpx.MockTransport(handler))
+    await client.run_tests("f1", 3, live=True)
+    await client.lifecycle("f1", 3, "submit", override_reason="Notfall-Fix")
+    await client.lifecycle("f1", 3, "submit")
+    assert seen == [
+        ("/api/flows/f1/versions/3/test", {"live": True}),
+        ("/api/flows/f1/versions/3/submit", {"override_reason": "Notfall-Fix"}),
+        ("/api/flows/f1/versions/3/submit", None),
+    ]
