@@ -142,12 +142,7 @@ def stack(studio_prerequisites: None, tmp_path_factory: pytest.TempPathFactory) 
     studio = None
     try:
         _wait_http(f"{runtime_url}/health", 60, runtime)
-        studio = launch.start(
-            runtime_url,
-            port=studio_port,
-            log_path=ARTIFACTS / "studio.log",
-            env={"DIRIGENT_TEMPLATES_DIR": str(ROOT / "templates")},
-        )
+        studio = launch.start(runtime_url, port=studio_port, log_path=ARTIFACTS / "studio.log")
         launch.wait_ready(f"http://127.0.0.1:{studio_port}", 900, studio)
         passwords = dict(
             line.split()[:2]

@@ -11,67 +11,23 @@ from typing import Any
 
 import pytest
 
-from tests.studio.conftest import ARTIFACTS, STREAMED_ANSWER, Stack
+from tests.studio.conftest import STREAMED_ANSWER, Stack
+from tests.studio.steps import (
+    add_case,
+    blur_fill,
+    connect,
+    drop_from_palette,
+    node,
+    run_cases,
+    shot,
+    sign_in,
+    wait_problems,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 FLOW_NAME = "Urlaubs-Assistent"
 FLOW_SLUG = "urlaub"
-
-
-# -- what a person does, in steps -------------------------------------------------------------
-def shot(page: Any, name: str) -> None:
-    page.wait_for_timeout(300)  # let toasts and transitions settle
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
-
-def sign_in(page: Any, stack: Stack, username: str, then: str = "") -> None:
-    page.goto(f"{stack.studio_url}/login")
-    page.fill("#login-username", username)
-    page.fill("#login-password", stack.passwords[username])
-    page.click("#login-submit")
-    page.wait_for_selector("#user-menu")
-    if then:
-        page.goto(f"{stack.studio_url}{then}")
-
-
-def node(page: Any, node_id: str) -> Any:
-    return page.locator(f".react-flow__node[data-id='{node_id}']")
-
-
-def centre(box: dict[str, float]) -> tuple[float, float]:
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-
-
-def connect(page: Any, source: str, target: str) -> None:
-    """Drag from the source node's right handle to the target node's left handle."""
-    start = centre(node(page, source).locator(".react-flow__handle.source").bounding_box())
-    end = centre(node(page, target).locator(".react-flow__handle.target").bounding_box())
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move(*end, steps=12)
-    page.mouse.up()
-    page.wait_for_selector(f".react-flow__edge[data-id='{source}->{target}']")
-
-
-def drop_from_palette(page: Any, node_type: str, x: int, y: int) -> None:
-    page.drag_and_drop(f"#palette-{node_type}", "[data-testid=flow-canvas]", target_position={"x": x, "y": y})
-
-
-def problems(page: Any) -> int:
-    return int(page.get_attribute("#validity", "data-problems") or "0")
-
-
-def wait_problems(page: Any, expected: int) -> None:
-    page.wait_for_function(
-        f"document.querySelector('#validity')?.getAttribute('data-problems') === '{expected}'"
-    )
-
-
-def blur_fill(page: Any, selector: str, text: str) -> None:
-    """Type into a field and leave it: forms send their value when they lose focus."""
-    page.fill(selector, text)
-    page.locator(selector).blur()
 
 
 # -- journeys ------------------------------------------------------------------------------------
@@ -106,8 +62,9 @@ def test_sign_in_wrong_password_then_right_then_sign_out(stack: Stack, new_page:
 def test_expired_token_sends_back_to_sign_in(stack: Stack, new_page: Any) -> None:
     """A person comes back with a token cookie the runtime no longer accepts (expired overnight)."""
     page = new_page()
-    page.context.add_cookies([{"name": "dirigent_token", "value": "expired.or.forged", "domain": "127.0.0.1",
-                               "path": "/"}])
+    page.context.add_cookies(
+        [{"name": "dirigent_token", "value": "expired.or.forged", "domain": "127.0.0.1", "path": "/"}]
+    )
     page.goto(f"{stack.studio_url}/flows")
     page.wait_for_url(re.compile(r"/login"))
     page.wait_for_selector("text=Ihre Anmeldung ist abgelaufen")
@@ -169,8 +126,33 @@ def test_champion_builds_tests_and_submits_a_flow(stack: Stack, new_page: Any) -
     )
     shot(page, "04-editor-test-run")
 
+    # Submitting needs test cases that pass: one case pins the LLM's answer and checks the output.
+    page.click("#tab-cases")
+    page.wait_for_selector("#cases-empty")
+    assert page.get_attribute("#test-gate", "data-gate") == "missing"
+    add_case(
+        page,
+        "Urlaub im Portal",
+        inputs={"question": "Wie beantrage ich Urlaub?"},
+        fixed={"llm_1": '{"text": "Urlaub beantragen Sie im Personalportal."}'},
+        contains="Personalportal",
+    )
+    page.wait_for_selector("#editor-version:has-text('Version 3')")
+    card = page.locator(".case-card[data-name='Urlaub im Portal']")
+    assert "llm_1.text = Urlaub beantragen Sie im Personalportal." in card.inner_text()
+    assert "Ergebnis „answer“ enthält „Personalportal“" in card.inner_text()
+    assert run_cases(page)
+    page.wait_for_selector("#test-gate[data-gate='passed']:has-text('Tests bestanden')")
+    assert page.locator(".report-step[data-node='llm_1'][data-fixed='true']").count() == 1
+    shot(page, "04b-editor-test-cases")
+
     page.click("#submit-flow")
     page.wait_for_selector("text=ist zur Freigabe eingereicht")
+    version = stack.api("champion", "GET", f"/api/flows/{_flow_id(stack)}/versions/3")
+    assert version["state"] == "submitted"
+    assert version["document"]["tests"][0]["fixed"] == {
+        "llm_1": {"text": "Urlaub beantragen Sie im Personalportal."}
+    }
     page.goto(f"{stack.studio_url}/flows")
     page.wait_for_selector(f".flow-row[data-slug='{FLOW_SLUG}'] >> text=Eingereicht")
 
@@ -184,7 +166,7 @@ def test_board_reviews_diff_four_eyes_and_approves(stack: Stack, new_page: Any) 
     flow_id = _flow_id(stack)
     first = new_page()
     sign_in(first, stack, "board1", "/review")
-    item = first.locator(f".review-item[data-key='{flow_id}:2']")
+    item = first.locator(f".review-item[data-key='{flow_id}:3']")
     item.click()
     first.wait_for_selector("#diff-view >> text=llm_1")
     shot(first, "05-review-diff")
@@ -192,7 +174,7 @@ def test_board_reviews_diff_four_eyes_and_approves(stack: Stack, new_page: Any) 
     first.click("#approve-version")
     first.wait_for_selector("text=freigegeben")
     # High risk needs two approvals: board1 has decided, so the buttons explain why they are off.
-    first.locator(f".review-item[data-key='{flow_id}:2']").click()
+    first.locator(f".review-item[data-key='{flow_id}:3']").click()
     first.wait_for_selector("#disabled-reason")
     assert "schon geprüft" in first.inner_text("#disabled-reason")
     assert first.locator("#approve-version").is_disabled()
@@ -201,11 +183,11 @@ def test_board_reviews_diff_four_eyes_and_approves(stack: Stack, new_page: Any) 
 
     second = new_page()
     sign_in(second, stack, "board2", "/review")
-    second.locator(f".review-item[data-key='{flow_id}:2']").click()
+    second.locator(f".review-item[data-key='{flow_id}:3']").click()
     second.fill("#review-comment", "Zweite Freigabe.")
     second.click("#approve-version")
     second.wait_for_selector("text=freigegeben")
-    version = stack.api("champion", "GET", f"/api/flows/{flow_id}/versions/2")
+    version = stack.api("champion", "GET", f"/api/flows/{flow_id}/versions/3")
     assert version["state"] == "approved"
 
 
@@ -213,11 +195,12 @@ def test_champion_sees_versions_and_publishes(stack: Stack, new_page: Any) -> No
     flow_id = _flow_id(stack)
     page = new_page()
     sign_in(page, stack, "champion", f"/flows/{flow_id}/versions")
-    page.wait_for_selector(".version-row[data-number='2'] .version-state[data-state='approved']")
+    page.wait_for_selector(".version-row[data-number='3'] .version-state[data-state='approved']")
+    assert page.get_attribute(".version-row[data-number='3'] .version-gate", "data-gate") == "passed"
     page.wait_for_selector("#diff-view")
     shot(page, "07-versions")
-    page.click("#publish-2")
-    page.wait_for_selector(".version-row[data-number='2'] .version-state[data-state='published']")
+    page.click("#publish-3")
+    page.wait_for_selector(".version-row[data-number='3'] .version-state[data-state='published']")
 
 
 def test_user_chats_with_the_published_assistant(stack: Stack, new_page: Any) -> None:

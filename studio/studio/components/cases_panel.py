@@ -253,7 +253,7 @@ def _check_row(row: rx.Var) -> rx.Component:
                 placeholder=t("check_field"),
                 font_family=MONO,
                 width="90px",
-                class_name="check-field",
+                id="check-field-" + key,
             ),
         ),
         rx.cond(
@@ -277,7 +277,7 @@ def _check_row(row: rx.Var) -> rx.Component:
                     key=_key("v" + key + row["check"]),
                     placeholder=t("check_value"),
                     width="100%",
-                    class_name="check-value",
+                    id="check-value-" + key,
                 ),
             ),
             rx.spacer(),

@@ -83,7 +83,10 @@ def render_report(report: rx.Var, empty: rx.Component) -> rx.Component:
                     color_scheme=rx.cond(report.passed, "green", "red"),
                     size="2",
                     id="report-summary",
-                    custom_attrs={"data-passed": rx.cond(report.passed, "true", "false")},
+                    custom_attrs={
+                        "data-passed": rx.cond(report.passed, "true", "false"),
+                        "data-report": report.id,
+                    },
                 ),
                 rx.cond(report.mode == "live", rx.badge(t("mode_live"), color_scheme="blue")),
                 align="center",
