@@ -216,6 +216,8 @@ def _parsed_references(source: str) -> frozenset[tuple[str, str | None]]:
         raise TemplateError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
     stored = {name.name for name in parsed.find_all(nodes.Name) if name.ctx in ("store", "param")}
     stored |= _IMPLICIT_NAMES
+    # A macro defined in the template (`{% macro eur(x) %}`) is called by name, not read from the scope.
+    stored |= {macro.name for macro in parsed.find_all(nodes.Macro)}
     free = {
         name.name
         for name in parsed.find_all(nodes.Name)

@@ -151,6 +151,12 @@ def test_the_loop_variable_is_not_a_reference() -> None:
     assert set(references(template)) == {("find", "documents")}
 
 
+def test_a_macro_of_the_template_is_not_a_reference() -> None:
+    template = "{% macro eur(x) %}{{ x }} €{% endmacro %}{{ eur(inputs.amount) }}"
+    assert set(references(template)) == {("inputs", "amount")}
+    assert render(template, {"inputs": {"amount": 5}}) == "5 €"
+
+
 def test_references_of_an_expression() -> None:
     assert set(references("inputs.amount > 50000 and risk.level == 'high'", expression=True)) == {
         ("inputs", "amount"),
