@@ -132,7 +132,6 @@ TESTCASE_TEXTS: dict[str, tuple[str, str]] = {
         "Für diese Version gibt es noch keinen Testbericht.",
         "There is no test report for this version yet.",
     ),
-    "report_other_version": ("Bericht zu Version {n}", "Report of version {n}"),
     "mode_fixed": ("fixiert", "fixed"),
     "mode_live": ("live", "live"),
     "case_passed": ("bestanden", "passed"),

@@ -206,7 +206,12 @@ def report_view(report: dict[str, Any] | None, lang: str) -> ReportView:
             )
         )
     when = str(report.get("created_at") or "")[:16].replace("T", " ")
-    meta = [translate(f"mode_{report.get('mode', 'fixed')}", lang), when, str(report.get("created_by") or "")]
+    meta = [
+        translate("version_n", lang, n=report.get("version", "?")),
+        translate(f"mode_{report.get('mode', 'fixed')}", lang),
+        when,
+        str(report.get("created_by") or ""),
+    ]
     return ReportView(
         id=str(report["id"]),
         version=int(report.get("version") or 0),

@@ -143,7 +143,7 @@ def test_report_and_gate_in_words() -> None:
     }
     view = testcases.report_view(report, "de")
     assert view.summary == "1 von 2 Tests bestanden"
-    assert view.meta == "fixiert · 2026-01-05 10:11 · champion · 42 ms"
+    assert view.meta == "Version 3 · fixiert · 2026-01-05 10:11 · champion · 42 ms"
     assert view.cases[1].failures == ["enthält: output 'text' does not contain 'x'"]
     assert view.cases[1].steps[0].fixed
     assert testcases.report_view(None, "de").id == ""

@@ -12,6 +12,7 @@ import reflex as rx
 
 from studio import routes
 from studio.api import ApiError
+from studio.i18n import translate
 from studio.state.base import AppState, t
 from studio.templates import BLANK, TemplateView, blank_document, renamed, slugify, template_view
 
@@ -39,9 +40,12 @@ class NewFlowState(AppState):
     @rx.var
     def chosen(self) -> TemplateView:
         found = next((item for item in self.templates if item.slug == self.new_template), None)
-        return found or TemplateView(
-            slug=BLANK, name=self.tr("blank_flow"), readme=self.tr("blank_flow_about")
+        blank = TemplateView(
+            slug=BLANK,
+            name=translate("blank_flow", self.lang),
+            readme=translate("blank_flow_about", self.lang),
         )
+        return found or blank
 
     @rx.event
     async def open_dialog(self) -> Any:

@@ -16,6 +16,7 @@ import reflex as rx
 
 from studio import testcases
 from studio.api import ApiError
+from studio.i18n import translate
 from studio.state.editor import EditorState
 from studio.testcases import CaseForm, CaseFormError, CaseView, ReportView
 
@@ -88,7 +89,9 @@ class CasesState(EditorState):
 
     @rx.var
     def check_options(self) -> list[dict[str, str]]:
-        return [{"value": check, "label": self.tr(f"check_{check}")} for check in testcases.CHECKS]
+        return [
+            {"value": check, "label": translate(f"check_{check}", self.lang)} for check in testcases.CHECKS
+        ]
 
     # -- loading --------------------------------------------------------------------------------
     @rx.event
