@@ -151,6 +151,18 @@ TESTCASE_TEXTS: dict[str, tuple[str, str]] = {
         "Führen Sie unter „Testfälle“ die Tests aus; sobald alle bestehen, können Sie einreichen.",
         "Run the tests under “Test cases”; once all pass, you can submit.",
     ),
+    "refused_no_cases": (
+        "Einreichen abgelehnt: Diese Version hat keine Testfälle. Das Gremium gibt nur getestete Versionen frei.",
+        "Submission refused: this version has no test cases. The board approves only tested versions.",
+    ),
+    "refused_not_run": (
+        "Einreichen abgelehnt: Die Testfälle dieser Version wurden noch nicht ausgeführt.",
+        "Submission refused: the test cases of this version have not been run.",
+    ),
+    "refused_failed": (
+        "Einreichen abgelehnt: {failed} von {total} Testfällen dieser Version sind im letzten Lauf fehlgeschlagen.",
+        "Submission refused: {failed} of {total} test cases of this version failed in the latest run.",
+    ),
     "runtime_says": ("Meldung der Laufzeit", "The runtime says"),
     "to_cases": ("Zu den Testfällen", "To the test cases"),
     "override_title": ("Administration: trotzdem einreichen", "Administration: submit anyway"),

@@ -237,6 +237,20 @@ def gate_view(tests: dict[str, Any] | None, lang: str) -> tuple[str, str]:
     return "missing", translate("gate_missing", lang)
 
 
+def refusal_key(tests: dict[str, Any] | None) -> tuple[str, dict[str, int]]:
+    """Why the runtime refused a submission, from the version's `tests`: a key of `i18n.TEXTS`."""
+    tests = tests or {}
+    latest = tests.get("latest_fixed") or {}
+    if not tests.get("cases"):
+        return "refused_no_cases", {}
+    if not latest:
+        return "refused_not_run", {}
+    return "refused_failed", {
+        "failed": int(latest.get("failed") or 0),
+        "total": int(latest.get("total") or 0),
+    }
+
+
 # -- the form for one case ------------------------------------------------------------------------
 class CaseFormError(ValueError):
     """A form that does not make a case; `key` and `values` name the message in `i18n.TEXTS`."""

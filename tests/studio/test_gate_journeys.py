@@ -132,7 +132,9 @@ def test_a_failing_case_blocks_submission_until_an_admin_overrides(stack: Stack,
 
     page.click("#submit-flow")
     page.wait_for_selector("#submit-refused")
-    assert "Nicht alle Testfälle dieser Version sind bestanden" in page.inner_text("#submit-refused")
+    assert "1 von 1 Testfällen dieser Version sind im letzten Lauf fehlgeschlagen" in page.inner_text(
+        "#submit-refused"
+    )
     assert page.locator("#refusal-detail").count() == 1
     assert page.locator("#override").count() == 0  # a champion cannot override
     shot(page, "24-submit-refused")

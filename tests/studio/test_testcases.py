@@ -154,6 +154,12 @@ def test_report_and_gate_in_words() -> None:
     )
     assert testcases.gate_view({"gate": "passed"}, "de")[1] == "Tests bestanden"
     assert testcases.gate_view(None, "de") == ("missing", "Tests fehlen")
+    assert testcases.refusal_key({"cases": 0}) == ("refused_no_cases", {})
+    assert testcases.refusal_key({"cases": 2, "latest_fixed": None}) == ("refused_not_run", {})
+    assert testcases.refusal_key({"cases": 5, "latest_fixed": latest}) == (
+        "refused_failed",
+        {"failed": 2, "total": 5},
+    )
 
 
 def test_template_cards_say_what_they_need() -> None:

@@ -303,7 +303,10 @@ class CasesState(EditorState):
                 yield self.on_error(exc)
                 return
             await self._refresh_gate()
-            self.refusal_text = self.error_text(exc)
+            key, values = testcases.refusal_key(self.gate_tests)
+            self.refusal_text = (
+                self.tr(key, **values) if self.gate_number == self.saved_number else self.error_text(exc)
+            )
             self.refusal_detail = exc.message
             self.refusal_open = True
             return
