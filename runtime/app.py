@@ -25,6 +25,7 @@ from runtime.knowledge.controller import KnowledgeController
 from runtime.llm.controller import ModelEndpointController
 from runtime.runs.controller import RunController
 from runtime.settings import Settings
+from runtime.testing.controller import TestReportController
 from runtime.users.controller import UserController
 
 CONTROLLERS: list[Any] = [
@@ -36,6 +37,7 @@ CONTROLLERS: list[Any] = [
     ModelEndpointController,
     KnowledgeController,
     ConnectionController,
+    TestReportController,
 ]
 
 

@@ -53,6 +53,20 @@ class TestRunRequest(Body):
     wait_s: float = Field(60.0, ge=0, le=600)
 
 
+class TestCasesRequest(Body):
+    __test__ = False  # not a pytest class, although its name starts with "Test"
+
+    live: bool = Field(False, description="Let llm nodes that a case does not fix call the LLM")
+
+
+class SubmitRequest(Body):
+    override_reason: str | None = Field(
+        None,
+        max_length=2000,
+        description="Admins only: submit although the test cases did not pass, and say why (audited)",
+    )
+
+
 class DecisionRequest(Body):
     decision: Literal["approve", "reject"]
     comment: str = Field("", max_length=10_000)

@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import select
 
 from runtime.api.deps import Caller, Rt, iso
-from runtime.api.schemas import FlowCreate, ReviewRequest, ValidateRequest, VersionCreate
+from runtime.api.schemas import FlowCreate, ReviewRequest, SubmitRequest, ValidateRequest, VersionCreate
 from runtime.context import Runtime
 from runtime.db.models import Flow, FlowVersion, User, VersionReview, Workspace
 from runtime.errors import BadRequest
@@ -19,11 +19,17 @@ from runtime.flows.diff import diff_documents
 from runtime.flows.validation import validate_document
 from runtime.policy.resources import Actor
 from runtime.policy.views import flow_view, version_view
+from runtime.testing.gate import gate_of, gates_of
 
 
 def version_as_json(
-    version: FlowVersion, *, with_document: bool = False, usernames: dict[str, str] | None = None
+    version: FlowVersion,
+    *,
+    with_document: bool = False,
+    usernames: dict[str, str] | None = None,
+    tests: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A version in the API; `tests` is its test summary (`runtime.testing.gate.Gate.as_json`)."""
     names = usernames or {}
     data: dict[str, Any] = {
         "id": version.id,
@@ -38,6 +44,8 @@ def version_as_json(
         "created_at": iso(version.created_at),
         "risk": (version.document.get("card") or {}).get("risk", "limited"),
     }
+    if tests is not None:
+        data["tests"] = tests
     if with_document:
         data["document"] = version.document
     return data
@@ -68,7 +76,7 @@ async def _usernames(session: Any, ids: set[str | None]) -> dict[str, str]:
 async def _named(session: Any, version: FlowVersion) -> dict[str, Any]:
     """`version_as_json` with usernames for author and submitter, as the GET endpoints show them."""
     names = await _usernames(session, {version.author_id, version.submitted_by})
-    return version_as_json(version, usernames=names)
+    return version_as_json(version, usernames=names, tests=(await gate_of(session, version)).as_json())
 
 
 class FlowController(Controller):
@@ -123,7 +131,8 @@ class FlowController(Controller):
             data = flow_as_json(flow, workspace.slug if workspace else "", latest, live)
             data["allowed_actions"] = sorted(rt.authz.allowed_actions(actor, flow_view(flow)))
             if latest:
-                data["latest_version"] = version_as_json(latest, with_document=True)
+                gate = await gate_of(session, latest)
+                data["latest_version"] = version_as_json(latest, with_document=True, tests=gate.as_json())
         return data
 
     @post("/flows/{flow_id:str}/versions")
@@ -153,7 +162,8 @@ class FlowController(Controller):
             names = await _usernames(
                 session, {row.author_id for row in rows} | {row.submitted_by for row in rows}
             )
-        return [version_as_json(row, usernames=names) for row in rows]
+            gates = await gates_of(session, rows)
+        return [version_as_json(row, usernames=names, tests=gates[row.id].as_json()) for row in rows]
 
     @get("/flows/{flow_id:str}/versions/{number:int}")
     async def get_version(
@@ -175,7 +185,8 @@ class FlowController(Controller):
             )
             names = await _usernames(session, {version.author_id, version.submitted_by})
             view = await version_view(session, flow, version)
-        data = version_as_json(version, with_document=True, usernames=names)
+            gate = await gate_of(session, version)
+        data = version_as_json(version, with_document=True, usernames=names, tests=gate.as_json())
         data["is_live"] = flow.live_version_id == version.id
         data["reviews"] = [
             {
@@ -236,9 +247,19 @@ class FlowController(Controller):
 
     @post("/flows/{flow_id:str}/versions/{number:int}/submit", status_code=200)
     async def submit(
-        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
+        self,
+        rt: Rt,
+        actor: Caller,
+        flow_id: FromPath[str],
+        number: FromPath[int],
+        data: JSONBody[SubmitRequest | None] = None,
     ) -> dict[str, Any]:
-        return await self._transition(rt, actor, flow_id, number, service.submit_version)
+        """Submit for approval; refused (409 `tests_not_passed`) unless the latest fixed-mode
+        test report of this version passed. Admins may override with `override_reason`."""
+        reason = data.override_reason if data is not None else None
+        async with rt.db.write() as session:
+            version = await service.submit_version(session, rt.authz, actor, flow_id, number, reason)
+            return await _named(session, version)
 
     @post("/flows/{flow_id:str}/versions/{number:int}/approve", status_code=200)
     async def approve(

@@ -27,6 +27,7 @@ from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import current_round, flow_view, version_view, workspace_view
 from runtime.settings import Settings
+from runtime.testing.gate import gate_of
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -160,6 +161,16 @@ async def save_version(
     return await _insert_version(session, actor, flow, number, normalised, content_hash), True
 
 
+def _require_state(version: FlowVersion, allowed_from: tuple[str, ...], action: str) -> None:
+    if version.state not in allowed_from:
+        raise Conflict(
+            f"version {version.number} is {version.state}; it can be {action} only when "
+            f"{' or '.join(allowed_from)}",
+            code="invalid_state",
+            state=version.state,
+        )
+
+
 async def _transition(
     session: AsyncSession,
     version: FlowVersion,
@@ -168,13 +179,7 @@ async def _transition(
     action: str,
     **values: Any,
 ) -> None:
-    if version.state not in allowed_from:
-        raise Conflict(
-            f"version {version.number} is {version.state}; it can be {action} only when "
-            f"{' or '.join(allowed_from)}",
-            code="invalid_state",
-            state=version.state,
-        )
+    _require_state(version, allowed_from, action)
     await update_exactly_one(
         session,
         update(FlowVersion)
@@ -191,9 +196,35 @@ async def _transition(
 
 
 async def submit_version(
-    session: AsyncSession, authz: Authorizer, actor: Actor, flow_id: str, number: int
+    session: AsyncSession,
+    authz: Authorizer,
+    actor: Actor,
+    flow_id: str,
+    number: int,
+    override_reason: str | None = None,
 ) -> FlowVersion:
+    """Submit a draft for approval: only when its latest fixed-mode test report passed
+    (`runtime.testing.gate`), unless an admin overrides the gate with a reason."""
     flow, version = await get_version(session, authz, actor, flow_id, number, "submit")
+    _require_state(version, ("draft",), "submitted")
+    gate = await gate_of(session, version)
+    detail: dict[str, Any] = {"flow_id": flow.id, "number": number, "tests": gate.status}
+    if gate.latest_fixed is not None:
+        detail["test_report_id"] = gate.latest_fixed.id
+    if override_reason is not None:
+        if not override_reason.strip():
+            raise BadRequest(
+                "an override of the test gate needs a reason that says why", code="override_reason_required"
+            )
+        authz.authorize(actor, "override_test_gate", await version_view(session, flow, version))
+        detail["override_reason"] = override_reason.strip()
+    elif (refusal := gate.refusal(flow.id, number)) is not None:
+        failing = (
+            []
+            if gate.latest_fixed is None
+            else [case["name"] for case in gate.latest_fixed.cases if not case.get("passed")]
+        )
+        raise Conflict(refusal, code="tests_not_passed", gate=gate.status, failed_cases=failing)
     await _transition(
         session, version, ("draft",), "submitted", "submitted", submitted_by=actor.id, submitted_at=utcnow()
     )
@@ -204,7 +235,7 @@ async def submit_version(
         resource_type="flow_version",
         resource_id=version.id,
         version_hash=version.content_hash,
-        detail={"flow_id": flow.id, "number": number},
+        detail=detail,
     )
     return version
 

@@ -114,7 +114,12 @@ _EXPLANATIONS: dict[type, dict[str, tuple[str, str]]] = {
     FlowVersion: {
         "read": ("see this flow version", f"{_CHAMPION}, or the global role board"),
         "test_run": ("test-run this flow version", _CHAMPION),
+        "run_tests": ("run the test cases of this flow version", f"{_CHAMPION}, or the global role board"),
         "submit": ("submit this flow version for approval", _CHAMPION),
+        "override_test_gate": (
+            "submit this flow version although its test cases did not pass",
+            "the role admin in its workspace (or the global role admin)",
+        ),
         "approve": (
             "approve this flow version",
             "the global role board, held by someone who neither authored nor submitted it",

@@ -148,13 +148,21 @@ has_role(caller: Caller, "board", flow: Flow) if
 # ---------------------------------------------------------------------------
 
 resource FlowVersion {
-    permissions = ["read", "test_run", "submit", "approve", "reject", "publish", "retire"];
+    permissions = [
+        "read", "test_run", "run_tests", "submit", "override_test_gate",
+        "approve", "reject", "publish", "retire"
+    ];
     roles = ["champion", "admin", "board"];
 
     "read" if "champion";
     "read" if "board";
     "test_run" if "champion";
+    # Running its test cases is reading the version (no run, no effects); the board may check.
+    "run_tests" if "champion";
+    "run_tests" if "board";
     "submit" if "champion";
+    # Submitting although the test cases did not pass: admins only, with a reason (audited).
+    "override_test_gate" if "admin";
     "publish" if "champion";    # champion or admin of the workspace, or global admin
     "retire" if "champion";
     "retire" if "board";

@@ -1,13 +1,15 @@
 """What each check of a test case means, evaluated on what a case's run did.
 
     equals             the value equals `value` (as JSON: 1 == 1.0, but true != 1)
-    contains           text: `value` is a substring; list: an item equals `value`;
-                       object: `value` is a key, or (an object itself) a subset of it
-    regex              `value` is found (re.search) in the text (a non-text is written as JSON)
+    contains           text: `value` is a substring (a non-text `value` as JSON); list: an
+                       item equals `value`; object: `value` is a key, or (an object itself)
+                       a subset of it
+    regex              `value` is found (re.search) in the text (a non-text is written as JSON);
+                       the text is cut to MAX_REGEX_SUBJECT characters, the pattern is short
     json_schema        the value is valid against the schema; a text holding a JSON object or
                        list is parsed first (an LLM's answer is text)
     branch             the node ran and took the branch `value`
-    approval_raised    the node raised an approval task (whether the case then decided it or not)
+    approval_raised    the run reached the approval node (whether the case then decided it or not)
     no_connector_call  no connector node ran (or not `node`): a fixed connector counts as a call,
                        since the flow would have made it
     max_duration_ms    the case took at most `value` milliseconds
@@ -15,6 +17,9 @@
 
 A value check names a flow output (`output`) or a step's output (`node` + `field`); a
 step that did not run has no outputs, and the check fails saying so.
+
+`failure(check, observed)` is None when the check holds, else a sentence with what was
+expected and what was seen: `output 'answer': expected "Ja", got "Nein"`.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 
 from runtime.engine.records import StepRecord
@@ -42,6 +48,7 @@ from runtime.flows.cases import (
 )
 
 SHOWN_CHARS = 300
+ValueCheck = EqualsCheck | ContainsCheck | RegexCheck | JsonSchemaCheck
 
 
 @dataclass
@@ -52,7 +59,7 @@ class Observed:
     outputs: dict[str, Any]
     steps: Mapping[str, StepRecord]
     branches: dict[str, str] = field(default_factory=dict)
-    approvals: list[str] = field(default_factory=list)  # approval nodes that raised a task
+    approvals: list[str] = field(default_factory=list)  # approval nodes the run reached
     connector_calls: list[str] = field(default_factory=list)  # connector nodes that ran (fixed or not)
     duration_ms: float = 0.0
     error: dict[str, Any] | None = None
@@ -63,43 +70,47 @@ class _Missing(Exception):
 
 
 def shown(value: Any) -> str:
-    """A value as a person reads it in a report: JSON, cut to SHOWN_CHARS characters."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    """A value as JSON (so "" and null are visible), cut to SHOWN_CHARS characters."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 
-def _json_equal(left: Any, right: Any) -> bool:
+def json_equal(left: Any, right: Any) -> bool:
     """Equality as JSON sees it: bool is not a number; numbers compare by value."""
     if isinstance(left, bool) or isinstance(right, bool):
         return type(left) is type(right) and left == right
     if isinstance(left, dict) and isinstance(right, dict):
-        return left.keys() == right.keys() and all(_json_equal(left[k], right[k]) for k in left)
+        return left.keys() == right.keys() and all(json_equal(left[k], right[k]) for k in left)
     if isinstance(left, list) and isinstance(right, list):
-        return len(left) == len(right) and all(_json_equal(a, b) for a, b in zip(left, right, strict=True))
+        return len(left) == len(right) and all(json_equal(a, b) for a, b in zip(left, right, strict=True))
     return bool(left == right)
 
 
-def _value(check: Any, trace: Observed) -> Any:
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _value(check: ValueCheck, observed: Observed) -> Any:
     if check.output is not None:
-        if trace.status != "succeeded":
-            raise _Missing(f"the run has no outputs (it ended {trace.status})")
-        return trace.outputs.get(check.output)
-    step = trace.steps.get(check.node)
+        if observed.status != "succeeded":
+            raise _Missing(f"the run has no outputs (it ended {observed.status})")
+        return observed.outputs.get(check.output)
+    step = observed.steps.get(check.node or "")
     if step is None:
-        raise _Missing(f"'{check.node}' did not run: the run ended {trace.status} before it")
+        raise _Missing(f"'{check.node}' did not run (the run ended {observed.status} before it)")
     if step.status != "succeeded":
         raise _Missing(f"'{check.node}' did not run ({step.status})")
-    return (step.outputs or {}).get(check.field)
+    return (step.outputs or {}).get(check.field or "")
 
 
 def _contains(actual: Any, expected: Any) -> bool:
     if isinstance(actual, str):
-        return (expected if isinstance(expected, str) else shown(expected)) in actual
+        return _text(expected) in actual
     if isinstance(actual, list):
-        return any(_json_equal(item, expected) for item in actual)
+        return any(json_equal(item, expected) for item in actual)
     if isinstance(actual, dict):
         if isinstance(expected, dict):
-            return all(key in actual and _json_equal(actual[key], value) for key, value in expected.items())
+            return all(key in actual and json_equal(actual[key], value) for key, value in expected.items())
         return isinstance(expected, str) and expected in actual
     return False
 
@@ -114,79 +125,74 @@ def _as_json(actual: Any) -> Any:
 
 
 def _schema_problem(actual: Any, schema: dict[str, Any]) -> str | None:
-    validator = validator_for(schema)(schema)
-    errors = sorted(validator.iter_errors(_as_json(actual)), key=lambda error: list(error.path))
-    if not errors:
+    error = best_match(validator_for(schema)(schema).iter_errors(_as_json(actual)))
+    if error is None:
         return None
-    first = errors[0]
-    where = "/".join(str(part) for part in first.path)
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"not valid against the schema{f' at {where}' if where else ''}: {first.message}{more}"
+    where = "/".join(str(part) for part in error.absolute_path)
+    return f"does not fit the schema{f' at {where}' if where else ''}: {error.message}"
 
 
-def _value_check(check: Any, trace: Observed) -> tuple[bool, str, Any]:
-    """(passed, message, the value looked at) for equals, contains, regex and json_schema."""
+def _value_failure(check: ValueCheck, observed: Observed) -> str | None:
     target = check.target()
     try:
-        actual = _value(check, trace)
+        actual = _value(check, observed)
     except _Missing as missing:
-        return False, f"{target}: {missing}", None
+        return f"{target}: {missing}"
     if isinstance(check, EqualsCheck):
-        ok = _json_equal(actual, check.value)
-        return ok, f"{target} {'is' if ok else 'is not'} {shown(check.value)}", actual
+        if json_equal(actual, check.value):
+            return None
+        return f"{target}: expected {shown(check.value)}, got {shown(actual)}"
     if isinstance(check, ContainsCheck):
-        ok = _contains(actual, check.value)
-        return ok, f"{target} {'contains' if ok else 'does not contain'} {shown(check.value)}", actual
+        if _contains(actual, check.value):
+            return None
+        return f"{target} does not contain {shown(check.value)}; it is {shown(actual)}"
     if isinstance(check, RegexCheck):
-        subject = actual if isinstance(actual, str) else shown(actual)
-        ok = actual is not None and re.search(check.value, subject[:MAX_REGEX_SUBJECT]) is not None
-        return ok, f"{target} {'matches' if ok else 'does not match'} /{check.value}/", actual
-    assert isinstance(check, JsonSchemaCheck)
+        if actual is not None and re.search(check.value, _text(actual)[:MAX_REGEX_SUBJECT]):
+            return None
+        return f"{target} does not match /{check.value}/; it is {shown(actual)}"
     problem = _schema_problem(actual, check.value)
-    return problem is None, f"{target} is {problem or 'valid against the schema'}", actual
+    return None if problem is None else f"{target} {problem}; it is {shown(actual)}"
 
 
-def evaluate(check: Any, trace: Observed) -> dict[str, Any]:
-    """One check's result as a report shows it: passed, a sentence, and what was seen."""
-    actual: Any = None
-    if isinstance(check, EqualsCheck | ContainsCheck | RegexCheck | JsonSchemaCheck):
-        ok, message, actual = _value_check(check, trace)
-    elif isinstance(check, BranchCheck):
-        step = trace.steps.get(check.node)
-        actual = trace.branches.get(check.node)
-        ok = actual == check.value
-        if step is None or step.status != "succeeded":
-            message = f"'{check.node}' did not run ({step.status if step else 'not reached'})"
-        else:
-            message = f"'{check.node}' took the branch '{actual}'" + ("" if ok else f", not '{check.value}'")
-    elif isinstance(check, ApprovalRaisedCheck):
-        ok = check.node in trace.approvals
-        message = f"'{check.node}' {'raised' if ok else 'did not raise'} an approval task"
-    elif isinstance(check, NoConnectorCallCheck):
-        calls = [node for node in trace.connector_calls if check.node in (None, node)]
-        ok, actual = not calls, calls
-        message = "no connector was called" if ok else f"connector called: {', '.join(calls)}"
-    elif isinstance(check, MaxDurationCheck):
-        ok, actual = trace.duration_ms <= check.value, round(trace.duration_ms, 1)
-        message = f"the case took {trace.duration_ms:.0f} ms (at most {check.value:g} ms allowed)"
-    else:
-        assert isinstance(check, StatusCheck)
-        ok, actual = trace.status == check.value, trace.status
-        message = f"the run ended {trace.status}" + ("" if ok else f", not {check.value}")
-    result: dict[str, Any] = {"check": check.check, "passed": ok, "message": message}
-    if actual is not None:
-        result["actual"] = shown(actual)
-    return result
-
-
-def failure(check: Any, trace: Observed) -> str | None:
-    """Why `check` fails on what the run did, or None when it holds."""
-    result = evaluate(check, trace)
-    if result["passed"]:
+def _branch_failure(check: BranchCheck, observed: Observed) -> str | None:
+    taken = observed.branches.get(check.node)
+    if taken == check.value:
         return None
-    seen = f" (seen: {result['actual']})" if "actual" in result and check.check in _SHOW_SEEN else ""
-    return str(result["message"]) + seen
+    if taken is not None:
+        return f"'{check.node}' took the branch '{taken}', not '{check.value}'"
+    step = observed.steps.get(check.node)
+    return f"'{check.node}' took no branch: it did not run ({step.status if step else 'not reached'})"
 
 
-# Checks whose message does not already say what was seen.
-_SHOW_SEEN = ("equals", "contains", "regex", "json_schema")
+def _status_failure(check: StatusCheck, observed: Observed) -> str | None:
+    if observed.status == check.value:
+        return None
+    message = f"the run ended {observed.status}, not {check.value}"
+    if observed.error:
+        where = f" at '{observed.error['node']}'" if observed.error.get("node") else ""
+        message += f"{where}: {observed.error.get('message')}"
+    return message
+
+
+def failure(check: Any, observed: Observed) -> str | None:
+    """Why `check` fails on what the run did, or None when it holds."""
+    if isinstance(check, ValueCheck):
+        return _value_failure(check, observed)
+    if isinstance(check, BranchCheck):
+        return _branch_failure(check, observed)
+    if isinstance(check, ApprovalRaisedCheck):
+        return (
+            None
+            if check.node in observed.approvals
+            else f"the run did not reach the approval node '{check.node}'"
+        )
+    if isinstance(check, NoConnectorCallCheck):
+        calls = [node for node in observed.connector_calls if check.node in (None, node)]
+        return f"connector nodes ran: {', '.join(calls)}" if calls else None
+    if isinstance(check, MaxDurationCheck):
+        if observed.duration_ms <= check.value:
+            return None
+        return f"the case took {observed.duration_ms:.0f} ms, more than the {check.value:g} ms allowed"
+    if isinstance(check, StatusCheck):
+        return _status_failure(check, observed)
+    raise TypeError(f"not a check of a test case: {type(check).__name__}")

@@ -14,6 +14,8 @@
 
 Documents: `qa_flow` (input → llm → output), `template_flow` (no LLM: fast runs),
 `approval_flow` (input → approval → template → output; the task goes to champion2).
+Each carries a small real test case (the LLM's answer fixed), since only versions whose
+test cases passed can be submitted: `Scenario.submit` runs them first.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from tests.support.messages_api_double import MessagesApiDouble
 
 def qa_flow(prompt: str = "Beantworte: {{ inputs.question }}", *, risk: str = "limited",
             name: str = "Fragen", audience: list[str] | None = None) -> dict[str, Any]:
-    """input → llm → output; `answer` is the LLM's text."""
+    """input → llm → output; `answer` is the LLM's text. Its test case fixes the LLM's answer."""
     document: dict[str, Any] = {
         "schema": "dirigent.flow/v1",
         "name": name,
@@ -64,6 +66,10 @@ def qa_flow(prompt: str = "Beantworte: {{ inputs.question }}", *, risk: str = "l
         "edges": [{"from": "start", "to": "answer"}, {"from": "answer", "to": "end"}],
         "outputs": {"answer": "{{ answer.text }}"},
         "card": {"purpose": "Fragen beantworten", "risk": risk, "owner": "Vertrieb"},
+        "tests": [{"name": "beantwortet die Frage", "inputs": {"question": "Wann liefern Sie?"},
+                   "fixed": {"answer": {"text": "Morgen."}},
+                   "expect": [{"check": "equals", "output": "answer", "value": "Morgen."},
+                              {"check": "no_connector_call"}]}],
         "layout": {"start": {"x": 0, "y": 0}},
     }
     if audience is not None:
@@ -75,7 +81,8 @@ def template_flow(template: str = "Hallo {{ inputs.name }}", *, risk: str = "lim
                   audience: list[str] | None = None, marker: str = "") -> dict[str, Any]:
     """input → template → output, no LLM: runs finish in milliseconds.
 
-    `marker` goes into the description, so that two otherwise equal documents differ."""
+    `marker` goes into the description, so that two otherwise equal documents differ. Its test
+    case expects the run to succeed for `name: Ada` (whatever `template` says)."""
     document: dict[str, Any] = {
         "schema": "dirigent.flow/v1",
         "name": "Gruss",
@@ -90,6 +97,8 @@ def template_flow(template: str = "Hallo {{ inputs.name }}", *, risk: str = "lim
         "edges": [{"from": "start", "to": "greet"}, {"from": "greet", "to": "end"}],
         "outputs": {"text": "{{ greet.text }}"},
         "card": {"purpose": "Grüßen", "risk": risk, "owner": "Vertrieb"},
+        "tests": [{"name": "grüßt Ada", "inputs": {"name": "Ada"},
+                   "expect": [{"check": "status", "value": "succeeded"}]}],
         "layout": {"start": {"x": 10, "y": 20}, "greet": {"x": 200, "y": 20}},
     }
     if audience is not None:
@@ -101,7 +110,8 @@ def approval_flow(*, assignees: tuple[str, ...] = ("user:champion2",), editable:
                   with_llm: bool = False) -> dict[str, Any]:
     """input → [llm →] approval (editable JSON payload) → template → output.
 
-    Outputs: `decision` and `sent` (the payload after the decision, as the template saw it)."""
+    Outputs: `decision` and `sent` (the payload after the decision, as the template saw it).
+    Its test case approves (the LLM's draft fixed)."""
     upstream = "draft" if with_llm else "start"
     payload = ('{"to": "{{ inputs.customer }}", "text": {{ draft.text | json }}}' if with_llm
                else '{"to": "{{ inputs.customer }}", "text": "Angebot folgt"}')
@@ -130,6 +140,12 @@ def approval_flow(*, assignees: tuple[str, ...] = ("user:champion2",), editable:
         "edges": edges,
         "outputs": {"decision": "{{ check.decision }}", "sent": "{{ send.text }}"},
         "card": {"purpose": "Mails mit Freigabe", "risk": "limited", "owner": "Vertrieb"},
+        "tests": [{"name": "freigegeben", "inputs": {"customer": "Müller GmbH"},
+                   "fixed": {"draft": {"text": "Guten Tag"}} if with_llm else {},
+                   "decisions": {"check": {"decision": "approve", "comment": "passt"}},
+                   "expect": [{"check": "approval_raised", "node": "check"},
+                              {"check": "equals", "output": "decision", "value": "approved"},
+                              {"check": "contains", "output": "sent", "value": "Müller GmbH"}]}],
     }
 
 
@@ -183,7 +199,18 @@ class Scenario:
         return expect(await self.as_(by).post(f"/api/flows/{flow_id}/versions/{number}/{action}", **kwargs),
                       status)
 
+    async def run_tests(self, flow_id: str, number: int = 1, *, by: str = "champion", live: bool = False,
+                        passed: bool | None = True) -> dict[str, Any]:
+        """Run the version's test cases (POST .../test); the stored report."""
+        report = expect(await self.as_(by).post(f"/api/flows/{flow_id}/versions/{number}/test",
+                                                json={"live": live}), 201)
+        if passed is not None:
+            assert report["passed"] is passed, report
+        return report  # type: ignore[no-any-return]
+
     async def submit(self, flow_id: str, number: int = 1, *, by: str = "champion") -> Any:
+        """Run the version's test cases (they must pass), then submit it."""
+        await self.run_tests(flow_id, number, by=by)
         return await self.act(flow_id, number, "submit", by=by)
 
     async def approve(self, flow_id: str, number: int = 1, *, by: str = "board1") -> Any:

@@ -107,7 +107,9 @@ flow        delete              A     F        N    N     F     A      N
 
 version     read                A     A        N    N     A     A      N
 version     test_run            A     A        N    N     F     A      N
+version     run_tests           A     A        N    N     A     A      N
 version     submit              A     A        N    N     F     A      N
+version     override_test_gate  A     F        N    N     F     A      N
 version     approve             F     F        N    N     A     F      N
 version     reject              F     F        N    N     A     F      N
 version     publish             A     A        N    N     F     A      N
