@@ -54,6 +54,7 @@ The rules:
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
@@ -158,7 +159,8 @@ class Node:
     category: ClassVar[str] = "logic"
     outputs: ClassVar[tuple[str, ...]] = ()
     template_fields: ClassVar[tuple[str, ...]] = ()
-    Config: ClassVar[type[NodeConfig]] = NodeConfig
+    # builtins.type: inside this class body, `type` is the node's type name above.
+    Config: ClassVar[builtins.type[NodeConfig]] = NodeConfig
     # Default time a single execution may take; config `timeout_s` overrides when present.
     default_timeout_s: ClassVar[float] = 60.0
     # True for types with effects outside Dirigent: the engine persists their steps at once.

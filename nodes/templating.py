@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
@@ -175,7 +175,7 @@ def evaluate(expression: str, scope: Mapping[str, Any]) -> Any:
 _SIMPLE_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)*)\s*\}\}")
 
 
-def references(source: str, *, expression: bool = False) -> set[tuple[str, str | None]]:
+def references(source: str, *, expression: bool = False) -> Set[tuple[str, str | None]]:
     """The `(name, field)` pairs a template reads from its scope.
 
     `{{ find.documents }}` gives `("find", "documents")`; `{{ find }}` gives
@@ -193,12 +193,12 @@ def _simple_references(source: str) -> set[tuple[str, str | None]] | None:
     if "{%" in source or "{#" in source:
         return None
     found: set[tuple[str, str | None]] = set()
-    remainder = _SIMPLE_PLACEHOLDER.sub(
-        lambda match: (
-            found.add((match.group(1), match.group(2).split(".")[1] if match.group(2) else None)) or ""
-        ),
-        source,
-    )
+
+    def collect(match: re.Match[str]) -> str:
+        found.add((match.group(1), match.group(2).split(".")[1] if match.group(2) else None))
+        return ""
+
+    remainder = _SIMPLE_PLACEHOLDER.sub(collect, source)
     if "{{" in remainder or "}}" in remainder:
         return None  # filters, calls, operators: needs the parser
     return {item for item in found if item[0] not in ENVIRONMENT.globals}
@@ -225,7 +225,8 @@ def _parsed_references(source: str) -> frozenset[tuple[str, str | None]]:
     }
     found: set[tuple[str, str | None]] = set()
     with_field: set[str] = set()
-    for access in parsed.find_all((nodes.Getattr, nodes.Getitem)):
+    access: nodes.Getattr | nodes.Getitem
+    for access in parsed.find_all((nodes.Getattr, nodes.Getitem)):  # type: ignore[assignment]
         target = access.node
         if not (isinstance(target, nodes.Name) and target.name in free):
             continue

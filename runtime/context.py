@@ -105,7 +105,7 @@ class Runtime:
         if isinstance(connections := self.services.get("connections"), ConnectionService):
             await connections.stop()
         await self.runs.stop()
-        llm = self.services.get("llm")
-        if hasattr(llm, "aclose"):
-            await llm.aclose()
+        close_llm = getattr(self.services.get("llm"), "aclose", None)
+        if close_llm is not None:
+            await close_llm()
         await self.db.dispose()

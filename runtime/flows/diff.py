@@ -138,6 +138,10 @@ def diff_documents(old: dict[str, Any] | None, new: dict[str, Any] | None) -> di
     }
 
 
+def _sizes(section: dict[str, list[Any]]) -> tuple[int, int, int]:
+    return len(section["added"]), len(section["removed"]), len(section["changed"])
+
+
 def _counts(noun: str, added: int, removed: int, changed: int, detail: str = "") -> str:
     items = [(added, "added"), (removed, "removed"), (changed, "changed")]
     words = [f"{n} {verb}" for n, verb in items if n]
@@ -165,8 +169,8 @@ def diff_summary_text(diff: dict[str, Any]) -> str:
         f"{e['from']}→{e['to']}: {e['old_when'] or '-'} → {e['new_when'] or '-'}" for e in edges["changed"]
     )
     parts = [
-        _counts("node", *map(len, nodes.values()), node_detail),
-        _counts("edge", *map(len, edges.values()), edge_detail),
+        _counts("node", *_sizes(nodes), node_detail),
+        _counts("edge", *_sizes(edges), edge_detail),
     ]
     for section in ("inputs", "outputs"):
         for verb in ("added", "removed", "changed"):

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from runtime.flows.cases import MAX_CASES, TestCase
 
-SCHEMA = "dirigent.flow/v1"
+SCHEMA: Final = "dirigent.flow/v1"
 NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 RESERVED_IDS = frozenset({"inputs", "loop", "range", "true", "false", "none"})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,7 +63,7 @@ class UserController(Controller):
     async def me(self, rt: Rt, actor: Caller) -> dict[str, Any]:
         async with rt.db.read() as session:
             ids = list(actor.workspace_roles)
-            rows = (
+            rows: Iterable[Workspace] = (
                 (await session.execute(select(Workspace).where(Workspace.id.in_(ids)))).scalars()
                 if ids
                 else []

@@ -295,16 +295,17 @@ async def test_the_api_key_is_sent_but_never_shown_in_an_error(
 ) -> None:
     keyed = HFChatModel(ModelEndpoints([("default", messages_api.url, "tiny-chat", SECRET)]))
     down = unreachable_model(api_key=SECRET)
-    request = ChatRequest("default", [{"role": "user", "content": "?"}], timeout_s=0.3)
     failures: list[ServiceUnavailable] = []
-    for reply, model in [
-        (Reply(status=500, error=f"upstream rejected token {SECRET}"), keyed),
-        (Reply(status=401, error=f"invalid key {SECRET}"), keyed),
-        (Reply(status=400, error=f"bad request with Authorization: Bearer {SECRET}"), keyed),
-        (Reply(delay_s=2), keyed),
-        (Reply(), down),
+    # Only the slow case relies on the timeout; the others get time to spare on a busy machine.
+    for reply, model, timeout_s in [
+        (Reply(status=500, error=f"upstream rejected token {SECRET}"), keyed, 30.0),
+        (Reply(status=401, error=f"invalid key {SECRET}"), keyed, 30.0),
+        (Reply(status=400, error=f"bad request with Authorization: Bearer {SECRET}"), keyed, 30.0),
+        (Reply(delay_s=2), keyed, 0.3),
+        (Reply(), down, 30.0),
     ]:
         messages_api.reply(reply)
+        request = ChatRequest("default", [{"role": "user", "content": "?"}], timeout_s=timeout_s)
         for on_token in (None, _ignore):
             with pytest.raises(ServiceUnavailable) as raised:
                 await model.chat(request, on_token)
