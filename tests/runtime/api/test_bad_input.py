@@ -110,7 +110,9 @@ async def test_unknown_node_type_names_the_node_and_the_known_types(sc: Scenario
 
 async def test_template_injection_fails_the_run_with_a_sandbox_message(sc: Scenario) -> None:
     payload = "{{ ''.__class__.__mro__ }}"
-    flow = await sc.live(template_flow(payload))
+    document = template_flow(payload)
+    document["tests"][0]["expect"] = [{"check": "status", "value": "failed"}]  # its case says it fails
+    flow = await sc.live(document)
     run = await sc.invoke(flow["slug"], {"name": "x"})
     assert run["status"] == "failed"
     assert run["error"]["node"] == "greet"
@@ -274,6 +276,7 @@ async def test_concurrent_approvals_exactly_one_wins(sc: Scenario) -> None:
 async def test_concurrent_submits_and_publishes_exactly_one_wins(sc: Scenario) -> None:
     for _ in range(3):
         flow = await sc.create(template_flow())
+        await sc.run_tests(flow["id"])
         submit = f"/api/flows/{flow['id']}/versions/1/submit"
         one_winner(await sc.race(("champion", "POST", submit), ("champion2", "POST", submit)))
 

@@ -20,6 +20,9 @@ def qa_flow(prompt: str = "Beantworte: {{ inputs.question }}", risk: str = "limi
         "edges": [{"from": "start", "to": "answer"}, {"from": "answer", "to": "end"}],
         "outputs": {"answer": "{{ answer.text }}"},
         "card": {"purpose": "Fragen beantworten", "risk": risk, "owner": "Vertrieb"},
+        "tests": [{"name": "antwortet", "inputs": {"question": "Wie spät?"},
+                   "fixed": {"answer": {"text": "Gleich zwölf."}},
+                   "expect": [{"check": "contains", "output": "answer", "value": "zwölf"}]}],
         "layout": {"start": {"x": 0, "y": 0}},
     }
 
@@ -46,13 +49,20 @@ async def test_build_approve_publish_invoke(api: ApiHarness) -> None:
         f"/api/flows/{flow_id}/versions", json={"document": qa_flow("Antworte kurz: {{ inputs.question }}")})
     assert changed.status_code == 201 and changed.json()["number"] == 2
 
+    # Only a version whose test cases passed can be submitted; version 2 needs its own report.
+    refused = await api.as_("champion").post(f"/api/flows/{flow_id}/versions/2/submit")
+    assert refused.status_code == 409 and refused.json()["error"] == "tests_not_passed", refused.text
+    report = await api.as_("champion").post(f"/api/flows/{flow_id}/versions/2/test", json={"live": False})
+    assert report.status_code == 201 and report.json()["passed"] is True, report.text
     submitted = await api.as_("champion").post(f"/api/flows/{flow_id}/versions/2/submit")
     assert submitted.json()["state"] == "submitted"
+    assert submitted.json()["tests"]["gate"] == "passed"
 
     # Four eyes: the board approves, the author cannot — and users cannot edit at all.
     own = await api.as_("champion").post(f"/api/flows/{flow_id}/versions/2/approve", json={"comment": "ok"})
     assert own.status_code == 403
-    approved = await api.as_("board1").post(f"/api/flows/{flow_id}/versions/2/approve", json={"comment": "passt"})
+    approved = await api.as_("board1").post(f"/api/flows/{flow_id}/versions/2/approve",
+                                            json={"comment": "passt"})
     assert approved.status_code == 200, approved.text
     assert approved.json()["state"] == "approved"
 
@@ -63,8 +73,9 @@ async def test_build_approve_publish_invoke(api: ApiHarness) -> None:
     assert [a["slug"] for a in assistants] == ["fragen"]
     assert (await api.as_("outsider").get("/api/assistants")).json() == []
 
-    api.runtime  # the double answers every chat
-    run = await api.as_("user").post("/api/assistants/fragen/runs", json={"inputs": {"question": "Wie spät?"}})
+    # The LLM double answers every chat.
+    run = await api.as_("user").post("/api/assistants/fragen/runs",
+                                     json={"inputs": {"question": "Wie spät?"}})
     assert run.status_code == 200, run.text
     body = run.json()
     assert body["status"] == "succeeded", body

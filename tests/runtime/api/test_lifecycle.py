@@ -70,8 +70,8 @@ async def test_draft_submitted_approved_published_retired(sc: Scenario) -> None:
     assert await assistant(sc, slug) is None
 
     # Every step is in the audit trail, in order, under the version's id and hash.
-    assert await actions_for(sc, v1["id"]) == ["version.created", "version.submitted", "version.approved",
-                                               "version.published", "version.retired"]
+    assert await actions_for(sc, v1["id"]) == ["version.created", "version.tested", "version.submitted",
+                                               "version.approved", "version.published", "version.retired"]
 
 
 async def test_transitions_out_of_order_are_409_with_the_state(sc: Scenario) -> None:

@@ -10,9 +10,10 @@ board2 (global board), user (user of sales), outsider (user of hr), hrchampion
 (champion of hr), admin (global admin), salesadmin (admin of sales), and nobody (no token).
 
 Each row: method, path, the setup it needs, then the expected status per person.
-Placeholders in paths: {flow} {slug} {run} {task}. Setups:
+Placeholders in paths: {flow} {slug} {run} {task} {report}. Setups:
   -            nothing
-  draft        a flow of sales, version 1 a draft by champion
+  draft        a flow of sales, version 1 a draft by champion, its test cases run ({report})
+  untested     a flow of sales without test cases (only an admin's override submits it)
   submitted    … version 1 submitted by champion
   approved     … version 1 approved by board1
   published    … version 1 published (live)
@@ -91,6 +92,10 @@ def comment(_: str) -> dict[str, Any]:
     return {"comment": "bitte noch die Quellen angeben"}
 
 
+def override(_: str) -> dict[str, Any]:
+    return {"override_reason": "ohne Testfälle, mit Begründung"}
+
+
 def approve_task(_: str) -> dict[str, Any]:
     return {"decision": "approve", "comment": "ok"}
 
@@ -121,8 +126,13 @@ ROWS = [
     row("GET",  V + "/1/diff",               "draft",        200, 200, 200, 200, 404, 404, 404, 200, 200, 401),
     row("POST", V + "/1/runs",               "draft",        200, 200, 403, 403, 404, 404, 404, 200, 200, 401,
         body=greet),
+    row("POST", V + "/1/test",               "draft",        201, 201, 201, 201, 404, 404, 404, 201, 201, 401),
+    row("GET",  V + "/1/test-reports",       "draft",        200, 200, 200, 200, 404, 404, 404, 200, 200, 401),
+    row("GET",  "/api/test-reports/{report}", "draft",       200, 200, 200, 200, 404, 404, 404, 200, 200, 401),
     row("POST", V + "/1/submit",             "draft",        200, 200, 403, 403, 404, 404, 404, 200, 200, 401,
         fresh=True),
+    row("POST", V + "/1/submit",             "untested",     403, 403, 403, 403, 404, 404, 404, 200, 200, 401,
+        body=override, fresh=True),
     row("POST", V + "/1/approve",            "submitted",    403, 403, 200, 200, 404, 404, 404, 403, 403, 401,
         body=comment, fresh=True),
     row("POST", V + "/1/reject",             "submitted",    403, 403, 200, 200, 404, 404, 404, 403, 403, 401,
@@ -165,10 +175,15 @@ class Shared:
         sc = self.scenario
         if name == "-":
             return {}
+        if name == "untested":
+            flow = await sc.create(template_flow() | {"tests": []})
+            return {"flow": flow["id"], "slug": flow["slug"]}
         if name in ("draft", "submitted", "approved", "published"):
             flow = await sc.create(template_flow())
-            if name != "draft":
-                await sc.submit(flow["id"])
+            if name == "draft":
+                report = await sc.run_tests(flow["id"])
+                return {"flow": flow["id"], "slug": flow["slug"], "report": report["id"]}
+            await sc.submit(flow["id"])
             if name in ("approved", "published"):
                 await sc.approve(flow["id"])
             if name == "published":
