@@ -17,6 +17,7 @@ from tests.support.scenario import Scenario, expect
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.filterwarnings(QUIET_AUTH_WARNING)]
 _names = itertools.count(1)
 SMTP_PASSWORD = "smtp-pw-" + SECRET
+OFFER_INPUTS = {"to": "einkauf@kunde.de", "customer": "Kunde GmbH"}
 
 
 def mail_flow(connection: str, *, to: str = "{{ check.payload.to }}") -> dict[str, Any]:
@@ -61,6 +62,18 @@ def mail_flow(connection: str, *, to: str = "{{ check.payload.to }}") -> dict[st
         ],
         "outputs": {"decision": "{{ check.decision }}", "sent": "{{ mail.status }}"},
         "card": {"purpose": "Angebote per Mail nach Freigabe", "risk": "limited", "owner": "Vertrieb"},
+        # Test cases never send mail: the connector's answer is fixed.
+        "tests": [
+            {"name": "freigegeben wird gesendet", "inputs": OFFER_INPUTS,
+             "fixed": {"mail": {"status": "sent"}},
+             "decisions": {"check": {"decision": "approve"}},
+             "expect": [{"check": "equals", "output": "sent", "value": "sent"}]},
+            {"name": "abgelehnt wird nicht gesendet", "inputs": OFFER_INPUTS,
+             "fixed": {"mail": {"status": "sent"}},
+             "decisions": {"check": {"decision": "reject", "comment": "nicht jetzt"}},
+             "expect": [{"check": "no_connector_call", "node": "mail"},
+                        {"check": "equals", "output": "decision", "value": "rejected"}]},
+        ],
     }
 
 

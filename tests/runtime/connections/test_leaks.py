@@ -91,6 +91,11 @@ def flow(crm: str, mailer: str) -> dict[str, Any]:
         ],
         "outputs": {"task": "{{ task.response | json }}", "mail": "{{ mail.response | json }}"},
         "card": {"purpose": "Leck-Test", "risk": "limited", "owner": "Test"},
+        "tests": [{"name": "legt an und meldet", "inputs": {"title": "T"},
+                   "fixed": {"task": {"status": 201, "response": {"id": 1}}, "mail": {"status": "sent"}},
+                   "decisions": {"check": {"decision": "approve"}},
+                   "expect": [{"check": "approval_raised", "node": "check"},
+                              {"check": "status", "value": "succeeded"}]}],
     }
 
 
@@ -172,12 +177,13 @@ async def test_no_secret_appears_anywhere(
             201,
             json={"name": "Alles", "slug": "leak-all", "document": flow("leak-crm", "leak-mail")},
         )
-        for action, who in (("submit", "champion"), ("approve", "board1"), ("publish", "champion")):
+        for action, who in (("test", "champion"), ("submit", "champion"), ("approve", "board1"),
+                            ("publish", "champion")):
             await call(
                 who,
                 "POST",
                 f"/api/flows/{flow_body['id']}/versions/1/{action}",
-                200,
+                201 if action == "test" else 200,
                 json={"comment": "ok"} if action == "approve" else None,
             )
         await call("board1", "GET", f"/api/flows/{flow_body['id']}/versions/1/connections", 200)
