@@ -4,7 +4,10 @@
     people       champion, user (workspace demo); board1, board2 (board); admin (admin)
     passwords    generated once, kept in `<data_dir>/demo-passwords.txt` (0600) as
                  `username password` lines, printed by every `dirigent up`
-    flows        every `templates/*/flow.json`, imported into `demo` as the champion
+    flows        every starter template (`templates/`, read by `runtime.templates.loader`),
+                 imported into `demo` as the champion
+    sources      the connections, demo databases and knowledge indexes the templates use
+                 (`runtime.demo_sources`)
 
 `setup_demo` only ever adds what is missing: it never resets a password, never touches
 a user that exists (an admin may have removed or changed it on purpose), and skips a
@@ -13,22 +16,25 @@ template whose slug is taken. A second run changes nothing, not even the audit l
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.db.database import Database
 from runtime.db.models import Flow, User, Workspace
-from runtime.errors import BadRequest
+from runtime.demo_sources import setup_sources
 from runtime.flows.service import create_flow
 from runtime.policy.authorizer import Authorizer
+from runtime.policy.resources import Actor
+from runtime.settings import Settings
+from runtime.templates.loader import TEMPLATES_DIR, StarterTemplate, load_templates
 from runtime.users.service import add_user, get_or_create_workspace, load_actor
+
+__all__ = ["PEOPLE", "DemoSetup", "StarterTemplate", "load_templates", "read_passwords", "setup_demo"]
 
 DEMO_WORKSPACE = "demo"
 WORKSPACES = {"demo": "Demo", "hr": "Personal"}
@@ -42,17 +48,6 @@ PEOPLE: dict[str, tuple[str, str | None, str]] = {
 }
 TEMPLATE_AUTHOR = "champion"
 PASSWORD_FILE = "demo-passwords.txt"
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-
-
-@dataclass(frozen=True)
-class StarterTemplate:
-    slug: str
-    name: str
-    description: str
-    language: str
-    document: dict[str, Any]
-    path: Path
 
 
 @dataclass
@@ -65,34 +60,15 @@ class DemoSetup:
     created_users: list[str] = field(default_factory=list)
     imported: list[str] = field(default_factory=list)
     present: list[str] = field(default_factory=list)  # template slugs that were there already
+    created_connections: list[str] = field(default_factory=list)
+    created_indexes: list[str] = field(default_factory=list)
+    written_databases: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.created_workspaces or self.created_users or self.imported)
-
-
-def load_templates(directory: Path = TEMPLATES_DIR) -> list[StarterTemplate]:
-    """Every `<directory>/*/flow.json` with its `template.json`, sorted by directory name."""
-    templates = []
-    for flow_path in sorted(directory.glob("*/flow.json")):
-        meta_path = flow_path.with_name("template.json")
-        try:
-            document = json.loads(flow_path.read_text(encoding="utf-8"))
-            meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
-        except (OSError, ValueError) as exc:
-            raise BadRequest(f"the starter template {flow_path.parent} cannot be read: {exc}") from None
-        if not isinstance(document, dict) or not isinstance(meta, dict):
-            raise BadRequest(f"the starter template {flow_path.parent} is not a JSON object")
-        templates.append(StarterTemplate(
-            slug=str(meta.get("slug") or flow_path.parent.name),
-            name=str(meta.get("name") or document.get("name") or flow_path.parent.name),
-            description=str(meta.get("description") or document.get("description") or ""),
-            language=str(meta.get("language") or "de"),
-            document=document,
-            path=flow_path,
-        ))
-    return templates
+        return bool(self.created_workspaces or self.created_users or self.imported
+                    or self.created_connections or self.created_indexes or self.written_databases)
 
 
 def read_passwords(path: Path) -> dict[str, str]:
@@ -125,8 +101,14 @@ async def _has_workspace(session: AsyncSession, slug: str) -> bool:
     return (await session.execute(select(Workspace.id).where(Workspace.slug == slug))).first() is not None
 
 
-async def setup_demo(db: Database, data_dir: Path, templates_dir: Path = TEMPLATES_DIR) -> DemoSetup:
-    """Create what is missing of the demo (see the module docstring); the database is migrated."""
+async def setup_demo(db: Database, data_dir: Path, templates_dir: Path = TEMPLATES_DIR,
+                     settings: Settings | None = None) -> DemoSetup:
+    """Create what is missing of the demo (see the module docstring); the database is migrated.
+
+    `settings` are the runtime's (the services of the sources read them); by default those
+    of the environment, with `data_dir`.
+    """
+    settings = settings or Settings(data_dir=data_dir)
     password_file = Path(data_dir) / PASSWORD_FILE
     stored = read_passwords(password_file)
     result = DemoSetup(password_file=password_file)
@@ -153,12 +135,22 @@ async def setup_demo(db: Database, data_dir: Path, templates_dir: Path = TEMPLAT
             await add_user(session, name, passwords[name], role, workspace)
             result.created_users.append(name)
         await _import_templates(session, templates, result)
+        admin, champion = await _actor(session, "admin"), await _actor(session, TEMPLATE_AUTHOR)
 
+    sources = await setup_sources(db, settings, DEMO_WORKSPACE, admin, champion)
+    result.written_databases, result.created_connections = sources.databases, sources.connections
+    result.created_indexes = sources.indexes
+    result.notes.extend(sources.notes)
     result.passwords = {name: passwords.get(name) for name in PEOPLE}
     for name in existing:
         if name not in stored:
             result.notes.append(f"the user '{name}' existed before; its password is not in {password_file}")
     return result
+
+
+async def _actor(session: AsyncSession, username: str) -> Actor | None:
+    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    return await load_actor(session, user.id) if user else None
 
 
 async def _import_templates(session: AsyncSession, templates: list[StarterTemplate],
@@ -169,9 +161,7 @@ async def _import_templates(session: AsyncSession, templates: list[StarterTempla
     result.present.extend(slug for slug in slugs if slug in taken)
     if not wanted:
         return
-    author = (await session.execute(
-        select(User).where(User.username == TEMPLATE_AUTHOR))).scalar_one_or_none()
-    actor = await load_actor(session, author.id) if author else None
+    actor = await _actor(session, TEMPLATE_AUTHOR)
     if actor is None:
         result.notes.append(f"starter flows not imported: the user '{TEMPLATE_AUTHOR}' is missing or removed")
         return

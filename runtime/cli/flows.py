@@ -25,6 +25,7 @@ from runtime.llm.client import HFChatModel, ModelEndpoints
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.settings import Settings
+from runtime.templates.loader import read_flow_file, uses_files
 from runtime.users.service import load_actor
 
 EXIT_WAITING = 3
@@ -39,11 +40,17 @@ def flow() -> None:
 
 
 def read_document(source: IO[str]) -> Any:
+    """The flow document in FILE; a starter template's `flow.json` loads as the template
+    (prompt files resolved, tests merged), like `dirigent up` imports it."""
     text = source.read()
     try:
-        return json.loads(text)
+        document = json.loads(text)
     except ValueError as exc:
         raise click.ClickException(f"{source.name} is not JSON: {exc}") from None
+    path = Path(source.name)
+    if path.is_file() and (path.name == "flow.json" or uses_files(document)):
+        return read_flow_file(path)
+    return document
 
 
 @flow.command("validate")

@@ -86,7 +86,7 @@ def migrate() -> None:
 # -- up -----------------------------------------------------------------------------
 async def prepare_up(settings: Settings) -> DemoSetup:
     async with database(settings) as db:
-        return await setup_demo(db, Path(settings.data_dir))
+        return await setup_demo(db, Path(settings.data_dir), settings=settings)
 
 
 def _studio_launcher() -> Any:
@@ -173,12 +173,17 @@ def up_banner(settings: Settings, setup: DemoSetup, url: str, studio: str) -> li
     if setup.changed:
         made = [f"workspaces {', '.join(setup.created_workspaces)}" if setup.created_workspaces else "",
                 f"users {', '.join(setup.created_users)}" if setup.created_users else "",
-                f"starter flows {', '.join(setup.imported)}" if setup.imported else ""]
+                f"starter flows {', '.join(setup.imported)}" if setup.imported else "",
+                f"connections {', '.join(setup.created_connections)}" if setup.created_connections else "",
+                f"knowledge indexes {', '.join(setup.created_indexes)}" if setup.created_indexes else ""]
         lines.append(f"Demo set up: {'; '.join(item for item in made if item)}.")
     else:
         lines.append("Demo already set up; nothing changed.")
     flows = [*setup.present, *setup.imported]
     lines.append(f"Workspace 'demo' (and 'hr'); starter flows in 'demo': {', '.join(flows) or 'none'}.")
+    if setup.created_connections:
+        lines.append("The demo connections crm-api, erp-api, itsm and mail point at placeholders on "
+                     "127.0.0.1; an admin repoints them (loopback needs DIRIGENT_EGRESS_ALLOW=127.0.0.1).")
     lines += [f"Note: {note}" for note in setup.notes]
     lines += ["", f"Demo logins (kept in {setup.password_file}):"]
     for name, (_, _, what) in PEOPLE.items():

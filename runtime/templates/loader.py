@@ -111,6 +111,15 @@ def resolve_files(value: Any, directory: Path, template: str) -> Any:
     return value
 
 
+def uses_files(value: Any) -> bool:
+    """Whether `value` holds a {"$file": ...} reference anywhere."""
+    if isinstance(value, dict):
+        return FILE_KEY in value or any(uses_files(item) for item in value.values())
+    if isinstance(value, list):
+        return any(uses_files(item) for item in value)
+    return False
+
+
 def _needs(raw: Any, template: str) -> dict[str, list[str]]:
     raw = raw if raw is not None else {}
     if not isinstance(raw, dict) or set(raw) - {"connections", "indexes"}:
