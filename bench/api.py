@@ -84,6 +84,8 @@ FLOW = {
     "edges": [{"from": "start", "to": "greet"}, {"from": "greet", "to": "finish"}],
     "outputs": {"answer": "{{ greet.text }}"},
     "card": {"purpose": "benchmark", "risk": "minimal", "owner": "bench"},
+    "tests": [{"name": "greets", "inputs": {"name": "Ada"},
+               "expect": [{"check": "equals", "output": "answer", "value": "Hello Ada"}]}],
 }
 
 
@@ -94,12 +96,14 @@ def dirigent_env(data_dir: Path) -> dict[str, str]:
 
 
 async def prepare_dirigent(data_dir: Path) -> None:
-    """Users, a flow, submitted by a champion, approved by a board member, published."""
+    """Users, a flow, tested and submitted by a champion, approved by a board member, published."""
     from runtime.db.database import Database
     from runtime.db.migrate import upgrade
+    from runtime.engine.compiled import FlowCache
     from runtime.flows import service as flows
     from runtime.policy.authorizer import Authorizer
     from runtime.settings import Settings
+    from runtime.testing.service import run_and_store_tests
     from runtime.users.service import add_user, load_actor
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -118,6 +122,8 @@ async def prepare_dirigent(data_dir: Path) -> None:
             assert as_champion is not None and as_board is not None
             flow, version = await flows.create_flow(session, authz, as_champion, "sales", "Bench echo",
                                                     SLUG, FLOW)
+        report = await run_and_store_tests(db, authz, FlowCache(), {}, as_champion, flow.id, version.number)
+        assert report["passed"], report  # only a tested version can be submitted
         async with db.write() as session:
             await flows.submit_version(session, authz, as_champion, flow.id, version.number)
         async with db.write() as session:

@@ -9,6 +9,7 @@ a while); the report is written afterwards, in one transaction with its audit en
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -16,9 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit.service import append as audit
 from runtime.context import Runtime
+from runtime.db.database import Database
 from runtime.db.models import User, iso
+from runtime.engine.compiled import FlowCache
 from runtime.errors import BadRequest, NotFound
 from runtime.flows.service import get_flow, get_version
+from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.testing.models import TestReport
 from runtime.testing.runner import SuiteResult, run_cases
@@ -52,8 +56,34 @@ async def run_version_tests(
     rt: Runtime, actor: Actor, flow_id: str, number: int, *, live: bool
 ) -> dict[str, Any]:
     """Run every case of version `number` (fixed or live mode) and store the report."""
-    async with rt.db.read() as session:
-        flow, version = await get_version(session, rt.authz, actor, flow_id, number, "run_tests")
+    return await run_and_store_tests(
+        rt.db,
+        rt.authz,
+        rt.runs.cache,
+        rt.services,
+        actor,
+        flow_id,
+        number,
+        live=live,
+        node_timeout_s=rt.settings.node_timeout_s,
+    )
+
+
+async def run_and_store_tests(
+    db: Database,
+    authz: Authorizer,
+    cache: FlowCache,
+    services: Mapping[str, Any],
+    actor: Actor,
+    flow_id: str,
+    number: int,
+    *,
+    live: bool = False,
+    node_timeout_s: float = 300.0,
+) -> dict[str, Any]:
+    """`run_version_tests` with its parts given one by one (the benchmark has no `Runtime`)."""
+    async with db.read() as session:
+        flow, version = await get_version(session, authz, actor, flow_id, number, "run_tests")
         workspace_id, version_id, content_hash = flow.workspace_id, version.id, version.content_hash
         document = version.document
     if not document.get("tests"):
@@ -61,16 +91,15 @@ async def run_version_tests(
             f"version {number} has no test cases; add them to the flow document ('tests') and save it",
             code="no_test_cases",
         )
-    compiled = rt.runs.cache.get(document, content_hash)
     mode = "live" if live else "fixed"
     suite = await run_cases(
-        compiled,
-        rt.services,
+        cache.get(document, content_hash),
+        services,
         mode=mode,
         caller_id=actor.id,
         workspace_id=workspace_id,
         tester=actor.username,
-        max_node_timeout_s=rt.settings.node_timeout_s,
+        max_node_timeout_s=node_timeout_s,
     )
     report = TestReport(
         flow_id=flow_id,
@@ -85,7 +114,7 @@ async def run_version_tests(
         duration_ms=suite.duration_ms,
         created_by=actor.id,
     )
-    async with rt.db.write() as session:
+    async with db.write() as session:
         session.add(report)
         await session.flush()
         await audit(
