@@ -25,6 +25,7 @@ from runtime.knowledge.controller import KnowledgeController
 from runtime.llm.controller import ModelEndpointController
 from runtime.runs.controller import RunController
 from runtime.settings import Settings
+from runtime.templates.controller import TemplateController
 from runtime.testing.controller import TestReportController
 from runtime.users.controller import UserController
 
@@ -38,6 +39,7 @@ CONTROLLERS: list[Any] = [
     KnowledgeController,
     ConnectionController,
     TestReportController,
+    TemplateController,
 ]
 
 

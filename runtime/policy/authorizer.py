@@ -87,6 +87,10 @@ _EXPLANATIONS: dict[type, dict[str, tuple[str, str]]] = {
         "manage_endpoints": ("manage model endpoints", "the global role admin"),
         "create_workspace": ("create workspaces", "the global role admin"),
         "read_audit": ("read the audit trail", "the global role admin or board"),
+        "read_templates": (
+            "see the starter templates",
+            "the role champion or admin in a workspace (or the global role admin)",
+        ),
     },
     Workspace: {
         "read": ("see this workspace", "a role in it, or the global role board or admin"),

@@ -64,11 +64,14 @@ workspace_role(caller: Caller, "board", _workspace_id) if
 
 
 # ---------------------------------------------------------------------------
-# Platform: users, model endpoints, workspaces, the audit trail
+# Platform: users, model endpoints, workspaces, the audit trail, starter templates
 # ---------------------------------------------------------------------------
 
 resource Platform {
-    permissions = ["read", "manage_users", "manage_endpoints", "create_workspace", "read_audit"];
+    permissions = [
+        "read", "manage_users", "manage_endpoints", "create_workspace", "read_audit",
+        "read_templates"
+    ];
     roles = ["admin", "board"];
 
     "manage_users" if "admin";
@@ -85,6 +88,14 @@ has_role(caller: Caller, "board", _platform: Platform) if
 
 # Everybody signed in knows the platform exists: a refusal here is a 403, never a 404.
 has_permission(_caller: Caller, "read", _platform: Platform);
+
+# Starter templates are for whoever builds flows: a champion (or admin) of some
+# workspace, or a global admin (champion of every workspace).
+has_permission(caller: Caller, "read_templates", _platform: Platform) if
+    workspace_id in caller.workspace_ids() and
+    workspace_role(caller, "champion", workspace_id);
+has_permission(caller: Caller, "read_templates", _platform: Platform) if
+    caller.has_global_role("admin");
 
 
 # ---------------------------------------------------------------------------

@@ -26,6 +26,10 @@ class Actor:
     def has_workspace_role(self, workspace_id: str, role: str) -> bool:
         return role in self.workspace_roles.get(workspace_id, frozenset())
 
+    def workspace_ids(self) -> list[str]:
+        """The workspaces in which the caller holds a role."""
+        return [workspace_id for workspace_id, roles in self.workspace_roles.items() if roles]
+
     def is_member(self, workspace_id: str) -> bool:
         return bool(self.workspace_roles.get(workspace_id))
 
