@@ -1,4 +1,4 @@
-"""`dirigent flow validate|run|import|export`."""
+"""`dirigent flow validate|run|test|import|export`."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from typing import IO, Any
 import click
 from sqlalchemy import select
 
+from nodes.errors import NodeError
 from runtime.cli.common import database, error_line, load_settings, read_json, run
 from runtime.db.models import Flow, FlowVersion, Membership, User, Workspace
-from runtime.engine.compiled import CompiledFlow, compile_flow
+from runtime.engine.compiled import CompiledFlow, compile_flow, compile_validated
 from runtime.engine.executor import Engine
 from runtime.engine.inputs import prepare_inputs
 from runtime.engine.records import RunOutcome, StepRecord
-from runtime.errors import BadRequest, Conflict, NotFound
+from runtime.errors import BadRequest, Conflict, InvalidFlow, NotFound
 from runtime.flows import service
 from runtime.flows.validation import validate_document
 from runtime.llm.client import HFChatModel, ModelEndpoints
@@ -26,6 +27,7 @@ from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.settings import Settings
 from runtime.templates.loader import read_flow_file, uses_files
+from runtime.testing.runner import SuiteResult, run_cases
 from runtime.users.service import load_actor
 
 EXIT_WAITING = 3
@@ -191,6 +193,66 @@ def run_(file: IO[str], inputs_json: str, fixed_json: str | None) -> None:
     where = f" at node '{error['node']}' ({error.get('type')})" if error.get("node") else ""
     click.echo(f"Error: the run {outcome.status}{where}: {error.get('message', 'unknown error')}", err=True)
     sys.exit(1)
+
+
+# -- flow test ----------------------------------------------------------------------
+class _NoKnowledge:
+    """Retrieval without the runtime's indexes: say what to do instead."""
+
+    async def retrieve(self, request: Any) -> Any:
+        raise NodeError(
+            "`dirigent flow test` runs without the runtime's knowledge indexes: fix this retrieval "
+            "node's outputs in the case, or run the tests through the API (POST .../test)"
+        )
+
+
+async def test_document(compiled: CompiledFlow, settings: Settings, *, live: bool) -> SuiteResult:
+    """Run the document's cases in this process: no server, no database, never a connection."""
+    services: dict[str, Any] = {"knowledge": _NoKnowledge()}
+    llm = HFChatModel(ModelEndpoints.from_settings(settings)) if live else None
+    if llm is not None:
+        services["llm"] = llm
+    try:
+        return await run_cases(compiled, services, mode="live" if live else "fixed",
+                               tester="cli", max_node_timeout_s=settings.node_timeout_s)
+    finally:
+        if llm is not None:
+            await llm.aclose()
+
+
+def print_suite(name: str, suite: SuiteResult) -> None:
+    mode = "live (unfixed llm nodes call the LLM)" if suite.mode == "live" else "fixed outputs"
+    click.echo(f"{name}: {suite.total} test case{'s' if suite.total != 1 else ''}, {mode}")
+    for case in suite.cases:
+        mark = "✔" if case.passed else "✘"
+        click.echo(f"  {mark} {case.name}  ({case.duration_ms:.0f} ms, {case.status})")
+        for failure in case.failures:
+            click.echo(f"      {failure['check']}: {failure['message']}")
+    passed = suite.total - suite.failed
+    click.echo(f"{passed} passed, {suite.failed} failed")
+
+
+@flow.command("test")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--live", is_flag=True,
+              help="Let llm nodes that a case does not fix call the LLM at DIRIGENT_LLM_URL.")
+def test_cases(file: IO[str], live: bool) -> None:
+    """Run FILE's test cases locally and print what each checked; exit code 1 when one fails.
+
+    By default (fixed mode) nothing is called: every llm and connector node a case
+    reaches must have fixed outputs in it, as when the runtime gates a submission.
+    """
+    report = validate_document(read_document(file))
+    if not report.valid or report.document is None:
+        raise InvalidFlow(report.errors)
+    if not report.document.tests:
+        raise click.ClickException(f"{file.name} has no test cases; add them to the document's 'tests'")
+    assert report.graph is not None and report.content_hash is not None
+    compiled = compile_validated(report.document, report.content_hash, report.graph, report.instances)
+    suite = run(test_document(compiled, load_settings(), live=live))
+    print_suite(report.document.name, suite)
+    if not suite.passed:
+        sys.exit(1)
 
 
 # -- import / export ----------------------------------------------------------------
