@@ -55,13 +55,19 @@ def template_view(template: dict[str, Any], lang: str) -> TemplateView:
         name=str(template.get("name") or template.get("slug") or ""),
         description=str(template.get("description") or ""),
         language=str(template.get("language") or "de"),
-        readme=str(template.get("readme") or ""),
+        readme=_without_title(str(template.get("readme") or "")),
         needs=[
             *(f"{translate('needs_connection', lang)}: {name}" for name in needs.get("connections") or []),
             *(f"{translate('needs_index', lang)}: {name}" for name in needs.get("indexes") or []),
         ],
         cases=len((template.get("document") or {}).get("tests") or []),
     )
+
+
+def _without_title(readme: str) -> str:
+    """The README without its first-level title: the gallery shows the name above it."""
+    lines = readme.lstrip().splitlines()
+    return "\n".join(lines[1:]).lstrip() if lines and lines[0].startswith("# ") else readme
 
 
 def renamed(document: dict[str, Any], name: str) -> dict[str, Any]:

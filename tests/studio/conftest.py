@@ -141,7 +141,8 @@ def stack(studio_prerequisites: None, tmp_path_factory: pytest.TempPathFactory) 
     launch = _launcher()
     studio = None
     try:
-        _wait_http(f"{runtime_url}/health", 60, runtime)
+        # The demo setup embeds the sample knowledge documents first: minutes on a busy machine.
+        _wait_http(f"{runtime_url}/health", 600, runtime)
         studio = launch.start(runtime_url, port=studio_port, log_path=ARTIFACTS / "studio.log")
         launch.wait_ready(f"http://127.0.0.1:{studio_port}", 900, studio)
         passwords = dict(

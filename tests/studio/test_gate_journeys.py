@@ -33,12 +33,12 @@ def test_champion_starts_from_a_template_and_the_board_reads_its_report(stack: S
     sign_in(page, stack, "champion", "/flows")
     page.click("#new-flow")
     page.click(f"#template-{TEMPLATE}")
+    page.wait_for_selector(f"#template-{TEMPLATE}[data-selected='true']")
     # The gallery says what the template needs and shows its README.
-    preview = page.locator("#new-flow-dialog")
     for connection in template["needs"]["connections"]:
-        assert f"Verbindung: {connection}" in preview.inner_text()
-    first_heading = next(line for line in template["readme"].splitlines() if line.startswith("#"))
-    page.wait_for_selector(f"#template-readme >> text={first_heading.lstrip('# ').strip()}")
+        page.wait_for_selector(f"#new-flow-dialog >> text='Verbindung: {connection}'")
+    section = next(line for line in template["readme"].splitlines() if line.startswith("## "))
+    page.wait_for_selector(f"#template-readme >> text={section.removeprefix('## ').strip()}")
     shot(page, "20-template-gallery")
     page.fill("#new-flow-name", "Rechnungsprüfung Nord")
     page.wait_for_function(f"document.querySelector('#new-flow-slug').value === '{FROM_TEMPLATE}'")

@@ -168,11 +168,13 @@ def test_template_cards_say_what_they_need() -> None:
             "slug": "finance",
             "name": "FinanceGPT",
             "needs": {"connections": ["erp"], "indexes": ["rechnungen"]},
+            "readme": "# FinanceGPT\n\nPrüft Rechnungen.\n## Ablauf\n",
             "document": {"tests": [{}, {}]},
         },
         "de",
     )
     assert view.needs == ["Verbindung: erp", "Wissensindex: rechnungen"] and view.cases == 2
+    assert view.readme == "Prüft Rechnungen.\n## Ablauf"  # the name is shown above it
     assert templates.renamed({"name": "a", "nodes": []}, "b") == {"name": "b", "nodes": []}
 
 

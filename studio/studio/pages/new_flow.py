@@ -16,6 +16,7 @@ from studio.i18n import translate
 from studio.state.base import AppState, t
 from studio.templates import BLANK, TemplateView, blank_document, renamed, slugify, template_view
 
+PANE_HEIGHT = "min(50vh, 500px)"  # gallery and README scroll inside, the form below stays put
 MARKDOWN = {
     "h1": lambda text: rx.heading(text, size="5", margin_y="8px"),
     "h2": lambda text: rx.heading(text, size="4", margin_y="6px"),
@@ -185,13 +186,12 @@ def _preview() -> rx.Component:
             rx.markdown(chosen.readme, component_map=MARKDOWN),
             id="template-readme",
             width="100%",
-            overflow_y="auto",
-            flex="1",
-            padding_right="8px",
+            font_size="var(--font-size-2)",
         ),
         spacing="3",
-        height="100%",
         width="100%",
+        height=PANE_HEIGHT,
+        overflow_y="auto",
         padding="12px",
         border_radius="8px",
         background=rx.color("gray", 2),
@@ -213,14 +213,13 @@ def new_flow_dialog() -> rx.Component:
             ),
             spacing="2",
             overflow_y="auto",
-            height="100%",
+            height=PANE_HEIGHT,
             padding_right="4px",
             id="template-gallery",
         ),
         _preview(),
         columns="320px 1fr",
         spacing="4",
-        height="min(52vh, 520px)",
         width="100%",
     )
     fields = rx.grid(
