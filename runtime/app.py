@@ -20,9 +20,11 @@ from runtime.approvals.controller import TaskController
 from runtime.audit.controller import AuditController
 from runtime.connections.controller import ConnectionController
 from runtime.context import Runtime
+from runtime.feedback.controller import FeedbackController
 from runtime.flows.controller import FlowController
 from runtime.knowledge.controller import KnowledgeController
 from runtime.llm.controller import ModelEndpointController
+from runtime.monitoring.controller import MonitoringController
 from runtime.runs.controller import RunController
 from runtime.settings import Settings
 from runtime.templates.controller import TemplateController
@@ -40,6 +42,8 @@ CONTROLLERS: list[Any] = [
     ConnectionController,
     TestReportController,
     TemplateController,
+    FeedbackController,
+    MonitoringController,
 ]
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -170,7 +171,15 @@ class ModelEndpoint(Base):
 # -- runs -------------------------------------------------------------------------------
 class Run(Base):
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_status_heartbeat", "status", "heartbeat_at"),)
+    __table_args__ = (
+        Index("ix_runs_status_heartbeat", "status", "heartbeat_at"),
+        # Monitoring (runtime/monitoring): a workspace's runs by time, and what it counts of them.
+        Index(
+            "ix_runs_monitoring",
+            *("workspace_id", "created_at", "flow_id", "started_by", "status", "is_test"),
+            *("total_tokens", "finished_at", "id"),
+        ),
+    )
     id: Mapped[str] = _id()
     flow_id: Mapped[str] = mapped_column(ForeignKey("flows.id"), index=True)
     version_id: Mapped[str] = mapped_column(ForeignKey("flow_versions.id"), index=True)
@@ -198,7 +207,16 @@ class RunStep(Base):
     """One node's execution in a run."""
 
     __tablename__ = "run_steps"
-    __table_args__ = (UniqueConstraint("run_id", "node_id"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "node_id"),
+        # Monitoring's automated actions: connector steps only (a partial index).
+        Index(
+            "ix_run_steps_connector",
+            *("run_id", "node_type", "status"),
+            sqlite_where=text("node_type = 'connector'"),
+            postgresql_where=text("node_type = 'connector'"),
+        ),
+    )
     id: Mapped[str] = _id()
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     node_id: Mapped[str] = mapped_column(String(64))

@@ -17,6 +17,7 @@ from runtime.api.schemas import RunRequest, TestRunRequest
 from runtime.context import Runtime
 from runtime.db.models import Flow, FlowVersion, Run, Workspace
 from runtime.errors import Conflict, NotFound
+from runtime.feedback.service import starter_feedback
 from runtime.flows import service as flows
 from runtime.policy import resources
 from runtime.policy.resources import Actor
@@ -87,7 +88,8 @@ def _unwritten_view(rt: Runtime, run_id: str) -> resources.Run:
 def _unwritten_run(rt: Runtime, actor: Actor, run_id: str) -> dict[str, Any]:
     rt.authz.authorize(actor, "read", _unwritten_view(rt, run_id))
     facts = rt.runs.facts(run_id) or {}
-    return run_as_json(facts, [], []) if facts else {"id": run_id, "status": "running"}
+    body = run_as_json(facts, [], []) if facts else {"id": run_id, "status": "running"}
+    return {**body, "feedback": None}
 
 
 class RunController(Controller):
@@ -195,7 +197,7 @@ class RunController(Controller):
             if run is None:
                 return _unwritten_run(rt, actor, run_id)
             rt.authz.authorize(actor, "read", await run_view(session, run))
-            return await load_run_json(session, run)
+            return {**await load_run_json(session, run), "feedback": await starter_feedback(session, run)}
 
     @get("/runs")
     async def list_runs(

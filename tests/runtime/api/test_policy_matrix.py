@@ -100,6 +100,10 @@ def approve_task(_: str) -> dict[str, Any]:
     return {"decision": "approve", "comment": "ok"}
 
 
+def thumbs_down(_: str) -> dict[str, Any]:
+    return {"rating": "down", "correction": "Die Anrede fehlt."}
+
+
 V = "/api/flows/{flow}/versions"
 # fmt: off
 #  method  path                          setup            champ champ2 board1 board2 user outsdr hrchmp admin salesadm nobody
@@ -153,6 +157,9 @@ ROWS = [
     row("GET",  "/api/runs/{run}",           "waiting-run",  404, 200, 404, 404, 200, 404, 404, 200, 200, 401),
     row("POST", "/api/runs/{run}/cancel",    "waiting-run",  404, 403, 404, 404, 200, 404, 404, 200, 200, 401,
         fresh=True),
+    row("POST", "/api/runs/{run}/feedback",  "done-run",     404, 404, 404, 404, 201, 404, 404, 403, 403, 401,
+        body=thumbs_down, fresh=True),
+    row("GET",  "/api/monitoring?workspace=sales", "-",      200, 200, 200, 200, 403, 404, 404, 200, 200, 401),
     row("GET",  "/api/tasks",                "waiting-run",  200, 200, 200, 200, 200, 200, 200, 200, 200, 401),
     row("GET",  "/api/tasks/{task}",         "waiting-run",  404, 200, 404, 404, 404, 404, 404, 200, 200, 401),
     row("POST", "/api/tasks/{task}/decision", "waiting-run", 404, 200, 404, 404, 404, 404, 404, 403, 403, 401,
