@@ -143,6 +143,7 @@ TESTCASE_TEXTS: dict[str, tuple[str, str]] = {
     "review_tests": ("Testbericht (fixierte Tests)", "Test report (fixed tests)"),
     "col_tests": ("Tests", "Tests"),
     # -- the submission gate ----------------------------------------------------------------------
+    "submit_short": ("Einreichen", "Submit"),
     "gate_passed": ("Tests bestanden", "Tests passed"),
     "gate_missing": ("Tests fehlen", "Tests missing"),
     "gate_failed": ("{failed} von {total} Tests fehlgeschlagen", "{failed} of {total} tests failed"),

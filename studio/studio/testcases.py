@@ -15,8 +15,8 @@ approval node (`{node_id: {decision: approve | reject, comment}}`), `expect` lis
 
 from __future__ import annotations
 
-import copy
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +46,15 @@ STATUSES = ("succeeded", "waiting", "failed")
 # Node types a case may not pin: they are the flow's edges, or decided by `decisions`.
 NOT_FIXABLE = frozenset({"input", "output", "approval"})
 SHORT = 80
+
+
+def plain(value: Any) -> Any:
+    """Plain dicts and lists: state vars hand out proxies, which `json.dumps` cannot encode."""
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
 
 
 def _short(value: Any) -> str:
@@ -105,6 +114,7 @@ class CaseView:
 
 
 def case_view(case: dict[str, Any], index: int, lang: str, result: str = "") -> CaseView:
+    case = plain(case)
     decisions = []
     for node, decided in (case.get("decisions") or {}).items():
         decision = str((decided or {}).get("decision") or "")
@@ -177,6 +187,7 @@ def _failure(failure: dict[str, Any], lang: str) -> str:
 def report_view(report: dict[str, Any] | None, lang: str) -> ReportView:
     if not report or not report.get("id"):
         return ReportView()
+    report = plain(report)
     total = int(report.get("total") or 0)
     failed = int(report.get("failed") or 0)
     cases = []
@@ -321,7 +332,7 @@ def check_row(expect: dict[str, Any], key: str) -> dict[str, str]:
 
 
 def form_from_case(case: dict[str, Any] | None) -> CaseForm:
-    case = case or {}
+    case = plain(case or {})
     decided = {node: item or {} for node, item in (case.get("decisions") or {}).items()}
     return CaseForm(
         name=str(case.get("name") or ""),
@@ -382,6 +393,7 @@ def _expect(row: dict[str, str]) -> dict[str, Any]:
 
 def case_from_form(form: CaseForm, document: dict[str, Any], index: int) -> dict[str, Any]:
     """The case the form describes, for position `index` (-1: a new one); raises `CaseFormError`."""
+    document = plain(document)
     name = form.name.strip()
     if not name:
         raise CaseFormError("case_name_required")
@@ -467,7 +479,7 @@ def targets(document: dict[str, Any], lang: str) -> list[dict[str, str]]:
 # -- edits of the document ------------------------------------------------------------------------
 def put_case(document: dict[str, Any], index: int, case: dict[str, Any]) -> dict[str, Any]:
     """The document with `case` at `index`, or appended when `index` is -1."""
-    changed = copy.deepcopy(document)
+    changed = plain(document)
     cases = list(changed.get("tests") or [])
     if 0 <= index < len(cases):
         cases[index] = case
@@ -478,6 +490,6 @@ def put_case(document: dict[str, Any], index: int, case: dict[str, Any]) -> dict
 
 
 def drop_case(document: dict[str, Any], index: int) -> dict[str, Any]:
-    changed = copy.deepcopy(document)
+    changed = plain(document)
     changed["tests"] = [case for number, case in enumerate(changed.get("tests") or []) if number != index]
     return changed

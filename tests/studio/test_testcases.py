@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from types import MappingProxyType
 
 import httpx
 import pytest
@@ -59,6 +60,13 @@ CASE = {
 )
 def test_checks_in_words(expect: dict[str, object], words: str) -> None:
     assert testcases.describe_check(expect, "de") == words
+
+
+def test_values_behind_proxies_read_as_json() -> None:
+    """The editor's state hands out proxies of the document; they must not show as Python repr."""
+    case = {**CASE, "fixed": {"answer": MappingProxyType({"json": MappingProxyType({"ok": True})})}}
+    assert testcases.case_view(case, 0, "de").fixed == ['answer.json = {"ok": true}']
+    assert json.loads(testcases.form_from_case(case).fixed["answer"]) == {"json": {"ok": True}}
 
 
 def test_a_case_survives_the_form_unchanged() -> None:

@@ -39,7 +39,8 @@ def submit_controls() -> rx.Component:
         gate_badge(),
         rx.button(
             rx.icon("send", size=14),
-            t("submit"),
+            t("submit_short"),
+            title=t("submit"),
             on_click=S.submit(False),
             loading=S.submitting,
             size="2",

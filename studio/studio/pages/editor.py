@@ -71,7 +71,16 @@ def _problems() -> rx.Component:
 def toolbar() -> rx.Component:
     return rx.hstack(
         rx.link(rx.icon_button(rx.icon("arrow-left", size=16), variant="ghost", size="2"), href=routes.FLOWS),
-        rx.heading(EditorState.flow_name, size="4", id="editor-flow-name"),
+        rx.heading(
+            EditorState.flow_name,
+            size="4",
+            id="editor-flow-name",
+            white_space="nowrap",
+            overflow="hidden",
+            text_overflow="ellipsis",
+            max_width="280px",
+            title=EditorState.flow_name,
+        ),
         rx.cond(
             EditorState.saved_number > 0,
             rx.hstack(
@@ -82,6 +91,7 @@ def toolbar() -> rx.Component:
                     size="2",
                     color=rx.color("gray", 11),
                     id="editor-version",
+                    white_space="nowrap",
                 ),
                 state_badge(EditorState.saved_state),
                 align="center",
