@@ -2,7 +2,7 @@
 
 `diff_documents(old, new)` compares two `dirigent.flow/v1` documents given as plain JSON
 dicts (`old` may be None or empty: the first version has no live version, so everything
-shows as added). Nodes are matched by id, edges by (from, to); `layout` is ignored, as in
+shows as added). Nodes are matched by id, edges by (from, to), test cases by name; `layout` is ignored, as in
 the content hash. Config and card are compared field by field with dotted paths
 (`config.json_schema.properties.x`); long strings (prompts, templates) also get a
 unified `text_diff`. The result is JSON-serialisable and ordered by the documents
@@ -113,11 +113,16 @@ def diff_documents(old: dict[str, Any] | None, new: dict[str, Any] | None) -> di
     edges = _diff_edges(old.get("edges") or [], new.get("edges") or [])
     inputs = _diff_named(old.get("inputs") or {}, new.get("inputs") or {})
     outputs = _diff_named(old.get("outputs") or {}, new.get("outputs") or {})
+    # Test cases by name: the board sees which cases were added, dropped or changed.
+    tests = _diff_named(
+        {case.get("name"): case for case in old.get("tests") or []},
+        {case.get("name"): case for case in new.get("tests") or []},
+    )
     card = _plain(_fields(old.get("card") or {}, new.get("card") or {}, ""))
     meta = [
         {"field": f, "old": old.get(f), "new": new.get(f)} for f in META_FIELDS if old.get(f) != new.get(f)
     ]
-    parts = [*nodes.values(), *edges.values(), *inputs.values(), *outputs.values()]
+    parts = [*nodes.values(), *edges.values(), *inputs.values(), *outputs.values(), *tests.values()]
     summary = {
         "nodes_added": len(nodes["added"]),
         "nodes_removed": len(nodes["removed"]),
@@ -133,6 +138,7 @@ def diff_documents(old: dict[str, Any] | None, new: dict[str, Any] | None) -> di
         "edges": edges,
         "inputs": inputs,
         "outputs": outputs,
+        "tests": tests,
         "card": card,
         "meta": meta,
     }
@@ -172,7 +178,7 @@ def diff_summary_text(diff: dict[str, Any]) -> str:
         _counts("node", *_sizes(nodes), node_detail),
         _counts("edge", *_sizes(edges), edge_detail),
     ]
-    for section in ("inputs", "outputs"):
+    for section in ("inputs", "outputs", "tests"):
         for verb in ("added", "removed", "changed"):
             names = [n if isinstance(n, str) else n["name"] for n in diff[section][verb]]
             if names:

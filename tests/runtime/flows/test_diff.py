@@ -97,6 +97,8 @@ CASES = [
     ("card", lambda d: d["card"].update(risk="high", thresholds={"min_confidence": 0.9}), {},
      {"card": [{"field": "risk", "old": "limited", "new": "high"},
                {"field": "thresholds.min_confidence", "old": 0.7, "new": 0.9}]}),
+    ("tests", lambda d: d.update(tests=[{"name": "neu", "expect": [{"check": "status", "value": "failed"}]}]),
+     {}, {"tests": {"added": ["neu"], "removed": [], "changed": []}}),
     ("meta", lambda d: d.update(name="SalesBot", audience=["emea"]), {},
      {"meta": [{"field": "name", "old": "SalesGPT", "new": "SalesBot"},
                {"field": "audience", "old": [], "new": ["emea"]}]}),
