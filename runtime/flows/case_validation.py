@@ -110,10 +110,10 @@ class _CaseChecker:
         if isinstance(assertion, VALUE_CHECKS):
             if assertion.output is not None:
                 if assertion.output not in self.document.outputs:
-                    declared = ", ".join(self.document.outputs) or "none"
+                    outputs = ", ".join(self.document.outputs) or "none"
                     self.error(
                         f"{where}.output",
-                        f"'{assertion.output}' is not an output of this flow (outputs: {declared})",
+                        f"'{assertion.output}' is not an output of this flow (outputs: {outputs})",
                     )
                 return
             assert assertion.node is not None and assertion.field is not None
