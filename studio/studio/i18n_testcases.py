@@ -107,6 +107,8 @@ TESTCASE_TEXTS: dict[str, tuple[str, str]] = {
     "check_no_connector_call": ("ruft keine Verbindung auf", "calls no connection"),
     "check_max_duration_ms": ("dauert höchstens (ms)", "takes at most (ms)"),
     "check_status": ("endet mit Status", "ends with the status"),
+    "check_fixed": ("Fixierung", "fixed output"),
+    "check_inputs": ("Eingaben", "inputs"),
     "target_output": ("Ergebnis „{name}“", "Output “{name}”"),
     "target_node": ("Baustein „{node}“", "Block “{node}”"),
     "target_node_field": ("„{node}.{field}“", "“{node}.{field}”"),

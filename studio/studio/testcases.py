@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.i18n import translate
+from studio.i18n import RUN_STATUSES, TEXTS, translate
 
 CHECKS = (
     "equals",
@@ -142,6 +142,7 @@ class StepView:
     node: str = ""
     type: str = ""
     status: str = ""
+    status_label: str = ""
     fixed: bool = False
     duration: str = ""
     outputs: str = ""
@@ -180,8 +181,12 @@ def _ms(value: Any) -> str:
 def _failure(failure: dict[str, Any], lang: str) -> str:
     check = str(failure.get("check") or "")
     message = str(failure.get("message") or "")
-    label = translate(f"check_{check}", lang) if check in CHECKS else check
+    label = translate(f"check_{check}", lang) if f"check_{check}" in TEXTS else check
     return f"{label}: {message}" if label else message
+
+
+def _status(status: str, lang: str) -> str:
+    return translate(f"run_status_{status}", lang) if status in RUN_STATUSES else status
 
 
 def report_view(report: dict[str, Any] | None, lang: str) -> ReportView:
@@ -208,6 +213,7 @@ def report_view(report: dict[str, Any] | None, lang: str) -> ReportView:
                         node=str(step.get("node") or ""),
                         type=str(step.get("type") or ""),
                         status=str(step.get("status") or ""),
+                        status_label=_status(str(step.get("status") or ""), lang),
                         fixed=bool(step.get("fixed")),
                         duration=_ms(step.get("duration_ms")),
                         outputs=_short(step.get("outputs")) if step.get("outputs") else "",

@@ -150,5 +150,7 @@ def test_a_failing_case_blocks_submission_until_an_admin_overrides(stack: Stack,
     admin.wait_for_selector("text=ist zur Freigabe eingereicht")
     assert stack.api("champion", "GET", f"/api/flows/{flow_id}/versions/2")["state"] == "submitted"
     # The override and its reason are in the audit trail.
-    entries = stack.api("admin", "GET", "/api/audit", params={"resource_id": flow_id, "limit": 50})
-    assert any("Prüftext wird im nächsten Release korrigiert" in str(entry) for entry in entries)
+    entries = stack.api("admin", "GET", "/api/audit", params={"action": "version.submitted", "limit": 50})
+    submitted = next(entry for entry in entries if entry["detail"].get("flow_id") == flow_id)
+    assert submitted["detail"]["tests"] == "failed"
+    assert submitted["detail"]["override_reason"].startswith("Prüftext wird im nächsten Release korrigiert")

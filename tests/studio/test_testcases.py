@@ -153,7 +153,7 @@ def test_report_and_gate_in_words() -> None:
     assert view.summary == "1 von 2 Tests bestanden"
     assert view.meta == "Version 3 · fixiert · 2026-01-05 10:11 · champion · 42 ms"
     assert view.cases[1].failures == ["enthält: output 'text' does not contain 'x'"]
-    assert view.cases[1].steps[0].fixed
+    assert view.cases[1].steps[0].fixed and view.cases[1].steps[0].status_label == "erfolgreich"
     assert testcases.report_view(None, "de").id == ""
     latest = {"passed": False, "total": 5, "failed": 2}
     assert testcases.gate_view({"gate": "failed", "latest_fixed": latest}, "de") == (

@@ -19,13 +19,13 @@ def passed_badge(passed: rx.Var) -> rx.Component:
 def _step(step: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.text(step.node, size="1", font_family=MONO, weight="medium"),
-        rx.text(step.status, size="1", color=rx.color("gray", 10)),
+        rx.text(step.status_label, size="1", color=rx.color("gray", 10)),
         rx.cond(
             step.fixed,
             rx.badge(rx.icon("pin", size=10), t("step_fixed"), color_scheme="violet", size="1"),
         ),
         rx.spacer(),
-        rx.text(step.duration, size="1", color=rx.color("gray", 10)),
+        rx.text(step.duration, size="1", color=rx.color("gray", 10), white_space="nowrap"),
         width="100%",
         align="center",
         spacing="2",
@@ -40,7 +40,7 @@ def _case(case: rx.Var) -> rx.Component:
             rx.hstack(
                 rx.text(case.name, size="2", weight="medium"),
                 rx.spacer(),
-                rx.text(case.duration, size="1", color=rx.color("gray", 10)),
+                rx.text(case.duration, size="1", color=rx.color("gray", 10), white_space="nowrap"),
                 passed_badge(case.passed),
                 width="100%",
                 align="center",

@@ -15,6 +15,7 @@ from studio.state.base import t
 from studio.state.editor import EditorState
 
 TOOLBAR_HEIGHT = "52px"
+SIDE_PANEL_WIDTH = "440px"  # six tabs side by side, and room for a test case's sentences
 
 
 def _problems() -> rx.Component:
@@ -168,8 +169,8 @@ def side_panel() -> rx.Component:
             on_change=EditorState.set_panel_tab,
             width="100%",
         ),
-        width="380px",
-        min_width="380px",
+        width=SIDE_PANEL_WIDTH,
+        min_width=SIDE_PANEL_WIDTH,
         height="100%",
         overflow_y="auto",
         border_left=f"1px solid {rx.color('gray', 5)}",

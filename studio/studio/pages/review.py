@@ -136,7 +136,9 @@ class ReviewState(AppState):
         self.card_rows = [
             {
                 "label": self.tr(f"card_{key}") if f"card_{key}" in TEXTS else key,
-                "value": ", ".join(map(str, value))
+                "value": self.tr(f"risk_{value}")
+                if key == "risk" and f"risk_{value}" in TEXTS
+                else ", ".join(map(str, value))
                 if isinstance(value, list)
                 else ", ".join(f"{k} = {v}" for k, v in value.items())
                 if isinstance(value, dict)
