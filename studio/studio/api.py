@@ -28,6 +28,8 @@ TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 STREAM_TIMEOUT = httpx.Timeout(None, connect=5.0)
 # Running a version's test cases live calls the LLM once per case.
 TESTS_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
+# Uploads, index creation (loads the embedding model), connection tests, audit export.
+UPLOAD_TIMEOUT = httpx.Timeout(300.0, connect=5.0)
 
 
 def runtime_url() -> str:
@@ -109,14 +111,20 @@ class RuntimeClient:
         json_body: Any = None,
         params: dict[str, Any] | None = None,
         timeout: httpx.Timeout = TIMEOUT,
+        files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
+        raw: bool = False,
     ) -> Any:
+        """The answer's JSON (None for an empty one); with `raw`, its text. `files` sends a
+        multipart body (httpx's `files=` shape)."""
         try:
             async with self._client(timeout) as client:
-                response = await client.request(method, path, json=json_body, params=params)
+                response = await client.request(method, path, json=json_body, params=params, files=files)
         except httpx.HTTPError as exc:
             raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code >= 400:
             raise _error_from(response)
+        if raw:
+            return response.text
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
@@ -279,6 +287,113 @@ class RuntimeClient:
 
     async def knowledge_indexes(self, workspace: str) -> list[dict[str, Any]]:
         return await self.request("GET", f"/api/workspaces/{_segment(workspace)}/knowledge")
+
+    # -- knowledge --------------------------------------------------------------------------
+    async def create_index(
+        self, workspace: str, name: str, description: str = "", labels: list[str] | None = None
+    ) -> dict[str, Any]:
+        return await self.request(
+            "POST",
+            f"/api/workspaces/{_segment(workspace)}/knowledge",
+            json_body={"name": name, "description": description, "labels": labels or []},
+            timeout=UPLOAD_TIMEOUT,  # the first index loads the embedding model
+        )
+
+    async def knowledge_index(self, index_id: str) -> dict[str, Any]:
+        return await self.request("GET", f"/api/knowledge/{_segment(index_id)}")
+
+    async def delete_index(self, index_id: str) -> None:
+        await self.request("DELETE", f"/api/knowledge/{_segment(index_id)}")
+
+    async def documents(self, index_id: str) -> list[dict[str, Any]]:
+        return await self.request("GET", f"/api/knowledge/{_segment(index_id)}/documents")
+
+    async def delete_document(self, index_id: str, document_id: str) -> None:
+        await self.request("DELETE", f"/api/knowledge/{_segment(index_id)}/documents/{_segment(document_id)}")
+
+    async def upload_documents(
+        self, index_id: str, files: list[tuple[str, bytes]], labels: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Files as (name, content); answers with the ingestion job."""
+        return await self.request(
+            "POST",
+            f"/api/knowledge/{_segment(index_id)}/documents",
+            params={"labels": ",".join(labels)} if labels else None,
+            files=[("files", (name, data, "application/octet-stream")) for name, data in files],
+            timeout=UPLOAD_TIMEOUT,
+        )
+
+    async def ingestion_job(self, job_id: str) -> dict[str, Any]:
+        return await self.request("GET", f"/api/knowledge/jobs/{_segment(job_id)}")
+
+    async def search_index(self, index_id: str, query: str, k: int = 5) -> dict[str, Any]:
+        return await self.request(
+            "POST", f"/api/knowledge/{_segment(index_id)}/search", json_body={"query": query, "k": k}
+        )
+
+    # -- connections (admins) -----------------------------------------------------------------
+    async def connections(self, workspace: str) -> list[dict[str, Any]]:
+        return await self.request("GET", f"/api/workspaces/{_segment(workspace)}/connections")
+
+    async def create_connection(
+        self, workspace: str, name: str, kind: str, settings: dict[str, Any], secrets: dict[str, str]
+    ) -> dict[str, Any]:
+        return await self.request(
+            "POST",
+            f"/api/workspaces/{_segment(workspace)}/connections",
+            json_body={"name": name, "kind": kind, "settings": settings, "secrets": secrets},
+        )
+
+    async def update_connection(
+        self, connection_id: str, name: str, settings: dict[str, Any], secrets: dict[str, str]
+    ) -> dict[str, Any]:
+        """Secrets left out stay as they are."""
+        return await self.request(
+            "PATCH",
+            f"/api/connections/{_segment(connection_id)}",
+            json_body={"name": name, "settings": settings, "secrets": secrets},
+        )
+
+    async def delete_connection(self, connection_id: str) -> None:
+        await self.request("DELETE", f"/api/connections/{_segment(connection_id)}")
+
+    async def test_connection(self, connection_id: str) -> dict[str, Any]:
+        return await self.request(
+            "POST", f"/api/connections/{_segment(connection_id)}/test", timeout=UPLOAD_TIMEOUT
+        )
+
+    # -- monitoring, audit, feedback -------------------------------------------------------
+    async def monitoring(
+        self, workspace: str, since: str = "", until: str = "", flow: str = ""
+    ) -> dict[str, Any]:
+        params = {"workspace": workspace, "since": since, "until": until, "flow": flow}
+        return await self.request("GET", "/api/monitoring", params={k: v for k, v in params.items() if v})
+
+    async def audit(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        """Entries newest first; filters: action, who, resource_type, resource_id, since,
+        until, limit, before_seq (empty ones are left out)."""
+        return await self.request(
+            "GET", "/api/audit", params={k: v for k, v in filters.items() if v not in ("", None)}
+        )
+
+    async def audit_export(self, filters: dict[str, Any]) -> str:
+        """The matching entries as JSON Lines (action, since, until)."""
+        return await self.request(
+            "GET",
+            "/api/audit/export",
+            params={k: v for k, v in filters.items() if v not in ("", None)},
+            timeout=UPLOAD_TIMEOUT,
+            raw=True,
+        )
+
+    async def audit_verify(self) -> dict[str, Any]:
+        return await self.request("GET", "/api/audit/verify", timeout=UPLOAD_TIMEOUT)
+
+    async def give_feedback(self, run_id: str, rating: str, correction: str = "") -> dict[str, Any]:
+        body: dict[str, Any] = {"rating": rating}
+        if rating == "down" and correction.strip():
+            body["correction"] = correction.strip()
+        return await self.request("POST", f"/api/runs/{_segment(run_id)}/feedback", json_body=body)
 
 
 def _event_data(text: str) -> dict[str, Any]:
