@@ -31,13 +31,15 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
+from types import SimpleNamespace
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.db.database import SqliteTransaction
 from runtime.db.models import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
@@ -200,27 +202,47 @@ def _check_fields(fields: dict[str, str | None]) -> None:
             raise ValueError(f"audit {name} is {len(value)} characters long; at most {_FIELD_LIMITS[name]}")
 
 
+_AUDIT_HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
+_AUDIT_ENTRIES: Table = AuditEntry.__table__  # type: ignore[assignment]
+# Built once: a statement object caches its compiled form (hot path: every run).
+_CLAIM_HEAD = (
+    update(_AUDIT_HEAD)
+    .where(_AUDIT_HEAD.c.id == HEAD_ID)
+    .values(seq=_AUDIT_HEAD.c.seq + bindparam("count"))
+    .returning(_AUDIT_HEAD.c.seq, _AUDIT_HEAD.c.last_hash)
+)
+_MOVE_HEAD = update(_AUDIT_HEAD).where(_AUDIT_HEAD.c.id == HEAD_ID).values(last_hash=bindparam("last_hash"))
+_INSERT_ENTRIES = insert(_AUDIT_ENTRIES)
+
+
+def _insert_head(dialect: str) -> Any:
+    insert_head = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert_head(AuditHead).values(id=HEAD_ID, seq=0, last_hash=GENESIS_HASH).on_conflict_do_nothing()
+
+
+_INSERT_HEAD_SQLITE = _insert_head("sqlite")
+
+
 async def _advance_head(session: AsyncSession, count: int = 1) -> tuple[int, str]:
     """Take the head's lock and claim `count` seqs; returns (last new seq, previous hash)."""
-    claim = (
-        update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(seq=AuditHead.seq + count)
-        .returning(AuditHead.seq, AuditHead.last_hash)
-        .execution_options(synchronize_session=False)
-    )
-    row = (await session.execute(claim)).one_or_none()
+    row = (await session.execute(_CLAIM_HEAD, {"count": count})).one_or_none()
     if row is None:
         # First entry ever. Two first appenders may race here: the insert that loses
         # does nothing (on PostgreSQL it waits until the winner commits or rolls back),
         # then both claim through the update, one after the other.
-        dialect = session.get_bind().dialect.name
-        insert_head = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        await session.execute(
-            insert_head(AuditHead).values(id=HEAD_ID, seq=0, last_hash=GENESIS_HASH).on_conflict_do_nothing()
-        )
-        row = (await session.execute(claim)).one()
+        await session.execute(_insert_head(session.get_bind().dialect.name))
+        row = (await session.execute(_CLAIM_HEAD, {"count": count})).one()
     return row.seq, row.last_hash
+
+
+def _advance_head_sqlite(transaction: SqliteTransaction, count: int) -> tuple[int, str]:
+    """`_advance_head` in a transaction of `Database.sqlite_writer`."""
+    rows = transaction.execute(_CLAIM_HEAD, {"count": count})
+    if not rows:
+        transaction.execute(_INSERT_HEAD_SQLITE)
+        rows = transaction.execute(_CLAIM_HEAD, {"count": count})
+    seq, last_hash = rows[0]
+    return int(seq), str(last_hash)
 
 
 @dataclass(frozen=True)
@@ -265,10 +287,8 @@ async def append(
     return entry
 
 
-async def append_many(session: AsyncSession, events: Sequence[Event]) -> list[AuditEntry]:
-    """Append several entries in order with three statements in all (hot paths: runs)."""
-    if not events:
-        return []
+def _checked_details(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """Every event's detail as stored, after checking the event (see `append`)."""
     details = []
     for event in events:
         if not event.action:
@@ -283,35 +303,54 @@ async def append_many(session: AsyncSession, events: Sequence[Event]) -> list[Au
             }
         )
         details.append(_normalised_detail(event.detail))
+    return details
 
-    last_seq, prev_hash = await _advance_head(session, len(events))
+
+def _chained(
+    events: Sequence[Event], details: list[dict[str, Any]], last_seq: int, prev_hash: str
+) -> list[dict[str, Any]]:
+    """The rows for `events`, hashed in order onto `prev_hash`; the last gets `last_seq`."""
     at = datetime.now(UTC)  # taken under the lock, so time follows seq
-    entries = []
+    rows = []
     for offset, (event, detail) in enumerate(zip(events, details, strict=True)):
-        entry = AuditEntry(
-            seq=last_seq - len(events) + 1 + offset,
-            at=at,
-            actor=event.actor,
-            action=event.action,
-            resource_type=event.resource_type,
-            resource_id=event.resource_id,
-            version_hash=event.version_hash,
-            detail=detail,
-            prev_hash=prev_hash,
-        )
-        entry.entry_hash = prev_hash = compute_entry_hash(entry)
-        entries.append(entry)
-    await session.execute(
-        insert(AuditEntry),
-        [{column.key: getattr(entry, column.key) for column in AuditEntry.__table__.columns} for entry in entries],
-    )
-    await session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(last_hash=prev_hash)
-        .execution_options(synchronize_session=False)
-    )
-    return entries
+        row = {
+            "seq": last_seq - len(events) + 1 + offset,
+            "at": at,
+            "actor": event.actor,
+            "action": event.action,
+            "resource_type": event.resource_type,
+            "resource_id": event.resource_id,
+            "version_hash": event.version_hash,
+            "detail": detail,
+            "prev_hash": prev_hash,
+        }
+        row["entry_hash"] = prev_hash = compute_entry_hash(SimpleNamespace(**row))
+        rows.append(row)
+    return rows
+
+
+async def append_many(session: AsyncSession, events: Sequence[Event]) -> list[AuditEntry]:
+    """Append several entries in order with three statements in all (hot paths: runs)."""
+    if not events:
+        return []
+    details = _checked_details(events)
+    last_seq, prev_hash = await _advance_head(session, len(events))
+    rows = _chained(events, details, last_seq, prev_hash)
+    await session.execute(_INSERT_ENTRIES, rows)
+    await session.execute(_MOVE_HEAD, {"last_hash": rows[-1]["entry_hash"]})
+    return [AuditEntry(**row) for row in rows]
+
+
+def append_many_sqlite(transaction: SqliteTransaction, events: Sequence[Event]) -> None:
+    """`append_many` in a transaction of `Database.sqlite_writer`: the same checks,
+    chain and statements."""
+    if not events:
+        return
+    details = _checked_details(events)
+    last_seq, prev_hash = _advance_head_sqlite(transaction, len(events))
+    rows = _chained(events, details, last_seq, prev_hash)
+    transaction.executemany(_INSERT_ENTRIES, rows)
+    transaction.executemany(_MOVE_HEAD, [{"last_hash": rows[-1]["entry_hash"]}])
 
 
 # -- verifying --------------------------------------------------------------------------

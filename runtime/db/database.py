@@ -8,15 +8,27 @@ Two session kinds:
   nothing is ever half-written. On SQLite it starts with `BEGIN IMMEDIATE`: the write
   lock is taken up front, so two writers queue (busy timeout) instead of one failing
   with "database is locked" when it upgrades a read lock.
+
+And, for hot paths that write a lot in one go (runs and their audit entries),
+`db.sqlite_writer`: on a SQLite file, one dedicated thread with its own plain sqlite3
+connection that runs a whole transaction per call. aiosqlite hops to its thread and
+back for every cursor operation — three or four hops per statement, each costly on a
+busy machine — where the dedicated writer hops once per transaction. `None` on other
+backends (asyncpg needs no thread) and for in-memory databases or URLs with options (a
+second connection could see another database).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Update, event
+from sqlalchemy import ClauseElement, Engine, Executable, Insert, Update, event
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,31 +36,161 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql.compiler import SQLCompiler
+
+T = TypeVar("T")
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+)
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
-
-    @event.listens_for(engine.sync_engine, "connect")
+def _configure_sqlite(engine: Engine, *, immediate: bool) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver; we emit BEGIN ourselves.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
         cursor.close()
 
     if immediate:
 
-        @event.listens_for(engine.sync_engine, "begin")
+        @event.listens_for(engine, "begin")
         def _on_begin(connection: Any) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
     # Reads run without BEGIN: each SELECT is its own snapshot (WAL), which is all a read
     # session needs, and it saves two round trips to SQLite's thread per request.
 
+
+def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
+    _configure_sqlite(engine.sync_engine, immediate=immediate)
     return engine
+
+
+class _Prepared:
+    """A Core statement compiled for SQLite: its SQL and, per positional parameter, how a
+    value is made (given, bound in the statement, or the column's default) and stored
+    (the type's bind processor — so values land exactly as SQLAlchemy would store them)."""
+
+    def __init__(self, statement: ClauseElement, dialect: Any) -> None:
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = str(compiled)
+        table = getattr(statement, "table", None)
+        columns = table.c if isinstance(statement, Insert) and table is not None else {}
+        self.parameters: list[tuple[str, Callable[[], Any], Callable[[Any], Any] | None]] = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds[name]
+            fallback = _constant(bind.value) if bind.value is not None else _default_of(columns.get(name))
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            # Most values are None (no error, no usage): process that once.
+            self.parameters.append((name, fallback, _none_once(process) if process is not None else None))
+
+    def row(self, values: dict[str, Any]) -> tuple[Any, ...]:
+        row = []
+        for name, fallback, processor in self.parameters:
+            value = values[name] if name in values else fallback()
+            row.append(value if processor is None else processor(value))
+        return tuple(row)
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
+
+
+def _none_once(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    stored_none = processor(None)
+    return lambda value: stored_none if value is None else processor(value)
+
+
+def _default_of(column: Any) -> Callable[[], Any]:
+    default = getattr(column, "default", None)
+    if default is None:
+        return lambda: None
+    if default.is_callable:
+        return lambda: default.arg(None)  # SQLAlchemy wraps it to take an execution context
+    if default.is_scalar:
+        return lambda: default.arg
+    raise ValueError(f"column {column} has a default that needs the database; give its value")
+
+
+class SqliteTransaction:
+    """What `SqliteWriter.run` hands its work: Core statements run on one transaction of
+    a plain sqlite3 connection. Each statement is compiled once per writer; SQLAlchemy's
+    per-execution work, which costs more than SQLite's own, is skipped."""
+
+    def __init__(self, connection: sqlite3.Connection, prepared: dict[Executable, _Prepared]) -> None:
+        self.connection = connection
+        self._prepared = prepared
+
+    def _prepare(self, statement: Executable) -> _Prepared:
+        prepared = self._prepared.get(statement)
+        if prepared is None:
+            prepared = self._prepared[statement] = _Prepared(statement, _SQLITE_DIALECT)  # type: ignore[arg-type]
+        return prepared
+
+    def executemany(self, statement: Executable, params: list[dict[str, Any]]) -> None:
+        """`statement` once per parameter set; a missing INSERT value takes the column default."""
+        prepared = self._prepare(statement)
+        self.connection.executemany(prepared.sql, [prepared.row(values) for values in params])
+
+    def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> list[Any]:
+        """`statement` once; returns its rows as the driver gives them (no result types)."""
+        prepared = self._prepare(statement)
+        return self.connection.execute(prepared.sql, prepared.row(params or {})).fetchall()
+
+
+_SQLITE_DIALECT = SQLiteDialect_pysqlite()
+
+
+class SqliteWriter:
+    """One thread with one plain sqlite3 connection (WAL, synchronous=NORMAL, as the
+    engines' connections); `run(work)` runs `work(SqliteTransaction)` there inside
+    `BEGIN IMMEDIATE` ... `COMMIT` (rollback when `work` raises)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._connection: sqlite3.Connection | None = None
+        self._prepared: dict[Executable, _Prepared] = {}
+        self._thread: ThreadPoolExecutor | None = None
+
+    async def run(self, work: Callable[[SqliteTransaction], T]) -> T:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dirigent-sqlite-writer")
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._transaction, work)
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        for pragma in SQLITE_PRAGMAS:
+            connection.execute(pragma)
+        return connection
+
+    def _transaction(self, work: Callable[[SqliteTransaction], T]) -> T:
+        if self._connection is None:
+            self._connection = self._connect()
+        connection = self._connection
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(SqliteTransaction(connection, self._prepared))
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+        return result
+
+    def close(self) -> None:
+        """Finish what was handed in, close the connection (`run` starts afresh)."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.shutdown(wait=True)
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 async def update_exactly_one(session: AsyncSession, statement: Update, conflict: str, code: str) -> None:
@@ -64,10 +206,14 @@ async def update_exactly_one(session: AsyncSession, statement: Update, conflict:
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.dialect = make_url(url).get_backend_name()
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        self.sqlite_writer: SqliteWriter | None = None
         if self.dialect == "sqlite":
             self.read_engine = _sqlite_engine(url, immediate=False)
             self.write_engine = _sqlite_engine(url, immediate=True)
+            if parsed.database and parsed.database != ":memory:" and not parsed.query:
+                self.sqlite_writer = SqliteWriter(parsed.database)
         else:
             self.read_engine = create_async_engine(url, pool_pre_ping=True, pool_size=10)
             self.write_engine = self.read_engine
@@ -85,6 +231,8 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        if self.sqlite_writer is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.sqlite_writer.close)
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()

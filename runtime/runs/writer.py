@@ -11,6 +11,10 @@ runs; alone, a run waits for nothing.
 Each submitter awaits its own future, which is resolved only after the commit: a run
 is never reported done before it is durable. If a batch fails, its write sets are
 retried one by one, so one bad write fails only its own run.
+
+On a SQLite file the batch is written by `Database.sqlite_writer` — one hop to its thread
+per transaction instead of several per statement — unless a write set brings `extra`
+writes of its own (approval tasks: rare, and written through the async session).
 """
 
 from __future__ import annotations
@@ -22,11 +26,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Table, Update, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from runtime.audit.service import Event, append_many
-from runtime.db.database import Database
+from runtime.audit.service import Event, append_many, append_many_sqlite
+from runtime.db.database import Database, SqliteTransaction
 from runtime.db.models import Run, RunStep
 
 log = logging.getLogger("dirigent.runs.writer")
@@ -47,47 +51,70 @@ class WriteSet:
     extra: Callable[[AsyncSession], Awaitable[None]] | None = None
 
 
-async def _write_batch(session: AsyncSession, batch: list[WriteSet]) -> None:
-    runs = [item.insert_run for item in batch if item.insert_run]
-    if runs:
-        await session.execute(insert(Run), runs)
+RUNS: Table = Run.__table__  # type: ignore[assignment]
+STEPS: Table = RunStep.__table__  # type: ignore[assignment]
+# Statement objects built once keep their compiled form cached (cheap to execute again).
+_INSERT_RUNS = insert(RUNS)
+_INSERT_STEPS = insert(STEPS)
+_UPDATES: dict[tuple[str, tuple[str, ...]], Update] = {}
+
+
+def _update_statement(table: Table, keys: tuple[str, ...]) -> Update:
+    """UPDATE of `keys` for a run (by id) or a step (by run and node), for executemany."""
+    statement = _UPDATES.get((table.name, keys))
+    if statement is None:
+        if table is RUNS:
+            where = RUNS.c.id == bindparam("k_run")
+        else:
+            where = (STEPS.c.run_id == bindparam("k_run")) & (STEPS.c.node_id == bindparam("k_node"))
+        statement = update(table).where(where).values({key: bindparam(f"v_{key}") for key in keys})
+        _UPDATES[(table.name, keys)] = statement
+    return statement
+
+
+def _statements(batch: list[WriteSet]) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """The batch's row writes as (statement, parameter sets): one executemany each."""
+    statements: list[tuple[Any, list[dict[str, Any]]]] = []
+    runs: dict[frozenset[str], list[dict[str, Any]]] = {}  # executemany needs the same keys
+    for item in batch:
+        if item.insert_run:
+            runs.setdefault(frozenset(item.insert_run), []).append(item.insert_run)
+    statements += [(_INSERT_RUNS, rows) for rows in runs.values()]
     steps = [row for item in batch for row in item.insert_steps]
     if steps:
-        await session.execute(insert(RunStep), steps)
+        statements.append((_INSERT_STEPS, steps))
+    groups: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
     for item in batch:
         for values in item.update_steps:
-            values = dict(values)
-            node_id = values.pop("node_id")
-            await session.execute(
-                update(RunStep)
-                .where(RunStep.run_id == item.run_id, RunStep.node_id == node_id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-    await _update_runs(session, [item for item in batch if item.update_run])
+            keys = tuple(sorted(key for key in values if key != "node_id"))
+            params = {"k_run": item.run_id, "k_node": values["node_id"]}
+            params.update((f"v_{key}", values[key]) for key in keys)
+            groups.setdefault((STEPS.name, keys), []).append(params)
+    for item in batch:
+        if item.update_run:
+            keys = tuple(sorted(item.update_run))
+            params = {"k_run": item.run_id, **{f"v_{key}": value for key, value in item.update_run.items()}}
+            groups.setdefault((RUNS.name, keys), []).append(params)
+    for (table_name, keys), rows in groups.items():
+        statements.append((_update_statement(RUNS if table_name == RUNS.name else STEPS, keys), rows))
+    return statements
+
+
+async def _write_batch(session: AsyncSession, batch: list[WriteSet]) -> None:
+    connection = await session.connection()
+    for statement, params in _statements(batch):
+        await connection.execute(statement, params)
     for item in batch:
         if item.extra is not None:
             await item.extra(session)
     await append_many(session, [event for item in batch for event in item.events])
 
 
-async def _update_runs(session: AsyncSession, items: list[WriteSet]) -> None:
-    """One executemany per set of columns (usually all runs set the same ones)."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for item in items:
-        assert item.update_run is not None
-        keys = tuple(sorted(item.update_run))
-        groups.setdefault(keys, []).append(
-            {"run_key": item.run_id, **{f"v_{k}": v for k, v in item.update_run.items()}}
-        )
-    for keys, params in groups.items():
-        statement = (
-            update(Run.__table__)
-            .where(Run.__table__.c.id == bindparam("run_key"))
-            .values({key: bindparam(f"v_{key}") for key in keys})
-        )
-        connection = await session.connection()
-        await connection.execute(statement, params)
+def _write_batch_sqlite(transaction: SqliteTransaction, batch: list[WriteSet]) -> None:
+    """`_write_batch` in a transaction of `Database.sqlite_writer` (no `extra` writes)."""
+    for statement, params in _statements(batch):
+        transaction.executemany(statement, params)
+    append_many_sqlite(transaction, [event for item in batch for event in item.events])
 
 
 class RunWriter:
@@ -121,9 +148,14 @@ class RunWriter:
                 await self._commit(batch)
 
     async def _commit(self, batch: list[tuple[WriteSet, asyncio.Future[None]]]) -> None:
+        items = [item for item, _ in batch]
         try:
-            async with self.db.write() as session:
-                await _write_batch(session, [item for item, _ in batch])
+            sqlite = self.db.sqlite_writer
+            if sqlite is not None and all(item.extra is None for item in items):
+                await sqlite.run(lambda transaction: _write_batch_sqlite(transaction, items))
+            else:
+                async with self.db.write() as session:
+                    await _write_batch(session, items)
         except Exception as error:
             if len(batch) == 1:
                 _settle(batch[0][1], error)
