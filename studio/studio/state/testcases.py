@@ -134,9 +134,7 @@ class CasesState(EditorState):
     def new_case(self) -> None:
         form = testcases.form_from_case(None)
         first = self.form_targets[0]["value"] if self.form_targets else ""
-        form.checks = [
-            {"key": "c0", "check": "contains", "target": first, "field": "", "value": "", "json": ""}
-        ]
+        form.checks = [testcases.new_check_row("c0", first)]
         self._fill_form(form, -1)
 
     @rx.event
