@@ -13,6 +13,7 @@ from typing import Any
 import reflex as rx
 
 from studio.i18n import translate
+from studio.testcases import describe_check, plain
 
 
 def _show(value: Any) -> str:
@@ -75,6 +76,7 @@ def diff_rows(diff: dict[str, Any], lang: str) -> list[dict[str, str]]:
         rows += [
             _row("changed", str(item.get("field")), item.get("old"), item.get("new")) for item in diff["card"]
         ]
+    rows += _test_rows(diff.get("tests") or {}, lang)
     other: list[dict[str, str]] = []
     for section in ("inputs", "outputs"):
         named = diff.get(section) or {}
@@ -91,6 +93,36 @@ def diff_rows(diff: dict[str, Any], lang: str) -> list[dict[str, str]]:
     if other:
         rows.append(_row("section", translate("diff_other", lang)))
         rows += other
+    return rows
+
+
+CASE_PARTS = {
+    "description": "case_description",
+    "inputs": "case_inputs",
+    "fixed": "case_fixed",
+    "decisions": "case_decisions",
+    "expect": "case_expect",
+}
+
+
+def _test_rows(tests: dict[str, Any], lang: str) -> list[dict[str, str]]:
+    """Test cases by name; a changed case part by part, its checks in words."""
+    if not any(tests.get(key) for key in ("added", "removed", "changed")):
+        return []
+    rows = [_row("section", translate("diff_tests", lang))]
+    rows += [_row("added", str(name), new="") for name in tests.get("added") or []]
+    rows += [_row("removed", str(name), old="") for name in tests.get("removed") or []]
+    for item in tests.get("changed") or []:
+        old, new = plain(item.get("old") or {}), plain(item.get("new") or {})
+        for part, key in CASE_PARTS.items():
+            if old.get(part) == new.get(part):
+                continue
+            before, after = old.get(part), new.get(part)
+            if part == "expect":
+                before = "; ".join(describe_check(check, lang) for check in before or [])
+                after = "; ".join(describe_check(check, lang) for check in after or [])
+            label = f"{item.get('name')} · {translate(key, lang)}"
+            rows.append(_row("changed", label, before, after))
     return rows
 
 

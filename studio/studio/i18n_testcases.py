@@ -144,6 +144,7 @@ TESTCASE_TEXTS: dict[str, tuple[str, str]] = {
     "tests_ran_failed": ("{failed} von {total} Tests fehlgeschlagen.", "{failed} of {total} tests failed."),
     "review_tests": ("Testbericht (fixierte Tests)", "Test report (fixed tests)"),
     "col_tests": ("Tests", "Tests"),
+    "diff_tests": ("Testfälle", "Test cases"),
     # -- the submission gate ----------------------------------------------------------------------
     "submit_short": ("Einreichen", "Submit"),
     "gate_passed": ("Tests bestanden", "Tests passed"),

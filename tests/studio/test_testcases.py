@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "studio"))
 
 from studio.api import RuntimeClient
 
-from studio import i18n, templates, testcases
+from studio import diffview, i18n, templates, testcases
 
 DOCUMENT = {
     "inputs": {"question": {"type": "string"}, "amount": {"type": "number"}},
@@ -202,3 +202,19 @@ async def test_client_runs_tests_and_submits_with_an_override_reason() -> None:
         ("/api/flows/f1/versions/3/submit", {"override_reason": "Notfall-Fix"}),
         ("/api/flows/f1/versions/3/submit", None),
     ]
+
+
+def test_the_diff_names_test_cases_and_their_checks_in_words() -> None:
+    changed = {**CASE, "expect": [{"check": "contains", "output": "text", "value": "Fehler"}]}
+    diff = {
+        "tests": {
+            "added": ["Neu"],
+            "removed": [],
+            "changed": [{"name": CASE["name"], "old": CASE, "new": changed}],
+        }
+    }
+    rows = diffview.diff_rows(diff, "de")
+    assert [row["kind"] for row in rows] == ["section", "added", "changed"]
+    assert rows[0]["label"] == "Testfälle" and rows[1]["label"] == "Neu"
+    assert rows[2]["label"] == "Rechnung ok · Erwartet"
+    assert rows[2]["new"] == "Ergebnis „text“ enthält „Fehler“"
