@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from studio.i18n_insight import AUDIT_TEXTS, MONITORING_TEXTS
+from studio.i18n_operate import CONNECTION_TEXTS, FEEDBACK_TEXTS, KNOWLEDGE_TEXTS, OPERATE_ERRORS
 from studio.i18n_testcases import TESTCASE_ERRORS, TESTCASE_TEXTS
 
 LANGUAGES = ("de", "en")
@@ -324,6 +326,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "instructions": ("Hinweise", "Instructions"),
     **TESTCASE_TEXTS,
+    **KNOWLEDGE_TEXTS,
+    **CONNECTION_TEXTS,
+    **FEEDBACK_TEXTS,
+    **MONITORING_TEXTS,
+    **AUDIT_TEXTS,
 }
 
 # Node types the runtime ships: title and one line for the palette. Types the runtime
@@ -489,6 +496,7 @@ ERRORS: dict[str, tuple[str, str]] = {
     "already_live": ("Diese Version ist schon live.", "This version is live already."),
     "not_published": ("Diese Version ist nicht veröffentlicht.", "This version is not published."),
     **TESTCASE_ERRORS,
+    **OPERATE_ERRORS,
 }
 
 # Lead-ins for codes without a sentence of their own; the runtime's message follows.

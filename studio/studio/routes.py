@@ -10,7 +10,6 @@ VERSIONS = "/flows/[flow_id]/versions"
 REVIEW = "/review"
 ASSISTANTS = "/assistants"
 TASKS = "/tasks"
-# Pages that later issues fill in; they show a notice until then.
 KNOWLEDGE = "/knowledge"
 CONNECTIONS = "/connections"
 MONITORING = "/monitoring"

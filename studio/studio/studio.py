@@ -5,16 +5,22 @@ from __future__ import annotations
 import reflex as rx
 
 from studio import routes
-from studio.components.layout import coming_soon
 from studio.pages.assistants import AssistantsState, assistants_page
+from studio.pages.audit import AuditState, audit_page
+from studio.pages.connections import connections_page
 from studio.pages.editor import editor_page
 from studio.pages.flows import FlowsState, flows_page
+from studio.pages.knowledge import knowledge_page
 from studio.pages.login import LoginState, login_page
+from studio.pages.monitoring import monitoring_page
 from studio.pages.review import ReviewState, review_page
 from studio.pages.tasks import TasksState, tasks_page
 from studio.pages.versions import VersionsState, versions_page
 from studio.state.base import AppState
+from studio.state.connections import ConnectionsState
 from studio.state.editor import EditorState
+from studio.state.knowledge import KnowledgeState
+from studio.state.monitoring import MonitoringState
 from studio.state.testcases import CasesState
 
 TITLE = "Dirigent Studio"
@@ -69,6 +75,27 @@ app.add_page(
     on_load=[AppState.require_sign_in, TasksState.load],
 )
 
-# Pages that later issues fill in: Knowledge, Connections, Monitoring, Audit.
-for route in (routes.KNOWLEDGE, routes.CONNECTIONS, routes.MONITORING, routes.AUDIT):
-    app.add_page(coming_soon, route=route, title=TITLE, on_load=AppState.require_sign_in)
+app.add_page(
+    knowledge_page,
+    route=routes.KNOWLEDGE,
+    title=f"{TITLE} - Wissen",
+    on_load=[AppState.require_sign_in, KnowledgeState.load],
+)
+app.add_page(
+    connections_page,
+    route=routes.CONNECTIONS,
+    title=f"{TITLE} - Verbindungen",
+    on_load=[AppState.require_sign_in, ConnectionsState.load],
+)
+app.add_page(
+    monitoring_page,
+    route=routes.MONITORING,
+    title=f"{TITLE} - Monitoring",
+    on_load=[AppState.require_sign_in, MonitoringState.load],
+)
+app.add_page(
+    audit_page,
+    route=routes.AUDIT,
+    title=f"{TITLE} - Audit",
+    on_load=[AppState.require_sign_in, AuditState.load],
+)

@@ -124,6 +124,8 @@ def stack(studio_prerequisites: None, tmp_path_factory: pytest.TempPathFactory) 
         "DIRIGENT_DATA_DIR": str(workdir / ".dirigent"),
         "DIRIGENT_LLM_URL": llm.url,
         "DIRIGENT_SWEEP_INTERVAL_S": "1",
+        # Connections may call this machine (the connections journey tests one against the runtime).
+        "DIRIGENT_EGRESS_ALLOW": "127.0.0.1",
     }
     # Settings other tests may leave in this process's environment must not reach the runtime:
     # a test database, and Hugging Face's offline mode (it refuses even the local LLM double).

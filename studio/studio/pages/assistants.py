@@ -14,10 +14,12 @@ from typing import Any
 import reflex as rx
 
 from studio.api import ApiError, RuntimeClient
+from studio.components.feedback import feedback_bar
 from studio.components.layout import empty_state, page_frame, page_title
 from studio.state.base import AppState, t
 
 FLUSH_S = 0.12
+ENDED = rx.Var.create(["succeeded", "failed"])  # answers that can be rated
 WAIT_POLL_S = 2.0
 WAIT_POLL_MAX_S = 15 * 60
 
@@ -255,6 +257,10 @@ def _message(message: rx.Var, index: rx.Var) -> rx.Component:
                 spacing="1",
                 margin_top="8px",
             ),
+        ),
+        rx.cond(
+            (~is_user) & (message["run_id"] != "") & ENDED.contains(message["status"]),
+            feedback_bar(message["run_id"]),
         ),
         padding="10px 14px",
         border_radius="12px",

@@ -1,0 +1,409 @@
+"""Audit (board and admins): the chain verification up front, a filterable list of the
+trail, newest first, page by page, and an export of what the filters match (JSON Lines)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import reflex as rx
+
+from studio.api import ApiError
+from studio.audit_view import ACTIONS, PAGE_SIZE, RESOURCE_TYPES, entry_row, query_params, verify_text
+from studio.components.layout import empty_state, page_frame, page_title
+from studio.state.base import AppState, t
+
+ALL = "__all__"
+FILTER_NAMES = ("action", "who", "resource_type", "resource_id", "since", "until")
+
+
+class AuditState(AppState):
+    filters: dict[str, str] = {}
+    entries: list[dict[str, str]] = []
+    # before_seq of each page shown so far (0: the newest page); the last is the current one.
+    pages: list[int] = [0]
+    has_older: bool = False
+    loading: bool = False
+    exporting: bool = False
+    expanded: str = ""
+
+    verifying: bool = False
+    verified: bool = False
+    chain_ok: bool = False
+    chain_text: str = ""
+    chain_problem: str = ""
+
+    @rx.var
+    def may_read(self) -> bool:
+        return self.is_board or "admin" in self.global_roles
+
+    @rx.var
+    def page_number(self) -> int:
+        return len(self.pages)
+
+    @rx.event
+    async def load(self) -> Any:
+        if not self.token or not self.may_read:
+            return
+        self.pages = [0]
+        yield AuditState.fetch
+        yield AuditState.verify
+
+    @rx.event
+    async def fetch(self) -> Any:
+        self.loading = True
+        yield
+        params: dict[str, Any] = {**query_params(self.filters), "limit": PAGE_SIZE + 1}
+        if self.pages[-1]:
+            params["before_seq"] = self.pages[-1]
+        try:
+            found = await self.api().audit(params)
+        except ApiError as exc:
+            self.loading = False
+            yield self.on_error(exc)
+            return
+        self.has_older = len(found) > PAGE_SIZE
+        self.entries = [entry_row(entry, self.lang) for entry in found[:PAGE_SIZE]]
+        self.loading = False
+
+    @rx.event
+    async def verify(self) -> Any:
+        self.verifying = True
+        yield
+        try:
+            result = await self.api().audit_verify()
+        except ApiError as exc:
+            self.verifying = False
+            yield self.on_error(exc)
+            return
+        self.chain_ok, self.chain_text, self.chain_problem = verify_text(result, self.lang)
+        self.verifying, self.verified = False, True
+
+    @rx.event
+    def apply_filters(self, form: dict[str, Any]) -> Any:
+        self.filters = {name: str(form.get(name) or "").replace(ALL, "") for name in FILTER_NAMES}
+        self.pages = [0]
+        return AuditState.fetch
+
+    @rx.event
+    def clear_filters(self) -> Any:
+        self.filters, self.pages = {}, [0]
+        return AuditState.fetch
+
+    @rx.event
+    def older(self) -> Any:
+        if self.has_older and self.entries:
+            self.pages = [*self.pages, int(self.entries[-1]["seq"])]
+            return AuditState.fetch
+        return None
+
+    @rx.event
+    def newer(self) -> Any:
+        if len(self.pages) > 1:
+            self.pages = self.pages[:-1]
+            return AuditState.fetch
+        return None
+
+    @rx.event
+    def toggle(self, seq: str) -> None:
+        self.expanded = "" if self.expanded == seq else seq
+
+    @rx.event
+    async def export(self) -> Any:
+        self.exporting = True
+        yield
+        params = {
+            key: value
+            for key, value in query_params(self.filters).items()
+            if key in ("action", "since", "until")
+        }
+        try:
+            text = await self.api().audit_export(params)
+        except ApiError as exc:
+            self.exporting = False
+            yield self.on_error(exc)
+            return
+        self.exporting = False
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+        lines = text.count("\n")
+        yield rx.download(data=text, filename=f"dirigent-audit-{stamp}.jsonl")
+        yield rx.toast.success(self.tr("audit_exported", count=lines))
+
+
+def _chain_banner() -> rx.Component:
+    recheck = rx.button(
+        rx.icon("shield-check", size=14),
+        t("audit_verify_again"),
+        size="1",
+        variant="soft",
+        loading=AuditState.verifying,
+        on_click=AuditState.verify,
+        id="audit-verify",
+    )
+
+    def banner(ok: bool) -> rx.Component:
+        return rx.callout.root(
+            rx.callout.icon(rx.icon("shield-check" if ok else "shield-alert", size=22)),
+            rx.vstack(
+                rx.hstack(
+                    rx.text(AuditState.chain_text, size="3", weight="bold", id="chain-text"),
+                    rx.spacer(),
+                    recheck,
+                    width="100%",
+                    align="center",
+                ),
+                rx.text(t("audit_chain_ok_hint" if ok else "audit_chain_broken_hint"), size="1"),
+                rx.cond(AuditState.chain_problem != "", rx.code(AuditState.chain_problem, size="1")),
+                spacing="1",
+                width="100%",
+            ),
+            color_scheme="green" if ok else "red",
+            size="2",
+            width="100%",
+            id="chain-result",
+            custom_attrs={"data-ok": "true" if ok else "false"},
+        )
+
+    return rx.cond(
+        AuditState.verified,
+        rx.cond(AuditState.chain_ok, banner(True), banner(False)),
+        rx.callout(t("audit_verifying"), icon="loader", color_scheme="gray", width="100%"),
+    )
+
+
+def _select(name: str, options: tuple[str, ...], label: Any, all_key: str) -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(placeholder=t(all_key), id=f"audit-{name.replace('_', '-')}", width="100%"),
+        rx.select.content(
+            rx.select.item(t(all_key), value=ALL),
+            *[rx.select.item(label(option), value=option) for option in options],
+        ),
+        name=name,
+        default_value=AuditState.filters.get(name, ALL),
+    )
+
+
+def _filters() -> rx.Component:
+    def field(label_key: str, control: rx.Component) -> rx.Component:
+        return rx.vstack(rx.text(t(label_key), size="1", weight="medium"), control, spacing="1", width="100%")
+
+    return rx.form(
+        rx.grid(
+            field(
+                "audit_action",
+                _select(
+                    "action", ACTIONS, lambda a: t("audit_action_" + a.replace(".", "_")), "audit_all_actions"
+                ),
+            ),
+            field(
+                "audit_who",
+                rx.input(
+                    name="who",
+                    default_value=AuditState.filters.get("who", ""),
+                    placeholder="champion",
+                    id="audit-who",
+                ),
+            ),
+            field(
+                "audit_resource",
+                _select("resource_type", RESOURCE_TYPES, lambda r: t("resource_" + r), "audit_all_resources"),
+            ),
+            field(
+                "audit_resource_id",
+                rx.input(
+                    name="resource_id",
+                    default_value=AuditState.filters.get("resource_id", ""),
+                    id="audit-resource-id",
+                ),
+            ),
+            field(
+                "range_from",
+                rx.input(
+                    type="date",
+                    name="since",
+                    default_value=AuditState.filters.get("since", ""),
+                    id="audit-since",
+                ),
+            ),
+            field(
+                "range_to",
+                rx.input(
+                    type="date",
+                    name="until",
+                    default_value=AuditState.filters.get("until", ""),
+                    id="audit-until",
+                ),
+            ),
+            columns="6",
+            spacing="3",
+            width="100%",
+        ),
+        rx.hstack(
+            rx.button(rx.icon("filter", size=14), t("audit_filter"), type="submit", id="audit-apply"),
+            rx.button(
+                t("audit_clear"),
+                type="button",
+                variant="soft",
+                color_scheme="gray",
+                on_click=AuditState.clear_filters,
+                id="audit-clear",
+            ),
+            rx.spacer(),
+            rx.button(
+                rx.icon("download", size=14),
+                t("audit_export"),
+                type="button",
+                variant="outline",
+                loading=AuditState.exporting,
+                on_click=AuditState.export,
+                id="audit-export",
+            ),
+            width="100%",
+            margin_top="10px",
+        ),
+        on_submit=AuditState.apply_filters,
+        key=AuditState.filters.to_string(),
+        width="100%",
+    )
+
+
+def _entry(entry: rx.Var) -> rx.Component:
+    open_ = AuditState.expanded == entry["seq"]
+    return rx.fragment(
+        rx.table.row(
+            rx.table.cell(rx.text("#", entry["seq"], size="1", color=rx.color("gray", 10))),
+            rx.table.cell(rx.text(entry["at"], size="1", white_space="nowrap")),
+            rx.table.cell(entry["actor"]),
+            rx.table.cell(
+                rx.vstack(
+                    rx.text(entry["action_text"], size="2", weight="medium"),
+                    rx.code(entry["action"], size="1", variant="ghost"),
+                    spacing="0",
+                )
+            ),
+            rx.table.cell(
+                rx.vstack(
+                    rx.text(entry["resource_type"], size="1"),
+                    rx.text(
+                        entry["resource_id"],
+                        size="1",
+                        color=rx.color("gray", 10),
+                        truncate=True,
+                        max_width="220px",
+                    ),
+                    spacing="0",
+                )
+            ),
+            rx.table.cell(
+                rx.text(
+                    entry["detail"], size="1", truncate=True, max_width="320px", color=rx.color("gray", 11)
+                )
+            ),
+            on_click=AuditState.toggle(entry["seq"]),
+            cursor="pointer",
+            class_name="audit-row",
+            custom_attrs={
+                "data-action": entry["action"],
+                "data-actor": entry["actor"],
+                "data-seq": entry["seq"],
+            },
+        ),
+        rx.cond(
+            open_,
+            rx.table.row(
+                rx.table.cell(
+                    rx.vstack(
+                        rx.code_block(
+                            entry["detail_pretty"], language="json", font_size="12px", width="100%"
+                        ),
+                        rx.text(
+                            t("audit_entry_hash"),
+                            ": ",
+                            entry["hash"],
+                            "…",
+                            size="1",
+                            color=rx.color("gray", 10),
+                        ),
+                        width="100%",
+                    ),
+                    col_span=6,
+                )
+            ),
+        ),
+    )
+
+
+def _list() -> rx.Component:
+    table = rx.table.root(
+        rx.table.header(
+            rx.table.row(
+                *[
+                    rx.table.column_header_cell(t(key))
+                    for key in (
+                        "audit_seq",
+                        "audit_at",
+                        "audit_who",
+                        "audit_action",
+                        "audit_resource",
+                        "audit_detail",
+                    )
+                ]
+            )
+        ),
+        rx.table.body(rx.foreach(AuditState.entries, _entry)),
+        width="100%",
+        size="1",
+        variant="surface",
+        id="audit-table",
+    )
+    pager = rx.hstack(
+        rx.button(
+            rx.icon("chevron-left", size=14),
+            t("audit_newer"),
+            size="1",
+            variant="soft",
+            disabled=AuditState.page_number <= 1,
+            on_click=AuditState.newer,
+            id="audit-newer",
+        ),
+        rx.text(
+            t("audit_page"),
+            " ",
+            AuditState.page_number,
+            size="1",
+            color=rx.color("gray", 10),
+            id="audit-page",
+        ),
+        rx.button(
+            t("audit_older"),
+            rx.icon("chevron-right", size=14),
+            size="1",
+            variant="soft",
+            disabled=~AuditState.has_older,
+            on_click=AuditState.older,
+            id="audit-older",
+        ),
+        justify="center",
+        align="center",
+        width="100%",
+    )
+    return rx.cond(
+        AuditState.entries.length() > 0,
+        rx.vstack(table, pager, spacing="3", width="100%"),
+        rx.cond(
+            AuditState.loading,
+            rx.center(rx.spinner(size="3"), padding="40px"),
+            empty_state("search-x", "audit_empty", "audit_empty_hint"),
+        ),
+    )
+
+
+def audit_page() -> rx.Component:
+    return page_frame(
+        page_title("audit_title", "audit_subtitle"),
+        rx.cond(
+            AuditState.may_read,
+            rx.vstack(_chain_banner(), rx.card(_filters(), width="100%"), _list(), spacing="4", width="100%"),
+            empty_state("lock", "audit_not_allowed"),
+        ),
+    )

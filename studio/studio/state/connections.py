@@ -1,0 +1,172 @@
+"""The connections page's state (admins): list, create and edit per kind, test, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from studio.api import ApiError
+from studio.connection_forms import (
+    KINDS,
+    connection_row,
+    field_problems,
+    form_values,
+    secrets_from_form,
+    settings_from_form,
+    test_result_text,
+)
+from studio.state.base import AppState
+
+
+class ConnectionsState(AppState):
+    connections: list[dict[str, str]] = []
+    loading: bool = False
+    settings_of: dict[str, dict[str, Any]] = {}
+
+    dialog_open: bool = False
+    editing_id: str = ""
+    editing_name: str = ""
+    form_kind: str = "http"
+    auth_type: str = "none"
+    defaults: dict[str, str] = {}
+    set_secrets: list[str] = []
+    field_errors: dict[str, str] = {}
+    saving: bool = False
+
+    testing: str = ""
+    test_text: dict[str, str] = {}
+    test_ok: dict[str, bool] = {}
+
+    confirm_id: str = ""
+    confirm_name: str = ""
+    deleting: bool = False
+
+    @rx.event
+    async def load(self) -> Any:
+        if not self.token or not self.workspace:
+            return
+        self.loading = True
+        yield
+        try:
+            found = await self.api().connections(self.workspace)
+        except ApiError as exc:
+            self.loading = False
+            yield self.on_error(exc)
+            return
+        self.connections = [connection_row(item) for item in found]
+        self.settings_of = {
+            str(item["id"]): {
+                "settings": item.get("settings") or {},
+                "secrets": sorted(item.get("secrets") or {}),
+            }
+            for item in found
+        }
+        self.loading = False
+
+    # -- the form ----------------------------------------------------------------------------
+    @rx.event
+    def open_new(self) -> None:
+        self.editing_id, self.editing_name, self.form_kind = "", "", "http"
+        self._fill("http", None, [])
+
+    @rx.event
+    def open_edit(self, connection_id: str) -> None:
+        row = next((item for item in self.connections if item["id"] == connection_id), None)
+        if row is None:
+            return
+        stored = self.settings_of.get(connection_id, {})
+        self.editing_id, self.editing_name, self.form_kind = connection_id, row["name"], row["kind"]
+        self._fill(row["kind"], stored.get("settings") or {}, list(stored.get("secrets") or []))
+
+    def _fill(self, kind: str, settings: dict[str, Any] | None, secrets: list[str]) -> None:
+        self.defaults = form_values(kind, settings)
+        self.auth_type = self.defaults.get("auth.type", "none")
+        self.set_secrets = secrets
+        self.field_errors = {}
+        self.dialog_open = True
+
+    @rx.event
+    def set_dialog_open(self, value: bool) -> None:
+        self.dialog_open = value
+
+    @rx.event
+    def set_form_kind(self, kind: str) -> None:
+        if kind in KINDS and not self.editing_id:
+            self.form_kind = kind
+            self.defaults = form_values(kind, None)
+            self.auth_type = self.defaults.get("auth.type", "none")
+            self.field_errors = {}
+
+    @rx.event
+    def set_auth_type(self, value: str) -> None:
+        self.auth_type = value
+
+    @rx.event
+    async def save(self, form: dict[str, Any]) -> Any:
+        name = str(form.get("name") or "").strip()
+        settings, problems = settings_from_form(self.form_kind, form)
+        errors = {path: self.tr(key) for path, key in problems.items()}
+        if not name:
+            errors["name"] = self.tr("conn_name_missing")
+        self.field_errors = errors
+        if errors:
+            return
+        secrets = secrets_from_form(self.form_kind, form)
+        self.saving = True
+        yield
+        api = self.api()
+        try:
+            if self.editing_id:
+                saved = await api.update_connection(self.editing_id, name, settings, secrets)
+            else:
+                saved = await api.create_connection(self.workspace, name, self.form_kind, settings, secrets)
+        except ApiError as exc:
+            self.saving = False
+            self.field_errors = field_problems(exc.errors) if exc.body.get("errors") else {}
+            if exc.code == "name_taken":
+                self.field_errors = {"name": self.error_text(exc)}
+            yield self.on_error(exc)
+            return
+        self.saving, self.dialog_open = False, False
+        key = "conn_updated" if self.editing_id else "conn_created"
+        yield rx.toast.success(self.tr(key, name=saved.get("name") or name))
+        yield ConnectionsState.load
+
+    # -- test and delete ---------------------------------------------------------------------
+    @rx.event
+    async def test(self, connection_id: str) -> Any:
+        self.testing = connection_id
+        yield
+        try:
+            result = await self.api().test_connection(connection_id)
+        except ApiError as exc:
+            self.testing = ""
+            yield self.on_error(exc)
+            return
+        self.testing = ""
+        self.test_text = {**self.test_text, connection_id: test_result_text(result, self.lang)}
+        self.test_ok = {**self.test_ok, connection_id: bool(result.get("ok"))}
+
+    @rx.event
+    def ask_delete(self, connection_id: str, name: str) -> None:
+        self.confirm_id, self.confirm_name = connection_id, name
+
+    @rx.event
+    def set_confirm_open(self, value: bool) -> None:
+        if not value:
+            self.confirm_id = ""
+
+    @rx.event
+    async def confirm_delete(self) -> Any:
+        self.deleting = True
+        yield
+        try:
+            await self.api().delete_connection(self.confirm_id)
+        except ApiError as exc:
+            self.deleting = False
+            yield self.on_error(exc)
+            return
+        self.deleting, self.confirm_id = False, ""
+        yield rx.toast.success(self.tr("conn_deleted", name=self.confirm_name))
+        yield ConnectionsState.load

@@ -1,0 +1,88 @@
+"""The monitoring page's state: one report per workspace and date range, shown per scope."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import reflex as rx
+
+from studio.api import ApiError
+from studio.monitoring_view import (
+    assistant_rows,
+    chart_points,
+    default_range,
+    role_rows,
+    scope_options,
+    scope_part,
+    tiles,
+)
+from studio.state.base import AppState
+
+
+class MonitoringState(AppState):
+    since: str = ""
+    until: str = ""
+    scope: str = "all"
+    loading: bool = False
+    loaded: bool = False
+    total_runs: int = 0
+    points: list[dict[str, Any]] = []
+    tile_rows: list[dict[str, str]] = []
+    assistants: list[dict[str, str]] = []
+    roles: list[dict[str, str]] = []
+    scopes: list[dict[str, str]] = []
+    # The runtime's answer, kept on the server: switching the scope needs no new request.
+    _report: dict[str, Any] = {}
+
+    @rx.var
+    def scope_label(self) -> str:
+        return next((item["label"] for item in self.scopes if item["value"] == self.scope), "")
+
+    @rx.event
+    async def load(self) -> Any:
+        if not self.token or not self.workspace:
+            return
+        if not self.since or not self.until:
+            self.since, self.until = default_range(datetime.now(UTC).date())
+        self.loading = True
+        yield
+        try:
+            report = await self.api().monitoring(self.workspace, self.since, self.until)
+        except ApiError as exc:
+            self.loading = False
+            yield self.on_error(exc)
+            return
+        self._report = report
+        self.assistants = assistant_rows(report, self.lang)
+        self.roles = role_rows(report, self.lang)
+        self.scopes = scope_options(report, self.lang)
+        if self.scope not in {item["value"] for item in self.scopes}:
+            self.scope = "all"
+        self._show_scope()
+        self.total_runs = int(((report.get("summary") or {}).get("runs") or {}).get("total") or 0)
+        self.loading, self.loaded = False, True
+
+    def _show_scope(self) -> None:
+        part = scope_part(self._report, self.scope)
+        self.points = chart_points(part.get("daily") or [])
+        self.tile_rows = tiles(part.get("summary") or {}, self.lang)
+
+    @rx.event
+    def choose_scope(self, scope: str) -> None:
+        self.scope = scope
+        self._show_scope()
+
+    @rx.event
+    def apply_range(self, form: dict[str, Any]) -> Any:
+        since, until = str(form.get("since") or ""), str(form.get("until") or "")
+        if since and until and since > until:
+            return rx.toast.warning(self.tr("range_backwards"))
+        self.since, self.until = since or self.since, until or self.until
+        return MonitoringState.load
+
+    @rx.event
+    def last_days(self, days: int) -> Any:
+        today = datetime.now(UTC).date()
+        self.since, self.until = (today - timedelta(days=days - 1)).isoformat(), today.isoformat()
+        return MonitoringState.load
