@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -38,9 +38,17 @@ class CompiledFlow:
     # What each node reads from the scope, recorded as the step's inputs.
     reads: dict[str, tuple[tuple[str, str | None], ...]]
     start: str
+    # Per node, asked once here rather than at every execution.
+    timeouts: dict[str, float] = field(default_factory=dict)
+    outputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for node_id, instance in self.instances.items():
+            self.timeouts.setdefault(node_id, instance.timeout_s())
+            self.outputs.setdefault(node_id, instance.declared_outputs(self.document.inputs))
 
     def declared_outputs(self, node_id: str) -> tuple[str, ...]:
-        return self.instances[node_id].declared_outputs(self.document.inputs)
+        return self.outputs[node_id]
 
 
 def compile_validated(
