@@ -37,11 +37,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "sign_out": ("Abmelden", "Sign out"),
     "signed_in_as": ("Angemeldet als", "Signed in as"),
     "loading": ("Wird geladen …", "Loading …"),
-    "coming_soon_title": ("Diese Seite kommt bald", "This page is coming soon"),
-    "coming_soon_body": (
-        "Die Laufzeit bietet die Funktion schon an; die Oberfläche dafür folgt in einer der nächsten Versionen.",
-        "The runtime offers this already; its page follows in one of the next versions.",
-    ),
     "not_found_title": ("Seite nicht gefunden", "Page not found"),
     "back_to_start": ("Zur Startseite", "Back to the start page"),
     "cancel": ("Abbrechen", "Cancel"),

@@ -44,8 +44,8 @@ MONITORING_TEXTS: dict[str, tuple[str, str]] = {
     "tile_tokens_detail": ("vom Sprachmodell verarbeitet", "processed by the language model"),
     "tile_feedback": ("Rückmeldequote", "Feedback rate"),
     "tile_feedback_detail": (
-        "👍 {up} · 👎 {down} · {corrections} Korrekturen",
-        "👍 {up} · 👎 {down} · {corrections} corrections",
+        "{up} hilfreich · {down} nicht hilfreich · {corrections} Korrekturen",
+        "{up} helpful · {down} not helpful · {corrections} corrections",
     ),
     "tile_approvals": ("Freigabequote", "Approval rate"),
     "tile_approvals_detail": (
@@ -103,7 +103,7 @@ MONITORING_TEXTS: dict[str, tuple[str, str]] = {
     "col_runs": ("Läufe", "Runs"),
     "col_p50": ("Median", "Median"),
     "col_p95": ("95 %", "95 %"),
-    "col_feedback": ("👍 / 👎", "👍 / 👎"),
+    "col_feedback": ("Hilfreich / nicht", "Helpful / not"),
     "col_corrections": ("Korrekturen", "Corrections"),
     "col_approval_rate": ("Freigabequote", "Approval rate"),
     "col_connector_calls": ("Aktionen", "Actions"),
@@ -152,6 +152,7 @@ AUDIT_TEXTS: dict[str, tuple[str, str]] = {
     "audit_at": ("Zeit (UTC)", "Time (UTC)"),
     "audit_detail": ("Details", "Details"),
     "audit_entry_hash": ("Prüfsumme", "Hash"),
+    "audit_no_detail": ("Keine weiteren Angaben.", "No further details."),
     "audit_newer": ("Neuere", "Newer"),
     "audit_older": ("Ältere", "Older"),
     "audit_page": ("Seite", "Page"),

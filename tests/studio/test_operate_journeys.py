@@ -84,6 +84,8 @@ def test_champion_uploads_documents_and_finds_one_by_search(
     assert "reisekosten.md" in hit.locator(".hit-source").inner_text()
     assert "0,30 Euro" in hit.inner_text()
     shot(page, "30-knowledge")
+    page.locator("#search-hits").scroll_into_view_if_needed()
+    shot(page, "30b-knowledge-search")
 
     page.locator(".document-row[data-name='alt.txt'] .document-delete").click()
     page.click("#confirm-delete")
@@ -156,7 +158,8 @@ def test_user_gives_thumbs_down_with_a_correction(stack: Stack, new_page: Any) -
     bar = answer.locator(".feedback-bar")
     run_id = bar.get_attribute("data-run")
     bar.locator(".feedback-down").click()
-    bar.locator(".feedback-correction").fill("Richtig ist: 30 Tage laut Tarifvertrag.")
+    bar.locator(".feedback-correction textarea").fill("Richtig ist: 30 Tage laut Tarifvertrag.")
+    shot(page, "34a-chat-correction")
     bar.locator(".feedback-send").click()
     page.wait_for_selector(".feedback-bar[data-rating='down'] .feedback-saved")
     shot(page, "34-chat-feedback")
@@ -190,10 +193,13 @@ def test_monitoring_shows_the_runs_of_an_assistant(stack: Stack, new_page: Any) 
     runs_tile = page.locator(".monitoring-tile[data-key='tile_runs'] .tile-value")
     assert runs_tile.inner_text() == str(expected["runs"]["total"])
     page.wait_for_selector("#chart-runs .recharts-bar-rectangle")
-    page.wait_for_selector("#chart-latency .recharts-line-curve")
+    page.wait_for_selector("#chart-latency .recharts-line-dot")
     assert page.locator("#chart-tokens .recharts-bar-rectangle").count() > 0
     assert page.locator("#role-table .monitoring-row[data-scope='role:user']").count() == 1
+    page.locator("#scope-title").scroll_into_view_if_needed()
     shot(page, "32-monitoring")
+    page.locator("#role-table").scroll_into_view_if_needed()
+    shot(page, "32b-monitoring-tables")
 
     page.fill("#range-since", "2020-01-01")
     page.fill("#range-until", "2020-01-31")

@@ -57,7 +57,7 @@ def _bar(key: str, label: str, colour: str, stack: str = "") -> rx.Component:
     )
 
 
-def _line(key: str, label: str, colour: str, axis: str = "left") -> rx.Component:
+def _line(key: str, label: str, colour: str, axis: str = "left", dots: bool = True) -> rx.Component:
     return rx.recharts.line(
         data_key=key,
         name=t(label),
@@ -66,7 +66,7 @@ def _line(key: str, label: str, colour: str, axis: str = "left") -> rx.Component
         type_="monotone",
         connect_nulls=True,
         stroke_width=2,
-        dot=False,
+        dot={"r": 3} if dots else False,  # days without a value are gaps: one alone is a point
         is_animation_active=False,
     )
 
@@ -107,7 +107,7 @@ def charts(points: rx.Var) -> rx.Component:
     feedback = rx.recharts.composed_chart(
         _bar("feedback_up", "series_up", "grass", "feedback"),
         _bar("feedback_down", "series_down", "red", "feedback"),
-        _line("corrections", "series_corrections", "orange"),
+        _line("corrections", "series_corrections", "orange", dots=False),
         *_axes(),
         data=points,
         height=CHART_HEIGHT,

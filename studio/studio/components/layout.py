@@ -232,7 +232,3 @@ def state_badge(state: rx.Var) -> rx.Component:
         ("rejected", rx.badge(t("state_rejected"), color_scheme="red")),
         rx.badge(state),
     )
-
-
-def coming_soon() -> rx.Component:
-    return page_frame(empty_state("hammer", "coming_soon_title", "coming_soon_body"))

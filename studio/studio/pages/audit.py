@@ -10,6 +10,7 @@ import reflex as rx
 
 from studio.api import ApiError
 from studio.audit_view import ACTIONS, PAGE_SIZE, RESOURCE_TYPES, entry_row, query_params, verify_text
+from studio.components.audit_table import audit_table
 from studio.components.layout import empty_state, page_frame, page_title
 from studio.state.base import AppState, t
 
@@ -267,95 +268,8 @@ def _filters() -> rx.Component:
     )
 
 
-def _entry(entry: rx.Var) -> rx.Component:
-    open_ = AuditState.expanded == entry["seq"]
-    return rx.fragment(
-        rx.table.row(
-            rx.table.cell(rx.text("#", entry["seq"], size="1", color=rx.color("gray", 10))),
-            rx.table.cell(rx.text(entry["at"], size="1", white_space="nowrap")),
-            rx.table.cell(entry["actor"]),
-            rx.table.cell(
-                rx.vstack(
-                    rx.text(entry["action_text"], size="2", weight="medium"),
-                    rx.code(entry["action"], size="1", variant="ghost"),
-                    spacing="0",
-                )
-            ),
-            rx.table.cell(
-                rx.vstack(
-                    rx.text(entry["resource_type"], size="1"),
-                    rx.text(
-                        entry["resource_id"],
-                        size="1",
-                        color=rx.color("gray", 10),
-                        truncate=True,
-                        max_width="220px",
-                    ),
-                    spacing="0",
-                )
-            ),
-            rx.table.cell(
-                rx.text(
-                    entry["detail"], size="1", truncate=True, max_width="320px", color=rx.color("gray", 11)
-                )
-            ),
-            on_click=AuditState.toggle(entry["seq"]),
-            cursor="pointer",
-            class_name="audit-row",
-            custom_attrs={
-                "data-action": entry["action"],
-                "data-actor": entry["actor"],
-                "data-seq": entry["seq"],
-            },
-        ),
-        rx.cond(
-            open_,
-            rx.table.row(
-                rx.table.cell(
-                    rx.vstack(
-                        rx.code_block(
-                            entry["detail_pretty"], language="json", font_size="12px", width="100%"
-                        ),
-                        rx.text(
-                            t("audit_entry_hash"),
-                            ": ",
-                            entry["hash"],
-                            "…",
-                            size="1",
-                            color=rx.color("gray", 10),
-                        ),
-                        width="100%",
-                    ),
-                    col_span=6,
-                )
-            ),
-        ),
-    )
-
-
 def _list() -> rx.Component:
-    table = rx.table.root(
-        rx.table.header(
-            rx.table.row(
-                *[
-                    rx.table.column_header_cell(t(key))
-                    for key in (
-                        "audit_seq",
-                        "audit_at",
-                        "audit_who",
-                        "audit_action",
-                        "audit_resource",
-                        "audit_detail",
-                    )
-                ]
-            )
-        ),
-        rx.table.body(rx.foreach(AuditState.entries, _entry)),
-        width="100%",
-        size="1",
-        variant="surface",
-        id="audit-table",
-    )
+    table = audit_table(AuditState.entries, AuditState.expanded, AuditState.toggle)
     pager = rx.hstack(
         rx.button(
             rx.icon("chevron-left", size=14),

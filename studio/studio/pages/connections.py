@@ -182,8 +182,10 @@ def _connection(row: rx.Var) -> rx.Component:
                     color=rx.color("gray", 11),
                     class_name="conn-target",
                     truncate=True,
+                    flex="1",
+                    min_width="0",
+                    title=row["target"],
                 ),
-                rx.spacer(),
                 rx.button(
                     rx.icon("activity", size=14),
                     t("conn_test"),

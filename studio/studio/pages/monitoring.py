@@ -57,6 +57,7 @@ def _range_bar() -> rx.Component:
             on_submit=State.apply_range,
             # A new key remounts the fields, so a preset shows its dates in them.
             key=State.since + State.until,
+            width="auto",
         ),
         preset(7),
         preset(30),
@@ -142,7 +143,7 @@ def _report() -> rx.Component:
         ),
         rx.grid(
             rx.foreach(State.tile_rows, _tile),
-            columns="repeat(auto-fill, minmax(170px, 1fr))",
+            columns="repeat(auto-fill, minmax(140px, 1fr))",
             spacing="3",
             width="100%",
         ),

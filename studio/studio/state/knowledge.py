@@ -60,7 +60,8 @@ class KnowledgeState(AppState):
     # -- derived ---------------------------------------------------------------------------
     @rx.var
     def current_index(self) -> dict[str, str]:
-        return next((row for row in self.indexes if row["id"] == self.current), {})
+        empty = {"id": "", "name": "", "description": "", "labels": "", "backend": ""}
+        return next((row for row in self.indexes if row["id"] == self.current), empty)
 
     @rx.var
     def document_rows(self) -> list[dict[str, str]]:
