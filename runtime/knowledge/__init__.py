@@ -13,6 +13,7 @@
     backends.py       the backend protocol and the embedded backend
     store.py          the embedded store: SQLite (chunks, FTS5) + faiss HNSW, hybrid (RRF)
     lexical.py        lexical queries: German stopwords, folding, frequency pruning
+    bm25.py           the lexical ranking: BM25 from the FTS5 postings, rarest phrases first
     marqo_backend.py  Marqo through the `marqo` client
     models.py         ORM models (migration 0002_knowledge)
     errors.py         the error tree of this package

@@ -15,8 +15,9 @@ Access filtering happens inside both searches. A chunk's labels are stored as a
 *labelset* id; a caller may see a chunk when every label of its labelset is readable to
 them. The dense search passes faiss a bitmap of the allowed positions (HNSW skips the
 rest while it walks the graph, so k results come back however many are hidden), or,
-when few positions are allowed, scans exactly those; the lexical search joins the
-labelset into its SQL. Results of the two are fused by reciprocal rank (RRF).
+when few positions are allowed, scans exactly those; the lexical search (BM25 from the
+FTS5 index's postings, `bm25.py`) drops the hidden chunks from each phrase's postings
+before anything is ranked. Results of the two are fused by reciprocal rank (RRF).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from runtime.knowledge.lexical import fold, lexical_query, query_words
+from runtime.knowledge.bm25 import Bm25, LexicalResult
 
 RRF_K = 60
 # Below this many allowed vectors an exact scan is about as fast as the graph, and exact.
@@ -61,6 +62,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, content='chunks', content_rowid='pos', tokenize='unicode61 remove_diacritics 2'
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab_instance USING fts5vocab(chunks_fts, 'instance');
 CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts(rowid, text) VALUES (new.pos, new.text);
 END;
@@ -156,6 +158,7 @@ class EmbeddedStore:
         self._allowed_cache: dict[tuple[int, ...], tuple[int, np.ndarray, np.ndarray]] = {}
         self._generation = 0
         self._index: Any = None
+        self._lexical = Bm25(self._db)
         self._load_vectors()
 
     # -- metadata ---------------------------------------------------------------------
@@ -301,6 +304,7 @@ class EmbeddedStore:
                 grown[pos] = -1
             self._position_labelset = grown
             self._generation += 1
+            self._lexical.changed(len(chunks) + len(removed))
         return len(chunks)
 
     def _delete_rows(self, document_id: str) -> list[int]:
@@ -321,6 +325,7 @@ class EmbeddedStore:
                 raise
             self._position_labelset[removed] = -1
             self._generation += 1
+            self._lexical.changed(len(removed))
         return len(removed)
 
     def compact(self) -> None:
@@ -342,6 +347,7 @@ class EmbeddedStore:
                 raise
             self._index = self._new_index()
             self._load_vectors()
+            self._lexical.reset()
             self._generation += 1
             self.save()
 
@@ -411,42 +417,27 @@ class EmbeddedStore:
             return [(int(pos), float(score)) for pos, score in found if pos >= 0]
 
     def lexical_search(self, text: str, k: int, labelsets: list[int]) -> list[tuple[int, float]]:
-        """(position, bm25) of the k best lexical matches among allowed chunks, best first.
+        """(position, BM25) of the k best lexical matches among allowed chunks, best first."""
+        return self.lexical_plan(text, k, labelsets).hits
 
-        Every match is scored and checked against the allowed positions before the best k
-        are taken (in numpy: 1.5-4x faster than joining the chunks table in SQL).
-        """
-        words = query_words(text)
-        if not words or not labelsets:
-            return []
+    def lexical_plan(self, text: str, k: int, labelsets: list[int]) -> LexicalResult:
+        """`lexical_search` with how it went: phrases read, postings, exactness (bm25.py)."""
+        if not labelsets:
+            return LexicalResult([])
         with self._lock:
-            folded = sorted({fold(word) for word in words})
-            marks = ",".join("?" * len(folded))
-            frequency = dict(
-                self._db.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", folded)
-            )
-            match = lexical_query(text, frequency, len(self._position_labelset))
-            try:
-                rows = self._db.execute(
-                    "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?", (match,)
-                ).fetchall()
-            except sqlite3.OperationalError:
-                return []
-            if not rows:
-                return []
-            found = np.asarray(rows, dtype=np.float64)
-            positions = found[:, 0].astype(np.int64)
-            known = positions < len(self._position_labelset)
-            allowed = np.zeros(len(positions), dtype=bool)
-            allowed[known] = np.isin(
-                self._position_labelset[positions[known]], np.asarray(labelsets, np.int32)
-            )
-            positions, ranks = positions[allowed], found[allowed, 1]
-        if len(positions) > k:
-            best = np.argpartition(ranks, k - 1)[:k]
-            positions, ranks = positions[best], ranks[best]
-        order = np.lexsort((positions, ranks))  # bm25 is lower-is-better in FTS5
-        return [(int(positions[i]), -float(ranks[i])) for i in order]
+            allowed = np.zeros(max(self._labelsets, default=0) + 2, dtype=bool)
+            allowed[labelsets] = True  # the last entry stays False: position_labelset -1
+            position_labelset = self._position_labelset
+
+            def visible(positions: np.ndarray) -> np.ndarray:  # positions ascending
+                if len(positions) == 0 or positions[-1] < len(position_labelset):
+                    return allowed[position_labelset[positions]]
+                seen = np.zeros(len(positions), dtype=bool)
+                known = positions < len(position_labelset)
+                seen[known] = allowed[position_labelset[positions[known]]]
+                return seen
+
+            return self._lexical.search(text, k, visible)
 
     def search(
         self,
