@@ -25,6 +25,7 @@ from runtime.engine.executor import Engine
 from runtime.knowledge.service import KnowledgeService
 from runtime.llm.client import HFChatModel, ModelEndpoints
 from runtime.policy.authorizer import Authorizer
+from runtime.runs.live import LiveAssistants
 from runtime.runs.manager import RunManager
 from runtime.settings import Settings
 
@@ -51,6 +52,7 @@ class Runtime:
     db: Database
     authz: Authorizer
     runs: RunManager
+    assistants: LiveAssistants
     registry: NodeRegistry = field(default_factory=lambda: DEFAULT_REGISTRY)
     services: dict[str, Any] = field(default_factory=dict)
     jwt_secret: str = ""
@@ -76,6 +78,7 @@ class Runtime:
             db=db,
             authz=Authorizer(),
             runs=runs,
+            assistants=LiveAssistants(db),
             registry=registry,
             services=node_services,
             jwt_secret=jwt_secret(settings),

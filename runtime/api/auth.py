@@ -11,15 +11,13 @@ from litestar.connection import ASGIConnection
 from litestar.security.jwt import JWTAuth, Token
 
 from runtime.policy.resources import Actor
-from runtime.users.service import load_actor
+from runtime.users.service import read_actor
 
 PUBLIC_PATHS = ["/health", "/schema", "/api/auth/login"]
 
 
 async def retrieve_actor(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Actor | None:
-    runtime = connection.app.state.runtime
-    async with runtime.db.read() as session:
-        return await load_actor(session, token.sub)
+    return await read_actor(connection.app.state.runtime.db, token.sub)
 
 
 def jwt_auth(secret: str, ttl_minutes: int, extra_public: list[str] | None = None) -> JWTAuth[Actor]:

@@ -9,7 +9,9 @@ Two session kinds:
   lock is taken up front, so two writers queue (busy timeout) instead of one failing
   with "database is locked" when it upgrades a read lock.
 
-And, for hot paths that write a lot in one go (runs and their audit entries),
+For the hot paths, on a SQLite file: `db.rows(query)` runs short indexed reads on a
+plain connection of the calling thread (`SqlitePointReader`), and for writes of a lot
+in one go (runs and their audit entries),
 `db.sqlite_writer`: on a SQLite file, one dedicated thread with its own plain sqlite3
 connection that runs a whole transaction per call. aiosqlite hops to its thread and
 back for every cursor operation — three or four hops per statement, each costly on a
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -39,6 +42,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.sql.compiler import SQLCompiler
 
 T = TypeVar("T")
+Row = tuple[Any, ...]
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -90,6 +94,11 @@ class _Prepared:
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             # Most values are None (no error, no usage): process that once.
             self.parameters.append((name, fallback, _none_once(process) if process is not None else None))
+        # For queries: how each selected column is read back (JSON decoded, booleans, times).
+        selected = getattr(statement, "selected_columns", ())
+        self.results = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected
+        ]
 
     def row(self, values: dict[str, Any]) -> tuple[Any, ...]:
         row = []
@@ -97,6 +106,10 @@ class _Prepared:
             value = values[name] if name in values else fallback()
             row.append(value if processor is None else processor(value))
         return tuple(row)
+
+    def result(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        pairs = zip(row, self.results, strict=True)
+        return tuple(value if process is None else process(value) for value, process in pairs)
 
 
 def _constant(value: Any) -> Callable[[], Any]:
@@ -193,6 +206,48 @@ class SqliteWriter:
             self._connection = None
 
 
+class SqlitePointReader:
+    """Short, indexed reads (a user and their roles, an assistant's live version) on a
+    plain sqlite3 connection of the calling thread, without leaving it.
+
+    In WAL mode a reader never waits for writers, and such a read takes a few dozen
+    microseconds: less than one hop to aiosqlite's thread and back, of which a query
+    through it makes three or four. The connection is read-only and waits at most
+    `busy_timeout_ms` for a lock (possible only around a checkpoint or a recovery);
+    `rows` then raises `sqlite3.OperationalError` and the caller reads the usual way.
+    """
+
+    busy_timeout_ms = 20
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._prepared: dict[Executable, _Prepared] = {}
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA query_only=ON")
+            connection.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+            self._local.connection = connection
+        return connection
+
+    def rows(self, statement: Executable, params: dict[str, Any] | None = None) -> list[Row]:
+        prepared = self._prepared.get(statement)
+        if prepared is None:
+            prepared = self._prepared[statement] = _Prepared(statement, _SQLITE_DIALECT)  # type: ignore[arg-type]
+        cursor = self._connection().execute(prepared.sql, prepared.row(params or {}))
+        return [prepared.result(row) for row in cursor.fetchall()]
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+
 async def update_exactly_one(session: AsyncSession, statement: Update, conflict: str, code: str) -> None:
     """A compare-and-set: `statement` (an UPDATE whose WHERE names the expected state)
     must change exactly one row; otherwise someone else changed it first -> `Conflict`."""
@@ -209,11 +264,13 @@ class Database:
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         self.sqlite_writer: SqliteWriter | None = None
+        self._point_reader: SqlitePointReader | None = None
         if self.dialect == "sqlite":
             self.read_engine = _sqlite_engine(url, immediate=False)
             self.write_engine = _sqlite_engine(url, immediate=True)
             if parsed.database and parsed.database != ":memory:" and not parsed.query:
                 self.sqlite_writer = SqliteWriter(parsed.database)
+                self._point_reader = SqlitePointReader(parsed.database)
         else:
             self.read_engine = create_async_engine(url, pool_pre_ping=True, pool_size=10)
             self.write_engine = self.read_engine
@@ -225,12 +282,28 @@ class Database:
         async with self._read_sessions() as session:
             yield session
 
+    async def rows(self, statement: Executable, params: dict[str, Any] | None = None) -> list[Row]:
+        """The rows of a short, indexed query (hot paths: every request reads its caller).
+
+        On a SQLite file it runs right here (`SqlitePointReader`); elsewhere, or when
+        SQLite is busy, through a read session.
+        """
+        if self._point_reader is not None:
+            try:
+                return self._point_reader.rows(statement, params)
+            except sqlite3.OperationalError:  # locked around a checkpoint: the usual way
+                pass
+        async with self.read() as session:
+            return [tuple(row) for row in (await session.execute(statement, params or {})).all()]
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         async with self._write_sessions() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:
+        if self._point_reader is not None:
+            self._point_reader.close()
         if self.sqlite_writer is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.sqlite_writer.close)
         await self.read_engine.dispose()

@@ -131,6 +131,23 @@ class RunController(Controller):
 
     @post("/assistants/{slug:str}/runs")
     async def invoke(self, rt: Rt, actor: Caller, slug: FromPath[str], data: JSONBody[RunRequest]) -> Any:
+        if data.version is None:  # the live version: the hot path, without an ORM session
+            assistant = await rt.assistants.find(slug)
+            if assistant is None:
+                raise NotFound("assistant not found")
+            rt.authz.authorize(actor, "invoke", assistant.view)
+            if assistant.version is None:  # global admins pass the policy even when nothing is live
+                raise NotFound("assistant not found: it has no live version")
+            return await _start_and_answer(
+                rt,
+                actor,
+                assistant.version,
+                assistant.workspace_id,
+                data.inputs,
+                stream=data.stream,
+                wait_s=data.wait_s,
+                is_test=False,
+            )
         async with rt.db.read() as session:
             flow = (await session.execute(select(Flow).where(Flow.slug == slug))).scalar_one_or_none()
             if flow is None:

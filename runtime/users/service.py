@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit.service import append as audit
+from runtime.db.database import Database
 from runtime.db.models import Membership, User, Workspace
 from runtime.errors import BadRequest, Conflict, Unauthorized
 from runtime.policy.resources import Actor
@@ -20,29 +22,41 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
 
-async def load_actor(session: AsyncSession, user_id: str) -> Actor | None:
-    """The caller as the policy sees it, or None when the user no longer exists/is inactive.
+# The user joined with their memberships: one query.
+_ACTOR_ROWS = (
+    select(User.username, User.global_roles, User.active, Membership.workspace_id, Membership.role)
+    .outerjoin(Membership, Membership.user_id == User.id)
+    .where(User.id == bindparam("user_id"))
+)
 
-    Runs on every request (a removed user's token must stop working at once), so it is
-    one query: the user joined with their memberships.
-    """
-    rows = (
-        await session.execute(
-            select(User.username, User.global_roles, User.active, Membership.workspace_id, Membership.role)
-            .outerjoin(Membership, Membership.user_id == User.id)
-            .where(User.id == user_id)
-        )
-    ).all()
-    if not rows or not rows[0].active:
+
+async def load_actor(session: AsyncSession, user_id: str) -> Actor | None:
+    """The caller as the policy sees it, or None when the user no longer exists/is inactive."""
+    rows = (await session.execute(_ACTOR_ROWS, {"user_id": user_id})).all()
+    return _actor_of(user_id, [tuple(row) for row in rows])
+
+
+async def read_actor(db: Database, user_id: str) -> Actor | None:
+    """`load_actor` for every request: read afresh each time (a removed user's token, or
+    a role taken away, must count at once, also when another process changed it), with
+    `Database.rows`, so that on SQLite it costs microseconds rather than thread hops."""
+    return _actor_of(user_id, await db.rows(_ACTOR_ROWS, {"user_id": user_id}))
+
+
+def _actor_of(user_id: str, rows: list[tuple[Any, ...]]) -> Actor | None:
+    if not rows:
+        return None
+    username, global_roles, active = rows[0][:3]
+    if not active:
         return None
     roles: dict[str, set[str]] = {}
-    for row in rows:
-        if row.workspace_id is not None:
-            roles.setdefault(row.workspace_id, set()).add(row.role)
+    for *_, workspace_id, role in rows:
+        if workspace_id is not None:
+            roles.setdefault(workspace_id, set()).add(role)
     return Actor(
         id=user_id,
-        username=rows[0].username,
-        global_roles=frozenset(rows[0].global_roles or ()),
+        username=username,
+        global_roles=frozenset(global_roles or ()),
         workspace_roles={key: frozenset(value) for key, value in roles.items()},
     )
 
