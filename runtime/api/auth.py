@@ -1,19 +1,87 @@
 """Bearer tokens (Litestar's JWT auth). Every request re-loads the user, so a removed
 user's token stops working at once. OIDC can replace `login` later: the rest only needs
-`request.user` to be an `Actor`."""
+`request.user` to be an `Actor`.
+
+What is remembered, and why it is safe: a token that passed verification, keyed by its
+exact text (`VerifiedTokens`). Whether a token verifies depends only on its text and the
+signing secret, and a forged or altered token is a different key, which is verified
+afresh; the expiry is checked again at every use. Who the token's user is and which
+roles they hold is never remembered: `read_actor` reads them for every request (on
+SQLite without leaving the event loop's thread, see `Database.rows`). PyJWT's
+verification costs a few hundred microseconds (it checks the base64 alphabet in Python
+and inspects the key), more than the rest of an authenticated request's overhead.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import JWTAuth, Token
 
 from runtime.policy.resources import Actor
 from runtime.users.service import read_actor
 
 PUBLIC_PATHS = ["/health", "/schema", "/api/auth/login"]
+TOKENS_KEPT = 4096
+
+
+class VerifiedTokens(Token):
+    """`Token` whose `decode` remembers tokens that verified (see the module docstring)."""
+
+    _verified: ClassVar[OrderedDict[tuple[Any, ...], Token]] = OrderedDict()
+
+    @classmethod
+    def decode(
+        cls,
+        encoded_token: str,
+        secret: str,
+        algorithm: str,
+        audience: str | Sequence[str] | None = None,
+        issuer: str | Sequence[str] | None = None,
+        require_claims: Sequence[str] | None = None,
+        verify_exp: bool = True,
+        verify_nbf: bool = True,
+        strict_audience: bool = False,
+    ) -> VerifiedTokens:
+        key = (
+            encoded_token,
+            secret,
+            algorithm,
+            audience if isinstance(audience, str | None) else tuple(audience),
+            issuer if isinstance(issuer, str | None) else tuple(issuer),
+            tuple(require_claims or ()),
+            verify_exp,
+            verify_nbf,
+            strict_audience,
+        )
+        token = cls._verified.get(key)
+        if token is None:
+            token = super().decode(
+                encoded_token,
+                secret,
+                algorithm,
+                audience,
+                issuer,
+                require_claims,
+                verify_exp,
+                verify_nbf,
+                strict_audience,
+            )
+            cls._verified[key] = token
+            if len(cls._verified) > TOKENS_KEPT:
+                cls._verified.popitem(last=False)
+        elif verify_exp and token.exp <= datetime.now(UTC):
+            del cls._verified[key]
+            raise NotAuthorizedException("Invalid token")
+        else:
+            cls._verified.move_to_end(key)
+        assert isinstance(token, VerifiedTokens)
+        return token
 
 
 async def retrieve_actor(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Actor | None:
@@ -24,6 +92,7 @@ def jwt_auth(secret: str, ttl_minutes: int, extra_public: list[str] | None = Non
     return JWTAuth[Actor](
         retrieve_user_handler=retrieve_actor,
         token_secret=secret,
+        token_cls=VerifiedTokens,
         default_token_expiration=timedelta(minutes=ttl_minutes),
         exclude=[*PUBLIC_PATHS, *(extra_public or [])],
     )
