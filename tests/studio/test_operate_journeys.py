@@ -86,6 +86,10 @@ def test_champion_uploads_documents_and_finds_one_by_search(
     shot(page, "30-knowledge")
     page.locator("#search-hits").scroll_into_view_if_needed()
     shot(page, "30b-knowledge-search")
+    page.click("#lang-en")
+    page.wait_for_selector("text=Try a search")
+    assert "indexed" in page.locator(".document-row[data-name='reisekosten.md']").inner_text()
+    page.click("#lang-de")
 
     page.locator(".document-row[data-name='alt.txt'] .document-delete").click()
     page.click("#confirm-delete")

@@ -20,9 +20,10 @@ FILE_COLOURS = (
 
 
 def _status_badge(status: rx.Var, text: rx.Var) -> rx.Component:
+    """The file's state, in the language of the switch (`text` for states it does not know)."""
     return rx.match(
         status,
-        *[(name, rx.badge(text, color_scheme=colour)) for name, colour in FILE_COLOURS],
+        *[(name, rx.badge(t(f"file_status_{name}"), color_scheme=colour)) for name, colour in FILE_COLOURS],
         rx.badge(text),
     )
 
