@@ -16,7 +16,10 @@ def provide_runtime(request: Request[Any, Any, Any]) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-def provide_actor(request: Request[Any, Any, Any]) -> Actor:
+def provide_actor(request: Request[Any, Any, Any], rt: Rt) -> Actor:
+    """The caller. It names `rt` only so that the two are resolved one after the other:
+    Litestar resolves dependencies of the same level concurrently, in an anyio task group,
+    which for two attribute reads cost about a tenth of an invocation's time."""
     return request.user  # type: ignore[no-any-return]
 
 
