@@ -22,6 +22,7 @@ from runtime.flows import service as flows
 from runtime.policy import resources
 from runtime.policy.resources import Actor
 from runtime.policy.views import assistant_view, run_view
+from runtime.runs.manager import RunnableVersion
 from runtime.runs.views import load_run_json, run_as_json
 
 TERMINAL_OR_WAITING = ("succeeded", "failed", "cancelled", "expired", "waiting")
@@ -52,7 +53,7 @@ def _sse(rt: Runtime, run_id: str, queue: asyncio.Queue[dict[str, Any]]) -> Serv
 async def _start_and_answer(
     rt: Runtime,
     actor: Actor,
-    version: FlowVersion,
+    version: RunnableVersion,
     workspace_id: str,
     inputs: dict[str, Any],
     *,

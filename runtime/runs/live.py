@@ -26,8 +26,6 @@ _LIVE = (
         FlowVersion.id,
         FlowVersion.number,
         FlowVersion.content_hash,
-        FlowVersion.state,
-        FlowVersion.author_id,
     )
     .outerjoin(FlowVersion, FlowVersion.id == Flow.live_version_id)
     .where(Flow.slug == bindparam("slug"))
@@ -35,12 +33,23 @@ _LIVE = (
 _DOCUMENT = select(FlowVersion.document).where(FlowVersion.id == bindparam("version_id"))
 
 
+@dataclass(frozen=True, slots=True)
+class LiveVersion:
+    """What a run needs of the live version (an ORM instance costs more to build)."""
+
+    id: str
+    flow_id: str
+    number: int
+    content_hash: str
+    document: dict[str, Any]
+
+
 @dataclass(frozen=True)
 class LiveAssistant:
     flow_id: str
     workspace_id: str
-    # The live version (detached, with its document), or None when nothing is live.
-    version: FlowVersion | None
+    # The live version, or None when nothing is live.
+    version: LiveVersion | None
     view: resources.Assistant
 
 
@@ -56,20 +65,12 @@ class LiveAssistants:
         rows = await self.db.rows(_LIVE, {"slug": slug})
         if not rows:
             return None
-        flow_id, workspace_id, version_id, number, content_hash, state, author_id = rows[0]
+        flow_id, workspace_id, version_id, number, content_hash = rows[0]
         version = None
         audience: list[str] = []
         if version_id is not None:
             document = await self._document(version_id)
-            version = FlowVersion(
-                id=version_id,
-                flow_id=flow_id,
-                number=number,
-                content_hash=content_hash,
-                document=document,
-                state=state,
-                author_id=author_id,
-            )
+            version = LiveVersion(version_id, flow_id, number, content_hash, document)
             audience = document.get("audience") or []
         view = resources.Assistant(
             flow_id=flow_id,

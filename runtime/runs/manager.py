@@ -23,7 +23,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +48,22 @@ log = logging.getLogger("dirigent.runs")
 END = {"type": "end"}
 
 
+class RunnableVersion(Protocol):
+    """What a run needs of its flow version: a stored `FlowVersion`, or a lighter view
+    of one (`runtime.runs.live.LiveVersion`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def flow_id(self) -> str: ...
+    @property
+    def number(self) -> int: ...
+    @property
+    def content_hash(self) -> str: ...
+    @property
+    def document(self) -> dict[str, Any]: ...
+
+
 class RunManager:
     def __init__(
         self, db: Database, settings: Settings, engine: Engine, cache: FlowCache | None = None
@@ -70,12 +86,14 @@ class RunManager:
         self.writer = RunWriter(db)
         self._waiters: set[str] = set()
         self._results: dict[str, dict[str, Any]] = {}
+        # Writes that make a longer run visible (see `_drive`), by run.
+        self._visibility: dict[str, asyncio.Task[None]] = {}
 
     # -- starting ---------------------------------------------------------------------
     async def start(
         self,
         actor: Actor | None,
-        version: FlowVersion,
+        version: RunnableVersion,
         workspace_id: str,
         inputs: Mapping[str, Any] | None,
         *,
@@ -135,15 +153,31 @@ class RunManager:
         task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
 
     async def wait(self, run_id: str, timeout_s: float) -> None:
-        """Wait until this process stops driving the run (finished or waiting) or timeout."""
+        """Wait until this process stops driving the run (finished or waiting) or timeout.
+
+        The run goes on whatever happens to the waiter (it is not cancelled with it). One
+        future and one timer: `wait_for(shield(task))` made three futures and a task's
+        worth of callbacks for the same."""
         task = self._tasks.get(run_id)
-        if task is not None:
-            self._waiters.add(run_id)
-            try:
-                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(asyncio.shield(task), timeout_s)
-            finally:
-                self._waiters.discard(run_id)
+        if task is None or task.done():
+            return
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def finish(_: object = None) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        task.add_done_callback(finish)
+        timer = loop.call_later(timeout_s, finish)
+        self._waiters.add(run_id)
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await done
+        finally:
+            timer.cancel()
+            task.remove_done_callback(finish)
+            self._waiters.discard(run_id)
 
     # -- events -----------------------------------------------------------------------
     def listen(self, run_id: str) -> asyncio.Queue[dict[str, Any]]:
@@ -177,7 +211,7 @@ class RunManager:
     async def _drive(
         self,
         run_id: str,
-        version: FlowVersion,
+        version: RunnableVersion,
         inputs: dict[str, Any],
         *,
         completed: Mapping[str, Any] | None = None,
@@ -191,7 +225,13 @@ class RunManager:
         recorder = recorder or SqlRecorder(self.writer, run_id, stored=set(completed or ()))
         self._recorders[run_id] = recorder
         emit = self._emitter(run_id)
-        visible = None if recorder.started else asyncio.create_task(self._persist_start_soon(recorder))
+        # A run still going after `run_visible_after_s` is written (a timer, not a task per
+        # run: most runs end long before and only cancel it).
+        visible: asyncio.TimerHandle | None = None
+        if not recorder.started:
+            visible = asyncio.get_running_loop().call_later(
+                self.settings.run_visible_after_s, self._persist_start_now, recorder
+            )
         try:
             try:
                 outcome = await self.engine.execute(
@@ -219,25 +259,33 @@ class RunManager:
                         "message": "the run was cancelled",
                     },
                 )
-            if visible is not None:
-                visible.cancel()
+            self._stop_visibility(run_id, visible)
             await self._conclude(run_id, version.content_hash, outcome, recorder, resumed=bool(completed))
         except asyncio.CancelledError:
             raise
         except Exception:  # the database went away mid-run: the sweep will take over later
             log.exception("run %s could not be concluded", run_id)
         finally:
-            if visible is not None:
-                visible.cancel()
+            self._stop_visibility(run_id, visible)
             self._recorders.pop(run_id, None)
             self._facts.pop(run_id, None)
             emit({"type": "run", "run_id": run_id, **self._final_event(run_id)})
             for queue in self._listeners.pop(run_id, []):
                 queue.put_nowait(END)
 
-    async def _persist_start_soon(self, recorder: SqlRecorder) -> None:
+    def _persist_start_now(self, recorder: SqlRecorder) -> None:
+        task = asyncio.create_task(self._persist_start(recorder), name=f"visible-{recorder.run_id}")
+        self._visibility[recorder.run_id] = task
+        task.add_done_callback(lambda _: self._visibility.pop(recorder.run_id, None))
+
+    def _stop_visibility(self, run_id: str, timer: asyncio.TimerHandle | None) -> None:
+        if timer is not None:
+            timer.cancel()
+        if (task := self._visibility.pop(run_id, None)) is not None:
+            task.cancel()
+
+    async def _persist_start(self, recorder: SqlRecorder) -> None:
         """A run still going after `visible_after_s` is written, so others can see it."""
-        await asyncio.sleep(self.settings.run_visible_after_s)
         try:
             await recorder.persist_start()
         except asyncio.CancelledError:
