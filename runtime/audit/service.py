@@ -30,6 +30,7 @@ import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from itertools import pairwise
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -155,6 +156,7 @@ def _key_words(key: str) -> list[str]:
     return [word for word in re.split(r"[^a-z0-9]+", spaced.lower()) if word]
 
 
+@lru_cache(maxsize=4096)  # the same few keys come back in every entry
 def _names_a_secret(key: str) -> bool:
     words = _key_words(key)
     return any(word in SECRET_WORDS for word in words) or any(

@@ -23,10 +23,11 @@ second connection could see another database).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -164,18 +165,45 @@ _SQLITE_DIALECT = SQLiteDialect_pysqlite()
 class SqliteWriter:
     """One thread with one plain sqlite3 connection (WAL, synchronous=NORMAL, as the
     engines' connections); `run(work)` runs `work(SqliteTransaction)` there inside
-    `BEGIN IMMEDIATE` ... `COMMIT` (rollback when `work` raises)."""
+    `BEGIN IMMEDIATE` ... `COMMIT` (rollback when `work` raises).
+
+    The thread takes work from a queue and hands results back with
+    `call_soon_threadsafe`: the least a hop can cost (a `ThreadPoolExecutor` adds an
+    idle-worker semaphore and work-item bookkeeping to every call)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._connection: sqlite3.Connection | None = None
         self._prepared: dict[Executable, _Prepared] = {}
-        self._thread: ThreadPoolExecutor | None = None
+        self._queue: queue.SimpleQueue[_WriteCall | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
 
     async def run(self, work: Callable[[SqliteTransaction], T]) -> T:
-        if self._thread is None:
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dirigent-sqlite-writer")
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._transaction, work)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._serve, name="dirigent-sqlite-writer", daemon=True
+                )
+                self._thread.start()
+            self._queue.put((work, loop, future))
+        return await future
+
+    def _serve(self) -> None:
+        while (call := self._queue.get()) is not None:
+            work, loop, future = call
+            result, error = None, None
+            try:
+                result = self._transaction(work)
+            except BaseException as exc:  # handed to the caller, whatever it is
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody waits
+                loop.call_soon_threadsafe(_settle, future, result, error)
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -198,12 +226,24 @@ class SqliteWriter:
 
     def close(self) -> None:
         """Finish what was handed in, close the connection (`run` starts afresh)."""
-        thread, self._thread = self._thread, None
+        with self._lock:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._queue.put(None)
         if thread is not None:
-            thread.shutdown(wait=True)
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+            thread.join()
+
+
+_WriteCall = tuple[Callable[["SqliteTransaction"], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # the caller went away (cancelled)
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
 
 
 class SqlitePointReader:
