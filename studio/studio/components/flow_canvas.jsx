@@ -113,12 +113,14 @@ function Canvas(props) {
   useEffect(() => setNodes((previous) => mergeNodes(previous, stateNodes || [])), [nodesKey]);
   useEffect(() => setEdges((previous) => mergeEdges(previous, stateEdges || [])), [edgesKey]);
 
-  // Fit the view when another flow (or version) is loaded, once its nodes are there.
+  // Fit the view when another flow (or version) is loaded, once its nodes are there. Never
+  // below 60 %: a wide flow (a starter template) would shrink to unreadable boxes; then the
+  // middle of the flow shows and the minimap and panning give the rest.
   const fitted = useRef("");
   useEffect(() => {
     if ((stateNodes || []).length && fitted.current !== fitKey) {
       fitted.current = fitKey;
-      setTimeout(() => fitView({ padding: 0.2, maxZoom: 1.1 }), 50);
+      setTimeout(() => fitView({ padding: 0.2, minZoom: 0.6, maxZoom: 1.1 }), 50);
     }
   }, [fitKey, nodesKey]);
 
