@@ -53,7 +53,8 @@ class ApiHarness:
         return _As(self, username)
 
     async def login(self, username: str, password: str = PASSWORD) -> str:
-        response = await self.client.post("/api/auth/login", json={"username": username, "password": password})
+        credentials = {"username": username, "password": password}
+        response = await self.client.post("/api/auth/login", json=credentials)
         assert response.status_code == 200, response.text
         token = response.json()["token"]
         self.tokens[username] = token
@@ -90,8 +91,13 @@ async def seed_people(url: str) -> None:
 
 
 def api_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, jwt_secret="test-secret-" + "x" * 32,
-                    sweep_interval_s=0.2, **overrides)
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        jwt_secret="test-secret-" + "x" * 32,
+        sweep_interval_s=0.2,
+        **overrides,
+    )
 
 
 @pytest.fixture
