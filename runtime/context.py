@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
+from runtime.audit.anchors import Anchorer
 from runtime.connections.service import ConnectionService
 from runtime.db.database import Database
 from runtime.db.migrate import upgrade
@@ -56,6 +57,7 @@ class Runtime:
     registry: NodeRegistry = field(default_factory=lambda: DEFAULT_REGISTRY)
     services: dict[str, Any] = field(default_factory=dict)
     jwt_secret: str = ""
+    anchorer: Anchorer | None = None
 
     @classmethod
     def build(
@@ -82,6 +84,7 @@ class Runtime:
             registry=registry,
             services=node_services,
             jwt_secret=jwt_secret(settings),
+            anchorer=Anchorer(settings, db),
         )
 
     async def startup(self, *, migrate: bool = True, background: bool = True) -> None:
@@ -92,6 +95,8 @@ class Runtime:
             self.runs.start_background()
             if isinstance(connections := self.services.get("connections"), ConnectionService):
                 connections.start_background(self.runs)  # schedule triggers
+            if self.anchorer is not None:
+                self.anchorer.start()
 
     async def reload_model_endpoints(self) -> None:
         """Apply admin-registered endpoints (on start and after an admin changes them)."""
@@ -105,6 +110,8 @@ class Runtime:
         )
 
     async def shutdown(self) -> None:
+        if self.anchorer is not None:
+            await self.anchorer.stop()
         if isinstance(connections := self.services.get("connections"), ConnectionService):
             await connections.stop()
         await self.runs.stop()

@@ -36,6 +36,22 @@ class Settings(BaseSettings):
     orphan_after_s: float = 60.0
     worker_id: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
+    # -- audit anchors (runtime/audit/anchors.py): the chain's head, signed with a key that
+    # is not in the database and written outside it. Put the key and the file on another
+    # disk or host than the database and its backups.
+    audit_anchor_key_file: Path | None = Field(
+        None, description="HMAC key anchors are signed with; default: data_dir/audit-anchor.key"
+    )
+    audit_anchor_file: Path | None = Field(
+        None, description="JSON Lines file anchors are appended to; default: data_dir/audit-anchors.jsonl"
+    )
+    audit_anchor_syslog: str | None = Field(
+        None, description="Also send anchors to syslog: host:port or /dev/log"
+    )
+    audit_anchor_url: str | None = Field(None, description="Also POST each anchor as JSON to this URL")
+    audit_anchor_interval_s: float = Field(
+        3600.0, description="Anchor the head this often if it moved; 0: off"
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

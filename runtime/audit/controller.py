@@ -1,19 +1,25 @@
-"""`/api/audit`: list, export (JSON Lines) and verify the tamper-evident trail."""
+"""`/api/audit`: list, export (JSON Lines), verify and anchor the tamper-evident trail."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from litestar import Controller, get
-from litestar.params import FromQuery
+from litestar import Controller, get, post
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
+from pydantic import BaseModel
 
 from runtime.api.deps import Caller, Rt
-from runtime.audit import service
-from runtime.errors import BadRequest
+from runtime.audit import anchors, service
+from runtime.errors import BadRequest, Conflict
 from runtime.policy.resources import Platform
+
+# Sequence numbers are stored as 64-bit integers on PostgreSQL: larger ones are refused
+# as bad input instead of failing in the driver.
+MAX_SEQ = 2**63 - 1
 
 
 def _time(value: str | None, name: str) -> datetime | None:
@@ -22,12 +28,60 @@ def _time(value: str | None, name: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise BadRequest(f"'{name}' must be an ISO-8601 date or time, e.g. 2026-11-01") from None
-    if parsed.tzinfo is None:
-        from datetime import UTC
+        raise BadRequest(
+            f"'{name}' must be an ISO-8601 date or time, e.g. 2026-11-01", code="invalid_time", field=name
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+
+class AuditEntryOut(BaseModel):
+    """One entry: exactly the hashed fields plus `entry_hash` (verifiable offline)."""
+
+    seq: int
+    at: str
+    actor: str | None
+    action: str
+    resource_type: str | None
+    resource_id: str | None
+    version_hash: str | None
+    detail: dict[str, Any]
+    prev_hash: str
+    entry_hash: str
+
+
+class AnchorsOut(BaseModel):
+    """The chain compared with the anchors in the anchor file (see runtime/audit/anchors.py)."""
+
+    ok: bool
+    anchors: int
+    last_anchored_seq: int
+    last_anchored_at: str | None
+    unanchored_entries: int
+    problems: list[str]
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    entries: int
+    first_bad_seq: int | None
+    problem: str | None
+    last_hash: str | None
+    warnings: list[str]
+    anchors: AnchorsOut
+
+
+class AnchorOut(BaseModel):
+    seq: int
+    entry_hash: str
+    anchored_at: str
+    key_id: str
+    signature: str
+    written_to: list[str]
+    failed: dict[str, str]
+
+
+SeqQuery = Annotated[int | None, QueryParameter(ge=1, le=MAX_SEQ, description="Entries before this seq")]
+LimitQuery = Annotated[int, QueryParameter(ge=1, le=service.MAX_LIST_LIMIT)]
 
 
 class AuditController(Controller):
@@ -45,9 +99,9 @@ class AuditController(Controller):
         resource_id: FromQuery[str | None] = None,
         since: FromQuery[str | None] = None,
         until: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 100,
-        before_seq: FromQuery[int | None] = None,
-    ) -> list[dict[str, Any]]:
+        limit: LimitQuery = 100,
+        before_seq: SeqQuery = None,
+    ) -> list[AuditEntryOut]:
         rt.authz.authorize(actor, "read_audit", Platform())
         async with rt.db.read() as session:
             rows = await service.list_entries(
@@ -58,10 +112,10 @@ class AuditController(Controller):
                 resource_id=resource_id,
                 since=_time(since, "since"),
                 until=_time(until, "until"),
-                limit=min(max(limit, 1), 1000),
+                limit=limit,
                 before_seq=before_seq,
             )
-        return [service.entry_as_json(row) for row in rows]
+        return [AuditEntryOut(**service.entry_as_json(row)) for row in rows]
 
     @get("/export")
     async def export(
@@ -73,13 +127,16 @@ class AuditController(Controller):
         until: FromQuery[str | None] = None,
     ) -> Stream:
         rt.authz.authorize(actor, "read_audit", Platform())
+        # Checked before the stream starts: once the 200 is sent, an error can only cut the
+        # download short, which a client cannot tell from a short log.
+        since_at, until_at = _time(since, "since"), _time(until, "until")
 
         async def lines() -> AsyncIterator[str]:
             async with rt.db.read() as session:
                 async for line in service.export_jsonl(
-                    session, action=action, since=_time(since, "since"), until=_time(until, "until")
+                    session, action=action, since=since_at, until=until_at
                 ):
-                    yield line if line.endswith("\n") else line + "\n"
+                    yield line
 
         return Stream(
             lines(),
@@ -88,13 +145,49 @@ class AuditController(Controller):
         )
 
     @get("/verify")
-    async def verify(self, rt: Rt, actor: Caller) -> dict[str, Any]:
+    async def verify(self, rt: Rt, actor: Caller) -> VerifyOut:
+        """The chain checked entry by entry, and against the anchors kept outside the database."""
         rt.authz.authorize(actor, "read_audit", Platform())
+        records = await asyncio.to_thread(anchors.anchor_file(rt.settings).read)
         async with rt.db.read() as session:
             result = await service.verify(session)
-        return {
-            "ok": result.ok,
-            "entries": result.entries,
-            "first_bad_seq": result.first_bad_seq,
-            "problem": result.problem,
-        }
+            check = await anchors.check_anchors(session, records, anchors.anchor_key(rt.settings))
+        return VerifyOut(
+            ok=result.ok and check.ok,
+            entries=result.entries,
+            first_bad_seq=result.first_bad_seq,
+            problem=result.problem,
+            last_hash=result.last_hash,
+            warnings=list(result.warnings),
+            anchors=AnchorsOut(
+                ok=check.ok,
+                anchors=check.anchors,
+                last_anchored_seq=check.last_anchored_seq,
+                last_anchored_at=check.last_anchored_at,
+                unanchored_entries=check.unanchored_entries,
+                problems=list(check.problems),
+            ),
+        )
+
+    @post("/anchor", status_code=201)
+    async def anchor(self, rt: Rt, actor: Caller) -> AnchorOut:
+        """Sign the chain's head now and write it to every anchor target."""
+        rt.authz.authorize(actor, "anchor_audit", Platform())
+        try:
+            result = await anchors.anchor_now(
+                rt.db, anchors.anchor_key(rt.settings), anchors.configured_sinks(rt.settings)
+            )
+        except anchors.HeadNotAnchorable as error:
+            raise Conflict(str(error), code="audit_head_broken") from None
+        if result.anchor is None:
+            raise Conflict("the audit log is empty: there is no head to anchor yet", code="audit_log_empty")
+        anchor = result.anchor
+        return AnchorOut(
+            seq=anchor.seq,
+            entry_hash=anchor.entry_hash,
+            anchored_at=anchor.anchored_at,
+            key_id=anchor.key_id,
+            signature=anchor.signature,
+            written_to=result.written_to,
+            failed=result.failed,
+        )

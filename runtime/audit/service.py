@@ -19,7 +19,14 @@ together with the change it describes.
 What the chain detects: an entry whose content was changed, a removed entry (in the middle
 or at the end), an entry inserted outside this service. What it cannot detect on its own:
 someone with write access who rewrites every hash from the altered entry onwards and the
-head too; anchor `VerifyResult.last_hash` (or an export) outside the database against that.
+head too, or who cuts off the tail and moves the head back. Anchors catch both: the head's
+hash, signed with a key that is not in the database, written outside it at an interval and
+on demand (`runtime/audit/anchors.py`).
+
+Tampering must never stop the service: a row forged after the head (its `seq` taken) or a
+deleted head row would make every append fail. Appends therefore claim a `seq` beyond both
+the head and the highest stored entry, and a missing head is restored from the last entry
+with an `audit.head.restored` entry first in line; `verify` reports both.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from itertools import pairwise
 from types import SimpleNamespace
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, Table, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -103,6 +110,10 @@ class VerifyResult:
         problem: what is wrong, for people, or None.
         last_hash: the hash of the last intact entry (`GENESIS_HASH` for an empty log);
             record it elsewhere to detect a later rewrite of the whole tail.
+        last_seq: the seq of that entry (0 for an empty log).
+        warnings: what the intact chain itself records as suspicious, for people (a head
+            row that was deleted and restored: entries cut off before that are only found
+            by an anchor).
     """
 
     ok: bool
@@ -110,6 +121,8 @@ class VerifyResult:
     first_bad_seq: int | None
     problem: str | None
     last_hash: str | None = None
+    last_seq: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 # -- hashing ----------------------------------------------------------------------------
@@ -207,10 +220,17 @@ def _check_fields(fields: dict[str, str | None]) -> None:
 _AUDIT_HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
 _AUDIT_ENTRIES: Table = AuditEntry.__table__  # type: ignore[assignment]
 # Built once: a statement object caches its compiled form (hot path: every run).
+# The new seqs start after the head *and* after the highest stored entry: a row forged
+# beyond the head must not block every later append (it stays outside the chain, and
+# `verify` names it). `max(seq)` is read from the primary key's index.
+_HIGHEST_SEQ = select(func.coalesce(func.max(_AUDIT_ENTRIES.c.seq), 0)).scalar_subquery()
 _CLAIM_HEAD = (
     update(_AUDIT_HEAD)
     .where(_AUDIT_HEAD.c.id == HEAD_ID)
-    .values(seq=_AUDIT_HEAD.c.seq + bindparam("count"))
+    .values(
+        seq=case((_AUDIT_HEAD.c.seq < _HIGHEST_SEQ, _HIGHEST_SEQ), else_=_AUDIT_HEAD.c.seq)
+        + bindparam("count")
+    )
     .returning(_AUDIT_HEAD.c.seq, _AUDIT_HEAD.c.last_hash)
 )
 _MOVE_HEAD = update(_AUDIT_HEAD).where(_AUDIT_HEAD.c.id == HEAD_ID).values(last_hash=bindparam("last_hash"))
@@ -218,31 +238,67 @@ _INSERT_ENTRIES = insert(_AUDIT_ENTRIES)
 
 
 def _insert_head(dialect: str) -> Any:
+    """The head row at the given tail, unless another appender created it meanwhile (then
+    nothing is returned; on PostgreSQL the loser waits until the winner commits)."""
     insert_head = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return insert_head(AuditHead).values(id=HEAD_ID, seq=0, last_hash=GENESIS_HASH).on_conflict_do_nothing()
+    return (
+        insert_head(AuditHead)
+        .values(id=HEAD_ID, seq=bindparam("seq"), last_hash=bindparam("last_hash"))
+        .on_conflict_do_nothing()
+        .returning(_AUDIT_HEAD.c.id)
+    )
 
 
 _INSERT_HEAD_SQLITE = _insert_head("sqlite")
+_TAIL = (
+    select(_AUDIT_ENTRIES.c.seq, _AUDIT_ENTRIES.c.entry_hash).order_by(_AUDIT_ENTRIES.c.seq.desc()).limit(1)
+)
+HEAD_RESTORED = "audit.head.restored"
 
 
-async def _advance_head(session: AsyncSession, count: int = 1) -> tuple[int, str]:
-    """Take the head's lock and claim `count` seqs; returns (last new seq, previous hash)."""
-    row = (await session.execute(_CLAIM_HEAD, {"count": count})).one_or_none()
+def _tail_params(tail: Sequence[Any]) -> dict[str, Any]:
+    """The head for a log whose last stored entry is `tail` (none: the very first entry)."""
+    if not tail:
+        return {"seq": 0, "last_hash": GENESIS_HASH}
+    seq, entry_hash = tail[0]
+    return {"seq": int(seq), "last_hash": str(entry_hash)}
+
+
+def _restored(params: dict[str, Any]) -> Event:
+    """The entry that says the head row was gone and was rebuilt from the last entry: the
+    chain goes on (writes never stop), and the trail shows that it happened."""
+    return Event(
+        actor=None,
+        action=HEAD_RESTORED,
+        resource_type="audit",
+        detail={"restored_from_seq": params["seq"], "restored_from_hash": params["last_hash"]},
+    )
+
+
+async def _advance_head(session: AsyncSession, events: list[Event]) -> tuple[int, str]:
+    """Take the head's lock and claim a seq per event; returns (last new seq, previous
+    hash). A missing head is restored first (see `_restored`), which puts one more event
+    in front of `events`."""
+    row = (await session.execute(_CLAIM_HEAD, {"count": len(events)})).one_or_none()
     if row is None:
-        # First entry ever. Two first appenders may race here: the insert that loses
-        # does nothing (on PostgreSQL it waits until the winner commits or rolls back),
-        # then both claim through the update, one after the other.
-        await session.execute(_insert_head(session.get_bind().dialect.name))
-        row = (await session.execute(_CLAIM_HEAD, {"count": count})).one()
+        # First entry ever, or the head row was deleted. Two appenders may race here: the
+        # insert that loses does nothing, then both claim through the update in turn.
+        params = _tail_params((await session.execute(_TAIL)).all())
+        created = (await session.execute(_insert_head(session.get_bind().dialect.name), params)).all()
+        if created and params["seq"]:
+            events.insert(0, _restored(params))
+        row = (await session.execute(_CLAIM_HEAD, {"count": len(events)})).one()
     return row.seq, row.last_hash
 
 
-def _advance_head_sqlite(transaction: SqliteTransaction, count: int) -> tuple[int, str]:
+def _advance_head_sqlite(transaction: SqliteTransaction, events: list[Event]) -> tuple[int, str]:
     """`_advance_head` in a transaction of `Database.sqlite_writer`."""
-    rows = transaction.execute(_CLAIM_HEAD, {"count": count})
+    rows = transaction.execute(_CLAIM_HEAD, {"count": len(events)})
     if not rows:
-        transaction.execute(_INSERT_HEAD_SQLITE)
-        rows = transaction.execute(_CLAIM_HEAD, {"count": count})
+        params = _tail_params(transaction.execute(_TAIL))
+        if transaction.execute(_INSERT_HEAD_SQLITE, params) and params["seq"]:
+            events.insert(0, _restored(params))
+        rows = transaction.execute(_CLAIM_HEAD, {"count": len(events)})
     seq, last_hash = rows[0]
     return int(seq), str(last_hash)
 
@@ -335,12 +391,15 @@ async def append_many(session: AsyncSession, events: Sequence[Event]) -> list[Au
     """Append several entries in order with three statements in all (hot paths: runs)."""
     if not events:
         return []
-    details = _checked_details(events)
-    last_seq, prev_hash = await _advance_head(session, len(events))
-    rows = _chained(events, details, last_seq, prev_hash)
+    details = _checked_details(events)  # bad input is refused before the head's lock is taken
+    chained = list(events)
+    last_seq, prev_hash = await _advance_head(session, chained)
+    if len(chained) > len(events):
+        details = _checked_details(chained[:1]) + details
+    rows = _chained(chained, details, last_seq, prev_hash)
     await session.execute(_INSERT_ENTRIES, rows)
     await session.execute(_MOVE_HEAD, {"last_hash": rows[-1]["entry_hash"]})
-    return [AuditEntry(**row) for row in rows]
+    return [AuditEntry(**row) for row in rows[len(rows) - len(events) :]]
 
 
 def append_many_sqlite(transaction: SqliteTransaction, events: Sequence[Event]) -> None:
@@ -349,8 +408,11 @@ def append_many_sqlite(transaction: SqliteTransaction, events: Sequence[Event]) 
     if not events:
         return
     details = _checked_details(events)
-    last_seq, prev_hash = _advance_head_sqlite(transaction, len(events))
-    rows = _chained(events, details, last_seq, prev_hash)
+    chained = list(events)
+    last_seq, prev_hash = _advance_head_sqlite(transaction, chained)
+    if len(chained) > len(events):
+        details = _checked_details(chained[:1]) + details
+    rows = _chained(chained, details, last_seq, prev_hash)
     transaction.executemany(_INSERT_ENTRIES, rows)
     transaction.executemany(_MOVE_HEAD, [{"last_hash": rows[-1]["entry_hash"]}])
 
@@ -412,9 +474,10 @@ async def verify(session: AsyncSession) -> VerifyResult:
 
     # The intact prefix so far: how many entries, the last seq, its hash and the one before.
     checked, last_seq, last_hash, before_last_hash = 0, 0, GENESIS_HASH, GENESIS_HASH
+    warnings: list[str] = []
 
     def bad(seq: int, problem: str) -> VerifyResult:
-        return VerifyResult(False, checked, seq, problem, last_hash)
+        return VerifyResult(False, checked, seq, problem, last_hash, last_seq, tuple(warnings))
 
     up_to = [] if head is None else [AuditEntry.seq <= head[0]]
     async for rows in _batches(session, up_to):
@@ -428,29 +491,43 @@ async def verify(session: AsyncSession) -> VerifyResult:
                 if last_seq == 0:
                     return bad(1, "entry 1 does not start the chain (its prev_hash is not 0…0)")
                 # One of the two was altered and given a fresh hash; the earlier is suspect.
-                checked, last_hash = checked - 1, before_last_hash
+                suspect = last_seq
+                checked, last_hash, last_seq = checked - 1, before_last_hash, last_seq - 1
+                if row.prev_hash == last_hash:  # the chain skips it: it was slipped in
+                    return bad(
+                        suspect,
+                        f"entry {suspect} is not in the chain (entry {row.seq} links to entry "
+                        f"{suspect - 1}): it was written outside the audit service",
+                    )
                 return bad(
-                    last_seq,
-                    f"entry {row.seq} does not link to entry {last_seq} (its prev_hash is not "
-                    f"the hash of entry {last_seq}): one of them was altered and re-hashed",
+                    suspect,
+                    f"entry {row.seq} does not link to entry {suspect} (its prev_hash is not "
+                    f"the hash of entry {suspect}): one of them was altered and re-hashed",
+                )
+            if row.action == HEAD_RESTORED:
+                warnings.append(
+                    f"the chain head was deleted and restored from entry {row.seq - 1} "
+                    f"(entry {row.seq}, {format_timestamp(row.at)}); entries removed from the end "
+                    "before that are found only by an anchor"
                 )
             checked, last_seq = checked + 1, row.seq
             before_last_hash, last_hash = last_hash, row.entry_hash
 
     if head is None:
-        if checked:  # the entries are intact among themselves; what is gone is the anchor
+        if checked:  # the entries are intact among themselves; what is gone is the head row
             problem = f"the chain head (table audit_head) is missing; {checked} entries exist"
-            return VerifyResult(False, checked, None, problem, last_hash)
+            return VerifyResult(False, checked, None, problem, last_hash, last_seq, tuple(warnings))
         return VerifyResult(True, 0, None, None, GENESIS_HASH)
 
     head_seq, head_hash = head
     if last_seq < head_seq:
         return bad(last_seq + 1, _removed_at_end(last_seq, head_seq))
     if head_hash != last_hash:
-        checked, last_hash = checked - 1, before_last_hash
+        suspect = last_seq
+        checked, last_hash, last_seq = checked - 1, before_last_hash, last_seq - 1
         return bad(
-            last_seq,
-            f"the last entry ({last_seq}) does not match the chain head: it was replaced or re-hashed",
+            suspect,
+            f"the last entry ({suspect}) does not match the chain head: it was replaced or re-hashed",
         )
     beyond = await _first_seq_after(session, head_seq)
     if beyond is not None:
@@ -461,7 +538,7 @@ async def verify(session: AsyncSession) -> VerifyResult:
                 f"entry {beyond} is not in the chain (the head ends at {head_seq}): "
                 f"it was written outside the audit service",
             )
-    return VerifyResult(True, checked, None, None, last_hash)
+    return VerifyResult(True, checked, None, None, last_hash, last_seq, tuple(warnings))
 
 
 # -- reading ----------------------------------------------------------------------------

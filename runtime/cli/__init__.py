@@ -3,7 +3,7 @@
     dirigent up | serve | migrate | worker | studio runtime/cli/server.py
     dirigent user add | remove | list               runtime/cli/users.py
     dirigent flow validate | run | test | import | export   runtime/cli/flows.py
-    dirigent audit verify | export                  runtime/cli/audit.py
+    dirigent audit verify | export | anchor         runtime/cli/audit.py
     dirigent knowledge ingest                       runtime/cli/knowledge.py
 
 Every command reads `Settings` from the environment (`DIRIGENT_*`). Errors of the

@@ -70,7 +70,7 @@ workspace_role(caller: Caller, "board", _workspace_id) if
 resource Platform {
     permissions = [
         "read", "manage_users", "manage_endpoints", "create_workspace", "read_audit",
-        "read_templates"
+        "anchor_audit", "read_templates"
     ];
     roles = ["admin", "board"];
 
@@ -79,6 +79,8 @@ resource Platform {
     "create_workspace" if "admin";
     "read_audit" if "admin";
     "read_audit" if "board";
+    # Anchoring the head on demand (it is also done at an interval): those who read the trail.
+    "anchor_audit" if "read_audit";
 }
 
 has_role(caller: Caller, "admin", _platform: Platform) if

@@ -389,6 +389,10 @@ class RuntimeClient:
     async def audit_verify(self) -> dict[str, Any]:
         return await self.request("GET", "/api/audit/verify", timeout=UPLOAD_TIMEOUT)
 
+    async def audit_anchor(self) -> dict[str, Any]:
+        """Sign the chain's head now and write it outside the database."""
+        return await self.request("POST", "/api/audit/anchor")
+
     async def give_feedback(self, run_id: str, rating: str, correction: str = "") -> dict[str, Any]:
         body: dict[str, Any] = {"rating": rating}
         if rating == "down" and correction.strip():

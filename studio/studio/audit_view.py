@@ -123,4 +123,21 @@ def verify_text(result: dict[str, Any], lang: str) -> tuple[bool, str, str]:
         headline = translate("audit_chain_broken_at", lang, seq=first_bad, entries=result.get("entries") or 0)
     else:
         headline = translate("audit_chain_broken", lang)
-    return False, headline, str(result.get("problem") or "")
+    anchor_problems = (result.get("anchors") or {}).get("problems") or []
+    return False, headline, str(result.get("problem") or "; ".join(anchor_problems))
+
+
+def anchor_text(result: dict[str, Any], lang: str) -> str:
+    """How the chain stands against its anchors (the signed heads kept outside the database)."""
+    anchors = result.get("anchors") or {}
+    if anchors.get("problems"):
+        return translate("audit_anchor_broken", lang, count=len(anchors["problems"]))
+    if not anchors.get("anchors"):
+        return translate("audit_anchor_none", lang)
+    return translate(
+        "audit_anchor_ok",
+        lang,
+        seq=anchors.get("last_anchored_seq") or 0,
+        at=str(anchors.get("last_anchored_at") or "")[:16].replace("T", " "),
+        unanchored=anchors.get("unanchored_entries") or 0,
+    )

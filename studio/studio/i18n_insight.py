@@ -138,6 +138,21 @@ AUDIT_TEXTS: dict[str, tuple[str, str]] = {
         "Das Protokoll wurde außerhalb von Dirigent verändert. Informieren Sie die Administration und sichern Sie einen Export.",
         "The trail was changed outside Dirigent. Tell your administrators and keep an export.",
     ),
+    # -- anchors: the chain's head, signed and kept outside the database
+    "audit_anchor_ok": (
+        "Verankert bis Eintrag #{seq} ({at} UTC); {unanchored} neuere Einträge sind noch nicht verankert.",
+        "Anchored up to entry #{seq} ({at} UTC); {unanchored} newer entries are not anchored yet.",
+    ),
+    "audit_anchor_none": (
+        "Noch kein Anker: ein vollständiges Umschreiben der Kette fiele nicht auf.",
+        "No anchor yet: a rewrite of the whole chain would go unnoticed.",
+    ),
+    "audit_anchor_broken": (
+        "{count} Anker passen nicht zur Kette: sie wurde gekürzt oder neu berechnet.",
+        "{count} anchors do not match the chain: it was cut back or re-hashed.",
+    ),
+    "audit_anchor_now": ("Jetzt verankern", "Anchor now"),
+    "audit_anchored": ("Eintrag #{seq} ist verankert.", "Entry #{seq} is anchored."),
     "audit_action": ("Aktion", "Action"),
     "audit_all_actions": ("Alle Aktionen", "All actions"),
     "audit_who": ("Wer", "Who"),

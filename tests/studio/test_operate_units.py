@@ -184,3 +184,31 @@ def test_audit_filters_include_the_last_day_and_the_chain_reads_as_a_sentence() 
     assert not ok and "Eintrag #7" in text and problem == "entry 7 was altered"
     row = audit_view.entry_row({"seq": 3, "action": "version.approved", "detail": {"comment": "ok"}}, "de")
     assert row["action_text"] == "Version freigegeben" and row["detail"] == '{"comment": "ok"}'
+
+
+def test_anchor_sentences_follow_the_verify_answer() -> None:
+    anchored = {
+        "ok": True,
+        "entries": 9,
+        "anchors": {
+            "anchors": 2,
+            "last_anchored_seq": 7,
+            "last_anchored_at": "2026-12-07T18:00:00.000000Z",
+            "unanchored_entries": 2,
+            "problems": [],
+        },
+    }
+    assert audit_view.anchor_text(anchored, "de") == (
+        "Verankert bis Eintrag #7 (2026-12-07 18:00 UTC); 2 neuere Einträge sind noch nicht verankert."
+    )
+    assert audit_view.anchor_text({"ok": True, "anchors": {"anchors": 0}}, "en").startswith("No anchor yet")
+    cut = {
+        "ok": False,
+        "entries": 5,
+        "first_bad_seq": None,
+        "problem": None,
+        "anchors": {"anchors": 1, "problems": ["entry 7, anchored at …, is gone"]},
+    }
+    ok, headline, problem = audit_view.verify_text(cut, "de")
+    assert not ok and headline == "Prüfkette verletzt." and problem == "entry 7, anchored at …, is gone"
+    assert audit_view.anchor_text(cut, "de").startswith("1 Anker passen nicht zur Kette")

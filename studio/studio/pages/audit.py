@@ -9,7 +9,15 @@ from typing import Any
 import reflex as rx
 
 from studio.api import ApiError
-from studio.audit_view import ACTIONS, PAGE_SIZE, RESOURCE_TYPES, entry_row, query_params, verify_text
+from studio.audit_view import (
+    ACTIONS,
+    PAGE_SIZE,
+    RESOURCE_TYPES,
+    anchor_text,
+    entry_row,
+    query_params,
+    verify_text,
+)
 from studio.components.audit_table import audit_table
 from studio.components.layout import empty_state, page_frame, page_title
 from studio.state.base import AppState, t
@@ -33,6 +41,8 @@ class AuditState(AppState):
     chain_ok: bool = False
     chain_text: str = ""
     chain_problem: str = ""
+    chain_anchors: str = ""
+    anchoring: bool = False
 
     @rx.var
     def may_read(self) -> bool:
@@ -78,7 +88,22 @@ class AuditState(AppState):
             yield self.on_error(exc)
             return
         self.chain_ok, self.chain_text, self.chain_problem = verify_text(result, self.lang)
+        self.chain_anchors = anchor_text(result, self.lang)
         self.verifying, self.verified = False, True
+
+    @rx.event
+    async def anchor(self) -> Any:
+        self.anchoring = True
+        yield
+        try:
+            anchored = await self.api().audit_anchor()
+        except ApiError as exc:
+            self.anchoring = False
+            yield self.on_error(exc)
+            return
+        self.anchoring = False
+        yield rx.toast.success(self.tr("audit_anchored", seq=anchored.get("seq") or 0))
+        yield AuditState.verify
 
     @rx.event
     def apply_filters(self, form: dict[str, Any]) -> Any:
@@ -141,6 +166,15 @@ def _chain_banner() -> rx.Component:
         on_click=AuditState.verify,
         id="audit-verify",
     )
+    anchor_now = rx.button(
+        rx.icon("anchor", size=14),
+        t("audit_anchor_now"),
+        size="1",
+        variant="soft",
+        loading=AuditState.anchoring,
+        on_click=AuditState.anchor,
+        id="audit-anchor",
+    )
 
     def banner(ok: bool) -> rx.Component:
         return rx.callout.root(
@@ -149,11 +183,13 @@ def _chain_banner() -> rx.Component:
                 rx.hstack(
                     rx.text(AuditState.chain_text, size="3", weight="bold", id="chain-text"),
                     rx.spacer(),
+                    anchor_now,
                     recheck,
                     width="100%",
                     align="center",
                 ),
                 rx.text(t("audit_chain_ok_hint" if ok else "audit_chain_broken_hint"), size="1"),
+                rx.text(AuditState.chain_anchors, size="1", weight="medium", id="chain-anchors"),
                 rx.cond(AuditState.chain_problem != "", rx.code(AuditState.chain_problem, size="1")),
                 spacing="1",
                 width="100%",
