@@ -1,6 +1,7 @@
 """ConnectionService: the connections of a workspace, through the policy.
 
-    admins      list / create / read / update / delete / test      (policy: Connection)
+    admins      list / create / read / update / delete / test      (policy: Connection),
+                each connection with an optional test target (`target_store`)
     flows       call(ConnectorRequest) from the `connector` node     (calls.ConnectorCalls)
     the board   used_by(workspace, document): which connections and actions a version
                 uses, and whether each still exists
@@ -40,6 +41,8 @@ from runtime.connections.kinds import (
 )
 from runtime.connections.models import ConnectionRow
 from runtime.connections.secrets import SecretBox, load_key, masked
+from runtime.connections.target_store import apply_test_target, test_target_json
+from runtime.connections.targets import effect_of
 from runtime.connections.triggers import TriggerService
 from runtime.db.database import Database
 from runtime.db.models import Workspace, utcnow
@@ -143,6 +146,8 @@ class ConnectionService(ConnectorCalls):
             "kind": row.kind,
             "settings": row.settings,
             "secrets": masked(names, row.secrets_changed or {}),
+            # Test runs call this instead of production (None: they refuse side effects).
+            "test_target": test_target_json(row),
             "created_at": row.created_at.isoformat() if row.created_at else None,
             "updated_at": row.updated_at.isoformat() if row.updated_at else None,
         }
@@ -227,6 +232,7 @@ class ConnectionService(ConnectorCalls):
         kind: str,
         settings: dict[str, Any],
         secrets: Mapping[str, str | None],
+        test_target: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         if not NAME.match(name or ""):
             raise BadRequest(
@@ -257,6 +263,7 @@ class ConnectionService(ConnectorCalls):
             changed = self._apply_secrets(
                 row, {key: value for key, value in secrets.items() if value is not None}
             )
+            target = apply_test_target(row, self.box, test_target)
             session.add(row)
             await session.flush()
             await audit(
@@ -271,6 +278,7 @@ class ConnectionService(ConnectorCalls):
                     "workspace": workspace_slug,
                     "host": host_of(row),
                     "credentials_changed": changed,
+                    "test_target": target,
                 },
             )
             return self.as_json(row, workspace_slug)
@@ -288,7 +296,9 @@ class ConnectionService(ConnectorCalls):
         name: str | None = None,
         settings: dict[str, Any] | None = None,
         secrets: Mapping[str, str | None] | None = None,
+        test_target: Mapping[str, Any] | object | None = ...,
     ) -> dict[str, Any]:
+        """`test_target`: leave it out to keep the stored one, None removes it."""
         async with self.db.write() as session:
             row = await self._get(session, actor, connection_id, "manage")
             if name is not None and name != row.name:
@@ -309,6 +319,9 @@ class ConnectionService(ConnectorCalls):
             merged = {**(row.settings or {}), **settings} if settings is not None else row.settings
             row.settings = self._validated(row.kind, merged, secrets or {})
             changed = self._apply_secrets(row, secrets or {})
+            target = "kept"
+            if test_target is not ...:
+                target = apply_test_target(row, self.box, test_target)  # type: ignore[arg-type]
             row.updated_at = utcnow()
             await audit(
                 session,
@@ -322,6 +335,7 @@ class ConnectionService(ConnectorCalls):
                     "host": host_of(row),
                     "settings_changed": sorted(settings or {}),
                     "credentials_changed": changed,
+                    "test_target": target,
                 },
             )
             return self.as_json(row, await self._slug(session, row.workspace_id))
@@ -339,10 +353,24 @@ class ConnectionService(ConnectorCalls):
                 detail={"name": row.name, "kind": row.kind},
             )
 
-    async def test(self, actor: Actor, connection_id: str) -> dict[str, Any]:
-        """A harmless call that checks address, reachability and credentials."""
+    async def test(self, actor: Actor, connection_id: str, target: str = "production") -> dict[str, Any]:
+        """A harmless call that checks address, reachability and credentials (of the test
+        target with `target="test"`)."""
         async with self.db.read() as session:
             row = await self._get(session, actor, connection_id, "manage")
+        if target == "test":
+            if row.test_settings is None:
+                raise BadRequest(
+                    f"connection '{row.name}' has no test target", code="no_test_target", connection=row.name
+                )
+            row = ConnectionRow(
+                id=row.id,
+                workspace_id=row.workspace_id,
+                name=row.name,
+                kind=row.kind,
+                settings=row.test_settings,
+                sealed_secrets=row.sealed_test_secrets,
+            )
         began = time.perf_counter()
         result: dict[str, Any]
         try:
@@ -359,7 +387,7 @@ class ConnectionService(ConnectorCalls):
                 action="connection.tested",
                 resource_type="connection",
                 resource_id=row.id,
-                detail={"name": row.name, "ok": result["ok"], "host": host_of(row)},
+                detail={"name": row.name, "ok": result["ok"], "host": host_of(row), "target": target},
             )
         return result
 
@@ -412,6 +440,49 @@ class ConnectionService(ConnectorCalls):
         for entry in used:
             row = rows.get(entry["connection"])
             entry["exists"] = row is not None
+            kind = (
+                row.kind
+                if row is not None
+                else "sql"
+                if "sql" in entry
+                else "email"
+                if "to" in entry
+                else "http"
+            )
+            # read: SQL, HTTP GET/HEAD/OPTIONS; idempotent: PUT/DELETE; unsafe: POST, PATCH, e-mail, webhook
+            entry["effect"] = effect_of(kind, str(entry.get("method") or "POST"))
             if row is not None:
-                entry.update(connection_id=row.id, kind=row.kind, host=host_of(row))
+                entry.update(
+                    connection_id=row.id,
+                    kind=row.kind,
+                    host=host_of(row),
+                    has_test_target=row.test_settings is not None,
+                )
         return used
+
+    async def production_touches(
+        self, workspace_id: str, document: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Per connection a version uses: what it does there once published (published runs
+        always call production), for the board's review."""
+        touches: dict[str, dict[str, Any]] = {}
+        for entry in await self.used_by(workspace_id, document):
+            name = str(entry["connection"])
+            touch = touches.setdefault(
+                name,
+                {
+                    "connection": name,
+                    "exists": entry["exists"],
+                    "kind": entry.get("kind"),
+                    "host": entry.get("host"),
+                    "has_test_target": entry.get("has_test_target", False),
+                    "side_effects": False,
+                    "nodes": [],
+                    "actions": [],
+                },
+            )
+            touch["nodes"].append(entry["node"])
+            if entry["action"] not in touch["actions"]:
+                touch["actions"].append(entry["action"])
+            touch["side_effects"] = touch["side_effects"] or entry["effect"] != "read"
+        return list(touches.values())
