@@ -221,7 +221,7 @@ class ConnectorCalls:
             client = self._http_client(row, secrets)
             path = client.settings.test_path if row.kind == "webhook" else request.path
             facts.update(host=client.base.host, method=method)
-            client.url_for(method, path)
+            url = client.url_for(method, path)
             call = HttpCall(
                 method, path, request.query, request.headers, request.body, request.idempotency_key
             )
@@ -231,7 +231,7 @@ class ConnectorCalls:
                 facts.update(bytes=answer.bytes, attempts=answer.attempts)
                 return {"status": answer.status, "response": scrub(answer.body, sensitive)}
 
-            return send_http, http_summary(client.base.host, method, path, request.body), "confirmed"
+            return send_http, http_summary(url.host, method, url.path, request.body), "confirmed"
         if row.kind == "email":
             sender = EmailSender(row.name, EmailSettings.model_validate(row.settings), secrets, self.guard)
             facts.update(host=sender.settings.host)
