@@ -279,6 +279,9 @@ def task_as_json(task: ApprovalTask) -> dict[str, Any]:
         "instructions": task.request.get("instructions", ""),
         "payload": task.request.get("payload"),
         "editable": bool(task.request.get("editable")),
+        # "side_effect_uncertain": a connector asks whether an interrupted call arrived
+        # (approve = yes, it was sent; reject = no, send it once); None for approval nodes.
+        "question": task.request.get("question"),
         "resolution": task.resolution,
         "due_at": task.due_at.isoformat() if task.due_at else None,
         "created_at": task.created_at.isoformat() if task.created_at else None,
