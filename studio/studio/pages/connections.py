@@ -133,7 +133,7 @@ def _test_target(kind: str) -> rx.Component:
         ),
         rx.text(t("conn_test_target_hint"), size="1", color=rx.color("gray", 10)),
         rx.hstack(
-            rx.checkbox(checked=State.test_on, on_change=State.set_test_on, id="conn-test-target-on"),
+            rx.checkbox(checked=State.test_on, on_change=State.set_test_on, class_name="conn-test-target-on"),
             rx.text(t("conn_test_target_on"), size="2"),
             align="center",
         ),
@@ -272,7 +272,7 @@ def _connection(row: rx.Var) -> rx.Component:
                         size="1",
                         variant="soft",
                         color_scheme="gray",
-                        on_click=State.test(connection_id, "test"),
+                        on_click=State.test_sandbox(connection_id),
                         class_name="conn-test-target-test",
                     ),
                 ),

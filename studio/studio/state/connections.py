@@ -159,7 +159,17 @@ class ConnectionsState(AppState):
 
     # -- test and delete ---------------------------------------------------------------------
     @rx.event
-    async def test(self, connection_id: str, target: str = "production") -> Any:
+    async def test(self, connection_id: str) -> Any:
+        async for event in self._test(connection_id, "production"):
+            yield event
+
+    @rx.event
+    async def test_sandbox(self, connection_id: str) -> Any:
+        """Test the connection's test target (what the editor's test runs call)."""
+        async for event in self._test(connection_id, "test"):
+            yield event
+
+    async def _test(self, connection_id: str, target: str) -> Any:
         self.testing = connection_id
         yield
         try:
