@@ -3,8 +3,9 @@
     admins      list / create / read / update / delete / test      (policy: Connection),
                 each connection with an optional test target (`target_store`)
     flows       call(ConnectorRequest) from the `connector` node     (calls.ConnectorCalls)
-    the board   used_by(workspace, document): which connections and actions a version
-                uses, and whether each still exists
+    the board   used_by / production_touches (runtime.connections.usage): which
+                connections and actions a version uses, whether each still exists, and what
+                it touches in production
     triggers    the webhook and schedule triggers of assistants       (triggers.TriggerService)
 
 Secrets go in through `create`/`update`, are sealed at once, and come out only as
@@ -21,13 +22,12 @@ import re
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit.service import append as audit
+from runtime.connections import usage
 from runtime.connections.calls import ConnectorCalls, scrub, sensitive_values
 from runtime.connections.egress import EgressGuard
 from runtime.connections.email import EmailSender
@@ -42,8 +42,8 @@ from runtime.connections.kinds import (
 from runtime.connections.models import ConnectionRow
 from runtime.connections.secrets import SecretBox, load_key, masked
 from runtime.connections.target_store import apply_test_target, test_target_json
-from runtime.connections.targets import effect_of
 from runtime.connections.triggers import TriggerService
+from runtime.connections.usage import host_of
 from runtime.db.database import Database
 from runtime.db.models import Workspace, utcnow
 from runtime.errors import BadRequest, Conflict, NotFound
@@ -61,38 +61,6 @@ NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 def connection_view(row: ConnectionRow) -> resources.Connection:
     return resources.Connection(id=row.id, workspace_id=row.workspace_id)
-
-
-def host_of(row: ConnectionRow) -> str:
-    settings = row.settings or {}
-    if row.kind in ("http", "webhook"):
-        return urlsplit(str(settings.get("base_url") or settings.get("url") or "")).hostname or ""
-    if row.kind == "email":
-        return str(settings.get("host", ""))
-    url = make_url(str(settings.get("url", "sqlite://")))
-    return url.host or url.get_backend_name()
-
-
-def connections_used(document: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The connector nodes of a flow document: node, connection, action and the call's shape."""
-    used = []
-    for node in document.get("nodes") or []:
-        if not isinstance(node, Mapping) or node.get("type") != "connector":
-            continue
-        config = node.get("config") or {}
-        entry = {
-            "node": node.get("id"),
-            "connection": config.get("connection"),
-            "action": config.get("action", "call"),
-        }
-        if config.get("sql"):
-            entry["sql"] = config["sql"]
-        elif config.get("to"):
-            entry["to"] = config["to"]
-        else:
-            entry["method"], entry["path"] = config.get("method", "GET"), config.get("path", "/")
-        used.append(entry)
-    return used
 
 
 class ConnectionService(ConnectorCalls):
@@ -426,63 +394,11 @@ class ConnectionService(ConnectorCalls):
 
     # -- the board --------------------------------------------------------------------
     async def used_by(self, workspace_id: str, document: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """`connections_used`, each with whether the connection exists now and its kind/host."""
-        used = connections_used(document)
-        async with self.db.read() as session:
-            rows = {
-                row.name: row
-                for row in (
-                    await session.execute(
-                        select(ConnectionRow).where(ConnectionRow.workspace_id == workspace_id)
-                    )
-                ).scalars()
-            }
-        for entry in used:
-            row = rows.get(entry["connection"])
-            entry["exists"] = row is not None
-            kind = (
-                row.kind
-                if row is not None
-                else "sql"
-                if "sql" in entry
-                else "email"
-                if "to" in entry
-                else "http"
-            )
-            # read: SQL, HTTP GET/HEAD/OPTIONS; idempotent: PUT/DELETE; unsafe: POST, PATCH, e-mail, webhook
-            entry["effect"] = effect_of(kind, str(entry.get("method") or "POST"))
-            if row is not None:
-                entry.update(
-                    connection_id=row.id,
-                    kind=row.kind,
-                    host=host_of(row),
-                    has_test_target=row.test_settings is not None,
-                )
-        return used
+        """`connections_used`, each with whether the connection exists now, its kind and host."""
+        return await usage.used_by(self.db, workspace_id, document)
 
     async def production_touches(
         self, workspace_id: str, document: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
-        """Per connection a version uses: what it does there once published (published runs
-        always call production), for the board's review."""
-        touches: dict[str, dict[str, Any]] = {}
-        for entry in await self.used_by(workspace_id, document):
-            name = str(entry["connection"])
-            touch = touches.setdefault(
-                name,
-                {
-                    "connection": name,
-                    "exists": entry["exists"],
-                    "kind": entry.get("kind"),
-                    "host": entry.get("host"),
-                    "has_test_target": entry.get("has_test_target", False),
-                    "side_effects": False,
-                    "nodes": [],
-                    "actions": [],
-                },
-            )
-            touch["nodes"].append(entry["node"])
-            if entry["action"] not in touch["actions"]:
-                touch["actions"].append(entry["action"])
-            touch["side_effects"] = touch["side_effects"] or entry["effect"] != "read"
-        return list(touches.values())
+        """Per connection a version uses: what it does in production once published."""
+        return await usage.production_touches(self.db, workspace_id, document)
