@@ -5,7 +5,9 @@ raises an approval task for the `assignees`; once `quorum` of them approve (or o
 rejects, or `timeout` passes) the run resumes and leaves by the edge whose `when` is
 `approved`, `rejected` or `timeout`. Without a `timeout` edge a timed-out run ends as
 `expired`. With `editable`, the assignee may change the payload; downstream nodes see
-the edited version as `{{ <id>.payload }}`.
+the edited version as `{{ <id>.payload }}`. Four eyes: whoever started the run never
+decides its task (the policy's rule), unless `requester_may_decide` is set and the flow's
+card says `risk: minimal`.
 """
 
 from __future__ import annotations
@@ -77,6 +79,11 @@ class ApprovalNode(Node):
             None, description="ISO-8601 duration after which the task expires, e.g. P3D"
         )
         editable: bool = Field(False, description="The assignee may edit the payload")
+        requester_may_decide: bool = Field(
+            False,
+            description="Four eyes: whoever started the run may decide this task too "
+            "(only when the flow's card says risk: minimal; such decisions are audited)",
+        )
         title: str = template_field("Title of the task shown to the assignee", "Approval needed")
         instructions: str = Field("", description="What the assignee should check")
         payload: str = template_field("What is to be approved (text or JSON)", "")
@@ -111,6 +118,7 @@ class ApprovalNode(Node):
                 "quorum": config.quorum,  # type: ignore[attr-defined]
                 "timeout_s": parse_duration(config.timeout) if config.timeout else None,  # type: ignore[attr-defined]
                 "editable": config.editable,  # type: ignore[attr-defined]
+                "requester_may_decide": config.requester_may_decide,  # type: ignore[attr-defined]
             },
         )
 

@@ -120,6 +120,10 @@ class NodeContext:
     # the workspace of the flow: services that filter by access are asked on their behalf.
     caller_id: str | None = None
     workspace_id: str | None = None
+    # A test run from the editor: connections use their test target; without one they
+    # refuse side effects, and make read-only calls only with `allow_live_reads`.
+    is_test: bool = False
+    allow_live_reads: bool = False
 
     @property
     def idempotency_key(self) -> str:

@@ -15,18 +15,24 @@ and audits it. Which fields matter depends on the connection's kind:
 (`{"task_id": "$.data.id", "names": "$.items[*].name"}`); then `response` is that mapping,
 otherwise the whole answer. `status` is the HTTP status (`sent` for an e-mail, the row
 count for SQL).
+
+When the call journal shows that an earlier attempt of this very call (same run, same
+node) was interrupted mid-call and the connection says `on_uncertain: ask`, the service
+answers `UncertainCall` instead: the node suspends the run with an approval task "Was
+this already sent?" that shows the call. `resume` then completes the step without
+calling ("approved": yes, it arrived) or calls once ("rejected": no, it did not).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 from pydantic import Field, field_validator
 
-from nodes.base import Node, NodeConfig, NodeContext, Outputs, Scope, template_field
+from nodes.base import Node, NodeConfig, NodeContext, Outputs, Resolution, Scope, Suspend, template_field
 from nodes.errors import NodeError
 
 Method = Literal["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
@@ -58,6 +64,22 @@ class ConnectorRequest:
     # service looks them up from the stored run.
     caller_id: str | None = None
     workspace_id: str | None = None
+    # A test run (`ctx.is_test`): the connection's test target is called instead.
+    is_test: bool = False
+    allow_live_reads: bool = False
+    # A person's answer to "was this already sent?" after an interrupted call:
+    # "sent" completes the call without calling, "not_sent" calls once.
+    uncertain_answer: Literal["sent", "not_sent"] | None = None
+
+    # The fields that say what is called (what an uncertainty task carries to `resume`).
+    CALL_FIELDS = (
+        "connection", "action", "method", "path", "query", "headers", "body",
+        "to", "cc", "subject", "text", "sql", "params", "max_rows",
+    )  # fmt: skip
+
+    def call_fields(self) -> dict[str, Any]:
+        values = asdict(self)
+        return {name: values[name] for name in self.CALL_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -66,12 +88,22 @@ class ConnectorResult:
     response: Any
 
 
+@dataclass(frozen=True)
+class UncertainCall:
+    """An earlier attempt of this call was interrupted mid-call: `question` is the approval
+    request (title, instructions, payload with the call, assignees) the node suspends with."""
+
+    question: dict[str, Any]
+
+
 class ConnectorService(Protocol):
     """The `connections` service as the node sees it."""
 
-    async def call(self, request: ConnectorRequest) -> ConnectorResult:
+    async def call(self, request: ConnectorRequest) -> ConnectorResult | UncertainCall:
         """Do the call. Raises `NodeError`s: the connection is missing, the call is not
-        allowed, the target is refused by the egress guard, or the remote side failed."""
+        allowed, the target is refused by the egress guard, or the remote side failed.
+        Answers `UncertainCall` when a person must say whether an interrupted earlier
+        attempt arrived (the connection's `on_uncertain: ask`)."""
         ...
 
 
@@ -206,7 +238,7 @@ class ConnectorNode(Node):
                 raise ValueError("sql is fixed text; pass values as :named parameters in `params`")
             return value
 
-    async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
+    async def run(self, ctx: NodeContext, scope: Scope) -> Outputs | Suspend:
         config: ConnectorNode.Config = self.config  # type: ignore[assignment]
 
         def render(value: str | None) -> str:
@@ -246,9 +278,50 @@ class ConnectorNode(Node):
             max_rows=config.max_rows,
             caller_id=getattr(ctx, "caller_id", None),
             workspace_id=getattr(ctx, "workspace_id", None),
+            is_test=bool(getattr(ctx, "is_test", False)),
+            allow_live_reads=bool(getattr(ctx, "allow_live_reads", False)),
         )
         service: ConnectorService = ctx.service("connections")
         result = await service.call(request)
+        if isinstance(result, UncertainCall):
+            return Suspend(kind="approval", request=result.question)
+        return self._outputs(result)
+
+    async def resume(self, ctx: NodeContext, resolution: Resolution) -> Outputs:
+        """The answer to "was this already sent?": approved = yes (no call), rejected = no
+        (call once). The call itself comes back in the task's payload, as it was shown."""
+        if resolution.outcome not in ("approved", "rejected"):
+            raise NodeError(
+                "nobody said whether the interrupted call arrived; it was neither repeated nor confirmed",
+                code="side_effect_uncertain",
+            )
+        payload = resolution.payload if isinstance(resolution.payload, dict) else {}
+        call = payload.get("call")
+        if not isinstance(call, dict):
+            raise NodeError(
+                "the task no longer carries the call it asked about", code="side_effect_uncertain"
+            )
+        request = ConnectorRequest(
+            run_id=ctx.run_id,
+            node_id=ctx.node_id,
+            idempotency_key=ctx.idempotency_key,
+            **{name: call[name] for name in ConnectorRequest.CALL_FIELDS if name in call},
+            caller_id=getattr(ctx, "caller_id", None),
+            workspace_id=getattr(ctx, "workspace_id", None),
+            is_test=bool(getattr(ctx, "is_test", False)),
+            allow_live_reads=bool(getattr(ctx, "allow_live_reads", False)),
+            uncertain_answer="sent" if resolution.outcome == "approved" else "not_sent",
+        )
+        service: ConnectorService = ctx.service("connections")
+        result = await service.call(request)
+        if isinstance(result, UncertainCall):  # the service asks only once per call
+            raise NodeError(
+                "the call is still uncertain after a person's answer", code="side_effect_uncertain"
+            )
+        return self._outputs(result)
+
+    def _outputs(self, result: ConnectorResult) -> Outputs:
+        config: ConnectorNode.Config = self.config  # type: ignore[assignment]
         if (
             config.fail_on_error
             and isinstance(result.status, int)

@@ -14,12 +14,17 @@ from __future__ import annotations
 
 
 class NodeError(Exception):
-    """A node failed. `message` says what was expected and what happened."""
+    """A node failed. `message` says what was expected and what happened; `code`, where
+    set, is a stable word for programs (the studio translates it), e.g. `no_test_target`."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    code: str | None = None
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        if code:
+            self.code = code
 
 
 class TemplateError(NodeError):

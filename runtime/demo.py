@@ -1,7 +1,10 @@
 """The demo setup of `dirigent up`: workspaces, people with generated passwords, starter flows.
 
     workspaces   demo (the champion builds here) and hr (an empty second department)
-    people       champion, user (workspace demo); board1, board2 (board); admin (admin)
+    people       champion, reviewer, user (workspace demo); board1, board2 (board); admin
+                 (admin). reviewer is a second champion: four eyes on tasks means that
+                 whoever starts a run never decides its approval task, so a task of a run
+                 the champion started goes to the reviewer.
     passwords    generated once, kept in `<data_dir>/demo-passwords.txt` (0600) as
                  `username password` lines, printed by every `dirigent up`
     flows        every starter template (`templates/`, read by `runtime.templates.loader`),
@@ -41,6 +44,7 @@ WORKSPACES = {"demo": "Demo", "hr": "Personal"}
 # username -> (role, workspace, what the banner says about them)
 PEOPLE: dict[str, tuple[str, str | None, str]] = {
     "champion": ("champion", DEMO_WORKSPACE, "AI champion in workspace demo"),
+    "reviewer": ("champion", DEMO_WORKSPACE, "second AI champion: decides tasks of the champion's runs"),
     "user": ("user", DEMO_WORKSPACE, "end user in workspace demo"),
     "board1": ("board", None, "governance board"),
     "board2": ("board", None, "governance board"),

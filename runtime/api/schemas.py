@@ -51,6 +51,11 @@ class TestRunRequest(Body):
     fixed_outputs: dict[str, dict[str, Any]] = Field(default_factory=dict)
     stream: bool = False
     wait_s: float = Field(60.0, ge=0, le=600)
+    allow_live_reads: bool = Field(
+        False,
+        description="Let read-only calls (SQL, HTTP GET) of connections without a test target "
+        "read production data; side effects are refused either way",
+    )
 
 
 class TestCasesRequest(Body):

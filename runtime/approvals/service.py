@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nodes.base import Resolution
 from runtime.audit.service import append as audit
 from runtime.db.database import update_exactly_one
-from runtime.db.models import ApprovalTask, Run, TaskDecision, utcnow
+from runtime.db.models import ApprovalTask, FlowVersion, Run, TaskDecision, utcnow
 from runtime.engine.records import StepRecord
 from runtime.errors import BadRequest, Conflict, NotFound
 from runtime.policy.authorizer import Authorizer
@@ -39,6 +39,7 @@ async def create_tasks(
         )
     }
     created = []
+    requested_by, risk = await _four_eyes_facts(session, run_id)
     for step in waiting:
         if step.node_id in existing or step.suspension is None:
             continue
@@ -53,6 +54,8 @@ async def create_tasks(
             assignees=list(request.get("assignees") or []),
             quorum=int(request.get("quorum") or 1),
             due_at=utcnow() + timedelta(seconds=float(timeout_s)) if timeout_s else None,
+            requested_by=requested_by,
+            risk=risk,
         )
         session.add(task)
         await session.flush()
@@ -72,6 +75,23 @@ async def create_tasks(
         )
         created.append(task)
     return created
+
+
+async def _four_eyes_facts(session: AsyncSession, run_id: str) -> tuple[str | None, str | None]:
+    """Who started the run and the risk on its flow's card: what the policy's four-eyes
+    rule on tasks reads (`dirigent.polar`), kept on the task as they were when it was raised."""
+    row = (
+        await session.execute(
+            select(Run.started_by, FlowVersion.document)
+            .join(FlowVersion, FlowVersion.id == Run.version_id)
+            .where(Run.id == run_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None, None
+    started_by, document = row
+    risk = ((document or {}).get("card") or {}).get("risk")
+    return started_by, str(risk) if risk else None
 
 
 async def get_task(
@@ -151,6 +171,8 @@ async def decide(
             "comment": comment or "",
             "payload_edited": payload is not None,
             "status": status,
+            # The policy let the run's own requester decide (four eyes waived: minimal risk).
+            "by_requester": bool(task.requested_by) and task.requested_by == actor.id,
         },
     )
     return task
@@ -257,6 +279,9 @@ def task_as_json(task: ApprovalTask) -> dict[str, Any]:
         "instructions": task.request.get("instructions", ""),
         "payload": task.request.get("payload"),
         "editable": bool(task.request.get("editable")),
+        # "side_effect_uncertain": a connector asks whether an interrupted call arrived
+        # (approve = yes, it was sent; reject = no, send it once); None for approval nodes.
+        "question": task.request.get("question"),
         "resolution": task.resolution,
         "due_at": task.due_at.isoformat() if task.due_at else None,
         "created_at": task.created_at.isoformat() if task.created_at else None,

@@ -3,14 +3,18 @@
 service "connections").
 
 A call finds the connection by name in the run's workspace (a deleted one fails the step
-with `ConnectionMissing`), checks it against the connection's settings and the egress
-guard, and writes one audit entry (connection, action, host, status, duration, bytes — no
-secrets, no bodies). Calls with side effects (e-mail, HTTP methods that are not
-idempotent) are journaled by idempotency key (`run id:node id`): claimed before, completed
-after; a resumed run gets the journaled answer instead of calling again. The one window
-left is a crash after the remote side accepted and before the journal says so: the next
-attempt calls again, with the same `Idempotency-Key` / `Message-ID`, so the receiver can
-tell.
+with `ConnectionMissing`), picks production or, for a test run, the connection's test
+target (`runtime.connections.targets`: without one a test run causes no side effects and
+reads production only when allowed), checks the call against the connection's settings
+and the egress guard, and writes one audit entry (connection, action, target, host,
+status, duration, bytes — no secrets, no bodies).
+
+Calls with side effects (e-mail, webhooks, HTTP methods other than GET/HEAD/OPTIONS) go
+through the call journal (`runtime.connections.journal`): written down as `in_flight`
+before the call, `done` or `failed` after. A resumed run gets the journaled answer
+instead of calling again; a call interrupted mid-flight is repeated only when that is
+safe (PUT/DELETE, or the connection says `on_uncertain: retry`), otherwise it fails the
+step or a person is asked whether it arrived (`UncertainCall`).
 """
 
 from __future__ import annotations
@@ -18,32 +22,29 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from nodes.connector import ConnectorRequest, ConnectorResult
+from nodes.connector import ConnectorRequest, ConnectorResult, UncertainCall
 from nodes.errors import NodeError
 from runtime.audit.service import append as audit
 from runtime.connections.egress import EgressGuard
 from runtime.connections.email import EmailSender, Mail
 from runtime.connections.errors import ConnectionMissing
 from runtime.connections.http import HttpCall, HttpClient
-from runtime.connections.kinds import (
-    IDEMPOTENT_METHODS,
-    EmailSettings,
-    HttpSettings,
-    SqlSettings,
-    WebhookSettings,
-)
-from runtime.connections.models import ConnectionCall, ConnectionRow
+from runtime.connections.journal import AskPerson, CallJournal, JournaledCall
+from runtime.connections.kinds import EmailSettings, HttpSettings, SqlSettings, WebhookSettings
+from runtime.connections.models import ConnectionRow
 from runtime.connections.secrets import MASK, SecretBox
 from runtime.connections.sql import SqlReader
+from runtime.connections.targets import effect_of, target_of
+from runtime.connections.uncertain import http_summary, mail_summary, request_digest, uncertainty_question
 from runtime.db.database import Database
-from runtime.db.models import Run, utcnow
+from runtime.db.models import Run, User
 from runtime.settings import Settings
 
 log = logging.getLogger("dirigent.connections")
@@ -82,6 +83,10 @@ class ConnectorCalls:
     db: Database
     box: SecretBox
     guard: EgressGuard
+
+    @property
+    def journal(self) -> CallJournal:
+        return CallJournal(self.db)
 
     def _http_client(self, row: ConnectionRow, secrets: Mapping[str, str]) -> HttpClient:
         if row.kind == "webhook":
@@ -143,107 +148,133 @@ class ConnectorCalls:
                 )
         return row
 
-    async def call(self, request: ConnectorRequest) -> ConnectorResult:
-        row = await self._connection_for(request)
-        secrets = self.box.open(row.sealed_secrets)
-        sensitive = sensitive_values(row, secrets)
+    async def call(self, request: ConnectorRequest) -> ConnectorResult | UncertainCall:
+        production = await self._connection_for(request)
+        method = "POST" if production.kind == "webhook" else request.method.upper()
+        effect = effect_of(production.kind, method)
         facts: dict[str, Any] = {
-            "connection": row.name,
-            "kind": row.kind,
+            "connection": production.name,
+            "kind": production.kind,
             "action": request.action,
             "run_id": request.run_id,
             "node": request.node_id,
         }
+        if request.is_test:
+            facts["test_run"] = True
         began = time.perf_counter()
+        row = production
+        sensitive: list[str] = []
         try:
-            if row.kind in ("http", "webhook"):
-                client = self._http_client(row, secrets)
-                method = "POST" if row.kind == "webhook" else request.method.upper()
-                path = client.settings.test_path if row.kind == "webhook" else request.path
-                facts.update(host=client.base.host, method=method)
-                client.url_for(method, path)  # refuse before anything is journaled
-                call = HttpCall(
-                    method, path, request.query, request.headers, request.body, request.idempotency_key
-                )
-
-                async def send_http() -> dict[str, Any]:
-                    answer = await client.send(call)
-                    facts.update(bytes=answer.bytes, attempts=answer.attempts)
-                    return {"status": answer.status, "response": scrub(answer.body, sensitive)}
-
-                if method in IDEMPOTENT_METHODS:
-                    outputs = await send_http()
-                else:
-                    outputs = await self._once(request, row, send_http, facts)
-            elif row.kind == "email":
-                sender = EmailSender(
-                    row.name, EmailSettings.model_validate(row.settings), secrets, self.guard
-                )
-                facts.update(host=sender.settings.host)
-                mail = Mail(
-                    to=request.to,
-                    cc=request.cc,
-                    subject=request.subject,
-                    text=request.text,
-                    message_key=request.idempotency_key,
-                )
-                recipients = sender.recipients(request.to) + (
-                    sender.recipients(request.cc) if request.cc else []
-                )
-                facts["recipients"] = len(recipients)
-
-                async def send_mail() -> dict[str, Any]:
-                    answer = await sender.send(mail)
-                    facts["bytes"] = len(request.text.encode())
-                    return {"status": "sent", "response": scrub(answer, sensitive)}
-
-                outputs = await self._once(request, row, send_mail, facts)
+            row, facts["target"] = target_of(production, request, effect)
+            secrets = self.box.open(row.sealed_secrets)
+            sensitive = sensitive_values(row, secrets)
+            send, summary, confirmed_status = self._prepare(row, secrets, request, method, sensitive, facts)
+            if effect == "read":
+                outputs: dict[str, Any] | AskPerson = await send()
             else:
-                reader = self._sql_reader(row, secrets)
-                facts.update(host=reader.host)
-                answer = await reader.query(request.sql, request.params, request.max_rows)
-                facts.update(rows=answer["row_count"])
-                outputs = {"status": answer["row_count"], "response": scrub(answer, sensitive)}
+                journaled = JournaledCall(
+                    key=request.idempotency_key,
+                    connection_id=row.id,
+                    connection=row.name,
+                    run_id=request.run_id,
+                    effect=effect,
+                    on_uncertain=(row.settings or {}).get("on_uncertain", "ask"),
+                    digest=request_digest(request, method),
+                    summary=scrub(summary, sensitive),
+                    answer=request.uncertain_answer,
+                    confirmed_status=confirmed_status,
+                )
+                outputs = await self.journal.once(
+                    journaled,
+                    send,
+                    facts,
+                    lambda text: scrub(text, sensitive),  # type: ignore[no-any-return]
+                )
         except Exception as error:
             facts.update(status="failed", error=type(error).__name__)
-            await self._audit_call(row, facts, began)
+            await self._audit_call(production, facts, began)
             if isinstance(error, NodeError):  # remote replies end up in messages; secrets must not
                 error.message = scrub(error.message, sensitive)
                 error.args = (error.message,)
             raise
+        if isinstance(outputs, AskPerson):
+            facts["status"] = "asked"
+            await self._audit_call(production, facts, began)
+            return UncertainCall(await self._question(row, request, outputs, facts["target"], sensitive))
         facts["status"] = outputs["status"]
-        await self._audit_call(row, facts, began)
+        await self._audit_call(production, facts, began)
         return ConnectorResult(status=outputs["status"], response=outputs["response"])
 
-    async def _once(
-        self, request: ConnectorRequest, row: ConnectionRow, send: Any, facts: dict[str, Any]
+    def _prepare(
+        self,
+        row: ConnectionRow,
+        secrets: Mapping[str, str],
+        request: ConnectorRequest,
+        method: str,
+        sensitive: list[str],
+        facts: dict[str, Any],
+    ) -> tuple[Callable[[], Awaitable[dict[str, Any]]], str, str]:
+        """Check the call against the connection (refused before anything is journaled) and
+        return: how to make it, a summary a person can read, and its status when a person
+        confirms it arrived."""
+        if row.kind in ("http", "webhook"):
+            client = self._http_client(row, secrets)
+            path = client.settings.test_path if row.kind == "webhook" else request.path
+            facts.update(host=client.base.host, method=method)
+            url = client.url_for(method, path)
+            call = HttpCall(
+                method, path, request.query, request.headers, request.body, request.idempotency_key
+            )
+
+            async def send_http() -> dict[str, Any]:
+                answer = await client.send(call)
+                facts.update(bytes=answer.bytes, attempts=answer.attempts)
+                return {"status": answer.status, "response": scrub(answer.body, sensitive)}
+
+            return send_http, http_summary(url.host, method, url.path, request.body), "confirmed"
+        if row.kind == "email":
+            sender = EmailSender(row.name, EmailSettings.model_validate(row.settings), secrets, self.guard)
+            facts.update(host=sender.settings.host)
+            mail = Mail(
+                to=request.to,
+                cc=request.cc,
+                subject=request.subject,
+                text=request.text,
+                message_key=request.idempotency_key,
+            )
+            recipients = sender.recipients(request.to) + (sender.recipients(request.cc) if request.cc else [])
+            facts["recipients"] = len(recipients)
+
+            async def send_mail() -> dict[str, Any]:
+                answer = await sender.send(mail)
+                facts["bytes"] = len(request.text.encode())
+                return {"status": "sent", "response": scrub(answer, sensitive)}
+
+            return send_mail, mail_summary(sender.settings.host, request), "sent"
+        reader = self._sql_reader(row, secrets)
+        facts.update(host=reader.host)
+
+        async def read_sql() -> dict[str, Any]:
+            answer = await reader.query(request.sql, request.params, request.max_rows)
+            facts.update(rows=answer["row_count"])
+            return {"status": answer["row_count"], "response": scrub(answer, sensitive)}
+
+        return read_sql, f"SQL query on {reader.host}", "confirmed"
+
+    async def _question(
+        self, row: ConnectionRow, request: ConnectorRequest, ask: AskPerson, target: str, sensitive: list[str]
     ) -> dict[str, Any]:
-        """Journal a side effect by idempotency key: an earlier completed call is answered from
-        the journal; an interrupted one is attempted again (same key, same Message-ID)."""
-        key = request.idempotency_key
-        async with self.db.write() as session:
-            entry = (
-                await session.execute(select(ConnectionCall).where(ConnectionCall.idempotency_key == key))
-            ).scalar_one_or_none()
-            if entry is not None and entry.status == "sent" and entry.outputs is not None:
-                facts["replayed"] = True
-                return entry.outputs
-            if entry is None:
-                session.add(ConnectionCall(idempotency_key=key, connection_id=row.id, run_id=request.run_id))
-            else:
-                entry.attempts += 1
-                entry.updated_at = utcnow()
-                facts["attempt"] = entry.attempts
-                log.warning(
-                    "call %s was interrupted before; calling again with the same idempotency key", key
-                )
-        outputs: dict[str, Any] = await send()
-        async with self.db.write() as session:
-            entry = (
-                await session.execute(select(ConnectionCall).where(ConnectionCall.idempotency_key == key))
-            ).scalar_one()
-            entry.status, entry.outputs, entry.updated_at = "sent", outputs, utcnow()
-        return outputs
+        """The approval request "Was this already sent?" (see `runtime.connections.journal`)."""
+        async with self.db.read() as session:
+            owner = await session.get(User, row.created_by) if row.created_by else None
+        return uncertainty_question(
+            row.name,
+            request,
+            ask,
+            target,
+            owner.username if owner else None,
+            lambda value: scrub(value, sensitive),
+        )
 
     async def _audit_call(self, row: ConnectionRow, facts: dict[str, Any], began: float) -> None:
         facts["duration_ms"] = round((time.perf_counter() - began) * 1000, 1)

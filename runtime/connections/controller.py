@@ -2,7 +2,7 @@
 
 GET|POST          /api/workspaces/{ws}/connections
 GET|PATCH|DELETE  /api/connections/{id}
-POST              /api/connections/{id}/test
+POST              /api/connections/{id}/test[?target=test]
 GET               /api/flows/{flow_id}/versions/{number}/connections   what a version uses
 GET|POST          /api/assistants/{slug}/triggers
 PATCH|DELETE      /api/assistants/{slug}/triggers/{trigger_id}   pause, reschedule, rotate the key
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from pydantic import Field
 
 from runtime.api.deps import Caller, Rt
@@ -26,17 +26,30 @@ from runtime.flows import service as flows
 MAX_DELIVERY_BYTES = 1024 * 1024
 
 
+class TestTargetBody(Body):
+    """Where test runs go instead of production: the same kind, its own secrets."""
+
+    __test__ = False  # not a pytest class, although its name starts with "Test"
+
+    settings: dict[str, Any] = Field(default_factory=dict, description="Settings of the connection's kind")
+    secrets: dict[str, str | None] = Field(default_factory=dict, description="Never shown again")
+
+
 class ConnectionCreate(Body):
     name: str = Field(..., description="Name flows use, e.g. crm")
     kind: Literal["http", "webhook", "email", "sql"]
     settings: dict[str, Any] = Field(default_factory=dict)
     secrets: dict[str, str | None] = Field(default_factory=dict, description="Never shown again")
+    test_target: TestTargetBody | None = Field(None, description="Optional: what test runs call instead")
 
 
 class ConnectionPatch(Body):
     name: str | None = None
     settings: dict[str, Any] | None = Field(None, description="Fields to change; the others stay")
     secrets: dict[str, str | None] | None = Field(None, description="Secrets to set; null removes one")
+    test_target: TestTargetBody | None = Field(
+        None, description="Set or change the test target; null removes it; left out: kept"
+    )
 
 
 class TriggerPatch(Body):
@@ -74,8 +87,9 @@ class ConnectionController(Controller):
     async def create_connection(
         self, rt: Rt, actor: Caller, workspace: FromPath[str], data: JSONBody[ConnectionCreate]
     ) -> dict[str, Any]:
+        target = data.test_target.model_dump() if data.test_target is not None else None
         return await connections(rt).create(
-            actor, workspace, data.name, data.kind, data.settings, data.secrets
+            actor, workspace, data.name, data.kind, data.settings, data.secrets, target
         )
 
     @get("/connections/{connection_id:str}")
@@ -86,8 +100,16 @@ class ConnectionController(Controller):
     async def update_connection(
         self, rt: Rt, actor: Caller, connection_id: FromPath[str], data: JSONBody[ConnectionPatch]
     ) -> dict[str, Any]:
+        target: Any = ...  # left out: kept
+        if "test_target" in data.model_fields_set:
+            target = data.test_target.model_dump() if data.test_target is not None else None
         return await connections(rt).update(
-            actor, connection_id, name=data.name, settings=data.settings, secrets=data.secrets
+            actor,
+            connection_id,
+            name=data.name,
+            settings=data.settings,
+            secrets=data.secrets,
+            test_target=target,
         )
 
     @delete("/connections/{connection_id:str}", status_code=204)
@@ -95,8 +117,14 @@ class ConnectionController(Controller):
         await connections(rt).delete(actor, connection_id)
 
     @post("/connections/{connection_id:str}/test", status_code=200)
-    async def test_connection(self, rt: Rt, actor: Caller, connection_id: FromPath[str]) -> dict[str, Any]:
-        return await connections(rt).test(actor, connection_id)
+    async def test_connection(
+        self,
+        rt: Rt,
+        actor: Caller,
+        connection_id: FromPath[str],
+        target: FromQuery[Literal["production", "test"]] = "production",
+    ) -> dict[str, Any]:
+        return await connections(rt).test(actor, connection_id, target)
 
     @get("/flows/{flow_id:str}/versions/{number:int}/connections")
     async def version_connections(

@@ -5,7 +5,15 @@ the step with the node's id and type, and a champion reads the message).
     ├── ConnectionMissing            the flow names a connection its workspace does not have
     │                                (never created, or deleted since the version was approved)
     ├── ActionNotAllowed             method, path, recipient or statement outside what the
-    │                                connection allows
+    │   │                            connection allows
+    │   ├── NoTestTarget             a test run would cause a side effect on a connection
+    │   │                            without a test target (code no_test_target)
+    │   └── LiveReadNotAllowed       a test run would read production data through a
+    │                                connection without a test target, and did not say
+    │                                allow_live_reads (code live_read_not_allowed)
+    ├── SideEffectUncertain          an earlier attempt of this call was interrupted mid-call
+    │                                and nobody can say whether it arrived; the connection
+    │                                says `on_uncertain: fail` (code side_effect_uncertain)
     ├── EgressDenied                 the target address is not allowed (SSRF guard)
     └── ServiceUnavailable           (nodes.errors)
         └── RemoteFailure            the remote system is unreachable, timed out, or
@@ -38,3 +46,21 @@ class RemoteFailure(ServiceUnavailable):
 
 class ResponseTooLarge(RemoteFailure):
     """The answer is larger than the connection's `max_response_bytes` (never retried)."""
+
+
+class NoTestTarget(ActionNotAllowed):
+    """A test run would cause a side effect, and the connection has no test target."""
+
+    code = "no_test_target"
+
+
+class LiveReadNotAllowed(ActionNotAllowed):
+    """A test run would read production data without `allow_live_reads`."""
+
+    code = "live_read_not_allowed"
+
+
+class SideEffectUncertain(NodeError):
+    """An interrupted call with side effects whose fate nobody knows; not repeated blindly."""
+
+    code = "side_effect_uncertain"

@@ -5,12 +5,19 @@ secrets, whose names per kind are in `SECRET_NAMES`. A header, URL or setting th
 carries a credential is refused with a pointer to the secrets.
 
     http     base_url, auth (none | bearer | basic | header), allowed_methods,
-             allowed_paths (prefixes), timeout_s, max_response_bytes, retries, headers
+             allowed_paths (prefixes), timeout_s, max_response_bytes, retries, headers,
+             on_uncertain
     webhook  an http preset: one URL, POST only, body signed with HMAC-SHA256 when a
-             `signing_key` secret is set
+             `signing_key` secret is set; on_uncertain
     email    SMTP host/port, security (starttls | ssl | none), username, sender,
-             allowed_domains of recipients
+             allowed_domains of recipients, on_uncertain
     sql      a SQLAlchemy URL (sqlite, postgresql), max_rows, timeout_s; read-only
+
+`on_uncertain` says what a resumed run does when the call journal shows that an earlier
+attempt of a call with side effects was interrupted mid-call (nobody knows whether the
+receiver got it): `ask` a person (the default), `retry` with the same Idempotency-Key /
+Message-ID (for receivers that deduplicate by it), or `fail` the step. See
+`runtime.connections.journal`.
 """
 
 from __future__ import annotations
@@ -30,6 +37,14 @@ SECRET_NAMES: dict[str, tuple[str, ...]] = {
     "sql": ("password",),
 }
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Methods that only read: no journal, and a test run may make them against production
+# when it says `allow_live_reads`. PUT and DELETE are idempotent but change things.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+OnUncertain = Literal["ask", "retry", "fail"]
+ON_UNCERTAIN_HELP = (
+    "An interrupted call with side effects: ask a person whether it arrived (ask), call again "
+    "with the same Idempotency-Key/Message-ID (retry), or fail the step (fail)"
+)
 METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
 _CREDENTIAL_HEADER = re.compile(r"auth|token|secret|key|cookie|passw", re.IGNORECASE)
 # Hosts like 2130706433, 0x7f.1, 0177.0.0.1 or 127.1: resolvers read them as IP addresses,
@@ -101,6 +116,7 @@ class HttpSettings(_Settings):
     headers: dict[str, str] = Field(default_factory=dict, description="Fixed, non-secret headers")
     verify_tls: bool = True
     test_path: str = Field("/", description="A harmless GET for the connection test")
+    on_uncertain: OnUncertain = Field("ask", description=ON_UNCERTAIN_HELP)
 
     @field_validator("base_url")
     @classmethod
@@ -136,6 +152,7 @@ class WebhookSettings(_Settings):
     max_response_bytes: int = Field(64 * 1024, ge=1, le=20 * 1024 * 1024)
     headers: dict[str, str] = Field(default_factory=dict)
     verify_tls: bool = True
+    on_uncertain: OnUncertain = Field("ask", description=ON_UNCERTAIN_HELP)
 
     @field_validator("url")
     @classmethod
@@ -162,6 +179,7 @@ class WebhookSettings(_Settings):
             headers=self.headers,
             verify_tls=self.verify_tls,
             test_path=path,
+            on_uncertain=self.on_uncertain,
         )
 
 
@@ -175,6 +193,7 @@ class EmailSettings(_Settings):
     timeout_s: float = Field(15.0, gt=0, le=120)
     max_recipients: int = Field(20, ge=1, le=200)
     verify_tls: bool = True
+    on_uncertain: OnUncertain = Field("ask", description=ON_UNCERTAIN_HELP)
 
     @field_validator("allowed_domains")
     @classmethod

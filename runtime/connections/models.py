@@ -2,7 +2,9 @@
 
 connections          a workspace's connection: kind, settings, sealed secrets
 connection_calls     journal of side-effecting calls by idempotency key (run id:node id),
-                     so a resumed run does not send the same e-mail or POST twice
+                     written before the call (in_flight) and completed after (done |
+                     failed), so a resumed run does not send the same e-mail or POST twice
+                     (see runtime.connections.journal)
 triggers             webhook and schedule triggers of an assistant (a flow)
 trigger_deliveries   signatures of accepted webhook deliveries (replays are refused)
 """
@@ -30,22 +32,38 @@ class ConnectionRow(Base):
     sealed_secrets: Mapped[str | None] = mapped_column(Text, nullable=True)
     # {secret name: ISO time of its last change}: what the API shows instead of the value.
     secrets_changed: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The test target (migration 0007): settings of the same kind and their own sealed
+    # secrets, used by test runs instead of the above. None: the connection has none.
+    test_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    sealed_test_secrets: Mapped[str | None] = mapped_column(Text, nullable=True)
+    test_secrets_changed: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ConnectionCall(Base):
-    """One side-effecting call, claimed before it is made and completed after."""
+    """One side-effecting call, written down before it is made and completed after.
+
+    status  in_flight   the call is (or was, when its process died) on its way
+            uncertain   an interrupted call nobody knows the fate of; a person is asked
+                        (on_uncertain: ask) or the step failed (on_uncertain: fail)
+            done        the receiver answered (`outputs`), or a person said it got it
+            failed      the call failed (`outputs` holds the error)
+    """
 
     __tablename__ = "connection_calls"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     connection_id: Mapped[str] = mapped_column(String(32), index=True)  # kept after a delete
     run_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
-    status: Mapped[str] = mapped_column(String(16), default="sending")  # sending | sent
+    status: Mapped[str] = mapped_column(String(16), default="in_flight")
     attempts: Mapped[int] = mapped_column(default=1)
     outputs: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # What was called: SHA-256 of the rendered request, and a summary a person can read
+    # (method, path, recipients, subject, sizes; never a secret, never a whole body).
+    request_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -1,9 +1,11 @@
 """ConnectionService: the connections of a workspace, through the policy.
 
-    admins      list / create / read / update / delete / test      (policy: Connection)
+    admins      list / create / read / update / delete / test      (policy: Connection),
+                each connection with an optional test target (`target_store`)
     flows       call(ConnectorRequest) from the `connector` node     (calls.ConnectorCalls)
-    the board   used_by(workspace, document): which connections and actions a version
-                uses, and whether each still exists
+    the board   used_by / production_touches (runtime.connections.usage): which
+                connections and actions a version uses, whether each still exists, and what
+                it touches in production
     triggers    the webhook and schedule triggers of assistants       (triggers.TriggerService)
 
 Secrets go in through `create`/`update`, are sealed at once, and come out only as
@@ -20,13 +22,12 @@ import re
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit.service import append as audit
+from runtime.connections import usage
 from runtime.connections.calls import ConnectorCalls, scrub, sensitive_values
 from runtime.connections.egress import EgressGuard
 from runtime.connections.email import EmailSender
@@ -40,7 +41,9 @@ from runtime.connections.kinds import (
 )
 from runtime.connections.models import ConnectionRow
 from runtime.connections.secrets import SecretBox, load_key, masked
+from runtime.connections.target_store import apply_test_target, test_target_json
 from runtime.connections.triggers import TriggerService
+from runtime.connections.usage import host_of
 from runtime.db.database import Database
 from runtime.db.models import Workspace, utcnow
 from runtime.errors import BadRequest, Conflict, NotFound
@@ -58,38 +61,6 @@ NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 def connection_view(row: ConnectionRow) -> resources.Connection:
     return resources.Connection(id=row.id, workspace_id=row.workspace_id)
-
-
-def host_of(row: ConnectionRow) -> str:
-    settings = row.settings or {}
-    if row.kind in ("http", "webhook"):
-        return urlsplit(str(settings.get("base_url") or settings.get("url") or "")).hostname or ""
-    if row.kind == "email":
-        return str(settings.get("host", ""))
-    url = make_url(str(settings.get("url", "sqlite://")))
-    return url.host or url.get_backend_name()
-
-
-def connections_used(document: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The connector nodes of a flow document: node, connection, action and the call's shape."""
-    used = []
-    for node in document.get("nodes") or []:
-        if not isinstance(node, Mapping) or node.get("type") != "connector":
-            continue
-        config = node.get("config") or {}
-        entry = {
-            "node": node.get("id"),
-            "connection": config.get("connection"),
-            "action": config.get("action", "call"),
-        }
-        if config.get("sql"):
-            entry["sql"] = config["sql"]
-        elif config.get("to"):
-            entry["to"] = config["to"]
-        else:
-            entry["method"], entry["path"] = config.get("method", "GET"), config.get("path", "/")
-        used.append(entry)
-    return used
 
 
 class ConnectionService(ConnectorCalls):
@@ -143,6 +114,8 @@ class ConnectionService(ConnectorCalls):
             "kind": row.kind,
             "settings": row.settings,
             "secrets": masked(names, row.secrets_changed or {}),
+            # Test runs call this instead of production (None: they refuse side effects).
+            "test_target": test_target_json(row),
             "created_at": row.created_at.isoformat() if row.created_at else None,
             "updated_at": row.updated_at.isoformat() if row.updated_at else None,
         }
@@ -227,6 +200,7 @@ class ConnectionService(ConnectorCalls):
         kind: str,
         settings: dict[str, Any],
         secrets: Mapping[str, str | None],
+        test_target: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         if not NAME.match(name or ""):
             raise BadRequest(
@@ -257,6 +231,7 @@ class ConnectionService(ConnectorCalls):
             changed = self._apply_secrets(
                 row, {key: value for key, value in secrets.items() if value is not None}
             )
+            target = apply_test_target(row, self.box, test_target)
             session.add(row)
             await session.flush()
             await audit(
@@ -271,6 +246,7 @@ class ConnectionService(ConnectorCalls):
                     "workspace": workspace_slug,
                     "host": host_of(row),
                     "credentials_changed": changed,
+                    "test_target": target,
                 },
             )
             return self.as_json(row, workspace_slug)
@@ -288,7 +264,9 @@ class ConnectionService(ConnectorCalls):
         name: str | None = None,
         settings: dict[str, Any] | None = None,
         secrets: Mapping[str, str | None] | None = None,
+        test_target: Mapping[str, Any] | object | None = ...,
     ) -> dict[str, Any]:
+        """`test_target`: leave it out to keep the stored one, None removes it."""
         async with self.db.write() as session:
             row = await self._get(session, actor, connection_id, "manage")
             if name is not None and name != row.name:
@@ -309,6 +287,9 @@ class ConnectionService(ConnectorCalls):
             merged = {**(row.settings or {}), **settings} if settings is not None else row.settings
             row.settings = self._validated(row.kind, merged, secrets or {})
             changed = self._apply_secrets(row, secrets or {})
+            target = "kept"
+            if test_target is not ...:
+                target = apply_test_target(row, self.box, test_target)  # type: ignore[arg-type]
             row.updated_at = utcnow()
             await audit(
                 session,
@@ -322,6 +303,7 @@ class ConnectionService(ConnectorCalls):
                     "host": host_of(row),
                     "settings_changed": sorted(settings or {}),
                     "credentials_changed": changed,
+                    "test_target": target,
                 },
             )
             return self.as_json(row, await self._slug(session, row.workspace_id))
@@ -339,10 +321,24 @@ class ConnectionService(ConnectorCalls):
                 detail={"name": row.name, "kind": row.kind},
             )
 
-    async def test(self, actor: Actor, connection_id: str) -> dict[str, Any]:
-        """A harmless call that checks address, reachability and credentials."""
+    async def test(self, actor: Actor, connection_id: str, target: str = "production") -> dict[str, Any]:
+        """A harmless call that checks address, reachability and credentials (of the test
+        target with `target="test"`)."""
         async with self.db.read() as session:
             row = await self._get(session, actor, connection_id, "manage")
+        if target == "test":
+            if row.test_settings is None:
+                raise BadRequest(
+                    f"connection '{row.name}' has no test target", code="no_test_target", connection=row.name
+                )
+            row = ConnectionRow(
+                id=row.id,
+                workspace_id=row.workspace_id,
+                name=row.name,
+                kind=row.kind,
+                settings=row.test_settings,
+                sealed_secrets=row.sealed_test_secrets,
+            )
         began = time.perf_counter()
         result: dict[str, Any]
         try:
@@ -359,7 +355,7 @@ class ConnectionService(ConnectorCalls):
                 action="connection.tested",
                 resource_type="connection",
                 resource_id=row.id,
-                detail={"name": row.name, "ok": result["ok"], "host": host_of(row)},
+                detail={"name": row.name, "ok": result["ok"], "host": host_of(row), "target": target},
             )
         return result
 
@@ -398,20 +394,11 @@ class ConnectionService(ConnectorCalls):
 
     # -- the board --------------------------------------------------------------------
     async def used_by(self, workspace_id: str, document: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """`connections_used`, each with whether the connection exists now and its kind/host."""
-        used = connections_used(document)
-        async with self.db.read() as session:
-            rows = {
-                row.name: row
-                for row in (
-                    await session.execute(
-                        select(ConnectionRow).where(ConnectionRow.workspace_id == workspace_id)
-                    )
-                ).scalars()
-            }
-        for entry in used:
-            row = rows.get(entry["connection"])
-            entry["exists"] = row is not None
-            if row is not None:
-                entry.update(connection_id=row.id, kind=row.kind, host=host_of(row))
-        return used
+        """`connections_used`, each with whether the connection exists now, its kind and host."""
+        return await usage.used_by(self.db, workspace_id, document)
+
+    async def production_touches(
+        self, workspace_id: str, document: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Per connection a version uses: what it does in production once published."""
+        return await usage.production_touches(self.db, workspace_id, document)

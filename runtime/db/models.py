@@ -222,6 +222,9 @@ class Run(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     total_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A test run that may make read-only calls (SQL, HTTP GET) to connections without a
+    # test target, i.e. read production data (migration 0007; see runtime.connections.targets).
+    allow_live_reads: Mapped[bool] = mapped_column(Boolean, default=False)
     # Which process executes the run, and when it last said so (crash recovery).
     worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -283,6 +286,10 @@ class ApprovalTask(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = _created()
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Four eyes on tasks (migration 0007): who started the run that raised the task, and
+    # the risk of the flow's card, as they were when the task was raised (the policy reads them).
+    requested_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    risk: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class TaskDecision(Base):

@@ -102,6 +102,8 @@ def error_of(node_id: str, node_type: str, exc: BaseException) -> dict[str, Any]
     error = {"node": node_id, "type": node_type, "kind": kind, "message": message}
     if isinstance(exc, NodeError) and exc.field:
         error["field"] = exc.field
+    if isinstance(exc, NodeError) and exc.code:
+        error["code"] = exc.code
     return error
 
 
@@ -128,12 +130,15 @@ class Engine:
         fixed_outputs: Mapping[str, Mapping[str, Any]] | None = None,
         caller_id: str | None = None,
         workspace_id: str | None = None,
+        is_test: bool = False,
+        allow_live_reads: bool = False,
     ) -> RunOutcome:
         """Run `flow` from where `completed` left off; see the module docstring.
 
         `caller_id` is the user the run acts for (who started it) and `workspace_id` the
         flow's workspace; nodes read them as `ctx.caller_id` / `ctx.workspace_id`, e.g. to
-        search that workspace's knowledge with that person's access labels.
+        search that workspace's knowledge with that person's access labels. `is_test` and
+        `allow_live_reads` mark a test run (`ctx.is_test`): connections use their test target.
         """
         # A step cancelled in an earlier pass (its process was shutting down) never finished: it runs again.
         steps = {node: step for node, step in (completed or {}).items() if step.status != "cancelled"}
@@ -142,6 +147,7 @@ class Engine:
             self._enter_scope(flow, scope, step)
         run = _RunState(self, flow, run_id, inputs, scope, steps, emit, fixed_outputs or {})
         run.caller_id, run.workspace_id = caller_id, workspace_id
+        run.is_test, run.allow_live_reads = is_test, allow_live_reads
 
         if resolutions:
             expired = await run.resume(resolutions)
@@ -202,6 +208,8 @@ class _RunState:
         self.failure: StepRecord | None = None
         self.caller_id: str | None = None
         self.workspace_id: str | None = None
+        self.is_test = False
+        self.allow_live_reads = False
 
     # -- deciding what runs -----------------------------------------------------------
     def _readiness(self, node_id: str) -> str:
@@ -286,6 +294,8 @@ class _RunState:
             emit=self.emit,
             caller_id=self.caller_id,
             workspace_id=self.workspace_id,
+            is_test=self.is_test,
+            allow_live_reads=self.allow_live_reads,
         )
 
     async def _run_node(self, node_id: str) -> StepRecord:

@@ -200,6 +200,13 @@ class FlowController(Controller):
         ]
         data["allowed_actions"] = sorted(rt.authz.allowed_actions(actor, view))
         data["quorum"] = rt.settings.quorum_for(data["risk"])
+        # What the version touches in production once published (the review shows it):
+        # per connection its kind, host, actions and whether they have side effects.
+        connections = rt.services.get("connections")
+        touches = getattr(connections, "production_touches", None)
+        data["production_connections"] = (
+            await touches(flow.workspace_id, version.document) if touches is not None else []
+        )
         return data
 
     @get("/flows/{flow_id:str}/versions/{number:int}/diff")

@@ -165,7 +165,10 @@ _EXPLANATIONS: dict[type, dict[str, tuple[str, str]]] = {
     },
     ApprovalTask: {
         "read": ("see this approval task", "that it is assigned to you, or " + _ADMIN),
-        "decide": ("decide this approval task", "that it is assigned to you"),
+        "decide": (
+            "decide this approval task",
+            "that it is assigned to you and was not raised by a run you started",
+        ),
     },
     KnowledgeIndex: {
         "read": ("see this knowledge index", "a role in its workspace, or the global role board"),
@@ -338,6 +341,11 @@ def _special_reason(actor: Actor, action: str, resource: object) -> str | None:
         if actor.matches_assignee(resource.assignees, resource.workspace_id):
             if actor.id in resource.decided_by:
                 return "you already decided this approval task; each assignee decides once"
+            if actor.id == resource.requested_by:
+                return (
+                    "four eyes: you started the run that raised this approval task, so another "
+                    f"assignee ({assigned_to}) must decide it"
+                )
             return None
         if actor.has_global_role("admin") or actor.has_workspace_role(resource.workspace_id, "admin"):
             return (

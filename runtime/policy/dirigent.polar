@@ -278,10 +278,22 @@ has_role(caller: Caller, "admin", task: ApprovalTask) if
 has_role(caller: Caller, "assignee", task: ApprovalTask) if
     caller.matches_assignee(task.assignees, task.workspace_id);
 
-# An assignee decides once.
+# An assignee decides once, and never a task of a run they started (four eyes on tasks).
 has_permission(caller: Caller, "decide", task: ApprovalTask) if
     has_role(caller, "assignee", task) and
-    not (caller.id in task.decided_by);
+    not (caller.id in task.decided_by) and
+    four_eyes_on_task(caller, task);
+
+# Four eyes on tasks: whoever started the run (`requested_by`) does not decide the tasks
+# it raised -- someone else must look at what their request produced. The one exception:
+# the approval node says `requester_may_decide: true` AND the flow's card says its risk is
+# `minimal`; such a decision is audited as the requester's own (task.decided, by_requester).
+four_eyes_on_task(caller: Caller, task: ApprovalTask) if
+    caller.id != task.requested_by;
+
+four_eyes_on_task(_caller: Caller, task: ApprovalTask) if
+    task.requester_may_decide = true and
+    task.risk = "minimal";
 
 
 # ---------------------------------------------------------------------------

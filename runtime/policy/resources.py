@@ -42,9 +42,7 @@ class Actor:
             kind, _, name = assignee.partition(":")
             if kind == "user" and name == self.username:
                 return True
-            if kind == "role" and (
-                self.has_global_role(name) or self.has_workspace_role(workspace_id, name)
-            ):
+            if kind == "role" and (self.has_global_role(name) or self.has_workspace_role(workspace_id, name)):
                 return True
         return False
 
@@ -109,6 +107,11 @@ class ApprovalTask:
     assignees: tuple[str, ...]
     status: str
     decided_by: frozenset[str] = frozenset()
+    # Four eyes on tasks: who started the run that raised it ("" for a run without a
+    # person), whether its node lets them decide anyway, and the risk on the flow's card.
+    requested_by: str = ""
+    requester_may_decide: bool = False
+    risk: str = ""
 
 
 @dataclass(frozen=True)

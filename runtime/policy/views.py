@@ -82,4 +82,7 @@ async def task_view(session: AsyncSession, task: models.ApprovalTask) -> resourc
         assignees=tuple(task.assignees),
         status=task.status,
         decided_by=frozenset(user_id for (user_id,) in rows),
+        requested_by=task.requested_by or "",
+        requester_may_decide=bool((task.request or {}).get("requester_may_decide")),
+        risk=task.risk or "",
     )

@@ -61,9 +61,17 @@ async def _start_and_answer(
     wait_s: float,
     is_test: bool,
     fixed_outputs: dict[str, dict[str, Any]] | None = None,
+    allow_live_reads: bool = False,
 ) -> Any:
     run_id, queue = await rt.runs.start(
-        actor, version, workspace_id, inputs, is_test=is_test, fixed_outputs=fixed_outputs, listen=stream
+        actor,
+        version,
+        workspace_id,
+        inputs,
+        is_test=is_test,
+        fixed_outputs=fixed_outputs,
+        listen=stream,
+        allow_live_reads=allow_live_reads,
     )
     if stream and queue is not None:
         return _sse(rt, run_id, queue)
@@ -206,6 +214,7 @@ class RunController(Controller):
             wait_s=data.wait_s,
             is_test=True,
             fixed_outputs=data.fixed_outputs,
+            allow_live_reads=data.allow_live_reads,
         )
 
     @get("/runs/{run_id:str}")

@@ -100,12 +100,14 @@ class RunManager:
         is_test: bool = False,
         fixed_outputs: Mapping[str, Mapping[str, Any]] | None = None,
         listen: bool = False,
+        allow_live_reads: bool = False,
     ) -> tuple[str, asyncio.Queue[dict[str, Any]] | None]:
         """Start a run of `version` in the background; it is written as the recorder decides."""
         flow = self.cache.get(version.document, version.content_hash)
         prepared = prepare_inputs(flow.document, inputs)
         now = utcnow()
         run_id = new_id()
+        live_reads = is_test and allow_live_reads
         values = {
             "id": run_id,
             "flow_id": version.flow_id,
@@ -116,6 +118,7 @@ class RunManager:
             "started_by": actor.id if actor else None,
             "status": "running",
             "is_test": is_test,
+            "allow_live_reads": live_reads,
             "inputs": prepared,
             "worker_id": self.worker_id,
             "heartbeat_at": now,
@@ -143,6 +146,7 @@ class RunManager:
                 recorder=recorder,
                 caller_id=values["started_by"],
                 workspace_id=workspace_id,
+                test_mode=(is_test, live_reads),
             ),
         )
         return run_id, queue
@@ -220,6 +224,7 @@ class RunManager:
         recorder: SqlRecorder | None = None,
         caller_id: str | None = None,
         workspace_id: str | None = None,
+        test_mode: tuple[bool, bool] = (False, False),
     ) -> None:
         flow = self.cache.get(version.document, version.content_hash)
         recorder = recorder or SqlRecorder(self.writer, run_id, stored=set(completed or ()))
@@ -245,6 +250,8 @@ class RunManager:
                     fixed_outputs=fixed_outputs,
                     caller_id=caller_id,
                     workspace_id=workspace_id,
+                    is_test=test_mode[0],
+                    allow_live_reads=test_mode[1],
                 )
             except asyncio.CancelledError:
                 if self._stopping:  # shutting down: leave the run for another process
@@ -397,6 +404,7 @@ class RunManager:
                 return False
             inputs = dict(run.inputs or {})
             caller_id, workspace_id = run.started_by, run.workspace_id
+            test_mode = (bool(run.is_test), bool(run.is_test and run.allow_live_reads))
         self._spawn(
             run_id,
             self._drive(
@@ -407,6 +415,7 @@ class RunManager:
                 resolutions=resolutions,
                 caller_id=caller_id,
                 workspace_id=workspace_id,
+                test_mode=test_mode,
             ),
         )
         return True

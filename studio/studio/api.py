@@ -228,10 +228,14 @@ class RuntimeClient:
             "POST", f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/{action}", json_body=body
         )
 
-    def test_run(self, flow_id: str, number: int, inputs: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        return self.stream_events(
-            f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/runs", {"inputs": inputs}
-        )
+    def test_run(
+        self, flow_id: str, number: int, inputs: dict[str, Any], allow_live_reads: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
+        """`allow_live_reads`: connections without a test target may read production data."""
+        body: dict[str, Any] = {"inputs": inputs}
+        if allow_live_reads:
+            body["allow_live_reads"] = True
+        return self.stream_events(f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/runs", body)
 
     # -- test cases and starter templates -------------------------------------------------
     async def run_tests(self, flow_id: str, number: int, live: bool = False) -> dict[str, Any]:
@@ -336,30 +340,46 @@ class RuntimeClient:
         return await self.request("GET", f"/api/workspaces/{_segment(workspace)}/connections")
 
     async def create_connection(
-        self, workspace: str, name: str, kind: str, settings: dict[str, Any], secrets: dict[str, str]
+        self,
+        workspace: str,
+        name: str,
+        kind: str,
+        settings: dict[str, Any],
+        secrets: dict[str, str],
+        test_target: dict[str, Any] | bool | None = False,
     ) -> dict[str, Any]:
+        """`test_target`: a dict sets one; False or None: none."""
+        body: dict[str, Any] = {"name": name, "kind": kind, "settings": settings, "secrets": secrets}
+        if isinstance(test_target, dict):
+            body["test_target"] = test_target
         return await self.request(
-            "POST",
-            f"/api/workspaces/{_segment(workspace)}/connections",
-            json_body={"name": name, "kind": kind, "settings": settings, "secrets": secrets},
+            "POST", f"/api/workspaces/{_segment(workspace)}/connections", json_body=body
         )
 
     async def update_connection(
-        self, connection_id: str, name: str, settings: dict[str, Any], secrets: dict[str, str]
+        self,
+        connection_id: str,
+        name: str,
+        settings: dict[str, Any],
+        secrets: dict[str, str],
+        test_target: dict[str, Any] | bool | None = False,
     ) -> dict[str, Any]:
-        """Secrets left out stay as they are."""
-        return await self.request(
-            "PATCH",
-            f"/api/connections/{_segment(connection_id)}",
-            json_body={"name": name, "settings": settings, "secrets": secrets},
-        )
+        """Secrets left out stay as they are; `test_target`: a dict sets or changes it, None
+        removes it, False leaves it as it is."""
+        body: dict[str, Any] = {"name": name, "settings": settings, "secrets": secrets}
+        if test_target is not False:
+            body["test_target"] = test_target
+        return await self.request("PATCH", f"/api/connections/{_segment(connection_id)}", json_body=body)
 
     async def delete_connection(self, connection_id: str) -> None:
         await self.request("DELETE", f"/api/connections/{_segment(connection_id)}")
 
-    async def test_connection(self, connection_id: str) -> dict[str, Any]:
+    async def test_connection(self, connection_id: str, target: str = "production") -> dict[str, Any]:
         return await self.request(
-            "POST", f"/api/connections/{_segment(connection_id)}/test", timeout=UPLOAD_TIMEOUT
+            "POST",
+            f"/api/connections/{_segment(connection_id)}/test",
+            params={"target": target},
+            timeout=UPLOAD_TIMEOUT,
         )
 
     # -- monitoring, audit, feedback -------------------------------------------------------

@@ -2,7 +2,9 @@
 
 The form is uncontrolled: each setting is a field named `s:<path>` (`s:auth.type`), each
 secret a password field named `secret:<name>`. Secrets are write-only: the form never
-holds a stored one; an empty secret field leaves the stored secret as it is.
+holds a stored one; an empty secret field leaves the stored secret as it is. The test
+target (what the editor's test runs call instead of production) has the same fields
+under `t:<path>` and `tsecret:<name>`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from studio.i18n import translate
 
 KINDS = ("http", "webhook", "email", "sql")
 AUTH_TYPES = ("none", "bearer", "basic", "header")
+ON_UNCERTAIN = ("ask", "retry", "fail")
+SETTING, SECRET = "s:", "secret:"
+TEST_SETTING, TEST_SECRET = "t:", "tsecret:"
 
 
 @dataclass(frozen=True)
@@ -38,11 +43,13 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("test_path", "conn_test_path", placeholder="/health"),
         Field("timeout_s", "conn_timeout", "number", placeholder="10"),
         Field("verify_tls", "conn_verify_tls", "switch"),
+        Field("on_uncertain", "conn_on_uncertain", "select", options=ON_UNCERTAIN),
     ),
     "webhook": (
         Field("url", "conn_url", placeholder="https://hooks.firma.de/dirigent"),
         Field("timeout_s", "conn_timeout", "number", placeholder="10"),
         Field("verify_tls", "conn_verify_tls", "switch"),
+        Field("on_uncertain", "conn_on_uncertain", "select", options=ON_UNCERTAIN),
     ),
     "email": (
         Field("host", "conn_smtp_host", placeholder="mail.firma.de"),
@@ -52,6 +59,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("sender", "conn_sender", placeholder="vertrieb@firma.de"),
         Field("allowed_domains", "conn_domains", "list", placeholder="firma.de, partner.de"),
         Field("verify_tls", "conn_verify_tls", "switch"),
+        Field("on_uncertain", "conn_on_uncertain", "select", options=ON_UNCERTAIN),
     ),
     "sql": (
         Field("url", "conn_db_url", placeholder="postgresql://leser@db.intern/erp"),
@@ -73,9 +81,10 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "allowed_paths": "/",
         "test_path": "/",
         "verify_tls": "on",
+        "on_uncertain": "ask",
     },
-    "webhook": {"verify_tls": "on"},
-    "email": {"port": "587", "security": "starttls", "verify_tls": "on"},
+    "webhook": {"verify_tls": "on", "on_uncertain": "ask"},
+    "email": {"port": "587", "security": "starttls", "verify_tls": "on", "on_uncertain": "ask"},
     "sql": {},
 }
 TARGET = {"http": "base_url", "webhook": "url", "email": "host", "sql": "url"}
@@ -109,15 +118,18 @@ def _number(text: str) -> int | float:
     return int(number) if number.is_integer() else number
 
 
-def settings_from_form(kind: str, form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The settings the form describes, and the problems it has (`path -> i18n key`)."""
+def settings_from_form(
+    kind: str, form: dict[str, Any], prefix: str = SETTING
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings the form describes (under `prefix`: production or the test target), and
+    the problems it has (`path -> i18n key`)."""
     settings: dict[str, Any] = {}
     problems: dict[str, str] = {}
-    auth_type = str(form.get("s:auth.type") or "none")
+    auth_type = str(form.get(f"{prefix}auth.type") or "none")
     for field in FIELDS.get(kind, ()):
         if field.auth and field.auth != auth_type:
             continue
-        raw = form.get(f"s:{field.path}")
+        raw = form.get(f"{prefix}{field.path}")
         text = "" if raw is None else str(raw).strip()
         value: Any
         if field.widget == "switch":
@@ -142,10 +154,24 @@ def settings_from_form(kind: str, form: dict[str, Any]) -> tuple[dict[str, Any],
     return settings, problems
 
 
-def secrets_from_form(kind: str, form: dict[str, Any]) -> dict[str, str]:
+def secrets_from_form(kind: str, form: dict[str, Any], prefix: str = SECRET) -> dict[str, str]:
     """The secrets typed in (empty ones are left out: the stored secret stays)."""
     names = [name for name, _ in SECRETS.get(kind, ())]
-    return {name: str(form.get(f"secret:{name}")) for name in names if str(form.get(f"secret:{name}") or "")}
+    return {
+        name: str(form.get(f"{prefix}{name}")) for name in names if str(form.get(f"{prefix}{name}") or "")
+    }
+
+
+def test_target_from_form(
+    kind: str, form: dict[str, Any], *, enabled: bool, stored: bool
+) -> tuple[dict[str, Any] | bool | None, dict[str, str]]:
+    """What to send as `test_target`: a dict (set or change), None (remove a stored one), or
+    False (leave it out); and the form's problems (`t:path -> i18n key`)."""
+    if not enabled:
+        return (None if stored else False), {}
+    settings, problems = settings_from_form(kind, form, TEST_SETTING)
+    target = {"settings": settings, "secrets": secrets_from_form(kind, form, TEST_SECRET)}
+    return target, {f"{TEST_SETTING}{path}": key for path, key in problems.items()}
 
 
 def connection_row(connection: dict[str, Any]) -> dict[str, str]:
@@ -160,6 +186,7 @@ def connection_row(connection: dict[str, Any]) -> dict[str, str]:
         "kind": kind,
         "target": target,
         "secrets": ", ".join(sorted(connection.get("secrets") or {})),
+        "test_target": "true" if connection.get("test_target") else "",
         "updated": str(connection.get("updated_at") or connection.get("created_at") or "")[:16].replace(
             "T", " "
         ),
@@ -171,7 +198,10 @@ def field_problems(errors: list[dict[str, Any]]) -> dict[str, str]:
     found: dict[str, str] = {}
     for error in errors:
         path = str(error.get("field") or "")
-        key = path.removeprefix("settings.") if path.startswith("settings.") else path
+        if path.startswith("test_target.settings."):
+            key = TEST_SETTING + path.removeprefix("test_target.settings.")
+        else:
+            key = path.removeprefix("settings.") if path.startswith("settings.") else path
         found[key or "_form"] = str(error.get("message") or "")
     return found
 

@@ -414,6 +414,11 @@ FIELDS_DE: dict[str, tuple[str, str]] = {
     "quorum": ("Benötigte Zustimmungen", "Wie viele Freigaben nötig sind"),
     "timeout": ("Frist", "ISO-8601-Dauer, nach der die Aufgabe abläuft, z. B. P3D"),
     "editable": ("Änderbar", "Die Entscheider dürfen den Inhalt ändern"),
+    # Four eyes on tasks (approval node)
+    "requester_may_decide": (
+        "Anfragende Person darf selbst entscheiden",
+        "Nur bei Risiko „minimal“ auf der Karte; solche Entscheidungen werden protokolliert",
+    ),
     "title": ("Titel der Aufgabe", "So sieht die Aufgabe bei den Entscheidern aus"),
     "payload": ("Zu prüfender Inhalt", "Was freigegeben werden soll (Text oder JSON)"),
     "connection": ("Verbindung", "Name einer eingerichteten Verbindung"),

@@ -132,6 +132,34 @@ KNOWLEDGE_TEXTS: dict[str, tuple[str, str]] = {
 }
 
 CONNECTION_TEXTS: dict[str, tuple[str, str]] = {
+    # Test target and interrupted calls (the connection form, the test panel, tasks)
+    "conn_test_target_title": ("Testziel für Testläufe", "Test target for test runs"),
+    "conn_test_target_hint": (
+        "Testläufe aus dem Editor rufen statt des Produktivsystems dieses Ziel auf – mit eigener "
+        "Adresse und eigenen Zugangsdaten. Ohne Testziel lösen Testläufe nichts aus (keine Mails, "
+        "kein POST) und lesen Produktivdaten nur mit ausdrücklicher Erlaubnis.",
+        "Test runs from the editor call this target instead of production – with its own address "
+        "and credentials. Without one, test runs cause no side effects (no e-mails, no POST) and "
+        "read production data only when explicitly allowed.",
+    ),
+    "conn_test_target_on": ("Testziel verwenden", "Use a test target"),
+    "conn_test_target_badge": ("Testziel", "Test target"),
+    "conn_test_target_none": ("kein Testziel", "no test target"),
+    "conn_test_target_test": ("Testziel testen", "Test the test target"),
+    "conn_on_uncertain": ("Wenn ein Aufruf unterbrochen wurde", "When a call was interrupted"),
+    "conn_on_uncertain_ask": ("Nachfragen (empfohlen)", "Ask a person (recommended)"),
+    "conn_on_uncertain_retry": (
+        "Erneut senden (Empfänger erkennt Wiederholungen)",
+        "Send again (the receiver recognises repeats)",
+    ),
+    "conn_on_uncertain_fail": ("Schritt fehlschlagen lassen", "Fail the step"),
+    "allow_live_reads": ("Produktivdaten lesen erlauben", "Allow reading production data"),
+    "allow_live_reads_hint": (
+        "Nur lesende Aufrufe (SQL, HTTP GET) von Verbindungen ohne Testziel",
+        "Read-only calls (SQL, HTTP GET) of connections without a test target only",
+    ),
+    "task_uncertain_yes": ("Ja, wurde bereits gesendet", "Yes, it was already sent"),
+    "task_uncertain_no": ("Nein, jetzt einmal senden", "No, send it once now"),
     "connections_title": ("Verbindungen", "Connections"),
     "connections_subtitle": (
         "Systeme, die Flows aufrufen dürfen: REST-Dienste, Webhooks, E-Mail, Datenbanken (nur lesend).",
@@ -267,5 +295,24 @@ OPERATE_ERRORS: dict[str, tuple[str, str]] = {
     "knowledge_backend_unavailable": (
         "Der Suchdienst für Wissen ist gerade nicht erreichbar. Die Administration hilft weiter.",
         "The knowledge search service is not available right now. Your administrators can help.",
+    ),
+    # Side effects and test targets (runtime/connections/targets.py, journal.py)
+    "no_test_target": (
+        "Testläufe lösen nichts im Produktivsystem aus: Diese Verbindung hat kein Testziel. "
+        "Die Administration kann ihr eines geben (eigene Adresse und Zugangsdaten).",
+        "Test runs cause no side effects in production: this connection has no test target. "
+        "Administrators can give it one (its own address and credentials).",
+    ),
+    "live_read_not_allowed": (
+        "Diese Verbindung hat kein Testziel. Produktivdaten liest ein Testlauf nur, wenn Sie "
+        "„Produktivdaten lesen erlauben“ ankreuzen.",
+        "This connection has no test target. A test run reads production data only when you "
+        "tick “Allow reading production data”.",
+    ),
+    "side_effect_uncertain": (
+        "Ein unterbrochener Aufruf ist vielleicht schon beim Empfänger angekommen; er wird nicht "
+        "blind wiederholt. Bitte beim Empfänger nachsehen.",
+        "An interrupted call may already have reached its receiver; it is not repeated blindly. "
+        "Please check with the receiver.",
     ),
 }

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from runtime.cli import cli
 from runtime.cli.server import run_worker
 from runtime.db.database import Database
-from runtime.db.models import AuditEntry, Flow, User
+from runtime.db.models import AuditEntry, Flow, User, Workspace
 from runtime.demo import PEOPLE, load_templates, read_passwords, setup_demo
 from runtime.flows.validation import validate_document
 from runtime.settings import Settings
@@ -313,6 +313,39 @@ async def test_demo_passwords_log_in(db: Database, tmp_path: Path) -> None:
         for name, password in setup.passwords.items():
             assert password is not None
             assert (await authenticate(session, name, password)).username == name
+
+
+async def test_the_demo_has_someone_other_than_the_champion_to_decide_the_champions_tasks(
+    db: Database, tmp_path: Path
+) -> None:
+    """Four eyes on tasks: the demo's champion starts approval-demo (its task goes to
+    role:champion) but may not decide it; the demo's reviewer may."""
+    from runtime.policy.authorizer import Authorizer
+    from runtime.policy.resources import ApprovalTask
+    from runtime.users.service import load_actor
+
+    await setup_demo(db, tmp_path / "data", TEMPLATES)
+    [demo] = [template for template in load_templates(TEMPLATES) if template.slug == "approval-demo"]
+    [check] = [node for node in demo.document["nodes"] if node["type"] == "approval"]
+    async with db.read() as session:
+        ids = dict((await session.execute(select(User.username, User.id))).tuples().all())
+        champion = await load_actor(session, ids["champion"])
+        reviewer = await load_actor(session, ids["reviewer"])
+        demo_workspace = select(Workspace.id).where(Workspace.slug == "demo")
+        workspace_id = (await session.execute(demo_workspace)).scalar_one()
+    assert champion is not None and reviewer is not None
+    task = ApprovalTask(
+        id="t1",
+        workspace_id=workspace_id,
+        assignees=tuple(check["config"]["assignees"]),
+        status="open",
+        requested_by=champion.id,
+        requester_may_decide=bool(check["config"].get("requester_may_decide")),
+        risk=demo.document["card"]["risk"],
+    )
+    authz = Authorizer()
+    assert not authz.is_allowed(champion, "decide", task)
+    assert authz.is_allowed(reviewer, "decide", task)
 
 
 # -- worker -----------------------------------------------------------------------------

@@ -93,6 +93,74 @@ def test_connection_form_round_trip_keeps_settings_and_never_holds_secrets() -> 
     assert problems == {"max_rows": "conn_not_a_number"}
 
 
+def test_the_test_target_form_sets_changes_keeps_and_removes() -> None:
+    form = {
+        "t:host": "sandbox.firma.de",
+        "t:port": "2525",
+        "t:security": "none",
+        "t:sender": "test@firma.de",
+        "t:allowed_domains": "firma.de",
+        "tsecret:password": "sandbox-pw",
+        "s:host": "mail.firma.de",
+    }
+    target, problems = connection_forms.test_target_from_form("email", form, enabled=True, stored=False)
+    assert problems == {} and isinstance(target, dict)
+    assert target["settings"]["host"] == "sandbox.firma.de" and target["settings"]["port"] == 2525
+    assert target["secrets"] == {"password": "sandbox-pw"}
+    # switched off: a stored one is removed (None), none stored means leave it out (False)
+    assert connection_forms.test_target_from_form("email", form, enabled=False, stored=True) == (None, {})
+    assert connection_forms.test_target_from_form("email", form, enabled=False, stored=False) == (False, {})
+    _, problems = connection_forms.test_target_from_form(
+        "sql", {"t:max_rows": "viele"}, enabled=True, stored=True
+    )
+    assert problems == {"t:max_rows": "conn_not_a_number"}
+    # the runtime's errors about the test target land on its fields
+    assert connection_forms.field_problems(
+        [{"field": "test_target.settings.base_url", "message": "must start with http"}]
+    ) == {"t:base_url": "must start with http"}
+
+
+async def test_connection_calls_send_the_test_target_only_when_asked() -> None:
+    bodies: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(
+            json.loads(request.content) if request.content else {"target": request.url.params["target"]}
+        )
+        return httpx.Response(200, json={"id": "c1"})
+
+    client = _client(handler)
+    await client.update_connection("c1", "crm", {}, {})
+    await client.update_connection("c1", "crm", {}, {}, None)
+    await client.update_connection("c1", "crm", {}, {}, {"settings": {"timeout_s": 3}, "secrets": {}})
+    await client.create_connection("sales", "crm", "http", {}, {})
+    await client.test_connection("c1", "test")
+    assert [body.get("test_target", "-") for body in bodies[:4]] == [
+        "-",
+        None,
+        {"settings": {"timeout_s": 3}, "secrets": {}},
+        "-",
+    ]
+    assert bodies[4] == {"target": "test"}
+
+
+async def test_a_test_run_asks_for_live_reads_only_when_ticked() -> None:
+    bodies: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(
+            200, text='event: run\ndata: {"type": "end"}\n\n', headers={"content-type": "text/event-stream"}
+        )
+
+    client = _client(handler)
+    for allow in (False, True):
+        async for _ in client.test_run("f1", 1, {"q": "x"}, allow):
+            pass
+    assert [body.get("allow_live_reads") for body in bodies] == [None, True]
+    assert all(body["inputs"] == {"q": "x"} for body in bodies)
+
+
 def test_connection_test_results_read_as_sentences() -> None:
     ok = {"ok": True, "status": 200, "message": "127.0.0.1 answered HTTP 200", "duration_ms": 12.4}
     assert (

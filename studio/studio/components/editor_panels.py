@@ -355,6 +355,19 @@ def test_panel() -> rx.Component:
     return rx.vstack(
         rx.text(t("test_inputs"), size="2", weight="bold"),
         rx.foreach(EditorState.input_rows, input_field),
+        rx.hstack(
+            rx.checkbox(
+                checked=EditorState.allow_live_reads,
+                on_change=EditorState.set_allow_live_reads,
+                id="allow-live-reads",
+            ),
+            rx.vstack(
+                rx.text(t("allow_live_reads"), size="2"),
+                rx.text(t("allow_live_reads_hint"), size="1", color=rx.color("gray", 10)),
+                spacing="0",
+            ),
+            align="center",
+        ),
         rx.button(
             rx.icon("play", size=14),
             rx.cond(EditorState.running, t("running"), t("run_test")),

@@ -9,7 +9,18 @@ import reflex as rx
 
 from studio.components.confirm import confirm_dialog
 from studio.components.layout import empty_state, page_frame, page_title
-from studio.connection_forms import AUTH_TYPES, FIELDS, KINDS, SECRETS, Field
+from studio.connection_forms import (
+    AUTH_TYPES,
+    FIELDS,
+    KINDS,
+    ON_UNCERTAIN,
+    SECRET,
+    SECRETS,
+    SETTING,
+    TEST_SECRET,
+    TEST_SETTING,
+    Field,
+)
 from studio.state.base import t
 from studio.state.connections import ConnectionsState as State
 
@@ -33,10 +44,29 @@ def _labelled(label_key: str, control: rx.Component, path: str) -> rx.Component:
     )
 
 
-def _field(field: Field) -> rx.Component:
-    name, default = f"s:{field.path}", State.defaults[field.path]
-    field_id = "conn-" + field.path.replace(".", "-").replace("_", "-")
-    if field.path == "auth.type":
+def _field(field: Field, prefix: str = SETTING) -> rx.Component:
+    """A setting of production (`s:`) or of the test target (`t:`, all auth fields shown)."""
+    test = prefix == TEST_SETTING
+    defaults = State.test_defaults if test else State.defaults
+    name, default = f"{prefix}{field.path}", defaults[field.path]
+    field_id = ("conn-test-" if test else "conn-") + field.path.replace(".", "-").replace("_", "-")
+    if field.path == "auth.type" and test:
+        control = rx.select.root(
+            rx.select.trigger(id=field_id, width="100%"),
+            rx.select.content(*[rx.select.item(t(f"auth_{kind}"), value=kind) for kind in AUTH_TYPES]),
+            name=name,
+            default_value=default,
+        )
+    elif field.path == "on_uncertain":
+        control = rx.select.root(
+            rx.select.trigger(id=field_id, width="100%"),
+            rx.select.content(
+                *[rx.select.item(t(f"conn_on_uncertain_{choice}"), value=choice) for choice in ON_UNCERTAIN]
+            ),
+            name=name,
+            default_value=default,
+        )
+    elif field.path == "auth.type":
         control = rx.select.root(
             rx.select.trigger(id=field_id, width="100%"),
             rx.select.content(*[rx.select.item(t(f"auth_{kind}"), value=kind) for kind in AUTH_TYPES]),
@@ -62,12 +92,13 @@ def _field(field: Field) -> rx.Component:
             type="number" if field.widget == "number" else "text",
             step="any" if field.widget == "number" else None,
         )
-    shown = _labelled(field.label, control, field.path)
-    return rx.cond(State.auth_type == field.auth, shown) if field.auth else shown
+    shown = _labelled(field.label, control, f"{prefix}{field.path}" if test else field.path)
+    return rx.cond(State.auth_type == field.auth, shown) if field.auth and not test else shown
 
 
-def _secret(name: str, auth: str) -> rx.Component:
-    is_set = State.set_secrets.contains(name)
+def _secret(name: str, auth: str, prefix: str = SECRET) -> rx.Component:
+    test = prefix == TEST_SECRET
+    is_set = (State.test_set_secrets if test else State.set_secrets).contains(name)
     field = rx.vstack(
         rx.hstack(
             rx.icon("key-round", size=14),
@@ -77,8 +108,8 @@ def _secret(name: str, auth: str) -> rx.Component:
         ),
         rx.input(
             type="password",
-            name=f"secret:{name}",
-            id=f"conn-secret-{name.replace('_', '-')}",
+            name=f"{prefix}{name}",
+            id=f"conn-{'test-' if test else ''}secret-{name.replace('_', '-')}",
             auto_complete="new-password",
             placeholder=rx.cond(is_set, t("secret_keep"), t("secret_new")),
             width="100%",
@@ -88,7 +119,42 @@ def _secret(name: str, auth: str) -> rx.Component:
         class_name="conn-secret",
         custom_attrs={"data-secret": name},
     )
-    return rx.cond(State.auth_type == auth, field) if auth else field
+    return rx.cond(State.auth_type == auth, field) if auth and not test else field
+
+
+def _test_target(kind: str) -> rx.Component:
+    """Where the editor's test runs go instead of production: same kind, own secrets."""
+    return rx.vstack(
+        rx.separator(size="4"),
+        rx.hstack(
+            rx.icon("flask-conical", size=16),
+            rx.text(t("conn_test_target_title"), size="2", weight="bold"),
+            align="center",
+        ),
+        rx.text(t("conn_test_target_hint"), size="1", color=rx.color("gray", 10)),
+        rx.hstack(
+            rx.checkbox(checked=State.test_on, on_change=State.set_test_on, class_name="conn-test-target-on"),
+            rx.text(t("conn_test_target_on"), size="2"),
+            align="center",
+        ),
+        rx.cond(
+            State.test_on,
+            rx.vstack(
+                rx.grid(
+                    *[_field(field, TEST_SETTING) for field in FIELDS[kind] if field.path != "on_uncertain"],
+                    columns="2",
+                    spacing="3",
+                    width="100%",
+                ),
+                *[_secret(name, "", TEST_SECRET) for name, _ in SECRETS[kind]],
+                spacing="3",
+                width="100%",
+                class_name="conn-test-target",
+            ),
+        ),
+        spacing="2",
+        width="100%",
+    )
 
 
 def _kind_fields(kind: str) -> rx.Component:
@@ -98,6 +164,7 @@ def _kind_fields(kind: str) -> rx.Component:
         rx.text(t("secrets_title"), size="2", weight="bold"),
         rx.text(t("secrets_hint"), size="1", color=rx.color("gray", 10)),
         *[_secret(name, auth) for name, auth in SECRETS[kind]],
+        _test_target(kind),
         spacing="3",
         width="100%",
     )
@@ -197,6 +264,18 @@ def _connection(row: rx.Var) -> rx.Component:
                     on_click=State.test(connection_id),
                     class_name="conn-test",
                 ),
+                rx.cond(
+                    row["test_target"] == "true",
+                    rx.button(
+                        rx.icon("flask-conical", size=14),
+                        t("conn_test_target_test"),
+                        size="1",
+                        variant="soft",
+                        color_scheme="gray",
+                        on_click=State.test_sandbox(connection_id),
+                        class_name="conn-test-target-test",
+                    ),
+                ),
                 rx.button(
                     rx.icon("pencil", size=14),
                     t("edit"),
@@ -228,6 +307,13 @@ def _connection(row: rx.Var) -> rx.Component:
                         ),
                     ),
                     rx.text(t("none"), size="1", color=rx.color("gray", 10)),
+                ),
+                rx.cond(
+                    row["test_target"] == "true",
+                    rx.badge(
+                        t("conn_test_target_badge"), size="1", color_scheme="blue", class_name="conn-has-test"
+                    ),
+                    rx.badge(t("conn_test_target_none"), size="1", color_scheme="gray", variant="outline"),
                 ),
                 rx.spacer(),
                 rx.text(t("col_updated"), " ", row["updated"], size="1", color=rx.color("gray", 10)),

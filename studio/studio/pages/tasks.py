@@ -60,6 +60,8 @@ class TasksState(AppState):
                 "payload": payload_text(task.get("payload")),
                 "editable": "true" if task.get("editable") else "",
                 "can_decide": "true" if task.get("can_decide") else "",
+                # "Was this already sent?" after an interrupted call: yes/no instead of approve/reject
+                "uncertain": "true" if task.get("question") == "side_effect_uncertain" else "",
                 "approvals": f"{len(task.get('approvals') or [])}/{task.get('quorum') or 1}",
                 "due": str(task.get("due_at") or "")[:16].replace("T", " "),
                 "created": str(task.get("created_at") or "")[:16].replace("T", " "),
@@ -154,7 +156,7 @@ def _task(task: rx.Var) -> rx.Component:
                     rx.hstack(
                         rx.button(
                             rx.icon("x", size=14),
-                            t("reject"),
+                            rx.cond(task["uncertain"] == "true", t("task_uncertain_no"), t("reject")),
                             color_scheme="red",
                             variant="soft",
                             loading=TasksState.deciding == "reject:" + task_id,
@@ -163,7 +165,7 @@ def _task(task: rx.Var) -> rx.Component:
                         ),
                         rx.button(
                             rx.icon("check", size=14),
-                            t("approve"),
+                            rx.cond(task["uncertain"] == "true", t("task_uncertain_yes"), t("approve")),
                             color_scheme="green",
                             loading=TasksState.deciding == "approve:" + task_id,
                             on_click=TasksState.decide(task_id, "approve"),

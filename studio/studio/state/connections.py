@@ -15,6 +15,7 @@ from studio.connection_forms import (
     secrets_from_form,
     settings_from_form,
     test_result_text,
+    test_target_from_form,
 )
 from studio.state.base import AppState
 
@@ -33,6 +34,11 @@ class ConnectionsState(AppState):
     set_secrets: list[str] = []
     field_errors: dict[str, str] = {}
     saving: bool = False
+    # The test target of the connection in the form: stored, switched on, its values.
+    has_test_target: bool = False
+    test_on: bool = False
+    test_defaults: dict[str, str] = {}
+    test_set_secrets: list[str] = []
 
     testing: str = ""
     test_text: dict[str, str] = {}
@@ -59,6 +65,7 @@ class ConnectionsState(AppState):
             str(item["id"]): {
                 "settings": item.get("settings") or {},
                 "secrets": sorted(item.get("secrets") or {}),
+                "test_target": item.get("test_target"),
             }
             for item in found
         }
@@ -69,6 +76,7 @@ class ConnectionsState(AppState):
     def open_new(self) -> None:
         self.editing_id, self.editing_name, self.form_kind = "", "", "http"
         self._fill("http", None, [])
+        self._fill_test_target("http", None)
 
     @rx.event
     def open_edit(self, connection_id: str) -> None:
@@ -78,6 +86,16 @@ class ConnectionsState(AppState):
         stored = self.settings_of.get(connection_id, {})
         self.editing_id, self.editing_name, self.form_kind = connection_id, row["name"], row["kind"]
         self._fill(row["kind"], stored.get("settings") or {}, list(stored.get("secrets") or []))
+        self._fill_test_target(row["kind"], stored.get("test_target"))
+
+    def _fill_test_target(self, kind: str, target: dict[str, Any] | None) -> None:
+        self.has_test_target = self.test_on = target is not None
+        self.test_defaults = form_values(kind, (target or {}).get("settings"))
+        self.test_set_secrets = sorted((target or {}).get("secrets") or {})
+
+    @rx.event
+    def set_test_on(self, value: bool) -> None:
+        self.test_on = value
 
     def _fill(self, kind: str, settings: dict[str, Any] | None, secrets: list[str]) -> None:
         self.defaults = form_values(kind, settings)
@@ -97,6 +115,7 @@ class ConnectionsState(AppState):
             self.defaults = form_values(kind, None)
             self.auth_type = self.defaults.get("auth.type", "none")
             self.field_errors = {}
+            self._fill_test_target(kind, None)
 
     @rx.event
     def set_auth_type(self, value: str) -> None:
@@ -106,7 +125,10 @@ class ConnectionsState(AppState):
     async def save(self, form: dict[str, Any]) -> Any:
         name = str(form.get("name") or "").strip()
         settings, problems = settings_from_form(self.form_kind, form)
-        errors = {path: self.tr(key) for path, key in problems.items()}
+        test_target, test_problems = test_target_from_form(
+            self.form_kind, form, enabled=self.test_on, stored=self.has_test_target
+        )
+        errors = {path: self.tr(key) for path, key in {**problems, **test_problems}.items()}
         if not name:
             errors["name"] = self.tr("conn_name_missing")
         self.field_errors = errors
@@ -118,9 +140,11 @@ class ConnectionsState(AppState):
         api = self.api()
         try:
             if self.editing_id:
-                saved = await api.update_connection(self.editing_id, name, settings, secrets)
+                saved = await api.update_connection(self.editing_id, name, settings, secrets, test_target)
             else:
-                saved = await api.create_connection(self.workspace, name, self.form_kind, settings, secrets)
+                saved = await api.create_connection(
+                    self.workspace, name, self.form_kind, settings, secrets, test_target
+                )
         except ApiError as exc:
             self.saving = False
             self.field_errors = field_problems(exc.errors) if exc.body.get("errors") else {}
@@ -136,10 +160,20 @@ class ConnectionsState(AppState):
     # -- test and delete ---------------------------------------------------------------------
     @rx.event
     async def test(self, connection_id: str) -> Any:
+        async for event in self._test(connection_id, "production"):
+            yield event
+
+    @rx.event
+    async def test_sandbox(self, connection_id: str) -> Any:
+        """Test the connection's test target (what the editor's test runs call)."""
+        async for event in self._test(connection_id, "test"):
+            yield event
+
+    async def _test(self, connection_id: str, target: str) -> Any:
         self.testing = connection_id
         yield
         try:
-            result = await self.api().test_connection(connection_id)
+            result = await self.api().test_connection(connection_id, target)
         except ApiError as exc:
             self.testing = ""
             yield self.on_error(exc)

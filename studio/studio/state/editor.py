@@ -18,7 +18,7 @@ import reflex as rx
 
 from studio import flowdoc, routes
 from studio.api import ApiError, RuntimeClient, SignedOut
-from studio.i18n import field_texts, node_type_description, node_type_title, status_labels
+from studio.i18n import describe_error, field_texts, node_type_description, node_type_title, status_labels
 from studio.state.base import AppState
 
 STREAM_FLUSH_S = 0.15  # how often streamed LLM text is pushed to the browser
@@ -61,6 +61,8 @@ class EditorState(AppState):
 
     # -- test panel --
     test_inputs: dict[str, str] = {}
+    # Test runs may read production data through connections without a test target.
+    allow_live_reads: bool = False
     running: bool = False
     steps: dict[str, dict[str, Any]] = {}
     run_id: str = ""
@@ -549,6 +551,17 @@ class EditorState(AppState):
         self.test_inputs = {**self.test_inputs, name: value}
 
     @rx.event
+    def set_allow_live_reads(self, value: bool) -> None:
+        self.allow_live_reads = value
+
+    def _error_words(self, error: dict[str, Any]) -> str:
+        """A step's error: a known code in the person's language, else the runtime's words."""
+        code = str(error.get("code") or "")
+        if code:
+            return describe_error(code, str(error.get("message") or ""), 0, self.lang)
+        return str(error.get("message") or error)
+
+    @rx.event
     def clear_run(self) -> None:
         self._clear_run()
 
@@ -577,11 +590,12 @@ class EditorState(AppState):
             self.panel_tab = "test"
             client = RuntimeClient(self.token)
             flow_id, number = self.flow_id, self.saved_number
+            live_reads = self.allow_live_reads
         pending: dict[str, str] = {}
         last_flush = time.monotonic()
         failure: list[Any] = []
         try:
-            async for event in client.test_run(flow_id, number, inputs):
+            async for event in client.test_run(flow_id, number, inputs, live_reads):
                 kind = event.get("type")
                 if kind == "token":
                     node = str(event.get("node") or "")
@@ -639,7 +653,7 @@ class EditorState(AppState):
                 )
             error = event.get("error") or {}
             if error:
-                step["error"] = str(error.get("message") or error)
+                step["error"] = self._error_words(error)
             self.steps = {**self.steps, node: step}
         elif kind == "run":
             self.run_status = str(event.get("status") or "")
@@ -653,9 +667,9 @@ class EditorState(AppState):
             if error:
                 node = error.get("node")
                 self.run_error = (
-                    self.tr("step_failed_at", node=node, message=error.get("message", ""))
+                    self.tr("step_failed_at", node=node, message=self._error_words(error))
                     if node
-                    else str(error.get("message") or error)
+                    else self._error_words(error)
                 )
 
     def _apply_details(self, run: dict[str, Any]) -> None:

@@ -20,6 +20,8 @@ Placeholders in paths: {flow} {slug} {run} {task} {report}. Setups:
   assistant    a live flow of sales ({slug})
   assistant-hr a live flow of sales with `audience: ["hr"]`
   waiting-run  a run started by `user` that waits for an approval task assigned to champion2
+  own-task-run a run started by `champion2` that waits for a task assigned to role:champion:
+               four eyes, champion2 sees it but only champion decides it
   done-run     a finished run started by `user`
 A row whose setup a successful call changes (`fresh`) gets a new setup per successful caller.
 All rows share one app (module scope); every setup makes flows with slugs of their own.
@@ -164,6 +166,9 @@ ROWS = [
     row("GET",  "/api/tasks/{task}",         "waiting-run",  404, 200, 404, 404, 404, 404, 404, 200, 200, 401),
     row("POST", "/api/tasks/{task}/decision", "waiting-run", 404, 200, 404, 404, 404, 404, 404, 403, 403, 401,
         body=approve_task, fresh=True),
+    row("GET",  "/api/tasks/{task}",         "own-task-run", 200, 200, 404, 404, 404, 404, 404, 200, 200, 401),
+    row("POST", "/api/tasks/{task}/decision", "own-task-run", 200, 403, 404, 404, 404, 404, 404, 403, 403, 401,
+        body=approve_task, fresh=True),
     row("GET",  "/api/audit",                "-",            403, 403, 200, 200, 403, 403, 403, 200, 403, 401),
     row("GET",  "/api/audit/export",         "-",            403, 403, 200, 200, 403, 403, 403, 200, 403, 401),
     row("GET",  "/api/audit/verify",         "-",            403, 403, 200, 200, 403, 403, 403, 200, 403, 401),
@@ -177,6 +182,7 @@ ROWS = [
 class Shared:
     scenario: Scenario
     approval_slug: str | None = None
+    champions_slug: str | None = None
 
     async def setup(self, name: str) -> dict[str, Any]:
         sc = self.scenario
@@ -208,6 +214,11 @@ class Shared:
             if self.approval_slug is None:
                 self.approval_slug = (await sc.live(approval_flow(assignees=("user:champion2",))))["slug"]
             run = await sc.waiting_run(self.approval_slug)
+            return {"run": run["id"], "task": run["tasks"][0]["id"]}
+        if name == "own-task-run":
+            if self.champions_slug is None:
+                self.champions_slug = (await sc.live(approval_flow(assignees=("role:champion",))))["slug"]
+            run = await sc.waiting_run(self.champions_slug, by="champion2")
             return {"run": run["id"], "task": run["tasks"][0]["id"]}
         raise AssertionError(f"unknown setup {name!r}")
 

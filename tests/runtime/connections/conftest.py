@@ -69,11 +69,13 @@ async def create_connection(
     by: str = "admin",
     workspace: str = "sales",
     status: int = 201,
+    test_target: bool | dict[str, Any] = False,
 ) -> Any:
-    return expect(
-        await sc.as_(by).post(
-            f"/api/workspaces/{workspace}/connections",
-            json={"name": name, "kind": kind, "settings": settings, "secrets": secrets or {}},
-        ),
-        status,
-    )
+    """`test_target=True` gives the connection a test target equal to it (the local test
+    servers), so that the editor's test runs may call it; a dict is the test target."""
+    body: dict[str, Any] = {"name": name, "kind": kind, "settings": settings, "secrets": secrets or {}}
+    if test_target is True:
+        body["test_target"] = {"settings": settings, "secrets": secrets or {}}
+    elif isinstance(test_target, dict):
+        body["test_target"] = test_target
+    return expect(await sc.as_(by).post(f"/api/workspaces/{workspace}/connections", json=body), status)

@@ -9,6 +9,12 @@ both on 127.0.0.1 on a free port, in background threads.
 
     with SmtpTarget(username="mailer", password="pw") as smtp:
         ... smtp.messages[-1]["To"] ...
+
+    # A slow server, to kill a client mid-call: the first message is held open for 20 s
+    # before the server answers — delivered first (the client never learns it was), or
+    # delivered only after the hold (a client that dies meanwhile sent nothing).
+    with SmtpTarget(hold_s=20, hold_count=1, deliver_before_hold=True) as smtp:
+        ... smtp.data_received ...   # messages whose DATA arrived, delivered or not
 """
 
 from __future__ import annotations
@@ -184,14 +190,44 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass
+class _Hold:
+    seconds: float = 0.0
+    count: int = 0  # hold this many messages, then answer at once
+    deliver_before_hold: bool = True
+
+
 class _Collect:
-    def __init__(self, sink: list[EmailMessage], envelopes: list[tuple[str, list[str]]]) -> None:
+    def __init__(
+        self,
+        sink: list[EmailMessage],
+        envelopes: list[tuple[str, list[str]]],
+        received: list[EmailMessage],
+        hold: _Hold,
+    ) -> None:
         self.sink = sink
         self.envelopes = envelopes
+        self.received = received
+        self.hold = hold
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    def _deliver(self, envelope: Any) -> None:
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.sink.append(message_from_bytes(envelope.content, policy=policy.default))
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import asyncio
+
+        self.received.append(message_from_bytes(envelope.content, policy=policy.default))
+        if self.hold.count > 0:
+            self.hold.count -= 1
+            if self.hold.deliver_before_hold:
+                self._deliver(envelope)
+            # aiosmtpd cancels this when the client goes away: then an undelivered one never is
+            await asyncio.sleep(self.hold.seconds)
+            if not self.hold.deliver_before_hold:
+                self._deliver(envelope)
+            return "250 Message accepted for delivery"
+        self._deliver(envelope)
         return "250 Message accepted for delivery"
 
 
@@ -210,9 +246,14 @@ class SmtpTarget:
         *,
         starttls: ssl.SSLContext | None = None,
         implicit_tls: ssl.SSLContext | None = None,
+        hold_s: float = 0.0,
+        hold_count: int = 0,
+        deliver_before_hold: bool = True,
     ) -> None:
         self.starttls = starttls
         self.implicit_tls = implicit_tls
+        self.hold = _Hold(hold_s, hold_count, deliver_before_hold)
+        self.data_received: list[EmailMessage] = []
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.logins: list[str] = []
@@ -248,7 +289,10 @@ class SmtpTarget:
         if self.implicit_tls is not None:
             options.update(ssl_context=self.implicit_tls)
         self._controller = Controller(
-            _Collect(self.messages, self.envelopes), hostname="127.0.0.1", port=self.port, **options
+            _Collect(self.messages, self.envelopes, self.data_received, self.hold),
+            hostname="127.0.0.1",
+            port=self.port,
+            **options,
         )
         self._controller.start()
         return self

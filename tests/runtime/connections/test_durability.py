@@ -204,7 +204,7 @@ async def test_killed_between_approval_and_send_a_restarted_runtime_sends_once(w
     assert result["resumed"] == []
     assert len(world.smtp.messages) == 1
     [journaled] = await world.journal(run_id)
-    assert (journaled.status, journaled.attempts) == ("sent", 1)
+    assert (journaled.status, journaled.attempts) == ("done", 1)
     async with world.db.read() as session:
         assert (await verify(session)).ok
 
@@ -228,7 +228,7 @@ async def test_killed_right_after_the_send_the_adopting_runtime_does_not_send_ag
     assert run.outputs == {"decision": "approved", "sent": "sent"}
     assert len(world.smtp.messages) == 1
     [journaled] = await world.journal(run_id)
-    assert (journaled.status, journaled.attempts) == ("sent", 1)
+    assert (journaled.status, journaled.attempts) == ("done", 1)
     async with world.db.read() as session:
         calls = [entry.detail for entry in await list_entries(session, action="connection.called", limit=10)]
         assert (await verify(session)).ok

@@ -62,6 +62,7 @@ async def crm(sc: Scenario, http: HttpTarget, **settings: Any) -> str:
             **settings,
         },
         {"token": SECRET},
+        test_target=True,  # the editor's test runs below call the same local server
     )
     return name
 
@@ -233,6 +234,8 @@ async def test_a_published_version_whose_connection_was_deleted_fails_clearly(
         "kind": "http",
         "host": "127.0.0.1",
         "connection_id": None,
+        "effect": "read",
+        "has_test_target": True,
     }
     assert uses["missing"] == []
 
@@ -279,7 +282,8 @@ async def sql_run(sc: Scenario, document: dict[str, Any], customer: str = "Müll
     return expect(
         await sc.as_("champion").post(
             f"/api/flows/{flow['id']}/versions/1/runs",  # type: ignore[no-any-return]
-            json={"inputs": {"customer": customer}},
+            # The connections have no test target: reading production is this test run's choice.
+            json={"inputs": {"customer": customer}, "allow_live_reads": True},
         ),
         200,
     )
@@ -457,7 +461,12 @@ async def test_a_webhook_posts_the_body_signed_to_its_one_url(
     http.route("/hooks/erp", status=202, json_body={"queued": True})
     name = f"hook{next(_names)}"
     created = await create_connection(
-        sc, name, "webhook", {"url": http.url + "/hooks/erp"}, {"signing_key": "hook-key-" + SECRET}
+        sc,
+        name,
+        "webhook",
+        {"url": http.url + "/hooks/erp"},
+        {"signing_key": "hook-key-" + SECRET},
+        test_target=True,
     )
     flow = await sc.create(
         connector_flow(

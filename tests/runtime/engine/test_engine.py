@@ -328,6 +328,7 @@ async def test_approval_suspends_the_run_with_its_request() -> None:
     assert waiting.suspension.request == {
         "title": "Offer for ACME", "instructions": "", "payload": {"customer": "ACME", "amount": 1200},
         "assignees": ["user:rita", "user:ralf"], "quorum": 2, "timeout_s": 3 * 24 * 3600.0, "editable": True,
+        "requester_may_decide": False,  # four eyes on tasks: the policy reads it from the task
     }
     # The waiting step is handed to the recorder; nodes behind it are not even recorded.
     assert recorder.recorded == statuses(outcome)

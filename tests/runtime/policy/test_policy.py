@@ -361,6 +361,47 @@ def test_admins_see_but_do_not_decide_unless_assigned(authz: Authorizer) -> None
     assert authz.is_allowed(CALLERS["admin"], "decide", task("user:ada"))
 
 
+# -- four eyes on tasks: the requester does not decide their own run's task ------------------
+
+
+def requested(by: str, *, may_decide: bool = False, risk: str = "limited") -> ApprovalTask:
+    return ApprovalTask(
+        id="t10",
+        workspace_id="w1",
+        assignees=("role:champion",),
+        status="open",
+        requested_by=by,
+        requester_may_decide=may_decide,
+        risk=risk,
+    )
+
+
+def test_the_requester_sees_but_does_not_decide_their_runs_task(authz: Authorizer) -> None:
+    own = requested("cara")
+    assert authz.allowed_actions(CALLERS["champion"], own) == {"read"}
+    with pytest.raises(Forbidden) as raised:
+        authz.authorize(CALLERS["champion"], "decide", own)
+    assert raised.value.message.startswith("four eyes: you started the run that raised this approval task")
+    other_champion = actor("carl", w1=("champion",))
+    assert authz.allowed_actions(other_champion, own) == {"read", "decide"}
+
+
+@pytest.mark.parametrize(
+    ("may_decide", "risk", "allowed"),
+    [(True, "minimal", True), (True, "limited", False), (True, "high", False), (True, "", False),
+     (False, "minimal", False)],
+)  # fmt: skip
+def test_requester_may_decide_needs_the_node_flag_and_minimal_risk(
+    authz: Authorizer, may_decide: bool, risk: str, allowed: bool
+) -> None:
+    own = requested("cara", may_decide=may_decide, risk=risk)
+    assert authz.is_allowed(CALLERS["champion"], "decide", own) is allowed
+
+
+def test_a_task_without_a_requester_is_decided_by_its_assignees(authz: Authorizer) -> None:
+    assert authz.is_allowed(CALLERS["champion"], "decide", requested(""))
+
+
 def test_run_visible_to_starter_and_assignees(authz: Authorizer) -> None:
     run = Run(id="r2", workspace_id="w1", started_by="ute", task_assignees=("user:otto",))
     assert authz.allowed_actions(CALLERS["user"], run) == {"read", "cancel", "feedback"}
