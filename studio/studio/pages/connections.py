@@ -147,6 +147,7 @@ def _dialog() -> rx.Component:
                     width="100%",
                 ),
                 on_submit=State.save,
+                key=State.editing_id + ":" + State.form_key.to_string(),
             ),
             id="conn-dialog",
             max_width="640px",
@@ -249,6 +250,7 @@ def _connection(row: rx.Var) -> rx.Component:
         width="100%",
         class_name="conn-card",
         custom_attrs={"data-name": row["name"]},
+        key=connection_id,
     )
 
 
