@@ -163,8 +163,8 @@ def studio(host: str, port: int, runtime_url: str) -> None:
 DEMO_ROLES: dict[str, str] = {
     "user": "Assistenten → FAQ-Assistent: chat with the published demo assistant",
     "champion": "Flows: build, test and submit flows; Aufgaben: approve what a flow asks for",
-    "board1": "Prüfung: review submitted versions (four eyes: never your own)",
-    "board2": "Prüfung: the second board member (for flows with risk high)",
+    "board1": "Freigaben: review submitted versions (four eyes: never your own)",
+    "board2": "Freigaben: the second board member (for flows with risk high)",
     "admin": "Verbindungen, Wissen, Audit: connections, knowledge indexes, the audit trail",
 }
 
