@@ -148,6 +148,7 @@ class SourcePassage:
 class SourceGroup:
     document_id: str = ""
     source: str = ""
+    count: str = ""  # "1 Textstelle" / "2 Textstellen"
     passages: list[SourcePassage] = field(default_factory=list)
 
 
@@ -163,9 +164,12 @@ def _where(passage: dict[str, Any], page_word: str) -> str:
     return " · ".join(parts)
 
 
-def source_groups(run: dict[str, Any], page_word: str = "S.") -> list[SourceGroup]:
+def source_groups(
+    run: dict[str, Any], page_word: str = "S.", counts: tuple[str, str] = ("Textstelle", "Textstellen")
+) -> list[SourceGroup]:
     """The passages of the run's retrieval steps, one group per document, in the order the
-    documents were first found; a passage found twice is listed once (best score kept)."""
+    documents were first found; a passage found twice is listed once (best score kept).
+    `counts`: the words for one passage and for several."""
     groups: dict[str, SourceGroup] = {}
     seen: dict[str, SourcePassage] = {}
     for step in run.get("steps") or []:
@@ -194,6 +198,8 @@ def source_groups(run: dict[str, Any], page_word: str = "S.") -> list[SourceGrou
             group.passages.append(item)
             if chunk:
                 seen[chunk] = item
+    for group in groups.values():
+        group.count = f"{len(group.passages)} {counts[0] if len(group.passages) == 1 else counts[1]}"
     return list(groups.values())
 
 

@@ -97,6 +97,7 @@ def test_sources_are_grouped_by_document_with_their_passages() -> None:
     first = groups[0].passages[0]
     assert (first.where, first.text, first.score) == ("Seite 3 · Hotel", "Text von r1", "0.95")
     assert groups[0].document_id == "reise" and groups[1].passages[0].where == ""
+    assert [group.count for group in groups] == ["2 Textstellen", "1 Textstelle"]
 
 
 # -- the inputs form ------------------------------------------------------------------------------

@@ -242,7 +242,7 @@ class AssistantsState(AppState):
                 )
             elif status not in ("waiting", "running"):
                 self._update(answer_id, text=_error_text(run), kind="error", status=status)
-            found = source_groups(run, self.tr("page"))
+            found = source_groups(run, self.tr("page"), (self.tr("passage_one"), self.tr("passages_count")))
             if found:
                 self.sources = {**self.sources, answer_id: found}
 
@@ -305,15 +305,7 @@ def _source_group(group: rx.Var) -> rx.Component:
         rx.hstack(
             rx.icon("file-text", size=12),
             rx.text(group.source, size="1", weight="bold", class_name="source-name"),
-            rx.text(
-                "(",
-                group.passages.length(),
-                " ",
-                t("passages_count"),
-                ")",
-                size="1",
-                color=rx.color("gray", 10),
-            ),
+            rx.text("(", group.count, ")", size="1", color=rx.color("gray", 10), class_name="source-count"),
             align="center",
             spacing="1",
         ),
