@@ -106,7 +106,9 @@ def scripted_llm(stack: Stack) -> Iterator[dict[str, Reply]]:
 
 
 def ask(page: Any, slug: str, question: str) -> Any:
+    """Choose the assistant `slug` (its chat starts empty) and send `question`."""
     page.locator(f".assistant-item[data-slug='{slug}']").click()
+    page.wait_for_selector(".chat-assistant", state="detached")  # the previous chat is gone
     page.wait_for_selector("#chat-input:not([disabled])")
     page.fill("#chat-input", question)
     page.click("#chat-send")
@@ -504,7 +506,7 @@ def test_inputs_show_titles_hints_choices_and_defaults(stack: Stack, new_page: A
     page = new_page()
     sign_in(page, stack, "user", "/assistants")
     page.locator(f".assistant-item[data-slug='{slug}']").click()
-    page.wait_for_selector("#chat-fields")
+    page.wait_for_selector(".chat-field[data-name='ziel']")  # this assistant's form, not the one before
     assert page.get_attribute("#chat-input", "placeholder") == "Worum geht es?"
     field = {
         name: page.locator(f".chat-field[data-name='{name}']")
