@@ -11,6 +11,9 @@
                  imported into `demo` as the champion
     sources      the connections, demo databases and knowledge indexes the templates use
                  (`runtime.demo_sources`)
+    assistant    the FAQ assistant, taken through the lifecycle to live (submitted by
+                 champion, approved by board1, published), so that `user` can chat at once
+                 (`runtime.demo_assistant`)
 
 `setup_demo` only ever adds what is missing: it never resets a password, never touches
 a user that exists (an admin may have removed or changed it on purpose), and skips a
@@ -29,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.db.database import Database
 from runtime.db.models import Flow, User, Workspace
+from runtime.demo_assistant import publish_demo_assistant
 from runtime.demo_sources import setup_sources
 from runtime.flows.service import create_flow
 from runtime.policy.authorizer import Authorizer
@@ -67,12 +71,15 @@ class DemoSetup:
     created_connections: list[str] = field(default_factory=list)
     created_indexes: list[str] = field(default_factory=list)
     written_databases: list[str] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)  # assistants the demo took live now
+    live_assistants: list[str] = field(default_factory=list)  # live after the set-up
     notes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return bool(self.created_workspaces or self.created_users or self.imported
-                    or self.created_connections or self.created_indexes or self.written_databases)
+                    or self.created_connections or self.created_indexes or self.written_databases
+                    or self.published)
 
 
 def read_passwords(path: Path) -> dict[str, str]:
@@ -145,6 +152,11 @@ async def setup_demo(db: Database, data_dir: Path, templates_dir: Path = TEMPLAT
     result.written_databases, result.created_connections = sources.databases, sources.connections
     result.created_indexes = sources.indexes
     result.notes.extend(sources.notes)
+    assistant = await publish_demo_assistant(db, settings)
+    result.published, result.notes = assistant.published, [*result.notes, *assistant.notes]
+    async with db.read() as session:
+        live = select(Flow.slug).where(Flow.live_version_id.is_not(None)).order_by(Flow.slug)
+        result.live_assistants = list((await session.execute(live)).scalars())
     result.passwords = {name: passwords.get(name) for name in PEOPLE}
     for name in existing:
         if name not in stored:

@@ -8,6 +8,7 @@ job and happens after the decision has committed (see `runtime.runs.manager`).
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -19,13 +20,16 @@ from runtime.audit.service import append as audit
 from runtime.db.database import update_exactly_one
 from runtime.db.models import ApprovalTask, FlowVersion, Run, TaskDecision, utcnow
 from runtime.engine.records import StepRecord
-from runtime.errors import BadRequest, Conflict, NotFound
+from runtime.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import task_view
 
 DECISIONS = {"approve": "approved", "reject": "rejected"}
 RESOLVED = ("approved", "rejected", "expired")
+# An edited payload is what a connector sends next (a letter, a ticket): generous for
+# text, small enough that a decision cannot fill the database.
+MAX_DECISION_PAYLOAD_BYTES = 256 * 1024
 
 
 async def create_tasks(
@@ -129,6 +133,8 @@ async def decide(
         )
     if payload is not None and not task.request.get("editable"):
         raise BadRequest("this approval does not allow editing the payload", code="not_editable")
+    if payload is not None:
+        check_edited_payload(task.request.get("payload"), payload)
     session.add(
         TaskDecision(
             task_id=task.id, user_id=actor.id, decision=decision, comment=comment or "", payload=payload
@@ -176,6 +182,73 @@ async def decide(
         },
     )
     return task
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else type(value).__name__
+
+
+def _mismatch(raised: Any, edited: Any, path: str) -> tuple[str, str, str] | None:
+    """(path, expected, got) of the first place where `edited` leaves the shape of `raised`."""
+    expected, got = _json_type(raised), _json_type(edited)
+    if expected == "null":  # nothing was proposed here: a plain value may be filled in
+        return None if got in ("null", "string", "number", "boolean") else (path, "a plain value", got)
+    if expected != got:
+        return path, expected, got
+    if isinstance(raised, dict):
+        for key in raised:
+            if key not in edited:
+                return f"{path}.{key}", _json_type(raised[key]), "missing"
+        for key in edited:
+            if key not in raised:
+                return f"{path}.{key}", "no such field", _json_type(edited[key])
+        for key, value in raised.items():
+            if (found := _mismatch(value, edited[key], f"{path}.{key}")) is not None:
+                return found
+    if isinstance(raised, list) and raised:
+        for number, item in enumerate(edited):  # items may be added or removed, not changed in kind
+            if (
+                found := _mismatch(raised[min(number, len(raised) - 1)], item, f"{path}[{number}]")
+            ) is not None:
+                return found
+    return None
+
+
+def check_edited_payload(raised: Any, edited: Any) -> None:
+    """Refuse an edited payload that does not fit the task it is posted to.
+
+    The edit must keep the shape of the payload the flow raised (text stays text; an
+    object keeps exactly its fields, each of the same JSON type; list items keep their
+    kind) and stay under `MAX_DECISION_PAYLOAD_BYTES`: what goes out after the approval
+    is this task's content, changed in wording only, never another task's."""
+    size = len(json.dumps(edited, ensure_ascii=False, default=str).encode("utf-8"))
+    if size > MAX_DECISION_PAYLOAD_BYTES:
+        raise PayloadTooLarge(
+            f"the edited payload is {size} bytes; the limit is {MAX_DECISION_PAYLOAD_BYTES}",
+            code="payload_too_large",
+            size_bytes=size,
+            limit_bytes=MAX_DECISION_PAYLOAD_BYTES,
+        )
+    found = _mismatch(raised, edited, "payload")
+    if found is not None:
+        path, expected, got = found
+        raise BadRequest(
+            f"the edited payload does not fit this task at {path}: expected {expected}, got {got}",
+            code="payload_mismatch",
+            path=path,
+            expected=expected,
+            got=got,
+        )
 
 
 async def _decided_by(session: AsyncSession, task_id: str, current: str) -> list[str]:

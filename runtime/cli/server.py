@@ -159,7 +159,30 @@ def studio(host: str, port: int, runtime_url: str) -> None:
         launch.stop(process)
 
 
-def up_banner(settings: Settings, setup: DemoSetup, url: str, studio: str) -> list[str]:
+# What each demo login is for, and where in the studio it starts (the studio's menu, German).
+DEMO_ROLES: dict[str, str] = {
+    "user": "Assistenten → FAQ-Assistent: chat with the published demo assistant",
+    "champion": "Flows: build, test and submit flows; Aufgaben: approve what a flow asks for",
+    "board1": "Freigaben: review submitted versions (four eyes: never your own)",
+    "board2": "Freigaben: the second board member (for flows with risk high)",
+    "admin": "Verbindungen, Wissen, Audit: connections, knowledge indexes, the audit trail",
+}
+
+
+def open_as_whom(setup: DemoSetup, studio_url: str | None, url: str) -> list[str]:
+    """What to open as whom: the studio's address and what each demo login is for there."""
+    where = studio_url or f"{url}  (no studio: the API; see README \"Five minutes with curl\")"
+    lines = [f"Open {where} and sign in as:"]
+    for name, what in DEMO_ROLES.items():
+        if name == "user" and not setup.live_assistants:
+            what = "Assistenten: chat with what is published (nothing yet: see the notes)"
+        lines.append(f"  {name:<9} {what}")
+    return lines
+
+
+def up_banner(
+    settings: Settings, setup: DemoSetup, url: str, studio: str, studio_url: str | None = None
+) -> list[str]:
     data_dir = Path(settings.data_dir)
     lines = ["Dirigent (embedded default)", ""]
     lines.append(f"  API       {url}")
@@ -175,12 +198,15 @@ def up_banner(settings: Settings, setup: DemoSetup, url: str, studio: str) -> li
                 f"users {', '.join(setup.created_users)}" if setup.created_users else "",
                 f"starter flows {', '.join(setup.imported)}" if setup.imported else "",
                 f"connections {', '.join(setup.created_connections)}" if setup.created_connections else "",
-                f"knowledge indexes {', '.join(setup.created_indexes)}" if setup.created_indexes else ""]
+                f"knowledge indexes {', '.join(setup.created_indexes)}" if setup.created_indexes else "",
+                f"published {', '.join(setup.published)} (submitted by champion, approved by board1)"
+                if setup.published else ""]
         lines.append(f"Demo set up: {'; '.join(item for item in made if item)}.")
     else:
         lines.append("Demo already set up; nothing changed.")
     flows = [*setup.present, *setup.imported]
     lines.append(f"Workspace 'demo' (and 'hr'); starter flows in 'demo': {', '.join(flows) or 'none'}.")
+    lines.append(f"Live assistants: {', '.join(setup.live_assistants) or 'none'}.")
     if setup.created_connections:
         lines.append("The demo connections crm-api, erp-api, itsm and mail point at placeholders on "
                      "127.0.0.1; an admin repoints them (loopback needs DIRIGENT_EGRESS_ALLOW=127.0.0.1).")
@@ -190,6 +216,7 @@ def up_banner(settings: Settings, setup: DemoSetup, url: str, studio: str) -> li
         lines.append(f"  {name:<9} {setup.passwords.get(name) or '(unknown)':<18} {what}")
     password = setup.passwords.get("champion") or "PASSWORD"
     body = json.dumps({"username": "champion", "password": password})
+    lines += ["", *open_as_whom(setup, studio_url, url)]
     lines += ["", "Log in:",
               f"  curl -s {url}/api/auth/login -H 'content-type: application/json' -d '{body}'",
               "", "Stop with Ctrl+C."]
@@ -215,7 +242,8 @@ def up(host: str, port: int, no_studio: bool) -> None:
               else f"{studio_process.studio_url}   (the first start builds it: about a minute; "
                    f"log in {Path(settings.data_dir) / 'studio.log'})" if studio_process is not None
               else f"not started: {started}; use the API")
-    click.echo("\n".join(up_banner(settings, setup, url, studio)))
+    studio_url = studio_process.studio_url if studio_process is not None else None
+    click.echo("\n".join(up_banner(settings, setup, url, studio, studio_url)))
     sys.stdout.flush()  # before uvicorn's log lines, also when stdout is a pipe or a file
     try:
         serve_app(host, port)

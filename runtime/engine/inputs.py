@@ -8,25 +8,15 @@ from typing import Any
 
 from nodes.templating import evaluate, render
 from runtime.errors import BadRequest
-from runtime.flows.document import FlowDocument, InputSpec
+from runtime.flows.document import FlowDocument, InputSpec, value_fits
 
-_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "number": (int, float),
-    "integer": (int,),
-    "boolean": (bool,),
-    "object": (dict,),
-    "array": (list,),
-}
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.+?)\}\}\s*$", re.DOTALL)
 
 
 def _type_ok(spec: InputSpec, value: Any) -> bool:
     if value is None:
         return not spec.required
-    if spec.type in ("number", "integer") and isinstance(value, bool):
-        return False
-    return isinstance(value, _TYPES[spec.type])
+    return value_fits(spec.type, value)
 
 
 def prepare_inputs(document: FlowDocument, given: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -51,6 +41,11 @@ def prepare_inputs(document: FlowDocument, given: Mapping[str, Any] | None) -> d
                     "field": f"inputs.{name}",
                     "message": f"'{name}' must be of type {spec.type}, got {type(value).__name__}",
                 }
+            )
+        elif spec.enum is not None and value not in spec.enum:
+            choices = ", ".join(repr(choice) for choice in spec.enum)
+            problems.append(
+                {"field": f"inputs.{name}", "message": f"'{name}' must be one of {choices}, not {value!r}"}
             )
         prepared[name] = value
     for name in given:

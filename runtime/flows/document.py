@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from runtime.flows.cases import MAX_CASES, TestCase
 
@@ -28,11 +28,69 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+InputType = Literal["string", "number", "integer", "boolean", "object", "array"]
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+}
+ENUM_TYPES = ("string", "number", "integer")
+MAX_ENUM_VALUES = 200
+
+
+def value_fits(type_name: str, value: Any) -> bool:
+    """Whether `value` (parsed JSON) is of the input type `type_name` (a bool is no number)."""
+    if type_name in ("number", "integer") and isinstance(value, bool):
+        return False
+    return isinstance(value, _PYTHON_TYPES[type_name])
+
+
 class InputSpec(_Strict):
-    type: Literal["string", "number", "integer", "boolean", "object", "array"] = "string"
+    """A flow input as the people who invoke the assistant see it.
+
+    `title` and `description` label its field, `enum` offers fixed choices (a select),
+    `default` is what the run gets when the caller leaves it out. `title` and `enum` are
+    left out of the canonical JSON while unset, so that documents written before they
+    existed keep their content hash (see `FlowDocument.as_json`)."""
+
+    type: InputType = "string"
     required: bool = False
+    title: str = Field("", max_length=200)
     description: str = ""
+    enum: list[Any] | None = Field(None, min_length=1, max_length=MAX_ENUM_VALUES)
     default: Any = None
+
+    @field_validator("enum")
+    @classmethod
+    def _enum_values_fit_the_type(cls, value: list[Any] | None, info: ValidationInfo) -> list[Any] | None:
+        if value is None:
+            return None
+        type_name = info.data.get("type", "string")
+        if type_name not in ENUM_TYPES:
+            raise ValueError(f"choices (enum) are for {', '.join(ENUM_TYPES)} inputs, not {type_name}")
+        for item in value:
+            if not value_fits(type_name, item):
+                raise ValueError(f"the choice {item!r} is not of the input's type {type_name}")
+        if len({json.dumps(item) for item in value}) != len(value):
+            raise ValueError("the choices (enum) repeat a value")
+        return value
+
+    @field_validator("default")
+    @classmethod
+    def _default_fits(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return None
+        type_name = info.data.get("type", "string")
+        if type_name in _PYTHON_TYPES and not value_fits(type_name, value):
+            raise ValueError(f"the default {value!r} is not of the input's type {type_name}")
+        choices = info.data.get("enum")
+        # An empty text default means "nothing chosen" and may stand beside choices.
+        if choices is not None and value not in choices and value != "":
+            raise ValueError(f"the default {value!r} is not one of the choices {choices!r}")
+        return value
 
 
 class NodeSpec(_Strict):
@@ -80,6 +138,8 @@ class FlowDocument(_Strict):
         data = self.model_dump(mode="json", by_alias=True)
         if not data["tests"]:
             del data["tests"]
+        for spec in data["inputs"].values():
+            _drop_unset_input_fields(spec)
         return data
 
     def node(self, node_id: str) -> NodeSpec:
@@ -89,12 +149,28 @@ class FlowDocument(_Strict):
         raise KeyError(node_id)
 
 
+def _drop_unset_input_fields(spec: Any) -> None:
+    """Input fields added after documents were first hashed are left out while unset."""
+    if isinstance(spec, dict):
+        if spec.get("title") == "":
+            del spec["title"]
+        if "enum" in spec and spec["enum"] is None:
+            del spec["enum"]
+
+
 def canonical_json(document: FlowDocument | dict[str, Any]) -> bytes:
-    """Sorted keys, compact, UTF-8, without `layout` (or an empty `tests`): the bytes that are hashed."""
+    """Sorted keys, compact, UTF-8, without `layout` (or an empty `tests`, or unset input
+    titles and choices): the bytes that are hashed."""
     data = document.as_json() if isinstance(document, FlowDocument) else dict(document)
     data.pop("layout", None)
     if data.get("tests") == []:
         del data["tests"]
+    if isinstance(data.get("inputs"), dict):
+        data["inputs"] = {
+            name: dict(spec) if isinstance(spec, dict) else spec for name, spec in data["inputs"].items()
+        }
+        for spec in data["inputs"].values():
+            _drop_unset_input_fields(spec)
     return json.dumps(
         data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")

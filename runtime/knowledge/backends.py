@@ -55,6 +55,10 @@ class Backend(Protocol):
         mode: str = "hybrid",
         known_labelsets: Iterable[tuple[str, ...]] = (),
     ) -> list[Hit]: ...
+    async def passage(self, chunk_id: str) -> Hit | None:
+        """One chunk by id, with its labels (the caller checks them), or None."""
+        ...
+
     async def stats(self) -> dict[str, Any]: ...
     async def flush(self) -> None: ...
     async def drop(self) -> None: ...
@@ -181,6 +185,9 @@ class EmbeddedBackend:
         return await asyncio.to_thread(
             self.store.search, query, vector, k, set(readable), mode=mode, require_any=require_any
         )
+
+    async def passage(self, chunk_id: str) -> Hit | None:
+        return await asyncio.to_thread(self.store.passage, chunk_id)
 
     async def stats(self) -> dict[str, Any]:
         return {"backend": "embedded", "model": self.model.name, **self.store.stats()}

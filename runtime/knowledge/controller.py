@@ -108,6 +108,13 @@ class KnowledgeController(Controller):
     ) -> None:
         await knowledge(rt).delete_document(actor, index_id, document_id)
 
+    @get("/knowledge/documents/{document_id:str}/passages/{chunk_id:str}")
+    async def read_passage(
+        self, rt: Rt, actor: Caller, document_id: FromPath[str], chunk_id: FromPath[str]
+    ) -> dict[str, Any]:
+        """One passage (a source of an answer), if the caller may read it; else 404."""
+        return await knowledge(rt).read_passage(actor, document_id, chunk_id)
+
     @post("/knowledge/{index_id:str}/search", status_code=200)
     async def search(
         self, rt: Rt, actor: Caller, index_id: FromPath[str], data: JSONBody[SearchRequest]

@@ -214,6 +214,31 @@ class MarqoBackend:
             )
         return hits
 
+    async def passage(self, chunk_id: str) -> Hit | None:
+        from marqo.errors import MarqoWebError
+
+        try:
+            item = await asyncio.to_thread(self._index().get_document, chunk_id)
+        except MarqoWebError as error:
+            if (
+                getattr(error, "status_code", None) == 404
+                or getattr(error, "code", None) == "document_not_found"
+            ):
+                return None
+            raise BackendUnavailable(_describe("read a passage", self.url, error)) from None
+        except Exception as error:
+            raise BackendUnavailable(_describe("read a passage", self.url, error)) from None
+        return Hit(
+            chunk_id=str(item.get("_id", chunk_id)),
+            document_id=str(item.get("document_id", "")),
+            text=str(item.get("text", "")),
+            source=str(item.get("source", "")),
+            page=item.get("page"),
+            section=item.get("section"),
+            labels=list(item.get("labels") or []),
+            score=1.0,
+        )
+
     async def stats(self) -> dict[str, Any]:
         stats = await self._call("read the statistics", self._index().get_stats)
         return {

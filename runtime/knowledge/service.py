@@ -396,6 +396,38 @@ class KnowledgeService:
                 detail={"index_id": index_id, "filename": document.filename},
             )
 
+    async def read_passage(self, actor: Actor, document_id: str, chunk_id: str) -> dict[str, Any]:
+        """One passage of a document, for whoever may read it (a source link in the chat).
+
+        Access is decided again, as for a search: the caller must be allowed to read the
+        index, and every label of the passage; otherwise (and for unknown ids) 404, so a
+        link never tells whether a passage exists."""
+        async with self.db.read() as session:
+            document = await session.get(KnowledgeDocument, document_id)
+            if document is None:
+                raise NotFound("passage not found")
+            index = await session.get(KnowledgeIndex, document.index_id)
+            if index is None:
+                raise NotFound("passage not found")
+            view = await self.view(session, index)
+            if not self.authz.is_allowed(actor, "read", view):
+                raise NotFound("passage not found")
+        hit = await (await self.backends.get(index)).passage(chunk_id)
+        if hit is None or hit.document_id != document_id:
+            raise NotFound("passage not found")
+        if not set(hit.labels) <= self.authz.readable_labels(actor, view, hit.labels):
+            raise NotFound("passage not found")
+        return {
+            "index_id": index.id,
+            "index": index.name,
+            "document_id": document_id,
+            "chunk_id": hit.chunk_id,
+            "source": hit.source or document.filename,
+            "page": hit.page,
+            "section": hit.section,
+            "text": hit.text,
+        }
+
     # -- search -----------------------------------------------------------------------
     async def search(
         self,

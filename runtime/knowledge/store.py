@@ -507,6 +507,27 @@ class EmbeddedStore:
         by_pos = {row[0]: tuple(row[1:]) for row in rows}
         return [by_pos.get(pos) for pos in positions]
 
+    def passage(self, chunk_id: str) -> Hit | None:
+        """One stored chunk by its id (score 1.0: it was asked for by name), or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT chunk_id, document_id, text, source, page, section, labelset FROM chunks "
+                "WHERE chunk_id = ?",
+                (chunk_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return Hit(
+            chunk_id=row[0],
+            document_id=row[1],
+            text=row[2],
+            source=row[3],
+            page=row[4],
+            section=row[5],
+            labels=list(self._labelsets.get(row[6], ())),
+            score=1.0,
+        )
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             chunks, documents = self._db.execute(

@@ -10,22 +10,23 @@ from typing import Any
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from runtime.api.deps import Caller, Rt, iso
 from runtime.api.schemas import RunRequest, TestRunRequest
 from runtime.context import Runtime
 from runtime.db.models import Flow, FlowVersion, Run, Workspace
-from runtime.errors import Conflict, NotFound
+from runtime.errors import BadRequest, Conflict, NotFound
 from runtime.feedback.service import starter_feedback
 from runtime.flows import service as flows
 from runtime.policy import resources
 from runtime.policy.resources import Actor
-from runtime.policy.views import assistant_view, run_view
+from runtime.policy.views import assistant_view, readable_runs, run_view
 from runtime.runs.manager import RunnableVersion
 from runtime.runs.views import load_run_json, run_as_json
 
 TERMINAL_OR_WAITING = ("succeeded", "failed", "cancelled", "expired", "waiting")
+MAX_RUNS_PAGE = 500
 
 
 def _sse(rt: Runtime, run_id: str, queue: asyncio.Queue[dict[str, Any]]) -> ServerSentEvent:
@@ -228,32 +229,55 @@ class RunController(Controller):
 
     @get("/runs")
     async def list_runs(
-        self, rt: Rt, actor: Caller, flow_id: FromQuery[str | None] = None, limit: FromQuery[int] = 50
-    ) -> list[dict[str, Any]]:
-        """Runs the caller may see (own runs; all of a workspace for its admins)."""
+        self,
+        rt: Rt,
+        actor: Caller,
+        flow_id: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
+        before: FromQuery[str | None] = None,
+    ) -> Response[list[dict[str, Any]]]:
+        """Runs the caller may read, newest first (the policy's rule as a SQL filter).
+
+        A page holds at most `limit` (1-500) runs; `before=<run id>` continues after that
+        run (the cursor is its created_at and id). A full page says where the next one
+        starts in the `X-Next-Before` header."""
+        size = min(max(limit, 1), MAX_RUNS_PAGE)
         async with rt.db.read() as session:
-            query = select(Run).order_by(Run.created_at.desc()).limit(min(max(limit, 1), 500) * 4)
+            query = (
+                select(Run)
+                .where(readable_runs(actor))
+                .order_by(Run.created_at.desc(), Run.id.desc())
+                .limit(size)
+            )
             if flow_id:
                 query = query.where(Run.flow_id == flow_id)
-            rows = (await session.execute(query)).scalars().all()
-            visible = []
-            for run in rows:
-                if rt.authz.is_allowed(actor, "read", await run_view(session, run)):
-                    visible.append(
-                        {
-                            "id": run.id,
-                            "flow_id": run.flow_id,
-                            "version": run.version_number,
-                            "status": run.status,
-                            "is_test": run.is_test,
-                            "created_at": iso(run.created_at),
-                            "finished_at": iso(run.finished_at),
-                            "total_tokens": run.total_tokens,
-                        }
+            if before:
+                cursor = (
+                    await session.execute(
+                        select(Run.created_at, Run.id).where(Run.id == before, readable_runs(actor))
                     )
-                if len(visible) >= limit:
-                    break
-        return visible
+                ).first()
+                if cursor is None:
+                    raise BadRequest(
+                        f"'before' must be the id of a run you can see, not '{before}'", code="invalid_cursor"
+                    )
+                query = query.where(tuple_(Run.created_at, Run.id) < tuple_(cursor.created_at, cursor.id))
+            rows = (await session.execute(query)).scalars().all()
+        visible = [
+            {
+                "id": run.id,
+                "flow_id": run.flow_id,
+                "version": run.version_number,
+                "status": run.status,
+                "is_test": run.is_test,
+                "created_at": iso(run.created_at),
+                "finished_at": iso(run.finished_at),
+                "total_tokens": run.total_tokens,
+            }
+            for run in rows
+        ]
+        headers = {"X-Next-Before": rows[-1].id} if len(rows) == size else {}
+        return Response(visible, headers=headers)
 
     @post("/runs/{run_id:str}/cancel", status_code=200)
     async def cancel(self, rt: Rt, actor: Caller, run_id: FromPath[str]) -> dict[str, Any]:

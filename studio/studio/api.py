@@ -330,6 +330,12 @@ class RuntimeClient:
     async def ingestion_job(self, job_id: str) -> dict[str, Any]:
         return await self.request("GET", f"/api/knowledge/jobs/{_segment(job_id)}")
 
+    async def passage(self, document_id: str, chunk_id: str) -> dict[str, Any]:
+        """One source passage, if the caller may read it (404 otherwise)."""
+        return await self.request(
+            "GET", f"/api/knowledge/documents/{_segment(document_id)}/passages/{_segment(chunk_id)}"
+        )
+
     async def search_index(self, index_id: str, query: str, k: int = 5) -> dict[str, Any]:
         return await self.request(
             "POST", f"/api/knowledge/{_segment(index_id)}/search", json_body={"query": query, "k": k}

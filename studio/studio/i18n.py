@@ -13,6 +13,7 @@ from typing import Any
 from studio.i18n_insight import AUDIT_TEXTS, MONITORING_TEXTS
 from studio.i18n_operate import CONNECTION_TEXTS, FEEDBACK_TEXTS, KNOWLEDGE_TEXTS, OPERATE_ERRORS
 from studio.i18n_testcases import TESTCASE_ERRORS, TESTCASE_TEXTS
+from studio.i18n_trust import TRUST_ERRORS, TRUST_TEXTS
 
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "de"
@@ -326,6 +327,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     **FEEDBACK_TEXTS,
     **MONITORING_TEXTS,
     **AUDIT_TEXTS,
+    **TRUST_TEXTS,
 }
 
 # Node types the runtime ships: title and one line for the palette. Types the runtime
@@ -497,6 +499,7 @@ ERRORS: dict[str, tuple[str, str]] = {
     "not_published": ("Diese Version ist nicht veröffentlicht.", "This version is not published."),
     **TESTCASE_ERRORS,
     **OPERATE_ERRORS,
+    **TRUST_ERRORS,
 }
 
 # Lead-ins for codes without a sentence of their own; the runtime's message follows.

@@ -128,6 +128,7 @@ def documents_with_uploads(
 
 def hit_row(hit: dict[str, Any]) -> dict[str, str]:
     return {
+        "id": str(hit.get("chunk_id") or ""),
         "text": str(hit.get("text") or ""),
         "source": str(hit.get("source") or ""),
         "page": "" if hit.get("page") in (None, "") else str(hit.get("page")),

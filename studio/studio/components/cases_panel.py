@@ -80,6 +80,7 @@ def _case_card(case: rx.Var) -> rx.Component:
         width="100%",
         class_name="case-card",
         custom_attrs={"data-name": case.name, "data-result": case.result},
+        key=case.name,  # names are unique in a document; the card moves with its case
     )
 
 
@@ -165,6 +166,7 @@ def _input_field(row: rx.Var) -> rx.Component:
         ),
         align="center",
         width="100%",
+        key=_key("inrow" + row["name"]),
     )
 
 
@@ -188,6 +190,7 @@ def _fixed_field(item: rx.Var) -> rx.Component:
         ),
         align="start",
         width="100%",
+        key=_key("fxrow" + item["id"]),
     )
 
 
@@ -213,6 +216,7 @@ def _decision_field(node: rx.Var) -> rx.Component:
         ),
         align="center",
         width="100%",
+        key=_key("cmrow" + node),
     )
 
 
@@ -294,6 +298,7 @@ def _check_row(row: rx.Var) -> rx.Component:
         width="100%",
         class_name="check-row",
         custom_attrs={"data-key": key},
+        key=_key("row" + key),
     )
 
 

@@ -73,6 +73,66 @@ def _flow_error(field: str) -> rx.Component:
     )
 
 
+def _input_details(row: rx.Var) -> rx.Component:
+    """Title, description, type, choices and default of one input: what end users see in
+    the chat's form (`input_specs` turns the text into the spec)."""
+    name = row["name"]
+
+    def text_field(field: str, label: str, *, rows: str = "") -> rx.Component:
+        props = {
+            "default_value": row[field],
+            "key": EditorState.flow_id + "in" + name + field,
+            "on_blur": lambda value: EditorState.set_input_field(name, field, value),
+            "read_only": EditorState.read_only,
+            "size": "1",
+            "width": "100%",
+            "id": "input-" + field + "-" + name,
+        }
+        control = rx.text_area(rows=rows, **props) if rows else rx.input(**props)
+        return rx.vstack(
+            _label(label), control, _flow_error("inputs." + name + "." + field), spacing="1", width="100%"
+        )
+
+    return rx.popover.root(
+        rx.popover.trigger(
+            rx.icon_button(
+                rx.icon("sliders-horizontal", size=12),
+                size="1",
+                variant="ghost",
+                color_scheme="gray",
+                title=t("input_details"),
+                class_name="input-details",
+                custom_attrs={"data-input": name},
+            )
+        ),
+        rx.popover.content(
+            rx.vstack(
+                rx.text(t("input_details"), ": ", name, size="2", weight="bold"),
+                text_field("title", "input_title"),
+                text_field("description", "input_description", rows="2"),
+                _label("input_type"),
+                rx.select.root(
+                    rx.select.trigger(width="100%", id="input-type-" + name),
+                    rx.select.content(
+                        *[
+                            rx.select.item(t(f"input_type_{kind}"), value=kind)
+                            for kind in ("string", "number", "integer", "boolean", "object", "array")
+                        ]
+                    ),
+                    value=row["type"],
+                    on_change=lambda kind: EditorState.set_input_field(name, "type", kind),
+                    disabled=EditorState.read_only,
+                    size="1",
+                ),
+                text_field("enum", "input_choices", rows="3"),
+                text_field("default", "input_default"),
+                spacing="2",
+                width="300px",
+            ),
+        ),
+    )
+
+
 def flow_settings() -> rx.Component:
     def input_row(row: rx.Var) -> rx.Component:
         return rx.hstack(
@@ -94,6 +154,7 @@ def flow_settings() -> rx.Component:
                 ),
                 content=t("input_required"),
             ),
+            _input_details(row),
             rx.cond(
                 ~EditorState.read_only,
                 rx.icon_button(
@@ -106,6 +167,7 @@ def flow_settings() -> rx.Component:
             ),
             align="center",
             width="100%",
+            key=EditorState.flow_id + "inrow" + row["name"],
         )
 
     def output_row(row: rx.Var) -> rx.Component:

@@ -1,21 +1,41 @@
-"""Assistants (end users): the assistants published to me, and a chat with streamed answers.
+"""Assistants (end users): the assistants published to me, and a chat with them.
 
-The first required text input of the assistant takes the chat message; its other inputs
-show as "more details". Under each answer: the sources its knowledge search used (file,
-page, score). A run that waits for an approval shows a notice and is polled until it ends.
+What a person reads is what the board approved: the declared outputs of the version that
+ran. While a run goes on, the LLM's streamed tokens show as a preview (plain text, marked
+as such); when the run ends, the bubble is replaced by the run's outputs, rendered by type
+(`chat_view.outputs_markdown`: text as Markdown, objects as lists and tables, never JSON)
+through `safe_markdown` (no raw HTML, no remote images).
+
+The first required text input takes the chat message; the assistant's other inputs show
+as a form with their titles, hints and defaults, a widget by type. Under each answer: its
+sources, grouped by document, each passage opening in a dialog (the runtime checks again
+that the reader may see it). A run that waits for an approval shows a notice and is
+polled until it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from typing import Any
 
 import reflex as rx
 
 from studio.api import ApiError, RuntimeClient
+from studio.chat_view import (
+    InputField,
+    InputProblem,
+    SourceGroup,
+    input_fields,
+    main_input,
+    outputs_markdown,
+    parse_inputs,
+    source_groups,
+)
 from studio.components.feedback import feedback_bar
 from studio.components.layout import empty_state, page_frame, page_title
+from studio.components.safe_markdown import safe_markdown
 from studio.state.base import AppState, t
 
 FLUSH_S = 0.12
@@ -24,43 +44,20 @@ WAIT_POLL_S = 2.0
 WAIT_POLL_MAX_S = 15 * 60
 
 
-def main_input(inputs: dict[str, Any]) -> str:
-    """The input that takes the chat message: the first required string input, else the first."""
-    for name, spec in inputs.items():
-        if (spec or {}).get("type", "string") == "string" and (spec or {}).get("required"):
-            return name
-    return next(iter(inputs), "question")
+def _new_message(role: str, text: str, kind: str, status: str, message_id: str = "") -> dict[str, str]:
+    return {
+        "id": message_id or uuid.uuid4().hex,
+        "role": role,
+        "text": text,
+        "kind": kind,
+        "status": status,
+        "run_id": "",
+    }
 
 
-PREFERRED_OUTPUTS = ("answer", "result", "text")
-
-
-def answer_text(outputs: Any) -> str:
-    """What the chat shows of a run's outputs: the one output, or `answer`/`result`/`text`."""
-    if isinstance(outputs, dict):
-        if len(outputs) == 1:
-            return str(next(iter(outputs.values())))
-        for name in PREFERRED_OUTPUTS:
-            if name in outputs:
-                return str(outputs[name])
-        return "\n\n".join(f"**{key}**: {value}" for key, value in outputs.items())
-    return "" if outputs is None else str(outputs)
-
-
-def sources_of(run: dict[str, Any]) -> list[dict[str, str]]:
-    found = []
-    for step in run.get("steps") or []:
-        if step.get("node_type") != "retrieval":
-            continue
-        for document in (step.get("outputs") or {}).get("documents") or []:
-            found.append(
-                {
-                    "source": str(document.get("source") or ""),
-                    "page": str(document.get("page") or ""),
-                    "score": f"{float(document.get('score') or 0):.2f}",
-                }
-            )
-    return found
+def _error_text(run: dict[str, Any]) -> str:
+    error = run.get("error")
+    return str(error.get("message") or "") if isinstance(error, dict) else ""
 
 
 class AssistantsState(AppState):
@@ -68,35 +65,36 @@ class AssistantsState(AppState):
     inputs_of: dict[str, dict[str, Any]] = {}
     loading: bool = False
     current: str = ""
-    # Each message: role (user|assistant), text, status, run_id; sources by message index.
+    # Each message: id, role (user|assistant), text, kind (preview|final|error), status, run_id.
     messages: list[dict[str, str]] = []
-    sources: dict[str, list[dict[str, str]]] = {}
-    extra: dict[str, str] = {}
+    # Sources of an answer, by the message's id.
+    sources: dict[str, list[SourceGroup]] = {}
+    # The form's values, by input name (controlled: each field shows its own value).
+    values: dict[str, str] = {}
     busy: bool = False
+    # The passage a person opened from a source.
+    passage: dict[str, str] = {}
+    passage_open: bool = False
 
     @rx.var
     def current_name(self) -> str:
         return next((item["name"] for item in self.assistants if item["slug"] == self.current), "")
 
     @rx.var
-    def main_hint(self) -> str:
-        """The description of the input the chat message goes to (e.g. "Empfänger, z. B. ...")."""
-        inputs = self.inputs_of.get(self.current, {})
-        return str((inputs.get(main_input(inputs)) or {}).get("description") or "")
+    def main_name(self) -> str:
+        return main_input(self.inputs_of.get(self.current, {}))
 
     @rx.var
-    def extra_inputs(self) -> list[dict[str, str]]:
+    def main_hint(self) -> str:
+        """What the chat message is for: the main input's description or title."""
         inputs = self.inputs_of.get(self.current, {})
-        main = main_input(inputs)
-        return [
-            {
-                "name": name,
-                "description": str((spec or {}).get("description") or ""),
-                "value": self.extra.get(name, ""),
-            }
-            for name, spec in inputs.items()
-            if name != main
-        ]
+        spec = inputs.get(main_input(inputs)) or {}
+        return str(spec.get("description") or spec.get("title") or "")
+
+    @rx.var
+    def fields(self) -> list[InputField]:
+        inputs = self.inputs_of.get(self.current, {})
+        return input_fields(inputs, skip=main_input(inputs))
 
     @rx.event
     async def load(self) -> Any:
@@ -123,38 +121,62 @@ class AssistantsState(AppState):
         self.inputs_of = {item["slug"]: item.get("inputs") or {} for item in found}
         self.loading = False
         if self.current not in self.inputs_of:
-            self.current = self.assistants[0]["slug"] if self.assistants else ""
-            self.messages, self.sources = [], {}
+            self._show(self.assistants[0]["slug"] if self.assistants else "")
+
+    def _show(self, slug: str) -> None:
+        self.current = slug
+        self.messages, self.sources = [], {}
+        inputs = self.inputs_of.get(slug, {})
+        self.values = {field.name: field.default for field in input_fields(inputs, skip=main_input(inputs))}
 
     @rx.event
     def choose(self, slug: str) -> None:
         if slug != self.current:
-            self.current = slug
-            self.messages, self.sources, self.extra = [], {}, {}
+            self._show(slug)
 
     @rx.event
-    def set_extra(self, name: str, value: str) -> None:
-        self.extra = {**self.extra, name: value}
+    def set_value(self, name: str, value: str) -> None:
+        self.values = {**self.values, name: value}
 
-    def _update_last(self, **values: str) -> None:
-        messages = list(self.messages)
-        messages[-1] = {**messages[-1], **values}
-        self.messages = messages
+    @rx.event
+    def set_switch(self, name: str, value: bool) -> None:
+        self.values = {**self.values, name: "true" if value else "false"}
+
+    def _update(self, message_id: str, **values: str) -> None:
+        self.messages = [
+            {**message, **values} if message["id"] == message_id else message for message in self.messages
+        ]
 
     @rx.event(background=True)
     async def send(self, form: dict[str, Any]) -> Any:
+        refusal = ""
         async with self:
             text = str(form.get("message") or "").strip()
-            if not text or self.busy or not self.current:
+            inputs_spec = self.inputs_of.get(self.current, {})
+            main = main_input(inputs_spec)
+            if (main and not text) or self.busy or not self.current:
                 return
-            inputs = {name: value for name, value in self.extra.items() if value}
-            inputs[main_input(self.inputs_of.get(self.current, {}))] = text
+            try:
+                inputs = parse_inputs(inputs_spec, self.values)
+            except InputProblem as problem:
+                label = next(
+                    (f.label for f in input_fields(inputs_spec) if f.name == problem.name), problem.name
+                )
+                refusal = self.tr(problem.key, label=label)
+            else:
+                self.busy = True
+        if refusal:
+            yield rx.toast.error(refusal)
+            return
+        async with self:
+            if main:
+                inputs[main] = text
+            answer_id = uuid.uuid4().hex
             self.messages = [
                 *self.messages,
-                {"role": "user", "text": text, "status": "", "run_id": ""},
-                {"role": "assistant", "text": "", "status": "running", "run_id": ""},
+                _new_message("user", text or "…", "final", ""),
+                _new_message("assistant", "", "preview", "running", answer_id),
             ]
-            self.busy = True
             client, slug = RuntimeClient(self.token), self.current
         streamed, final, last = "", {}, time.monotonic()
         try:
@@ -165,30 +187,37 @@ class AssistantsState(AppState):
                         continue
                     last = time.monotonic()
                     async with self:
-                        self._update_last(text=streamed)
+                        self._update(answer_id, text=streamed, kind="preview")
                 elif event.get("type") == "started":
                     async with self:
-                        self._update_last(run_id=str(event.get("run_id") or ""))
+                        self._update(answer_id, run_id=str(event.get("run_id") or ""))
                 elif event.get("type") == "run":
                     final = event
         except ApiError as exc:
             async with self:
-                self._update_last(text=self.error_text(exc), status="failed")
+                self._update(answer_id, text=self.error_text(exc), kind="error", status="failed")
                 self.busy = False
                 events = self.on_error(exc)
             yield events
             return
         async with self:
-            status = str(final.get("status") or "failed")
-            error = (final.get("error") or {}).get("message", "") if final.get("error") else ""
-            text = streamed or answer_text(final.get("outputs")) or error
-            self._update_last(text=text, status=status)
+            status = str(final.get("status") or "running")
+            if status == "succeeded":
+                # The preview gives way to what the version declares as its outputs.
+                self._update(
+                    answer_id, text=outputs_markdown(final.get("outputs")), kind="final", status=status
+                )
+            elif status == "waiting":
+                self._update(answer_id, text="", kind="final", status=status)
+            elif status != "running":
+                self._update(answer_id, text=_error_text(final), kind="error", status=status)
             self.busy = False
-            index, run_id = len(self.messages) - 1, self.messages[-1]["run_id"]
-        await self._finish(client, index, run_id, status)
+            run_id = next((m["run_id"] for m in self.messages if m["id"] == answer_id), "")
+        await self._finish(client, answer_id, run_id)
 
-    async def _finish(self, client: RuntimeClient, index: int, run_id: str, status: str) -> None:
-        """Sources of a finished run; a waiting run is polled until it ends."""
+    async def _finish(self, client: RuntimeClient, answer_id: str, run_id: str) -> None:
+        """The stored run: its outputs (a run that waited or whose end the stream did not
+        carry), its sources; a waiting run is polled until it ends."""
         if not run_id:
             return
         started = time.monotonic()
@@ -197,33 +226,124 @@ class AssistantsState(AppState):
                 run = await client.run(run_id)
             except ApiError:
                 return
-            if run.get("status") != "waiting" or time.monotonic() - started > WAIT_POLL_MAX_S:
+            if (
+                run.get("status") not in ("waiting", "running")
+                or time.monotonic() - started > WAIT_POLL_MAX_S
+            ):
                 break
             await asyncio.sleep(WAIT_POLL_S)
         async with self:
-            if index < len(self.messages) and self.messages[index].get("run_id") == run_id:
-                if status == "waiting" and run.get("status") != "waiting":
-                    messages = list(self.messages)
-                    error = (run.get("error") or {}).get("message", "") if run.get("error") else ""
-                    messages[index] = {
-                        **messages[index],
-                        "status": str(run.get("status")),
-                        "text": answer_text(run.get("outputs")) or error,
-                    }
-                    self.messages = messages
-                found = sources_of(run)
-                if found:
-                    self.sources = {**self.sources, str(index): found}
+            if not any(message["id"] == answer_id for message in self.messages):
+                return  # another assistant was chosen meanwhile
+            status = str(run.get("status") or "")
+            if status == "succeeded":
+                self._update(
+                    answer_id, text=outputs_markdown(run.get("outputs")), kind="final", status=status
+                )
+            elif status not in ("waiting", "running"):
+                self._update(answer_id, text=_error_text(run), kind="error", status=status)
+            found = source_groups(run, self.tr("page"), (self.tr("passage_one"), self.tr("passages_count")))
+            if found:
+                self.sources = {**self.sources, answer_id: found}
+
+    # -- a source's passage -------------------------------------------------------------------
+    @rx.event
+    async def open_passage(self, document_id: str, chunk_id: str) -> Any:
+        try:
+            passage = await self.api().passage(document_id, chunk_id)
+        except ApiError as exc:
+            return self.on_error(exc)
+        where = [f"{self.tr('page')} {passage['page']}" if passage.get("page") not in (None, "") else ""]
+        where.append(str(passage.get("section") or ""))
+        self.passage = {
+            "source": str(passage.get("source") or ""),
+            "where": " · ".join(part for part in where if part),
+            "text": str(passage.get("text") or ""),
+            "index": str(passage.get("index") or ""),
+        }
+        self.passage_open = True
+        return None
+
+    @rx.event
+    def set_passage_open(self, value: bool) -> None:
+        self.passage_open = value
 
 
-def _message(message: rx.Var, index: rx.Var) -> rx.Component:
+# -- rendering ------------------------------------------------------------------------------------
+def _passage_item(item: rx.Var, document_id: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.vstack(
+            rx.hstack(
+                rx.cond(item.where != "", rx.text(item.where, size="1", weight="medium")),
+                rx.badge(t("score"), " ", item.score, size="1", variant="outline"),
+                spacing="2",
+                align="center",
+            ),
+            rx.text("„", item.text, "“", size="1", color=rx.color("gray", 11), class_name="passage-text"),
+            spacing="1",
+            flex="1",
+            min_width="0",
+        ),
+        rx.button(
+            rx.icon("book-open", size=12),
+            t("open_passage"),
+            size="1",
+            variant="ghost",
+            on_click=AssistantsState.open_passage(document_id, item.chunk_id),
+            class_name="open-passage",
+        ),
+        align="start",
+        width="100%",
+        class_name="source-passage",
+        custom_attrs={"data-chunk": item.chunk_id},
+        key=item.chunk_id,
+    )
+
+
+def _source_group(group: rx.Var) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.icon("file-text", size=12),
+            rx.text(group.source, size="1", weight="bold", class_name="source-name"),
+            rx.text("(", group.count, ")", size="1", color=rx.color("gray", 10), class_name="source-count"),
+            align="center",
+            spacing="1",
+        ),
+        rx.foreach(group.passages, lambda item: _passage_item(item, group.document_id)),
+        spacing="1",
+        width="100%",
+        padding_left="4px",
+        class_name="source-item",
+        custom_attrs={"data-document": group.document_id, "data-source": group.source},
+        key=group.document_id + group.source,
+    )
+
+
+def _message(message: rx.Var) -> rx.Component:
     is_user = message["role"] == "user"
-    sources = AssistantsState.sources[index.to_string()]
+    message_id = message["id"].to(str)
     bubble = rx.box(
         rx.cond(
             is_user,
             rx.text(message["text"], white_space="pre-wrap"),
-            rx.cond(message["text"] != "", rx.markdown(message["text"]), rx.spinner(size="2")),
+            rx.cond(
+                message["kind"] == "final",
+                rx.cond(message["text"] != "", safe_markdown(message["text"], class_name="answer")),
+                rx.cond(
+                    message["text"] != "",
+                    # The LLM's tokens as they come: plain text, marked as a preview.
+                    rx.vstack(
+                        rx.text(message["text"], white_space="pre-wrap", color=rx.color("gray", 11)),
+                        rx.cond(
+                            message["kind"] == "preview",
+                            rx.text(t("answer_preview"), size="1", color=rx.color("gray", 9)),
+                        ),
+                        spacing="1",
+                        class_name="answer-preview",
+                    ),
+                    rx.cond(message["status"] == "running", rx.spinner(size="2")),
+                ),
+            ),
         ),
         rx.cond(
             message["status"] == "waiting",
@@ -237,25 +357,14 @@ def _message(message: rx.Var, index: rx.Var) -> rx.Component:
         ),
         rx.cond(message["status"] == "failed", rx.badge(t("run_status_failed"), color_scheme="red")),
         rx.cond(
-            AssistantsState.sources.contains(index.to_string()),
+            AssistantsState.sources.contains(message_id),
             rx.vstack(
                 rx.text(t("sources"), size="1", weight="bold", color=rx.color("gray", 10)),
-                rx.foreach(
-                    sources,
-                    lambda source: rx.hstack(
-                        rx.icon("file-text", size=12),
-                        rx.text(source["source"], size="1"),
-                        rx.cond(
-                            source["page"] != "",
-                            rx.text(t("page"), " ", source["page"], size="1", color=rx.color("gray", 10)),
-                        ),
-                        rx.badge(t("score"), " ", source["score"], size="1", variant="outline"),
-                        align="center",
-                        class_name="source-item",
-                    ),
-                ),
-                spacing="1",
+                rx.foreach(AssistantsState.sources[message_id], _source_group),
+                spacing="2",
                 margin_top="8px",
+                width="100%",
+                class_name="sources",
             ),
         ),
         rx.cond(
@@ -267,9 +376,132 @@ def _message(message: rx.Var, index: rx.Var) -> rx.Component:
         max_width="75%",
         background=rx.cond(is_user, rx.color("accent", 4), rx.color("gray", 3)),
         class_name=rx.cond(is_user, "chat-user", "chat-assistant"),
-        custom_attrs={"data-status": message["status"]},
+        custom_attrs={"data-status": message["status"], "data-kind": message["kind"]},
     )
-    return rx.hstack(bubble, justify=rx.cond(is_user, "end", "start"), width="100%")
+    return rx.hstack(bubble, justify=rx.cond(is_user, "end", "start"), width="100%", key=message_id)
+
+
+def _field_control(field: rx.Var) -> rx.Component:
+    name = field.name
+    value = AssistantsState.values.get(name, "")
+    field_id = "chat-input-" + name
+    return rx.match(
+        field.widget,
+        (
+            "select",
+            rx.select.root(
+                rx.select.trigger(placeholder=t("choose_value"), id=field_id, width="100%"),
+                rx.select.content(
+                    rx.foreach(field.choices, lambda choice: rx.select.item(choice, value=choice))
+                ),
+                value=value,
+                on_change=lambda chosen: AssistantsState.set_value(name, chosen),
+                size="1",
+            ),
+        ),
+        (
+            "switch",
+            rx.switch(
+                checked=value == "true",
+                on_change=lambda checked: AssistantsState.set_switch(name, checked),
+                id=field_id,
+                size="1",
+            ),
+        ),
+        (
+            "number",
+            rx.input(
+                type="number",
+                step="any",
+                value=value,
+                on_change=lambda typed: AssistantsState.set_value(name, typed),
+                id=field_id,
+                size="1",
+                width="100%",
+            ),
+        ),
+        (
+            "json",
+            rx.text_area(
+                value=value,
+                on_change=lambda typed: AssistantsState.set_value(name, typed),
+                placeholder=t("input_json_hint"),
+                id=field_id,
+                rows="3",
+                font_family="monospace",
+                size="1",
+                width="100%",
+            ),
+        ),
+        # Text: one line that grows with what is typed (long text stays readable).
+        rx.text_area(
+            value=value,
+            on_change=lambda typed: AssistantsState.set_value(name, typed),
+            id=field_id,
+            rows="1",
+            size="1",
+            width="100%",
+            style={"field-sizing": "content", "max-height": "12em"},
+        ),
+    )
+
+
+def _field(field: rx.Var) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text(field.label, size="1", weight="medium", class_name="field-label"),
+            rx.cond(
+                field.required,
+                rx.text(
+                    "*", size="1", color=rx.color("red", 10), title=t("required_mark"), class_name="required"
+                ),
+            ),
+            spacing="1",
+            align="center",
+        ),
+        _field_control(field),
+        rx.cond(
+            field.hint != "",
+            rx.text(field.hint, size="1", color=rx.color("gray", 10), class_name="field-hint"),
+        ),
+        spacing="1",
+        min_width="200px",
+        flex="1",
+        class_name="chat-field",
+        custom_attrs={"data-name": field.name, "data-widget": field.widget},
+        key=AssistantsState.current + ":" + field.name,
+    )
+
+
+def _passage_dialog() -> rx.Component:
+    passage = AssistantsState.passage
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(t("passage_title"), ": ", passage.get("source", "")),
+            rx.cond(
+                passage.get("where", "") != "",
+                rx.text(passage.get("where", ""), size="2", color=rx.color("gray", 10)),
+            ),
+            rx.box(
+                rx.text(passage.get("text", ""), white_space="pre-wrap", size="2"),
+                padding="12px",
+                margin_y="12px",
+                background=rx.color("gray", 2),
+                border_radius="8px",
+                max_height="60vh",
+                overflow_y="auto",
+                id="passage-text",
+            ),
+            rx.hstack(
+                rx.dialog.close(rx.button(t("close"), variant="soft", id="passage-close")),
+                justify="end",
+            ),
+            id="passage-dialog",
+            max_width="720px",
+        ),
+        open=AssistantsState.passage_open,
+        on_open_change=AssistantsState.set_passage_open,
+    )
 
 
 def _chat() -> rx.Component:
@@ -289,25 +521,17 @@ def _chat() -> rx.Component:
             border_radius="12px",
             background="white",
             min_height="320px",
-            max_height="calc(100vh - 330px)",
+            max_height="calc(100vh - 360px)",
             id="chat-log",
         ),
         rx.cond(
-            AssistantsState.extra_inputs.length() > 0,
-            rx.hstack(
-                rx.text(t("more_inputs"), size="1", color=rx.color("gray", 10)),
-                rx.foreach(
-                    AssistantsState.extra_inputs,
-                    lambda item: rx.input(
-                        placeholder=item["name"],
-                        default_value=item["value"],
-                        size="1",
-                        title=item["description"],
-                        on_blur=lambda value: AssistantsState.set_extra(item["name"], value),
-                    ),
-                ),
-                align="center",
-                wrap="wrap",
+            AssistantsState.fields.length() > 0,
+            rx.vstack(
+                rx.text(t("more_inputs"), size="1", weight="bold", color=rx.color("gray", 10)),
+                rx.flex(rx.foreach(AssistantsState.fields, _field), gap="12px", wrap="wrap", width="100%"),
+                spacing="1",
+                width="100%",
+                id="chat-fields",
             ),
         ),
         rx.form(
@@ -322,7 +546,7 @@ def _chat() -> rx.Component:
                         AssistantsState.main_hint != "", AssistantsState.main_hint, t("your_message")
                     ),
                     id="chat-input",
-                    disabled=AssistantsState.busy,
+                    disabled=AssistantsState.busy | (AssistantsState.main_name == ""),
                 ),
                 rx.button(
                     rx.icon("send", size=16),
@@ -338,6 +562,7 @@ def _chat() -> rx.Component:
             reset_on_submit=True,
             width="100%",
         ),
+        _passage_dialog(),
         spacing="3",
         width="100%",
         height="100%",
@@ -356,6 +581,7 @@ def assistants_page() -> rx.Component:
         width="100%",
         class_name="assistant-item",
         custom_attrs={"data-slug": entry["slug"]},
+        key=entry["slug"],
         border=rx.cond(
             AssistantsState.current == entry["slug"], f"2px solid {rx.color('accent', 8)}", "none"
         ),

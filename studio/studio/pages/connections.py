@@ -214,6 +214,7 @@ def _dialog() -> rx.Component:
                     width="100%",
                 ),
                 on_submit=State.save,
+                key=State.editing_id + ":" + State.form_key.to_string(),
             ),
             id="conn-dialog",
             max_width="640px",
@@ -335,6 +336,7 @@ def _connection(row: rx.Var) -> rx.Component:
         width="100%",
         class_name="conn-card",
         custom_attrs={"data-name": row["name"]},
+        key=connection_id,
     )
 
 

@@ -55,6 +55,7 @@ def _index_item(index: rx.Var) -> rx.Component:
         width="100%",
         class_name="index-item",
         custom_attrs={"data-name": index["name"]},
+        key=index["id"],
         border=rx.cond(KnowledgeState.current == index["id"], f"2px solid {rx.color('accent', 8)}", "none"),
     )
 
@@ -188,6 +189,7 @@ def _job_panel() -> rx.Component:
                 spacing="1",
                 class_name="job-file",
                 custom_attrs={"data-name": entry["name"], "data-status": entry["status"]},
+                key=entry["name"],
             ),
         ),
         width="100%",
@@ -226,6 +228,7 @@ def _document_row(document: rx.Var) -> rx.Component:
         ),
         class_name="document-row",
         custom_attrs={"data-name": document["filename"], "data-status": document["status"]},
+        key=document["filename"],  # unique in an index; a file still being ingested has no id yet
     )
 
 
@@ -297,6 +300,7 @@ def _hit(hit: rx.Var) -> rx.Component:
         border_radius="8px",
         width="100%",
         class_name="search-hit",
+        key=hit["id"],
     )
 
 

@@ -183,7 +183,7 @@ def _preview() -> rx.Component:
         ),
         _needs(chosen),
         rx.box(
-            rx.markdown(chosen.readme, component_map=MARKDOWN),
+            rx.markdown(chosen.readme, component_map=MARKDOWN, use_raw=False),
             id="template-readme",
             width="100%",
             font_size="var(--font-size-2)",

@@ -1,5 +1,11 @@
 """Tasks: approval tasks a running flow raised for me; approve or reject with a comment,
-editing the payload where the node allows it."""
+editing the payload where the node allows it.
+
+Each card is keyed by its task's id and its text areas are controlled by per-task state
+(`edits[task_id]`, `comments[task_id]`): when a decided task leaves the list, the cards
+below move up with their own text, never the text of the card that was there before.
+(Uncontrolled text areas, keyed by position, once showed — and sent — the previous
+card's edited letter for the next task.)"""
 
 from __future__ import annotations
 
@@ -34,7 +40,8 @@ def payload_value(original: Any, text: str) -> Any:
 class TasksState(AppState):
     tasks: list[dict[str, str]] = []
     originals: dict[str, Any] = {}
-    edited: dict[str, str] = {}
+    # The text in each card, by task id: the payload as shown (and edited), the comment.
+    edits: dict[str, str] = {}
     comments: dict[str, str] = {}
     loading: bool = False
     deciding: str = ""
@@ -69,15 +76,21 @@ class TasksState(AppState):
             for task in found
         ]
         self.originals = {task["id"]: task.get("payload") for task in found}
+        # What someone typed into a card that is still open stays; everything else starts
+        # from the task's own payload. Decided tasks' texts are dropped.
+        self.edits = {task["id"]: self.edits.get(task["id"], task["payload"]) for task in self.tasks}
+        self.comments = {task["id"]: self.comments.get(task["id"], "") for task in self.tasks}
         self.loading = False
 
     @rx.event
     def set_edited(self, task_id: str, value: str) -> None:
-        self.edited = {**self.edited, task_id: value}
+        if task_id in self.originals:
+            self.edits = {**self.edits, task_id: value}
 
     @rx.event
     def set_comment(self, task_id: str, value: str) -> None:
-        self.comments = {**self.comments, task_id: value}
+        if task_id in self.originals:
+            self.comments = {**self.comments, task_id: value}
 
     @rx.event
     async def decide(self, task_id: str, decision: str) -> Any:
@@ -85,8 +98,9 @@ class TasksState(AppState):
         yield
         task = next((item for item in self.tasks if item["id"] == task_id), {})
         payload = None
-        if task.get("editable") and task_id in self.edited:
-            payload = payload_value(self.originals.get(task_id), self.edited[task_id])
+        edited = self.edits.get(task_id)
+        if task.get("editable") and edited is not None and edited != task.get("payload"):
+            payload = payload_value(self.originals.get(task_id), edited)
         try:
             answer = await self.api().decide(task_id, decision, self.comments.get(task_id, ""), payload)
         except ApiError as exc:
@@ -94,6 +108,8 @@ class TasksState(AppState):
             yield self.on_error(exc)
             return
         self.deciding = ""
+        self.edits = {key: value for key, value in self.edits.items() if key != task_id}
+        self.comments = {key: value for key, value in self.comments.items() if key != task_id}
         status = self.tr(f"run_status_{answer.get('run_status')}") if answer.get("run_status") else "-"
         yield rx.toast.success(self.tr("task_decided", status=status))
         yield TasksState.load
@@ -125,11 +141,11 @@ def _task(task: rx.Var) -> rx.Component:
                 editable,
                 rx.vstack(
                     rx.text_area(
-                        default_value=task["payload"],
+                        value=TasksState.edits.get(task_id, task["payload"]),
+                        on_change=lambda value: TasksState.set_edited(task_id, value),
                         rows="6",
                         width="100%",
                         class_name="task-payload",
-                        on_blur=lambda value: TasksState.set_edited(task_id, value),
                     ),
                     rx.text(t("task_payload_editable"), size="1", color=rx.color("gray", 10)),
                     width="100%",
@@ -147,11 +163,12 @@ def _task(task: rx.Var) -> rx.Component:
                 task["can_decide"] == "true",
                 rx.vstack(
                     rx.text_area(
+                        value=TasksState.comments.get(task_id, ""),
+                        on_change=lambda value: TasksState.set_comment(task_id, value),
                         placeholder=t("review_comment"),
                         rows="2",
                         width="100%",
                         class_name="task-comment",
-                        on_blur=lambda value: TasksState.set_comment(task_id, value),
                     ),
                     rx.hstack(
                         rx.button(
@@ -185,6 +202,7 @@ def _task(task: rx.Var) -> rx.Component:
         width="100%",
         class_name="task-card",
         custom_attrs={"data-task": task_id},
+        key=task_id,
     )
 
 

@@ -27,6 +27,9 @@ class ConnectionsState(AppState):
 
     dialog_open: bool = False
     editing_id: str = ""
+    # Bumped at every opening of the form: its uncontrolled fields start afresh from
+    # `defaults`, never with what was typed for another connection.
+    form_key: int = 0
     editing_name: str = ""
     form_kind: str = "http"
     auth_type: str = "none"
@@ -102,6 +105,7 @@ class ConnectionsState(AppState):
         self.auth_type = self.defaults.get("auth.type", "none")
         self.set_secrets = secrets
         self.field_errors = {}
+        self.form_key += 1
         self.dialog_open = True
 
     @rx.event

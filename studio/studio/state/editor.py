@@ -16,7 +16,7 @@ from typing import Any
 
 import reflex as rx
 
-from studio import flowdoc, routes
+from studio import flowdoc, input_specs, routes
 from studio.api import ApiError, RuntimeClient, SignedOut
 from studio.i18n import describe_error, field_texts, node_type_description, node_type_title, status_labels
 from studio.state.base import AppState
@@ -198,10 +198,9 @@ class EditorState(AppState):
     def input_rows(self) -> list[dict[str, str]]:
         return [
             {
+                **input_specs.spec_form(spec),
                 "name": name,
-                "type": str(spec.get("type", "string")),
                 "required": "true" if spec.get("required") else "",
-                "description": str(spec.get("description") or ""),
                 "value": self.test_inputs.get(name, ""),
             }
             for name, spec in (self.doc.get("inputs") or {}).items()
@@ -455,6 +454,16 @@ class EditorState(AppState):
         if name in inputs:
             inputs[name]["required"] = bool(required)
             await self._edit(lambda document: document.__setitem__("inputs", inputs))
+
+    @rx.event
+    async def set_input_field(self, name: str, field: str, text: str) -> None:
+        """Title, description, type, choices or default of an input (`input_specs`)."""
+        inputs = {key: dict(spec) for key, spec in (self.doc.get("inputs") or {}).items()}
+        if name in inputs:
+            edited = input_specs.edit_input_spec(inputs[name], field, text)
+            if edited != inputs[name]:
+                inputs[name] = edited
+                await self._edit(lambda document: document.__setitem__("inputs", inputs))
 
     @rx.event
     async def remove_input(self, name: str) -> None:

@@ -160,6 +160,15 @@ class MarqoDouble:
                 "processingTimeMs": 1.0,
                 "index_name": name,
             }
+        if rest.startswith("documents/") and method == "GET":  # one document by id
+            found = docs.get(rest[len("documents/") :])
+            if found is None:
+                return 404, {
+                    "message": "document not found",
+                    "code": "document_not_found",
+                    "type": "invalid_request",
+                }
+            return 200, found
         if rest == "documents/delete-batch" and method == "POST":
             deleted = sum(1 for doc_id in body if docs.pop(doc_id, None) is not None)
             return 200, {

@@ -135,6 +135,21 @@ async def test_add_in_batches_of_128_and_search_with_the_label_filter(
     assert marqo.requests[-1].body["filter"] == "labelset:(hr\\-salaries) OR labelset:(legal)"
 
 
+async def test_a_passage_is_read_by_its_id_with_its_labels(backend: MarqoBackend, marqo: MarqoDouble) -> None:
+    await backend.replace_document(document("gehalt", ["Gehalt Haftung Bonus"], ("hr-salaries",)))
+    passage = await backend.passage("gehalt:v1:0")
+    assert passage is not None
+    assert (passage.chunk_id, passage.document_id, passage.text, passage.source, passage.page) == (
+        "gehalt:v1:0",
+        "gehalt",
+        "Gehalt Haftung Bonus",
+        "gehalt.pdf",
+        1,
+    )
+    assert passage.labels == ["hr-salaries"]  # the service checks them against the caller
+    assert await backend.passage("gehalt:v1:9") is None
+
+
 async def test_nothing_readable_means_no_request(backend: MarqoBackend, marqo: MarqoDouble) -> None:
     count = len(marqo.requests)
     assert await backend.search("x", 5, set(), require_any=["legal"], known_labelsets=[("legal",)]) == []
