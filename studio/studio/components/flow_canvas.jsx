@@ -182,7 +182,7 @@ function Canvas(props) {
     texts,
   } = props;
   const [nodes, setNodes] = useState(stateNodes || []);
-  const [edges, setEdges] = useState(((stateEdges || []).map((edge) => ({ ...edge, type: "dirigent" })));
+  const [edges, setEdges] = useState(() => mergeEdges([], stateEdges || []));
   const [showMap, setShowMap] = useState(storedMapChoice);
   const { screenToFlowPosition, fitView, getNodes, getEdges, getNodesBounds, setViewport } = useReactFlow();
   const lastSelection = useRef("|");

@@ -18,10 +18,11 @@ import reflex as rx
 from studio import editing, flowdoc, routes
 from studio.api import ApiError, SignedOut
 from studio.i18n import LANGUAGES, field_texts, node_type_description, node_type_title, status_labels
+from studio.state.base import AppState
 from studio.state.test_panel import TestPanel
 
 
-class EditorState(TestPanel):
+class EditorState(TestPanel, AppState):  # AppState named: a class with only mixin bases is a mixin
     node_types: dict[str, dict[str, Any]] = {}
     offered: dict[str, list[str]] = {}  # choices by config field name: model, index
     selected_node: str = ""
