@@ -8,7 +8,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "studio"))
 
-from studio import editing, testrun  # noqa: E402
+from studio import editing, testrun
 
 
 def flow() -> dict[str, Any]:
@@ -69,7 +69,9 @@ def test_a_selection_of_something_gone_is_dropped() -> None:
 
 
 def test_the_palette_search_finds_german_and_english_words() -> None:
-    entry = {"search": "llm KI-Antwort LLM answer Schreibt mit einem Sprachmodell Writes with a language model"}
+    entry = {
+        "search": "llm KI-Antwort LLM answer Schreibt mit einem Sprachmodell Writes with a language model"
+    }
     assert editing.palette_matches(entry, "")
     assert editing.palette_matches(entry, "sprachmodell")
     assert editing.palette_matches(entry, "LANGUAGE model")
