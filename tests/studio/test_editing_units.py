@@ -84,11 +84,27 @@ def test_streamed_events_become_steps() -> None:
     steps = testrun.with_tokens(steps, {"draft": "Tag"})
     assert steps == {"draft": {"status": "running", "text": "Guten Tag"}}
     steps = testrun.with_step(
-        steps, {"node": "draft", "status": "succeeded", "duration_ms": 12, "usage": {"prompt_tokens": 3,
-                                                                                  "completion_tokens": 2}}
+        steps,
+        {
+            "node": "draft",
+            "status": "succeeded",
+            "duration_ms": 12,
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2},
+        },
     )
     assert steps["draft"] == {"status": "succeeded", "text": "Guten Tag", "duration_ms": 12, "tokens": 5}
     assert testrun.outputs_text({"a": 1, "b": "x"}) == "a: 1\nb: x"
-    details = testrun.step_details({"steps": [{"node_id": "draft", "node_type": "llm", "status": "succeeded",
-                                               "duration_ms": 1.25, "outputs": {"text": "Hi"}}]})
+    details = testrun.step_details(
+        {
+            "steps": [
+                {
+                    "node_id": "draft",
+                    "node_type": "llm",
+                    "status": "succeeded",
+                    "duration_ms": 1.25,
+                    "outputs": {"text": "Hi"},
+                }
+            ]
+        }
+    )
     assert details[0]["duration"] == "1.2 ms" and '"text": "Hi"' in details[0]["outputs"]

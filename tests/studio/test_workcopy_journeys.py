@@ -313,8 +313,10 @@ def test_the_canvas_is_readable_labels_whole_and_the_map_out_of_the_way(stack: S
     for index, one in enumerate(boxes):
         for other in boxes[index + 1 :]:
             apart = (
-                one["x"] + one["width"] <= other["x"] or other["x"] + other["width"] <= one["x"]
-                or one["y"] + one["height"] <= other["y"] or other["y"] + other["height"] <= one["y"]
+                one["x"] + one["width"] <= other["x"]
+                or other["x"] + other["width"] <= one["x"]
+                or one["y"] + one["height"] <= other["y"]
+                or other["y"] + other["height"] <= one["y"]
             )
             assert apart, (one, other)
     shot(page, "33-editor")
