@@ -55,6 +55,12 @@ def _wait_saved(page: Any) -> None:
     page.wait_for_selector("#autosave-state[data-state='saved']", timeout=15_000)
 
 
+def _wait_autosaved(page: Any) -> None:
+    """After an edit: it waits to be saved (two seconds), then it is."""
+    page.wait_for_selector("#autosave-state[data-state='pending']")
+    _wait_saved(page)
+
+
 def _open(page: Any, stack: Stack, flow_id: str) -> None:
     sign_in(page, stack, "champion", f"/flows/{flow_id}")
     page.wait_for_selector("[data-testid=flow-canvas]")
@@ -118,7 +124,7 @@ def test_two_tabs_on_one_flow_the_later_save_reports_the_conflict(stack: Stack, 
 
     first.locator(".react-flow__node[data-id='greet']").click()
     blur_fill(first, "#node-title", "Gruß aus Tab 1")
-    _wait_saved(first)
+    _wait_autosaved(first)
     assert _draft(stack, flow_id)["document"]["nodes"][1]["title"] == "Gruß aus Tab 1"
 
     second.locator(".react-flow__node[data-id='greet']").click()
@@ -134,7 +140,7 @@ def test_two_tabs_on_one_flow_the_later_save_reports_the_conflict(stack: Stack, 
     second.wait_for_selector(".react-flow__node[data-id='greet'] >> text=Gruß aus Tab 1")
     second.keyboard.press("Control+z")
     second.wait_for_selector(".react-flow__node[data-id='greet'] >> text=Gruß aus Tab 2")
-    _wait_saved(second)
+    _wait_autosaved(second)
     assert _draft(stack, flow_id)["document"]["nodes"][1]["title"] == "Gruß aus Tab 2"
 
 
@@ -152,7 +158,8 @@ def test_undo_and_redo_a_deletion_and_the_selection_follows(stack: Stack, new_pa
 
     page.keyboard.press("Control+z")
     node(page, "greet").wait_for()
-    page.wait_for_selector(".react-flow__edge[data-id='start->greet']")
+    # (attached: a straight horizontal edge has no height, which Playwright calls hidden)
+    page.wait_for_selector(".react-flow__edge[data-id='start->greet']", state="attached")
     page.keyboard.press("Control+Shift+z")
     node(page, "greet").wait_for(state="detached")
     page.click("#undo")
@@ -165,7 +172,7 @@ def test_undo_and_redo_a_deletion_and_the_selection_follows(stack: Stack, new_pa
     node(page, "greet").wait_for(state="detached")
     page.keyboard.press("Control+z")
     node(page, "greet").wait_for()
-    _wait_saved(page)
+    _wait_autosaved(page)
     assert [item["id"] for item in _draft(stack, flow_id)["document"]["nodes"]] == ["start", "greet", "end"]
 
 
@@ -180,13 +187,13 @@ def test_copy_and_paste_nodes_with_the_edge_between_them(stack: Stack, new_page:
     page.keyboard.press("Control+v")
     node(page, "template_1").wait_for()
     node(page, "output_1").wait_for()
-    page.wait_for_selector(".react-flow__edge[data-id='template_1->output_1']")
+    page.wait_for_selector(".react-flow__edge[data-id='template_1->output_1']", state="attached")
     first = node(page, "greet").bounding_box()
     pasted = node(page, "template_1").bounding_box()
     assert pasted["x"] > first["x"] and pasted["y"] > first["y"]  # offset, not on top
     page.click("#canvas-paste")  # the button does the same, a step further
     node(page, "template_2").wait_for()
-    _wait_saved(page)
+    _wait_autosaved(page)
     stored = _draft(stack, flow_id)["document"]
     ids = [item["id"] for item in stored["nodes"]]
     assert ids == ["start", "greet", "end", "template_1", "output_1", "template_2", "output_2"]
@@ -303,8 +310,7 @@ def test_the_canvas_is_readable_labels_whole_and_the_map_out_of_the_way(stack: S
 
     # Arranged automatically: every edge points right, no two nodes overlap; undoable.
     page.click("#auto-layout")
-    page.wait_for_selector("#autosave-state[data-state='pending']")
-    _wait_saved(page)
+    _wait_autosaved(page)
     layout = _draft(stack, flow_id)["document"]["layout"]
     for edge in document["edges"]:
         assert layout[edge["from"]]["x"] < layout[edge["to"]]["x"], edge
