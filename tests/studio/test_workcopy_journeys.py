@@ -256,10 +256,16 @@ def test_leaving_with_unsaved_changes_asks_first(stack: Stack, new_page: Any) ->
     page.wait_for_timeout(800)
     assert len(asked) == 2 and re.search(rf"/flows/{flow_id}/?$", page.url)
 
+    # Closing (or reloading) the tab: the browser's own question (beforeunload).
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(800)
+    assert len(asked) == 3 and asked[2][0] == "beforeunload" and not page.is_closed()
+
     page.once("dialog", lambda dialog: answer(dialog, True))
     page.locator("a[href='/flows']").first.click()
     page.wait_for_url(re.compile(r"/flows/?$"))
-    assert len(asked) == 3
+    assert len(asked) == 4
 
 
 def _zoom(page: Any) -> float:

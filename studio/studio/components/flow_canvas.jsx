@@ -134,6 +134,20 @@ function layeredPositions(nodes, edges) {
   });
 }
 
+// Small line icons (the shapes of lucide's copy, clipboard-paste and map), drawn inline:
+// emoji need a font a server may not have.
+function Icon({ paths }) {
+  return (
+    <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2"
+      strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+      {paths.map((d, index) => <path key={index} d={d} />)}
+    </svg>
+  );
+}
+const COPY_ICON = ["M8 8h12v12H8z", "M4 16V4h12"];
+const PASTE_ICON = ["M9 2h6v4H9z", "M16 4h2a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2h2"];
+const MAP_ICON = ["M3 6l6-3 6 3 6-3v15l-6 3-6-3-6 3z", "M9 3v15", "M15 6v15"];
+
 function editableTarget(target) {
   return !!(target && target.closest && target.closest("input, textarea, select, [contenteditable='true'], [role='textbox']"));
 }
@@ -421,10 +435,10 @@ function Canvas(props) {
           {!readOnly ? (
             <>
               <button type="button" className="dg-tool" id="canvas-copy" title={label("copy_nodes")} onClick={copySelected}>
-                ⧉
+                <Icon paths={COPY_ICON} />
               </button>
               <button type="button" className="dg-tool" id="canvas-paste" title={label("paste_nodes")} onClick={paste}>
-                📋
+                <Icon paths={PASTE_ICON} />
               </button>
               <button type="button" className="dg-tool dg-tool-text" id="auto-layout" title={label("auto_layout")} onClick={arrange}>
                 {label("auto_layout")}
@@ -439,7 +453,7 @@ function Canvas(props) {
             aria-pressed={showMap}
             onClick={toggleMap}
           >
-            🗺
+            <Icon paths={MAP_ICON} />
           </button>
         </Panel>
         {showMap ? <MiniMap pannable zoomable nodeStrokeWidth={3} position="bottom-right" /> : null}

@@ -105,30 +105,9 @@ def _save_state() -> rx.Component:
         state,
         (
             "conflict",
-            rx.hstack(
-                rx.tooltip(
-                    rx.badge(
-                        rx.icon("triangle-alert", size=12), t("wc_conflict"), color_scheme="red", size="2"
-                    ),
-                    content=t("draft_changed_hint"),
-                ),
-                rx.button(
-                    t("wc_take_theirs"),
-                    size="1",
-                    variant="soft",
-                    on_click=EditorState.take_theirs,
-                    id="take-theirs",
-                ),
-                rx.button(
-                    t("wc_keep_mine"),
-                    size="1",
-                    variant="soft",
-                    color_scheme="red",
-                    on_click=EditorState.keep_mine,
-                    id="keep-mine",
-                ),
-                spacing="2",
-                align="center",
+            rx.tooltip(
+                rx.badge(rx.icon("triangle-alert", size=12), t("wc_conflict"), color_scheme="red", size="2"),
+                content=t("draft_changed_hint"),
             ),
         ),
         (
@@ -148,6 +127,43 @@ def _save_state() -> rx.Component:
         id="autosave-state",
         custom_attrs={"data-state": state},
         white_space="nowrap",
+    )
+
+
+def conflict_banner() -> rx.Component:
+    """Another tab saved the working copy first: say so, and offer both ways out."""
+    return rx.cond(
+        EditorState.save_display == "conflict",
+        rx.callout.root(
+            rx.callout.icon(rx.icon("triangle-alert", size=16)),
+            rx.hstack(
+                rx.callout.text(rx.text(t("wc_conflict"), weight="bold"), " ", t("draft_changed_hint")),
+                rx.spacer(),
+                rx.button(
+                    t("wc_take_theirs"),
+                    size="1",
+                    variant="soft",
+                    on_click=EditorState.take_theirs,
+                    id="take-theirs",
+                ),
+                rx.button(
+                    t("wc_keep_mine"),
+                    size="1",
+                    variant="solid",
+                    color_scheme="red",
+                    on_click=EditorState.keep_mine,
+                    id="keep-mine",
+                ),
+                align="center",
+                spacing="3",
+                width="100%",
+            ),
+            color_scheme="red",
+            size="1",
+            width="100%",
+            border_radius="0",
+            id="conflict-banner",
+        ),
     )
 
 
@@ -276,6 +292,7 @@ def _canvas_texts() -> rx.Var:
 def editor_body() -> rx.Component:
     return rx.vstack(
         toolbar(),
+        conflict_banner(),
         rx.hstack(
             rx.cond(~EditorState.read_only, palette()),
             rx.box(
@@ -306,11 +323,14 @@ def editor_body() -> rx.Component:
             side_panel(),
             spacing="0",
             width="100%",
-            height=f"calc(100vh - 56px - {TOOLBAR_HEIGHT})",
+            flex="1",
+            min_height="0",
             align="stretch",
         ),
         spacing="0",
         width="100%",
+        # Toolbar, the conflict banner when there is one, and the canvas below in what is left.
+        height="calc(100vh - 56px)",
     )
 
 
