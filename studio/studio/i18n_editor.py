@@ -7,6 +7,7 @@ WORKING_COPY_TEXTS: dict[str, tuple[str, str]] = {
     "wc_saved": ("Gespeichert", "Saved"),
     "wc_pending": ("Änderungen werden gespeichert …", "Saving changes …"),
     "wc_conflict": ("Konflikt: in einem anderen Tab geändert", "Conflict: changed in another tab"),
+    "wc_conflict_short": ("Konflikt", "Conflict"),
     "draft_changed_hint": (
         "Die Arbeitskopie wurde inzwischen anderswo gespeichert. „Neu laden“ übernimmt die dortige "
         "Fassung (Ihre bleibt mit „Rückgängig“ erreichbar); „Meine Fassung speichern“ überschreibt sie.",

@@ -130,7 +130,7 @@ def test_two_tabs_on_one_flow_the_later_save_reports_the_conflict(stack: Stack, 
     second.locator(".react-flow__node[data-id='greet']").click()
     blur_fill(second, "#node-title", "Gruß aus Tab 2")
     second.wait_for_selector("#autosave-state[data-state='conflict']", timeout=15_000)
-    assert "Konflikt: in einem anderen Tab geändert" in second.inner_text("#autosave-state")
+    assert "Konflikt: in einem anderen Tab geändert" in second.inner_text("#conflict-banner")
     shot(second, "31-editor-conflict")
     # Nothing was overwritten.
     assert _draft(stack, flow_id)["document"]["nodes"][1]["title"] == "Gruß aus Tab 1"

@@ -106,7 +106,9 @@ def _save_state() -> rx.Component:
         (
             "conflict",
             rx.tooltip(
-                rx.badge(rx.icon("triangle-alert", size=12), t("wc_conflict"), color_scheme="red", size="2"),
+                rx.badge(
+                    rx.icon("triangle-alert", size=12), t("wc_conflict_short"), color_scheme="red", size="2"
+                ),
                 content=t("draft_changed_hint"),
             ),
         ),
@@ -224,6 +226,7 @@ def toolbar() -> rx.Component:
                             size="2",
                             loading=EditorState.cutting,
                             id="cut-version",
+                            white_space="nowrap",
                             disabled=EditorState.cut_blocked_reason != "",
                             custom_attrs={"data-reason": EditorState.cut_blocked_reason},
                         ),
