@@ -176,6 +176,30 @@ def test_undo_and_redo_a_deletion_and_the_selection_follows(stack: Stack, new_pa
     assert [item["id"] for item in _draft(stack, flow_id)["document"]["nodes"]] == ["start", "greet", "end"]
 
 
+def test_a_node_deleted_elsewhere_does_not_stay_selected_after_a_reload(stack: Stack, new_page: Any) -> None:
+    flow_id = _create(stack, GREETING, "wc-stale")
+    page = new_page()
+    _open(page, stack, flow_id)
+    node(page, "greet").click()
+    page.wait_for_selector("#node-title")
+    # Another tab removes the node (and its edges) from the working copy.
+    without = copy.deepcopy(GREETING)
+    without["nodes"] = [item for item in without["nodes"] if item["id"] != "greet"]
+    without["edges"] = [{"from": "start", "to": "end"}]
+    answer = httpx.put(
+        f"{stack.runtime_url}/api/flows/{flow_id}/draft",
+        json={"document": without},
+        headers={"authorization": f"Bearer {stack.token('champion')}", "If-Match": "*"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    page.reload()
+    node(page, "end").wait_for()
+    assert page.locator(".react-flow__node[data-id='greet']").count() == 0
+    page.wait_for_selector("text=Wählen Sie einen Baustein auf der Fläche aus")
+    assert page.locator("#node-title").count() == 0 and page.locator("#delete-node").count() == 0
+
+
 def test_copy_and_paste_nodes_with_the_edge_between_them(stack: Stack, new_page: Any) -> None:
     flow_id = _create(stack, GREETING, "wc-paste")
     page = new_page()
