@@ -292,6 +292,15 @@ def test_leaving_with_unsaved_changes_asks_first(stack: Stack, new_page: Any) ->
     page.wait_for_url(re.compile(r"/flows/?$"))
     assert len(asked) == 4
 
+    # Back in the editor: what is stored shows; undo brings the unsaved title back, and it saves.
+    page.goto(f"{stack.studio_url}/flows/{flow_id}")
+    page.wait_for_selector("#autosave-state[data-state='saved']")
+    page.wait_for_selector(".react-flow__node[data-id='greet'] >> text=greet")
+    page.keyboard.press("Control+z")
+    page.wait_for_selector(".react-flow__node[data-id='greet'] >> text=Nicht gespeichert")
+    _wait_autosaved(page)
+    assert _draft(stack, flow_id)["document"]["nodes"][1]["title"] == "Nicht gespeichert"
+
 
 def _zoom(page: Any) -> float:
     transform = page.eval_on_selector(".react-flow__viewport", "el => getComputedStyle(el).transform")

@@ -115,11 +115,15 @@ class WorkingCopy(AppState, mixin=True):
     async def _load_working_copy(self, flow_id: str) -> None:
         """The flow, its newest version and (for editors) its working copy. Raises `ApiError`."""
         api = self.api()
-        if flow_id == self.flow_id and self.edit_seq != self.saved_seq and self.save_state == "pending":
+        same = flow_id == self.flow_id and not self.read_only
+        if same and self.edit_seq != self.saved_seq and self.save_state in ("pending", "failed"):
             await self._flush()  # a reload before the autosave: keep the edit
+        if same and self.save_state == "conflict":
+            # The reload shows what is stored; undo brings this tab's document back.
+            self._undo = editing.pushed(self._undo, self.doc)
         if flow_id != self.flow_id:
             self._undo, self._redo = [], []
-            self.save_state, self.conflict_by = "saved", ""
+        self.save_state, self.conflict_by = "saved", ""
         self.flow_id = flow_id
         flow = await api.flow(flow_id)
         latest = flow.get("latest_version") or {}
@@ -136,8 +140,6 @@ class WorkingCopy(AppState, mixin=True):
         else:
             self._take_draft(await api.draft(flow_id))
         self.saved_seq = self.edit_seq
-        if self.save_state != "conflict":
-            self.save_state = "saved"
         self.form_epoch += 1
         self._history_depths()
 
