@@ -31,7 +31,7 @@ from runtime.db.models import Flow, FlowVersion, User, iso, utcnow
 from runtime.errors import PayloadTooLarge, PreconditionFailed, PreconditionRequired
 from runtime.flows.models import FlowDraft
 from runtime.flows.service import checked_document, get_flow, latest_version, record_version
-from runtime.flows.validation import validate_document
+from runtime.flows.validation import Validation, validate_document
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 
@@ -96,8 +96,11 @@ async def _row(session: AsyncSession, flow: Flow) -> FlowDraft:
     )
 
 
-async def view_of(session: AsyncSession, draft: FlowDraft, registry: NodeRegistry) -> DraftView:
-    report = validate_document(draft.document, registry)
+async def view_of(
+    session: AsyncSession, draft: FlowDraft, registry: NodeRegistry, report: Validation | None = None
+) -> DraftView:
+    """`report`: the validation of `draft.document` when the caller has it already."""
+    report = report or validate_document(draft.document, registry)
     user = await session.get(User, draft.updated_by) if draft.updated_by else None
     return DraftView(
         flow_id=draft.flow_id,
@@ -191,7 +194,7 @@ async def write_draft(
             raise await _refuse_stale(session, flow_id)
     draft = await session.get(FlowDraft, flow.id, populate_existing=True)
     assert draft is not None
-    return await view_of(session, draft, registry)
+    return await view_of(session, draft, registry, report)
 
 
 async def cut_version(
