@@ -22,6 +22,7 @@ from runtime.connections.controller import ConnectionController
 from runtime.context import Runtime
 from runtime.feedback.controller import FeedbackController
 from runtime.flows.controller import FlowController
+from runtime.flows.draft_controller import DraftController
 from runtime.knowledge.controller import KnowledgeController
 from runtime.llm.controller import ModelEndpointController
 from runtime.monitoring.controller import MonitoringController
@@ -34,6 +35,7 @@ from runtime.users.controller import UserController
 CONTROLLERS: list[Any] = [
     UserController,
     FlowController,
+    DraftController,
     RunController,
     TaskController,
     AuditController,

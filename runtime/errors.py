@@ -7,7 +7,9 @@
     ├── Forbidden          403    visible, but the caller may not do this (with a reason)
     ├── NotFound           404    does not exist, or the caller may not see it
     ├── Conflict           409    the state changed (double submit, decided task, race lost)
+    ├── PreconditionFailed 412    an If-Match that no longer matches (another tab saved first)
     ├── PayloadTooLarge    413    document over 1 MiB, upload over the limit
+    ├── PreconditionRequired 428  a write that needs If-Match came without it
     └── Unavailable        503    a service the request needs is down or not configured
 
 Every message says what was expected and, where there is a choice, what the choices are.
@@ -71,6 +73,16 @@ class NotFound(DirigentError):
 class Conflict(DirigentError):
     status_code = 409
     code = "conflict"
+
+
+class PreconditionFailed(DirigentError):
+    status_code = 412
+    code = "precondition_failed"
+
+
+class PreconditionRequired(DirigentError):
+    status_code = 428
+    code = "precondition_required"
 
 
 class PayloadTooLarge(DirigentError):

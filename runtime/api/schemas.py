@@ -32,7 +32,8 @@ class FlowCreate(Body):
 
 
 class VersionCreate(Body):
-    document: dict[str, Any]
+    # Without a document, the version is cut from the flow's working copy.
+    document: dict[str, Any] | None = None
 
 
 class ReviewRequest(Body):

@@ -14,8 +14,9 @@ from runtime.api.schemas import FlowCreate, ReviewRequest, SubmitRequest, Valida
 from runtime.context import Runtime
 from runtime.db.models import Flow, FlowVersion, User, VersionReview, Workspace
 from runtime.errors import BadRequest
-from runtime.flows import service
+from runtime.flows import drafts, service
 from runtime.flows.diff import diff_documents
+from runtime.flows.draft_controller import IfMatch
 from runtime.flows.validation import validate_document
 from runtime.policy.resources import Actor
 from runtime.policy.views import flow_view, version_view
@@ -137,10 +138,23 @@ class FlowController(Controller):
 
     @post("/flows/{flow_id:str}/versions")
     async def save_version(
-        self, rt: Rt, actor: Caller, flow_id: FromPath[str], data: JSONBody[VersionCreate]
+        self,
+        rt: Rt,
+        actor: Caller,
+        flow_id: FromPath[str],
+        data: JSONBody[VersionCreate | None] = None,
+        if_match: IfMatch = None,
     ) -> Response[dict[str, Any]]:
+        """Cut a version from `document`, or without one from the working copy (only when it
+        is valid: 422 with its problems otherwise; `If-Match` optionally pins the working
+        copy's revision). 201 for a new version; 200 with the newest one when nothing changed."""
         async with rt.db.write() as session:
-            version, created = await service.save_version(session, rt.authz, actor, flow_id, data.document)
+            if data is not None and data.document is not None:
+                version, created = await service.save_version(
+                    session, rt.authz, actor, flow_id, data.document
+                )
+            else:
+                version, created = await drafts.cut_version(session, rt.authz, actor, flow_id, if_match)
             body = {**await _named(session, version), "created": created}
         return Response(body, status_code=201 if created else 200)
 

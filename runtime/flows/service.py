@@ -22,6 +22,7 @@ from runtime.audit.service import append as audit
 from runtime.db.database import update_exactly_one
 from runtime.db.models import Flow, FlowVersion, VersionReview, Workspace, utcnow
 from runtime.errors import BadRequest, Conflict, InvalidFlow, NotFound, PayloadTooLarge
+from runtime.flows.models import FlowDraft
 from runtime.flows.validation import MAX_DOCUMENT_BYTES, validate_document
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
@@ -97,6 +98,10 @@ async def create_flow(
     session.add(flow)
     await session.flush()
     version = await _insert_version(session, actor, flow, 1, normalised, content_hash)
+    # The working copy starts as version 1 (`runtime.flows.drafts`).
+    session.add(
+        FlowDraft(flow_id=flow.id, document=normalised, base_version=1, revision=1, updated_by=actor.id)
+    )
     await audit(
         session,
         actor=actor.username,
@@ -110,7 +115,13 @@ async def create_flow(
 
 
 async def _insert_version(
-    session: AsyncSession, actor: Actor, flow: Flow, number: int, document: dict[str, Any], content_hash: str
+    session: AsyncSession,
+    actor: Actor,
+    flow: Flow,
+    number: int,
+    document: dict[str, Any],
+    content_hash: str,
+    source: str = "document",
 ) -> FlowVersion:
     version = FlowVersion(
         flow_id=flow.id,
@@ -129,7 +140,7 @@ async def _insert_version(
         resource_type="flow_version",
         resource_id=version.id,
         version_hash=content_hash,
-        detail={"flow_id": flow.id, "number": number},
+        detail={"flow_id": flow.id, "number": number, "source": source},
     )
     return version
 
@@ -151,6 +162,20 @@ async def save_version(
     """A new version when the hash changed; otherwise the latest (layout updated in place)."""
     flow = await get_flow(session, authz, actor, flow_id, "edit")
     normalised, content_hash = checked_document(document)
+    return await record_version(session, actor, flow, normalised, content_hash)
+
+
+async def record_version(
+    session: AsyncSession,
+    actor: Actor,
+    flow: Flow,
+    normalised: dict[str, Any],
+    content_hash: str,
+    source: str = "document",
+) -> tuple[FlowVersion, bool]:
+    """Cut a checked document as the next version, unless the latest has the same hash:
+    then that one is answered (`False`), its layout updated in place. `source` says
+    where the document came from (`document` or `working_copy`) in the audit entry."""
     latest = await latest_version(session, flow.id)
     if latest is not None and latest.content_hash == content_hash:
         if latest.document.get("layout") != normalised.get("layout"):
@@ -158,7 +183,7 @@ async def save_version(
             latest.document = {**latest.document, "layout": normalised.get("layout", {})}
         return latest, False
     number = (latest.number + 1) if latest else 1
-    return await _insert_version(session, actor, flow, number, normalised, content_hash), True
+    return await _insert_version(session, actor, flow, number, normalised, content_hash, source), True
 
 
 def _require_state(version: FlowVersion, allowed_from: tuple[str, ...], action: str) -> None:
@@ -384,6 +409,7 @@ __all__ = [
     "checked_document",
     "create_flow",
     "publish_version",
+    "record_version",
     "retire_version",
     "review_version",
     "save_version",

@@ -97,6 +97,7 @@ _EXPLANATIONS: dict[type, dict[str, tuple[str, str]]] = {
         "manage_endpoints": ("manage model endpoints", "the global role admin"),
         "create_workspace": ("create workspaces", "the global role admin"),
         "read_audit": ("read the audit trail", "the global role admin or board"),
+        "anchor_audit": ("anchor the audit trail's head", "the global role admin or board"),
         "read_templates": (
             "see the starter templates",
             "the role champion or admin in a workspace (or the global role admin)",

@@ -134,7 +134,8 @@ has_role(caller: Caller, "board", workspace: Workspace) if
 
 
 # ---------------------------------------------------------------------------
-# Flow (edit = save a new version, test-run, write test cases)
+# Flow (edit = read and write its working copy, cut a new version, test-run,
+# write test cases)
 # ---------------------------------------------------------------------------
 
 resource Flow {

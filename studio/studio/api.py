@@ -113,12 +113,15 @@ class RuntimeClient:
         timeout: httpx.Timeout = TIMEOUT,
         files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
         raw: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         """The answer's JSON (None for an empty one); with `raw`, its text. `files` sends a
         multipart body (httpx's `files=` shape)."""
         try:
             async with self._client(timeout) as client:
-                response = await client.request(method, path, json=json_body, params=params, files=files)
+                response = await client.request(
+                    method, path, json=json_body, params=params, files=files, headers=headers
+                )
         except httpx.HTTPError as exc:
             raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code >= 400:
@@ -190,6 +193,30 @@ class RuntimeClient:
     async def save_version(self, flow_id: str, document: dict[str, Any]) -> dict[str, Any]:
         return await self.request(
             "POST", f"/api/flows/{_segment(flow_id)}/versions", json_body={"document": document}
+        )
+
+    # -- the working copy (autosaved, may be invalid; versions are cut from it) ------------
+    async def draft(self, flow_id: str) -> dict[str, Any]:
+        """Document, `validation` (as `validate` answers), `revision` and `etag`."""
+        return await self.request("GET", f"/api/flows/{_segment(flow_id)}/draft")
+
+    async def write_draft(self, flow_id: str, document: dict[str, Any], etag: str) -> dict[str, Any]:
+        """Replace the working copy if it is still at `etag` (412 `draft_changed` otherwise;
+        `*` overwrites whatever is there)."""
+        return await self.request(
+            "PUT",
+            f"/api/flows/{_segment(flow_id)}/draft",
+            json_body={"document": document},
+            headers={"If-Match": etag},
+        )
+
+    async def cut_version(self, flow_id: str, etag: str | None = None) -> dict[str, Any]:
+        """A version from the working copy (422 with its problems when it is invalid); with
+        `etag`, only if the working copy is still what this tab saved last."""
+        return await self.request(
+            "POST",
+            f"/api/flows/{_segment(flow_id)}/versions",
+            headers={"If-Match": etag} if etag else None,
         )
 
     async def versions(self, flow_id: str) -> list[dict[str, Any]]:

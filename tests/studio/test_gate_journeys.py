@@ -119,12 +119,14 @@ def test_a_failing_case_blocks_submission_until_an_admin_overrides(stack: Stack,
     card = page.locator(".case-card[data-name='Frau Weber']")
     assert "Ergebnis „text“ enthält „Rückruf an Frau Weber“" in card.inner_text()
 
-    # The champion expects something the flow does not say: saving the case makes version 2.
+    # The champion expects something the flow does not say: the changed case goes to the
+    # working copy, and running the cases makes it version 2.
     card.locator(".case-edit").click()
     page.fill("#check-value-c0", "Rückruf an Herrn Weber")
     page.click("#case-save")
-    page.wait_for_selector("#editor-version:has-text('Version 2')")
+    page.wait_for_selector("#case-dialog", state="detached")
     assert not run_cases(page)
+    page.wait_for_selector("#editor-version:has-text('Version 2')")
     failed = page.locator(".report-case[data-name='Frau Weber'][data-passed='false']")
     assert "enthält" in failed.locator(".report-failure").first.inner_text()
     page.wait_for_selector("#test-gate[data-gate='failed']:has-text('1 von 1 Tests fehlgeschlagen')")

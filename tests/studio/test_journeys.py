@@ -111,7 +111,9 @@ def test_champion_builds_tests_and_submits_a_flow(stack: Stack, new_page: Any) -
     page.click("text=hoch (zwei Freigaben nötig)")
     wait_problems(page, 0)
 
-    page.click("#save-flow")
+    # Edits go to the working copy; a version is cut on request.
+    page.wait_for_selector("#autosave-state[data-state='saved']", timeout=15_000)
+    page.click("#cut-version")
     page.wait_for_selector("#editor-version:has-text('Version 2')")
 
     page.click("#tab-test")
@@ -137,11 +139,13 @@ def test_champion_builds_tests_and_submits_a_flow(stack: Stack, new_page: Any) -
         fixed={"llm_1": '{"text": "Urlaub beantragen Sie im Personalportal."}'},
         contains="Personalportal",
     )
-    page.wait_for_selector("#editor-version:has-text('Version 3')")
     card = page.locator(".case-card[data-name='Urlaub im Portal']")
+    card.wait_for()
     assert "llm_1.text = Urlaub beantragen Sie im Personalportal." in card.inner_text()
     assert "Ergebnis „answer“ enthält „Personalportal“" in card.inner_text()
+    # The case is in the working copy; running the cases makes it version 3 first.
     assert run_cases(page)
+    page.wait_for_selector("#editor-version:has-text('Version 3')")
     page.wait_for_selector("#test-gate[data-gate='passed']:has-text('Tests bestanden')")
     assert page.locator(".report-step[data-node='llm_1'][data-fixed='true']").count() == 1
     shot(page, "04b-editor-test-cases")

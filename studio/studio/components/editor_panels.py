@@ -49,7 +49,21 @@ def palette() -> rx.Component:
     return rx.vstack(
         rx.text(t("palette"), size="2", weight="bold"),
         rx.text(t("palette_hint"), size="1", color=rx.color("gray", 10)),
+        rx.input(
+            rx.input.slot(rx.icon("search", size=14)),
+            value=EditorState.palette_query,
+            on_change=EditorState.set_palette_query,
+            placeholder=t("palette_search"),
+            type="search",
+            size="2",
+            width="100%",
+            id="palette-search",
+        ),
         rx.foreach(EditorState.palette, item),
+        rx.cond(
+            EditorState.palette.length() == 0,
+            rx.text(t("palette_nothing"), size="1", color=rx.color("gray", 10), id="palette-nothing"),
+        ),
         spacing="2",
         width="220px",
         min_width="220px",
@@ -439,7 +453,7 @@ def test_panel() -> rx.Component:
             id="run-test",
             color_scheme="green",
         ),
-        rx.cond(~EditorState.read_only, rx.text(t("test_saves_first"), size="1", color=rx.color("gray", 10))),
+        rx.cond(~EditorState.read_only, rx.text(t("test_cuts_first"), size="1", color=rx.color("gray", 10))),
         rx.divider(),
         rx.cond(
             EditorState.run_status != "",

@@ -1,13 +1,20 @@
 // The editor's canvas: @xyflow/react with Dirigent's node look, wrapped for Reflex.
 //
-// The Python state owns the flow document; this component owns only what is transient
-// (positions while dragging, selection highlight, measured sizes). It reports to the
-// state only what changes the document, each once:
-//   onNodeMoved([{id, x, y}])           when a drag STOPS (never while dragging)
+// The Python state owns the flow document (and its undo history); this component owns
+// only what is transient (positions while dragging, selection highlight, measured sizes).
+// It reports to the state only what changes the document, each once:
+//   onNodeMoved([{id, x, y}])           when a drag STOPS (never while dragging), and after
+//                                       "arrange automatically" (dagre, left to right)
 //   onConnectNodes({source, target})    a new edge drawn from handle to handle
 //   onDeleteElements({nodes, edges})    after Delete/Backspace or React Flow's own removal
 //   onSelectElement({node, edge})       when the selection changes (ids, "" for none)
 //   onDropType({type, x, y})            a palette item dropped at a flow position
+//   onUndo() / onRedo()                 Ctrl+Z / Ctrl+Shift+Z or Ctrl+Y
+//   onCopyNodes({nodes}) / onPasteNodes()  Ctrl+C (the selected nodes) / Ctrl+V
+//   onAutosave({key})                   `autosaveDelayMs` after `autosaveKey` last changed
+// Keys typed into a text field are the field's own (its undo, copy and paste).
+// While `unsaved` is true, leaving asks first: closing or reloading the tab (beforeunload)
+// and navigating inside the studio, Back included (React Router's blocker).
 // Palette items are any element with a `data-node-type` attribute: dragging one carries
 // the type in the drag data (see the dragstart listener below).
 import React, { useCallback, useEffect, useMemo, useRef, useState } from "react";
@@ -15,19 +22,32 @@ import {
   ReactFlow,
   ReactFlowProvider,
   Background,
+  BaseEdge,
   Controls,
+  EdgeLabelRenderer,
   MiniMap,
   Handle,
+  Panel,
   Position,
   MarkerType,
   applyNodeChanges,
   applyEdgeChanges,
+  getBezierPath,
   useReactFlow,
 } from "@xyflow/react";
+import * as dagreModule from "@dagrejs/dagre";
+import { useBlocker } from "react-router";
 import "@xyflow/react/dist/style.css";
 import "./flow_canvas.css";
 
+const dagre = dagreModule.default || dagreModule;
 const DRAG_TYPE = "application/x-dirigent-node-type";
+// Fitting a loaded flow never zooms below 100 %: node text is 12 px or more, so it stays
+// readable; a flow too wide for that shows its start, the rest is a pan (or the map) away.
+const MIN_FIT_ZOOM = 1;
+const MAX_FIT_ZOOM = 1.1;
+const FIT_PADDING_PX = 40;
+const MAP_KEY = "dirigent.canvas.minimap";
 
 function statusText(data) {
   const parts = [];
@@ -68,8 +88,77 @@ function DirigentNode({ id, data, selected }) {
   );
 }
 
+// An edge whose label (a router branch, an approval outcome) is HTML above the nodes,
+// never clipped: React Flow's own SVG label sits under nodes it crosses.
+function LabelledEdge({ id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, label, markerEnd, style, selected }) {
+  const [path, labelX, labelY] = getBezierPath({ sourceX, sourceY, sourcePosition, targetX, targetY, targetPosition });
+  return (
+    <>
+      <BaseEdge id={id} path={path} markerEnd={markerEnd} style={style} />
+      {label ? (
+        <EdgeLabelRenderer>
+          <div
+            className={`dg-edge-label nodrag nopan${selected ? " dg-edge-label-selected" : ""}`}
+            data-edge-id={id}
+            style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
+          >
+            {label}
+          </div>
+        </EdgeLabelRenderer>
+      ) : null}
+    </>
+  );
+}
+
 const nodeTypes = { dirigent: DirigentNode };
+const edgeTypes = { dirigent: LabelledEdge };
 const defaultEdgeOptions = { markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 } };
+
+// Left to right in layers (dagre): each node right of everything it depends on, crossings
+// kept few, room left for edge labels. Sizes are what the browser measured.
+function layeredPositions(nodes, edges) {
+  const graph = new dagre.graphlib.Graph();
+  graph.setGraph({ rankdir: "LR", nodesep: 50, ranksep: 110, edgesep: 20, marginx: 20, marginy: 20 });
+  graph.setDefaultEdgeLabel(() => ({}));
+  for (const node of nodes) {
+    graph.setNode(node.id, { width: node.measured?.width || 200, height: node.measured?.height || 80 });
+  }
+  for (const edge of edges) {
+    const label = edge.label ? { label: edge.label, width: 12 + 8 * String(edge.label).length, height: 26 } : {};
+    graph.setEdge(edge.source, edge.target, label);
+  }
+  dagre.layout(graph);
+  return nodes.map((node) => {
+    const placed = graph.node(node.id);
+    return { id: node.id, x: Math.round(placed.x - placed.width / 2), y: Math.round(placed.y - placed.height / 2) };
+  });
+}
+
+// Small line icons (the shapes of lucide's copy, clipboard-paste and map), drawn inline:
+// emoji need a font a server may not have.
+function Icon({ paths }) {
+  return (
+    <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2"
+      strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+      {paths.map((d, index) => <path key={index} d={d} />)}
+    </svg>
+  );
+}
+const COPY_ICON = ["M8 8h12v12H8z", "M4 16V4h12"];
+const PASTE_ICON = ["M9 2h6v4H9z", "M16 4h2a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2h2"];
+const MAP_ICON = ["M3 6l6-3 6 3 6-3v15l-6 3-6-3-6 3z", "M9 3v15", "M15 6v15"];
+
+function editableTarget(target) {
+  return !!(target && target.closest && target.closest("input, textarea, select, [contenteditable='true'], [role='textbox']"));
+}
+
+function storedMapChoice() {
+  try {
+    return window.localStorage.getItem(MAP_KEY) === "shown";
+  } catch (error) {
+    return false;
+  }
+}
 
 // Keep what only the browser knows (selection, measured size) when the state sends new nodes.
 function mergeNodes(previous, incoming) {
@@ -85,7 +174,8 @@ function mergeEdges(previous, incoming) {
   const byId = new Map(previous.map((edge) => [edge.id, edge]));
   return incoming.map((edge) => {
     const old = byId.get(edge.id);
-    return old ? { ...edge, selected: old.selected } : edge;
+    const typed = { ...edge, type: "dirigent" };
+    return old ? { ...typed, selected: old.selected } : typed;
   });
 }
 
@@ -100,12 +190,21 @@ function Canvas(props) {
     onDeleteElements,
     onSelectElement,
     onDropType,
+    autosaveKey,
+    autosaveDelayMs,
+    unsaved,
+    texts,
   } = props;
   const [nodes, setNodes] = useState(stateNodes || []);
-  const [edges, setEdges] = useState(stateEdges || []);
-  const { screenToFlowPosition, fitView } = useReactFlow();
+  const [edges, setEdges] = useState(() => mergeEdges([], stateEdges || []));
+  const [showMap, setShowMap] = useState(storedMapChoice);
+  const { screenToFlowPosition, fitView, getNodes, getEdges, getNodesBounds, setViewport } = useReactFlow();
   const lastSelection = useRef("|");
   const wrapper = useRef(null);
+  // The newest props, for listeners registered once.
+  const latest = useRef(props);
+  latest.current = props;
+  const label = (key) => (texts && texts[key]) || key;
 
   // Compare by content: the state may hand over equal arrays with a new identity.
   const nodesKey = useMemo(() => JSON.stringify(stateNodes || []), [stateNodes]);
@@ -113,16 +212,118 @@ function Canvas(props) {
   useEffect(() => setNodes((previous) => mergeNodes(previous, stateNodes || [])), [nodesKey]);
   useEffect(() => setEdges((previous) => mergeEdges(previous, stateEdges || [])), [edgesKey]);
 
-  // Fit the view when another flow (or version) is loaded, once its nodes are there. Never
-  // below 60 %: a wide flow (a starter template) would shrink to unreadable boxes; then the
-  // middle of the flow shows and the minimap and panning give the rest.
+  // Fit the view when another flow (or version) is loaded, once its nodes are there: the
+  // whole flow if it fits at 100 % or more (see MIN_FIT_ZOOM), else its start at 100 %.
+  const fitReadable = useCallback(() => {
+    const shown = getNodes();
+    const box = wrapper.current;
+    if (!shown.length || !box) return;
+    const bounds = getNodesBounds(shown);
+    const width = box.clientWidth - 2 * FIT_PADDING_PX;
+    const height = box.clientHeight - 2 * FIT_PADDING_PX;
+    if (bounds.width <= width / MIN_FIT_ZOOM && bounds.height <= height / MIN_FIT_ZOOM) {
+      fitView({ padding: 0.2, minZoom: MIN_FIT_ZOOM, maxZoom: MAX_FIT_ZOOM });
+      return;
+    }
+    const zoom = MIN_FIT_ZOOM;
+    const y =
+      bounds.height * zoom <= height
+        ? (box.clientHeight - bounds.height * zoom) / 2 - bounds.y * zoom
+        : FIT_PADDING_PX - bounds.y * zoom;
+    setViewport({ x: FIT_PADDING_PX - bounds.x * zoom, y, zoom });
+  }, [getNodes, getNodesBounds, fitView, setViewport]);
+
   const fitted = useRef("");
   useEffect(() => {
     if ((stateNodes || []).length && fitted.current !== fitKey) {
       fitted.current = fitKey;
-      setTimeout(() => fitView({ padding: 0.2, minZoom: 0.6, maxZoom: 1.1 }), 50);
+      setTimeout(fitReadable, 50);
     }
   }, [fitKey, nodesKey]);
+
+  // Autosave: `autosaveDelayMs` after the last edit (every edit changes the key).
+  useEffect(() => {
+    if (!autosaveKey) return undefined;
+    const timer = setTimeout(() => {
+      if (latest.current.onAutosave) latest.current.onAutosave({ key: autosaveKey });
+    }, autosaveDelayMs || 2000);
+    return () => clearTimeout(timer);
+  }, [autosaveKey, autosaveDelayMs]);
+
+  // Closing or reloading the tab with something unsaved: the browser asks.
+  useEffect(() => {
+    if (!unsaved) return undefined;
+    const onBeforeUnload = (event) => {
+      event.preventDefault();
+      event.returnValue = "";
+      return "";
+    };
+    window.addEventListener("beforeunload", onBeforeUnload);
+    return () => window.removeEventListener("beforeunload", onBeforeUnload);
+  }, [unsaved]);
+
+  // Leaving the editor inside the studio (a link, Back) with something unsaved: we ask.
+  const unsavedRef = useRef(!!unsaved);
+  unsavedRef.current = !!unsaved;
+  const blocker = useBlocker(
+    ({ currentLocation, nextLocation }) => unsavedRef.current && currentLocation.pathname !== nextLocation.pathname,
+  );
+  useEffect(() => {
+    if (blocker.state !== "blocked") return;
+    if (window.confirm(label("wc_leave_confirm"))) blocker.proceed();
+    else blocker.reset();
+  }, [blocker.state]);
+
+  const copySelected = useCallback(() => {
+    const ids = getNodes().filter((node) => node.selected).map((node) => node.id);
+    if (ids.length && latest.current.onCopyNodes) latest.current.onCopyNodes({ nodes: ids });
+    return ids.length > 0;
+  }, [getNodes]);
+
+  const paste = useCallback(() => {
+    if (!latest.current.readOnly && latest.current.onPasteNodes) latest.current.onPasteNodes({});
+  }, []);
+
+  // Undo, redo, copy and paste from the keyboard, unless a text field has the focus.
+  useEffect(() => {
+    const onKeyDown = (event) => {
+      if (!(event.ctrlKey || event.metaKey) || event.altKey || editableTarget(event.target)) return;
+      const key = (event.key || "").toLowerCase();
+      const current = latest.current;
+      if (key === "z" && !event.shiftKey) {
+        event.preventDefault();
+        if (current.onUndo) current.onUndo();
+      } else if ((key === "z" && event.shiftKey) || key === "y") {
+        event.preventDefault();
+        if (current.onRedo) current.onRedo();
+      } else if (key === "c") {
+        if (copySelected()) event.preventDefault();
+      } else if (key === "v") {
+        event.preventDefault();
+        paste();
+      }
+    };
+    document.addEventListener("keydown", onKeyDown);
+    return () => document.removeEventListener("keydown", onKeyDown);
+  }, [copySelected, paste]);
+
+  const arrange = useCallback(() => {
+    const current = getNodes();
+    if (!current.length || latest.current.readOnly || !latest.current.onNodeMoved) return;
+    latest.current.onNodeMoved(layeredPositions(current, getEdges()));
+    setTimeout(fitReadable, 150);
+  }, [getNodes, getEdges, fitReadable]);
+
+  const toggleMap = useCallback(() => {
+    setShowMap((shown) => {
+      try {
+        window.localStorage.setItem(MAP_KEY, shown ? "hidden" : "shown");
+      } catch (error) {
+        // A browser without storage forgets the choice; the toggle still works.
+      }
+      return !shown;
+    });
+  }, []);
 
   // Palette items (anywhere on the page) carry their type in the drag data.
   useEffect(() => {
@@ -209,6 +410,7 @@ function Canvas(props) {
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
         defaultEdgeOptions={defaultEdgeOptions}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
@@ -229,7 +431,32 @@ function Canvas(props) {
       >
         <Background gap={20} size={1} />
         <Controls showInteractive={false} />
-        <MiniMap pannable zoomable nodeStrokeWidth={3} />
+        <Panel position="top-right" className="dg-tools">
+          {!readOnly ? (
+            <>
+              <button type="button" className="dg-tool" id="canvas-copy" title={label("copy_nodes")} onClick={copySelected}>
+                <Icon paths={COPY_ICON} />
+              </button>
+              <button type="button" className="dg-tool" id="canvas-paste" title={label("paste_nodes")} onClick={paste}>
+                <Icon paths={PASTE_ICON} />
+              </button>
+              <button type="button" className="dg-tool dg-tool-text" id="auto-layout" title={label("auto_layout")} onClick={arrange}>
+                {label("auto_layout")}
+              </button>
+            </>
+          ) : null}
+          <button
+            type="button"
+            className={`dg-tool${showMap ? " dg-tool-on" : ""}`}
+            id="minimap-toggle"
+            title={label("minimap_toggle")}
+            aria-pressed={showMap}
+            onClick={toggleMap}
+          >
+            <Icon paths={MAP_ICON} />
+          </button>
+        </Panel>
+        {showMap ? <MiniMap pannable zoomable nodeStrokeWidth={3} position="bottom-right" /> : null}
       </ReactFlow>
     </div>
   );

@@ -13,6 +13,7 @@ from studio.components.node_form import node_form
 from studio.components.submit_gate import submit_controls
 from studio.state.base import t
 from studio.state.editor import EditorState
+from studio.state.working_copy import AUTOSAVE_DELAY_MS
 
 TOOLBAR_HEIGHT = "52px"
 SIDE_PANEL_WIDTH = "440px"  # six tabs side by side, and room for a test case's sentences
@@ -69,6 +70,105 @@ def _problems() -> rx.Component:
     )
 
 
+def _history_buttons() -> rx.Component:
+    return rx.hstack(
+        rx.tooltip(
+            rx.icon_button(
+                rx.icon("undo-2", size=16),
+                variant="ghost",
+                size="2",
+                on_click=EditorState.undo,
+                disabled=EditorState.undo_depth == 0,
+                id="undo",
+            ),
+            content=t("undo"),
+        ),
+        rx.tooltip(
+            rx.icon_button(
+                rx.icon("redo-2", size=16),
+                variant="ghost",
+                size="2",
+                on_click=EditorState.redo,
+                disabled=EditorState.redo_depth == 0,
+                id="redo",
+            ),
+            content=t("redo"),
+        ),
+        spacing="1",
+    )
+
+
+def _save_state() -> rx.Component:
+    """Where the working copy stands: saved, being saved, failed, or in conflict with another tab."""
+    state = EditorState.save_display
+    shown = rx.match(
+        state,
+        (
+            "conflict",
+            rx.tooltip(
+                rx.badge(
+                    rx.icon("triangle-alert", size=12), t("wc_conflict_short"), color_scheme="red", size="2"
+                ),
+                content=t("draft_changed_hint"),
+            ),
+        ),
+        (
+            "failed",
+            rx.hstack(
+                rx.text(t("wc_failed"), size="1", color=rx.color("red", 11)),
+                rx.button(t("wc_retry"), size="1", variant="soft", on_click=EditorState.retry_save),
+                spacing="2",
+                align="center",
+            ),
+        ),
+        ("pending", rx.text(t("wc_pending"), size="1", color=rx.color("amber", 11))),
+        rx.text(t("wc_saved"), size="1", color=rx.color("gray", 10)),
+    )
+    return rx.box(
+        shown,
+        id="autosave-state",
+        custom_attrs={"data-state": state},
+        white_space="nowrap",
+    )
+
+
+def conflict_banner() -> rx.Component:
+    """Another tab saved the working copy first: say so, and offer both ways out."""
+    return rx.cond(
+        EditorState.save_display == "conflict",
+        rx.callout.root(
+            rx.callout.icon(rx.icon("triangle-alert", size=16)),
+            rx.hstack(
+                rx.callout.text(rx.text(t("wc_conflict"), weight="bold"), " ", t("draft_changed_hint")),
+                rx.spacer(),
+                rx.button(
+                    t("wc_take_theirs"),
+                    size="1",
+                    variant="soft",
+                    on_click=EditorState.take_theirs,
+                    id="take-theirs",
+                ),
+                rx.button(
+                    t("wc_keep_mine"),
+                    size="1",
+                    variant="solid",
+                    color_scheme="red",
+                    on_click=EditorState.keep_mine,
+                    id="keep-mine",
+                ),
+                align="center",
+                spacing="3",
+                width="100%",
+            ),
+            color_scheme="red",
+            size="1",
+            width="100%",
+            border_radius="0",
+            id="conflict-banner",
+        ),
+    )
+
+
 def toolbar() -> rx.Component:
     return rx.hstack(
         rx.link(rx.icon_button(rx.icon("arrow-left", size=16), variant="ghost", size="2"), href=routes.FLOWS),
@@ -103,11 +203,7 @@ def toolbar() -> rx.Component:
         rx.cond(
             EditorState.read_only,
             rx.badge(rx.icon("eye", size=12), t("editor_read_only"), color_scheme="gray", size="2"),
-            rx.cond(
-                EditorState.dirty | EditorState.layout_dirty,
-                rx.text(t("unsaved_changes"), size="1", color=rx.color("amber", 11), id="dirty-flag"),
-                rx.text(t("all_saved"), size="1", color=rx.color("gray", 10)),
-            ),
+            rx.hstack(_history_buttons(), _save_state(), spacing="3", align="center"),
         ),
         rx.spacer(),
         rx.button(
@@ -121,14 +217,23 @@ def toolbar() -> rx.Component:
         rx.cond(
             ~EditorState.read_only,
             rx.fragment(
-                rx.button(
-                    rx.icon("save", size=14),
-                    t("save_version"),
-                    on_click=EditorState.save,
-                    size="2",
-                    loading=EditorState.saving,
-                    id="save-flow",
-                    disabled=~(EditorState.dirty | EditorState.layout_dirty),
+                rx.tooltip(
+                    rx.box(
+                        rx.button(
+                            rx.icon("git-commit-horizontal", size=14),
+                            t("cut_version"),
+                            on_click=EditorState.cut_version,
+                            size="2",
+                            loading=EditorState.cutting,
+                            id="cut-version",
+                            white_space="nowrap",
+                            disabled=EditorState.cut_blocked_reason != "",
+                            custom_attrs={"data-reason": EditorState.cut_blocked_reason},
+                        ),
+                    ),
+                    content=rx.cond(
+                        EditorState.cut_blocked_reason != "", EditorState.cut_blocked_reason, t("cut_version")
+                    ),
                 ),
                 submit_controls(),
             ),
@@ -160,9 +265,12 @@ def side_panel() -> rx.Component:
                 _tab_trigger("cases", "tab_cases", "list-checks"),
                 size="1",
             ),
-            rx.tabs.content(rx.box(node_form(), padding="12px"), value="node"),
-            rx.tabs.content(rx.box(flow_settings(), padding="12px"), value="flow"),
-            rx.tabs.content(rx.box(card_form(), padding="12px"), value="card"),
+            # Keyed by `form_epoch`: after undo, redo or a reload the forms show the new values.
+            rx.tabs.content(rx.box(node_form(), padding="12px", key=EditorState.form_epoch), value="node"),
+            rx.tabs.content(
+                rx.box(flow_settings(), padding="12px", key=EditorState.form_epoch), value="flow"
+            ),
+            rx.tabs.content(rx.box(card_form(), padding="12px", key=EditorState.form_epoch), value="card"),
             rx.tabs.content(rx.box(test_panel(), padding="12px"), value="test"),
             rx.tabs.content(rx.box(cases_panel(), padding="12px"), value="cases"),
             value=EditorState.panel_tab,
@@ -178,9 +286,16 @@ def side_panel() -> rx.Component:
     )
 
 
+def _canvas_texts() -> rx.Var:
+    """What the canvas writes itself (tool tips, the question before leaving), in the person's language."""
+    keys = ("undo", "redo", "copy_nodes", "paste_nodes", "auto_layout", "minimap_toggle", "wc_leave_confirm")
+    return rx.Var.create({key: t(key) for key in keys})
+
+
 def editor_body() -> rx.Component:
     return rx.vstack(
         toolbar(),
+        conflict_banner(),
         rx.hstack(
             rx.cond(~EditorState.read_only, palette()),
             rx.box(
@@ -194,6 +309,15 @@ def editor_body() -> rx.Component:
                     on_delete_elements=EditorState.delete_elements,
                     on_select_element=EditorState.select_element,
                     on_drop_type=EditorState.drop_type,
+                    autosave_key=EditorState.autosave_key,
+                    autosave_delay_ms=AUTOSAVE_DELAY_MS,
+                    on_autosave=EditorState.autosave,
+                    unsaved=EditorState.unsaved,
+                    texts=_canvas_texts(),
+                    on_undo=EditorState.undo,
+                    on_redo=EditorState.redo,
+                    on_copy_nodes=EditorState.copy_nodes,
+                    on_paste_nodes=EditorState.paste_nodes,
                 ),
                 flex="1",
                 height="100%",
@@ -202,11 +326,14 @@ def editor_body() -> rx.Component:
             side_panel(),
             spacing="0",
             width="100%",
-            height=f"calc(100vh - 56px - {TOOLBAR_HEIGHT})",
+            flex="1",
+            min_height="0",
             align="stretch",
         ),
         spacing="0",
         width="100%",
+        # Toolbar, the conflict banner when there is one, and the canvas below in what is left.
+        height="calc(100vh - 56px)",
     )
 
 

@@ -1,96 +1,38 @@
-"""The editor: one flow's working document, its validation, saving, and the test panel.
+"""The editor: views of the working copy (canvas, forms, palette), the edits, the test panel.
 
-The state holds the document as the runtime stores it; every edit goes through a pure
-function of `flowdoc` and is followed by `POST /api/flows/validate`, whose errors are
-drawn on the nodes and fields they name. Saving sends the whole document: the runtime
-makes a new version only when the content hash changed (positions alone update the
-layout in place). The test panel runs the saved version with Server-Sent Events;
-tokens are collected and handed to the browser a few times a second, not per token.
+The working copy itself (loading, autosave, undo/redo, cutting versions) is the mixin
+`state.working_copy.WorkingCopy`. Every edit here goes through a pure function of
+`flowdoc` or `editing` and then `_changed`, which validates (`POST /api/flows/validate`;
+the errors are drawn on the nodes and fields they name) and schedules the autosave. The
+test panel runs a version with Server-Sent Events (a changed working copy is cut as a
+version first); tokens are handed to the browser a few times a second, not per token.
 """
 
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import Any
 
 import reflex as rx
 
-from studio import flowdoc, input_specs, routes
-from studio.api import ApiError, RuntimeClient, SignedOut
-from studio.i18n import describe_error, field_texts, node_type_description, node_type_title, status_labels
+from studio import editing, flowdoc, input_specs, routes
+from studio.api import ApiError, SignedOut
+from studio.i18n import LANGUAGES, field_texts, node_type_description, node_type_title, status_labels
 from studio.state.base import AppState
-
-STREAM_FLUSH_S = 0.15  # how often streamed LLM text is pushed to the browser
-
-
-def _parse_input(kind: str, raw: str) -> Any:
-    mapping = {
-        "number": "number",
-        "integer": "integer",
-        "boolean": "boolean",
-        "object": "json",
-        "array": "json",
-    }
-    return flowdoc.parse_value(mapping.get(kind, "text"), raw)
+from studio.state.test_panel import TestPanel
 
 
-class EditorState(AppState):
-    flow_id: str = ""
-    flow_name: str = ""
-    flow_workspace: str = ""
-    loaded: bool = False
-    load_error: str = ""
-    read_only: bool = True
-
-    doc: dict[str, Any] = {}
-    saved_number: int = 0
-    saved_state: str = ""
-    saved_hash: str = ""
-    current_hash: str = ""
-    layout_dirty: bool = False
-    saving: bool = False
-    validation: list[dict[str, Any]] = []
-
+class EditorState(TestPanel, AppState):  # AppState named: a class with only mixin bases is a mixin
     node_types: dict[str, dict[str, Any]] = {}
     offered: dict[str, list[str]] = {}  # choices by config field name: model, index
     selected_node: str = ""
     selected_edge: str = ""
-    panel_tab: str = "node"
-    revision: int = 0  # bumps on every document change: uncontrolled form inputs re-mount
-
-    # -- test panel --
-    test_inputs: dict[str, str] = {}
-    # Test runs may read production data through connections without a test target.
-    allow_live_reads: bool = False
-    running: bool = False
-    steps: dict[str, dict[str, Any]] = {}
-    run_id: str = ""
-    run_status: str = ""
-    run_output: str = ""
-    run_error: str = ""
-    step_details: list[dict[str, str]] = []
+    palette_query: str = ""
+    clipboard_size: int = 0
+    _clipboard: dict[str, Any] = {}
+    _pastes: int = 0  # how often the clipboard was pasted: each lands a step further
 
     # -- derived: status ---------------------------------------------------------------------
-    @rx.var
-    def dirty(self) -> bool:
-        return self.current_hash != self.saved_hash or not self.current_hash
-
-    @rx.var
-    def problem_count(self) -> int:
-        return len(self.validation)
-
-    @rx.var
-    def problems(self) -> list[dict[str, str]]:
-        return [
-            {
-                "node": str(error.get("node") or ""),
-                "field": str(error.get("field") or ""),
-                "message": str(error.get("message") or ""),
-            }
-            for error in self.validation
-        ]
-
     @rx.var
     def fit_key(self) -> str:
         return f"{self.flow_id}:{self.saved_number if self.loaded else 0}"
@@ -106,9 +48,16 @@ class EditorState(AppState):
                 "title": node_type_title(name, spec.get("title", name), self.lang),
                 "description": node_type_description(name, spec.get("description", ""), self.lang),
                 "category": spec.get("category", "flow"),
+                # Found by its name and description in either language.
+                "search": " ".join(
+                    [name]
+                    + [node_type_title(name, spec.get("title", name), lang) for lang in LANGUAGES]
+                    + [node_type_description(name, spec.get("description", ""), lang) for lang in LANGUAGES]
+                ),
             }
             for name, spec in self.node_types.items()
         ]
+        items = [item for item in items if editing.palette_matches(item, self.palette_query)]
         return sorted(
             items,
             key=lambda item: (order.get(item["category"], 9), first.get(item["type"], 2), item["title"]),
@@ -217,11 +166,6 @@ class EditorState(AppState):
         return ["{{ " + name + " }}" for name in flowdoc.all_variables(self.doc, self.node_types)]
 
     @rx.var
-    def stream_text(self) -> str:
-        """Text streamed by LLM nodes in the current test run."""
-        return "\n\n".join(str(step.get("text")) for step in self.steps.values() if step.get("text"))
-
-    @rx.var
     def flow_level_errors(self) -> dict[str, str]:
         """Errors that name no node, by field (`outputs.answer`, `card.risk`, `inputs`...)."""
         return {
@@ -255,31 +199,20 @@ class EditorState(AppState):
             self.loaded = False
             self.selected_node = self.selected_edge = ""
             self._clear_run()
-        self.flow_id = flow_id
         self.load_error = ""
         api = self.api()
         try:
             if not self.node_types:
                 self.node_types = {item["type"]: item for item in await api.node_types()}
-            flow = await api.flow(flow_id)
+            await self._load_working_copy(flow_id)
         except ApiError as exc:
             self.load_error = self.error_text(exc)
             self.loaded = True
             if isinstance(exc, SignedOut):  # otherwise the page itself says what went wrong
                 yield self.on_error(exc)
             return
-        latest = flow.get("latest_version") or {}
-        self.flow_name = flow.get("name", "")
-        self.flow_workspace = flow.get("workspace", "")
-        self.read_only = "edit" not in (flow.get("allowed_actions") or [])
-        self.doc = latest.get("document") or {}
-        self.saved_number = int(latest.get("number") or 0)
-        self.saved_state = str(latest.get("state") or "")
-        self.saved_hash = self.current_hash = str(latest.get("content_hash") or "")
-        self.layout_dirty = False
         self.test_inputs = {name: self.test_inputs.get(name, "") for name in (self.doc.get("inputs") or {})}
         self.loaded = True
-        await self._validate()
         yield
         await self._load_choices()
 
@@ -300,20 +233,11 @@ class EditorState(AppState):
         self.offered = offered
 
     # -- editing --------------------------------------------------------------------------------
-    async def _changed(self, document: dict[str, Any]) -> None:
-        self.doc = document
-        self.revision += 1
-        await self._validate()
-
-    async def _validate(self) -> None:
-        try:
-            report = await self.api().validate(self.doc)
-        except ApiError as exc:
-            self.validation = [{"node": None, "field": None, "message": self.error_text(exc)}]
-            self.current_hash = ""
-            return
-        self.validation = list(report.get("errors") or [])
-        self.current_hash = str(report.get("content_hash") or "")
+    def _after_change(self) -> None:
+        """A node or edge the document no longer has (deleted, undone) is no longer selected."""
+        self.selected_node, self.selected_edge = editing.still_there(
+            self.doc, self.selected_node, self.selected_edge
+        )
 
     @rx.event
     async def drop_type(self, dropped: dict[str, Any]) -> Any:
@@ -367,12 +291,40 @@ class EditorState(AppState):
             await self._delete([], [(source, target)])
 
     @rx.event
-    def move_nodes(self, moved: list[dict[str, Any]]) -> None:
-        """Positions after a drag stopped: layout only, not part of the content hash."""
+    async def move_nodes(self, moved: list[dict[str, Any]]) -> None:
+        """Positions after a drag stopped (or an automatic layout): not part of the content
+        hash, so no validation; undoable and saved like any edit."""
         if self.read_only:
             return
-        self.doc = flowdoc.move(self.doc, moved)
-        self.layout_dirty = True
+        moved_doc = flowdoc.move(self.doc, moved)
+        if moved_doc.get("layout") != self.doc.get("layout"):
+            await self._changed(moved_doc, validate=False)
+
+    @rx.event
+    def copy_nodes(self, copied: dict[str, Any]) -> Any:
+        """Ctrl+C on the canvas: the selected nodes (and the edges among them) to paste later."""
+        clipboard = editing.copy_nodes(self.doc, [str(node) for node in copied.get("nodes") or []])
+        if not clipboard["nodes"]:
+            return None
+        self._clipboard, self._pastes = clipboard, 0
+        self.clipboard_size = len(clipboard["nodes"])
+        return rx.toast.info(self.tr("copied_nodes", n=self.clipboard_size), duration=2000)
+
+    @rx.event
+    async def paste_nodes(self, _trigger: Any = None) -> Any:
+        """Ctrl+V: the copied nodes again, under new ids, a little offset."""
+        if self.read_only or not self._clipboard.get("nodes"):
+            return None
+        self._pastes += 1
+        document, new_ids = editing.paste_nodes(self.doc, self._clipboard, self._pastes)
+        await self._changed(document)
+        self.selected_node = new_ids[0] if len(new_ids) == 1 else ""
+        self.selected_edge, self.panel_tab = "", "node"
+        return rx.toast.info(self.tr("pasted_nodes", n=len(new_ids)), duration=2000)
+
+    @rx.event
+    def set_palette_query(self, query: str) -> None:
+        self.palette_query = query[:100]
 
     @rx.event
     def select_element(self, selection: dict[str, Any]) -> None:
@@ -522,190 +474,6 @@ class EditorState(AppState):
         card[name] = value
         await self._edit(lambda document: document.__setitem__("card", card))
         return None
-
-    # -- saving (submitting is in `state.testcases`, next to the tests that gate it) --------------
-    async def _save(self) -> list[Any]:
-        """Save the document; the events to answer with (a toast), or errors."""
-        try:
-            saved = await self.api().save_version(self.flow_id, self.doc)
-        except ApiError as exc:
-            if exc.errors:
-                self.validation = exc.errors
-            return self.on_error(exc)
-        self.saved_number = int(saved.get("number") or 0)
-        self.saved_state = str(saved.get("state") or "")
-        self.saved_hash = self.current_hash = str(saved.get("content_hash") or "")
-        self.layout_dirty = False
-        key = "saved_new_version" if saved.get("created") else "saved_no_change"
-        return [rx.toast.success(self.tr(key, n=self.saved_number))]
-
-    @rx.event
-    async def save(self) -> Any:
-        if self.read_only or self.saving:
-            return
-        self.saving = True
-        yield
-        answer = await self._save()
-        self.saving = False
-        yield answer
-
-    # -- test panel ---------------------------------------------------------------------------
-    def _clear_run(self) -> None:
-        self.steps = {}
-        self.run_id = self.run_status = self.run_output = self.run_error = ""
-        self.step_details = []
-
-    @rx.event
-    def set_test_input(self, name: str, value: str) -> None:
-        self.test_inputs = {**self.test_inputs, name: value}
-
-    @rx.event
-    def set_allow_live_reads(self, value: bool) -> None:
-        self.allow_live_reads = value
-
-    def _error_words(self, error: dict[str, Any]) -> str:
-        """A step's error: a known code in the person's language, else the runtime's words."""
-        code = str(error.get("code") or "")
-        if code:
-            return describe_error(code, str(error.get("message") or ""), 0, self.lang)
-        return str(error.get("message") or error)
-
-    @rx.event
-    def clear_run(self) -> None:
-        self._clear_run()
-
-    @rx.event(background=True)
-    async def run_test(self) -> Any:
-        async with self:
-            if self.running or not self.flow_id:
-                return
-            if not self.read_only and (self.dirty or self.layout_dirty):
-                answer = await self._save()
-                if self.dirty:
-                    yield answer
-                    return
-            try:
-                inputs = {
-                    name: _parse_input(str(spec.get("type", "string")), self.test_inputs.get(name, ""))
-                    for name, spec in (self.doc.get("inputs") or {}).items()
-                    if self.test_inputs.get(name, "") != "" or spec.get("required")
-                }
-            except ValueError as exc:
-                yield rx.toast.error(str(exc))
-                return
-            self._clear_run()
-            self.running = True
-            self.run_status = "running"
-            self.panel_tab = "test"
-            client = RuntimeClient(self.token)
-            flow_id, number = self.flow_id, self.saved_number
-            live_reads = self.allow_live_reads
-        pending: dict[str, str] = {}
-        last_flush = time.monotonic()
-        failure: list[Any] = []
-        try:
-            async for event in client.test_run(flow_id, number, inputs, live_reads):
-                kind = event.get("type")
-                if kind == "token":
-                    node = str(event.get("node") or "")
-                    pending[node] = pending.get(node, "") + str(event.get("text") or "")
-                    if time.monotonic() - last_flush < STREAM_FLUSH_S:
-                        continue
-                async with self:
-                    self._flush_tokens(pending)
-                    self._apply_event(event)
-                pending = {}
-                last_flush = time.monotonic()
-        except ApiError as exc:
-            async with self:
-                failure = self.on_error(exc)
-                self.run_status = "failed"
-        async with self:
-            self._flush_tokens(pending)
-            self.running = False
-            run_id = self.run_id
-        if failure:
-            yield failure
-            return
-        if run_id:
-            try:
-                details = await client.run(run_id)
-            except ApiError:
-                return
-            async with self:
-                self._apply_details(details)
-
-    def _flush_tokens(self, pending: dict[str, str]) -> None:
-        if not pending:
-            return
-        steps = dict(self.steps)
-        for node, text in pending.items():
-            step = dict(steps.get(node, {"status": "running"}))
-            step["text"] = str(step.get("text", "")) + text
-            steps[node] = step
-        self.steps = steps
-
-    def _apply_event(self, event: dict[str, Any]) -> None:
-        kind = event.get("type")
-        if kind == "started":
-            self.run_id = str(event.get("run_id") or "")
-        elif kind == "step":
-            node = str(event.get("node") or "")
-            step = dict(self.steps.get(node, {}))
-            step["status"] = str(event.get("status") or "")
-            if event.get("duration_ms") is not None:
-                step["duration_ms"] = event["duration_ms"]
-            usage = event.get("usage") or {}
-            if usage:
-                step["tokens"] = int(usage.get("total_tokens") or 0) or (
-                    int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0)
-                )
-            error = event.get("error") or {}
-            if error:
-                step["error"] = self._error_words(error)
-            self.steps = {**self.steps, node: step}
-        elif kind == "run":
-            self.run_status = str(event.get("status") or "")
-            outputs = event.get("outputs") or {}
-            self.run_output = (
-                "\n".join(f"{key}: {value}" for key, value in outputs.items())
-                if isinstance(outputs, dict)
-                else str(outputs)
-            )
-            error = event.get("error") or {}
-            if error:
-                node = error.get("node")
-                self.run_error = (
-                    self.tr("step_failed_at", node=node, message=self._error_words(error))
-                    if node
-                    else self._error_words(error)
-                )
-
-    def _apply_details(self, run: dict[str, Any]) -> None:
-        import json
-
-        def text(value: Any) -> str:
-            if value in (None, "", {}, []):
-                return ""
-            return json.dumps(value, ensure_ascii=False, indent=2, default=str)
-
-        self.step_details = [
-            {
-                "node": str(step.get("node_id") or ""),
-                "type": str(step.get("node_type") or ""),
-                "status": str(step.get("status") or ""),
-                "duration": f"{float(step['duration_ms']):.1f} ms"
-                if step.get("duration_ms") is not None
-                else "",
-                "tokens": str((step.get("usage") or {}).get("total_tokens") or ""),
-                "inputs": text(step.get("inputs")),
-                "outputs": text(step.get("outputs")),
-                "error": str((step.get("error") or {}).get("message") or "") if step.get("error") else "",
-            }
-            for step in run.get("steps") or []
-        ]
-        if run.get("status"):
-            self.run_status = str(run["status"])
 
     @rx.event
     def open_versions(self) -> Any:

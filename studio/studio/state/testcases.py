@@ -1,8 +1,9 @@
 """The editor's test cases: the list, the form for one case, running them, and submitting.
 
 A substate of `EditorState`, so it edits the same document: a saved case is an edit like
-any other and makes a new version. Running the cases saves first, then asks the runtime
-for a report (`POST .../test`). Submitting is gated by the runtime: a version whose
+any other of the working copy. Running the cases cuts a version from a changed working
+copy first (reports belong to versions), then asks the runtime for a report
+(`POST .../test`). Submitting is gated by the runtime: a version whose
 latest fixed report did not pass is refused (409 `tests_not_passed`); the refusal is
 shown in a dialog, with a reason field for admins, who may override.
 """
@@ -211,7 +212,7 @@ class CasesState(EditorState):
             return
         self.form_open = False
         await self._changed(document)
-        yield await self._save_with("case_saved", case["name"])
+        yield rx.toast.success(self.tr("case_saved_draft", name=case["name"]))
 
     @rx.event
     async def delete_case(self, index: int) -> Any:
@@ -220,13 +221,15 @@ class CasesState(EditorState):
             return None
         name = str(cases[index].get("name") or "")
         await self._changed(testcases.drop_case(self.doc, index))
-        return await self._save_with("case_deleted", name)
+        return rx.toast.success(self.tr("case_deleted_draft", name=name))
 
-    async def _save_with(self, key: str, name: str) -> list[Any]:
-        answer = await self._save()
-        if self.dirty:  # the save failed; `answer` says why
-            return answer
-        return [rx.toast.success(self.tr(key, name=name, n=self.saved_number))]
+    async def _version_first(self) -> tuple[bool, list[Any]]:
+        """Cut a version from a changed working copy: whether there is one now to go on
+        with, and the events that say what happened."""
+        if self.read_only or not (self.dirty or self.unsaved):
+            return True, []
+        answer = await self._cut_version()
+        return not (self.dirty or self.unsaved), answer
 
     # -- running --------------------------------------------------------------------------------
     @rx.event
@@ -237,11 +240,11 @@ class CasesState(EditorState):
     async def run_cases(self) -> Any:
         if self.running_cases or not self.flow_id:
             return
-        if not self.read_only and (self.dirty or self.layout_dirty):
-            answer = await self._save()
-            if self.dirty:
-                yield answer
-                return
+        ready, said = await self._version_first()
+        if said:
+            yield said
+        if not ready:
+            return
         self.running_cases = True
         self.panel_tab = "cases"
         yield
@@ -284,11 +287,11 @@ class CasesState(EditorState):
         if override and not reason:
             yield rx.toast.warning(self.tr("override_reason_required"))
             return
-        if self.dirty or self.layout_dirty:
-            answer = await self._save()
-            if self.dirty:
-                yield answer
-                return
+        ready, said = await self._version_first()
+        if said:
+            yield said
+        if not ready:
+            return
         self.submitting = True
         yield
         try:

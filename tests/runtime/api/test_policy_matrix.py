@@ -63,15 +63,18 @@ class Row:
     expected: dict[str | None, int]
     body: Body = None
     fresh: bool = False
+    headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def id(self) -> str:
         return f"{self.method} {self.path} [{self.setup}]"
 
 
-def row(method: str, path: str, setup: str, *statuses: int, body: Body = None, fresh: bool = False) -> Row:
+def row(method: str, path: str, setup: str, *statuses: int, body: Body = None, fresh: bool = False,
+        headers: dict[str, str] | None = None) -> Row:
     assert len(statuses) == len(PEOPLE), f"{method} {path}: {len(statuses)} statuses for {len(PEOPLE)} people"
-    return Row(method, path, setup, dict(zip(PEOPLE, statuses, strict=True)), body, fresh)
+    return Row(method, path, setup, dict(zip(PEOPLE, statuses, strict=True)), body, fresh,
+               tuple((headers or {}).items()))
 
 
 def new_workspace(uniq: str) -> dict[str, Any]:
@@ -126,7 +129,11 @@ ROWS = [
     row("GET",  "/api/flows/no-such-flow",   "-",            404, 404, 404, 404, 404, 404, 404, 404, 404, 401),
     row("POST", V,                           "draft",        201, 201, 403, 403, 404, 404, 404, 201, 201, 401,
         body=changed_document),
+    row("POST", V,                           "draft",        200, 200, 403, 403, 404, 404, 404, 200, 200, 401),
     row("GET",  V,                           "draft",        200, 200, 200, 200, 404, 404, 404, 200, 200, 401),
+    row("GET",  "/api/flows/{flow}/draft",   "draft",        200, 200, 403, 403, 404, 404, 404, 200, 200, 401),
+    row("PUT",  "/api/flows/{flow}/draft",   "draft",        200, 200, 403, 403, 404, 404, 404, 200, 200, 401,
+        body=changed_document, headers={"If-Match": "*"}),
     row("GET",  V + "/1",                    "draft",        200, 200, 200, 200, 404, 404, 404, 200, 200, 401),
     row("GET",  V + "/7",                    "draft",        404, 404, 404, 404, 404, 404, 404, 404, 404, 401),
     row("GET",  V + "/1/diff",               "draft",        200, 200, 200, 200, 404, 404, 404, 200, 200, 401),
@@ -172,6 +179,7 @@ ROWS = [
     row("GET",  "/api/audit",                "-",            403, 403, 200, 200, 403, 403, 403, 200, 403, 401),
     row("GET",  "/api/audit/export",         "-",            403, 403, 200, 200, 403, 403, 403, 200, 403, 401),
     row("GET",  "/api/audit/verify",         "-",            403, 403, 200, 200, 403, 403, 403, 200, 403, 401),
+    row("POST", "/api/audit/anchor",         "-",            403, 403, 201, 201, 403, 403, 403, 201, 403, 401),
 ]
 # fmt: on
 
@@ -235,6 +243,8 @@ async def call(sc: Scenario, row_: Row, who: str | None, context: dict[str, Any]
     kwargs: dict[str, Any] = {}
     if row_.body is not None:
         kwargs["json"] = row_.body(unique_slug("u"))
+    if row_.headers:
+        kwargs["headers"] = dict(row_.headers)
     return await sc.as_(who).request(row_.method, path, **kwargs)
 
 

@@ -92,6 +92,7 @@ platform    manage_users        F     F        F    F     F     A      F
 platform    manage_endpoints    F     F        F    F     F     A      F
 platform    create_workspace    F     F        F    F     F     A      F
 platform    read_audit          F     F        F    F     A     A      F
+platform    anchor_audit        F     F        F    F     A     A      F
 platform    read_templates      A     A        F    F     F     A      F
 
 workspace   read                A     A        A    N     A     A      N
