@@ -5,7 +5,9 @@ the step with the node's id and type, and a champion reads the message).
     ├── ConnectionMissing            the flow names a connection its workspace does not have
     │                                (never created, or deleted since the version was approved)
     ├── ActionNotAllowed             method, path, recipient or statement outside what the
-    │                                connection allows
+    │   │                            connection allows
+    │   └── SqliteOutsideDir         a SQLite file outside DIRIGENT_SQL_SQLITE_DIR, or in
+    │                                Dirigent's own data
     ├── EgressDenied                 the target address is not allowed (SSRF guard)
     └── ServiceUnavailable           (nodes.errors)
         └── RemoteFailure            the remote system is unreachable, timed out, or
@@ -26,6 +28,10 @@ class ConnectionMissing(NodeError):
 
 class ActionNotAllowed(NodeError):
     """The call is outside what the connection's settings allow."""
+
+
+class SqliteOutsideDir(ActionNotAllowed):
+    """A SQL connection names a SQLite file where connections may not read."""
 
 
 class EgressDenied(NodeError):

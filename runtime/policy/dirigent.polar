@@ -70,7 +70,7 @@ workspace_role(caller: Caller, "board", _workspace_id) if
 resource Platform {
     permissions = [
         "read", "manage_users", "manage_endpoints", "create_workspace", "read_audit",
-        "read_templates"
+        "read_templates", "read_health"
     ];
     roles = ["admin", "board"];
 
@@ -79,6 +79,8 @@ resource Platform {
     "create_workspace" if "admin";
     "read_audit" if "admin";
     "read_audit" if "board";
+    # /health's details (database, process names); without them it only says "ok".
+    "read_health" if "admin";
 }
 
 has_role(caller: Caller, "admin", _platform: Platform) if
