@@ -137,12 +137,13 @@ async def with_token(sc: Scenario, value: str | None, path: str = "/api/me") -> 
 
 
 async def test_missing_invalid_and_forged_tokens_are_401(sc: Scenario) -> None:
-    me = expect(await sc.as_("user").get("/api/me"), 200)
+    expect(await sc.as_("user").get("/api/me"), 200)
     now = datetime.now(UTC)
     later = now + timedelta(hours=1)
     # The claims of a real token (its session is open): each crafted one differs in one thing.
     real = jwt.decode(sc.api.tokens["user"], options={"verify_signature": False})
     good = {**real, "exp": later, "iat": now}
+    board_session = jwt.decode(sc.api.tokens["board1"], options={"verify_signature": False})["jti"]
 
     def without(name: str) -> dict[str, Any]:
         return {key: value for key, value in good.items() if key != name}
@@ -161,9 +162,7 @@ async def test_missing_invalid_and_forged_tokens_are_401(sc: Scenario) -> None:
         "another audience": token(sc, **{**good, "aud": "another-api"}),
         "no session": token(sc, **without("jti")),
         "unknown session": token(sc, **{**good, "jti": "0" * 32}),
-        "another user's session": token(
-            sc, **{**good, "jti": jwt.decode(sc.api.tokens["board1"], options={"verify_signature": False})["jti"]}
-        ),
+        "another user's session": token(sc, **{**good, "jti": board_session}),
     }
     for name, value in cases.items():
         response = await with_token(sc, value)

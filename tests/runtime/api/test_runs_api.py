@@ -222,7 +222,9 @@ def llm_may_reach_loopback(sc: Scenario) -> Any:
     llm.guard = before
 
 
-async def test_llm_endpoint_down_fails_the_run_naming_the_node(sc: Scenario, llm_may_reach_loopback: None) -> None:
+async def test_llm_endpoint_down_fails_the_run_naming_the_node(
+    sc: Scenario, llm_may_reach_loopback: None
+) -> None:
     name = unique_slug("offline")
     endpoint = {"name": name, "base_url": closed_port_url()}
     expect(await sc.as_("admin").post("/api/model-endpoints", json=endpoint), 201)
