@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from litestar import Litestar, Request, get
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
@@ -52,8 +52,7 @@ CONTROLLERS: list[Any] = [
 ]
 
 
-@dataclass
-class Health:
+class Health(msgspec.Struct, omit_defaults=True):
     status: str
     database: str | None = None  # the details: for admins only (`read_health`)
     worker: str | None = None
