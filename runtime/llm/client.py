@@ -208,9 +208,12 @@ class _TokenSinkFailed(Exception):
 class _ClientSlot:
     """One cached `AsyncInferenceClient`, with what it takes to retire it safely."""
 
-    def __init__(self, client: AsyncInferenceClient, transport: httpx2.AsyncBaseTransport) -> None:
+    def __init__(
+        self, client: AsyncInferenceClient, transport: httpx2.AsyncBaseTransport, guard: EgressGuard
+    ) -> None:
         self.client = client
         self.transport = transport
+        self.guard = guard  # the one its transport checks with
         self.streams = 0  # streamed answers served so far
         self.active = 0  # calls in flight
 
@@ -290,8 +293,13 @@ class HFChatModel:
         self, endpoint: ChatEndpoint, *, streaming: bool
     ) -> AsyncIterator[AsyncInferenceClient]:
         slot = self._slots.get(endpoint)
+        if slot is not None and slot.guard is not self.guard:  # another allow list: a new client
+            await self._retire(endpoint)
+            slot = None
         if slot is None:
-            slot = self._slots[endpoint] = _ClientSlot(self._new_client(endpoint), self._transport(endpoint))
+            slot = self._slots[endpoint] = _ClientSlot(
+                self._new_client(endpoint), self._transport(endpoint), self.guard
+            )
             for stale in [known for known in self._slots if known not in self.endpoints]:
                 await self._retire(stale)
         slot.active += 1

@@ -502,3 +502,25 @@ async def _ignore(token: str) -> None:
 
 def ids(objects: list[Any]) -> set[int]:
     return {id(item) for item in objects}
+
+
+async def test_an_endpoint_on_a_refused_address_is_never_called(messages_api: MessagesApiDouble) -> None:
+    """Model endpoints pass the egress guard: loopback is refused unless it is allowed."""
+    from runtime.connections.errors import EgressDenied
+
+    refused = HFChatModel(
+        ModelEndpoints([("default", messages_api.url, "tiny-chat", None)]), guard=EgressGuard(EgressPolicy())
+    )
+    request = ChatRequest("default", [{"role": "user", "content": "?"}])
+    said = r"model endpoint 'default' at http://127\.0\.0\.1:\d+ may not be called: .* loopback"
+    try:
+        for on_token in (None, _ignore):
+            with pytest.raises(EgressDenied, match=said):
+                await refused.chat(request, on_token=on_token)
+    finally:
+        await refused.aclose()
+    assert messages_api.requests == []
+
+
+async def _ignore(token: str) -> None:
+    return None
