@@ -184,3 +184,15 @@ def test_audit_filters_include_the_last_day_and_the_chain_reads_as_a_sentence() 
     assert not ok and "Eintrag #7" in text and problem == "entry 7 was altered"
     row = audit_view.entry_row({"seq": 3, "action": "version.approved", "detail": {"comment": "ok"}}, "de")
     assert row["action_text"] == "Version freigegeben" and row["detail"] == '{"comment": "ok"}'
+
+
+# -- signing out -----------------------------------------------------------------------------------
+async def test_signing_out_ends_the_session_in_the_runtime() -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path, request.headers["authorization"]))
+        return httpx.Response(200, json={"signed_out": True})
+
+    await _client(handler).logout()
+    assert seen == [("POST", "/api/auth/logout", "Bearer token-1")]
