@@ -137,18 +137,16 @@ async def remove_role(
         workspace = (
             await session.execute(select(Workspace).where(Workspace.slug == workspace_slug))
         ).scalar_one_or_none()
-        held = (
-            workspace is not None
-            and (
-                await session.execute(
-                    delete(Membership).where(
-                        Membership.user_id == user.id,
-                        Membership.workspace_id == workspace.id,
-                        Membership.role == role,
-                    )
+        held = False
+        if workspace is not None:
+            removed = await session.execute(
+                delete(Membership).where(
+                    Membership.user_id == user.id,
+                    Membership.workspace_id == workspace.id,
+                    Membership.role == role,
                 )
-            ).rowcount
-        )  # type: ignore[attr-defined]
+            )
+            held = bool(removed.rowcount)  # type: ignore[attr-defined]
     else:
         held = role in (user.global_roles or [])
         user.global_roles = [name for name in (user.global_roles or []) if name != role]

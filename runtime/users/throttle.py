@@ -129,6 +129,8 @@ async def failed(
     if verdict.first_in_window:
         notes.append(AuditNote("auth.login_failed", {"username": username, "address": address}))
     if verdict.locks_account:
+        # The lockout runs from the failure, not from the admission before the (slow) check.
+        account.locked_until = now + policy.lockout_for(account.lockouts)
         notes.append(_locked_note("account", account, policy, username=username, address=address))
     address_locked = _roll(by_address, policy, now)
     by_address.failures += 1
