@@ -176,7 +176,10 @@ AUDIT_TEXTS: dict[str, tuple[str, str]] = {
     "audit_action_auth_login": ("Anmeldung", "Sign-in"),
     "audit_action_auth_login_failed": ("Anmeldung fehlgeschlagen", "Sign-in failed"),
     # Sessions and sign-in throttling.
-    "audit_action_auth_login_locked": ("Anmeldung gesperrt (zu viele Fehlversuche)", "Sign-in locked (too many failures)"),
+    "audit_action_auth_login_locked": (
+        "Anmeldung gesperrt (zu viele Fehlversuche)",
+        "Sign-in locked (too many failures)",
+    ),
     "audit_action_auth_logout": ("Abmeldung", "Sign-out"),
     "audit_action_user_password_changed": ("Passwort geändert", "Password changed"),
     "audit_action_user_password_reset": ("Passwort neu gesetzt", "Password reset"),
