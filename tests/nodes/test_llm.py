@@ -521,6 +521,3 @@ async def test_an_endpoint_on_a_refused_address_is_never_called(messages_api: Me
         await refused.aclose()
     assert messages_api.requests == []
 
-
-async def _ignore(token: str) -> None:
-    return None
