@@ -6,16 +6,18 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, get
+import msgspec
+from litestar import Litestar, Request, get
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from sqlalchemy import text
 
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
-from runtime.api.auth import jwt_auth
+from runtime.api.auth import caller_of, jwt_auth
 from runtime.api.deps import Rt, provide_actor, provide_runtime
 from runtime.api.errors import EXCEPTION_HANDLERS
+from runtime.api.security import LocalSwagger, security_headers, swagger_assets
 from runtime.approvals.controller import TaskController
 from runtime.audit.controller import AuditController
 from runtime.connections.controller import ConnectionController
@@ -26,10 +28,12 @@ from runtime.flows.draft_controller import DraftController
 from runtime.knowledge.controller import KnowledgeController
 from runtime.llm.controller import ModelEndpointController
 from runtime.monitoring.controller import MonitoringController
+from runtime.policy.resources import Platform
 from runtime.runs.controller import RunController
 from runtime.settings import Settings
 from runtime.templates.controller import TemplateController
 from runtime.testing.controller import TestReportController
+from runtime.users.auth_controller import AuthController
 from runtime.users.controller import UserController
 
 CONTROLLERS: list[Any] = [
@@ -46,14 +50,26 @@ CONTROLLERS: list[Any] = [
     TemplateController,
     FeedbackController,
     MonitoringController,
+    AuthController,
 ]
 
 
-@get("/health", tags=["ops"])
-async def health(rt: Rt) -> dict[str, Any]:
+class Health(msgspec.Struct, omit_defaults=True):
+    status: str
+    database: str | None = None  # the details: for admins only (`read_health`)
+    worker: str | None = None
+
+
+@get("/health", tags=["ops"], exclude_from_auth=True)
+async def health(rt: Rt, request: Request[Any, Any, Any]) -> Health:
+    """`{"status": "ok"}` for anyone (load balancers); with an admin's token also the
+    database kind and this process's name (host:pid), which others need not know."""
     async with rt.db.read() as session:
         await session.execute(text("SELECT 1"))
-    return {"status": "ok", "database": rt.db.dialect, "worker": rt.runs.worker_id}
+    caller = await caller_of(request)
+    if caller is None or not rt.authz.is_allowed(caller, "read_health", Platform()):
+        return Health(status="ok")
+    return Health(status="ok", database=rt.db.dialect, worker=rt.runs.worker_id)
 
 
 def create_app(
@@ -75,9 +91,9 @@ def create_app(
         finally:
             await runtime.shutdown()
 
-    auth = jwt_auth(runtime.jwt_secret, settings.token_ttl_minutes)
+    auth = jwt_auth(runtime.jwt_secret, settings.token_ttl_minutes, settings.token_issuer)
     app = Litestar(
-        route_handlers=[health, *CONTROLLERS],
+        route_handlers=[health, swagger_assets(), *CONTROLLERS],
         dependencies={
             "rt": Provide(provide_runtime, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=False),
@@ -85,7 +101,10 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         on_app_init=[auth.on_app_init],
         lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(title="Dirigent runtime", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Dirigent runtime", version="0.1.0", path="/schema", render_plugins=[LocalSwagger()]
+        ),
+        before_send=[security_headers(settings)],
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
         request_max_body_size=2 * 1024 * 1024,
     )

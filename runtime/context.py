@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
 from runtime.audit.anchors import Anchorer
+from runtime.connections.egress import EgressGuard, EgressPolicy
 from runtime.connections.service import ConnectionService
 from runtime.db.database import Database
 from runtime.db.migrate import upgrade
@@ -26,6 +27,7 @@ from runtime.engine.executor import Engine
 from runtime.knowledge.service import KnowledgeService
 from runtime.llm.client import HFChatModel, ModelEndpoints
 from runtime.policy.authorizer import Authorizer
+from runtime.private_files import create_once, private_directory, private_file
 from runtime.runs.live import LiveAssistants
 from runtime.runs.manager import RunManager
 from runtime.settings import Settings
@@ -39,12 +41,9 @@ def jwt_secret(settings: Settings) -> str:
         return settings.jwt_secret
     path = Path(settings.data_dir) / "jwt.key"
     if path.exists():
+        private_file(path)  # narrowed, if an older version left it wider
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.write_text(key)
-    return key
+    return create_once(path, secrets.token_urlsafe(48).encode()).decode().strip()
 
 
 @dataclass
@@ -66,13 +65,15 @@ class Runtime:
         services: Mapping[str, Any] | None = None,
         registry: NodeRegistry = DEFAULT_REGISTRY,
     ) -> Runtime:
-        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        private_directory(settings.data_dir)
         db = Database(settings.resolved_database_url())
         node_services: dict[str, Any] = dict(services or {})
+        # One allow list for every outbound call: connections and model endpoints.
+        guard = EgressGuard(EgressPolicy.parse(settings.egress_allow))
         if "llm" not in node_services:
-            node_services["llm"] = HFChatModel(ModelEndpoints.from_settings(settings))
+            node_services["llm"] = HFChatModel(ModelEndpoints.from_settings(settings), guard=guard)
         node_services.setdefault("knowledge", KnowledgeService(settings, db))
-        node_services.setdefault("connections", ConnectionService(settings, db))
+        node_services.setdefault("connections", ConnectionService(settings, db, guard=guard))
         engine = Engine(node_services, max_node_timeout_s=settings.node_timeout_s)
         runs = RunManager(db, settings, engine, FlowCache(registry))
         return cls(

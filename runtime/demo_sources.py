@@ -1,8 +1,9 @@
 """The systems and documents the starter templates use, for the demo workspace of `dirigent up`.
 
-    databases    `<data_dir>-demo/crm.db` and `erp.db`: small SQLite files with German sample
-                 rows (`runtime/demo_data/*.sql`). They live beside the data dir, not in it:
-                 a SQL connection may never read Dirigent's own files.
+    databases    `crm.db` and `erp.db` in the directory SQL connections may read SQLite files
+                 from (`DIRIGENT_SQL_SQLITE_DIR`, by default `<data_dir>-demo`): small SQLite
+                 files with German sample rows (`runtime/demo_data/*.sql`). They live beside
+                 the data dir, not in it: a SQL connection may never read Dirigent's own files.
     connections  crm, erp (sql, read-only, on those files); crm-api, erp-api, itsm (http,
                  placeholders on 127.0.0.1 that an admin repoints); mail (SMTP on
                  127.0.0.1:1025). Loopback is refused by the egress guard until an admin
@@ -31,7 +32,7 @@ from runtime.errors import DirigentError
 from runtime.knowledge.service import KnowledgeService
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
-from runtime.settings import Settings
+from runtime.settings import Settings, default_sqlite_dir
 
 DATA = Path(__file__).resolve().parent / "demo_data"
 DATABASES = ("crm", "erp")
@@ -69,8 +70,7 @@ class SourcesSetup:
 
 def sources_dir(data_dir: Path) -> Path:
     """`./.dirigent` -> `./.dirigent-demo`: beside the data dir, never inside it."""
-    resolved = Path(data_dir).resolve()
-    return resolved.with_name(resolved.name + "-demo")
+    return default_sqlite_dir(data_dir)
 
 
 def write_databases(directory: Path) -> list[str]:
@@ -163,7 +163,7 @@ async def setup_sources(
 ) -> SourcesSetup:
     """See the module docstring. A part that cannot be set up is a note, not a failure of `up`."""
     result = SourcesSetup()
-    directory = sources_dir(settings.data_dir)
+    directory = settings.resolved_sqlite_dir()
     result.databases = write_databases(directory)
     authz = Authorizer()
     if admin is None:

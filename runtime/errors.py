@@ -10,6 +10,7 @@
     ├── PreconditionFailed 412    an If-Match that no longer matches (another tab saved first)
     ├── PayloadTooLarge    413    document over 1 MiB, upload over the limit
     ├── PreconditionRequired 428  a write that needs If-Match came without it
+    ├── TooManyRequests    429    sign-in throttled (carries `retry_after_s`: the Retry-After)
     └── Unavailable        503    a service the request needs is down or not configured
 
 Every message says what was expected and, where there is a choice, what the choices are.
@@ -88,6 +89,17 @@ class PreconditionRequired(DirigentError):
 class PayloadTooLarge(DirigentError):
     status_code = 413
     code = "payload_too_large"
+
+
+class TooManyRequests(DirigentError):
+    """Refused for now; `retry_after_s` becomes the answer's Retry-After header."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after_s: int, code: str | None = None, **extra: Any) -> None:
+        super().__init__(message, code=code, retry_after_s=retry_after_s, **extra)
+        self.retry_after_s = retry_after_s
 
 
 class Unavailable(DirigentError):

@@ -53,12 +53,44 @@ class Settings(BaseSettings):
         3600.0, description="Anchor the head this often if it moved; 0: off"
     )
 
+    # -- sessions, sign-in throttling, egress, data at rest (README "Security") ----------
+    # Tokens name who issued them and for whom (`iss`, `aud`); both are checked.
+    token_issuer: str = "dirigent"
+    # Failed sign-ins per account (and, more generously, per client address) within the
+    # window before further attempts are refused with 429 for the lockout time, which
+    # doubles with every lockout up to the maximum.
+    login_max_failures: int = Field(5, ge=1)
+    login_max_failures_per_address: int = Field(30, ge=1)
+    login_window_s: float = Field(15 * 60.0, gt=0)
+    login_lockout_s: float = Field(60.0, gt=0)
+    login_lockout_max_s: float = Field(60 * 60.0, gt=0)
+    # IPs, CIDRs and host names outbound calls (connections, model endpoints) may reach
+    # although they are internal; see runtime/connections/egress.py.
+    egress_allow: str = ""
+    # The only directory SQL connections may open SQLite files in (never the data dir);
+    # default: `<data_dir>-demo`, where `dirigent up` writes the demo databases.
+    sql_sqlite_dir: Path | None = None
+    # Where the Fernet key for connection secrets lives; default: `secret.key` in data_dir.
+    secret_key_file: Path | None = None
+    # Set when clients reach Dirigent over HTTPS only (behind a TLS proxy): answers carry
+    # Strict-Transport-Security with this max-age. 0: no such header.
+    hsts_max_age_s: int = Field(0, ge=0)
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'dirigent.db').resolve()}"
 
+    def resolved_sqlite_dir(self) -> Path:
+        return (self.sql_sqlite_dir or default_sqlite_dir(self.data_dir)).expanduser().resolve()
+
     def quorum_for(self, risk: str) -> int:
         return {"minimal": self.quorum_minimal, "limited": self.quorum_limited, "high": self.quorum_high}.get(
             risk, self.quorum_high
         )
+
+
+def default_sqlite_dir(data_dir: Path) -> Path:
+    """`./.dirigent` -> `./.dirigent-demo`: beside the data dir, never inside it."""
+    resolved = Path(data_dir).expanduser().resolve()
+    return resolved.with_name(resolved.name + "-demo")

@@ -1,15 +1,21 @@
-"""Bearer tokens (Litestar's JWT auth). Every request re-loads the user, so a removed
-user's token stops working at once. OIDC can replace `login` later: the rest only needs
+"""Bearer tokens (Litestar's JWT auth). Every request re-loads the user and the token's
+session, so a removed user's token, a signed-out one and the tokens that began before a
+password change or a role removal stop working at once, in every process
+(`runtime.users.sessions`). OIDC can replace `login` later: the rest only needs
 `request.user` to be an `Actor`.
 
+A token must carry `exp`, `iat`, `sub`, `jti` (its session), `iss` (`Settings.token_issuer`)
+and `aud` (`runtime.users.sessions.AUDIENCE`); the issuer and the audience are checked.
+
 What is remembered, and why it is safe: a token that passed verification, keyed by its
-exact text (`VerifiedTokens`). Whether a token verifies depends only on its text and the
-signing secret, and a forged or altered token is a different key, which is verified
-afresh; the expiry is checked again at every use. Who the token's user is and which
-roles they hold is never remembered: `read_actor` reads them for every request (on
-SQLite without leaving the event loop's thread, see `Database.rows`). PyJWT's
-verification costs a few hundred microseconds (it checks the base64 alphabet in Python
-and inspects the key), more than the rest of an authenticated request's overhead.
+exact text and everything it was verified against (`VerifiedTokens`). Whether a token
+verifies depends only on those, and a forged or altered token is a different key, which
+is verified afresh; the expiry is checked again at every use. Who the token's user is,
+which roles they hold and whether its session is still open is never remembered:
+`read_actor` reads them for every request (on SQLite without leaving the event loop's
+thread, see `Database.rows`). PyJWT's verification costs a few hundred microseconds (it
+checks the base64 alphabet in Python and inspects the key), more than the rest of an
+authenticated request's overhead.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from litestar.security.jwt import JWTAuth, Token
 
 from runtime.policy.resources import Actor
 from runtime.users.service import read_actor
+from runtime.users.sessions import ALGORITHM, AUDIENCE, REQUIRED_CLAIMS
 
 PUBLIC_PATHS = ["/health", "/schema", "/api/auth/login"]
 TOKENS_KEPT = 4096
@@ -85,14 +92,44 @@ class VerifiedTokens(Token):
 
 
 async def retrieve_actor(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Actor | None:
-    return await read_actor(connection.app.state.runtime.db, token.sub)
+    if not isinstance(token.jti, str):
+        return None
+    return await read_actor(connection.app.state.runtime.db, token.sub, token.jti)
 
 
-def jwt_auth(secret: str, ttl_minutes: int, extra_public: list[str] | None = None) -> JWTAuth[Actor]:
+async def caller_of(request: ASGIConnection[Any, Any, Any, Any]) -> Actor | None:
+    """The signed-in caller of a public route (one that authentication skips), or None
+    when the request carries no valid token of an open session."""
+    header = request.headers.get("authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "bearer" or not encoded:
+        return None
+    settings = request.app.state.runtime.settings
+    try:
+        token = VerifiedTokens.decode(
+            encoded.strip(),
+            request.app.state.runtime.jwt_secret,
+            ALGORITHM,
+            audience=[AUDIENCE],
+            issuer=[settings.token_issuer],
+            require_claims=list(REQUIRED_CLAIMS),
+        )
+    except NotAuthorizedException:
+        return None
+    return await retrieve_actor(token, request)
+
+
+def jwt_auth(
+    secret: str, ttl_minutes: int, issuer: str, extra_public: list[str] | None = None
+) -> JWTAuth[Actor]:
     return JWTAuth[Actor](
         retrieve_user_handler=retrieve_actor,
         token_secret=secret,
         token_cls=VerifiedTokens,
+        algorithm=ALGORITHM,
         default_token_expiration=timedelta(minutes=ttl_minutes),
+        accepted_issuers=[issuer],
+        accepted_audiences=[AUDIENCE],
+        require_claims=list(REQUIRED_CLAIMS),
         exclude=[*PUBLIC_PATHS, *(extra_public or [])],
     )

@@ -22,15 +22,18 @@ from litestar.exceptions import (
 from litestar.exceptions import NotFoundException as RouteNotFound
 
 from runtime.audit.service import append as audit
-from runtime.errors import DirigentError, Forbidden
+from runtime.errors import DirigentError, Forbidden, TooManyRequests
 
 log = logging.getLogger("dirigent.api")
 
 
 def _json(
-    status: int, body: dict[str, Any], background: BackgroundTask | None = None
+    status: int,
+    body: dict[str, Any],
+    background: BackgroundTask | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
-    return Response(content=body, status_code=status, background=background)
+    return Response(content=body, status_code=status, background=background, headers=headers)
 
 
 def dirigent_error(request: Request[Any, Any, Any], exc: DirigentError) -> Response[dict[str, Any]]:
@@ -45,7 +48,8 @@ def dirigent_error(request: Request[Any, Any, Any], exc: DirigentError) -> Respo
             request.url.path,
             exc.message,
         )
-    return _json(exc.status_code, exc.as_json(), background)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyRequests) else None
+    return _json(exc.status_code, exc.as_json(), background, headers)
 
 
 async def _audit_denial(runtime: Any, username: str | None, method: str, path: str, reason: str) -> None:

@@ -83,3 +83,13 @@ class EndpointCreate(Body):
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     base_url: str
     model: str = "tgi"
+
+
+# -- sessions and passwords (runtime/users/auth_controller.py) ---------------------------
+class PasswordChange(Body):
+    current_password: str = Field(..., min_length=1, max_length=1024)
+    new_password: str = Field(..., min_length=1, max_length=1024)
+
+
+class PasswordReset(Body):
+    new_password: str = Field(..., min_length=1, max_length=1024)

@@ -20,6 +20,7 @@ from nodes.errors import NodeError
 from runtime.db.database import Database
 from runtime.db.migrate import upgrade
 from runtime.errors import DirigentError, InvalidFlow, Unavailable
+from runtime.private_files import private_directory
 from runtime.settings import Settings
 
 T = TypeVar("T")
@@ -49,7 +50,7 @@ def display_url(url: str) -> str:
 @asynccontextmanager
 async def database(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Database]:
     """The configured database, migrated to head first (idempotent), disposed after."""
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    private_directory(settings.data_dir)
     db = Database(settings.resolved_database_url())
     try:
         if migrate:

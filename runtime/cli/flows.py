@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from nodes.errors import NodeError
 from runtime.cli.common import database, error_line, load_settings, read_json, run
+from runtime.connections.egress import EgressGuard, EgressPolicy
 from runtime.db.models import Flow, FlowVersion, Membership, User, Workspace
 from runtime.engine.compiled import CompiledFlow, compile_flow, compile_validated
 from runtime.engine.executor import Engine
@@ -34,6 +35,13 @@ EXIT_WAITING = 3
 OUTPUT_PREVIEW = 160
 # Node types that finish at once: no "running" line for them.
 QUICK_TYPES = frozenset({"input", "output", "template"})
+
+
+def chat_model(settings: Settings) -> HFChatModel:
+    """The model endpoints of the settings, behind the egress guard as in the runtime."""
+    return HFChatModel(
+        ModelEndpoints.from_settings(settings), guard=EgressGuard(EgressPolicy.parse(settings.egress_allow))
+    )
 
 
 @click.group("flow")
@@ -147,7 +155,7 @@ async def run_document(document: Any, inputs: Mapping[str, Any],
     unknown = sorted(set(fixed or {}) - set(compiled.instances))
     if unknown:
         raise BadRequest(f"--fixed names nodes the flow does not have: {', '.join(unknown)}")
-    llm = HFChatModel(ModelEndpoints.from_settings(settings))
+    llm = chat_model(settings)
     engine = Engine({"llm": llm}, max_node_timeout_s=settings.node_timeout_s)
     printer = StepPrinter(compiled)
     try:
@@ -209,7 +217,7 @@ class _NoKnowledge:
 async def test_document(compiled: CompiledFlow, settings: Settings, *, live: bool) -> SuiteResult:
     """Run the document's cases in this process: no server, no database, never a connection."""
     services: dict[str, Any] = {"knowledge": _NoKnowledge()}
-    llm = HFChatModel(ModelEndpoints.from_settings(settings)) if live else None
+    llm = chat_model(settings) if live else None
     if llm is not None:
         services["llm"] = llm
     try:

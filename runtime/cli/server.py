@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ from runtime.cli.common import database, display_url, load_settings, run
 from runtime.context import Runtime
 from runtime.db.migrate import alembic_config, upgrade
 from runtime.demo import PEOPLE, DemoSetup, setup_demo
+from runtime.private_files import PROCESS_UMASK, private_directory
 from runtime.settings import Settings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -54,7 +56,11 @@ async def migrate_database(settings: Settings) -> str:
 
 
 def serve_app(host: str, port: int, workers: int = 1) -> None:
-    """Serve the runtime until SIGINT/SIGTERM (uvicorn shuts the app down cleanly)."""
+    """Serve the runtime until SIGINT/SIGTERM (uvicorn shuts the app down cleanly).
+
+    Whatever the runtime's processes write (data dir, database, indexes, uploads, logs)
+    is readable by their own user only (umask 0077; see runtime/private_files.py)."""
+    os.umask(PROCESS_UMASK)
     uvicorn.run("runtime.cli.server:make_app", factory=True, host=host, port=port, workers=workers,
                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, log_level="info")
 
@@ -85,6 +91,7 @@ def migrate() -> None:
 
 # -- up -----------------------------------------------------------------------------
 async def prepare_up(settings: Settings) -> DemoSetup:
+    os.umask(PROCESS_UMASK)  # as `serve_app`: the demo's files too
     async with database(settings) as db:
         return await setup_demo(db, Path(settings.data_dir), settings=settings)
 
@@ -113,15 +120,12 @@ def start_studio(settings: Settings, runtime_url: str) -> Any:
     a string that says why there is no studio (Reflex or bun not installed, no studio/
     directory in this installation). Its output goes to `<data_dir>/studio.log`.
     """
-    import os
-
     launch = _studio_launcher()
     if isinstance(launch, str):
         return launch
     port = int(os.environ.get("DIRIGENT_STUDIO_PORT", launch.DEFAULT_PORT))
     host = os.environ.get("DIRIGENT_STUDIO_HOST", "127.0.0.1")
-    data_dir = Path(settings.data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = private_directory(settings.data_dir)
     try:
         process = launch.start(runtime_url, host=host, port=port, log_path=data_dir / "studio.log")
     except launch.StudioUnavailable as exc:
@@ -284,6 +288,7 @@ async def wait_for_schema(runtime: Runtime, stop: asyncio.Event, poll_s: float =
 async def run_worker(settings: Settings, *, migrate_first: bool = False,
                      stop: asyncio.Event | None = None) -> None:
     """The run manager's sweep without HTTP, until SIGTERM/SIGINT (or `stop` is set)."""
+    os.umask(PROCESS_UMASK)  # as `serve_app`
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT)

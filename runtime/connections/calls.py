@@ -112,6 +112,7 @@ class ConnectorCalls:
             self.guard,
             forbidden=forbidden,
             own_database=make_url(self.db.url),
+            sqlite_dir=self.settings.resolved_sqlite_dir(),
         )
 
     async def _connection_for(self, request: ConnectorRequest) -> ConnectionRow:

@@ -17,6 +17,10 @@ allows whatever it resolves to). If any address of a name is refused, the name i
 
 Redirects are never followed (the connector answers the 3xx status); the HTTP transport
 ignores proxy environment variables, which would bypass the check.
+
+The same guard is in front of model endpoints (`runtime/llm/client.py`, through
+`GuardedTransport2`: huggingface_hub speaks httpx2) and of network databases
+(`runtime/connections/sql.py`). The allow list comes from `Settings.egress_allow`.
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpcore
+import httpcore2
 import httpx
+import httpx2
 
 from runtime.connections.errors import EgressDenied, RemoteFailure
 
@@ -118,6 +124,11 @@ class EgressPolicy:
     def from_env(cls) -> EgressPolicy:
         return cls.parse(os.environ.get(ENV_ALLOW, ""))
 
+    def also_allowing(self, host: str) -> EgressPolicy:
+        """This policy with `host` (an IP address or a name) allowed as well."""
+        extra = EgressPolicy.parse([host])
+        return EgressPolicy(self.networks + extra.networks, self.hostnames | extra.hostnames)
+
     def allows(self, address: IPAddress, host: str) -> bool:
         if normalise_host(host) in self.hostnames:
             return True
@@ -195,6 +206,27 @@ class EgressGuard:
         return await asyncio.to_thread(connect)
 
 
+async def _connect_checked(
+    guard: EgressGuard,
+    hosts: frozenset[str] | None,
+    host: str,
+    port: int,
+    connect: Callable[[str], Awaitable[Any]],
+    retry_on: tuple[type[Exception], ...],
+) -> Any:
+    """`connect(address)` to the first checked address of `host` that accepts."""
+    if hosts is not None and normalise_host(host) not in hosts:
+        raise EgressDenied(f"this connection may only reach {', '.join(sorted(hosts))}, not {host}")
+    last: Exception | None = None
+    for address in await guard.addresses(host, port):
+        try:
+            return await connect(str(address))
+        except retry_on as error:
+            last = error
+    assert last is not None
+    raise last
+
+
 class _GuardedBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network layer with the guard in front of every TCP connection."""
 
@@ -211,22 +243,15 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        if normalise_host(host) not in self.hosts:
-            raise EgressDenied(f"this connection may only reach {', '.join(sorted(self.hosts))}, not {host}")
-        last: Exception | None = None
-        for address in await self.guard.addresses(host, port):
-            try:
-                return await self._inner.connect_tcp(
-                    str(address),
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
-                last = error
-        assert last is not None
-        raise last
+        async def connect(address: str) -> httpcore.AsyncNetworkStream:
+            return await self._inner.connect_tcp(
+                address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+            )
+
+        stream: httpcore.AsyncNetworkStream = await _connect_checked(
+            self.guard, self.hosts, host, port, connect, (httpcore.ConnectError, httpcore.ConnectTimeout)
+        )
+        return stream
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
@@ -266,3 +291,52 @@ def _insecure_context() -> ssl.SSLContext:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     return context
+
+
+class _GuardedBackend2(httpcore2.AsyncNetworkBackend):
+    """`_GuardedBackend` for httpcore2 (under httpx2, which huggingface_hub uses)."""
+
+    def __init__(self, guard: EgressGuard, hosts: frozenset[str] | None) -> None:
+        self.guard = guard
+        self.hosts = hosts
+        self._inner = httpcore2.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore2.AsyncNetworkStream:
+        async def connect(address: str) -> httpcore2.AsyncNetworkStream:
+            return await self._inner.connect_tcp(
+                address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+            )
+
+        stream: httpcore2.AsyncNetworkStream = await _connect_checked(
+            self.guard, self.hosts, host, port, connect, (httpcore2.ConnectError, httpcore2.ConnectTimeout)
+        )
+        return stream
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore2.AsyncNetworkStream:
+        raise EgressDenied("connections over unix sockets are not allowed")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport2(httpx2.AsyncHTTPTransport):
+    """`GuardedTransport` for httpx2. `hosts=None`: any host name, every address checked."""
+
+    def __init__(self, guard: EgressGuard, hosts: Iterable[str] | None = None) -> None:
+        super().__init__(trust_env=False)
+        allowed = None if hosts is None else frozenset(normalise_host(host) for host in hosts)
+        self._pool = httpcore2.AsyncConnectionPool(
+            ssl_context=ssl.create_default_context(),
+            max_connections=20,
+            max_keepalive_connections=5,
+            network_backend=_GuardedBackend2(guard, allowed),
+        )

@@ -8,9 +8,11 @@ the step with the node's id and type, and a champion reads the message).
     │   │                            connection allows
     │   ├── NoTestTarget             a test run would cause a side effect on a connection
     │   │                            without a test target (code no_test_target)
-    │   └── LiveReadNotAllowed       a test run would read production data through a
-    │                                connection without a test target, and did not say
-    │                                allow_live_reads (code live_read_not_allowed)
+    │   ├── LiveReadNotAllowed       a test run would read production data through a
+    │   │                            connection without a test target, and did not say
+    │   │                            allow_live_reads (code live_read_not_allowed)
+    │   └── SqliteOutsideDir         a SQLite file outside DIRIGENT_SQL_SQLITE_DIR, or in
+    │                                Dirigent's own data
     ├── SideEffectUncertain          an earlier attempt of this call was interrupted mid-call
     │                                and nobody can say whether it arrived; the connection
     │                                says `on_uncertain: fail` (code side_effect_uncertain)
@@ -34,6 +36,10 @@ class ConnectionMissing(NodeError):
 
 class ActionNotAllowed(NodeError):
     """The call is outside what the connection's settings allow."""
+
+
+class SqliteOutsideDir(ActionNotAllowed):
+    """A SQL connection names a SQLite file where connections may not read."""
 
 
 class EgressDenied(NodeError):

@@ -218,6 +218,11 @@ class EmailSettings(_Settings):
         return value
 
 
+# What a PostgreSQL URL's query may say; anything else (host, hostaddr, port, service,
+# passfile, ...) could send the connection somewhere the egress guard did not check.
+POSTGRES_QUERY_KEYS = frozenset({"ssl", "sslmode"})
+
+
 class SqlSettings(_Settings):
     url: str = Field(..., description="e.g. postgresql://reader@db.intern/erp or sqlite:///data/offers.db")
     max_rows: int = Field(500, ge=1, le=10_000)
@@ -237,6 +242,14 @@ class SqlSettings(_Settings):
             raise ValueError("the url must not contain the password; put it in the secret `password`")
         if url.get_backend_name() == "sqlite" and not url.database:
             raise ValueError("a sqlite url needs a file (sqlite:///path/to/file.db)")
+        if url.get_backend_name() == "sqlite" and url.query:
+            raise ValueError("a sqlite url takes no options (?...); it is always opened read-only")
+        extra = sorted(set(url.query) - POSTGRES_QUERY_KEYS)
+        if url.get_backend_name() == "postgresql" and extra:
+            raise ValueError(
+                f"the url may not set {', '.join(extra)}; options allowed: "
+                f"{', '.join(sorted(POSTGRES_QUERY_KEYS))} (host and port belong in the url itself)"
+            )
         return self
 
 

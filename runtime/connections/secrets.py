@@ -1,9 +1,12 @@
 """Connection secrets, encrypted at rest with Fernet (AES-128-CBC + HMAC-SHA256).
 
-The key comes from `DIRIGENT_SECRET_KEY` (a Fernet key: 32 url-safe base64 bytes) or from
-`secret.key` in the data dir, created on first start with 0600 permissions. Losing the key
-loses the secrets (the connections stay, their secrets must be entered again); rotating it
-means decrypting with the old and encrypting with the new (`SecretBox(old).rotate(new)`).
+The key comes from `DIRIGENT_SECRET_KEY` (a Fernet key: 32 url-safe base64 bytes), or
+from the file `DIRIGENT_SECRET_KEY_FILE` names, by default `secret.key` in the data dir;
+the file is created on first start with 0600 permissions. Keep it apart from the database
+(another disk, a secrets store mounted read-only) and back it up separately: a stolen
+database backup without the key does not give away the secrets. Losing the key loses the
+secrets (the connections stay, their secrets must be entered again); rotating it means
+decrypting with the old and encrypting with the new (`SecretBox(old).rotate(new)`).
 
 A secret is never shown again once stored: the API answers `{"set": true, "display": "••••",
 "changed_at": ...}` per secret name.
@@ -20,7 +23,10 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from runtime.private_files import create_once, private_file
+
 ENV_KEY = "DIRIGENT_SECRET_KEY"
+ENV_KEY_FILE = "DIRIGENT_SECRET_KEY_FILE"
 KEY_FILE = "secret.key"
 MASK = "••••"
 
@@ -29,25 +35,22 @@ class SecretKeyError(RuntimeError):
     """The secret key is malformed, or does not decrypt what was stored with another key."""
 
 
-def load_key(data_dir: Path | str, env: Mapping[str, str] | None = None) -> bytes:
-    """`DIRIGENT_SECRET_KEY`, or the key file in `data_dir` (created 0600 when missing)."""
+def load_key(
+    data_dir: Path | str, env: Mapping[str, str] | None = None, key_file: Path | str | None = None
+) -> bytes:
+    """`DIRIGENT_SECRET_KEY`, or the key file (`key_file`, else `DIRIGENT_SECRET_KEY_FILE`,
+    else `secret.key` in `data_dir`), created 0600 when missing."""
     environ = os.environ if env is None else env
     configured = environ.get(ENV_KEY, "").strip()
     if configured:
         return _checked(configured.encode(), f"{ENV_KEY}")
-    path = Path(data_dir) / KEY_FILE
+    named = key_file or environ.get(ENV_KEY_FILE, "").strip()
+    path = Path(named).expanduser() if named else Path(data_dir) / KEY_FILE
     if path.exists():
+        private_file(path)  # narrowed, if it was made wider
         return _checked(path.read_bytes().strip(), str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key()
-    # O_EXCL: two processes starting at once must not write two different keys.
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _checked(path.read_bytes().strip(), str(path))
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(key)
-    return key
+    # Created once: two processes starting at once must not write two different keys.
+    return _checked(create_once(path, Fernet.generate_key()).strip(), str(path))
 
 
 def _checked(key: bytes, where: str) -> bytes:

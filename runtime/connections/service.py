@@ -29,8 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from runtime.audit.service import append as audit
 from runtime.connections import usage
 from runtime.connections.calls import ConnectorCalls, scrub, sensitive_values
-from runtime.connections.egress import EgressGuard
+from runtime.connections.egress import EgressGuard, EgressPolicy
 from runtime.connections.email import EmailSender
+from runtime.connections.errors import SqliteOutsideDir
 from runtime.connections.http import HttpCall
 from runtime.connections.kinds import (
     KINDS,
@@ -42,6 +43,7 @@ from runtime.connections.kinds import (
 from runtime.connections.models import ConnectionRow
 from runtime.connections.secrets import SecretBox, load_key, masked
 from runtime.connections.target_store import apply_test_target, test_target_json
+from runtime.connections.sql import sqlite_file
 from runtime.connections.triggers import TriggerService
 from runtime.connections.usage import host_of
 from runtime.db.database import Database
@@ -75,8 +77,8 @@ class ConnectionService(ConnectorCalls):
     ) -> None:
         self.settings = settings
         self.db = db
-        self.box = box or SecretBox(load_key(settings.data_dir))
-        self.guard = guard or EgressGuard()
+        self.box = box or SecretBox(load_key(settings.data_dir, key_file=settings.secret_key_file))
+        self.guard = guard or EgressGuard(EgressPolicy.parse(settings.egress_allow))
         self._authz = authz
 
         self._schedules: asyncio.Task[None] | None = None
@@ -172,7 +174,21 @@ class ConnectionService(ConnectorCalls):
                     f"secret '{name}' must be a non-empty text (or null to remove it)",
                     code="invalid_connection",
                 )
-        return parsed.model_dump(mode="json")  # type: ignore[no-any-return]
+        clean: dict[str, Any] = parsed.model_dump(mode="json")
+        if kind == "sql":
+            self._check_sqlite_place(clean)
+        return clean
+
+    def _check_sqlite_place(self, settings: dict[str, Any]) -> None:
+        """A SQLite file outside the configured directory is refused when the connection is
+        saved (and again at every call, in case a link was changed since)."""
+        reader = self._sql_reader(ConnectionRow(name="", kind="sql", settings=settings), {})
+        if reader.url.get_backend_name() != "sqlite":
+            return
+        try:
+            sqlite_file(reader.url.database or "", reader.sqlite_dir, reader.forbidden)
+        except SqliteOutsideDir as refused:
+            raise BadRequest(refused.message, code="sqlite_outside_dir") from None
 
     def _apply_secrets(self, row: ConnectionRow, secrets: Mapping[str, str | None]) -> list[str]:
         """Merge `secrets` into the row (None removes one); the names that changed."""

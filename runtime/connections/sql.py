@@ -2,13 +2,18 @@
 
 Read-only is enforced by the database, not by looking at the statement:
 
-* SQLite: the file is opened read-only (`mode=ro`, which also holds for ATTACHed files),
+* SQLite: only files inside `DIRIGENT_SQL_SQLITE_DIR` (default `<data_dir>-demo`) and
+  never Dirigent's own data; the path is resolved first (`..`, symlinks), when the
+  connection is saved and again at every call, and the resolved file is what is opened.
+  The file is opened read-only (`mode=ro`, which also holds for ATTACHed files),
   `PRAGMA query_only` is on, and an authorizer admits only reads (SELECT, reading columns,
   functions, recursive CTEs) — so ATTACH, PRAGMA and writes are refused before they run.
   A progress handler interrupts a statement at its timeout.
 * PostgreSQL: every session has `default_transaction_read_only = on` and a
   `statement_timeout`, and each query runs in a transaction begun `READ ONLY` (which a
-  later statement cannot switch back). The server's address goes through the egress guard.
+  later statement cannot switch back). The server's address goes through the egress guard,
+  and the URL's query may not name another host or port (`?host=` would replace the
+  checked address): only `ssl`/`sslmode` are passed on.
 
 The statement is fixed in the flow (not a template); values come in as bound parameters.
 """
@@ -33,8 +38,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from runtime.connections.egress import EgressGuard
-from runtime.connections.errors import ActionNotAllowed, RemoteFailure
-from runtime.connections.kinds import SqlSettings
+from runtime.connections.errors import ActionNotAllowed, RemoteFailure, SqliteOutsideDir
+from runtime.connections.kinds import POSTGRES_QUERY_KEYS, SqlSettings
 
 _READS = {
     sqlite3.SQLITE_SELECT,
@@ -59,6 +64,28 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def sqlite_file(database: str, sqlite_dir: Path | None, forbidden: tuple[Path, ...] = ()) -> Path:
+    """The file a SQLite URL's `database` names, resolved (`..` and symlinks followed; a
+    relative name is relative to `sqlite_dir`) and checked: inside `sqlite_dir`, never in
+    one of the `forbidden` places (Dirigent's data dir and database)."""
+    if sqlite_dir is None:
+        raise SqliteOutsideDir("SQLite files are not allowed: no directory for them is configured")
+    allowed = sqlite_dir.expanduser().resolve()
+    path = (allowed / Path(database).expanduser()).resolve()
+    for place in forbidden:
+        resolved = place.resolve()
+        if path == resolved or resolved in path.parents or allowed == resolved or resolved in allowed.parents:
+            raise SqliteOutsideDir(
+                f"the SQLite file {path.name} is in Dirigent's own data; connections may not read it"
+            )
+    if allowed not in path.parents:
+        raise SqliteOutsideDir(
+            f"SQLite files must be inside {allowed} (DIRIGENT_SQL_SQLITE_DIR); "
+            f"{database} is not, once links and '..' are followed"
+        )
+    return path
+
+
 class SqlReader:
     def __init__(
         self,
@@ -69,6 +96,7 @@ class SqlReader:
         *,
         forbidden: tuple[Path, ...] = (),
         own_database: URL | None = None,
+        sqlite_dir: Path | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -77,6 +105,7 @@ class SqlReader:
         self.url = make_url(settings.url)
         self.forbidden = forbidden
         self.own_database = own_database
+        self.sqlite_dir = sqlite_dir
 
     @property
     def host(self) -> str:
@@ -94,13 +123,10 @@ class SqlReader:
 
     # -- SQLite -----------------------------------------------------------------------
     def _sqlite_path(self) -> Path:
-        path = Path(self.url.database or "").expanduser().resolve()
-        for place in self.forbidden:
-            if path == place or place in path.parents:
-                raise ActionNotAllowed(
-                    f"connection '{self.name}' points into Dirigent's own data ({path.name}); "
-                    "that is not allowed"
-                )
+        try:
+            path = sqlite_file(self.url.database or "", self.sqlite_dir, self.forbidden)
+        except SqliteOutsideDir as refused:
+            raise SqliteOutsideDir(f"connection '{self.name}': {refused.message}") from None
         if not path.is_file():
             raise RemoteFailure(f"the SQLite file of connection '{self.name}' does not exist")
         return path
@@ -139,7 +165,11 @@ class SqlReader:
                 f"connection '{self.name}' points at Dirigent's own database; that is not allowed"
             )
         url: URL = self.url.set(
-            drivername="postgresql+asyncpg", host=address, port=port, password=self.secrets.get("password")
+            drivername="postgresql+asyncpg",
+            host=address,
+            port=port,
+            password=self.secrets.get("password"),
+            query={key: value for key, value in self.url.query.items() if key in POSTGRES_QUERY_KEYS},
         )
         timeout_ms = int(self.settings.timeout_s * 1000)
         engine = create_async_engine(

@@ -29,6 +29,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import ClauseElement, Engine, Executable, Insert, Update, event
@@ -41,6 +42,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from runtime.private_files import private_sqlite
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -309,6 +312,9 @@ class Database:
             self.read_engine = _sqlite_engine(url, immediate=False)
             self.write_engine = _sqlite_engine(url, immediate=True)
             if parsed.database and parsed.database != ":memory:" and not parsed.query:
+                # 0600 before SQLite opens it: its WAL and SHM files get the same mode.
+                if Path(parsed.database).parent.is_dir():
+                    private_sqlite(parsed.database)
                 self.sqlite_writer = SqliteWriter(parsed.database)
                 self._point_reader = SqlitePointReader(parsed.database)
         else:

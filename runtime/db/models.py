@@ -329,3 +329,33 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+# -- sessions and sign-in throttling (runtime/users/sessions.py, throttle.py) -----------
+class AuthSession(Base):
+    """One sign-in: a token's `jti` names it. Every request reads it with the caller, so a
+    sign-out, a password change or a role taken away ends tokens in every process at once."""
+
+    __tablename__ = "auth_sessions"
+    id: Mapped[str] = _id()
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # logout | password_changed | password_reset | role_removed | user_removed
+    revoked_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins of one account (`account:<name>`) or client address (`address:<ip>`)
+    in the current window, and its lockout. Shared by every process through the database."""
+
+    __tablename__ = "login_throttles"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Attempts refused while locked, not yet written to the audit trail.
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -90,9 +90,12 @@ async def create_flow(
         )
     if not (name or "").strip():
         raise BadRequest("a flow needs a name")
+    # Slugs are unique in the whole installation (`/api/assistants/{slug}` names one
+    # assistant), so a slug may be taken in a workspace the caller cannot see. The answer
+    # is the same whoever holds it, and says neither that nor where it exists.
     taken = (await session.execute(select(Flow.id).where(Flow.slug == slug))).first()
     if taken:
-        raise Conflict(f"the slug '{slug}' is already used by another flow", code="slug_taken")
+        raise Conflict(f"the slug '{slug}' cannot be used; choose another one", code="slug_unavailable")
     normalised, content_hash = checked_document(document)
     flow = Flow(workspace_id=workspace.id, name=name.strip(), slug=slug, created_by=actor.id)
     session.add(flow)

@@ -37,6 +37,7 @@ from runtime.policy import resources
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import workspace_view
+from runtime.private_files import private_directory
 from runtime.settings import Settings
 from runtime.users.service import load_actor
 
@@ -161,6 +162,7 @@ class KnowledgeService:
         async with self._start_lock:
             if not self._started:
                 self._started = True
+                private_directory(self.root)  # indexes and uploads: readable by the runtime only
                 await self.jobs.resume_pending()
 
     async def close(self) -> None:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from runtime.knowledge.bm25 import Bm25, LexicalResult
+from runtime.private_files import private_directory, private_file, private_sqlite
 
 RRF_K = 60
 # Below this many allowed vectors an exact scan is about as fast as the graph, and exact.
@@ -132,12 +133,11 @@ class EmbeddedStore:
     """Chunks, vectors and both indexes of one knowledge index, in one directory."""
 
     def __init__(self, directory: Path, dimension: int) -> None:
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory = private_directory(directory)  # passages may be restricted: 0700
         self.dimension = dimension
         self._lock = threading.RLock()
         self._db = sqlite3.connect(
-            self.directory / "chunks.sqlite", check_same_thread=False, isolation_level=None
+            private_sqlite(self.directory / "chunks.sqlite"), check_same_thread=False, isolation_level=None
         )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -244,6 +244,7 @@ class EmbeddedStore:
         with self._lock:
             target = self.directory / "vectors.faiss"
             partial = target.with_suffix(".faiss.partial")
+            private_file(partial)
             faiss.write_index(self._index, str(partial))
             partial.replace(target)
 

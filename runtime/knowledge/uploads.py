@@ -19,6 +19,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from runtime.errors import BadRequest
 from runtime.knowledge.errors import EmptyFile, FileRejected, FileTooLarge, UnsupportedFileType
 from runtime.knowledge.extract import check_supported, too_large_message
+from runtime.private_files import private_directory, private_file
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FILES = 500
@@ -90,7 +91,7 @@ class _Spooler:
             spooled.error = error
             return
         spooled.path = self.directory / f"{len(self.upload.files):04d}.upload"
-        self._handle = spooled.path.open("wb")
+        self._handle = open(private_file(spooled.path), "wb")  # noqa: SIM115 - closed in on_part_end
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._file is None:
@@ -160,7 +161,7 @@ async def spool_multipart(
         raise BadRequest(
             "upload the files as multipart/form-data (one 'files' part per file)", code="multipart_required"
         )
-    directory.mkdir(parents=True, exist_ok=True)
+    private_directory(directory)
     spooler = _Spooler(directory, max_file_bytes)
     parser = MultipartParser(boundary, spooler.callbacks())  # type: ignore[arg-type]
     try:

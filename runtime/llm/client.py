@@ -9,11 +9,18 @@ from `DIRIGENT_LLM_URL`, an admin registers more. Every failure on the way (unkn
 refused connection, HTTP error, timeout, an answer that is not a Messages API answer)
 becomes `nodes.errors.ServiceUnavailable`, whose message names the endpoint and its URL
 but never its API key: it is shown to champions and stored with the run.
+
+Every call goes through the egress guard (`runtime.connections.egress`), as connections
+do: an endpoint on a loopback, private or metadata address is refused unless
+`DIRIGENT_EGRESS_ALLOW` lists it (`EgressDenied`). The one exception is the server the
+operator configured in `DIRIGENT_LLM_URL` (as trusted as the allow list itself, which is
+configured in the same place): its host is reachable without being listed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import aclosing, asynccontextmanager
@@ -28,6 +35,8 @@ from huggingface_hub.utils._http import async_hf_response_event_hook
 
 from nodes.errors import ServiceUnavailable
 from nodes.services import ChatRequest, ChatResult, TokenSink
+from runtime.connections.egress import EgressGuard, GuardedTransport2
+from runtime.connections.errors import EgressDenied, RemoteFailure
 
 if TYPE_CHECKING:
     from runtime.settings import Settings
@@ -46,6 +55,12 @@ class ChatEndpoint:
     base_url: str
     model: str = "tgi"
     api_key: str | None = field(default=None, repr=False)
+    # The operator's own server (`DIRIGENT_LLM_URL`): its host passes the egress guard.
+    trusted: bool = False
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or ""
 
     @property
     def display_url(self) -> str:
@@ -75,16 +90,24 @@ class ModelEndpoints:
     ) -> ModelEndpoints:
         """`DIRIGENT_LLM_URL` as "default" (when set), then the `registered` rows."""
         endpoints = cls()
+        trusted = origin(settings.llm_url) if settings.llm_url else None
         if settings.llm_url:
             endpoints.register(
-                DEFAULT_ENDPOINT, settings.llm_url, settings.llm_model, settings.llm_api_key
+                DEFAULT_ENDPOINT, settings.llm_url, settings.llm_model, settings.llm_api_key, trusted=True
             )
         for row in registered:
-            endpoints.register(*row)
+            # An admin's endpoint on the operator's own server is that server.
+            endpoints.register(*row, trusted=trusted is not None and origin(row[1]) == trusted)
         return endpoints
 
     def register(
-        self, name: str, base_url: str, model: str = "tgi", api_key: str | None = None
+        self,
+        name: str,
+        base_url: str,
+        model: str = "tgi",
+        api_key: str | None = None,
+        *,
+        trusted: bool = False,
     ) -> ChatEndpoint:
         if not name:
             raise ValueError("a model endpoint needs a name")
@@ -93,7 +116,9 @@ class ModelEndpoints:
                 f"model endpoint '{name}': base URL must start with http:// or https://, "
                 f"got {base_url!r}"
             )
-        return self._add(ChatEndpoint(name, base_url.rstrip("/"), model or "tgi", api_key or None))
+        return self._add(
+            ChatEndpoint(name, base_url.rstrip("/"), model or "tgi", api_key or None, trusted=trusted)
+        )
 
     def unregister(self, name: str) -> None:
         self._by_name.pop(name, None)
@@ -127,17 +152,48 @@ class ModelEndpoints:
         return endpoint
 
 
+def origin(url: str) -> tuple[str, int]:
+    """(host, port) of an http(s) URL, the port defaulted by the scheme."""
+    parts = urlsplit(url)
+    return (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
+
+
+async def check_endpoint_address(guard: EgressGuard, base_url: str) -> None:
+    """Raise `EgressDenied` when `base_url`'s host resolves to an address the guard refuses.
+
+    A name that does not resolve (yet) passes: every call is checked again anyway.
+    """
+    host, port = origin(base_url)
+    try:
+        await guard.addresses(host, port)
+    except RemoteFailure:
+        return
+
+
+# The transport the next huggingface_hub session gets (set around each call: sessions are
+# created lazily, by the client's first request, through the global factory below).
+_NEXT_TRANSPORT: contextvars.ContextVar[httpx2.AsyncBaseTransport | None] = contextvars.ContextVar(
+    "dirigent_llm_transport", default=None
+)
+
+
 def _endpoint_session() -> httpx2.AsyncClient:
     """The HTTP client under every `AsyncInferenceClient`: huggingface_hub's default
-    without its offline-mode guard.
+    without its offline-mode guard, on the egress-guarded transport of the endpoint.
 
     `HF_HUB_OFFLINE=1` (which the offline embedding setup suggests) means "never reach the
     Hugging Face Hub"; huggingface_hub applies it to every request, so it would also block
     the company's own model server. Dirigent's endpoints are never the Hub. Redirects are
-    not followed: a model server has no business sending prompts elsewhere.
+    not followed: a model server has no business sending prompts elsewhere. Proxy variables
+    of the environment are ignored (they would bypass the guard).
     """
+    transport = _NEXT_TRANSPORT.get() or GuardedTransport2(EgressGuard())
     return httpx2.AsyncClient(
-        event_hooks={"response": [async_hf_response_event_hook]}, follow_redirects=False, timeout=None
+        event_hooks={"response": [async_hf_response_event_hook]},
+        follow_redirects=False,
+        timeout=None,
+        transport=transport,
+        trust_env=False,
     )
 
 
@@ -152,8 +208,12 @@ class _TokenSinkFailed(Exception):
 class _ClientSlot:
     """One cached `AsyncInferenceClient`, with what it takes to retire it safely."""
 
-    def __init__(self, client: AsyncInferenceClient) -> None:
+    def __init__(
+        self, client: AsyncInferenceClient, transport: httpx2.AsyncBaseTransport, guard: EgressGuard
+    ) -> None:
         self.client = client
+        self.transport = transport
+        self.guard = guard  # the one its transport checks with
         self.streams = 0  # streamed answers served so far
         self.active = 0  # calls in flight
 
@@ -175,6 +235,8 @@ class HFChatModel:
             bounded by `request.timeout_s` with `asyncio.timeout` instead, and this is
             only a backstop (default: the longest timeout a node may configure).
         streams_per_client: streamed answers after which a client is replaced.
+        guard: the egress guard every connection goes through (default: the allow list
+            of `DIRIGENT_EGRESS_ALLOW`).
     """
 
     def __init__(
@@ -183,9 +245,11 @@ class HFChatModel:
         *,
         io_timeout_s: float = 3600.0,
         streams_per_client: int = 500,
+        guard: EgressGuard | None = None,
     ) -> None:
         set_async_client_factory(_endpoint_session)  # Dirigent is the only async user of huggingface_hub
         self.endpoints = endpoints
+        self.guard = guard or EgressGuard()
         self.io_timeout_s = io_timeout_s
         self.streams_per_client = streams_per_client
         # Keyed by the endpoint's value, so a changed URL or key gets a fresh client.
@@ -205,6 +269,11 @@ class HFChatModel:
                 return await self._stream(client, endpoint, arguments, on_token)
         except _TokenSinkFailed as failed:
             raise failed.error from None
+        except EgressDenied as denied:
+            raise EgressDenied(
+                f"the model endpoint '{endpoint.name}' at {endpoint.display_url} may not be called: "
+                f"{denied.message}"
+            ) from None
         except (TimeoutError, httpx2.TimeoutException):
             raise _unavailable(
                 endpoint, f"did not answer within {request.timeout_s:g} s (the node's timeout)"
@@ -224,8 +293,13 @@ class HFChatModel:
         self, endpoint: ChatEndpoint, *, streaming: bool
     ) -> AsyncIterator[AsyncInferenceClient]:
         slot = self._slots.get(endpoint)
+        if slot is not None and slot.guard is not self.guard:  # another allow list: a new client
+            await self._retire(endpoint)
+            slot = None
         if slot is None:
-            slot = self._slots[endpoint] = _ClientSlot(self._new_client(endpoint))
+            slot = self._slots[endpoint] = _ClientSlot(
+                self._new_client(endpoint), self._transport(endpoint), self.guard
+            )
             for stale in [known for known in self._slots if known not in self.endpoints]:
                 await self._retire(stale)
         slot.active += 1
@@ -233,9 +307,11 @@ class HFChatModel:
             slot.streams += 1
             if slot.streams >= self.streams_per_client:
                 await self._retire(endpoint)
+        transport = _NEXT_TRANSPORT.set(slot.transport)
         try:
             yield slot.client
         finally:
+            _NEXT_TRANSPORT.reset(transport)
             slot.active -= 1
             if slot.active == 0 and slot in self._retired:
                 self._retired.discard(slot)
@@ -248,6 +324,14 @@ class HFChatModel:
             self._retired.add(slot)
         else:
             await slot.client.close()
+
+    def _transport(self, endpoint: ChatEndpoint) -> httpx2.AsyncBaseTransport:
+        """Only the endpoint's host, at addresses the guard allows (the trusted endpoint's
+        own host allowed as well)."""
+        guard = self.guard
+        if endpoint.trusted and endpoint.host:
+            guard = EgressGuard(guard.policy.also_allowing(endpoint.host), guard.resolver)
+        return GuardedTransport2(guard, [endpoint.host])
 
     def _new_client(self, endpoint: ChatEndpoint) -> AsyncInferenceClient:
         return AsyncInferenceClient(

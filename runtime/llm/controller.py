@@ -1,5 +1,9 @@
 """`/api/model-endpoints`: LLM servers an admin registers (TGI or any Messages-API server).
 
+A base URL whose host is an address the egress guard refuses (loopback, private,
+link-local, metadata; `DIRIGENT_EGRESS_ALLOW` lists exceptions) is refused here with 400
+`endpoint_not_allowed`, and every call checks again (`runtime/llm/client.py`).
+
 API keys for endpoints arrive with the encrypted secrets store (Connectors issue); until
 then an endpoint that needs a key is configured through `DIRIGENT_LLM_API_KEY`.
 """
@@ -16,8 +20,11 @@ from sqlalchemy import select
 from runtime.api.deps import Caller, Rt, iso
 from runtime.api.schemas import EndpointCreate
 from runtime.audit.service import append as audit
+from runtime.connections.egress import EgressGuard, EgressPolicy
+from runtime.connections.errors import EgressDenied
 from runtime.db.models import ModelEndpoint
 from runtime.errors import BadRequest, Conflict, NotFound
+from runtime.llm.client import HFChatModel, check_endpoint_address, origin
 from runtime.policy.resources import Platform
 
 
@@ -58,6 +65,9 @@ class ModelEndpointController(Controller):
         rt.authz.authorize(actor, "manage_endpoints", Platform())
         if urlsplit(data.base_url).scheme not in ("http", "https"):
             raise BadRequest("base_url must start with http:// or https://")
+        if not urlsplit(data.base_url).hostname:
+            raise BadRequest("base_url needs a host, e.g. http://tgi:80", code="invalid_endpoint")
+        await _check_address(rt, data.base_url)
         async with rt.db.write() as session:
             exists = (
                 await session.execute(select(ModelEndpoint).where(ModelEndpoint.name == data.name))
@@ -98,3 +108,20 @@ class ModelEndpointController(Controller):
             )
         await rt.reload_model_endpoints()
         return {"name": name, "removed": True}
+
+
+async def _check_address(rt: Rt, base_url: str) -> None:
+    """Refuse a URL the egress guard would refuse at every call (the operator's own
+    `DIRIGENT_LLM_URL` server excepted, as in `runtime.llm.client`)."""
+    if rt.settings.llm_url and origin(base_url) == origin(rt.settings.llm_url):
+        return
+    llm = rt.services.get("llm")
+    guard = (
+        llm.guard
+        if isinstance(llm, HFChatModel)
+        else EgressGuard(EgressPolicy.parse(rt.settings.egress_allow))
+    )
+    try:
+        await check_endpoint_address(guard, base_url)
+    except EgressDenied as denied:
+        raise BadRequest(denied.message, code="endpoint_not_allowed") from None

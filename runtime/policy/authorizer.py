@@ -102,6 +102,7 @@ _EXPLANATIONS: dict[type, dict[str, tuple[str, str]]] = {
             "see the starter templates",
             "the role champion or admin in a workspace (or the global role admin)",
         ),
+        "read_health": ("see the runtime's health details", "the global role admin"),
     },
     Workspace: {
         "read": ("see this workspace", "a role in it, or the global role board or admin"),

@@ -70,7 +70,7 @@ workspace_role(caller: Caller, "board", _workspace_id) if
 resource Platform {
     permissions = [
         "read", "manage_users", "manage_endpoints", "create_workspace", "read_audit",
-        "anchor_audit", "read_templates"
+        "anchor_audit", "read_templates", "read_health"
     ];
     roles = ["admin", "board"];
 
@@ -81,6 +81,8 @@ resource Platform {
     "read_audit" if "board";
     # Anchoring the head on demand (it is also done at an interval): those who read the trail.
     "anchor_audit" if "read_audit";
+    # /health's details (database, process names); without them it only says "ok".
+    "read_health" if "admin";
 }
 
 has_role(caller: Caller, "admin", _platform: Platform) if

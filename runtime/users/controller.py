@@ -1,63 +1,25 @@
-"""`/api/auth/login`, `/api/me`, `/api/workspaces`."""
+"""`/api/me`, `/api/workspaces` (signing in and out: `runtime/users/auth_controller.py`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import JSONBody
-from litestar.security.jwt import Token
 from sqlalchemy import select
 
 from runtime.api.deps import Caller, Rt, iso
-from runtime.api.schemas import LoginRequest, WorkspaceCreate
-from runtime.audit.service import append as audit
+from runtime.api.schemas import WorkspaceCreate
 from runtime.db.models import Workspace
-from runtime.errors import Unauthorized
 from runtime.policy.resources import Platform
 from runtime.policy.views import workspace_view
-from runtime.users.service import authenticate, get_or_create_workspace
+from runtime.users.service import get_or_create_workspace
 
 
 class UserController(Controller):
     path = "/api"
     tags = ["users"]
-
-    @post("/auth/login", status_code=200)
-    async def login(
-        self, rt: Rt, data: JSONBody[LoginRequest], request: Request[Any, Any, Any]
-    ) -> dict[str, Any]:
-        try:
-            async with rt.db.write() as session:
-                user = await authenticate(session, data.username, data.password)
-                await audit(
-                    session,
-                    actor=user.username,
-                    action="auth.login",
-                    resource_type="user",
-                    resource_id=user.id,
-                )
-        except Unauthorized:
-            # After the first transaction ended: on SQLite a second writer inside it waits for
-            # the first one's lock until the busy timeout and fails.
-            async with rt.db.write() as audit_session:
-                await audit(
-                    audit_session,
-                    actor=None,
-                    action="auth.login_failed",
-                    detail={"username": data.username[:64]},
-                )
-            raise
-        expires = datetime.now(UTC) + timedelta(minutes=rt.settings.token_ttl_minutes)
-        token = Token(sub=user.id, exp=expires).encode(rt.jwt_secret, "HS256")
-        return {
-            "token": token,
-            "token_type": "Bearer",
-            "expires_at": expires.isoformat(),
-            "user": {"id": user.id, "username": user.username},
-        }
 
     @get("/me")
     async def me(self, rt: Rt, actor: Caller) -> dict[str, Any]:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit.service import append as audit
 from runtime.db.database import Database
-from runtime.db.models import Membership, User, Workspace
-from runtime.errors import BadRequest, Conflict, Unauthorized
+from runtime.db.models import AuthSession, Membership, User, Workspace
+from runtime.errors import BadRequest, Conflict, NotFound, Unauthorized
 from runtime.policy.resources import Actor
 from runtime.users.passwords import hash_password, verify_password
+from runtime.users.sessions import revoke_user_sessions
 
 WORKSPACE_ROLES = ("admin", "champion", "user")
 GLOBAL_ROLES = ("board", "admin")
@@ -36,11 +38,26 @@ async def load_actor(session: AsyncSession, user_id: str) -> Actor | None:
     return _actor_of(user_id, [tuple(row) for row in rows])
 
 
-async def read_actor(db: Database, user_id: str) -> Actor | None:
-    """`load_actor` for every request: read afresh each time (a removed user's token, or
-    a role taken away, must count at once, also when another process changed it), with
-    `Database.rows`, so that on SQLite it costs microseconds rather than thread hops."""
-    return _actor_of(user_id, await db.rows(_ACTOR_ROWS, {"user_id": user_id}))
+# ... only while the token's session is open (`runtime.users.sessions`): still one query.
+_SESSION_ACTOR_ROWS = (
+    select(User.username, User.global_roles, User.active, Membership.workspace_id, Membership.role)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .outerjoin(Membership, Membership.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id"),
+        AuthSession.id == bindparam("session_id"),
+        AuthSession.revoked_at.is_(None),
+    )
+)
+
+
+async def read_actor(db: Database, user_id: str, session_id: str) -> Actor | None:
+    """`load_actor` for every request: read afresh each time (a removed user's token, a
+    role taken away or a session ended must count at once, also when another process
+    changed it), with `Database.rows`, so that on SQLite it costs microseconds rather
+    than thread hops. None when the user is gone or the session `session_id` has ended."""
+    rows = await db.rows(_SESSION_ACTOR_ROWS, {"user_id": user_id, "session_id": session_id})
+    return _actor_of(user_id, rows)
 
 
 def _actor_of(user_id: str, rows: list[tuple[Any, ...]]) -> Actor | None:
@@ -62,10 +79,90 @@ def _actor_of(user_id: str, rows: list[tuple[Any, ...]]) -> Actor | None:
 
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User:
-    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
-    if not verify_password(user.password_hash if user else None, password) or user is None or not user.active:
+    user = await check_password(session, username, password)
+    if user is None:
         raise Unauthorized("wrong username or password", code="login_failed")
     return user
+
+
+async def check_password(session: AsyncSession, username: str, password: str) -> User | None:
+    """The active user `username` if `password` is theirs, else None. An unknown name is
+    checked against a dummy hash, so it takes as long as a wrong password. The hash is
+    checked in a thread: Argon2 takes tens of milliseconds, other requests go on."""
+    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    right = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
+    return user if right and user is not None and user.active else None
+
+
+async def set_password(
+    session: AsyncSession, user: User, password: str, *, reason: str, actor: str | None
+) -> int:
+    """Give `user` a new password and end every session they have (`reason`:
+    password_changed by themselves, password_reset by an admin); how many ended."""
+    try:
+        user.password_hash = hash_password(password)
+    except ValueError as exc:
+        raise BadRequest(str(exc), code="weak_password") from None
+    ended = await revoke_user_sessions(session, user.id, reason)
+    await audit(
+        session,
+        actor=actor,
+        action=f"user.{reason}",
+        resource_type="user",
+        resource_id=user.id,
+        detail={"username": user.username, "sessions_ended": ended},
+    )
+    return ended
+
+
+async def find_user(session: AsyncSession, username: str) -> User:
+    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user '{username}'", code="user_not_found")
+    return user
+
+
+async def remove_role(
+    session: AsyncSession,
+    username: str,
+    role: str,
+    workspace_slug: str | None = None,
+    *,
+    actor: str | None = None,
+) -> int:
+    """Take `role` (in `workspace_slug`, or the global one) away from `username` and end
+    their sessions: whoever held the role signs in again. How many sessions ended."""
+    user = await find_user(session, username)
+    if workspace_slug:
+        workspace = (
+            await session.execute(select(Workspace).where(Workspace.slug == workspace_slug))
+        ).scalar_one_or_none()
+        held = False
+        if workspace is not None:
+            removed = await session.execute(
+                delete(Membership).where(
+                    Membership.user_id == user.id,
+                    Membership.workspace_id == workspace.id,
+                    Membership.role == role,
+                )
+            )
+            held = bool(removed.rowcount)  # type: ignore[attr-defined]
+    else:
+        held = role in (user.global_roles or [])
+        user.global_roles = [name for name in (user.global_roles or []) if name != role]
+    if not held:
+        where = f" in workspace '{workspace_slug}'" if workspace_slug else " (as a global role)"
+        raise Conflict(f"'{username}' does not hold the role '{role}'{where}", code="role_not_held")
+    ended = await revoke_user_sessions(session, user.id, "role_removed")
+    await audit(
+        session,
+        actor=actor,
+        action="user.role_removed",
+        resource_type="user",
+        resource_id=user.id,
+        detail={"role": role, "workspace": workspace_slug, "sessions_ended": ended},
+    )
+    return ended
 
 
 async def get_or_create_workspace(
@@ -132,6 +229,9 @@ async def add_user(
             detail={"username": username},
         )
     else:
+        if not verify_password(user.password_hash, password):
+            # A new password ends the sessions that began with the old one.
+            await revoke_user_sessions(session, user.id, "password_reset")
         user.password_hash = password_hash
         user.active = True
     if workspace_slug:
@@ -169,6 +269,7 @@ async def remove_user(session: AsyncSession, username: str, *, actor: str | None
     if not user.active:
         raise Conflict(f"'{username}' is already removed")
     user.active = False
+    await revoke_user_sessions(session, user.id, "user_removed")
     await audit(
         session,
         actor=actor,

@@ -162,6 +162,10 @@ class RuntimeClient:
             "POST", "/api/auth/login", json_body={"username": username, "password": password}
         )
 
+    async def logout(self) -> None:
+        """End this token's session in the runtime (every runtime process refuses it after)."""
+        await self.request("POST", "/api/auth/logout")
+
     async def me(self) -> dict[str, Any]:
         return await self.request("GET", "/api/me")
 

@@ -476,6 +476,30 @@ ERRORS: dict[str, tuple[str, str]] = {
         "Diesen Kurznamen gibt es schon. Bitte wählen Sie einen anderen.",
         "This short name is taken. Please choose another one.",
     ),
+    "slug_unavailable": (
+        "Dieser Kurzname ist nicht verfügbar. Bitte wählen Sie einen anderen.",
+        "This short name is not available. Please choose another one.",
+    ),
+    # Sessions, passwords and what the runtime refuses for safety's sake.
+    "login_throttled": (
+        "Zu viele fehlgeschlagene Anmeldungen. Bitte warten Sie einige Minuten und versuchen Sie es dann erneut.",
+        "Too many failed sign-ins. Please wait a few minutes, then try again.",
+    ),
+    "wrong_password": ("Das bisherige Passwort stimmt nicht.", "The current password is wrong."),
+    "weak_password": (
+        "Das neue Passwort ist zu kurz: Es braucht mindestens 8 Zeichen.",
+        "The new password is too short: it needs at least 8 characters.",
+    ),
+    "user_not_found": ("Diese Person gibt es nicht.", "There is no such user."),
+    "role_not_held": ("Die Person hat diese Rolle nicht.", "The user does not hold this role."),
+    "endpoint_not_allowed": (
+        "Diese Adresse ist gesperrt. Interne Adressen gibt die Administration in DIRIGENT_EGRESS_ALLOW frei.",
+        "This address is blocked. Administrators allow internal addresses in DIRIGENT_EGRESS_ALLOW.",
+    ),
+    "sqlite_outside_dir": (
+        "SQLite-Dateien dürfen nur im dafür vorgesehenen Verzeichnis liegen (DIRIGENT_SQL_SQLITE_DIR).",
+        "SQLite files may only be in the directory set aside for them (DIRIGENT_SQL_SQLITE_DIR).",
+    ),
     "invalid_slug": (
         "Der Kurzname darf nur Kleinbuchstaben, Ziffern und Bindestriche enthalten.",
         "The short name may contain only lower-case letters, digits and hyphens.",

@@ -190,6 +190,15 @@ AUDIT_TEXTS: dict[str, tuple[str, str]] = {
     "resource_workspace": ("Arbeitsbereich", "Workspace"),
     "audit_action_auth_login": ("Anmeldung", "Sign-in"),
     "audit_action_auth_login_failed": ("Anmeldung fehlgeschlagen", "Sign-in failed"),
+    # Sessions and sign-in throttling.
+    "audit_action_auth_login_locked": (
+        "Anmeldung gesperrt (zu viele Fehlversuche)",
+        "Sign-in locked (too many failures)",
+    ),
+    "audit_action_auth_logout": ("Abmeldung", "Sign-out"),
+    "audit_action_user_password_changed": ("Passwort geändert", "Password changed"),
+    "audit_action_user_password_reset": ("Passwort neu gesetzt", "Password reset"),
+    "audit_action_user_role_removed": ("Rolle entzogen", "Role removed"),
     "audit_action_connection_called": ("Verbindung aufgerufen", "Connection called"),
     "audit_action_connection_created": ("Verbindung angelegt", "Connection created"),
     "audit_action_connection_deleted": ("Verbindung gelöscht", "Connection deleted"),

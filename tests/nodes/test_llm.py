@@ -23,12 +23,16 @@ from nodes.llm import LLMNode
 from nodes.router import RouterNode
 from nodes.services import ChatRequest
 from nodes.templating import render
+from runtime.connections.egress import EgressGuard, EgressPolicy
 from runtime.llm import HFChatModel, ModelEndpoints
 from runtime.llm import client as client_module
 from runtime.settings import Settings
 from tests.support.messages_api_double import MessagesApiDouble, Reply, closed_port_url
 
 SECRET = "sk-dirigent-test-4711-do-not-print"
+# Model endpoints pass the egress guard, which refuses loopback unless it is allowed: the
+# double listens on 127.0.0.1, so these tests allow it, as an admin would.
+LOOPBACK = EgressGuard(EgressPolicy.parse("127.0.0.1"))
 SCOPE = {
     "inputs": {"question": "Where is Ulm?"},
     "find": {"context": "Ulm lies on the Danube."},
@@ -37,7 +41,7 @@ SCOPE = {
 
 @pytest.fixture
 async def chat_model(messages_api: MessagesApiDouble) -> AsyncIterator[HFChatModel]:
-    model = HFChatModel(ModelEndpoints([("default", messages_api.url, "tiny-chat", None)]))
+    model = HFChatModel(ModelEndpoints([("default", messages_api.url, "tiny-chat", None)]), guard=LOOPBACK)
     yield model
     await model.aclose()
 
@@ -72,7 +76,7 @@ async def run_llm(
 def unreachable_model(url: str | None = None, api_key: str | None = None) -> HFChatModel:
     """A model whose "default" endpoint is a port where nothing listens."""
     return HFChatModel(
-        ModelEndpoints([("default", url or closed_port_url(), "tiny-chat", api_key)])
+        ModelEndpoints([("default", url or closed_port_url(), "tiny-chat", api_key)]), guard=LOOPBACK
     )
 
 
@@ -293,7 +297,7 @@ async def test_without_any_endpoint_the_error_says_how_to_configure_one() -> Non
 async def test_the_api_key_is_sent_but_never_shown_in_an_error(
     messages_api: MessagesApiDouble,
 ) -> None:
-    keyed = HFChatModel(ModelEndpoints([("default", messages_api.url, "tiny-chat", SECRET)]))
+    keyed = HFChatModel(ModelEndpoints([("default", messages_api.url, "tiny-chat", SECRET)]), guard=LOOPBACK)
     down = unreachable_model(api_key=SECRET)
     failures: list[ServiceUnavailable] = []
     # Only the slow case relies on the timeout; the others get time to spare on a busy machine.
@@ -346,7 +350,7 @@ def test_hugging_face_offline_mode_does_not_block_the_companys_own_endpoint(
         "request = ChatRequest(model='default', messages=[{'role': 'user', 'content': 'Ulm?'}])\n"
         "print(asyncio.run(model.chat(request)).text)\n"
     )
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "DIRIGENT_EGRESS_ALLOW": "127.0.0.1"}
     command = [sys.executable, "-c", script]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -411,7 +415,9 @@ async def test_clients_are_reused_and_retired_after_many_streams(
 
     monkeypatch.setattr(client_module, "AsyncInferenceClient", RecordingClient)
     model = HFChatModel(
-        ModelEndpoints([("default", messages_api.url, "tiny-chat", None)]), streams_per_client=3
+        ModelEndpoints([("default", messages_api.url, "tiny-chat", None)]),
+        streams_per_client=3,
+        guard=LOOPBACK,
     )
     request = ChatRequest("default", [{"role": "user", "content": "?"}])
 
@@ -496,3 +502,22 @@ async def _ignore(token: str) -> None:
 
 def ids(objects: list[Any]) -> set[int]:
     return {id(item) for item in objects}
+
+
+async def test_an_endpoint_on_a_refused_address_is_never_called(messages_api: MessagesApiDouble) -> None:
+    """Model endpoints pass the egress guard: loopback is refused unless it is allowed."""
+    from runtime.connections.errors import EgressDenied
+
+    refused = HFChatModel(
+        ModelEndpoints([("default", messages_api.url, "tiny-chat", None)]), guard=EgressGuard(EgressPolicy())
+    )
+    request = ChatRequest("default", [{"role": "user", "content": "?"}])
+    said = r"model endpoint 'default' at http://127\.0\.0\.1:\d+ may not be called: .* loopback"
+    try:
+        for on_token in (None, _ignore):
+            with pytest.raises(EgressDenied, match=said):
+                await refused.chat(request, on_token=on_token)
+    finally:
+        await refused.aclose()
+    assert messages_api.requests == []
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.studio.conftest import STREAMED_ANSWER, Stack
@@ -52,11 +53,15 @@ def test_sign_in_wrong_password_then_right_then_sign_out(stack: Stack, new_page:
     page.click("#lang-de")
     page.wait_for_selector("text=Neuer Flow")
 
+    token = next(cookie["value"] for cookie in page.context.cookies() if cookie["name"] == "dirigent_token")
     page.click("#user-menu")
     page.click("#sign-out")
     page.wait_for_url(re.compile(r"/login"))
     page.goto(f"{stack.studio_url}/flows")
     page.wait_for_url(re.compile(r"/login"))
+    # Signing out ended the session in the runtime: the token is refused, not merely forgotten.
+    after = httpx.get(f"{stack.runtime_url}/api/me", headers={"authorization": f"Bearer {token}"}, timeout=10)
+    assert after.status_code == 401
 
 
 def test_expired_token_sends_back_to_sign_in(stack: Stack, new_page: Any) -> None:

@@ -280,3 +280,15 @@ def test_anchor_sentences_follow_the_verify_answer() -> None:
     ok, headline, problem = audit_view.verify_text(cut, "de")
     assert not ok and headline == "Prüfkette verletzt." and problem == "entry 7, anchored at …, is gone"
     assert audit_view.anchor_text(cut, "de").startswith("1 Anker passen nicht zur Kette")
+
+
+# -- signing out -----------------------------------------------------------------------------------
+async def test_signing_out_ends_the_session_in_the_runtime() -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path, request.headers["authorization"]))
+        return httpx.Response(200, json={"signed_out": True})
+
+    await _client(handler).logout()
+    assert seen == [("POST", "/api/auth/logout", "Bearer token-1")]

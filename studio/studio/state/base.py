@@ -8,6 +8,7 @@ and sends them to the sign-in page with a notice.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import reflex as rx
@@ -124,7 +125,13 @@ class AppState(rx.State):
         return None
 
     @rx.event
-    def sign_out(self) -> Any:
+    async def sign_out(self) -> Any:
+        """Ends the session in the runtime too: the token stops working everywhere, not
+        only in this browser (an expired or unreachable runtime does not keep anyone in)."""
+        if self.token:
+            # Signed out already, or the runtime is down: the cookie goes anyway.
+            with contextlib.suppress(ApiError):
+                await self.api().logout()
         self._forget_person()
         return [rx.toast.info(translate("signed_out", self.lang)), rx.redirect(routes.LOGIN)]
 

@@ -137,18 +137,32 @@ async def with_token(sc: Scenario, value: str | None, path: str = "/api/me") -> 
 
 
 async def test_missing_invalid_and_forged_tokens_are_401(sc: Scenario) -> None:
-    me = expect(await sc.as_("user").get("/api/me"), 200)
+    expect(await sc.as_("user").get("/api/me"), 200)
     now = datetime.now(UTC)
     later = now + timedelta(hours=1)
+    # The claims of a real token (its session is open): each crafted one differs in one thing.
+    real = jwt.decode(sc.api.tokens["user"], options={"verify_signature": False})
+    good = {**real, "exp": later, "iat": now}
+    board_session = jwt.decode(sc.api.tokens["board1"], options={"verify_signature": False})["jti"]
+
+    def without(name: str) -> dict[str, Any]:
+        return {key: value for key, value in good.items() if key != name}
+
     cases = {
         "missing": None,
         "garbage": "not-a-token",
-        "wrong secret": jwt.encode({"sub": me["id"], "exp": later, "iat": now}, "another-secret-" + "y" * 32,
-                                   algorithm="HS256"),
-        "alg none": jwt.encode({"sub": me["id"], "exp": later, "iat": now}, key=None, algorithm="none"),
-        "expired": token(sc, sub=me["id"], exp=now - timedelta(minutes=5), iat=now - timedelta(hours=2)),
-        "unknown user": token(sc, sub="no-such-user", exp=later, iat=now),
-        "no expiry": token(sc, sub=me["id"], iat=now),
+        "wrong secret": jwt.encode(good, "another-secret-" + "y" * 32, algorithm="HS256"),
+        "alg none": jwt.encode(good, key=None, algorithm="none"),
+        "expired": token(sc, **{**good, "exp": now - timedelta(minutes=5), "iat": now - timedelta(hours=2)}),
+        "unknown user": token(sc, **{**good, "sub": "no-such-user"}),
+        "no expiry": token(sc, **without("exp")),
+        "no issuer": token(sc, **without("iss")),
+        "another issuer": token(sc, **{**good, "iss": "another-dirigent"}),
+        "no audience": token(sc, **without("aud")),
+        "another audience": token(sc, **{**good, "aud": "another-api"}),
+        "no session": token(sc, **without("jti")),
+        "unknown session": token(sc, **{**good, "jti": "0" * 32}),
+        "another user's session": token(sc, **{**good, "jti": board_session}),
     }
     for name, value in cases.items():
         response = await with_token(sc, value)
@@ -158,9 +172,9 @@ async def test_missing_invalid_and_forged_tokens_are_401(sc: Scenario) -> None:
     # A header that is not a bearer token at all.
     response = await sc.api.client.get("/api/me", headers={"Authorization": "Basic dXNlcjpwdw=="})
     assert response.status_code == 401
-    # A well-formed token of the same user works (the crafted ones differ only in what is wrong).
-    good = token(sc, sub=me["id"], exp=later, iat=now)
-    assert (await with_token(sc, good)).status_code == 200
+    # A well-formed token of the same user and session works (the crafted ones differ only
+    # in what is wrong).
+    assert (await with_token(sc, token(sc, **good))).status_code == 200
 
 
 async def test_token_of_a_removed_user_stops_working_at_once(sc: Scenario) -> None:
@@ -488,7 +502,7 @@ async def test_bad_slugs_and_duplicate_slugs(sc: Scenario) -> None:
     flow = await sc.create(template_flow())
     before = await sc.counts()
     body = error_of(await create_raw(sc, template_flow(), slug=flow["slug"]), 409)
-    assert "already used" in body["message"]
+    assert body["error"] == "slug_unavailable" and "choose another" in body["message"]
     for bad in ("A", "Groß", "-lead", "x" * 80, "a b"):
         body = error_of(await create_raw(sc, template_flow(), slug=bad), 400)
         assert "slug" in body["message"]

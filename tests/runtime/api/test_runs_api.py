@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from runtime.connections.egress import EgressGuard, EgressPolicy
 from tests.support.messages_api_double import closed_port_url
 from tests.support.scenario import (  # noqa: F401 (fixtures sc, llm, shared_app)
     MessagesApiDouble,
@@ -212,7 +213,18 @@ async def test_cancelling_a_running_run(sc: Scenario, llm: MessagesApiDouble) ->
 
 # --------------------------------------------------------------------------- the LLM server fails
 
-async def test_llm_endpoint_down_fails_the_run_naming_the_node(sc: Scenario) -> None:
+@pytest.fixture
+def llm_may_reach_loopback(sc: Scenario) -> Any:
+    """Model endpoints pass the egress guard: a registered one on 127.0.0.1 needs it allowed."""
+    llm = sc.api.runtime.services["llm"]
+    before, llm.guard = llm.guard, EgressGuard(EgressPolicy.parse("127.0.0.1"))
+    yield
+    llm.guard = before
+
+
+async def test_llm_endpoint_down_fails_the_run_naming_the_node(
+    sc: Scenario, llm_may_reach_loopback: None
+) -> None:
     name = unique_slug("offline")
     endpoint = {"name": name, "base_url": closed_port_url()}
     expect(await sc.as_("admin").post("/api/model-endpoints", json=endpoint), 201)

@@ -257,8 +257,11 @@ async def test_a_published_version_whose_connection_was_deleted_fails_clearly(
 
 # -- SQL on SQLite --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def offers_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("erp") / "erp.db"
+def offers_db(shared_app: tuple[Scenario, Any]) -> Path:
+    """In the one directory SQL connections may read SQLite files from (DIRIGENT_SQL_SQLITE_DIR)."""
+    directory = shared_app[0].api.settings.resolved_sqlite_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "erp.db"
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE offers (id INTEGER PRIMARY KEY, customer TEXT, amount REAL)")
         connection.executemany(
@@ -350,9 +353,8 @@ async def test_sql_may_not_read_dirigents_own_database(sc: Scenario) -> None:
     if own is None:
         pytest.skip("the runtime's database is not a SQLite file here")
     name = f"erp{next(_names)}"
-    await create_connection(sc, name, "sql", {"url": f"sqlite:///{own}"})
-    run = await sql_run(sc, sql_flow(name, "SELECT password_hash FROM users"))
-    assert run["status"] == "failed" and "Dirigent's own data" in run["error"]["message"]
+    body = await create_connection(sc, name, "sql", {"url": f"sqlite:///{own}"}, status=400)
+    assert body["error"] == "sqlite_outside_dir" and "Dirigent's own data" in body["message"]
 
 
 # -- SQL on PostgreSQL (when the suite runs against a PostgreSQL server) ----------------------

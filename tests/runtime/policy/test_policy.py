@@ -94,6 +94,7 @@ platform    create_workspace    F     F        F    F     F     A      F
 platform    read_audit          F     F        F    F     A     A      F
 platform    anchor_audit        F     F        F    F     A     A      F
 platform    read_templates      A     A        F    F     F     A      F
+platform    read_health         F     F        F    F     F     A      F
 
 workspace   read                A     A        A    N     A     A      N
 workspace   read_knowledge      A     A        A    N     F     A      N

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from nodes.connector import ConnectorRequest
+from runtime.connections.egress import EgressGuard, EgressPolicy
 from runtime.engine.compiled import compile_flow
 from runtime.llm.client import HFChatModel, ModelEndpoints
 from runtime.testing.runner import CaseResult, SuiteResult, run_cases
@@ -290,7 +291,11 @@ async def test_an_unfixed_llm_node_fails_in_fixed_mode_and_asks_the_llm_live(
 ) -> None:
     fixed = {key: value for key, value in FIXED.items() if key != "answer"}
     document = invoice_flow(case({"check": "contains", "output": "answer", "value": "Doppelt"}, fixed=fixed))
-    llm = HFChatModel(ModelEndpoints([("default", messages_api.url, "tiny-chat", None)]))
+    # The double is on 127.0.0.1: model endpoints pass the egress guard, so allow loopback.
+    llm = HFChatModel(
+        ModelEndpoints([("default", messages_api.url, "tiny-chat", None)]),
+        guard=EgressGuard(EgressPolicy.parse("127.0.0.1")),
+    )
     try:
         refused = await one(document, services={"llm": llm})
         assert refused.error is not None and refused.error["node"] == "answer"
