@@ -42,8 +42,8 @@ from runtime.connections.kinds import (
 )
 from runtime.connections.models import ConnectionRow
 from runtime.connections.secrets import SecretBox, load_key, masked
-from runtime.connections.target_store import apply_test_target, test_target_json
 from runtime.connections.sql import sqlite_file
+from runtime.connections.target_store import apply_test_target, test_target_json
 from runtime.connections.triggers import TriggerService
 from runtime.connections.usage import host_of
 from runtime.db.database import Database
