@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     orphan_after_s: float = 60.0
     worker_id: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
+    # Template rendering off the event loop (nodes/template_workers.py): worker processes
+    # per runtime process, and what one render in a worker may take before it is stopped.
+    template_workers: int = Field(2, ge=1, le=64)
+    template_cpu_seconds: float = Field(0.5, gt=0, le=60)
+    template_wall_seconds: float = Field(1.0, gt=0, le=120)
+    template_memory_mb: int = Field(256, ge=32, le=16384)
 
     def resolved_database_url(self) -> str:
         if self.database_url:
