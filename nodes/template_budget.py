@@ -19,7 +19,7 @@ in a context variable, set around each render.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -122,7 +122,16 @@ def metered(limits: TemplateLimits) -> Iterator[Meter]:
 
 
 # -- sizes ---------------------------------------------------------------------------------
-_SEQUENCES: tuple[type, ...] = (list, tuple, set, frozenset, type({}.keys()), type({}.values()), type({}.items()))
+# What `str()` shows element by element (a dict view shows its keys, values or items).
+_SEQUENCES: tuple[type[Collection[Any]], ...] = (
+    list,
+    tuple,
+    set,
+    frozenset,
+    type({}.keys()),
+    type({}.values()),
+    type({}.items()),
+)
 
 
 def text_size(value: Any, ceiling: int) -> int:
