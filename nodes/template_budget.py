@@ -48,8 +48,8 @@ class TemplateLimits:
 
 DEFAULT_LIMITS = TemplateLimits()
 
-# What each limit counts, for the message a champion reads.
-_WHAT = {
+# Every limit a refusal can name, with what it counts (the message a champion reads).
+LIMIT_DESCRIPTIONS = {
     "output_chars": "the rendered text would be longer than {value} characters",
     "string_chars": "a text it builds would be longer than {value} characters",
     "list_items": "a list it builds would have more than {value} items",
@@ -69,7 +69,7 @@ _WHAT = {
 
 def refuse(limit: str, value: float, detail: str = "") -> TemplateBudgetExceeded:
     """The error for an exceeded limit (raise it); `detail` says what the template did."""
-    what = _WHAT[limit].format(value=value)
+    what = LIMIT_DESCRIPTIONS[limit].format(value=value)
     return TemplateBudgetExceeded(limit, value, f"{detail}: {what}" if detail else what)
 
 

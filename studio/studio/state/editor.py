@@ -18,7 +18,13 @@ import reflex as rx
 
 from studio import flowdoc, routes
 from studio.api import ApiError, RuntimeClient, SignedOut
-from studio.i18n import field_texts, node_type_description, node_type_title, status_labels
+from studio.i18n import (
+    describe_step_error,
+    field_texts,
+    node_type_description,
+    node_type_title,
+    status_labels,
+)
 from studio.state.base import AppState
 
 STREAM_FLUSH_S = 0.15  # how often streamed LLM text is pushed to the browser
@@ -639,7 +645,7 @@ class EditorState(AppState):
                 )
             error = event.get("error") or {}
             if error:
-                step["error"] = str(error.get("message") or error)
+                step["error"] = describe_step_error(error, self.lang)
             self.steps = {**self.steps, node: step}
         elif kind == "run":
             self.run_status = str(event.get("status") or "")
@@ -653,9 +659,9 @@ class EditorState(AppState):
             if error:
                 node = error.get("node")
                 self.run_error = (
-                    self.tr("step_failed_at", node=node, message=error.get("message", ""))
+                    self.tr("step_failed_at", node=node, message=describe_step_error(error, self.lang))
                     if node
-                    else str(error.get("message") or error)
+                    else describe_step_error(error, self.lang)
                 )
 
     def _apply_details(self, run: dict[str, Any]) -> None:
@@ -677,7 +683,7 @@ class EditorState(AppState):
                 "tokens": str((step.get("usage") or {}).get("total_tokens") or ""),
                 "inputs": text(step.get("inputs")),
                 "outputs": text(step.get("outputs")),
-                "error": str((step.get("error") or {}).get("message") or "") if step.get("error") else "",
+                "error": describe_step_error(step["error"], self.lang) if step.get("error") else "",
             }
             for step in run.get("steps") or []
         ]
