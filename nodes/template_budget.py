@@ -42,7 +42,7 @@ class TemplateLimits:
     lipsum_words: int = 10_000  # one `lipsum(...)`
     number_bits: int = 10_000  # a number made by `*` or `**`
     loop_iterations: int = 100_000  # all `{% for %}` iterations of one render together
-    calls: int = 100_000  # all calls (functions, macros, methods) of one render together
+    calls: int = 20_000  # all calls (functions, macros, methods) of one render together
     work: int = 10_000_000  # characters and elements built, and values walked, in one render
 
 
@@ -147,8 +147,13 @@ def text_size(value: Any, ceiling: int) -> int:
     stack = [value]
     while stack:
         item = stack.pop()
+        kind = type(item)
         inner: Iterable[Any] = ()
-        if isinstance(item, str):
+        if kind is str:
+            size += len(item) + 2
+        elif kind is int or kind is float or kind is bool or item is None:
+            size += 3 if kind is not int else item.bit_length() // 3 + 3
+        elif isinstance(item, str):
             size += len(item) + 2
         elif isinstance(item, dict):
             size += 2 + 2 * len(item)
@@ -160,14 +165,13 @@ def text_size(value: Any, ceiling: int) -> int:
             attributes = object.__getattribute__(item, "_Namespace__attrs")
             size += 12 + 2 * len(attributes)
             inner = (*attributes.keys(), *attributes.values()) if size <= ceiling else ()
-        elif isinstance(item, int) and not isinstance(item, bool):
-            size += item.bit_length() // 3 + 2
+        elif isinstance(item, int):
+            size += item.bit_length() // 3 + 3
         else:
             size += 8
         if size > ceiling:
             return size
         stack.extend(inner)
-    return size
     return size
 
 
