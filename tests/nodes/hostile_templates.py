@@ -96,7 +96,8 @@ HOSTILE_TEMPLATES: list[Hostile] = [
     ),
     _hostile(
         "macro-buffer",
-        "{% macro m() %}{% for i in range(10000) %}{{ 'x' * 10000 }}{% endfor %}{% endmacro %}{{ m()|length }}",
+        "{% macro m() %}{% for i in range(10000) %}{{ 'x' * 10000 }}{% endfor %}{% endmacro %}"
+        "{{ m()|length }}",
         "work",
     ),
     _hostile(
