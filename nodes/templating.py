@@ -261,10 +261,9 @@ def names_read(source: str, *, expression: bool = False) -> frozenset[str]:
 @lru_cache(maxsize=4096)
 def _names_read(source: str) -> frozenset[str]:
     try:
-        parsed = ENVIRONMENT.parse(source)
+        return frozenset(name.name for name in ENVIRONMENT.parse(source).find_all(nodes.Name))
     except (TemplateSyntaxError, RecursionError):
         return frozenset()  # the worker compiles it and says what is wrong
-    return frozenset(name.name for name in parsed.find_all(nodes.Name))
 
 
 # `{{ name }}` / `{{ name.field.more }}`: the overwhelmingly common template shape, which
@@ -308,9 +307,14 @@ _IMPLICIT_NAMES = frozenset({"loop", "caller", "varargs", "kwargs", "self", "sup
 @lru_cache(maxsize=4096)
 def _parsed_references(source: str) -> frozenset[tuple[str, str | None]]:
     try:
-        parsed = ENVIRONMENT.parse(source)
+        return _references_in(ENVIRONMENT.parse(source))
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
+    except RecursionError:  # `{{ ((((…)))) }}` thousands deep: Jinja's parser recurses
+        raise TemplateError("the template is nested too deeply to be read") from None
+
+
+def _references_in(parsed: nodes.Template) -> frozenset[tuple[str, str | None]]:
     stored = {name.name for name in parsed.find_all(nodes.Name) if name.ctx in ("store", "param")}
     stored |= _IMPLICIT_NAMES
     # A macro defined in the template (`{% macro eur(x) %}`) is called by name, not read from the scope.
