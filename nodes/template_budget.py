@@ -223,7 +223,7 @@ def check_printf(template: str, values: Any, detail: str) -> None:
         for number in match.groups():
             if number == "*":
                 starred = True
-            elif number is not None and (len(number) > 9 or int(number) > limit):
+            elif number is not None and (len(number) > len(str(limit)) or int(number) > limit):
                 raise refuse("format_width", limit, detail)
     if starred:  # the width comes from the values: none of them may be over the limit
         for value in values if isinstance(values, tuple) else (values,):
@@ -237,5 +237,5 @@ def check_format_spec(spec: str, detail: str) -> None:
     character is one character), so checking every run is exact."""
     limit = meter().limits.format_width
     for number in _DIGITS.findall(spec):
-        if len(number) > 9 or int(number) > limit:
+        if len(number) > len(str(limit)) or int(number) > limit:
             raise refuse("format_width", limit, detail)

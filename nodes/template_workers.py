@@ -54,7 +54,7 @@ class ProcessLimits:
     workers: int = 2
     cpu_seconds: float = 0.5
     wall_seconds: float = 1.0
-    memory_mb: int = 256
+    memory_mb: int = 128
     start_timeout_s: float = 60.0  # a worker's start (imports Jinja), not part of any render
 
 

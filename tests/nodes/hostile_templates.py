@@ -105,7 +105,11 @@ HOSTILE_TEMPLATES: list[Hostile] = [
         "{% set x %}{% for i in range(10000) %}{{ 'y' * 10000 }}{% endfor %}{% endset %}{{ x|length }}",
         "work",
     ),
-    _hostile("output-size", "{% for i in range(10000) %}{{ 'x' * 1000 }}{% endfor %}", "output_chars"),
+    _hostile(
+        "output-size",
+        "{% for i in range(10000) %}{% for j in range(10) %}{{ 'x' * 10000 }}{% endfor %}{% endfor %}",
+        "output_chars",
+    ),
     # -- filters and methods ----------------------------------------------------------------
     _hostile("join-huge-list", "{{ (['x' * 100000] * 100000)|join }}", "string_chars"),
     _hostile("join-method", "{{ ','.join(['x' * 100000] * 100000) }}", "string_chars"),
