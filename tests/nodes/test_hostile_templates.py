@@ -67,7 +67,9 @@ class Measured:
     kernel_cpu_s: float  # the kernel's account (RUSAGE_CHILDREN), the worker's start excluded
 
 
-async def _measure(hostile: Hostile, limits: TemplateLimits, process: ProcessLimits, *, expression: bool) -> Measured:
+async def _measure(
+    hostile: Hostile, limits: TemplateLimits, process: ProcessLimits, *, expression: bool
+) -> Measured:
     usages: list[RenderUsage] = []
     templates = Templates(limits, process, on_usage=usages.append)
     try:
