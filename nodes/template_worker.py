@@ -47,12 +47,15 @@ def _reset_peak() -> None:
         pass
 
 
-def _peak_resident_bytes() -> int:
+def _resident_and_peak_bytes() -> tuple[int, int]:
+    """Resident size now, and its peak since `_reset_peak` (one read of /proc/self/status)."""
+    found = {}
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                found[line[:5]] = int(line.split()[1]) * 1024
+    peak = found.get("VmHWM", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    return found.get("VmRSS", 0), peak
 
 
 def _read_exactly(descriptor: int, size: int) -> bytes | None:
@@ -142,8 +145,9 @@ def main(config: dict[str, Any]) -> None:
         reply = answer(kind, source, scope, limits, float(process["cpu_seconds"]), int(process["memory_mb"]))
         del scope, body  # measure what stays, not what the render held
         cpu_after = time.process_time()
-        reply["usage"] = [cpu_after - cpu_before, max(_peak_resident_bytes() - resident_before, 0)]
-        reply["cpu_total"], reply["resident"] = cpu_after, _statm(1)
+        resident, peak = _resident_and_peak_bytes()
+        reply["usage"] = [cpu_after - cpu_before, max(peak - resident_before, 0)]
+        reply["cpu_total"], reply["resident"] = cpu_after, resident
         _write(answers, reply)
         if reply.get("retire"):
             return
