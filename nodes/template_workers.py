@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import pickle
@@ -45,6 +46,7 @@ from nodes.templating import MISSING, evaluate_plain, names_read, render_plain
 
 _FRAME_HEADER = 4  # every message is its length (4 bytes, big-endian), then the bytes
 _MAX_ANSWER = 64 * 1024 * 1024
+_PIPE_BYTES = 1024 * 1024  # Linux allows this much per pipe without privileges
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,9 @@ class _Worker:
         self.reads = process.stdout.fileno()
         os.set_blocking(self.writes, False)
         os.set_blocking(self.reads, False)
+        for descriptor in (self.writes, self.reads):  # a 100 KB scope in one write, not two turns
+            with contextlib.suppress(OSError, AttributeError):
+                fcntl.fcntl(descriptor, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
         # What the worker said about itself in its last answer: CPU seconds used so far and
         # resident memory (bytes) — the baseline for what a render that is killed took.
         self.cpu_seconds = 0.0
