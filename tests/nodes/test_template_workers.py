@@ -164,9 +164,10 @@ async def test_renders_queue_for_the_workers_and_all_finish(templates: Templates
 async def test_a_cancelled_render_does_not_leave_a_busy_worker_behind() -> None:
     rendering = Templates(NO_STATIC_LIMITS, ProcessLimits(workers=1, cpu_seconds=30, wall_seconds=30))
     try:
-        task = asyncio.create_task(rendering.render(SLOW, {}))
-        await asyncio.sleep(0.5)
+        await rendering.render("{{ 0 | string }}", {})  # the worker is up
         (busy,) = rendering.worker_pids()
+        task = asyncio.create_task(rendering.render(SLOW, {}))
+        await asyncio.sleep(0.3)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -192,9 +193,10 @@ async def test_a_worker_that_died_while_idle_is_replaced(templates: Templates) -
 async def test_a_worker_that_dies_during_a_render_is_a_clear_error_and_is_replaced() -> None:
     rendering = Templates(NO_STATIC_LIMITS, ProcessLimits(workers=1, cpu_seconds=30, wall_seconds=30))
     try:
-        task = asyncio.create_task(rendering.render(SLOW, {}))
-        await asyncio.sleep(0.5)
+        await rendering.render("{{ 0 | string }}", {})  # the worker is up
         (dying,) = rendering.worker_pids()
+        task = asyncio.create_task(rendering.render(SLOW, {}))
+        await asyncio.sleep(0.3)
         os.kill(dying, signal.SIGKILL)
         with pytest.raises(TemplateError, match="stopped unexpectedly"):
             await task
