@@ -148,7 +148,17 @@ def main(config: dict[str, Any]) -> None:
         resident, peak = _resident_and_peak_bytes()
         reply["usage"] = [cpu_after - cpu_before, max(peak - resident_before, 0)]
         reply["cpu_total"], reply["resident"] = cpu_after, resident
-        _write(answers, reply)
+        try:
+            _write(answers, reply)
+        except MemoryError:  # the answer itself does not fit: say so, and make way for a new worker
+            reply = {
+                **reply,
+                "status": "error",
+                "value": None,
+                "retire": True,
+                "error": _error(refuse("memory_mb", int(process["memory_mb"]))),
+            }
+            _write(answers, reply)
         if reply.get("retire"):
             return
 
