@@ -16,7 +16,8 @@ rendering under
   SIGKILL and replaced.
 
 A worker needs only the template's source and the entries of the scope it names (plain
-JSON-like data): the request is a pickle, the answer JSON — a worker runs hostile
+JSON-like data; found by their names in the text, the runtime process never parses a
+template it does not render itself): the request is a pickle, the answer JSON — a worker runs hostile
 templates, so nothing it sends back is unpickled here.
 
 The pool is process-local: each runtime process has its own, and nothing in it outlives
@@ -42,7 +43,7 @@ from typing import Any
 
 from nodes.errors import TemplateBudgetExceeded, TemplateError
 from nodes.template_budget import DEFAULT_LIMITS, TemplateLimits, refuse
-from nodes.templating import MISSING, evaluate_plain, names_read, render_plain
+from nodes.templating import MISSING, evaluate_plain, render_plain
 
 _FRAME_HEADER = 4  # every message is its length (4 bytes, big-endian), then the bytes
 _MAX_ANSWER = 64 * 1024 * 1024
@@ -91,15 +92,14 @@ class Templates:
         text = render_plain(template, scope, self.limits)
         if text is not None:
             return text
-        result: str = await self._pool.run("render", template, _entries(scope, names_read(template)))
+        result: str = await self._pool.run("render", template, _entries(scope, template))
         return result
 
     async def evaluate(self, expression: str, scope: Mapping[str, Any]) -> Any:
         value = evaluate_plain(expression, scope)
         if value is not MISSING:
             return value
-        names = names_read(expression, expression=True)
-        return await self._pool.run("evaluate", expression, _entries(scope, names))
+        return await self._pool.run("evaluate", expression, _entries(scope, expression))
 
     def worker_pids(self) -> list[int]:
         """The pids of the live workers (for tests and monitoring)."""
@@ -110,8 +110,10 @@ class Templates:
         await self._pool.close()
 
 
-def _entries(scope: Mapping[str, Any], names: frozenset[str]) -> dict[str, Any]:
-    return {name: scope[name] for name in names if name in scope}
+def _entries(scope: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """The scope entries `source` can read: those whose name it spells. A template reads a
+    name only by writing it, so this is all it needs — found without parsing it here."""
+    return {name: value for name, value in scope.items() if name in source}
 
 
 _shared: Templates | None = None

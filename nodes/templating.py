@@ -185,18 +185,37 @@ def render_plain(
 ) -> str | None:
     """`source` rendered by dictionary lookups, or None when it needs Jinja.
 
-    Cheap and bounded (the work is the size of the text), so it runs wherever it is called,
-    the event loop included."""
+    Cheap and bounded, so it runs wherever it is called, the event loop included: only a
+    text that looks like placeholders and text, and is not long, is parsed here (Jinja's
+    parser costs ~10 µs a token: seconds for a template of a megabyte)."""
     if "{" not in source:  # plain text has nothing to render
         return source
+    if not _looks_plain(source):
+        return None
     plain = _plain_template(source)
     if plain is None:
         return None
     return _render_plain(plain, scope, limits.output_chars)
 
 
+# What the runtime process parses to find a plain template: text with `{{ name.field }}`
+# placeholders (whitespace control allowed), up to this size. Anything else is rendered by
+# a worker, unparsed here.
+MAX_PLAIN_CHARS = 20_000
+_PLACEHOLDER = re.compile(r"\{\{-?\s*[^\W\d]\w*(?:\.[^\W\d]\w*)*\s*-?\}\}")
+_LOOKUP = re.compile(r"\s*[^\W\d]\w*(?:\.[^\W\d]\w*)*\s*")
+
+
+def _looks_plain(source: str) -> bool:
+    if len(source) > MAX_PLAIN_CHARS or "{%" in source or "{#" in source:
+        return False
+    return "{{" not in _PLACEHOLDER.sub("", source)
+
+
 def evaluate_plain(expression: str, scope: Mapping[str, Any]) -> Any:
     """The value of a bare `name.field` expression, or `MISSING` when it needs Jinja."""
+    if len(expression) > MAX_PLAIN_CHARS or not _LOOKUP.fullmatch(expression):
+        return _MISSING
     lookup = _plain_expression(expression)
     return _MISSING if lookup is None else _resolve(lookup, scope)
 
@@ -249,21 +268,6 @@ def evaluate(expression: str, scope: Mapping[str, Any], limits: TemplateLimits =
         except Exception as exc:
             raise _render_error(exc) from None
     return result
-
-
-def names_read(source: str, *, expression: bool = False) -> frozenset[str]:
-    """Every name `source` reads (a superset of its references: globals, loop variables and
-    `set` targets included). Nothing else of the scope can matter to the render, so a
-    worker process is sent only these entries."""
-    return _names_read("{{ " + source + " }}" if expression else source)
-
-
-@lru_cache(maxsize=4096)
-def _names_read(source: str) -> frozenset[str]:
-    try:
-        return frozenset(name.name for name in ENVIRONMENT.parse(source).find_all(nodes.Name))
-    except (TemplateSyntaxError, RecursionError):
-        return frozenset()  # the worker compiles it and says what is wrong
 
 
 # `{{ name }}` / `{{ name.field.more }}`: the overwhelmingly common template shape, which

@@ -204,3 +204,25 @@ async def test_a_worker_that_dies_during_a_render_is_a_clear_error_and_is_replac
         assert dying not in rendering.worker_pids()
     finally:
         await rendering.close()
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ inputs.name }} " * 55_000,  # 1 MB of placeholders: parsing it takes seconds
+        "{% if inputs %}" + "{{ inputs.name | upper }} " * 40_000 + "{% endif %}",
+    ],
+    ids=["placeholders", "jinja"],
+)
+async def test_a_megabyte_of_template_is_not_parsed_in_this_process(
+    templates: Templates, template: str
+) -> None:
+    await templates.render("{{ 0 | string }}", {})  # the workers' start is not the point here
+    began = time.process_time()
+    try:
+        text = await templates.render(template, SCOPE)
+    except TemplateBudgetExceeded as refused:  # a worker may need longer than a second for it
+        assert refused.limit in ("cpu_seconds", "wall_seconds")
+    else:
+        assert text.startswith("Ada ") or text.startswith("ADA ")
+    assert time.process_time() - began < 0.3  # pickling a megabyte, not parsing it
