@@ -9,6 +9,7 @@ keeps the wall-clock limit and kills this process when it is over.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -130,6 +131,8 @@ def main(config: dict[str, Any]) -> None:
     render("{% for x in [1] %}{{ x | string }}{% endfor %}", {}, limits)  # Jinja's lazy imports
     space = _statm(0) + int(process["memory_mb"]) * _MB
     resource.setrlimit(resource.RLIMIT_AS, (space, space))
+    with contextlib.suppress(ValueError, OSError):  # no processes of its own (root ignores it)
+        resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
     signal.signal(signal.SIGPROF, _on_sigprof)
     _write(answers, {"status": "ready", "cpu_total": time.process_time(), "resident": _statm(1)})
     while True:

@@ -234,6 +234,20 @@ def _error_of(answer: dict[str, Any]) -> TemplateError:
     return TemplateError(str(error.get("message") or "the template could not be rendered"))
 
 
+def _worker_environment() -> dict[str, str]:
+    """What a worker inherits: enough to start Python and import `nodes` — none of the
+    runtime's secrets (database URL, keys), should a template ever get out of the sandbox."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    kept = {name: value for name, value in os.environ.items() if name in _KEPT_ENVIRONMENT}
+    kept["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+    return kept
+
+
+_KEPT_ENVIRONMENT = frozenset(
+    {"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONHASHSEED"}
+)
+
+
 # -- the pool --------------------------------------------------------------------------------
 class _WorkerPool:
     def __init__(
@@ -337,17 +351,12 @@ class _WorkerPool:
                 return
 
     async def _start(self) -> _Worker:
-        package_root = str(Path(__file__).resolve().parent.parent)  # so that `nodes` imports
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
-        }
         process = await asyncio.to_thread(
             subprocess.Popen,
             _Worker.command(self.limits, self.process),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=env,
+            env=_worker_environment(),
             close_fds=True,
         )
         worker = _Worker(process)

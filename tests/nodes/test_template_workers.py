@@ -226,3 +226,17 @@ async def test_a_megabyte_of_template_is_not_parsed_in_this_process(
     else:
         assert text.startswith("Ada ") or text.startswith("ADA ")
     assert time.process_time() - began < 0.3  # pickling a megabyte, not parsing it
+
+
+async def test_a_worker_does_not_inherit_the_runtimes_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIRIGENT_SECRET_KEY", "do-not-leak")
+    monkeypatch.setenv("DIRIGENT_DATABASE_URL", "postgresql+asyncpg://u:secret@db/dirigent")
+    rendering = Templates(process=ProcessLimits(workers=1))
+    try:
+        assert await rendering.render("{{ 8 | string }}", {}) == "8"
+        (pid,) = rendering.worker_pids()
+        environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    finally:
+        await rendering.close()
+    assert not [entry for entry in environment if entry.startswith(b"DIRIGENT_") or b"secret" in entry]
+    assert any(entry.startswith(b"PYTHONPATH=") for entry in environment)
