@@ -13,17 +13,15 @@ sandbox's own hooks:
 * `wrap_str_format` — `'{:>999999999}'.format(1)` is checked field by field;
 * code generation — every `{% for %}` iterates through a counter, `~` checks the size of
   what it joins, and the buffers of macros and blocks count what they collect;
-* filters and globals — `lipsum`, `range`, `wordwrap`, `indent`, `center`, `join`,
-  `format`, `replace`, `batch`, `slice`, `tojson` check their arguments; every other
-  filter counts the size of its input, and those that turn a list into text refuse one
-  whose text would be too long.
+* filters and globals (`nodes.template_filters`) — `lipsum`, `range`, `wordwrap`,
+  `indent`, `center`, `join`, `format`, `replace`, `batch`, `slice`, `tojson` check their
+  arguments; every other filter counts the size of its input, and those that turn a list
+  into text refuse one whose text would be too long.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import update_wrapper
 from types import BuiltinFunctionType, BuiltinMethodType, MethodType
 from typing import Any
@@ -31,10 +29,8 @@ from typing import Any
 import markupsafe
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
-from jinja2.filters import FILTERS, make_attrgetter
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEscapeFormatter, SandboxedFormatter
-from jinja2.utils import _PassArg, generate_lorem_ipsum, pass_context, pass_eval_context
 
 from nodes.template_budget import (
     check_format_spec,
@@ -47,20 +43,15 @@ from nodes.template_budget import (
     refuse,
     text_size,
 )
-
-LOOP_COUNTER = "dirigent_loop_counter"
-
-
-def _count(iterable: Iterable[Any]) -> Iterator[Any]:
-    current = meter()
-    for item in iterable:
-        current.iteration()
-        yield item
-
-
-@pass_context  # never folded at compile time: it must count while rendering
-def _loop_counter(context: Any, iterable: Iterable[Any]) -> Iterator[Any]:
-    return _count(iterable)
+from nodes.template_filters import (
+    LOOP_COUNTER,
+    bounded_lipsum,
+    bounded_range,
+    budgeted_filters,
+    count_iterations,
+    loop_counter,
+    replaced_size,
+)
 
 
 class OutputBuffer(list[str]):
@@ -108,9 +99,9 @@ def _check_str_method(text: str, name: str, args: tuple[Any, ...], kwargs: dict[
         if isinstance(tabsize, int):
             check_string(len(text) + text.count("\t") * max(tabsize, 0), detail)
     elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
-        check_string(_replaced_size(text, args[0], args[1], args[2] if len(args) > 2 else -1), detail)
+        check_string(replaced_size(text, args[0], args[1], args[2] if len(args) > 2 else -1), detail)
     elif name == "join" and first is not None:
-        items = list(_count(first))  # materialised once, counted like a loop
+        items = list(count_iterations(first))  # materialised once, counted like a loop
         size = len(text) * max(len(items) - 1, 0) + sum(len(item) for item in items if isinstance(item, str))
         check_string(size, detail)
         return (items, *args[1:])
@@ -118,13 +109,6 @@ def _check_str_method(text: str, name: str, args: tuple[Any, ...], kwargs: dict[
         longest = max((len(value) for value in first.values() if isinstance(value, str)), default=1)
         check_string(len(text) * max(longest, 1), detail)
     return args
-
-
-def _replaced_size(text: str, old: str, new: str, count: Any) -> int:
-    found = len(text) + 1 if old == "" else text.count(old)
-    if isinstance(count, int) and count >= 0:
-        found = min(found, count)
-    return len(text) + found * (len(new) - len(old))
 
 
 class _BudgetedFormatter(SandboxedFormatter):
@@ -146,10 +130,10 @@ class BudgetedEnvironment(ImmutableSandboxedEnvironment):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.filters.update(_budgeted_filters())
-        self.filters[LOOP_COUNTER] = _loop_counter
-        self.globals["range"] = _bounded_range
-        self.globals["lipsum"] = _bounded_lipsum
+        self.filters.update(budgeted_filters())
+        self.filters[LOOP_COUNTER] = loop_counter
+        self.globals["range"] = bounded_range
+        self.globals["lipsum"] = bounded_lipsum
 
     # -- code generation -----------------------------------------------------------------
     def _generate(
@@ -194,7 +178,7 @@ class BudgetedEnvironment(ImmutableSandboxedEnvironment):
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         meter().call()
         if isinstance(__obj, LoopContext) and args:  # `loop(children)` in a recursive loop
-            args = (_count(args[0]), *args[1:])
+            args = (count_iterations(args[0]), *args[1:])
         elif isinstance(__obj, (BuiltinMethodType, BuiltinFunctionType)):
             owner = getattr(__obj, "__self__", None)
             if isinstance(owner, str):
@@ -260,201 +244,3 @@ def _check_power(left: Any, right: Any) -> None:
         and (abs(right) > limit or max(left.bit_length(), 1) * abs(right) > limit)
     ):
         raise refuse("number_bits", limit, "exponent too large")
-
-
-# -- globals ---------------------------------------------------------------------------------
-def _bounded_range(*args: int) -> range:
-    values = range(*args)
-    limits = meter().limits
-    if len(values) > limits.range_items:
-        raise refuse("range_items", limits.range_items, f"range of {len(values)} numbers")
-    meter().charge(len(values), "range")
-    return values
-
-
-def _bounded_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
-    limit = meter().limits.lipsum_words
-    if not all(isinstance(number, int) for number in (n, min, max)) or n * max > limit or n < 0:
-        raise refuse("lipsum_words", limit, f"lipsum({n}, min={min}, max={max})")
-    return generate_lorem_ipsum(n, html, min, max)
-
-
-# -- filters ---------------------------------------------------------------------------------
-# Filters that work on a list as a list; every other filter turns its input into text.
-_STRUCTURAL = frozenset(
-    {
-        "attr",
-        "batch",
-        "count",
-        "d",
-        "default",
-        "dictsort",
-        "first",
-        "groupby",
-        "items",
-        "last",
-        "length",
-        "list",
-        "map",
-        "max",
-        "min",
-        "random",
-        "reject",
-        "rejectattr",
-        "reverse",
-        "select",
-        "selectattr",
-        "slice",
-        "sort",
-        "sum",
-        "unique",
-    }
-)
-
-
-def _metered(
-    name: str, original: Callable[..., Any], check: Callable[..., None] | None = None
-) -> Callable[..., Any]:
-    """`original` with its input counted (and checked by `check`, when given) first."""
-    skip = 0 if _PassArg.from_obj(original) is None else 1  # context/environment first
-
-    def filter_(*args: Any, **kwargs: Any) -> Any:
-        value = args[skip] if len(args) > skip else None
-        if check is not None:
-            check(*args[skip:], **kwargs)
-        elif name not in _STRUCTURAL and not isinstance(value, str):
-            check_text(value, f"|{name}")
-        elif isinstance(value, (str, list, tuple, dict)):
-            meter().charge(len(value), f"|{name}")
-        result = original(*args, **kwargs)
-        if isinstance(result, str) and len(result) > meter().limits.string_chars:
-            raise refuse("string_chars", meter().limits.string_chars, f"|{name}")
-        return result
-
-    return update_wrapper(filter_, original)  # keeps `jinja_pass_arg`
-
-
-def _check_center(value: Any, width: Any = 80) -> None:
-    check_text(value, "|center")
-    check_width(width, "|center")
-    if isinstance(width, int):
-        check_string(max(len(str(value)), width), "|center")
-
-
-def _check_indent(value: Any, width: Any = 4, first: bool = False, blank: bool = False) -> None:
-    check_text(value, "|indent")
-    if isinstance(width, str):
-        check_width(len(width), "|indent")
-    else:
-        check_width(width, "|indent")
-    prefix = len(width) if isinstance(width, str) else max(width, 0) if isinstance(width, int) else 0
-    text = str(value)
-    check_string(len(text) + (text.count("\n") + text.count("\r") + 1) * prefix, "|indent")
-
-
-_WORD = re.compile(r"\S+")
-
-
-def _check_wordwrap(
-    value: Any,
-    width: Any = 79,
-    break_long_words: bool = True,
-    wrapstring: Any = None,
-    break_on_hyphens: bool = True,
-) -> None:
-    check_text(value, "|wordwrap")
-    check_width(width, "|wordwrap")
-    if not isinstance(width, int) or width < 1:
-        return  # textwrap refuses it
-    text = str(value)
-    # textwrap cuts a word longer than `width` into pieces one slice at a time: a word of
-    # n characters costs about n²/width character copies (`wordwrap(1)` on a long text).
-    longest = max((len(word) for word in _WORD.findall(text)), default=0) if break_long_words else 0
-    meter().charge(len(text) + longest * longest // width, "|wordwrap")
-    separator = len(wrapstring) if isinstance(wrapstring, str) else 1
-    check_string(len(text) + (len(text) // width + 1) * separator, "|wordwrap")
-
-
-def _check_format(value: Any, *args: Any, **kwargs: Any) -> None:
-    check_text(value, "|format")
-    check_printf(str(value), kwargs or args, "|format")
-
-
-def _check_replace(value: Any, old: Any, new: Any, count: Any = None) -> None:
-    check_text(value, "|replace")
-    text = str(value)
-    check_string(_replaced_size(text, str(old), str(new), -1 if count is None else count), "|replace")
-
-
-def _check_batch(value: Any, linecount: Any, fill_with: Any = None) -> None:
-    if isinstance(linecount, int):
-        check_items(linecount, "|batch")
-
-
-def _check_slice(value: Any, slices: Any, fill_with: Any = None) -> None:
-    if isinstance(slices, int):
-        check_items(slices, "|slice")
-
-
-@pass_eval_context
-def _join(eval_ctx: Any, value: Iterable[Any], d: str = "", attribute: Any = None) -> str:
-    if attribute is not None:
-        value = map(make_attrgetter(eval_ctx.environment, attribute), value)
-    items = list(_count(value))
-    ceiling = meter().limits.string_chars
-    size = len(str(d)) * max(len(items) - 1, 0)
-    for item in items:
-        size += len(item) if isinstance(item, str) else text_size(item, ceiling)
-        if size > ceiling:
-            break
-    check_string(size, "|join")
-    return FILTERS["join"](eval_ctx, items, d)  # type: ignore[no-any-return]
-
-
-def bounded_json(value: Any, **options: Any) -> str:
-    """`json.dumps(value, **options)`, refused when the text would be over the limit."""
-    check_text(value, "JSON")
-    if options.get("indent") is None:
-        return json.dumps(value, **options)
-    # With an indent each nesting level adds to every line: collect and count as it goes.
-    ceiling = meter().limits.string_chars
-    chunks, size = [], 0
-    for chunk in json.JSONEncoder(**options).iterencode(value):
-        size += len(chunk)
-        if size > ceiling:
-            raise refuse("string_chars", ceiling, "JSON")
-        chunks.append(chunk)
-    return "".join(chunks)
-
-
-@pass_eval_context
-def _tojson(eval_ctx: Any, value: Any, indent: Any = None) -> markupsafe.Markup:
-    if isinstance(indent, str):
-        check_width(len(indent), "|tojson")
-    else:
-        check_width(indent, "|tojson")
-    options = {**eval_ctx.environment.policies["json.dumps_kwargs"], "indent": indent}
-    text = bounded_json(value, **options)
-    # As Jinja's own `tojson`: safe to put into HTML and <script>.
-    return markupsafe.Markup(
-        text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
-    )
-
-
-def _budgeted_filters() -> dict[str, Callable[..., Any]]:
-    checks: dict[str, Callable[..., None]] = {
-        "center": _check_center,
-        "indent": _check_indent,
-        "wordwrap": _check_wordwrap,
-        "format": _check_format,
-        "replace": _check_replace,
-        "batch": _check_batch,
-        "slice": _check_slice,
-    }
-    filters = {name: _metered(name, original, checks.get(name)) for name, original in FILTERS.items()}
-    filters["join"] = _join
-    filters["tojson"] = _tojson
-    filters["json"] = _metered(
-        "json", lambda value: bounded_json(value, ensure_ascii=False, default=str), lambda value: None
-    )
-    return filters

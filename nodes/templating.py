@@ -27,10 +27,8 @@ from jinja2.exceptions import SecurityError
 
 from nodes.errors import TemplateError
 from nodes.template_budget import DEFAULT_LIMITS, TemplateLimits, check_text, metered, refuse
-from nodes.template_sandbox import BudgetedEnvironment, bounded_json
-
-# Kept for callers that knew the old constant: the default limit of the rendered text.
-MAX_RENDERED_CHARS = DEFAULT_LIMITS.output_chars
+from nodes.template_filters import bounded_json
+from nodes.template_sandbox import BudgetedEnvironment
 
 
 def _finalize(value: Any) -> Any:
