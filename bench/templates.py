@@ -148,7 +148,8 @@ def report(result: dict[str, Any]) -> None:
     for name, figures in result["shapes"].items():
         print(
             f"{name:<18}{figures['in_process_us']:>12.1f}{figures['templates_us']:>12.1f}"
-            f"{figures['ratio']:>8.2f}x   [{figures['in_process_cpu_us']:>7.1f} / {figures['templates_cpu_us']:>7.1f}]"
+            f"{figures['ratio']:>8.2f}x   "
+            f"[{figures['in_process_cpu_us']:>7.1f} / {figures['templates_cpu_us']:>7.1f}]"
             f"   {'worker' if figures['worker'] else 'this process'}"
         )
 

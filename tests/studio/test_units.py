@@ -118,9 +118,14 @@ def test_errors_become_sentences(code: str, message: str, status: int, expected:
 
 
 def test_a_step_refused_by_the_template_budget_is_told_in_words_with_its_limit() -> None:
-    error = {"node": "greet", "kind": "TemplateBudgetExceeded", "code": "template_budget_exceeded",
-             "limit": "loop_iterations", "limit_value": 100000,
-             "message": "the template exceeds its budget: its loops would run more than 100000 times"}
+    error = {
+        "node": "greet",
+        "kind": "TemplateBudgetExceeded",
+        "code": "template_budget_exceeded",
+        "limit": "loop_iterations",
+        "limit_value": 100000,
+        "message": "the template exceeds its budget: its loops would run more than 100000 times",
+    }
     german = i18n.describe_step_error(error, "de")
     english = i18n.describe_step_error(error, "en")
     assert german.startswith("Die Vorlage braucht mehr, als ihr Budget erlaubt: Schleifendurchläufe")
