@@ -111,9 +111,9 @@ class ApprovalNode(Node):
         return Suspend(
             kind="approval",
             request={
-                "title": ctx.render(config.title, scope),  # type: ignore[attr-defined]
+                "title": await ctx.render(config.title, scope),  # type: ignore[attr-defined]
                 "instructions": config.instructions,  # type: ignore[attr-defined]
-                "payload": _parse_payload(ctx.render(config.payload, scope)),  # type: ignore[attr-defined]
+                "payload": _parse_payload(await ctx.render(config.payload, scope)),  # type: ignore[attr-defined]
                 "assignees": list(config.assignees),  # type: ignore[attr-defined]
                 "quorum": config.quorum,  # type: ignore[attr-defined]
                 "timeout_s": parse_duration(config.timeout) if config.timeout else None,  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ A node type is one class in one module of this package, plus one line in
             template: str = template_field("Jinja2 template, e.g. Hello {{ inputs.name }}")
 
         async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
-            return {"text": ctx.render(self.config.template, scope)}
+            return {"text": await ctx.render(self.config.template, scope)}
 
 The rules:
 
@@ -31,7 +31,10 @@ The rules:
    finished. A node on a branch that was not taken appears with all its declared
    outputs set to `None` (rendered as an empty string).
 4. **Context.** `ctx` (a `NodeContext`) is everything a node may touch outside itself:
-   `ctx.render()` for sandboxed templates, `ctx.emit()` for streamed events (LLM tokens),
+   `await ctx.render()` for sandboxed templates and `await ctx.evaluate()` for
+   expressions (both under the template budget: a template that needs Jinja's general
+   machinery is rendered in a worker process with a time and memory limit, never on the
+   event loop), `ctx.emit()` for streamed events (LLM tokens),
    `ctx.record_usage()` for tokens, `ctx.services` for clients the runtime hands in
    (LLM, knowledge, connections), and `ctx.caller_id` / `ctx.workspace_id`: who the run
    acts for and where (knowledge search, for one, is filtered by that person's access).
@@ -62,6 +65,7 @@ from typing import Any, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from nodes.errors import NodeError
+from nodes.template_workers import shared_templates
 
 Scope = Mapping[str, Any]
 Outputs = dict[str, Any]
@@ -100,7 +104,19 @@ class Resolution:
 
 
 class Renderer(Protocol):
-    def __call__(self, template: str, scope: Scope) -> str: ...
+    async def __call__(self, template: str, scope: Scope) -> str: ...
+
+
+class Evaluator(Protocol):
+    async def __call__(self, expression: str, scope: Scope) -> Any: ...
+
+
+def _shared_render(template: str, scope: Scope) -> Awaitable[str]:
+    return shared_templates().render(template, scope)
+
+
+def _shared_evaluate(expression: str, scope: Scope) -> Awaitable[Any]:
+    return shared_templates().evaluate(expression, scope)
 
 
 @dataclass
@@ -111,7 +127,9 @@ class NodeContext:
     node_id: str
     node_type: str
     flow_inputs: Mapping[str, Any]
-    render: Renderer
+    # The engine hands in its `nodes.template_workers.Templates`; without one, the process's.
+    render: Renderer = _shared_render  # type: ignore[assignment]
+    evaluate: Evaluator = _shared_evaluate  # type: ignore[assignment]
     services: Mapping[str, Any] = field(default_factory=dict)
     emit: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None
     fixed_outputs: Mapping[str, Any] | None = None

@@ -241,12 +241,15 @@ class ConnectorNode(Node):
     async def run(self, ctx: NodeContext, scope: Scope) -> Outputs | Suspend:
         config: ConnectorNode.Config = self.config  # type: ignore[assignment]
 
-        def render(value: str | None) -> str:
-            return ctx.render(value, scope) if value else ""
+        async def render(value: str | None) -> str:
+            return await ctx.render(value, scope) if value else ""
+
+        async def render_each(values: dict[str, str]) -> dict[str, str]:
+            return {key: await render(value) for key, value in values.items()}
 
         body: Any = None
         if config.body and config.body.strip():
-            rendered = render(config.body)
+            rendered = await render(config.body)
             try:
                 body = json.loads(rendered)
             except json.JSONDecodeError as error:
@@ -262,18 +265,18 @@ class ConnectorNode(Node):
             connection=config.connection,
             action=config.action,
             method=config.method,
-            path=render(config.path) or "/",
-            query={key: render(value) for key, value in config.query.items()},
-            headers={key: render(value) for key, value in config.headers.items()},
+            path=await render(config.path) or "/",
+            query=await render_each(config.query),
+            headers=await render_each(config.headers),
             body=body,
-            to=[item for item in render(config.to).split(",") if item.strip()],
-            cc=[item for item in render(config.cc).split(",") if item.strip()],
-            subject=render(config.subject),
-            text=render(config.text),
+            to=[item for item in (await render(config.to)).split(",") if item.strip()],
+            cc=[item for item in (await render(config.cc)).split(",") if item.strip()],
+            subject=await render(config.subject),
+            text=await render(config.text),
             sql=config.sql or "",
             params={
-                key: _coerce(key, render(value), config.param_types.get(key, "string"))
-                for key, value in config.params.items()
+                key: _coerce(key, value, config.param_types.get(key, "string"))
+                for key, value in (await render_each(config.params)).items()
             },
             max_rows=config.max_rows,
             caller_id=getattr(ctx, "caller_id", None),

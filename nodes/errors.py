@@ -2,20 +2,28 @@
 
     NodeError                  a node could not do its work; message for a champion
     ├── TemplateError          a template failed to compile or render (incl. sandbox refusals)
+    │   └── TemplateBudgetExceeded
+    │                          the template needed more than its budget allows (a size, a
+    │                          loop count, CPU time, memory); says which limit and its value
     ├── NodeTimeout            the node took longer than its timeout
     └── ServiceUnavailable     an external service (LLM endpoint, index, connection) is
                                down, unreachable or not configured
 
 The engine wraps each of these with the node id and type (`runtime.engine.errors.StepFailed`);
-nodes never need to repeat their own id in a message.
+nodes never need to repeat their own id in a message. An error with a `code` also gives
+that stable code and its `parameters()` to the step's stored error, so that the studio can
+say it in the champion's language.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class NodeError(Exception):
     """A node failed. `message` says what was expected and what happened; `code`, where
-    set, is a stable word for programs (the studio translates it), e.g. `no_test_target`."""
+    set (by the class, or per error), is a stable word for programs (the studio translates
+    it), e.g. `no_test_target`."""
 
     code: str | None = None
 
@@ -26,9 +34,31 @@ class NodeError(Exception):
         if code:
             self.code = code
 
+    def parameters(self) -> dict[str, Any]:
+        """Values the `code`'s text needs (none by default)."""
+        return {}
+
 
 class TemplateError(NodeError):
     """A Jinja2 template could not be compiled or rendered."""
+
+
+class TemplateBudgetExceeded(TemplateError):
+    """A template needed more than its budget: `limit` names the limit, `limit_value` its value."""
+
+    code = "template_budget_exceeded"
+
+    def __init__(self, limit: str, limit_value: float, what: str) -> None:
+        super().__init__(f"the template exceeds its budget: {what}")
+        self.limit = limit
+        self.limit_value = limit_value
+        self.what = what
+
+    def parameters(self) -> dict[str, Any]:
+        return {"limit": self.limit, "limit_value": self.limit_value}
+
+    def __reduce__(self) -> Any:  # raised in a worker process, re-raised here
+        return (type(self), (self.limit, self.limit_value, self.what))
 
 
 class NodeTimeout(NodeError):

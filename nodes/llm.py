@@ -35,10 +35,10 @@ class LLMNode(Node):
     async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
         config = self.config
         messages = []
-        system = ctx.render(config.system, scope)  # type: ignore[attr-defined]
+        system = await ctx.render(config.system, scope)  # type: ignore[attr-defined]
         if system.strip():
             messages.append({"role": "system", "content": system})
-        messages.append({"role": "user", "content": ctx.render(config.prompt, scope)})  # type: ignore[attr-defined]
+        messages.append({"role": "user", "content": await ctx.render(config.prompt, scope)})  # type: ignore[attr-defined]
         model: ChatModel = ctx.service("llm")
 
         async def forward(token: str) -> None:

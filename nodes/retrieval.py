@@ -105,7 +105,7 @@ class RetrievalNode(Node):
 
     async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
         config: RetrievalNode.Config = self.config  # type: ignore[assignment]
-        query = ctx.render(config.query, scope).strip()
+        query = (await ctx.render(config.query, scope)).strip()
         if not query:
             raise NodeError(
                 "the query rendered to an empty text; check the template and the inputs", field="query"

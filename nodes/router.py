@@ -20,7 +20,6 @@ from nodes.base import Node, NodeConfig, NodeContext, Outputs, Scope, template_f
 from nodes.errors import NodeError
 from nodes.llm import parse_json_answer
 from nodes.services import ChatModel, ChatRequest
-from nodes.templating import evaluate
 
 REVIEW = "review"
 
@@ -72,11 +71,11 @@ class RouterNode(Node):
     async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
         config: Any = self.config
         if config.condition:
-            return self._by_condition(config, scope)
+            return await self._by_condition(ctx, config, scope)
         return await self._by_classification(ctx, config, scope)
 
-    def _by_condition(self, config: Any, scope: Scope) -> Outputs:
-        value = evaluate(config.condition, scope)
+    async def _by_condition(self, ctx: NodeContext, config: Any, scope: Scope) -> Outputs:
+        value = await ctx.evaluate(config.condition, scope)
         if isinstance(value, str) and config.branches:
             if value not in config.branches:
                 raise NodeError(
@@ -90,7 +89,7 @@ class RouterNode(Node):
         return {"branch": branch, "confidence": 1.0, "label": branch}
 
     async def _by_classification(self, ctx: NodeContext, config: Any, scope: Scope) -> Outputs:
-        text = ctx.render(config.text, scope)
+        text = await ctx.render(config.text, scope)
         classes = list(config.classes)
         system = (
             "You classify text into exactly one of these classes: "

@@ -17,4 +17,4 @@ class TemplateNode(Node):
         template: str = template_field("Jinja2 template, e.g. Hello {{ inputs.name }}")
 
     async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
-        return {"text": ctx.render(self.config.template, scope)}  # type: ignore[attr-defined]
+        return {"text": await ctx.render(self.config.template, scope)}  # type: ignore[attr-defined]

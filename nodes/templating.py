@@ -1,28 +1,34 @@
 """Sandboxed Jinja2 templates: rendering, and finding the references a template makes.
 
-Every template in a flow (prompts, bodies, output mappings) goes through here, so the
-sandbox is the same everywhere: `ImmutableSandboxedEnvironment` (no attribute tricks such
-as `''.__class__.__mro__`, no mutation of the data it is handed) with `StrictUndefined`
-(a reference to something that does not exist is an error, not an empty string).
+Every template in a flow (prompts, bodies, output mappings, router conditions) goes
+through here, so the sandbox is the same everywhere: `BudgetedEnvironment`
+(`nodes.template_sandbox`: an `ImmutableSandboxedEnvironment` — no attribute tricks such
+as `''.__class__.__mro__`, no mutation of the data it is handed — with the budget of
+`nodes.template_budget`) and `StrictUndefined` (a reference to something that does not
+exist is an error, not an empty string).
+
+`render` and `evaluate` here run in the calling thread, under the static budget only.
+The engine renders through `nodes.template_workers.Templates`, which does the plain
+lookups below in-process and sends everything else to a worker process with a CPU,
+time and memory limit.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Mapping, Set
-from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from nodes.errors import TemplateError
-
-# A rendered template larger than this is almost certainly a runaway loop.
-MAX_RENDERED_CHARS = 1_000_000
+from nodes.template_budget import DEFAULT_LIMITS, TemplateLimits, check_text, metered, refuse
+from nodes.template_filters import bounded_json
+from nodes.template_sandbox import BudgetedEnvironment
 
 
 def _finalize(value: Any) -> Any:
@@ -34,78 +40,22 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-# Work one render may do: elements made by `range` and by repeating lists/strings. The
-# sandbox stops attribute tricks but not loops; without a budget `{% for i in range(99999)
-# %}{% for j in range(99999) %}…` would block the event loop for hours.
-MAX_RANGE = 10_000
-RENDER_BUDGET = 100_000
-_budget: ContextVar[list[int]] = ContextVar("template_budget")
+def _finalize_within_budget(value: Any) -> Any:
+    """`_finalize` inside Jinja: a list whose text would be terabytes is refused first."""
+    if value is None or isinstance(value, str):
+        return "" if value is None else value
+    if isinstance(value, (dict, list, tuple)):
+        return bounded_json(value, ensure_ascii=False, default=str)
+    check_text(value, "output")
+    return value
 
 
-def _charge(units: int, what: str) -> None:
-    spent = _budget.get(None)
-    if spent is None:  # outside render()/evaluate(): e.g. compile-time constant folding
-        spent = [0]
-    spent[0] += units
-    if spent[0] > RENDER_BUDGET:
-        raise SecurityError(
-            f"the template does too much work ({what}); the limit is {RENDER_BUDGET} elements"
-        )
-
-
-def _bounded_range(*args: int) -> range:
-    values = range(*args)
-    if len(values) > MAX_RANGE:
-        raise SecurityError(f"range too large in template ({len(values)} > {MAX_RANGE})")
-    _charge(len(values), "range")
-    return values
-
-
-class _Environment(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset(["**", "*"])
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        # `**` is left-associative in Jinja, so bound the size of the result, not the exponent.
-        if (
-            operator == "**"
-            and isinstance(left, int)
-            and isinstance(right, (int, float))
-            and (abs(right) > 1000 or max(left.bit_length(), 1) * abs(right) > 10_000)
-        ):
-            raise SecurityError("exponent too large in template")
-        if operator == "*":
-            # Squaring in a loop (`{% set ns.x = ns.x * ns.x %}`) doubles the digits each time.
-            if (
-                isinstance(left, int)
-                and isinstance(right, int)
-                and left.bit_length() + right.bit_length() > 10_000
-            ):
-                raise SecurityError("number too large in template")
-            for sequence, times in ((left, right), (right, left)):
-                if isinstance(sequence, (str, list, tuple)) and isinstance(times, int):
-                    size = times * len(sequence)
-                    if size > MAX_RENDERED_CHARS:
-                        raise SecurityError("repetition too large in template")
-                    if not isinstance(sequence, str):
-                        _charge(size, "repetition")
-        return super().call_binop(context, operator, left, right)
-
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        # 'x'.ljust(10**9), '{:>999999999}'.format(1) and friends: no call needs a huge number.
-        for value in () if __obj is _bounded_range else (*args, *kwargs.values()):
-            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_RENDERED_CHARS:
-                raise SecurityError("number too large for a call in a template")
-        return super().call(__context, __obj, *args, **kwargs)
-
-
-ENVIRONMENT = _Environment(
+ENVIRONMENT = BudgetedEnvironment(
     undefined=StrictUndefined,
-    finalize=_finalize,
+    finalize=_finalize_within_budget,
     autoescape=False,
     keep_trailing_newline=True,
 )
-ENVIRONMENT.globals["range"] = _bounded_range
-ENVIRONMENT.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False, default=str)
 
 
 @lru_cache(maxsize=4096)
@@ -125,7 +75,11 @@ def _compile_expression(source: str) -> Any:
         raise TemplateError(f"expression syntax error: {exc.message}") from None
 
 
-def _render_error(exc: Exception) -> TemplateError:
+def _render_error(exc: BaseException) -> TemplateError:
+    if isinstance(exc, TemplateError):
+        return exc
+    if isinstance(exc, RecursionError):
+        return refuse("recursion_depth", sys.getrecursionlimit())
     if isinstance(exc, SecurityError):
         return TemplateError(f"the template tried something the sandbox forbids: {exc}")
     if isinstance(exc, UndefinedError):
@@ -163,7 +117,7 @@ def _plain_template(source: str) -> tuple[str | _Lookup, ...] | None:
     """`source` as literal text and lookups, or None when it is anything more."""
     try:
         body = ENVIRONMENT.parse(source).body
-    except TemplateSyntaxError:
+    except (TemplateSyntaxError, RecursionError):  # Jinja (in a worker) says what is wrong
         return None
     if len(body) != 1 or not isinstance(body[0], nodes.Output):
         return None
@@ -183,7 +137,7 @@ def _plain_expression(source: str) -> _Lookup | None:
     """`source` as a lookup when it is one (and only one) expression of that shape."""
     try:
         body = ENVIRONMENT.parse("{{ " + source + " }}").body
-    except TemplateSyntaxError:
+    except (TemplateSyntaxError, RecursionError):
         return None
     if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
         return None
@@ -206,58 +160,111 @@ def _resolve(lookup: _Lookup, scope: Mapping[str, Any]) -> Any:
     return value
 
 
-def _render_plain(parts: tuple[str | _Lookup, ...], scope: Mapping[str, Any]) -> str | None:
+def _render_plain(parts: tuple[str | _Lookup, ...], scope: Mapping[str, Any], limit: int) -> str | None:
     pieces = []
+    size = 0
     for part in parts:
         if isinstance(part, str):
-            pieces.append(part)
+            piece = part
         else:
             value = _resolve(part, scope)
             if value is _MISSING:
                 return None
-            pieces.append(str(_finalize(value)))
+            piece = str(_finalize(value))
+        size += len(piece)
+        if size > limit:  # `{{ doc.text }}` a thousand times: stop at the limit, not after
+            raise refuse("output_chars", limit)
+        pieces.append(piece)
     return "".join(pieces)
 
 
-def render(source: str, scope: Mapping[str, Any]) -> str:
-    """Render `source` with `scope`; every failure becomes a `TemplateError`."""
-    if "{" not in source:  # fast path: plain text has nothing to render
+def render_plain(
+    source: str, scope: Mapping[str, Any], limits: TemplateLimits = DEFAULT_LIMITS
+) -> str | None:
+    """`source` rendered by dictionary lookups, or None when it needs Jinja.
+
+    Cheap and bounded, so it runs wherever it is called, the event loop included: only a
+    text that looks like placeholders and text, and is not long, is parsed here (Jinja's
+    parser costs ~10 µs a token: seconds for a template of a megabyte)."""
+    if "{" not in source:  # plain text has nothing to render
         return source
+    if not _looks_plain(source):
+        return None
     plain = _plain_template(source)
-    if plain is not None and (text := _render_plain(plain, scope)) is not None:
-        if len(text) > MAX_RENDERED_CHARS:
-            raise TemplateError(f"the rendered template is larger than {MAX_RENDERED_CHARS} characters")
-        return text
-    template = _compile(source)
-    token = _budget.set([0])
-    try:
-        text = template.render(scope)
-    except TemplateError:
-        raise
-    except Exception as exc:
-        raise _render_error(exc) from None
-    finally:
-        _budget.reset(token)
-    if len(text) > MAX_RENDERED_CHARS:
-        raise TemplateError(f"the rendered template is larger than {MAX_RENDERED_CHARS} characters")
-    return text
+    if plain is None:
+        return None
+    return _render_plain(plain, scope, limits.output_chars)
 
 
-def evaluate(expression: str, scope: Mapping[str, Any]) -> Any:
-    """Evaluate a Jinja2 expression such as `inputs.amount > 50000` in the sandbox."""
+# What the runtime process parses to find a plain template: text with `{{ name.field }}`
+# placeholders (whitespace control allowed), up to this size. Anything else is rendered by
+# a worker, unparsed here.
+MAX_PLAIN_CHARS = 20_000
+_PLACEHOLDER = re.compile(r"\{\{-?\s*[^\W\d]\w*(?:\.[^\W\d]\w*)*\s*-?\}\}")
+_LOOKUP = re.compile(r"\s*[^\W\d]\w*(?:\.[^\W\d]\w*)*\s*")
+
+
+def _looks_plain(source: str) -> bool:
+    if len(source) > MAX_PLAIN_CHARS or "{%" in source or "{#" in source:
+        return False
+    return "{{" not in _PLACEHOLDER.sub("", source)
+
+
+def evaluate_plain(expression: str, scope: Mapping[str, Any]) -> Any:
+    """The value of a bare `name.field` expression, or `MISSING` when it needs Jinja."""
+    if len(expression) > MAX_PLAIN_CHARS or not _LOOKUP.fullmatch(expression):
+        return _MISSING
     lookup = _plain_expression(expression)
-    if lookup is not None and (value := _resolve(lookup, scope)) is not _MISSING:
+    return _MISSING if lookup is None else _resolve(lookup, scope)
+
+
+MISSING: Any = _MISSING
+
+
+def _generate_within_budget(template: Any, scope: Mapping[str, Any], limit: int) -> str:
+    """The rendered text, collected in a sink that stops at `limit` characters."""
+    pieces = []
+    size = 0
+    for piece in template.generate(scope):
+        size += len(piece)
+        if size > limit:
+            raise refuse("output_chars", limit)
+        pieces.append(piece)
+    return "".join(pieces)
+
+
+def render(source: str, scope: Mapping[str, Any], limits: TemplateLimits = DEFAULT_LIMITS) -> str:
+    """Render `source` with `scope` in this thread; every failure becomes a `TemplateError`.
+
+    The static budget applies (`limits`); the time and memory limits do not — those are
+    what `nodes.template_workers` adds."""
+    text = render_plain(source, scope, limits)
+    if text is not None:
+        return text
+    with metered(limits):
+        try:
+            return _generate_within_budget(_compile(source), scope, limits.output_chars)
+        except MemoryError:  # a worker process answers with its memory limit
+            raise
+        except Exception as exc:
+            raise _render_error(exc) from None
+
+
+def evaluate(expression: str, scope: Mapping[str, Any], limits: TemplateLimits = DEFAULT_LIMITS) -> Any:
+    """Evaluate a Jinja2 expression such as `inputs.amount > 50000` in the sandbox."""
+    value = evaluate_plain(expression, scope)
+    if value is not _MISSING:
         return value
-    compiled = _compile_expression(expression)
-    token = _budget.set([0])
-    try:
-        result = compiled(**scope)
-    except Exception as exc:
-        raise _render_error(exc) from None
-    finally:
-        _budget.reset(token)
-    if isinstance(result, Undefined):  # StrictUndefined only raises when used, so use it
-        raise _render_error(UndefinedError(result._undefined_message))
+    with metered(limits):
+        try:
+            result = _compile_expression(expression)(**scope)
+            if isinstance(result, Undefined):  # StrictUndefined only raises when used, so use it
+                raise UndefinedError(result._undefined_message)
+            check_text(result, "the value of the expression")
+        except MemoryError:
+            raise
+        except Exception as exc:
+            raise _render_error(exc) from None
     return result
 
 
@@ -302,9 +309,14 @@ _IMPLICIT_NAMES = frozenset({"loop", "caller", "varargs", "kwargs", "self", "sup
 @lru_cache(maxsize=4096)
 def _parsed_references(source: str) -> frozenset[tuple[str, str | None]]:
     try:
-        parsed = ENVIRONMENT.parse(source)
+        return _references_in(ENVIRONMENT.parse(source))
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
+    except RecursionError:  # `{{ ((((…)))) }}` thousands deep: Jinja's parser recurses
+        raise TemplateError("the template is nested too deeply to be read") from None
+
+
+def _references_in(parsed: nodes.Template) -> frozenset[tuple[str, str | None]]:
     stored = {name.name for name in parsed.find_all(nodes.Name) if name.ctx in ("store", "param")}
     stored |= _IMPLICIT_NAMES
     # A macro defined in the template (`{% macro eur(x) %}`) is called by name, not read from the scope.

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
+from nodes.template_workers import ProcessLimits, Templates
 from runtime.audit.anchors import Anchorer
 from runtime.connections.egress import EgressGuard, EgressPolicy
 from runtime.connections.service import ConnectionService
@@ -33,6 +34,18 @@ from runtime.runs.manager import RunManager
 from runtime.settings import Settings
 
 log = logging.getLogger("dirigent")
+
+
+def templates_for(settings: Settings) -> Templates:
+    """The template renderer of this process, with the settings' hard limits."""
+    return Templates(
+        process=ProcessLimits(
+            workers=settings.template_workers,
+            cpu_seconds=settings.template_cpu_seconds,
+            wall_seconds=settings.template_wall_seconds,
+            memory_mb=settings.template_memory_mb,
+        )
+    )
 
 
 def jwt_secret(settings: Settings) -> str:
@@ -74,6 +87,7 @@ class Runtime:
             node_services["llm"] = HFChatModel(ModelEndpoints.from_settings(settings), guard=guard)
         node_services.setdefault("knowledge", KnowledgeService(settings, db))
         node_services.setdefault("connections", ConnectionService(settings, db, guard=guard))
+        node_services.setdefault("templates", templates_for(settings))
         engine = Engine(node_services, max_node_timeout_s=settings.node_timeout_s)
         runs = RunManager(db, settings, engine, FlowCache(registry))
         return cls(
@@ -119,4 +133,6 @@ class Runtime:
         close_llm = getattr(self.services.get("llm"), "aclose", None)
         if close_llm is not None:
             await close_llm()
+        if isinstance(templates := self.services.get("templates"), Templates):
+            await templates.close()
         await self.db.dispose()

@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     # Strict-Transport-Security with this max-age. 0: no such header.
     hsts_max_age_s: int = Field(0, ge=0)
 
+    # Template rendering off the event loop (nodes/template_workers.py): worker processes
+    # per runtime process, and what one render in a worker may take before it is stopped.
+    template_workers: int = Field(2, ge=1, le=64)
+    template_cpu_seconds: float = Field(0.5, gt=0, le=60)
+    template_wall_seconds: float = Field(1.0, gt=0, le=120)
+    template_memory_mb: int = Field(128, ge=32, le=16384)
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

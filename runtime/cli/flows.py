@@ -15,6 +15,7 @@ from sqlalchemy import select
 from nodes.errors import NodeError
 from runtime.cli.common import database, error_line, load_settings, read_json, run
 from runtime.connections.egress import EgressGuard, EgressPolicy
+from runtime.context import templates_for
 from runtime.db.models import Flow, FlowVersion, Membership, User, Workspace
 from runtime.engine.compiled import CompiledFlow, compile_flow, compile_validated
 from runtime.engine.executor import Engine
@@ -156,13 +157,15 @@ async def run_document(document: Any, inputs: Mapping[str, Any],
     if unknown:
         raise BadRequest(f"--fixed names nodes the flow does not have: {', '.join(unknown)}")
     llm = chat_model(settings)
-    engine = Engine({"llm": llm}, max_node_timeout_s=settings.node_timeout_s)
+    templates = templates_for(settings)
+    engine = Engine({"llm": llm, "templates": templates}, max_node_timeout_s=settings.node_timeout_s)
     printer = StepPrinter(compiled)
     try:
         outcome = await engine.execute(compiled, f"local-{uuid.uuid4().hex[:12]}", prepared,
                                        recorder=printer, emit=printer.emit, fixed_outputs=fixed)
     finally:
         printer.close()
+        await templates.close()
         await llm.aclose()
     return outcome
 
@@ -216,7 +219,8 @@ class _NoKnowledge:
 
 async def test_document(compiled: CompiledFlow, settings: Settings, *, live: bool) -> SuiteResult:
     """Run the document's cases in this process: no server, no database, never a connection."""
-    services: dict[str, Any] = {"knowledge": _NoKnowledge()}
+    templates = templates_for(settings)
+    services: dict[str, Any] = {"knowledge": _NoKnowledge(), "templates": templates}
     llm = chat_model(settings) if live else None
     if llm is not None:
         services["llm"] = llm
@@ -224,6 +228,7 @@ async def test_document(compiled: CompiledFlow, settings: Settings, *, live: boo
         return await run_cases(compiled, services, mode="live" if live else "fixed",
                                tester="cli", max_node_timeout_s=settings.node_timeout_s)
     finally:
+        await templates.close()
         if llm is not None:
             await llm.aclose()
 

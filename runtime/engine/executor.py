@@ -33,7 +33,7 @@ from typing import Any
 
 from nodes.base import Node, NodeContext, Resolution, Suspend
 from nodes.errors import NodeError, NodeTimeout
-from nodes.templating import render
+from nodes.template_workers import Templates, shared_templates
 from runtime.engine.compiled import CompiledFlow
 from runtime.engine.inputs import render_outputs
 from runtime.engine.records import Recorder, RunOutcome, StepRecord
@@ -91,8 +91,9 @@ class _Continue:
                     return finished.value
 
 
-def error_of(node_id: str, node_type: str, exc: BaseException) -> dict[str, Any]:
-    """The stored error of a failed step: which node, what kind, what happened."""
+def error_of(node_id: str | None, node_type: str | None, exc: BaseException) -> dict[str, Any]:
+    """The stored error of a failed step: which node, what kind, what happened — and, for an
+    error with a stable `code` (e.g. `template_budget_exceeded`), the code and its parameters."""
     if isinstance(exc, NodeError):
         message, kind = exc.message, type(exc).__name__
     elif isinstance(exc, TimeoutError):
@@ -100,10 +101,11 @@ def error_of(node_id: str, node_type: str, exc: BaseException) -> dict[str, Any]
     else:  # a bug in a node: keep the type so it can be found, not a stack trace
         message, kind = f"unexpected {type(exc).__name__}: {exc}", "InternalError"
     error = {"node": node_id, "type": node_type, "kind": kind, "message": message}
-    if isinstance(exc, NodeError) and exc.field:
-        error["field"] = exc.field
-    if isinstance(exc, NodeError) and exc.code:
-        error["code"] = exc.code
+    if isinstance(exc, NodeError):
+        if exc.field:
+            error["field"] = exc.field
+        if exc.code:
+            error.update(exc.parameters(), code=exc.code)
     return error
 
 
@@ -116,6 +118,10 @@ class Engine:
     ) -> None:
         self.services = dict(services or {})
         self.max_node_timeout_s = max_node_timeout_s
+        # The runtime hands in its own (limits from the settings) as the `templates` service;
+        # test cases get the runtime's services, so they render exactly as runs do.
+        templates = self.services.get("templates")
+        self.templates: Templates = templates if isinstance(templates, Templates) else shared_templates()
 
     async def execute(
         self,
@@ -173,7 +179,7 @@ class Engine:
                 await recorder.record_steps(finished)
             if run.failure is not None:
                 return run.finish_failed()
-        return run.finish()
+        return await run.finish()
 
     @staticmethod
     def _enter_scope(flow: CompiledFlow, scope: dict[str, Any], step: StepRecord) -> None:
@@ -289,7 +295,8 @@ class _RunState:
             node_id=node.id,
             node_type=node.type,
             flow_inputs=self.inputs,
-            render=render,
+            render=self.engine.templates.render,
+            evaluate=self.engine.templates.evaluate,
             services=self.engine.services,
             emit=self.emit,
             caller_id=self.caller_id,
@@ -411,17 +418,16 @@ class _RunState:
     def _total_tokens(self) -> int:
         return sum((step.usage or {}).get("total_tokens", 0) for step in self.steps.values())
 
-    def finish(self) -> RunOutcome:
+    async def finish(self) -> RunOutcome:
         if any(step.status == "waiting" for step in self.steps.values()):
             return RunOutcome("waiting", steps=self.steps, total_tokens=self._total_tokens())
         try:
-            outputs = render_outputs(self.flow.document, self.scope)
+            outputs = await render_outputs(self.flow.document, self.scope, self.engine.templates)
         except NodeError as exc:
             return RunOutcome(
                 "failed",
                 error={
-                    "node": None,
-                    "type": None,
+                    **error_of(None, None, exc),
                     "kind": "OutputError",
                     "message": f"the flow's outputs could not be rendered: {exc.message}",
                 },

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from nodes.templating import evaluate, render
+from nodes.template_workers import Templates
 from runtime.errors import BadRequest
 from runtime.flows.document import FlowDocument, InputSpec, value_fits
 
@@ -65,13 +65,15 @@ def prepare_inputs(document: FlowDocument, given: Mapping[str, Any] | None) -> d
     return prepared
 
 
-def render_outputs(document: FlowDocument, scope: Mapping[str, Any]) -> dict[str, Any]:
+async def render_outputs(
+    document: FlowDocument, scope: Mapping[str, Any], templates: Templates
+) -> dict[str, Any]:
     """`{{ node.field }}` alone keeps its value's type (a list stays a list); else text."""
     rendered: dict[str, Any] = {}
     for name, template in document.outputs.items():
         single = _SINGLE_EXPRESSION.match(template)
         if single and "{{" not in single.group(1) and "{%" not in template:
-            rendered[name] = evaluate(single.group(1).strip(), scope)
+            rendered[name] = await templates.evaluate(single.group(1).strip(), scope)
         else:
-            rendered[name] = render(template, scope)
+            rendered[name] = await templates.render(template, scope)
     return rendered

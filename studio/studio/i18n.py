@@ -570,3 +570,48 @@ def describe_error(code: str, message: str, status: int, lang: str = DEFAULT_LAN
     lead = _pick(LEADS[lead_key], lang) if lead_key else _pick(("Fehler", "Error"), lang)
     detail = message.strip() or code
     return f"{lead}: {detail[:1].upper()}{detail[1:]}"
+
+
+# -- step errors with a stable code (the engine's step error: `code` and its parameters) ------
+# The template budget (nodes/template_budget.py): which limit a template ran into.
+TEMPLATE_LIMITS: dict[str, tuple[str, str]] = {
+    "output_chars": ("Länge des Ergebnisses in Zeichen", "length of the result in characters"),
+    "string_chars": ("Länge eines Textes in Zeichen", "length of one text in characters"),
+    "list_items": ("Einträge einer Liste", "items of one list"),
+    "format_width": ("Breite oder Genauigkeit beim Formatieren", "width or precision when formatting"),
+    "range_items": ("Zahlen in einem range()", "numbers in one range()"),
+    "lipsum_words": ("Wörter aus lipsum()", "words from lipsum()"),
+    "number_bits": ("Größe einer Zahl in Bit", "size of a number in bits"),
+    "loop_iterations": ("Schleifendurchläufe", "loop iterations"),
+    "calls": ("Aufrufe von Funktionen und Makros", "calls of functions and macros"),
+    "work": ("erzeugte Zeichen und Elemente insgesamt", "characters and elements built in total"),
+    "recursion_depth": ("Verschachtelungstiefe von Makros", "nesting depth of macros"),
+    "cpu_seconds": ("Rechenzeit in Sekunden", "CPU time in seconds"),
+    "wall_seconds": ("Dauer in Sekunden", "duration in seconds"),
+    "memory_mb": ("Arbeitsspeicher in MB", "memory in MB"),
+}
+STEP_ERRORS: dict[str, tuple[str, str]] = {
+    "template_budget_exceeded": (
+        "Die Vorlage braucht mehr, als ihr Budget erlaubt: {limit} (höchstens {value}). "
+        "Bitte vereinfachen Sie die Vorlage.",
+        "The template needs more than its budget allows: {limit} (at most {value}). "
+        "Please simplify the template.",
+    ),
+}
+
+
+def describe_step_error(error: Any, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A failed step's (or run's) error as a sentence: by its code when it has a known one,
+    else the runtime's own message."""
+    if not isinstance(error, dict):
+        return str(error or "")
+    code = str(error.get("code") or "")
+    if code in STEP_ERRORS:
+        limit = str(error.get("limit") or "")
+        label = _pick(TEMPLATE_LIMITS[limit], lang) if limit in TEMPLATE_LIMITS else limit
+        value = error.get("limit_value")
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        return _pick(STEP_ERRORS[code], lang).format(limit=label, value=shown)
+    if code:
+        return describe_error(code, str(error.get("message") or ""), 0, lang)
+    return str(error.get("message") or error)

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.i18n import RUN_STATUSES, TEXTS, translate
+from studio.i18n import RUN_STATUSES, TEXTS, describe_step_error, translate
 
 CHECKS = (
     "equals",
@@ -200,7 +200,7 @@ def report_view(report: dict[str, Any] | None, lang: str) -> ReportView:
         failures = [_failure(item, lang) for item in case.get("failures") or []]
         error = case.get("error") or {}
         if error:
-            failures.append(str(error.get("message") or error) if isinstance(error, dict) else str(error))
+            failures.append(describe_step_error(error, lang))
         cases.append(
             CaseResult(
                 name=str(case.get("name") or ""),

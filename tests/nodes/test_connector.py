@@ -12,7 +12,6 @@ from nodes.base import NodeContext
 from nodes.connector import ConnectorNode, ConnectorRequest, ConnectorResult, parse_selector, select
 from nodes.errors import NodeError
 from nodes.registry import DEFAULT_REGISTRY
-from nodes.templating import render
 
 
 @dataclass
@@ -35,7 +34,6 @@ def context(service: FakeConnections | None = None) -> NodeContext:
         node_id="call",
         node_type="connector",
         flow_inputs={},
-        render=render,
         services={"connections": service} if service else {},
     )
 

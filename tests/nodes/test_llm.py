@@ -22,7 +22,6 @@ from nodes.errors import NodeError, ServiceUnavailable
 from nodes.llm import LLMNode
 from nodes.router import RouterNode
 from nodes.services import ChatRequest
-from nodes.templating import render
 from runtime.connections.egress import EgressGuard, EgressPolicy
 from runtime.llm import HFChatModel, ModelEndpoints
 from runtime.llm import client as client_module
@@ -52,7 +51,6 @@ def node_context(chat_model: HFChatModel, events: list[dict[str, Any]]) -> NodeC
         node_id="answer",
         node_type="llm",
         flow_inputs=SCOPE["inputs"],
-        render=render,
         services={"llm": chat_model},
         emit=events.append,
     )

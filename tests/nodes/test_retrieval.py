@@ -11,7 +11,6 @@ from nodes.base import NodeContext
 from nodes.errors import NodeError
 from nodes.registry import DEFAULT_REGISTRY
 from nodes.retrieval import Passage, RetrievalNode, RetrievalRequest, context_text
-from nodes.templating import render
 
 PASSAGES = [
     Passage("Hotelkosten bis 120 Euro pro Nacht.", "Reiserichtlinie.pdf", 3, None, 1.0, "d1:ab:4", "d1"),
@@ -44,7 +43,6 @@ def context(service: FakeKnowledge | None = None) -> NodeContext:
         node_id="find",
         node_type="retrieval",
         flow_inputs={},
-        render=render,
         services=services,
     )
 

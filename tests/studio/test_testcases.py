@@ -125,6 +125,41 @@ def test_form_offers_what_a_case_can_pin_and_check() -> None:
     ]
 
 
+def test_a_case_that_failed_on_the_template_budget_says_so_in_words() -> None:
+    error = {
+        "node": "greet",
+        "kind": "TemplateBudgetExceeded",
+        "code": "template_budget_exceeded",
+        "limit": "lipsum_words",
+        "limit_value": 10000,
+        "message": "the template exceeds its budget: …",
+    }
+    report = {
+        "id": "r2",
+        "version": 1,
+        "mode": "fixed",
+        "passed": False,
+        "total": 1,
+        "failed": 1,
+        "cases": [
+            {
+                "name": "grüßt",
+                "passed": False,
+                "status": "failed",
+                "duration_ms": 3,
+                "failures": [],
+                "error": error,
+                "steps": [],
+            }
+        ],
+    }
+    (case,) = testcases.report_view(report, "en").cases
+    assert case.failures == [
+        "The template needs more than its budget allows: words from lipsum() (at most 10000). "
+        "Please simplify the template."
+    ]
+
+
 def test_report_and_gate_in_words() -> None:
     report = {
         "id": "r1",

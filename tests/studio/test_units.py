@@ -117,6 +117,34 @@ def test_errors_become_sentences(code: str, message: str, status: int, expected:
     assert i18n.describe_error(code, message, status, "de").startswith(expected)
 
 
+def test_a_step_refused_by_the_template_budget_is_told_in_words_with_its_limit() -> None:
+    error = {
+        "node": "greet",
+        "kind": "TemplateBudgetExceeded",
+        "code": "template_budget_exceeded",
+        "limit": "loop_iterations",
+        "limit_value": 100000,
+        "message": "the template exceeds its budget: its loops would run more than 100000 times",
+    }
+    german = i18n.describe_step_error(error, "de")
+    english = i18n.describe_step_error(error, "en")
+    assert german.startswith("Die Vorlage braucht mehr, als ihr Budget erlaubt: Schleifendurchläufe")
+    assert "höchstens 100000" in german
+    assert english.startswith("The template needs more than its budget allows: loop iterations")
+    assert "(at most 100000)" in english
+    assert "0.5" in i18n.describe_step_error({**error, "limit": "cpu_seconds", "limit_value": 0.5}, "de")
+    # Without a known code, the runtime's message stays as it is.
+    assert i18n.describe_step_error({"message": "the node took longer"}, "de") == "the node took longer"
+
+
+def test_every_template_limit_the_runtime_names_has_german_and_english() -> None:
+    from nodes.template_budget import LIMIT_DESCRIPTIONS
+
+    assert set(i18n.TEMPLATE_LIMITS) == set(LIMIT_DESCRIPTIONS)
+    for german, english in (*i18n.TEMPLATE_LIMITS.values(), *i18n.STEP_ERRORS.values()):
+        assert german.strip() and english.strip()
+
+
 def test_every_label_has_german_and_english() -> None:
     for key, (german, english) in i18n.TEXTS.items():
         assert german.strip() or not english.strip(), key

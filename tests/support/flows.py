@@ -189,7 +189,7 @@ class SleepNode(Node):
         await ctx.send({"type": "sleeping", "seconds": seconds, "pid": os.getpid()})
         await asyncio.sleep(seconds)
         return {"slept": seconds, "pid": os.getpid(), "started": started,
-                "finished": time.monotonic(), "text": ctx.render(config.text, scope)}
+                "finished": time.monotonic(), "text": await ctx.render(config.text, scope)}
 
 
 class FailNode(Node):

@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import func, select
 
 from nodes.base import NodeContext
-from nodes.templating import render
 from runtime.connections.service import ConnectionService
 from runtime.db.database import Database
 from runtime.db.models import AuditEntry, User, Workspace
@@ -65,7 +64,6 @@ async def _run_node(
         node_id=node_id,
         node_type=flow.instances[node_id].type,
         flow_inputs=inputs,
-        render=render,
         services=services,
         caller_id=who.id,
         workspace_id=ws,

@@ -14,7 +14,7 @@ import reflex as rx
 
 from studio import flowdoc, testrun
 from studio.api import ApiError, RuntimeClient
-from studio.i18n import describe_error
+from studio.i18n import describe_step_error
 from studio.state.working_copy import WorkingCopy
 
 STREAM_FLUSH_S = 0.15  # how often streamed LLM text is pushed to the browser
@@ -65,10 +65,7 @@ class TestPanel(WorkingCopy, mixin=True):
 
     def _error_words(self, error: dict[str, Any]) -> str:
         """A step's error: a known code in the person's language, else the runtime's words."""
-        code = str(error.get("code") or "")
-        if code:
-            return describe_error(code, str(error.get("message") or ""), 0, self.lang)
-        return str(error.get("message") or error)
+        return describe_step_error(error, self.lang)
 
     @rx.event
     def clear_run(self) -> None:
@@ -163,6 +160,14 @@ class TestPanel(WorkingCopy, mixin=True):
                 )
 
     def _apply_details(self, run: dict[str, Any]) -> None:
-        self.step_details = testrun.step_details(run)
+        errors = {
+            str(step.get("node_id") or ""): step["error"]
+            for step in run.get("steps") or []
+            if step.get("error")
+        }
+        self.step_details = [
+            {**row, "error": self._error_words(errors[row["node"]])} if row.get("node") in errors else row
+            for row in testrun.step_details(run)
+        ]
         if run.get("status"):
             self.run_status = str(run["status"])

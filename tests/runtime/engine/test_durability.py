@@ -246,8 +246,9 @@ async def _events_until(process: asyncio.subprocess.Process, wanted: Any) -> lis
 async def test_a_run_of_a_killed_process_is_adopted_after_orphan_after_s(world: World) -> None:
     orphan_after_s = 1.5
     document = flow(
-        # `pre` outlasts the flush interval after the run became visible (0.1 s), so it is stored.
-        [node("pre", "sleep", seconds=0.5),
+        # `pre` outlasts the flush interval after the run became visible (0.1 s) by far, so it
+        # is stored even when that write itself is slow on a busy machine.
+        [node("pre", "sleep", seconds=1.2),
          node("long", "sleep", seconds=30, timeout_s=120, text="{{ pre.pid }}"), node("end", "output")],
         chain("start", "pre", "long", "end"),
         outputs={"pre_pid": "{{ pre.pid }}", "long_pid": "{{ long.pid }}", "seen": "{{ long.text }}"},

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from nodes.errors import TemplateError
+from nodes.errors import TemplateBudgetExceeded, TemplateError
 from nodes.registry import DEFAULT_REGISTRY
 from runtime.engine.compiled import compile_flow
 from runtime.engine.executor import Engine
@@ -297,20 +297,29 @@ SSTI_PAYLOADS = [
     "{{ inputs.name.__class__.__base__ }}",
     "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
     "{{ lipsum.__globals__['os'] }}",
-    "{{ 9 ** 99 ** 99 ** 99 ** 99 }}",  # left-associative: the result, not the exponent, explodes
-    "{% set ns = namespace(x=9) %}{% for i in range(40) %}{% set ns.x = ns.x * ns.x %}{% endfor %}{{ ns.x }}",
-    "{{ 'x' * 100000000 }}",
-    "{{ 'x'.ljust(10 ** 10) }}",
-    "{{ '{:>{w}}'.format(1, w=10 ** 9) }}",
-    "{% for i in range(9999) %}{% for j in range(9999) %}{{ i }}{% endfor %}{% endfor %}",
     "{% set d = {} %}{{ d.update({'a': 1}) }}",
 ]
+# Refused by the template budget (nodes/template_budget.py): a stable code and the limit.
+EXHAUSTION_PAYLOADS = [
+    ("{{ 9 ** 99 ** 99 ** 99 ** 99 }}", "number_bits"),  # left-associative: the result explodes
+    ("{% set ns = namespace(x=9) %}{% for i in range(40) %}{% set ns.x = ns.x * ns.x %}{% endfor %}"
+     "{{ ns.x }}", "number_bits"),
+    ("{{ 'x' * 100000000 }}", "string_chars"),
+    ("{{ 'x'.ljust(10 ** 10) }}", "format_width"),
+    ("{{ '{:>{w}}'.format(1, w=10 ** 9) }}", "format_width"),
+    ("{% for i in range(9999) %}{% for j in range(9999) %}{{ i }}{% endfor %}{% endfor %}",
+     "loop_iterations"),
+]
+
+
+def _ssti_document(payload: str) -> dict[str, object]:
+    return flow([template("evil", payload), node("end", "output")], chain("start", "evil", "end"),
+                outputs={"text": "{{ evil.text }}"})
 
 
 @pytest.mark.parametrize("payload", SSTI_PAYLOADS)
 async def test_ssti_payload_validates_structurally_but_fails_in_the_sandbox(payload: str) -> None:
-    document = flow([template("evil", payload), node("end", "output")], chain("start", "evil", "end"),
-                    outputs={"text": "{{ evil.text }}"})
+    document = _ssti_document(payload)
     report = validate_document(document)
     assert report.valid, report.errors
 
@@ -321,6 +330,24 @@ async def test_ssti_payload_validates_structurally_but_fails_in_the_sandbox(payl
     assert error["node"] == "evil" and error["type"] == "template"
     assert error["kind"] == TemplateError.__name__, error
     assert "sandbox forbids" in error["message"] or "unsafe" in error["message"], error
+    assert "end" not in outcome.steps
+
+
+@pytest.mark.parametrize(("payload", "limit"), EXHAUSTION_PAYLOADS)
+async def test_exhausting_payload_validates_structurally_but_is_refused_by_the_budget(
+    payload: str, limit: str
+) -> None:
+    document = _ssti_document(payload)
+    assert validate_document(document).valid
+
+    outcome = await Engine().execute(compile_flow(document), "run-ssti", {"name": "Ada"})
+    assert outcome.status == "failed"
+    error = outcome.error
+    assert error is not None
+    assert error["node"] == "evil" and error["type"] == "template"
+    assert error["kind"] == TemplateBudgetExceeded.__name__, error
+    assert error["code"] == "template_budget_exceeded" and error["limit"] == limit, error
+    assert "exceeds its budget" in error["message"], error
     assert "end" not in outcome.steps
 
 
