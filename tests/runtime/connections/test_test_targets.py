@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -208,9 +207,12 @@ async def test_without_a_test_target_a_test_run_reads_production_only_when_allow
     assert stored["is_test"] is True
 
 
-async def test_a_draft_test_run_does_not_query_the_live_database(sc: Scenario, tmp_path: Path) -> None:
+async def test_a_draft_test_run_does_not_query_the_live_database(sc: Scenario) -> None:
     """The report: a draft's test run executed SQL on the live `crm` connection."""
-    live = tmp_path / "crm.db"
+    # SQL connections open SQLite files only in the configured directory.
+    directory = sc.api.settings.resolved_sqlite_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    live = directory / f"crm-{next(_names)}.db"
     with sqlite3.connect(live) as connection:
         connection.execute("CREATE TABLE offers (customer TEXT)")
         connection.execute("INSERT INTO offers VALUES ('Müller')")
@@ -222,7 +224,7 @@ async def test_a_draft_test_run_does_not_query_the_live_database(sc: Scenario, t
     step = next(step for step in run["steps"] if step["node_id"] == "call")
     assert step["outputs"] is None
 
-    sandbox_db = tmp_path / "crm-test.db"
+    sandbox_db = directory / f"crm-test-{next(_names)}.db"
     with sqlite3.connect(sandbox_db) as connection:
         connection.execute("CREATE TABLE offers (customer TEXT)")
         connection.execute("INSERT INTO offers VALUES ('Testkunde')")
