@@ -159,7 +159,9 @@ class RuntimeProcesses:
                 with contextlib.suppress(httpx.TransportError):
                     if (await client.get(f"{process.url}/health")).status_code == 200:
                         return
-                assert time.monotonic() < deadline, f"no answer within {READY_TIMEOUT_S} s: {process.output()}"
+                assert time.monotonic() < deadline, (
+                    f"no answer within {READY_TIMEOUT_S} s: {process.output()}"
+                )
                 await asyncio.sleep(0.05)
 
     async def __aexit__(

@@ -77,7 +77,9 @@ async def publish(stage: Stage, document: dict[str, Any], slug: str) -> str:
     report = validate_document(document)
     assert report.valid and report.document is not None and report.content_hash, report.errors
     async with stage.db.write() as session:
-        workspace_id = (await session.execute(select(Workspace.id).where(Workspace.slug == "sales"))).scalar_one()
+        workspace_id = (
+            await session.execute(select(Workspace.id).where(Workspace.slug == "sales"))
+        ).scalar_one()
         flow = Flow(workspace_id=workspace_id, name=slug, slug=slug, created_by=stage.champion_id)
         session.add(flow)
         await session.flush()
@@ -163,14 +165,18 @@ async def test_a_202_and_a_webhook_delivery_survive_a_kill_right_after_the_answe
             runs = await stored(stage.db, ids)
             if all(run.status == "succeeded" for run in runs.values()):
                 break
-            failed = {run.id: run.error for run in runs.values() if run.status not in ("running", "succeeded")}
+            failed = {
+                run.id: run.error for run in runs.values() if run.status not in ("running", "succeeded")
+            }
             assert not failed, failed
             assert time.monotonic() < deadline, {run.id: run.status for run in runs.values()}
             await asyncio.sleep(0.2)
         assert {run.worker_id for run in runs.values()} == {worker}  # all adopted by the survivor
         assert {json.dumps(run.outputs) for run in runs.values()} == {json.dumps({"answer": ANSWER})}
         questions = {run.inputs["question"] for run in runs.values()}
-        assert questions == {f"Frage {n}?" for n in range(ROUNDS)} | {f"Lieferung {n}?" for n in range(ROUNDS)}
+        assert questions == {f"Frage {n}?" for n in range(ROUNDS)} | {
+            f"Lieferung {n}?" for n in range(ROUNDS)
+        }
 
         # The sender did not trust the 202s (its process died too) and delivers again.
         for body, headers, run_id in deliveries:

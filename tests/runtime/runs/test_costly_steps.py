@@ -104,7 +104,9 @@ class Place:
             "tests.support.worker",
             "sweep",
             cwd=ROOT,
-            env=self.env(DIRIGENT_ORPHAN_AFTER_S=str(ORPHAN_AFTER_S), DIRIGENT_TEST_SLEEP_SCALE="0.01", **env),
+            env=self.env(
+                DIRIGENT_ORPHAN_AFTER_S=str(ORPHAN_AFTER_S), DIRIGENT_TEST_SLEEP_SCALE="0.01", **env
+            ),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -268,7 +270,9 @@ class Collected:
             True,
             id="router-classifying",
         ),
-        pytest.param({"type": "router", "config": {"condition": "true"}}, False, False, id="router-condition"),
+        pytest.param(
+            {"type": "router", "config": {"condition": "true"}}, False, False, id="router-condition"
+        ),
     ],
 )
 async def test_which_steps_are_durable(
