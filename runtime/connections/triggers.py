@@ -27,15 +27,16 @@ import json
 import logging
 import secrets as random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.audit.service import Event
 from runtime.audit.service import append as audit
 from runtime.connections.http import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from runtime.connections.models import Trigger, TriggerDelivery
@@ -46,7 +47,7 @@ from runtime.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthoriz
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import assistant_view, version_view
-from runtime.runs.admission import AlreadyAccepted, insert_once
+from runtime.runs.admission import Admission, AlreadyAccepted, Guard, insert_once
 from runtime.runs.manager import RunManager
 from runtime.users.service import load_actor
 
@@ -63,32 +64,47 @@ class Delivery:
     replayed: bool = False
 
 
-async def _guard_delivery(session: AsyncSession, trigger_id: str, digest: str, run_id: str) -> None:
-    """Record a delivery's signature with the run it starts (in the run's transaction);
-    `AlreadyAccepted` with the earlier run when the signature was seen before."""
-    cutoff = utcnow() - timedelta(seconds=2 * MAX_SKEW_S)  # older ones fail the timestamp check
-    await session.execute(delete(TriggerDelivery).where(TriggerDelivery.received_at < cutoff))
-    values = {
-        "id": new_id(),
-        "trigger_id": trigger_id,
-        "signature_digest": digest,
-        "run_id": run_id,
-        "received_at": utcnow(),
-    }
-    if await insert_once(session, TriggerDelivery.__table__, values):  # type: ignore[arg-type]
-        return
-    earlier = (
-        await session.execute(
-            select(TriggerDelivery.run_id).where(
-                TriggerDelivery.trigger_id == trigger_id, TriggerDelivery.signature_digest == digest
-            )
-        )
-    ).scalar_one()
-    if earlier is None:  # accepted before migration 0006, which did not keep the run
-        raise Conflict(
-            "this delivery was received before (same signature); not started again", code="replayed"
-        )
-    raise AlreadyAccepted(earlier)
+DELIVERIES: Table = TriggerDelivery.__table__  # type: ignore[assignment]
+_FORGET_DELIVERIES = delete(DELIVERIES).where(DELIVERIES.c.received_at < bindparam("cutoff"))
+_EARLIER_DELIVERY = select(DELIVERIES.c.run_id).where(
+    DELIVERIES.c.trigger_id == bindparam("trigger_id"),
+    DELIVERIES.c.signature_digest == bindparam("digest"),
+)
+_NOTE_RUN = (
+    update(Trigger.__table__)  # type: ignore[arg-type]
+    .where(Trigger.__table__.c.id == bindparam("trigger_id"))
+    .values(last_run_id=bindparam("run_id"))
+)
+
+
+def _fired(trigger_id: str, digest: str | None) -> Callable[[str, str], Guard]:
+    """The guard of a run started by a trigger: for a webhook, the delivery's signature
+    (`AlreadyAccepted` with the earlier run when it was seen before); then the trigger's
+    `last_run_id`. Runs in the transaction that stores the run's row."""
+
+    def guard(run_id: str, dialect: str) -> Guard:
+        if digest is not None:
+            now = utcnow()
+            # Older deliveries fail the timestamp check anyway.
+            yield _FORGET_DELIVERIES, {"cutoff": now - timedelta(seconds=2 * MAX_SKEW_S)}
+            row = {
+                "id": new_id(),
+                "trigger_id": trigger_id,
+                "signature_digest": digest,
+                "received_at": now,
+                "run_id": run_id,
+            }
+            if not (yield insert_once(DELIVERIES, dialect), row):
+                [(earlier,)] = yield _EARLIER_DELIVERY, {"trigger_id": trigger_id, "digest": digest}
+                if earlier is None:  # accepted before migration 0006, which did not keep the run
+                    raise Conflict(
+                        "this delivery was received before (same signature); not started again",
+                        code="replayed",
+                    )
+                raise AlreadyAccepted(earlier)
+        yield _NOTE_RUN, {"trigger_id": trigger_id, "run_id": run_id}
+
+    return guard
 
 
 def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
@@ -324,28 +340,22 @@ class TriggerService:
                 )
             if not self.authz.is_allowed(actor, "invoke", await assistant_view(session, flow, live)):
                 raise Forbidden("the trigger's creator may no longer use this assistant")
-        username, slug, content_hash = actor.username, flow.slug, live.content_hash
+        username, slug, content_hash, kind = actor.username, flow.slug, live.content_hash, trigger.kind
 
-        async def admit(session: AsyncSession, run_id: str) -> None:
-            if delivery_digest is not None:
-                await _guard_delivery(session, trigger.id, delivery_digest, run_id)
-            await session.execute(
-                update(Trigger)
-                .where(Trigger.id == trigger.id)
-                .values(last_run_id=run_id)
-                .execution_options(synchronize_session=False)
-            )
-            await audit(
-                session,
-                actor=username,
-                action="trigger.fired",
-                resource_type="trigger",
-                resource_id=trigger.id,
-                version_hash=content_hash,
-                detail={"kind": trigger.kind, "assistant": slug, "run_id": run_id},
-            )
+        def fired(run_id: str) -> list[Event]:
+            return [
+                Event(
+                    actor=username,
+                    action="trigger.fired",
+                    resource_type="trigger",
+                    resource_id=trigger.id,
+                    version_hash=content_hash,
+                    detail={"kind": kind, "assistant": slug, "run_id": run_id},
+                )
+            ]
 
-        run_id, _ = await runs.start(actor, live, flow.workspace_id, inputs, admission=admit)
+        admission = Admission(_fired(trigger.id, delivery_digest), fired)
+        run_id, _ = await runs.start(actor, live, flow.workspace_id, inputs, admission=admission)
         return run_id
 
     async def deliver(

@@ -17,21 +17,30 @@ Insert-or-read is an `INSERT ... ON CONFLICT DO NOTHING RETURNING` followed, whe
 was inserted, by a read of the existing row in the same transaction. On PostgreSQL the
 insert waits for a concurrent transaction that holds the same key to end, and the read
 then sees its committed row; on SQLite writers are serialised anyway.
+
+An `Admission`'s guard is written without I/O of its own: a generator that yields the
+statements to run and is sent each one's rows back. The run writer drives it on whichever
+transaction carries the run's row — an `AsyncSession`, or on a SQLite file the writer
+thread's plain connection (`run_guard_sqlite`), so that a guarded run costs no more
+round trips than any other.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Executable, Insert, Table, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.audit.service import Event
+from runtime.db.database import SqliteTransaction
 from runtime.db.models import IdempotencyKey, new_id, utcnow
 from runtime.errors import BadRequest, Conflict
 
@@ -47,8 +56,60 @@ HEADER_DESCRIPTION = (
     "`idempotency_key_reused`). The run is stored before the answer."
 )
 
-# Writes that must commit with a run's first row, or not at all (see `RunManager.start`).
-Admission = Callable[[AsyncSession, str], Awaitable[None]]
+# A statement and its parameters; the guard is sent the rows it returned ([] for none).
+Statement = tuple[Executable, dict[str, Any]]
+Guard = Generator[Statement, list[Any], None]
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Writes that must commit with a run's first row, or not at all (`RunManager.start`).
+
+    `guard(run_id, dialect)` yields the statements (after the run's row is inserted); it
+    refuses the run by raising. `events(run_id)` are audit entries of the same transaction.
+    """
+
+    guard: Callable[[str, str], Guard]
+    events: Callable[[str], list[Event]] = field(default=lambda run_id: [])
+
+
+async def run_guard(guard: Guard, session: AsyncSession) -> None:
+    """Drive `guard` on an async session's transaction."""
+    rows: list[Any] | None = None
+    while True:
+        try:
+            statement, params = guard.send(rows)  # type: ignore[arg-type]
+        except StopIteration:
+            return
+        result = await session.execute(statement, params)
+        # A CursorResult: DELETE and UPDATE return no rows (reading them would raise).
+        rows = list(result.all()) if result.returns_rows else []  # type: ignore[attr-defined]
+
+
+def run_guard_sqlite(guard: Guard, transaction: SqliteTransaction) -> None:
+    """Drive `guard` in a transaction of the SQLite writer thread."""
+    rows: list[Any] | None = None
+    while True:
+        try:
+            statement, params = guard.send(rows)  # type: ignore[arg-type]
+        except StopIteration:
+            return
+        rows = transaction.execute(statement, params)
+
+
+_INSERTS: dict[tuple[str, str], Insert] = {}
+
+
+def insert_once(table: Table, dialect: str) -> Insert:
+    """INSERT of a whole row of `table` (parameters named after its columns) that does
+    nothing when a row with the same unique key exists; returns the new row's id."""
+    statement = _INSERTS.get((table.name, dialect))
+    if statement is None:
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        values: dict[str, Any] = {column.name: bindparam(column.name) for column in table.columns}
+        statement = insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+        _INSERTS[(table.name, dialect)] = statement
+    return statement
 
 
 class AlreadyAccepted(Exception):
@@ -81,28 +142,25 @@ def request_digest(route: str, body: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def insert_once(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
-    """INSERT `values` unless a row with the same unique key exists; True if inserted."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
-    return (await session.execute(statement)).first() is not None
+KEYS: Table = IdempotencyKey.__table__  # type: ignore[assignment]
+_DELETE_EXPIRED_KEY = delete(KEYS).where(
+    KEYS.c.caller_id == bindparam("caller_id"),
+    KEYS.c.key == bindparam("key"),
+    KEYS.c.expires_at < bindparam("now"),
+)
+_EARLIER_KEY = select(KEYS.c.run_id, KEYS.c.request_digest).where(
+    KEYS.c.caller_id == bindparam("caller_id"), KEYS.c.key == bindparam("key")
+)
 
 
 def key_admission(caller_id: str, key: str, digest: str) -> Admission:
     """Store `key` with the run (see the module docstring); raises `AlreadyAccepted` with
     the earlier run for the same request, `Conflict` for another request."""
 
-    async def admit(session: AsyncSession, run_id: str) -> None:
+    def guard(run_id: str, dialect: str) -> Guard:
         now = utcnow()
-        await session.execute(
-            delete(IdempotencyKey).where(
-                IdempotencyKey.caller_id == caller_id,
-                IdempotencyKey.key == key,
-                IdempotencyKey.expires_at < now,
-            )
-        )
-        values = {
+        yield _DELETE_EXPIRED_KEY, {"caller_id": caller_id, "key": key, "now": now}
+        row = {
             "id": new_id(),
             "caller_id": caller_id,
             "key": key,
@@ -111,24 +169,18 @@ def key_admission(caller_id: str, key: str, digest: str) -> Admission:
             "created_at": now,
             "expires_at": now + KEY_TTL,
         }
-        if await insert_once(session, IdempotencyKey.__table__, values):  # type: ignore[arg-type]
+        if (yield insert_once(KEYS, dialect), row):
             return
-        earlier = (
-            await session.execute(
-                select(IdempotencyKey.run_id, IdempotencyKey.request_digest).where(
-                    IdempotencyKey.caller_id == caller_id, IdempotencyKey.key == key
-                )
-            )
-        ).one()
-        if earlier.request_digest != digest:
+        [(earlier_run, earlier_digest)] = yield _EARLIER_KEY, {"caller_id": caller_id, "key": key}
+        if earlier_digest != digest:
             raise Conflict(
                 f"the {HEADER} was used before for another request (another assistant, other "
                 "inputs or options); use a new key for a new request",
                 code="idempotency_key_reused",
             )
-        raise AlreadyAccepted(earlier.run_id)
+        raise AlreadyAccepted(earlier_run)
 
-    return admit
+    return Admission(guard)
 
 
 async def prune_expired(session: AsyncSession) -> None:

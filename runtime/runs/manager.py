@@ -146,7 +146,7 @@ class RunManager:
         )
         recorder = SqlRecorder(self.writer, run_id, start=RunStart(values, started))
         if admission is not None:
-            await recorder.write(extra=lambda session: admission(session, run_id))
+            await recorder.write(events=admission.events(run_id), admission=admission)
         self._facts[run_id] = values
         self._recorders[run_id] = recorder
         queue = self.listen(run_id) if listen else None

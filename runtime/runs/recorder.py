@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from runtime.audit.service import Event
 from runtime.db.models import RunStep, new_id, utcnow
 from runtime.engine.records import StepRecord
+from runtime.runs.admission import Admission
 from runtime.runs.writer import RunWriter, WriteSet
 
 STEP_FIELDS = (
@@ -140,11 +141,13 @@ class SqlRecorder:
         values: dict[str, Any] | None = None,
         events: list[Event] | None = None,
         extra: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        admission: Admission | None = None,
     ) -> None:
-        """Write the start if still buffered, buffered steps, the run's `values`, `events`
-        and `extra` in one transaction (shared with other runs' writes)."""
+        """Write the start if still buffered, buffered steps, the run's `values`, `events`,
+        `extra` and the `admission`'s guard in one transaction (shared with other runs' writes)."""
         async with self._lock:
             item, start, pending, stored_before = self._take(values, events or [], extra)
+            item.admission = admission
             future = self.writer.submit(item)
             try:
                 await asyncio.shield(future)
