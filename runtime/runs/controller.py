@@ -99,8 +99,10 @@ async def _answer(rt: Runtime, run_id: str, wait_s: float, *, replayed: bool = F
     and a 202 only once the run is stored (a caller may rely on it surviving a crash)."""
     await rt.runs.wait(run_id, wait_s)
     body = rt.runs.take_result(run_id)
-    if body is None:  # waiting, still running, or concluded elsewhere: read what is stored
+    if body is None:
         await rt.runs.ensure_stored(run_id)
+        body = rt.runs.take_result(run_id) or rt.runs.running_as_json(run_id)
+    if body is None:  # waiting, or driven by another process: read what is stored
         async with rt.db.read() as session:
             run = await session.get(Run, run_id)
             if run is None:  # it ended here, but its conclusion could not be written

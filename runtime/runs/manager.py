@@ -175,16 +175,28 @@ class RunManager:
         recorder = self._recorders.get(run_id)
         if recorder is None or recorder.start_committed:
             return
+        # A quick run often concludes meanwhile (its conclusion carries the row): leave its
+        # result for `take_result`, as for a caller that waited.
+        self._waiters.add(run_id)
         try:
             await recorder.persist_start()
         except Exception as error:
             log.warning("run %s could not be stored (%s); cancelling it", run_id, error)
+            self._results.pop(run_id, None)
             if (task := self._tasks.get(run_id)) is not None:
                 task.cancel()
             raise Unavailable(
                 "the run could not be stored, so it was not started; try again",
                 code="run_not_stored",
             ) from error
+        finally:
+            self._waiters.discard(run_id)
+
+    def running_as_json(self, run_id: str) -> dict[str, Any] | None:
+        """A run this process drives and that has not ended, as `GET /api/runs/{id}` shows
+        it without its steps — what a 202 says, without reading back the row just stored."""
+        facts = self._facts.get(run_id)
+        return run_as_json(facts, [], []) if facts is not None else None
 
     def _spawn(self, run_id: str, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine, name=f"run-{run_id}")
