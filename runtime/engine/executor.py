@@ -18,9 +18,10 @@ already running in the same generation finish and are recorded; nothing else sta
 
 What is handed to the recorder when: the steps of a generation when it ends (the
 recorder may buffer them), except *durable* steps — a node with side effects, a
-suspension, a costly node (an LLM call: `Node.is_costly()`) or any step that took longer
-than `SLOW_STEP_MS` — which a concurrent generation hands over the moment they finish,
-so that a crash while a sibling still runs does not lose (and later repeat) them.
+suspension, a costly node (an LLM call: `Node.is_costly()`, asked once per compiled
+flow) or any step that took longer than `SLOW_STEP_MS` — which a concurrent generation
+hands over the moment they finish, so that a crash while a sibling still runs does not
+lose (and later repeat) them.
 
 Timeouts cost nothing for a node that finishes without waiting: its coroutine is
 stepped once by hand, and a timer (at start + timeout) is armed only when it suspends —
@@ -347,7 +348,11 @@ class _RunState:
             else:
                 step.outputs = self._checked_outputs(node, result, step)
         self._close(step, began, ctx)
-        if not step.durable and not fixed and ((step.duration_ms or 0.0) > SLOW_STEP_MS or node.is_costly()):
+        if (
+            not step.durable
+            and not fixed
+            and ((step.duration_ms or 0.0) > SLOW_STEP_MS or node_id in self.flow.costly)
+        ):
             step.durable = True  # persisted at once: repeating it after a crash would cost
         self._finish_step(step)
         if self.emit is not None:
