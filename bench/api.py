@@ -10,6 +10,8 @@ loaded at 32 concurrent keep-alive connections for `--duration` seconds after a
     dirigent    POST /api/assistants/bench-echo/runs   input -> template -> output,
                 with a Bearer token; SQLite in a temp data dir, prepared through the
                 service layer (users, flow, submit, board approval, publish)
+    dirigent_202  the same with `"wait_s": 0`: answered 202 with the run's id, once the
+                run is stored (the run goes on after the answer)
 
 Load generator: `wrk` (Debian package `wrk`) with a Lua script, or, when `wrk` is not
 installed, an asyncio raw-socket client with keep-alive (it says which it used; the
@@ -54,6 +56,7 @@ JWT_SECRET = "bench-secret-" + "x" * 40
 SLUG = "bench-echo"
 GOAL_RATIO = 0.25
 INVOKE_BODY = {"inputs": {"name": "Ada"}}
+ACCEPT_BODY = {"inputs": {"name": "Ada"}, "wait_s": 0}
 
 
 # -- the bare app (served by uvicorn from this module) -----------------------------------------
@@ -365,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
                 load(target, args.warmup, args.connections, tmp_path)
             result = load(target, args.duration, args.connections, tmp_path)
             results[target.name] = result
-            log(f"  {target.name:<10} {result.rps:>9.1f} req/s   p50 {result.p50_ms:>8.3f} ms   "
+            log(f"  {target.name:<12} {result.rps:>9.1f} req/s   p50 {result.p50_ms:>8.3f} ms   "
                 f"p99 {result.p99_ms:>8.3f} ms   ({result.requests} requests, {result.errors} errors)")
 
         with uvicorn_server("api:bare_app", app_dir=BENCH_DIR, ready_path="/bare") as base:
@@ -385,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
             if status != 200 or run["status"] != "succeeded" or run["outputs"] != {"answer": "Hello Ada"}:
                 raise RuntimeError(f"the assistant did not answer as expected: {status} {run}")
             measure(Target("dirigent", url, "POST", INVOKE_BODY, token))
+            measure(Target("dirigent_202", url, "POST", ACCEPT_BODY, token))
         runs = stored_runs(data_dir)
         log(f"  runs stored: {runs}")
 
@@ -396,9 +400,9 @@ def main(argv: list[str] | None = None) -> int:
                           "machine": {"cpus": os.cpu_count(), "load_average": round(os.getloadavg()[0], 2)}}))
         return 0
     print()
-    print(f"{'':<11}{'runs/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    print(f"{'':<13}{'runs/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for name, result in results.items():
-        print(f"{name:<11}{result.rps:>10.1f}{result.p50_ms:>10.3f}{result.p99_ms:>10.3f}")
+        print(f"{name:<13}{result.rps:>10.1f}{result.p50_ms:>10.3f}{result.p99_ms:>10.3f}")
     print()
     print(f"dirigent / bare GET:  {ratio:.1%}   dirigent / bare POST: {ratio_post:.1%}")
     print(f"goal ≥ {GOAL_RATIO:.0%} of the bare endpoint's rate (printed, not asserted): "

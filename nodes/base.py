@@ -53,6 +53,13 @@ The rules:
 8. **Purity.** A node instance is created per run from its config; it keeps no state
    between runs. Anything with side effects outside Dirigent (a connector) should make
    the effect idempotent using `ctx.idempotency_key`.
+9. **Cost.** A type whose execution costs money or noticeable time (an LLM call, an
+   agent's turns) sets `costly = True` (or overrides `is_costly()` when that depends on
+   its config, as the router's LLM classification does). The engine then persists its
+   step the moment it finishes, so that a run taken over after a crash does not pay for
+   it again; any step that took longer than a second is persisted at once, too. Cheap
+   steps are written behind, in batches. (`side_effects = True` is the stronger promise
+   for effects outside Dirigent: such a step is persisted at once as well.)
 """
 
 from __future__ import annotations
@@ -187,6 +194,8 @@ class Node:
     default_timeout_s: ClassVar[float] = 60.0
     # True for types with effects outside Dirigent: the engine persists their steps at once.
     side_effects: ClassVar[bool] = False
+    # True for types that cost money or time to run (rule 9): their steps are persisted at once.
+    costly: ClassVar[bool] = False
 
     def __init__(self, node_id: str, config: NodeConfig) -> None:
         self.id = node_id
@@ -200,6 +209,10 @@ class Node:
     def branches(self) -> tuple[str, ...] | None:
         """Branch names this node can choose, or None when it does not branch."""
         return None
+
+    def is_costly(self) -> bool:
+        """Whether running this node costs money or noticeable time (rule 9)."""
+        return self.costly
 
     def timeout_s(self) -> float:
         # Called for every execution: look the field up in the model's fields first, since a

@@ -20,6 +20,7 @@ class LLMNode(Node):
     outputs = ("text", "json", "usage")
     template_fields = ("system", "prompt")
     default_timeout_s = 120.0
+    costly = True  # a model call: its step is persisted as soon as it finishes
 
     class Config(NodeConfig):
         model: str = Field("default", description="Name of a registered model endpoint")

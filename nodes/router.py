@@ -62,6 +62,10 @@ class RouterNode(Node):
                 raise ValueError("'review' is reserved for low-confidence results")
             return self
 
+    def is_costly(self) -> bool:
+        """A classification asks the model (persisted at once); a condition is free."""
+        return bool(getattr(self.config, "classes", None))
+
     def branches(self) -> tuple[str, ...]:
         config: Any = self.config
         if config.classes:

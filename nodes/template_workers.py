@@ -56,7 +56,8 @@ class ProcessLimits:
 
     workers: int = 2
     cpu_seconds: float = 0.5
-    wall_seconds: float = 1.0
+    # Generous: on a busy machine a render waits for a core; the CPU limit bounds the work.
+    wall_seconds: float = 5.0
     memory_mb: int = 128
     start_timeout_s: float = 60.0  # a worker's start (imports Jinja), not part of any render
 

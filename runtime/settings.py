@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     # per runtime process, and what one render in a worker may take before it is stopped.
     template_workers: int = Field(2, ge=1, le=64)
     template_cpu_seconds: float = Field(0.5, gt=0, le=60)
-    template_wall_seconds: float = Field(1.0, gt=0, le=120)
+    template_wall_seconds: float = Field(5.0, gt=0, le=120)
     template_memory_mb: int = Field(128, ge=32, le=16384)
 
     def resolved_database_url(self) -> str:

@@ -44,7 +44,13 @@ class RunRequest(Body):
     inputs: dict[str, Any] = Field(default_factory=dict)
     version: int | None = Field(None, description="Pin a version number; default: the live one")
     stream: bool = False
-    wait_s: float = Field(60.0, ge=0, le=600, description="How long to wait for the result")
+    wait_s: float = Field(
+        60.0,
+        ge=0,
+        le=600,
+        description="How long to wait for the result; after that (0: at once) the answer is 202 "
+        "with the run's id, and the run is stored before that answer",
+    )
 
 
 class TestRunRequest(Body):

@@ -22,6 +22,7 @@ from runtime.api.schemas import Body
 from runtime.connections.service import ConnectionService
 from runtime.errors import PayloadTooLarge, Unavailable
 from runtime.flows import service as flows
+from runtime.runs.admission import REPLAYED_HEADER
 
 MAX_DELIVERY_BYTES = 1024 * 1024
 
@@ -189,5 +190,11 @@ class ConnectionController(Controller):
         body = await request.body()
         if len(body) > MAX_DELIVERY_BYTES:
             raise PayloadTooLarge(f"a delivery is at most {MAX_DELIVERY_BYTES} bytes")
-        run_id = await connections(rt).triggers.deliver(rt.runs, trigger_id, body, dict(request.headers))
-        return Response({"run_id": run_id, "status": "started"}, status_code=202)
+        delivery = await connections(rt).triggers.deliver(rt.runs, trigger_id, body, dict(request.headers))
+        if delivery.replayed:  # delivered before: the run it started (stored), nothing new
+            return Response(
+                {"run_id": delivery.run_id, "status": "started", "replayed": True},
+                status_code=202,
+                headers={REPLAYED_HEADER: "true"},
+            )
+        return Response({"run_id": delivery.run_id, "status": "started"}, status_code=202)

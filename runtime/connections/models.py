@@ -6,7 +6,8 @@ connection_calls     journal of side-effecting calls by idempotency key (run id:
                      failed), so a resumed run does not send the same e-mail or POST twice
                      (see runtime.connections.journal)
 triggers             webhook and schedule triggers of an assistant (a flow)
-trigger_deliveries   signatures of accepted webhook deliveries (replays are refused)
+trigger_deliveries   signatures of accepted webhook deliveries and the run each started
+                     (a redelivery answers with that run; written with the run, 0006)
 """
 
 from __future__ import annotations
@@ -99,3 +100,5 @@ class TriggerDelivery(Base):
     trigger_id: Mapped[str] = mapped_column(ForeignKey("triggers.id", ondelete="CASCADE"), index=True)
     signature_digest: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The run the delivery started, stored in the same transaction (None: before 0006).
+    run_id: Mapped[str | None] = mapped_column(String(32), nullable=True)

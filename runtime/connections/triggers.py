@@ -4,7 +4,10 @@
                  X-Dirigent-Timestamp: <unix seconds>
                  X-Dirigent-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>
                The secret is shown once, when the trigger is created. A timestamp more than
-               5 minutes away from now is refused, and so is a signature seen before (replay).
+               5 minutes away from now is refused. The run is stored before the 202, in one
+               transaction with the delivery's signature (the replay guard): a delivery
+               seen before (same signature: a replay, or the sender's redelivery after a
+               lost answer) starts nothing and answers with the run it started.
     schedule   a cron expression (croniter) in a time zone, with fixed inputs.
 
 Runs start on behalf of the trigger's creator, who must still be allowed to invoke the
@@ -24,31 +27,84 @@ import json
 import logging
 import secrets as random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.audit.service import Event
 from runtime.audit.service import append as audit
 from runtime.connections.http import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from runtime.connections.models import Trigger, TriggerDelivery
 from runtime.connections.secrets import MASK, SecretBox
 from runtime.db.database import Database
-from runtime.db.models import Flow, FlowVersion, utcnow
+from runtime.db.models import Flow, FlowVersion, new_id, utcnow
 from runtime.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import assistant_view, version_view
+from runtime.runs.admission import Admission, AlreadyAccepted, Guard, insert_once
 from runtime.runs.manager import RunManager
 from runtime.users.service import load_actor
 
 log = logging.getLogger("dirigent.triggers")
 MAX_SKEW_S = 300
 KINDS = ("webhook", "schedule")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a webhook delivery started: `run_id`; `replayed` when it had been delivered before."""
+
+    run_id: str
+    replayed: bool = False
+
+
+DELIVERIES: Table = TriggerDelivery.__table__  # type: ignore[assignment]
+_FORGET_DELIVERIES = delete(DELIVERIES).where(DELIVERIES.c.received_at < bindparam("cutoff"))
+_EARLIER_DELIVERY = select(DELIVERIES.c.run_id).where(
+    DELIVERIES.c.trigger_id == bindparam("trigger_id"),
+    DELIVERIES.c.signature_digest == bindparam("digest"),
+)
+_NOTE_RUN = (
+    update(Trigger.__table__)  # type: ignore[arg-type]
+    .where(Trigger.__table__.c.id == bindparam("trigger_id"))
+    .values(last_run_id=bindparam("run_id"))
+)
+
+
+def _fired(trigger_id: str, digest: str | None) -> Callable[[str, str], Guard]:
+    """The guard of a run started by a trigger: for a webhook, the delivery's signature
+    (`AlreadyAccepted` with the earlier run when it was seen before); then the trigger's
+    `last_run_id`. Runs in the transaction that stores the run's row."""
+
+    def guard(run_id: str, dialect: str) -> Guard:
+        if digest is not None:
+            now = utcnow()
+            # Older deliveries fail the timestamp check anyway.
+            yield _FORGET_DELIVERIES, {"cutoff": now - timedelta(seconds=2 * MAX_SKEW_S)}
+            row = {
+                "id": new_id(),
+                "trigger_id": trigger_id,
+                "signature_digest": digest,
+                "received_at": now,
+                "run_id": run_id,
+            }
+            if not (yield insert_once(DELIVERIES, dialect), row):
+                [(earlier,)] = yield _EARLIER_DELIVERY, {"trigger_id": trigger_id, "digest": digest}
+                if earlier is None:  # accepted before migration 0006, which did not keep the run
+                    raise Conflict(
+                        "this delivery was received before (same signature); not started again",
+                        code="replayed",
+                    )
+                raise AlreadyAccepted(earlier)
+        yield _NOTE_RUN, {"trigger_id": trigger_id, "run_id": run_id}
+
+    return guard
 
 
 def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
@@ -256,7 +312,17 @@ class TriggerService:
             return self.as_json(trigger, slug, secret)
 
     # -- starting runs ----------------------------------------------------------------
-    async def _start(self, runs: RunManager, trigger: Trigger, inputs: Mapping[str, Any]) -> str:
+    async def _start(
+        self,
+        runs: RunManager,
+        trigger: Trigger,
+        inputs: Mapping[str, Any],
+        *,
+        delivery_digest: str | None = None,
+    ) -> str:
+        """Start a run of the live version for the trigger's creator. The run's row, the
+        trigger's `last_run_id`, its `trigger.fired` entry and (for a webhook) the delivery's
+        replay guard are written in one transaction before the run starts."""
         async with self.db.read() as session:
             flow = await session.get(Flow, trigger.flow_id)
             live = (
@@ -274,23 +340,22 @@ class TriggerService:
                 )
             if not self.authz.is_allowed(actor, "invoke", await assistant_view(session, flow, live)):
                 raise Forbidden("the trigger's creator may no longer use this assistant")
-        run_id, _ = await runs.start(actor, live, flow.workspace_id, inputs)
-        async with self.db.write() as session:
-            await session.execute(
-                update(Trigger)
-                .where(Trigger.id == trigger.id)
-                .values(last_run_id=run_id)
-                .execution_options(synchronize_session=False)
-            )
-            await audit(
-                session,
-                actor=actor.username,
-                action="trigger.fired",
-                resource_type="trigger",
-                resource_id=trigger.id,
-                version_hash=live.content_hash,
-                detail={"kind": trigger.kind, "assistant": flow.slug, "run_id": run_id},
-            )
+        username, slug, content_hash, kind = actor.username, flow.slug, live.content_hash, trigger.kind
+
+        def fired(run_id: str) -> list[Event]:
+            return [
+                Event(
+                    actor=username,
+                    action="trigger.fired",
+                    resource_type="trigger",
+                    resource_id=trigger.id,
+                    version_hash=content_hash,
+                    detail={"kind": kind, "assistant": slug, "run_id": run_id},
+                )
+            ]
+
+        admission = Admission(_fired(trigger.id, delivery_digest), fired)
+        run_id, _ = await runs.start(actor, live, flow.workspace_id, inputs, admission=admission)
         return run_id
 
     async def deliver(
@@ -301,8 +366,9 @@ class TriggerService:
         headers: Mapping[str, str],
         *,
         now: float | None = None,
-    ) -> str:
-        """Check a webhook delivery's signature and freshness, then start a run; its id."""
+    ) -> Delivery:
+        """Check a webhook delivery's signature and freshness, then start a run (stored
+        before this returns); a delivery seen before answers with the run it started."""
         async with self.db.read() as session:
             trigger = await session.get(Trigger, trigger_id)
         if trigger is None or trigger.kind != "webhook" or not trigger.enabled:
@@ -334,15 +400,9 @@ class TriggerService:
             raise BadRequest("the body must be a JSON object of the assistant's inputs")
         digest = hashlib.sha256(signature.strip().encode()).hexdigest()
         try:
-            async with self.db.write() as session:
-                cutoff = utcnow() - timedelta(seconds=2 * MAX_SKEW_S)
-                await session.execute(delete(TriggerDelivery).where(TriggerDelivery.received_at < cutoff))
-                session.add(TriggerDelivery(trigger_id=trigger.id, signature_digest=digest))
-        except IntegrityError:
-            raise Conflict(
-                "this delivery was received before (same signature); not started again", code="replayed"
-            ) from None
-        return await self._start(runs, trigger, inputs)
+            return Delivery(await self._start(runs, trigger, inputs, delivery_digest=digest))
+        except AlreadyAccepted as earlier:
+            return Delivery(earlier.run_id, replayed=True)
 
     async def fire_due(self, runs: RunManager, now: datetime | None = None) -> list[str]:
         """Start one run per due schedule that this process claims; the run ids."""

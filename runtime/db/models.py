@@ -304,6 +304,26 @@ class TaskDecision(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class IdempotencyKey(Base):
+    """A caller's `Idempotency-Key` and the run its first request started (migration 0006).
+
+    Written in the transaction that stores the run, before the run starts; the unique
+    constraint makes two requests with the same key — concurrent, or on two processes —
+    start one run. Kept for 24 h (`expires_at`); the background sweep deletes expired keys.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("caller_id", "key", name="uq_idempotency_keys_caller_key"),)
+    id: Mapped[str] = _id()
+    caller_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of the route and the parsed body: the same key for another request is refused.
+    request_digest: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 # -- audit ------------------------------------------------------------------------------
 class AuditEntry(Base):
     """Append-only; `entry_hash` = SHA-256 over the entry and `prev_hash`."""

@@ -41,11 +41,15 @@ class CompiledFlow:
     # Per node, asked once here rather than at every execution.
     timeouts: dict[str, float] = field(default_factory=dict)
     outputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Nodes whose steps are persisted as soon as they finish (`Node.is_costly`).
+    costly: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for node_id, instance in self.instances.items():
             self.timeouts.setdefault(node_id, instance.timeout_s())
             self.outputs.setdefault(node_id, instance.declared_outputs(self.document.inputs))
+        if not self.costly:
+            self.costly = frozenset(node_id for node_id, node in self.instances.items() if node.is_costly())
 
     def declared_outputs(self, node_id: str) -> tuple[str, ...]:
         return self.outputs[node_id]

@@ -16,6 +16,13 @@ is continued later by calling `execute` again with the stored steps and the reso
 Failures: the first failing node fails the run (its id and type in the error); nodes
 already running in the same generation finish and are recorded; nothing else starts.
 
+What is handed to the recorder when: the steps of a generation when it ends (the
+recorder may buffer them), except *durable* steps — a node with side effects, a
+suspension, a costly node (an LLM call: `Node.is_costly()`, asked once per compiled
+flow) or any step that took longer than `SLOW_STEP_MS` — which a concurrent generation
+hands over the moment they finish, so that a crash while a sibling still runs does not
+lose (and later repeat) them.
+
 Timeouts cost nothing for a node that finishes without waiting: its coroutine is
 stepped once by hand, and a timer (at start + timeout) is armed only when it suspends —
 a timeout can only strike at a suspension anyway. The continuation runs in the same
@@ -40,6 +47,9 @@ from runtime.engine.records import Recorder, RunOutcome, StepRecord
 
 Emit = Callable[[dict[str, Any]], Awaitable[None] | None]
 DEFERRED = "deferred"
+# A step that took longer than this is persisted at once, whatever its type: repeating it
+# after a crash would cost more than the write.
+SLOW_STEP_MS = 1000.0
 
 
 def _now() -> datetime:
@@ -154,6 +164,7 @@ class Engine:
         run = _RunState(self, flow, run_id, inputs, scope, steps, emit, fixed_outputs or {})
         run.caller_id, run.workspace_id = caller_id, workspace_id
         run.is_test, run.allow_live_reads = is_test, allow_live_reads
+        run.recorder = recorder
 
         if resolutions:
             expired = await run.resume(resolutions)
@@ -175,6 +186,9 @@ class Engine:
                 if recorder:
                     await recorder.record_steps(list(steps.values())[before:])
                 raise
+            if recorder and run.recorded_early:  # durable steps of concurrent nodes: handed over already
+                finished = [step for step in finished if step.node_id not in run.recorded_early]
+                run.recorded_early.clear()
             if recorder and finished:
                 await recorder.record_steps(finished)
             if run.failure is not None:
@@ -216,6 +230,9 @@ class _RunState:
         self.workspace_id: str | None = None
         self.is_test = False
         self.allow_live_reads = False
+        self.recorder: Recorder | None = None
+        # Nodes of the current generation whose durable steps were recorded as they finished.
+        self.recorded_early: set[str] = set()
 
     # -- deciding what runs -----------------------------------------------------------
     def _readiness(self, node_id: str) -> str:
@@ -263,7 +280,7 @@ class _RunState:
         are awaited in order (all have run by the time the first is awaited), and a
         cancellation cancels every task and waits for each to record itself."""
         loop = asyncio.get_running_loop()
-        tasks = [loop.create_task(self._run_node(node_id)) for node_id in node_ids]
+        tasks = [loop.create_task(self._run_and_record(node_id)) for node_id in node_ids]
         try:
             return [await task for task in tasks]
         except asyncio.CancelledError:
@@ -271,6 +288,15 @@ class _RunState:
                 task.cancel()
             await asyncio.wait(tasks)
             raise
+
+    async def _run_and_record(self, node_id: str) -> StepRecord:
+        """`_run_node`, and a durable step handed to the recorder as soon as it finished
+        (its siblings may run on for a long time)."""
+        step = await self._run_node(node_id)
+        if step.durable and self.recorder is not None:
+            await self.recorder.record_steps([step])
+            self.recorded_early.add(node_id)
+        return step
 
     def _finish_step(self, step: StepRecord) -> None:
         self.steps[step.node_id] = step
@@ -314,8 +340,9 @@ class _RunState:
         if self.emit is not None:
             await self._send({"type": "step", "node": node_id, "status": "running"})
         ctx = self._context(node)
+        fixed = node_id in self.fixed_outputs
         try:
-            if node_id in self.fixed_outputs:
+            if fixed:
                 result: Any = dict(self.fixed_outputs[node_id])
             else:
                 timeout = min(self.flow.timeouts[node_id], self.engine.max_node_timeout_s)
@@ -338,6 +365,12 @@ class _RunState:
             else:
                 step.outputs = self._checked_outputs(node, result, step)
         self._close(step, began, ctx)
+        if (
+            not step.durable
+            and not fixed
+            and ((step.duration_ms or 0.0) > SLOW_STEP_MS or node_id in self.flow.costly)
+        ):
+            step.durable = True  # persisted at once: repeating it after a crash would cost
         self._finish_step(step)
         if self.emit is not None:
             await self._send(self._step_event(step))

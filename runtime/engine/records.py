@@ -31,7 +31,9 @@ class StepRecord:
     finished_at: datetime | None = None
     duration_ms: float | None = None
     suspension: Suspend | None = None
-    # Set by the engine for nodes with effects outside Dirigent: flush this step at once.
+    # Set by the engine for steps that must not be lost (and repeated) in a crash: effects
+    # outside Dirigent, a suspension, a costly node (an LLM call), a step over a second.
+    # The recorder writes such a step at once.
     durable: bool = False
 
     @property
@@ -67,7 +69,9 @@ class RunOutcome:
 
 
 class Recorder(Protocol):
-    """Persists what the engine did. Called between generations, never concurrently."""
+    """Persists what the engine did. Called between generations, and from concurrent
+    nodes of one generation for their durable steps as they finish (so it may be called
+    concurrently with itself)."""
 
     async def record_steps(self, steps: list[StepRecord]) -> None:
         """Steps that finished (or were skipped); may buffer all but `durable` ones."""

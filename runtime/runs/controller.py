@@ -1,14 +1,22 @@
-"""Assistants and runs over HTTP: invoke (JSON or Server-Sent Events), read, cancel."""
+"""Assistants and runs over HTTP: invoke (JSON or Server-Sent Events), read, cancel.
+
+What an invocation's answer promises: a 200 carries the run's end (or its waiting for a
+person), written before the answer; a 202 names a run that is stored, so it survives a
+crash of this process right after the answer (another process adopts it); with an
+`Idempotency-Key` a retry answers with the same run (`runtime/runs/admission.py`). A
+stream names its run in its first event but stores it as the run goes (write-behind):
+its last event says how it ended.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.response import ServerSentEvent
 from sqlalchemy import select, tuple_
 
@@ -16,17 +24,22 @@ from runtime.api.deps import Caller, Rt, iso
 from runtime.api.schemas import RunRequest, TestRunRequest
 from runtime.context import Runtime
 from runtime.db.models import Flow, FlowVersion, Run, Workspace
-from runtime.errors import BadRequest, Conflict, NotFound
+from runtime.errors import BadRequest, Conflict, NotFound, Unavailable
 from runtime.feedback.service import starter_feedback
 from runtime.flows import service as flows
 from runtime.policy import resources
 from runtime.policy.resources import Actor
 from runtime.policy.views import assistant_view, readable_runs, run_view
+from runtime.runs import admission
+from runtime.runs.admission import AlreadyAccepted
 from runtime.runs.manager import RunnableVersion
 from runtime.runs.views import load_run_json, run_as_json
 
 TERMINAL_OR_WAITING = ("succeeded", "failed", "cancelled", "expired", "waiting")
 MAX_RUNS_PAGE = 500
+IdempotencyKeyHeader = Annotated[
+    str | None, HeaderParameter(name=admission.HEADER, description=admission.HEADER_DESCRIPTION)
+]
 
 
 def _sse(rt: Runtime, run_id: str, queue: asyncio.Queue[dict[str, Any]]) -> ServerSentEvent:
@@ -63,28 +76,56 @@ async def _start_and_answer(
     is_test: bool,
     fixed_outputs: dict[str, dict[str, Any]] | None = None,
     allow_live_reads: bool = False,
+    idempotency: admission.Admission | None = None,
 ) -> Any:
-    run_id, queue = await rt.runs.start(
-        actor,
-        version,
-        workspace_id,
-        inputs,
-        is_test=is_test,
-        fixed_outputs=fixed_outputs,
-        listen=stream,
-        allow_live_reads=allow_live_reads,
-    )
+    try:
+        run_id, queue = await rt.runs.start(
+            actor,
+            version,
+            workspace_id,
+            inputs,
+            is_test=is_test,
+            fixed_outputs=fixed_outputs,
+            listen=stream,
+            admission=idempotency,
+            allow_live_reads=allow_live_reads,
+        )
+    except AlreadyAccepted as earlier:  # a retry with the same Idempotency-Key
+        return await _answer(rt, earlier.run_id, wait_s, replayed=True)
     if stream and queue is not None:
         return _sse(rt, run_id, queue)
+    return await _answer(rt, run_id, wait_s)
+
+
+async def _answer(rt: Runtime, run_id: str, wait_s: float, *, replayed: bool = False) -> Response[Any]:
+    """The run after up to `wait_s`: 200 once it ended or waits for a person, else 202 —
+    and a 202 only once the run is stored (a caller may rely on it surviving a crash)."""
     await rt.runs.wait(run_id, wait_s)
     body = rt.runs.take_result(run_id)
-    if body is None:  # waiting, still running, or concluded elsewhere: read what is stored
+    if body is None:
+        await rt.runs.ensure_stored(run_id)
+        body = rt.runs.take_result(run_id) or rt.runs.running_as_json(run_id)
+    if body is None:  # waiting, or driven by another process: read what is stored
         async with rt.db.read() as session:
             run = await session.get(Run, run_id)
-            if run is None:  # still running and not written yet (see runtime/runs/recorder.py)
-                return Response({"id": run_id, "status": "running"}, status_code=202)
+            if run is None:  # it ended here, but its conclusion could not be written
+                raise Unavailable(
+                    "the run could not be stored; its outcome is unknown", code="run_not_stored"
+                )
             body = await load_run_json(session, run)
-    return Response(body, status_code=200 if body["status"] in TERMINAL_OR_WAITING else 202)
+    headers = {admission.REPLAYED_HEADER: "true"} if replayed else None
+    return Response(body, status_code=200 if body["status"] in TERMINAL_OR_WAITING else 202, headers=headers)
+
+
+def _idempotency(
+    actor: Actor, raw_key: str | None, route: str, body: RunRequest | TestRunRequest
+) -> admission.Admission | None:
+    """The admission that stores the request's `Idempotency-Key` with its run, if it has one."""
+    key = admission.checked_key(raw_key)
+    if key is None:
+        return None
+    digest = admission.request_digest(route, body.model_dump(mode="json"))
+    return admission.key_admission(actor.id, key, digest)
 
 
 def _unwritten_view(rt: Runtime, run_id: str) -> resources.Run:
@@ -140,7 +181,17 @@ class RunController(Controller):
         return result
 
     @post("/assistants/{slug:str}/runs")
-    async def invoke(self, rt: Rt, actor: Caller, slug: FromPath[str], data: JSONBody[RunRequest]) -> Any:
+    async def invoke(
+        self,
+        rt: Rt,
+        actor: Caller,
+        slug: FromPath[str],
+        data: JSONBody[RunRequest],
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Any:
+        """Run the assistant: 200 with the run when it ends (or waits for a person) within
+        `wait_s`, else 202 with the stored run's id and state; `stream` for Server-Sent Events."""
+        idempotency = _idempotency(actor, idempotency_key, f"invoke {slug}", data)
         if data.version is None:  # the live version: the hot path, without an ORM session
             assistant = await rt.assistants.find(slug)
             if assistant is None:
@@ -157,6 +208,7 @@ class RunController(Controller):
                 stream=data.stream,
                 wait_s=data.wait_s,
                 is_test=False,
+                idempotency=idempotency,
             )
         async with rt.db.read() as session:
             flow = (await session.execute(select(Flow).where(Flow.slug == slug))).scalar_one_or_none()
@@ -191,6 +243,7 @@ class RunController(Controller):
             stream=data.stream,
             wait_s=data.wait_s,
             is_test=False,
+            idempotency=idempotency,
         )
 
     @post("/flows/{flow_id:str}/versions/{number:int}/runs")
@@ -201,8 +254,10 @@ class RunController(Controller):
         flow_id: FromPath[str],
         number: FromPath[int],
         data: JSONBody[TestRunRequest],
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Any:
         """Run any saved version (draft included) from the editor's test panel."""
+        idempotency = _idempotency(actor, idempotency_key, f"test {flow_id} {number}", data)
         async with rt.db.read() as session:
             flow, version = await flows.get_version(session, rt.authz, actor, flow_id, number, "test_run")
         return await _start_and_answer(
@@ -216,6 +271,7 @@ class RunController(Controller):
             is_test=True,
             fixed_outputs=data.fixed_outputs,
             allow_live_reads=data.allow_live_reads,
+            idempotency=idempotency,
         )
 
     @get("/runs/{run_id:str}")

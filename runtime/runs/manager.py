@@ -11,6 +11,12 @@ A background sweep in every runtime process expires overdue tasks, resumes waiti
 whose tasks were decided (a process may have died right after a decision), and takes
 over runs whose worker stopped sending heartbeats. Claims are compare-and-set updates,
 so with several processes each run is driven by exactly one.
+
+Accepted means stored: a run whose caller is told it exists without its result — a 202,
+a webhook delivery, a request with an `Idempotency-Key` — is in the database before the
+answer (`ensure_stored`, or `start(admission=...)`, which writes the run's row in one
+transaction with the caller's guard row before the run starts). Only a run whose caller
+waits for its end in the same answer is written behind (see `runtime/runs/recorder.py`).
 """
 
 from __future__ import annotations
@@ -37,8 +43,9 @@ from runtime.engine.compiled import FlowCache
 from runtime.engine.executor import Engine
 from runtime.engine.inputs import prepare_inputs
 from runtime.engine.records import TERMINAL_RUN_STATES, RunOutcome
-from runtime.errors import Conflict
+from runtime.errors import Conflict, Unavailable
 from runtime.policy.resources import Actor
+from runtime.runs.admission import Admission, prune_expired
 from runtime.runs.recorder import RunStart, SqlRecorder, load_steps
 from runtime.runs.views import run_as_json
 from runtime.runs.writer import RunWriter
@@ -101,14 +108,21 @@ class RunManager:
         fixed_outputs: Mapping[str, Mapping[str, Any]] | None = None,
         listen: bool = False,
         allow_live_reads: bool = False,
+        admission: Admission | None = None,
     ) -> tuple[str, asyncio.Queue[dict[str, Any]] | None]:
-        """Start a run of `version` in the background; it is written as the recorder decides."""
+        """Start a run of `version` in the background; it is written as the recorder decides.
+
+        With `admission`, the run's row is written first, in one transaction with the
+        admission's writes (a webhook's replay guard, an idempotency key), and the run
+        starts only after that committed. An admission refuses by raising: then nothing
+        was stored, nothing runs, and the error reaches the caller.
+        """
         flow = self.cache.get(version.document, version.content_hash)
         prepared = prepare_inputs(flow.document, inputs)
         now = utcnow()
         run_id = new_id()
         live_reads = is_test and allow_live_reads
-        values = {
+        values: dict[str, Any] = {
             "id": run_id,
             "flow_id": version.flow_id,
             "version_id": version.id,
@@ -134,7 +148,10 @@ class RunManager:
             detail={"flow_id": version.flow_id, "version": version.number, "test": is_test},
         )
         recorder = SqlRecorder(self.writer, run_id, start=RunStart(values, started))
+        if admission is not None:
+            await recorder.write(events=admission.events(run_id), admission=admission)
         self._facts[run_id] = values
+        self._recorders[run_id] = recorder
         queue = self.listen(run_id) if listen else None
         self._spawn(
             run_id,
@@ -150,6 +167,40 @@ class RunManager:
             ),
         )
         return run_id, queue
+
+    async def ensure_stored(self, run_id: str) -> None:
+        """Write the row of run `run_id` (started here) now if it is still buffered: its
+        caller is about to be told that the run exists. A run that concluded is stored
+        with its conclusion already.
+
+        Raises `Unavailable` when the row cannot be written; the run is then cancelled, so
+        that nothing goes on that nobody was told about.
+        """
+        recorder = self._recorders.get(run_id)
+        if recorder is None or recorder.start_committed:
+            return
+        # A quick run often concludes meanwhile (its conclusion carries the row): leave its
+        # result for `take_result`, as for a caller that waited.
+        self._waiters.add(run_id)
+        try:
+            await recorder.persist_start()
+        except Exception as error:
+            log.warning("run %s could not be stored (%s); cancelling it", run_id, error)
+            self._results.pop(run_id, None)
+            if (task := self._tasks.get(run_id)) is not None:
+                task.cancel()
+            raise Unavailable(
+                "the run could not be stored, so it was not started; try again",
+                code="run_not_stored",
+            ) from error
+        finally:
+            self._waiters.discard(run_id)
+
+    def running_as_json(self, run_id: str) -> dict[str, Any] | None:
+        """A run this process drives and that has not ended, as `GET /api/runs/{id}` shows
+        it without its steps — what a 202 says, without reading back the row just stored."""
+        facts = self._facts.get(run_id)
+        return run_as_json(facts, [], []) if facts is not None else None
 
     def _spawn(self, run_id: str, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine, name=f"run-{run_id}")
@@ -460,6 +511,7 @@ class RunManager:
         """One pass: expire tasks, resume decided runs, adopt orphans. Returns resumed ids."""
         async with self.db.write() as session:
             await approvals.expire_due(session)
+            await prune_expired(session)  # idempotency keys older than 24 h
         async with self.db.read() as session:
             decided = (
                 (

@@ -5,8 +5,12 @@ every step would make persistence the bottleneck of every flow. So the run's row
 finished steps are buffered and written:
 
 * at once when a step is `durable` (it had effects outside Dirigent, e.g. a connector
-  call, or it suspended the run) — after a crash such a step must not run again, and
-  the run that did it is on record before anything else happens;
+  call; it suspended the run; it was costly — an LLM call — or took over a second) —
+  after a crash such a step must not run again, and the run that did it is on record
+  before anything else happens;
+* before the runtime answers that it accepted a run without its result (202, a webhook
+  delivery, an `Idempotency-Key`): the run manager calls `persist_start`, or writes the
+  start together with a guard row (`RunManager.start(admission=...)`);
 * when the run has been going for `visible_after_s` (the run manager calls
   `persist_start`), so other processes can see and, after a crash, adopt it;
 * when the last flush is older than `flush_interval_s` (a crash loses at most that
@@ -14,8 +18,10 @@ finished steps are buffered and written:
 * when the run concludes: one transaction writes whatever is still buffered — for a
   quick run that is its row, its steps, its final state and both audit entries.
 
-A step that was lost in a crash was a pure computation; it simply runs again on resume.
-A run that was lost entirely had not done anything outside Dirigent yet.
+A step that was lost in a crash was a cheap, pure computation; it simply runs again on
+resume. A run that was lost entirely had not done anything outside Dirigent yet, and its
+caller had not been told that it exists (a quick synchronous run answers only after its
+conclusion is written).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from runtime.audit.service import Event
 from runtime.db.models import RunStep, new_id, utcnow
 from runtime.engine.records import StepRecord
+from runtime.runs.admission import Admission
 from runtime.runs.writer import RunWriter, WriteSet
 
 STEP_FIELDS = (
@@ -100,10 +107,13 @@ class SqlRecorder:
         self._last_flush = time.monotonic()
         self._lock = asyncio.Lock()  # the start timer and the engine may both write
         self.cancelled = False
+        # True once a transaction with the run's row committed (`started` turns True as
+        # soon as a write takes the row, before that write is done).
+        self.start_committed = start is None
 
     @property
     def started(self) -> bool:
-        """True once the run's row is in the database."""
+        """True once the run's row is written or being written."""
         return self.start is None
 
     async def record_steps(self, steps: list[StepRecord]) -> None:
@@ -114,9 +124,14 @@ class SqlRecorder:
             await self.flush()
 
     async def persist_start(self) -> None:
-        """Make the run visible to other processes (and adoptable after a crash)."""
-        if not self.started:
-            await self.flush()
+        """Make the run visible to other processes (and adoptable after a crash); returns
+        once its row is committed, also when another write of it was under way."""
+        while not self.start_committed:
+            if self.start is not None:
+                await self.flush()
+            else:  # a write under way carries the row: wait for it (it may fail and put it back)
+                async with self._lock:
+                    pass
 
     async def flush(self) -> None:
         await self.write()
@@ -126,14 +141,18 @@ class SqlRecorder:
         values: dict[str, Any] | None = None,
         events: list[Event] | None = None,
         extra: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        admission: Admission | None = None,
     ) -> None:
-        """Write the start if still buffered, buffered steps, the run's `values`, `events`
-        and `extra` in one transaction (shared with other runs' writes)."""
+        """Write the start if still buffered, buffered steps, the run's `values`, `events`,
+        `extra` and the `admission`'s guard in one transaction (shared with other runs' writes)."""
         async with self._lock:
             item, start, pending, stored_before = self._take(values, events or [], extra)
+            item.admission = admission
             future = self.writer.submit(item)
             try:
                 await asyncio.shield(future)
+                if start is not None:
+                    self.start_committed = True
             except asyncio.CancelledError:
                 # Our caller was cancelled, the write goes on: wait for it so that our
                 # bookkeeping stays true (else the run could be inserted twice).
@@ -182,6 +201,8 @@ class SqlRecorder:
     ) -> None:
         """After a failed write, everything is buffered again for the next try."""
         if future.done() and not future.cancelled() and future.exception() is None:
+            if start is not None:
+                self.start_committed = True
             return
         if start is not None:
             self.start = start

@@ -13,8 +13,10 @@ is never reported done before it is durable. If a batch fails, its write sets ar
 retried one by one, so one bad write fails only its own run.
 
 On a SQLite file the batch is written by `Database.sqlite_writer` — one hop to its thread
-per transaction instead of several per statement — unless a write set brings `extra`
-writes of its own (approval tasks: rare, and written through the async session).
+per transaction instead of several per statement. Write sets that bring `extra` writes of
+their own (approval tasks: rare) go through the async session, in a transaction of their
+own, so that they do not slow down the rest of the batch. A run's admission guard (an
+idempotency key, a webhook's replay guard: `runtime/runs/admission.py`) runs on either.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from runtime.audit.service import Event, append_many, append_many_sqlite
 from runtime.db.database import Database, SqliteTransaction
 from runtime.db.models import Run, RunStep
+from runtime.runs.admission import Admission, run_guard, run_guard_sqlite
 
 log = logging.getLogger("dirigent.runs.writer")
 MAX_BATCH = 256
@@ -49,6 +52,8 @@ class WriteSet:
     events: list[Event] = field(default_factory=list)
     # Further writes in the same transaction (e.g. approval tasks of a waiting run).
     extra: Callable[[AsyncSession], Awaitable[None]] | None = None
+    # Guard rows that must commit with the run's first row (after it), or refuse the run.
+    admission: Admission | None = None
 
 
 RUNS: Table = Run.__table__  # type: ignore[assignment]
@@ -100,11 +105,13 @@ def _statements(batch: list[WriteSet]) -> list[tuple[Any, list[dict[str, Any]]]]
     return statements
 
 
-async def _write_batch(session: AsyncSession, batch: list[WriteSet]) -> None:
+async def _write_batch(session: AsyncSession, batch: list[WriteSet], dialect: str) -> None:
     connection = await session.connection()
     for statement, params in _statements(batch):
         await connection.execute(statement, params)
     for item in batch:
+        if item.admission is not None:
+            await run_guard(item.admission.guard(item.run_id, dialect), session)
         if item.extra is not None:
             await item.extra(session)
     await append_many(session, [event for item in batch for event in item.events])
@@ -114,6 +121,9 @@ def _write_batch_sqlite(transaction: SqliteTransaction, batch: list[WriteSet]) -
     """`_write_batch` in a transaction of `Database.sqlite_writer` (no `extra` writes)."""
     for statement, params in _statements(batch):
         transaction.executemany(statement, params)
+    for item in batch:
+        if item.admission is not None:
+            run_guard_sqlite(item.admission.guard(item.run_id, "sqlite"), transaction)
     append_many_sqlite(transaction, [event for item in batch for event in item.events])
 
 
@@ -148,14 +158,20 @@ class RunWriter:
                 await self._commit(batch)
 
     async def _commit(self, batch: list[tuple[WriteSet, asyncio.Future[None]]]) -> None:
+        sqlite = self.db.sqlite_writer
+        if sqlite is not None and len(batch) > 1:
+            plain = [pair for pair in batch if pair[0].extra is None]
+            if plain and len(plain) < len(batch):  # the quick path for most, the session for the rest
+                await self._commit(plain)
+                await self._commit([pair for pair in batch if pair[0].extra is not None])
+                return
         items = [item for item, _ in batch]
         try:
-            sqlite = self.db.sqlite_writer
             if sqlite is not None and all(item.extra is None for item in items):
                 await sqlite.run(lambda transaction: _write_batch_sqlite(transaction, items))
             else:
                 async with self.db.write() as session:
-                    await _write_batch(session, items)
+                    await _write_batch(session, items, self.db.dialect)
         except Exception as error:
             if len(batch) == 1:
                 _settle(batch[0][1], error)

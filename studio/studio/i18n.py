@@ -523,6 +523,11 @@ ERRORS: dict[str, tuple[str, str]] = {
     ),
     "already_live": ("Diese Version ist schon live.", "This version is live already."),
     "not_published": ("Diese Version ist nicht veröffentlicht.", "This version is not published."),
+    # A run is answered for only once it is stored (runtime/runs/admission.py).
+    "run_not_stored": (
+        "Der Lauf konnte nicht gespeichert werden (ist die Datenbank erreichbar?). Bitte versuchen Sie es gleich noch einmal.",
+        "The run could not be stored (is the database reachable?). Please try again in a moment.",
+    ),
     **TESTCASE_ERRORS,
     **OPERATE_ERRORS,
     **TRUST_ERRORS,

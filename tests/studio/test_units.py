@@ -111,6 +111,7 @@ async def test_client_reads_server_sent_events() -> None:
         ),
         ("not_found", "flow not found", 404, "Das gibt es nicht (mehr), oder Sie dürfen es nicht sehen."),
         ("something_new", "odd", 409, "Geht gerade nicht: Odd"),
+        ("run_not_stored", "the run could not be stored", 503, "Der Lauf konnte nicht gespeichert werden"),
     ],
 )
 def test_errors_become_sentences(code: str, message: str, status: int, expected: str) -> None:

@@ -15,7 +15,8 @@ Every result is one JSON line on stdout: `{"action": "resume", "run_id": ..., "r
 true}`, `{"action": "sweep", "resumed": [...]}`, `{"action": "started", "run_id": ...}`,
 then `{"event": {...}}` per event of a started run. Settings come from the environment
 (`DIRIGENT_ORPHAN_AFTER_S`, `DIRIGENT_SWEEP_INTERVAL_S`, `DIRIGENT_WORKER_ID`, ...); the
-`sleep` test node sleeps `DIRIGENT_TEST_SLEEP_SCALE` times its configured seconds.
+`sleep` test node sleeps `DIRIGENT_TEST_SLEEP_SCALE` times its configured seconds, and `llm`
+nodes ask the model at `DIRIGENT_LLM_URL` (the Messages API double of the test) when it is set.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from runtime.db.database import Database
 from runtime.db.models import FlowVersion
 from runtime.engine.compiled import FlowCache
 from runtime.engine.executor import Engine
+from runtime.llm.client import HFChatModel, ModelEndpoints
 from runtime.runs.manager import RunManager
 from runtime.settings import Settings
 from tests.support.flows import TEST_REGISTRY
@@ -60,7 +62,10 @@ async def main(actions: list[str]) -> None:
     settings = Settings()
     db = Database(settings.resolved_database_url())
     scale = float(os.environ.get("DIRIGENT_TEST_SLEEP_SCALE", "1"))
-    manager = RunManager(db, settings, Engine({"sleep_scale": scale}), FlowCache(TEST_REGISTRY))
+    services: dict[str, Any] = {"sleep_scale": scale}
+    if settings.llm_url:
+        services["llm"] = HFChatModel(ModelEndpoints.from_settings(settings))
+    manager = RunManager(db, settings, Engine(services), FlowCache(TEST_REGISTRY))
     try:
         for action in actions:
             name, _, argument = action.partition(":")
@@ -80,6 +85,8 @@ async def main(actions: list[str]) -> None:
                     f"unknown action {action!r}; actions: resume:RUN_ID, sweep, start:VERSION_ID")
     finally:
         await manager.stop()
+        if "llm" in services:
+            await services["llm"].aclose()
         await db.dispose()
 
 

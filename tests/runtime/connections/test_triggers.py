@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.connections.http import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -74,7 +74,8 @@ async def test_a_signed_delivery_starts_a_run_with_the_posted_inputs(sc: Scenari
 
 
 async def test_bad_deliveries_are_refused(sc: Scenario) -> None:
-    _, trigger = await webhook(sc)
+    flow, trigger = await webhook(sc)
+    trigger_flow = flow["id"]
     secret, url = trigger["signing"], trigger["url"]
     body = json.dumps({"name": "x"}).encode()
 
@@ -90,9 +91,15 @@ async def test_bad_deliveries_are_refused(sc: Scenario) -> None:
     ] == "signature_expired"
     assert (await deliver(body, signed(secret, body, at=time.time() + 400))).status_code == 401
     fresh = signed(secret, body)
-    assert (await deliver(body, fresh)).status_code == 202
+    first = await deliver(body, fresh)
+    assert first.status_code == 202 and "idempotent-replayed" not in first.headers
+    # The same delivery again (a replay, or the sender's retry after a lost answer) starts
+    # nothing: it answers with the run the first one started and stored.
     replay = await deliver(body, fresh)
-    assert replay.status_code == 409 and replay.json()["error"] == "replayed"
+    assert replay.status_code == 202 and replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == {"run_id": first.json()["run_id"], "status": "started", "replayed": True}
+    count = select(func.count()).select_from(Run).where(Run.flow_id == trigger_flow)
+    assert sc.in_app(lambda session: session.scalar(count)) == 1
     assert (await deliver(b"[1, 2]", signed(secret, b"[1, 2]"))).status_code == 400
     assert (await sc.as_(None).post("/api/triggers/nope", content=body, headers=fresh)).status_code == 404
 
