@@ -25,6 +25,7 @@ from runtime.flows.controller import FlowController
 from runtime.knowledge.controller import KnowledgeController
 from runtime.llm.controller import ModelEndpointController
 from runtime.monitoring.controller import MonitoringController
+from runtime.notifications.controller import NotificationController, NotificationSettingsController
 from runtime.runs.controller import RunController
 from runtime.settings import Settings
 from runtime.templates.controller import TemplateController
@@ -44,6 +45,8 @@ CONTROLLERS: list[Any] = [
     TemplateController,
     FeedbackController,
     MonitoringController,
+    NotificationController,
+    NotificationSettingsController,
 ]
 
 
