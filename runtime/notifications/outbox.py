@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -129,43 +129,48 @@ class MailOutbox:
 
     async def _claim(self, limit: int) -> list[str]:
         now = utcnow()
-        claimed = []
         async with self.db.write() as session:
-            due = (
-                await session.execute(
-                    select(NotificationMail.id, NotificationMail.status, NotificationMail.attempts)
-                    .where(
-                        or_(
-                            and_(
-                                NotificationMail.status == "pending", NotificationMail.next_attempt_at <= now
-                            ),
-                            and_(
-                                NotificationMail.status == "sending",
-                                NotificationMail.claimed_at < now - LEASE,
-                            ),
-                        )
-                    )
-                    # One order for every process, so that concurrent claims lock rows alike.
-                    .order_by(NotificationMail.next_attempt_at, NotificationMail.id)
-                    .limit(limit)
+            due = await self.due(session, limit, now)
+            return [
+                mail_id
+                for mail_id, status, attempts in due
+                if await self.try_claim(session, mail_id, status, attempts, now)
+            ]
+
+    @staticmethod
+    async def due(session: AsyncSession, limit: int, now: datetime) -> list[tuple[str, str, int]]:
+        """(id, status, attempts) of mails to send now: pending and due, or claimed by a
+        process whose lease ran out."""
+        rows = await session.execute(
+            select(NotificationMail.id, NotificationMail.status, NotificationMail.attempts)
+            .where(
+                or_(
+                    and_(NotificationMail.status == "pending", NotificationMail.next_attempt_at <= now),
+                    and_(NotificationMail.status == "sending", NotificationMail.claimed_at < now - LEASE),
                 )
-            ).all()
-            for mail_id, status, attempts in due:
-                result = await session.execute(
-                    update(NotificationMail)
-                    .where(
-                        NotificationMail.id == mail_id,
-                        NotificationMail.status == status,
-                        NotificationMail.attempts == attempts,
-                    )
-                    .values(
-                        status="sending", claimed_by=self.worker_id, claimed_at=now, attempts=attempts + 1
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(mail_id)
-        return claimed
+            )
+            # One order for every process, so that concurrent claims lock rows alike.
+            .order_by(NotificationMail.next_attempt_at, NotificationMail.id)
+            .limit(limit)
+        )
+        return [(mail_id, status, attempts) for mail_id, status, attempts in rows]
+
+    async def try_claim(
+        self, session: AsyncSession, mail_id: str, status: str, attempts: int, now: datetime
+    ) -> bool:
+        """Claim a mail as read (`status`, `attempts`); False when another process changed
+        it since: its claim came first."""
+        result = await session.execute(
+            update(NotificationMail)
+            .where(
+                NotificationMail.id == mail_id,
+                NotificationMail.status == status,
+                NotificationMail.attempts == attempts,
+            )
+            .values(status="sending", claimed_by=self.worker_id, claimed_at=now, attempts=attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
     async def _send(self, mail_id: str, sender: EmailSender, studio_url: str) -> tuple[str, str | None]:
         """("sent", None), ("retry", why) or ("failed", why)."""

@@ -20,7 +20,7 @@ GLOBAL_ROLES = ("board", "admin")
 ROLES = ("admin", "champion", "user", "board")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
-EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")  # where notifications are mailed
+EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")  # where notifications are mailed
 
 
 # The user joined with their memberships: one query.
@@ -106,7 +106,7 @@ async def add_user(
     `email`, when given, is where notifications are mailed (it replaces an earlier one)."""
     if not USERNAME.match(username):
         raise BadRequest(f"'{username}' is not a username: letters, digits and _ . @ - (max 64)")
-    if email is not None and (len(email) > 254 or not EMAIL.match(email)):
+    if email is not None and (len(email) > 254 or not EMAIL.fullmatch(email)):
         raise BadRequest(f"'{email}' is not an e-mail address like name@firma.de", code="invalid_email")
     if role not in ROLES:
         raise BadRequest(f"unknown role '{role}'; roles: {', '.join(ROLES)}")
