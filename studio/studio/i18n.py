@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from studio.i18n_inbox import INBOX_ERRORS, INBOX_TEXTS
 from studio.i18n_insight import AUDIT_TEXTS, MONITORING_TEXTS
 from studio.i18n_operate import CONNECTION_TEXTS, FEEDBACK_TEXTS, KNOWLEDGE_TEXTS, OPERATE_ERRORS
 from studio.i18n_testcases import TESTCASE_ERRORS, TESTCASE_TEXTS
@@ -326,6 +327,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     **FEEDBACK_TEXTS,
     **MONITORING_TEXTS,
     **AUDIT_TEXTS,
+    **INBOX_TEXTS,
 }
 
 # Node types the runtime ships: title and one line for the palette. Types the runtime
@@ -497,6 +499,7 @@ ERRORS: dict[str, tuple[str, str]] = {
     "not_published": ("Diese Version ist nicht veröffentlicht.", "This version is not published."),
     **TESTCASE_ERRORS,
     **OPERATE_ERRORS,
+    **INBOX_ERRORS,
 }
 
 # Lead-ins for codes without a sentence of their own; the runtime's message follows.
