@@ -119,8 +119,7 @@ class NotificationController(Controller):
 
     @get("/unread-count")
     async def count_unread(self, rt: Rt, actor: Caller) -> UnreadCount:
-        async with rt.db.read() as session:
-            return UnreadCount(unread=await service.unread_count(session, actor))
+        return UnreadCount(unread=await service.unread_count_quick(rt.db, actor))
 
     @get("/{notification_id:str}")
     async def get_notification(
