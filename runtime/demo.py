@@ -4,7 +4,8 @@
     people       champion, reviewer, user (workspace demo); board1, board2 (board); admin
                  (admin). reviewer is a second champion: four eyes on tasks means that
                  whoever starts a run never decides its approval task, so a task of a run
-                 the champion started goes to the reviewer.
+                 the champion started goes to the reviewer. Each has a demo address,
+                 `<name>@demo.local`, for notification mails.
     passwords    generated once, kept in `<data_dir>/demo-passwords.txt` (0600) as
                  `username password` lines, printed by every `dirigent up`
     flows        every starter template (`templates/`, read by `runtime.templates.loader`),
