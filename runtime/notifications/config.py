@@ -60,6 +60,20 @@ def clean_studio_url(value: str | None) -> str | None:
     return url
 
 
+async def mail_route(session: AsyncSession, settings: Settings) -> tuple[str | None, str]:
+    """What the outbox needs on every pass, in one small read: the chosen connection's id
+    (None: no mails) and the studio address for links."""
+    found = (
+        await session.execute(
+            select(NotificationSettings.connection_id, NotificationSettings.studio_url).where(
+                NotificationSettings.id == SETTINGS_ROW
+            )
+        )
+    ).first()
+    connection_id, studio_url = found if found is not None else (None, None)
+    return connection_id, studio_url or settings.studio_url.rstrip("/")
+
+
 async def read_choice(session: AsyncSession, settings: Settings) -> MailChoice:
     row = await session.get(NotificationSettings, SETTINGS_ROW)
     connection, workspace = None, None

@@ -42,7 +42,7 @@ from runtime.connections.models import ConnectionRow
 from runtime.connections.service import ConnectionService
 from runtime.db.database import Database
 from runtime.db.models import User, utcnow
-from runtime.notifications.config import read_choice
+from runtime.notifications.config import mail_route
 from runtime.notifications.mails import render
 from runtime.notifications.models import Notification, NotificationMail
 from runtime.settings import Settings
@@ -107,10 +107,8 @@ class MailOutbox:
         """Claim up to `limit` due mails and send them through the chosen connection."""
         done = Delivery()
         async with self.db.read() as session:
-            choice = await read_choice(session, self.settings)
-            connection = (
-                await session.get(ConnectionRow, choice.connection_id) if choice.connection_id else None
-            )
+            connection_id, studio_url = await mail_route(session, self.settings)
+            connection = await session.get(ConnectionRow, connection_id) if connection_id else None
         if connection is None or connection.kind != "email":
             return done  # no mails without a connection; they wait until an admin chooses one
         secrets = self.connections.box.open(connection.sealed_secrets)
@@ -121,7 +119,7 @@ class MailOutbox:
             self.connections.guard,
         )
         for mail_id in await self._claim(limit):
-            outcome, error = await self._send(mail_id, sender, choice.studio_url)
+            outcome, error = await self._send(mail_id, sender, studio_url)
             if error is not None:
                 error = str(scrub(error, sensitive_values(connection, secrets)))[:1000]
             await self._settle(mail_id, connection, outcome, error, done)
