@@ -9,6 +9,10 @@ from studio.state.base import t
 from studio.state.inbox import NO_CONNECTION, NotifySettingsState
 
 
+def _choice(item: rx.Var) -> rx.Component:
+    return rx.select.item(item["name"], value=item["id"], key=item["id"])
+
+
 def notify_settings_card() -> rx.Component:
     state = NotifySettingsState
     return rx.cond(
@@ -28,10 +32,7 @@ def notify_settings_card() -> rx.Component:
                             rx.select.trigger(id="notify-connection", min_width="220px"),
                             rx.select.content(
                                 rx.select.item(t("notify_none"), value=NO_CONNECTION),
-                                rx.foreach(
-                                    state.choices,
-                                    lambda item: rx.select.item(item["name"], value=item["id"]),
-                                ),
+                                rx.foreach(state.choices, _choice),
                             ),
                             value=state.chosen,
                             on_change=state.set_chosen,

@@ -59,6 +59,7 @@ def _item(item: rx.Var) -> rx.Component:
             width="100%",
         ),
         width="100%",
+        key=item["id"],
         class_name="inbox-item",
         custom_attrs={"data-id": item["id"], "data-kind": item["kind"], "data-unread": item["unread"]},
         background=rx.cond(unread, rx.color("accent", 2), rx.color("gray", 1)),
