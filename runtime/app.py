@@ -28,6 +28,7 @@ from runtime.flows.draft_controller import DraftController
 from runtime.knowledge.controller import KnowledgeController
 from runtime.llm.controller import ModelEndpointController
 from runtime.monitoring.controller import MonitoringController
+from runtime.notifications.controller import NotificationController, NotificationSettingsController
 from runtime.policy.resources import Platform
 from runtime.runs.controller import RunController
 from runtime.settings import Settings
@@ -51,6 +52,8 @@ CONTROLLERS: list[Any] = [
     FeedbackController,
     MonitoringController,
     AuthController,
+    NotificationController,
+    NotificationSettingsController,
 ]
 
 

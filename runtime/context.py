@@ -27,6 +27,7 @@ from runtime.engine.compiled import FlowCache
 from runtime.engine.executor import Engine
 from runtime.knowledge.service import KnowledgeService
 from runtime.llm.client import HFChatModel, ModelEndpoints
+from runtime.notifications.outbox import MailOutbox
 from runtime.policy.authorizer import Authorizer
 from runtime.private_files import create_once, private_directory, private_file
 from runtime.runs.live import LiveAssistants
@@ -70,6 +71,8 @@ class Runtime:
     services: dict[str, Any] = field(default_factory=dict)
     jwt_secret: str = ""
     anchorer: Anchorer | None = None
+    # Sends notification mails in the background (None: no e-mail connections here).
+    outbox: MailOutbox | None = None
 
     @classmethod
     def build(
@@ -90,6 +93,12 @@ class Runtime:
         node_services.setdefault("templates", templates_for(settings))
         engine = Engine(node_services, max_node_timeout_s=settings.node_timeout_s)
         runs = RunManager(db, settings, engine, FlowCache(registry))
+        connections = node_services["connections"]
+        outbox = (
+            MailOutbox(db, settings, connections, runs.worker_id)
+            if isinstance(connections, ConnectionService)
+            else None
+        )
         return cls(
             settings=settings,
             db=db,
@@ -100,6 +109,7 @@ class Runtime:
             services=node_services,
             jwt_secret=jwt_secret(settings),
             anchorer=Anchorer(settings, db),
+            outbox=outbox,
         )
 
     async def startup(self, *, migrate: bool = True, background: bool = True) -> None:
@@ -112,6 +122,8 @@ class Runtime:
                 connections.start_background(self.runs)  # schedule triggers
             if self.anchorer is not None:
                 self.anchorer.start()
+            if self.outbox is not None:
+                self.outbox.start()
 
     async def reload_model_endpoints(self) -> None:
         """Apply admin-registered endpoints (on start and after an admin changes them)."""
@@ -125,6 +137,8 @@ class Runtime:
         )
 
     async def shutdown(self) -> None:
+        if self.outbox is not None:
+            await self.outbox.stop()
         if self.anchorer is not None:
             await self.anchorer.stop()
         if isinstance(connections := self.services.get("connections"), ConnectionService):

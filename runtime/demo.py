@@ -4,7 +4,8 @@
     people       champion, reviewer, user (workspace demo); board1, board2 (board); admin
                  (admin). reviewer is a second champion: four eyes on tasks means that
                  whoever starts a run never decides its approval task, so a task of a run
-                 the champion started goes to the reviewer.
+                 the champion started goes to the reviewer. Each has a demo address,
+                 `<name>@demo.local`, for notification mails.
     passwords    generated once, kept in `<data_dir>/demo-passwords.txt` (0600) as
                  `username password` lines, printed by every `dirigent up`
     flows        every starter template (`templates/`, read by `runtime.templates.loader`),
@@ -54,6 +55,9 @@ PEOPLE: dict[str, tuple[str, str | None, str]] = {
     "board2": ("board", None, "governance board"),
     "admin": ("admin", None, "administrator"),
 }
+# Demo addresses for notification mails (`<name>@demo.local`; the demo's `mail` connection
+# may send there once an admin points it at a real SMTP server and chooses it).
+DEMO_MAIL_DOMAIN = "demo.local"
 TEMPLATE_AUTHOR = "champion"
 PASSWORD_FILE = "demo-passwords.txt"
 
@@ -143,7 +147,8 @@ async def setup_demo(db: Database, data_dir: Path, templates_dir: Path = TEMPLAT
                 result.created_workspaces.append(slug)
         for name in missing:
             role, workspace, _ = PEOPLE[name]
-            await add_user(session, name, passwords[name], role, workspace)
+            await add_user(session, name, passwords[name], role, workspace,
+                           email=f"{name}@{DEMO_MAIL_DOMAIN}")
             result.created_users.append(name)
         await _import_templates(session, templates, result)
         admin, champion = await _actor(session, "admin"), await _actor(session, TEMPLATE_AUTHOR)

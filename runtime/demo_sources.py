@@ -50,6 +50,7 @@ MAIL_DOMAINS = [
     "stadtwerke-neustadt.example",
     "krueger-verpackung.example",
     "baeckerei-schneider.example",
+    "demo.local",  # the demo users' own addresses (notification mails)
 ]
 INDEXES = {
     "angebote": "Angebote und Gesprächsnotizen des Vertriebs (SalesGPT)",

@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     audit_anchor_interval_s: float = Field(
         3600.0, description="Anchor the head this often if it moved; 0: off"
     )
+    # -- notifications (runtime/notifications): links in mails point at the studio here
+    # (an admin may set another address with the mail connection); the outbox is looked
+    # at this often by every runtime process.
+    studio_url: str = Field(
+        "http://127.0.0.1:8711", description="The studio's address as people reach it, for links in mails"
+    )
+    notification_mail_interval_s: float = Field(
+        5.0, description="How often a process sends due notification mails; 0: never"
+    )
 
     # -- sessions, sign-in throttling, egress, data at rest (README "Security") ----------
     # Tokens name who issued them and for whom (`iss`, `aud`); both are checked.

@@ -21,6 +21,7 @@ from runtime.db.database import update_exactly_one
 from runtime.db.models import ApprovalTask, FlowVersion, Run, TaskDecision, utcnow
 from runtime.engine.records import StepRecord
 from runtime.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from runtime.notifications import service as notifications
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import task_view
@@ -63,6 +64,7 @@ async def create_tasks(
         )
         session.add(task)
         await session.flush()
+        await notifications.task_raised(session, task)
         await audit(
             session,
             actor=None,
@@ -304,6 +306,7 @@ async def expire_due(session: AsyncSession) -> list[str]:
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
+            await notifications.task_overdue(session, task)
             await audit(
                 session,
                 actor=None,

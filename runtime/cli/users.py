@@ -28,7 +28,9 @@ def user() -> None:
               help="champion/user need --workspace; board is global; admin either.")
 @click.option("--workspace", "workspace", default=None, metavar="WS",
               help="Workspace slug for the role (created if missing).")
-def add(name: str, password: str, role: str, workspace: str | None) -> None:
+@click.option("--email", default=None, metavar="ADDRESS",
+              help="Where notifications are mailed (replaces an earlier address).")
+def add(name: str, password: str, role: str, workspace: str | None, email: str | None) -> None:
     """Create user NAME, or give an existing user another role (and this password)."""
 
     async def main() -> tuple[bool, bool]:
@@ -37,7 +39,7 @@ def add(name: str, password: str, role: str, workspace: str | None) -> None:
                 select(User.id).where(User.username == name))).first() is not None
             had_workspace = workspace is None or (await session.execute(
                 select(Workspace.id).where(Workspace.slug == workspace))).first() is not None
-            await add_user(session, name, password, role, workspace)
+            await add_user(session, name, password, role, workspace, email=email)
         return existed, had_workspace
 
     existed, had_workspace = run(main())

@@ -116,6 +116,8 @@ class User(Base):
     global_roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = _created()
+    # Where notifications are mailed (migration 0014_notifications); None: inbox only.
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
 
 class Membership(Base):

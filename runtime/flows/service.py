@@ -24,6 +24,7 @@ from runtime.db.models import Flow, FlowVersion, VersionReview, Workspace, utcno
 from runtime.errors import BadRequest, Conflict, InvalidFlow, NotFound, PayloadTooLarge
 from runtime.flows.models import FlowDraft
 from runtime.flows.validation import MAX_DOCUMENT_BYTES, validate_document
+from runtime.notifications import service as notifications
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import current_round, flow_view, version_view, workspace_view
@@ -256,6 +257,7 @@ async def submit_version(
     await _transition(
         session, version, ("draft",), "submitted", "submitted", submitted_by=actor.id, submitted_at=utcnow()
     )
+    await notifications.version_submitted(session, flow, version, actor, authz)
     await audit(
         session,
         actor=actor.username,
@@ -317,6 +319,7 @@ async def review_version(
         await _transition(session, version, ("submitted",), "approved", "approved")
     else:  # bump the revision anyway so that a racing final approval cannot double count
         await _transition(session, version, ("submitted",), "submitted", "reviewed")
+    await notifications.version_reviewed(session, flow, version, actor, comment)
     await audit(
         session,
         actor=actor.username,

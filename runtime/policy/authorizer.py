@@ -53,6 +53,7 @@ from runtime.policy.resources import (
     Flow,
     FlowVersion,
     KnowledgeIndex,
+    Notification,
     Platform,
     Run,
     Workspace,
@@ -82,6 +83,7 @@ RESOURCE_KINDS: dict[type, str] = {
     ApprovalTask: "approval task",
     KnowledgeIndex: "knowledge index",
     Connection: "connection",
+    Notification: "notification",
 }
 
 # What is needed for each (resource, action) the policy declares, in words. Used only
@@ -103,6 +105,7 @@ _EXPLANATIONS: dict[type, dict[str, tuple[str, str]]] = {
             "the role champion or admin in a workspace (or the global role admin)",
         ),
         "read_health": ("see the runtime's health details", "the global role admin"),
+        "manage_notifications": ("choose how notifications are mailed", "the global role admin"),
     },
     Workspace: {
         "read": ("see this workspace", "a role in it, or the global role board or admin"),
@@ -180,6 +183,10 @@ _EXPLANATIONS: dict[type, dict[str, tuple[str, str]]] = {
         "read": ("see this connection", _CHAMPION),
         "use": ("use this connection", _CHAMPION),
         "manage": ("manage this connection", _ADMIN),
+    },
+    Notification: {
+        "read": ("see this notification", "that it was sent to you"),
+        "mark_read": ("mark this notification read", "that it was sent to you"),
     },
 }
 

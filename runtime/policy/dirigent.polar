@@ -70,7 +70,7 @@ workspace_role(caller: Caller, "board", _workspace_id) if
 resource Platform {
     permissions = [
         "read", "manage_users", "manage_endpoints", "create_workspace", "read_audit",
-        "anchor_audit", "read_templates", "read_health"
+        "anchor_audit", "read_templates", "read_health", "manage_notifications"
     ];
     roles = ["admin", "board"];
 
@@ -83,6 +83,8 @@ resource Platform {
     "anchor_audit" if "read_audit";
     # /health's details (database, process names); without them it only says "ok".
     "read_health" if "admin";
+    # Which e-mail connection mails notifications, and the studio address in the mails.
+    "manage_notifications" if "admin";
 }
 
 has_role(caller: Caller, "admin", _platform: Platform) if
@@ -366,3 +368,22 @@ has_role(caller: Caller, "champion", connection: Connection) if
     workspace_role(caller, "champion", connection.workspace_id);
 has_role(caller: Caller, "admin", connection: Connection) if
     workspace_role(caller, "admin", connection.workspace_id);
+
+
+# ---------------------------------------------------------------------------
+# Notification (the in-studio inbox: version submitted, approved, rejected;
+# task assigned, overdue)
+# ---------------------------------------------------------------------------
+
+resource Notification {
+    permissions = ["read", "mark_read"];
+    roles = ["recipient"];
+
+    "read" if "recipient";
+    "mark_read" if "recipient";
+}
+
+# A person's inbox is theirs alone: nobody else reads it or marks it read, admins
+# included (they would learn what others are asked to decide).
+has_role(caller: Caller, "recipient", notification: Notification) if
+    notification.recipient_id = caller.id;

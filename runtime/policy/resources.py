@@ -125,3 +125,11 @@ class KnowledgeIndex:
 class Connection:
     id: str
     workspace_id: str
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One entry of a person's inbox (`runtime.notifications`)."""
+
+    id: str
+    recipient_id: str

@@ -22,6 +22,7 @@ GLOBAL_ROLES = ("board", "admin")
 ROLES = ("admin", "champion", "user", "board")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")  # where notifications are mailed
 
 
 # The user joined with their memberships: one query.
@@ -196,10 +197,14 @@ async def add_user(
     *,
     actor: str | None = None,
     display_name: str = "",
+    email: str | None = None,
 ) -> User:
-    """Create a user (or give an existing one another role). Workspace roles need a workspace."""
+    """Create a user (or give an existing one another role). Workspace roles need a workspace.
+    `email`, when given, is where notifications are mailed (it replaces an earlier one)."""
     if not USERNAME.match(username):
         raise BadRequest(f"'{username}' is not a username: letters, digits and _ . @ - (max 64)")
+    if email is not None and (len(email) > 254 or not EMAIL.fullmatch(email)):
+        raise BadRequest(f"'{email}' is not an e-mail address like name@firma.de", code="invalid_email")
     if role not in ROLES:
         raise BadRequest(f"unknown role '{role}'; roles: {', '.join(ROLES)}")
     if role == "board" and workspace_slug:
@@ -234,6 +239,8 @@ async def add_user(
             await revoke_user_sessions(session, user.id, "password_reset")
         user.password_hash = password_hash
         user.active = True
+    if email is not None:
+        user.email = email
     if workspace_slug:
         workspace = await get_or_create_workspace(session, workspace_slug, actor=actor)
         exists = (

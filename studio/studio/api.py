@@ -456,6 +456,34 @@ class RuntimeClient:
             body["correction"] = correction.strip()
         return await self.request("POST", f"/api/runs/{_segment(run_id)}/feedback", json_body=body)
 
+    # -- notifications (the inbox; the admin's choice of the mail connection) ------------
+    async def notifications(self, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        return await self.request("GET", "/api/notifications", params=params)
+
+    async def unread_count(self) -> int:
+        return int((await self.request("GET", "/api/notifications/unread-count"))["unread"])
+
+    async def mark_read(self, notification_id: str) -> dict[str, Any]:
+        return await self.request("POST", f"/api/notifications/{_segment(notification_id)}/read")
+
+    async def mark_all_read(self) -> dict[str, Any]:
+        return await self.request("POST", "/api/notifications/read-all")
+
+    async def notification_settings(self) -> dict[str, Any]:
+        return await self.request("GET", "/api/admin/notification-settings")
+
+    async def set_notification_settings(
+        self, connection_id: str | None, studio_url: str | None
+    ) -> dict[str, Any]:
+        return await self.request(
+            "PUT",
+            "/api/admin/notification-settings",
+            json_body={"connection_id": connection_id, "studio_url": studio_url},
+        )
+
 
 def _event_data(text: str) -> dict[str, Any]:
     try:

@@ -14,6 +14,7 @@ KNOWLEDGE = "/knowledge"
 CONNECTIONS = "/connections"
 MONITORING = "/monitoring"
 AUDIT = "/audit"
+INBOX = "/inbox"
 
 
 def editor(flow_id: str) -> str:

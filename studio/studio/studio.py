@@ -10,6 +10,7 @@ from studio.pages.audit import AuditState, audit_page
 from studio.pages.connections import connections_page
 from studio.pages.editor import editor_page
 from studio.pages.flows import FlowsState, flows_page
+from studio.pages.inbox import inbox_page
 from studio.pages.knowledge import knowledge_page
 from studio.pages.login import LoginState, login_page
 from studio.pages.monitoring import monitoring_page
@@ -19,6 +20,7 @@ from studio.pages.versions import VersionsState, versions_page
 from studio.state.base import AppState
 from studio.state.connections import ConnectionsState
 from studio.state.editor import EditorState
+from studio.state.inbox import InboxState, NotifySettingsState
 from studio.state.knowledge import KnowledgeState
 from studio.state.monitoring import MonitoringState
 from studio.state.testcases import CasesState
@@ -85,7 +87,7 @@ app.add_page(
     connections_page,
     route=routes.CONNECTIONS,
     title=f"{TITLE} - Verbindungen",
-    on_load=[AppState.require_sign_in, ConnectionsState.load],
+    on_load=[AppState.require_sign_in, ConnectionsState.load, NotifySettingsState.load],
 )
 app.add_page(
     monitoring_page,
@@ -98,4 +100,10 @@ app.add_page(
     route=routes.AUDIT,
     title=f"{TITLE} - Audit",
     on_load=[AppState.require_sign_in, AuditState.load],
+)
+app.add_page(
+    inbox_page,
+    route=routes.INBOX,
+    title=f"{TITLE} - Posteingang",
+    on_load=[AppState.require_sign_in, InboxState.load],
 )

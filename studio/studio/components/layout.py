@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from studio import routes
+from studio.components.inbox_bell import inbox_bell
 from studio.state.base import AppState, t
 
 SIDEBAR_WIDTH = "220px"
@@ -69,6 +70,7 @@ def sidebar() -> rx.Component:
         _section("section_use"),
         _nav_item("nav_assistants", "messages-square", routes.ASSISTANTS, "nav-assistants"),
         _nav_item("nav_tasks", "list-checks", routes.TASKS, "nav-tasks"),
+        _nav_item("nav_inbox", "inbox", routes.INBOX, "nav-inbox"),
         rx.cond(
             AppState.is_board | AppState.is_admin | AppState.can_build,
             rx.fragment(
@@ -134,6 +136,7 @@ def header() -> rx.Component:
     return rx.hstack(
         rx.cond(AppState.workspace_slugs.length() > 0, workspace_switch(), rx.box()),
         rx.spacer(),
+        inbox_bell(),
         language_switch(),
         rx.menu.root(
             rx.menu.trigger(

@@ -9,6 +9,7 @@ import reflex as rx
 
 from studio.components.confirm import confirm_dialog
 from studio.components.layout import empty_state, page_frame, page_title
+from studio.components.notify_settings import notify_settings_card
 from studio.connection_forms import (
     AUTH_TYPES,
     FIELDS,
@@ -346,6 +347,7 @@ def connections_page() -> rx.Component:
     )
     return page_frame(
         page_title("connections_title", "connections_subtitle", rx.cond(State.is_admin, new_button)),
+        notify_settings_card(),
         rx.cond(
             ~State.is_admin,
             empty_state("lock", "connections_admins_only"),

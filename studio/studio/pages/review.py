@@ -98,6 +98,10 @@ class ReviewState(AppState):
         self.queue = queue
         self.loading = False
         keys = [item["key"] for item in queue]
+        # ?version=<flow_id>:<number>: the version a notification leads to.
+        wanted = self.router.url.query_parameters.get("version", "")
+        if wanted in keys:
+            self.selected = wanted
         if self.selected not in keys:
             self.selected = keys[0] if keys else ""
         yield

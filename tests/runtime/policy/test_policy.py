@@ -36,6 +36,7 @@ from runtime.policy.resources import (
     Flow,
     FlowVersion,
     KnowledgeIndex,
+    Notification,
     Platform,
     Run,
     Workspace,
@@ -83,6 +84,7 @@ RESOURCES: dict[str, object] = {
     "task": ApprovalTask(id="t1", workspace_id="w1", assignees=("role:champion",), status="open"),
     "index": KnowledgeIndex(id="k1", workspace_id="w1", labels=frozenset({"public"})),
     "connection": Connection(id="c1", workspace_id="w1"),
+    "notification": Notification(id="n1", recipient_id="ute"),
 }
 
 MATRIX = """
@@ -95,6 +97,7 @@ platform    read_audit          F     F        F    F     A     A      F
 platform    anchor_audit        F     F        F    F     A     A      F
 platform    read_templates      A     A        F    F     F     A      F
 platform    read_health         F     F        F    F     F     A      F
+platform    manage_notifications F    F        F    F     F     A      F
 
 workspace   read                A     A        A    N     A     A      N
 workspace   read_knowledge      A     A        A    N     F     A      N
@@ -134,6 +137,9 @@ index       manage              A     A        F    N     F     A      N
 connection  read                A     A        N    N     N     A      N
 connection  use                 A     A        N    N     N     A      N
 connection  manage              A     F        N    N     N     A      N
+
+notification read               N     N        A    N     N     N      N
+notification mark_read          N     N        A    N     N     N      N
 """
 
 
