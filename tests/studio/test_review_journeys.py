@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.studio.conftest import Stack
-from tests.studio.steps import blur_fill, node, run_cases, shot, sign_in, wait_problems
+from tests.studio.steps import blur_fill, choose, node, run_cases, shot, sign_in, wait_problems
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -223,3 +223,38 @@ def test_the_board_reads_the_changes_it_approves(stack: Stack, new_page: Any) ->
     _no_json_and_no_escapes(versions)
     versions.locator("#diff-view").scroll_into_view_if_needed()
     shot(versions, "review-5-versions-diff")
+
+    # Version 3 drops the CRM call and adds a note: against version 1 the CRM block is a
+    # ghost (removed), the note is new, and both have their cards.
+    document = stack.api("champion", "GET", f"/api/flows/{flow_id}/versions/2")["document"]
+    document["nodes"] = [item for item in document["nodes"] if item["id"] != "task"]
+    document["nodes"].insert(
+        2,
+        {
+            "id": "note",
+            "type": "template",
+            "title": "Notiz",
+            "config": {"template": "Frist: {{ answer.text }}"},
+        },
+    )
+    document["edges"] = [
+        {"from": "start", "to": "answer"},
+        {"from": "answer", "to": "note"},
+        {"from": "note", "to": "end"},
+    ]
+    document["tests"][0]["fixed"].pop("task")
+    stack.api("champion", "POST", f"/api/flows/{flow_id}/versions", json={"document": document})
+    versions.reload()
+    versions.wait_for_selector(".version-row[data-number='3']")
+    choose(versions, "#diff-to", "v3")  # the page keeps the versions compared last: choose both
+    choose(versions, "#diff-from", "v1")
+    versions.wait_for_selector("#diff-canvas .dg-diff-removed[data-node-id='task']")
+    assert versions.locator("#diff-canvas .dg-diff-added[data-node-id='note']").count() == 1
+    assert versions.locator("#diff-canvas .dg-diff-changed[data-node-id='answer']").count() == 1
+    assert versions.locator(".change-card[data-node='task']").get_attribute("data-status") == "removed"
+    note = versions.locator(".change-card[data-node='note']")
+    assert note.get_attribute("data-status") == "added" and "Textvorlage" in note.inner_text()
+    assert "Frist: {{ answer.text }}" in note.locator(".diff-line[data-kind='added']").inner_text()
+    _no_json_and_no_escapes(versions)
+    versions.locator("#diff-view").scroll_into_view_if_needed()
+    shot(versions, "review-6-versions-added-removed")

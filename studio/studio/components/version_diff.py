@@ -23,7 +23,7 @@ from studio.components.node_form import MONO
 from studio.components.safe_markdown import safe_markdown
 from studio.state.base import t
 
-CANVAS_HEIGHT = "400px"
+CANVAS_HEIGHT = "320px"
 # The whole graph fits even when it is wide; below this the text would be too small to read.
 CANVAS_MIN_ZOOM = 0.6
 
