@@ -170,3 +170,16 @@ async def test_only_who_may_read_the_version_reads_what_it_uses(sc: Scenario) ->
         expect(await sc.as_(who).get(path), 404)
     expect(await sc.as_(None).get(path), 401)
     expect(await sc.as_("champion").get(f"/api/flows/{flow['id']}/versions/9/uses"), 404)
+
+
+async def test_the_review_answers_are_described_for_clients(sc: Scenario) -> None:
+    """The OpenAPI description names the typed answers, with the documents' own keys."""
+    schema = expect(await sc.as_("board1").get("/schema/openapi.json"), 200)
+    paths = schema["paths"]
+    for path, model in (("diff", "VersionDiff"), ("uses", "VersionUses")):
+        answer = paths[f"/api/flows/{{flow_id}}/versions/{{number}}/{path}"]["get"]["responses"]["200"]
+        assert answer["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{model}"}
+    components = schema["components"]["schemas"]
+    assert {"from", "to"} <= set(components["VersionDiff"]["properties"])
+    assert list(components["DiffEdge"]["properties"]) == ["from", "to", "when"]
+    assert "touches_production" in components["ConnectionUse"]["required"]
