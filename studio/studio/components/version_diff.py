@@ -1,15 +1,10 @@
-"""A version diff (`version_diff.DiffView`) and what a version uses (`uses_view.UsesView`),
-rendered the same way on the review and the versions page.
-
-    version_diff(view, on_open)   the graph coloured by change (click a node: its card), a
-                                  card per added/changed/removed block with each field's
-                                  title and old → new value or a line diff, the
-                                  documentation card, then links, inputs, outputs, tests
-    uses_panel(uses)              connections (what they touch in production), knowledge
-                                  indexes, language models
+"""A version diff (`version_diff.DiffView`), rendered the same way on the review and the
+versions page: the graph coloured by change (click a node: its card), a card per
+added/changed/removed block with each field's title and old → new value or a line diff,
+the documentation card, then links, inputs, outputs and test cases.
 
 Every list item is keyed by its id; values are text, Markdown lists/tables or lines,
-never JSON.
+never JSON. What a version uses is `components.uses_panel`.
 """
 
 from __future__ import annotations
@@ -325,135 +320,4 @@ def version_diff(view: Any, on_open: Any, error: Any) -> rx.Component:
             ),
             rx.center(rx.spinner(size="2"), padding="24px", width="100%"),
         ),
-    )
-
-
-# -- what the version uses ---------------------------------------------------------------------
-def _missing(exists: Any) -> rx.Component:
-    return rx.cond(~exists, rx.badge(t("uses_missing"), color_scheme="red", variant="soft"))
-
-
-def _table(headers: tuple[str, ...], rows: Any, render: Any, table_id: str) -> rx.Component:
-    return rx.cond(
-        rows.length() > 0,
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(key)) for key in headers])),
-            rx.table.body(rx.foreach(rows, render)),
-            width="100%",
-            size="1",
-            variant="surface",
-            id=table_id,
-        ),
-        rx.text(t("uses_none"), size="2", color=rx.color("gray", 10)),
-    )
-
-
-def _connection(item: Any) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(rx.hstack(rx.text(item.name, weight="medium"), _missing(item.exists), spacing="2")),
-        rx.table.cell(item.kind),
-        rx.table.cell(rx.text(item.host, font_family=MONO, size="1")),
-        rx.table.cell(item.actions),
-        rx.table.cell(
-            rx.vstack(
-                rx.badge(
-                    item.effect,
-                    color_scheme=rx.cond(item.side_effects, "red", "gray"),
-                    variant="soft",
-                    class_name="use-effect",
-                ),
-                rx.cond(
-                    item.touches_production,
-                    rx.badge(
-                        rx.icon("triangle-alert", size=12),
-                        t("uses_production"),
-                        color_scheme=rx.cond(item.side_effects, "red", "amber"),
-                        class_name="use-production",
-                    ),
-                ),
-                spacing="1",
-            )
-        ),
-        rx.table.cell(rx.text(item.test_target, size="1")),
-        rx.table.cell(rx.text(item.nodes, font_family=MONO, size="1")),
-        class_name="use-connection",
-        custom_attrs={
-            "data-name": item.name,
-            "data-production": rx.cond(item.touches_production, "true", "false"),
-            "data-side-effects": rx.cond(item.side_effects, "true", "false"),
-        },
-        key=item.name,
-    )
-
-
-def _index(item: Any) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(rx.hstack(rx.text(item.name, weight="medium"), _missing(item.exists), spacing="2")),
-        rx.table.cell(item.backend),
-        rx.table.cell(item.documents),
-        rx.table.cell(rx.text(item.nodes, font_family=MONO, size="1")),
-        class_name="use-index",
-        custom_attrs={"data-name": item.name},
-        key=item.name,
-    )
-
-
-def _model(item: Any) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(rx.hstack(rx.text(item.name, weight="medium"), _missing(item.exists), spacing="2")),
-        rx.table.cell(item.served_model),
-        rx.table.cell(rx.text(item.host, font_family=MONO, size="1")),
-        rx.table.cell(rx.text(item.nodes, font_family=MONO, size="1")),
-        class_name="use-model",
-        custom_attrs={"data-name": item.name},
-        key=item.name,
-    )
-
-
-def uses_panel(uses: Any) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.heading(t("uses_title"), size="3"),
-            rx.cond(
-                uses.failed,
-                rx.text(t("uses_unavailable"), size="2", color=rx.color("red", 11)),
-                rx.vstack(
-                    rx.text(t("uses_connections_title"), size="2", weight="bold"),
-                    _table(
-                        (
-                            "uses_name",
-                            "uses_kind",
-                            "uses_host",
-                            "uses_actions",
-                            "uses_effects",
-                            "uses_test_target",
-                            "uses_nodes",
-                        ),
-                        uses.connections,
-                        _connection,
-                        "uses-connections",
-                    ),
-                    rx.text(t("uses_indexes_title"), size="2", weight="bold"),
-                    _table(
-                        ("uses_name", "uses_backend", "uses_documents", "uses_nodes"),
-                        uses.indexes,
-                        _index,
-                        "uses-indexes",
-                    ),
-                    rx.text(t("uses_models_title"), size="2", weight="bold"),
-                    _table(
-                        ("uses_name", "uses_served_model", "uses_host", "uses_nodes"),
-                        uses.models,
-                        _model,
-                        "uses-models",
-                    ),
-                    spacing="2",
-                    width="100%",
-                ),
-            ),
-            spacing="2",
-            width="100%",
-        ),
-        width="100%",
-        id="review-uses",
     )

@@ -18,7 +18,8 @@ import reflex as rx
 from studio.api import ApiError, RuntimeClient
 from studio.components.layout import empty_state, page_frame, page_title, state_badge
 from studio.components.report import render_report
-from studio.components.version_diff import uses_panel, version_diff
+from studio.components.uses_panel import uses_panel
+from studio.components.version_diff import version_diff
 from studio.state.base import AppState, t
 from studio.state.version_diff import DiffViewer
 from studio.testcases import ReportView, report_view
