@@ -25,6 +25,7 @@ from runtime.context import Runtime
 from runtime.feedback.controller import FeedbackController
 from runtime.flows.controller import FlowController
 from runtime.flows.draft_controller import DraftController
+from runtime.flows.uses_controller import VersionUsesController
 from runtime.knowledge.controller import KnowledgeController
 from runtime.llm.controller import ModelEndpointController
 from runtime.monitoring.controller import MonitoringController
@@ -54,6 +55,7 @@ CONTROLLERS: list[Any] = [
     AuthController,
     NotificationController,
     NotificationSettingsController,
+    VersionUsesController,
 ]
 
 

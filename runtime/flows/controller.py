@@ -15,7 +15,7 @@ from runtime.context import Runtime
 from runtime.db.models import Flow, FlowVersion, User, VersionReview, Workspace
 from runtime.errors import BadRequest
 from runtime.flows import drafts, service
-from runtime.flows.diff import diff_documents
+from runtime.flows.diff import VersionDiff, version_diff
 from runtime.flows.draft_controller import IfMatch
 from runtime.flows.validation import validate_document
 from runtime.policy.resources import Actor
@@ -231,7 +231,7 @@ class FlowController(Controller):
         flow_id: FromPath[str],
         number: FromPath[int],
         against: FromQuery[str | None] = None,
-    ) -> dict[str, Any]:
+    ) -> VersionDiff:
         """Diff against version `against` (a number, or `live`; default: the live version)."""
         async with rt.db.read() as session:
             flow, version = await service.get_version(session, rt.authz, actor, flow_id, number)
@@ -242,10 +242,9 @@ class FlowController(Controller):
                 if not against.isdigit():
                     raise BadRequest("'against' is a version number or 'live'")
                 _, old = await service.get_version(session, rt.authz, actor, flow_id, int(against))
-        result = diff_documents(old.document if old else None, version.document)
-        result["from"] = old.number if old else None
-        result["to"] = version.number
-        return result
+        return version_diff(
+            old.document if old else None, version.document, old.number if old else None, version.number
+        )
 
     @staticmethod
     async def _transition(

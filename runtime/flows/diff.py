@@ -7,7 +7,12 @@ the content hash. Config and card are compared field by field with dotted paths
 (`config.json_schema.properties.x`); long strings (prompts, templates) also get a
 unified `text_diff`. The result is JSON-serialisable and ordered by the documents
 (removed items in the old document's order, everything else in the new one's).
-A field that is missing on one side shows as None there.
+A field that is missing on one side shows as None there. Nodes carry their `title`, and
+`nodes.unchanged` lists the ids of the new document's nodes that did not change, so a
+reader can colour every node of the version without comparing documents again.
+
+`version_diff(old, new, ...)` is the same as the typed answer of
+`GET /api/flows/{id}/versions/{n}/diff` (`VersionDiff`): values, never rendered text.
 
 `diff_summary_text(diff)` renders the diff as one line for lists and notifications.
 """
@@ -15,7 +20,9 @@ A field that is missing on one side shows as None there.
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field, create_model
 
 META_FIELDS = ("name", "description", "audience")
 LONG_STRING = 80
@@ -56,7 +63,12 @@ def _diff_nodes(old: list[dict], new: list[dict]) -> dict[str, list]:
     after = {n["id"]: n for n in new}
 
     def brief(node: dict) -> dict:
-        return {"id": node["id"], "type": node.get("type"), "config": node.get("config", {})}
+        return {
+            "id": node["id"],
+            "type": node.get("type"),
+            "title": node.get("title") or "",
+            "config": node.get("config", {}),
+        }
 
     changed = []
     for node_id, node in after.items():
@@ -69,11 +81,15 @@ def _diff_nodes(old: list[dict], new: list[dict]) -> dict[str, list]:
             *_fields(prev.get("config", {}), node.get("config", {}), "config"),
         ]
         if fields:
-            changed.append({"id": node_id, "type": node.get("type"), "fields": fields})
+            changed.append(
+                {"id": node_id, "type": node.get("type"), "title": node.get("title") or "", "fields": fields}
+            )
+    changed_ids = {change["id"] for change in changed}
     return {
         "added": [brief(n) for i, n in after.items() if i not in before],
         "removed": [brief(n) for i, n in before.items() if i not in after],
         "changed": changed,
+        "unchanged": [i for i in after if i in before and i not in changed_ids],
     }
 
 
@@ -122,7 +138,8 @@ def diff_documents(old: dict[str, Any] | None, new: dict[str, Any] | None) -> di
     meta = [
         {"field": f, "old": old.get(f), "new": new.get(f)} for f in META_FIELDS if old.get(f) != new.get(f)
     ]
-    parts = [*nodes.values(), *edges.values(), *inputs.values(), *outputs.values(), *tests.values()]
+    node_parts = (nodes["added"], nodes["removed"], nodes["changed"])
+    parts = [*node_parts, *edges.values(), *inputs.values(), *outputs.values(), *tests.values()]
     summary = {
         "nodes_added": len(nodes["added"]),
         "nodes_removed": len(nodes["removed"]),
@@ -142,6 +159,131 @@ def diff_documents(old: dict[str, Any] | None, new: dict[str, Any] | None) -> di
         "card": card,
         "meta": meta,
     }
+
+
+# -- the typed answer of GET /api/flows/{id}/versions/{n}/diff ---------------------------------
+class FieldChange(BaseModel):
+    """One changed value of a node: `field` is a dotted path (`config.prompt`,
+    `config.json_schema.properties.x.type`, `title`, `type`); None where it is missing."""
+
+    field: str
+    old: Any = None
+    new: Any = None
+    text_diff: list[str] | None = Field(
+        None, description="Unified diff lines (without headers) when either side is a long text"
+    )
+
+
+class NodeSnapshot(BaseModel):
+    """A node that is only in one of the two versions, as it is there."""
+
+    id: str
+    type: str | None = None
+    title: str = ""
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class NodeChange(BaseModel):
+    id: str
+    type: str | None = None
+    title: str = ""
+    fields: list[FieldChange]
+
+
+class NodesDiff(BaseModel):
+    added: list[NodeSnapshot]
+    removed: list[NodeSnapshot]
+    changed: list[NodeChange]
+    unchanged: list[str] = Field(description="Ids of the new version's nodes that did not change")
+
+
+# `from` is a Python keyword, so a model can carry it as a field (as the flow document's edges
+# and this answer do) only when built with `create_model`; mypy sees the plain class instead.
+if TYPE_CHECKING:
+
+    class _EdgeEnds(BaseModel):
+        pass
+
+    class _Between(BaseModel):
+        pass
+
+else:
+    _EdgeEnds = create_model("EdgeEnds", **{"from": (str, ...), "to": (str, ...)})
+    _Between = create_model(
+        "Between",
+        **{
+            "from": (int | None, Field(None, description="The older version's number; None: none is live")),
+            "to": (int, ...),
+        },
+    )
+
+
+class DiffEdge(_EdgeEnds):
+    when: str | None = None
+
+
+class EdgeChange(_EdgeEnds):
+    old_when: str | None = None
+    new_when: str | None = None
+
+
+class EdgesDiff(BaseModel):
+    added: list[DiffEdge]
+    removed: list[DiffEdge]
+    changed: list[EdgeChange]
+
+
+class NamedChange(BaseModel):
+    name: str
+    old: Any = None
+    new: Any = None
+
+
+class NamedDiff(BaseModel):
+    """Inputs, outputs or test cases by name."""
+
+    added: list[str]
+    removed: list[str]
+    changed: list[NamedChange]
+
+
+class ValueChange(BaseModel):
+    """A card field (dotted path under `card`, e.g. `thresholds.min_confidence`) or a
+    document field (`name`, `description`, `audience`)."""
+
+    field: str
+    old: Any = None
+    new: Any = None
+
+
+class DiffSummary(BaseModel):
+    nodes_added: int
+    nodes_removed: int
+    nodes_changed: int
+    edges_added: int
+    edges_removed: int
+    edges_changed: int
+    changed: bool
+
+
+class VersionDiff(_Between):
+    """What changed from version `from` (None: nothing is live yet) to version `to`."""
+
+    summary: DiffSummary
+    nodes: NodesDiff
+    edges: EdgesDiff
+    inputs: NamedDiff
+    outputs: NamedDiff
+    tests: NamedDiff
+    card: list[ValueChange]
+    meta: list[ValueChange]
+
+
+def version_diff(
+    old: dict[str, Any] | None, new: dict[str, Any] | None, from_number: int | None, to_number: int
+) -> VersionDiff:
+    """`diff_documents` as the typed answer, with the numbers of the two versions."""
+    return VersionDiff.model_validate({**diff_documents(old, new), "from": from_number, "to": to_number})
 
 
 def _sizes(section: dict[str, list[Any]]) -> tuple[int, int, int]:

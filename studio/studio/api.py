@@ -236,6 +236,10 @@ class RuntimeClient:
             params={"against": str(against)},
         )
 
+    async def version_uses(self, flow_id: str, number: int) -> dict[str, Any]:
+        """Connections (and what they touch in production), indexes and models a version uses."""
+        return await self.request("GET", f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/uses")
+
     async def lifecycle(
         self,
         flow_id: str,

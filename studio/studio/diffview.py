@@ -1,100 +1,146 @@
-"""The runtime's version diff (`GET .../diff`) as rows to display, and the renderer.
+"""Values of a version diff as people read them, and the diff's smaller sections as rows.
 
-Rows are flat `dict[str, str]` so Reflex can render them with one `foreach`:
-`kind` is `section` (a heading), `added`, `removed`, `changed` or `text` (a unified
-diff of a prompt or template, in `text`).
+No Reflex here (tested without a browser). Values are never shown as JSON:
+
+    value_text       a plain value on one line: text, number, yes/no, a list joined by commas
+    value_markdown   a structured value (objects, lists of objects) as a definition list or a
+                     table, by the chat's renderer (`chat_view.value_markdown`)
+    diff_rows        links between blocks, inputs, outputs, test cases and the flow's name,
+                     description and audience, as flat rows for one `foreach`
+
+The blocks and the card have views of their own (`version_diff`).
+
+A row is a `dict[str, str]`: `key` (unique in the list), `kind` (`section`, `added`,
+`removed`, `changed`), `label`, and per side `old`/`new` (one line) or
+`old_md`/`new_md` (Markdown of a structured value).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import reflex as rx
-
+from studio.chat_view import EMPTY, value_markdown
 from studio.i18n import translate
 from studio.testcases import describe_check, plain
 
 
-def _show(value: Any) -> str:
+def is_structured(value: Any) -> bool:
+    """Objects, and lists holding objects or lists: shown as a definition list or table."""
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, list) and any(isinstance(item, dict | list) for item in value)
+
+
+def value_text(value: Any, lang: str) -> str:
+    """A plain value on one line ("" for none); structured values go to `value_markdown`."""
     if value is None:
-        return "-"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
+        return ""
+    if isinstance(value, bool):
+        return translate("yes" if value else "no", lang)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return ", ".join(value_text(item, lang) for item in value)
+    if isinstance(value, dict):  # only reached for a caller that did not ask `is_structured`
+        return "; ".join(f"{key}: {value_text(item, lang)}" for key, item in value.items())
+    return str(value)
 
 
-def _row(kind: str, label: str, old: Any = None, new: Any = None, text: str = "") -> dict[str, str]:
+def sides(old: Any, new: Any, lang: str) -> dict[str, str]:
+    """Both sides of a change as `old`/`new` (plain) or `old_md`/`new_md` (structured)."""
+    shown: dict[str, str] = {}
+    for side, value in (("old", old), ("new", new)):
+        structured = is_structured(value)
+        shown[side] = "" if structured else value_text(plain(value), lang)
+        shown[f"{side}_md"] = value_markdown(plain(value)) if structured else ""
+    return shown
+
+
+def _row(
+    key: str, kind: str, label: str, old: Any = None, new: Any = None, lang: str = "de"
+) -> dict[str, str]:
     if kind == "changed" and old is None:  # nothing before: the first version, or a new field
         kind = "added"
+    shown = sides(old if kind != "added" else None, new if kind != "removed" else None, lang)
+    return {"key": key, "kind": kind, "label": label, **shown}
+
+
+def _section(key: str, label: str) -> dict[str, str]:
     return {
-        "kind": kind,
+        "key": f"section-{key}",
+        "kind": "section",
         "label": label,
-        "old": _show(old) if kind in ("changed", "removed") else "",
-        "new": _show(new) if kind in ("changed", "added") else "",
-        "text": text,
+        "old": "",
+        "new": "",
+        "old_md": "",
+        "new_md": "",
     }
 
 
+def _edge_rows(edges: dict[str, Any], lang: str) -> list[dict[str, str]]:
+    if not any(edges.get(key) for key in ("added", "removed", "changed")):
+        return []
+
+    def label(edge: dict[str, Any]) -> str:
+        return f"{edge['from']} → {edge['to']}"
+
+    def branch(when: Any) -> str | None:
+        return f"{translate('diff_branch', lang)} {when}" if when else None
+
+    rows = [_section("edges", translate("diff_links", lang))]
+    for edge in edges.get("added") or []:
+        rows.append(
+            _row(f"edge+{label(edge)}", "added", label(edge), new=branch(edge.get("when")), lang=lang)
+        )
+    for edge in edges.get("removed") or []:
+        rows.append(
+            _row(f"edge-{label(edge)}", "removed", label(edge), old=branch(edge.get("when")), lang=lang)
+        )
+    for edge in edges.get("changed") or []:
+        old, new = branch(edge.get("old_when")) or EMPTY, branch(edge.get("new_when")) or EMPTY
+        rows.append(_row(f"edge~{label(edge)}", "changed", label(edge), old, new, lang))
+    return rows
+
+
 def diff_rows(diff: dict[str, Any], lang: str) -> list[dict[str, str]]:
-    rows: list[dict[str, str]] = []
-    nodes = diff.get("nodes") or {}
-    if nodes.get("added"):
-        rows.append(_row("section", translate("diff_nodes_added", lang)))
-        rows += [
-            _row("added", f"{node['id']} ({node.get('type')})", new=node.get("config") or {})
-            for node in nodes["added"]
-        ]
-    if nodes.get("removed"):
-        rows.append(_row("section", translate("diff_nodes_removed", lang)))
-        rows += [
-            _row("removed", f"{node['id']} ({node.get('type')})", old=node.get("config") or {})
-            for node in nodes["removed"]
-        ]
-    if nodes.get("changed"):
-        rows.append(_row("section", translate("diff_nodes_changed", lang)))
-        for node in nodes["changed"]:
-            for field in node.get("fields") or []:
-                label = f"{node['id']} · {field.get('field')}"
-                if field.get("text_diff"):
-                    rows.append(_row("text", label, text="\n".join(field["text_diff"])))
-                else:
-                    rows.append(_row("changed", label, field.get("old"), field.get("new")))
-    edges = diff.get("edges") or {}
-    if any(edges.get(key) for key in ("added", "removed", "changed")):
-        rows.append(_row("section", translate("diff_edges", lang)))
-        for edge in edges.get("added") or []:
-            rows.append(_row("added", f"{edge['from']} → {edge['to']}", new=edge.get("when") or ""))
-        for edge in edges.get("removed") or []:
-            rows.append(_row("removed", f"{edge['from']} → {edge['to']}", old=edge.get("when") or ""))
-        for edge in edges.get("changed") or []:
-            rows.append(
-                _row("changed", f"{edge['from']} → {edge['to']}", edge.get("old_when"), edge.get("new_when"))
-            )
-    if diff.get("card"):
-        rows.append(_row("section", translate("diff_card", lang)))
-        rows += [
-            _row("changed", str(item.get("field")), item.get("old"), item.get("new")) for item in diff["card"]
-        ]
+    """Links between blocks, test cases, inputs, outputs and general fields as rows."""
+    rows = _edge_rows(diff.get("edges") or {}, lang)
     rows += _test_rows(diff.get("tests") or {}, lang)
     other: list[dict[str, str]] = []
-    for section in ("inputs", "outputs"):
+    for section, word in (("inputs", "diff_input"), ("outputs", "diff_output")):
         named = diff.get(section) or {}
-        other += [_row("added", f"{section}.{name}", new="") for name in named.get("added") or []]
-        other += [_row("removed", f"{section}.{name}", old="") for name in named.get("removed") or []]
+        title = translate(word, lang)
         other += [
-            _row("changed", f"{section}.{item['name']}", item.get("old"), item.get("new"))
+            _row(f"{section}+{name}", "added", f"{title}: {name}", lang=lang)
+            for name in named.get("added") or []
+        ]
+        other += [
+            _row(f"{section}-{name}", "removed", f"{title}: {name}", lang=lang)
+            for name in named.get("removed") or []
+        ]
+        other += [
+            _row(
+                f"{section}~{item['name']}",
+                "changed",
+                f"{title}: {item['name']}",
+                item.get("old"),
+                item.get("new"),
+                lang,
+            )
             for item in named.get("changed") or []
         ]
-    other += [
-        _row("changed", str(item.get("field")), item.get("old"), item.get("new"))
-        for item in diff.get("meta") or []
-    ]
+    for item in diff.get("meta") or []:
+        field = str(item.get("field"))
+        key = f"diff_meta_{field}"
+        label = translate(key, lang) if key in _META_KEYS else field
+        other.append(_row(f"meta~{field}", "changed", label, item.get("old"), item.get("new"), lang))
     if other:
-        rows.append(_row("section", translate("diff_other", lang)))
+        rows.append(_section("other", translate("diff_other", lang)))
         rows += other
     return rows
 
+
+_META_KEYS = {"diff_meta_name", "diff_meta_description", "diff_meta_audience"}
 
 CASE_PARTS = {
     "description": "case_description",
@@ -109,9 +155,9 @@ def _test_rows(tests: dict[str, Any], lang: str) -> list[dict[str, str]]:
     """Test cases by name; a changed case part by part, its checks in words."""
     if not any(tests.get(key) for key in ("added", "removed", "changed")):
         return []
-    rows = [_row("section", translate("diff_tests", lang))]
-    rows += [_row("added", str(name), new="") for name in tests.get("added") or []]
-    rows += [_row("removed", str(name), old="") for name in tests.get("removed") or []]
+    rows = [_section("tests", translate("diff_tests", lang))]
+    rows += [_row(f"test+{name}", "added", str(name), lang=lang) for name in tests.get("added") or []]
+    rows += [_row(f"test-{name}", "removed", str(name), lang=lang) for name in tests.get("removed") or []]
     for item in tests.get("changed") or []:
         old, new = plain(item.get("old") or {}), plain(item.get("new") or {})
         for part, key in CASE_PARTS.items():
@@ -122,93 +168,5 @@ def _test_rows(tests: dict[str, Any], lang: str) -> list[dict[str, str]]:
                 before = "; ".join(describe_check(check, lang) for check in before or [])
                 after = "; ".join(describe_check(check, lang) for check in after or [])
             label = f"{item.get('name')} · {translate(key, lang)}"
-            rows.append(_row("changed", label, before, after))
+            rows.append(_row(f"test~{item.get('name')}~{part}", "changed", label, before, after, lang))
     return rows
-
-
-def _diff_row(row: rx.Var) -> rx.Component:
-    mono = "ui-monospace, SFMono-Regular, Menlo, monospace"
-    return rx.match(
-        row["kind"],
-        ("section", rx.text(row["label"], size="2", weight="bold", margin_top="8px")),
-        (
-            "added",
-            rx.hstack(
-                rx.badge("+", color_scheme="green"),
-                rx.text(row["label"], size="2", weight="medium"),
-                rx.text(
-                    row["new"],
-                    size="1",
-                    color=rx.color("green", 11),
-                    font_family=mono,
-                    white_space="pre-wrap",
-                    word_break="break-word",
-                ),
-                align="start",
-                width="100%",
-                class_name="diff-added",
-            ),
-        ),
-        (
-            "removed",
-            rx.hstack(
-                rx.badge("-", color_scheme="red"),
-                rx.text(row["label"], size="2", weight="medium"),
-                rx.text(
-                    row["old"],
-                    size="1",
-                    color=rx.color("red", 11),
-                    font_family=mono,
-                    white_space="pre-wrap",
-                    word_break="break-word",
-                    text_decoration="line-through",
-                ),
-                align="start",
-                width="100%",
-                class_name="diff-removed",
-            ),
-        ),
-        (
-            "changed",
-            rx.hstack(
-                rx.badge("~", color_scheme="amber"),
-                rx.text(row["label"], size="2", weight="medium"),
-                rx.text(
-                    row["old"],
-                    size="1",
-                    color=rx.color("red", 11),
-                    font_family=mono,
-                    text_decoration="line-through",
-                    word_break="break-word",
-                ),
-                rx.icon("arrow-right", size=12),
-                rx.text(
-                    row["new"],
-                    size="1",
-                    color=rx.color("green", 11),
-                    font_family=mono,
-                    word_break="break-word",
-                ),
-                align="start",
-                width="100%",
-                class_name="diff-changed",
-            ),
-        ),
-        rx.vstack(
-            rx.hstack(rx.badge("~", color_scheme="amber"), rx.text(row["label"], size="2", weight="medium")),
-            rx.code_block(
-                row["text"], language="diff", width="100%", font_size="12px", custom_style={"margin": "0"}
-            ),
-            width="100%",
-            spacing="1",
-            class_name="diff-text",
-        ),
-    )
-
-
-def diff_view(rows: rx.Var, empty: rx.Component) -> rx.Component:
-    return rx.cond(
-        rows.length() > 0,
-        rx.vstack(rx.foreach(rows, _diff_row), spacing="2", width="100%", id="diff-view"),
-        empty,
-    )

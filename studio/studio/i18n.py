@@ -14,6 +14,7 @@ from studio.i18n_editor import WORKING_COPY_ERRORS, WORKING_COPY_TEXTS
 from studio.i18n_inbox import INBOX_ERRORS, INBOX_TEXTS
 from studio.i18n_insight import AUDIT_TEXTS, MONITORING_TEXTS
 from studio.i18n_operate import CONNECTION_TEXTS, FEEDBACK_TEXTS, KNOWLEDGE_TEXTS, OPERATE_ERRORS
+from studio.i18n_review import REVIEW_TEXTS
 from studio.i18n_testcases import TESTCASE_ERRORS, TESTCASE_TEXTS
 from studio.i18n_trust import TRUST_ERRORS, TRUST_TEXTS
 
@@ -332,6 +333,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     **TRUST_TEXTS,
     **WORKING_COPY_TEXTS,
     **INBOX_TEXTS,
+    **REVIEW_TEXTS,
 }
 
 # Node types the runtime ships: title and one line for the palette. Types the runtime

@@ -12,6 +12,11 @@
 //   onUndo() / onRedo()                 Ctrl+Z / Ctrl+Shift+Z or Ctrl+Y
 //   onCopyNodes({nodes}) / onPasteNodes()  Ctrl+C (the selected nodes) / Ctrl+V
 //   onAutosave({key})                   `autosaveDelayMs` after `autosaveKey` last changed
+//   onOpenNode({node})                  a node was clicked (read-only views open its details)
+// Read-only views of a version diff (review, versions) set `autoLayout` (dagre places the
+// nodes once measured, positions stay in the browser), `minFitZoom` (the whole graph may be
+// fitted below 100 %), and per node `data.diff` (added | changed | removed | unchanged) with
+// `data.diffLabel`, which colour the node and label it.
 // Keys typed into a text field are the field's own (its undo, copy and paste).
 // While `unsaved` is true, leaving asks first: closing or reloading the tab (beforeunload)
 // and navigating inside the studio, Back included (React Router's blocker).
@@ -33,6 +38,7 @@ import {
   applyNodeChanges,
   applyEdgeChanges,
   getBezierPath,
+  useNodesInitialized,
   useReactFlow,
 } from "@xyflow/react";
 import * as dagreModule from "@dagrejs/dagre";
@@ -64,12 +70,16 @@ function DirigentNode({ id, data, selected }) {
   if (data.status) classes.push(`dg-status-${data.status}`);
   if (errors.length) classes.push("dg-invalid");
   if (selected) classes.push("dg-selected");
+  if (data.diff) classes.push(`dg-diff-${data.diff}`);
   return (
     <div className={classes.join(" ")} data-node-id={id} data-testid={`node-${id}`}>
       {data.hasInput !== false && <Handle type="target" position={Position.Left} className="dg-handle" />}
       <div className="dg-node-head">
         <span className="dg-node-type">{data.typeTitle || data.type}</span>
         {data.statusLabel ? <span className={`dg-node-badge dg-badge-${data.status}`}>{data.statusLabel}</span> : null}
+        {data.diffLabel ? (
+          <span className={`dg-node-badge dg-badge-diff-${data.diff}`} data-diff={data.diff}>{data.diffLabel}</span>
+        ) : null}
       </div>
       <div className="dg-node-title">{data.label || id}</div>
       {data.label && data.label !== id ? <div className="dg-node-id">{id}</div> : null}
@@ -194,6 +204,7 @@ function Canvas(props) {
     autosaveDelayMs,
     unsaved,
     texts,
+    autoLayout,
   } = props;
   const [nodes, setNodes] = useState(stateNodes || []);
   const [edges, setEdges] = useState(() => mergeEdges([], stateEdges || []));
@@ -218,14 +229,15 @@ function Canvas(props) {
     const shown = getNodes();
     const box = wrapper.current;
     if (!shown.length || !box) return;
+    const minZoom = latest.current.minFitZoom || MIN_FIT_ZOOM;
     const bounds = getNodesBounds(shown);
     const width = box.clientWidth - 2 * FIT_PADDING_PX;
     const height = box.clientHeight - 2 * FIT_PADDING_PX;
-    if (bounds.width <= width / MIN_FIT_ZOOM && bounds.height <= height / MIN_FIT_ZOOM) {
-      fitView({ padding: 0.2, minZoom: MIN_FIT_ZOOM, maxZoom: MAX_FIT_ZOOM });
+    if (bounds.width <= width / minZoom && bounds.height <= height / minZoom) {
+      fitView({ padding: 0.2, minZoom, maxZoom: MAX_FIT_ZOOM });
       return;
     }
-    const zoom = MIN_FIT_ZOOM;
+    const zoom = minZoom;
     const y =
       bounds.height * zoom <= height
         ? (box.clientHeight - bounds.height * zoom) / 2 - bounds.y * zoom
@@ -235,11 +247,30 @@ function Canvas(props) {
 
   const fitted = useRef("");
   useEffect(() => {
+    if (autoLayout) return; // the layout below fits the view once the nodes are placed
     if ((stateNodes || []).length && fitted.current !== fitKey) {
       fitted.current = fitKey;
       setTimeout(fitReadable, 50);
     }
   }, [fitKey, nodesKey]);
+
+  // Read-only views: place the nodes in layers once the browser measured all of them (again
+  // whenever the nodes or edges change), then fit the view. Nothing is reported back.
+  const measured = useNodesInitialized();
+  const laidOut = useRef("");
+  useEffect(() => {
+    if (!autoLayout || !measured) return;
+    const key = `${nodesKey}|${edgesKey}`;
+    const wanted = new Set((stateNodes || []).map((node) => node.id));
+    const ready = nodes.length === wanted.size && nodes.every((node) => wanted.has(node.id) && node.measured?.width);
+    if (laidOut.current === key || !ready) return;
+    laidOut.current = key;
+    const placed = new Map(layeredPositions(nodes, edges).map((item) => [item.id, item]));
+    setNodes((current) =>
+      current.map((node) => (placed.has(node.id) ? { ...node, position: { x: placed.get(node.id).x, y: placed.get(node.id).y } } : node)),
+    );
+    setTimeout(fitReadable, 50);
+  }, [autoLayout, measured, nodesKey, edgesKey, nodes, edges, fitReadable]);
 
   // Autosave: `autosaveDelayMs` after the last edit (every edit changes the key).
   useEffect(() => {
@@ -404,6 +435,10 @@ function Canvas(props) {
 
   const isValidConnection = useCallback((connection) => connection.source !== connection.target, []);
 
+  const onNodeClick = useCallback((event, node) => {
+    if (latest.current.onOpenNode) latest.current.onOpenNode({ node: node.id });
+  }, []);
+
   return (
     <div ref={wrapper} className="dg-canvas" data-testid="flow-canvas" style={{ width: "100%", height: "100%" }}>
       <ReactFlow
@@ -418,6 +453,7 @@ function Canvas(props) {
         onConnect={onConnect}
         onDelete={onDelete}
         onSelectionChange={onSelectionChange}
+        onNodeClick={onNodeClick}
         onDragOver={onDragOver}
         onDrop={onDrop}
         isValidConnection={isValidConnection}

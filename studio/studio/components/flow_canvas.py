@@ -39,6 +39,10 @@ class FlowCanvas(rx.Component):
     unsaved: rx.Var[bool]
     # The canvas's own words in the person's language: tool tips, the question before leaving.
     texts: rx.Var[dict[str, str]]
+    # Read-only views of a version diff: dagre places the nodes in the browser, and the view may
+    # be fitted below 100 % (see the contract at the top of the .jsx).
+    auto_layout: rx.Var[bool]
+    min_fit_zoom: rx.Var[float]
 
     on_node_moved: rx.EventHandler[lambda moved: [moved]]
     on_connect_nodes: rx.EventHandler[lambda connection: [connection]]
@@ -50,6 +54,7 @@ class FlowCanvas(rx.Component):
     on_redo: rx.EventHandler[lambda: []]
     on_copy_nodes: rx.EventHandler[lambda copied: [copied]]
     on_paste_nodes: rx.EventHandler[lambda trigger: [trigger]]
+    on_open_node: rx.EventHandler[lambda clicked: [clicked]]
 
 
 flow_canvas = FlowCanvas.create

@@ -31,6 +31,7 @@ def _step(step: rx.Var) -> rx.Component:
         spacing="2",
         class_name="report-step",
         custom_attrs={"data-node": step.node, "data-fixed": rx.cond(step.fixed, "true", "false")},
+        key=step.node,  # a node runs once per case
     )
 
 
@@ -69,6 +70,7 @@ def _case(case: rx.Var) -> rx.Component:
         width="100%",
         class_name="report-case",
         custom_attrs={"data-name": case.name, "data-passed": rx.cond(case.passed, "true", "false")},
+        key=case.name,  # names are unique in a document
     )
 
 

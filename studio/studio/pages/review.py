@@ -1,5 +1,7 @@
-"""Review (governance board): submitted versions, their diff against the live version,
-card, sources and latest fixed test report; approve or reject with a comment.
+"""Review (governance board): submitted versions, their diff against the live version
+(the graph coloured by change, each changed block field by field, the card), what the
+version uses (connections and what they touch in production, indexes, models) and its
+latest fixed test report; approve or reject with a comment.
 
 Four eyes is the runtime's rule; this page only explains why the buttons are disabled
 (the version's `allowed_actions` lacks `approve`) in the person's own words.
@@ -16,26 +18,12 @@ import reflex as rx
 from studio.api import ApiError, RuntimeClient
 from studio.components.layout import empty_state, page_frame, page_title, state_badge
 from studio.components.report import render_report
-from studio.diffview import diff_rows, diff_view
-from studio.i18n import TEXTS
+from studio.components.uses_panel import uses_panel
+from studio.components.version_diff import version_diff
 from studio.state.base import AppState, t
+from studio.state.version_diff import DiffViewer
 from studio.testcases import ReportView, report_view
-
-
-def _sources(document: dict[str, Any]) -> list[str]:
-    """What a version reaches out to: models, knowledge indexes, connections."""
-    found = []
-    for node in document.get("nodes") or []:
-        config = node.get("config") or {}
-        if node.get("type") == "llm":
-            found.append(f"LLM: {config.get('model', 'default')} ({node.get('id')})")
-        elif node.get("type") == "retrieval":
-            found.append(f"Index: {config.get('index', '?')} ({node.get('id')})")
-        elif node.get("type") == "connector":
-            found.append(
-                f"Connection: {config.get('connection', '?')} / {config.get('action', '')} ({node.get('id')})"
-            )
-    return found
+from studio.uses_view import UsesView, uses_view
 
 
 async def latest_fixed_report(api: RuntimeClient, version: dict[str, Any]) -> dict[str, Any] | None:
@@ -49,20 +37,25 @@ async def latest_fixed_report(api: RuntimeClient, version: dict[str, Any]) -> di
     return next((report for report in reports if report.get("mode") == "fixed"), None)
 
 
-class ReviewState(AppState):
+class ReviewState(DiffViewer, AppState):
     queue: list[dict[str, str]] = []
     loading: bool = False
     selected: str = ""  # "<flow_id>:<number>"
     detail: dict[str, str] = {}
-    card_rows: list[dict[str, str]] = []
     reviews: list[dict[str, str]] = []
-    sources: list[str] = []
     report: ReportView = ReportView()
-    diff: list[dict[str, str]] = []
+    # What the runtime answered to `.../uses` ({"uses": None}: it could not be loaded).
+    _uses_answer: dict[str, Any] = {}
     can_approve: bool = False
     disabled_reason: str = ""
     comment: str = ""
     deciding: str = ""
+
+    @rx.var
+    def uses(self) -> UsesView:
+        if not self._uses_answer:
+            return UsesView()
+        return uses_view(self._uses_answer.get("uses"), self.lang)
 
     @rx.event
     async def load(self) -> Any:
@@ -108,7 +101,8 @@ class ReviewState(AppState):
         await self._load_detail()
 
     async def _load_detail(self) -> None:
-        self.detail, self.diff, self.card_rows, self.reviews, self.sources = {}, [], [], [], []
+        self.detail, self.reviews, self._uses_answer = {}, [], {}
+        self.clear_diff()
         self.report = ReportView()
         self.comment = ""
         if not self.selected:
@@ -116,16 +110,13 @@ class ReviewState(AppState):
         flow_id, number = self.selected.split(":")
         api = self.api()
         try:
-            version, diff = await asyncio.gather(
-                api.version(flow_id, int(number)), api.diff(flow_id, int(number), "live")
-            )
+            version = await api.version(flow_id, int(number))
         except ApiError as exc:
             self.detail = {"error": self.error_text(exc)}
             return
         with contextlib.suppress(ApiError, KeyError, TypeError, ValueError):
             self.report = report_view(await latest_fixed_report(api, version), self.lang)
         document = version.get("document") or {}
-        card = document.get("card") or {}
         self.detail = {
             "flow_id": flow_id,
             "number": number,
@@ -137,31 +128,21 @@ class ReviewState(AppState):
             "hash": str(version.get("content_hash") or ""),
             "name": str(document.get("name") or ""),
         }
-        self.card_rows = [
-            {
-                "label": self.tr(f"card_{key}") if f"card_{key}" in TEXTS else key,
-                "value": self.tr(f"risk_{value}")
-                if key == "risk" and f"risk_{value}" in TEXTS
-                else ", ".join(map(str, value))
-                if isinstance(value, list)
-                else ", ".join(f"{k} = {v}" for k, v in value.items())
-                if isinstance(value, dict)
-                else str(value),
-            }
-            for key, value in card.items()
-            if value not in ("", [], {}, None)
-        ]
         this_round = [review for review in version.get("reviews") or []]
         self.reviews = [
             {
                 "reviewer": str(review.get("reviewer")),
                 "decision": str(review.get("decision")),
                 "comment": str(review.get("comment") or ""),
+                "round": str(review.get("round") or ""),
             }
             for review in this_round
         ]
-        self.sources = _sources(document)
-        self.diff = diff_rows(diff, self.lang)
+        await self.load_diff(flow_id, int(number), "live", document)
+        try:
+            self._uses_answer = {"uses": await api.version_uses(flow_id, int(number))}
+        except ApiError:
+            self._uses_answer = {"uses": None}
         allowed = version.get("allowed_actions") or []
         self.can_approve = "approve" in allowed
         self.disabled_reason = "" if self.can_approve else self._why_not()
@@ -247,6 +228,7 @@ def _queue_item(item: rx.Var) -> rx.Component:
         width="100%",
         class_name="review-item",
         custom_attrs={"data-key": item["key"], "data-flow": item["flow"]},
+        key=item["key"],
         border=rx.cond(ReviewState.selected == item["key"], f"2px solid {rx.color('accent', 8)}", "none"),
     )
 
@@ -315,77 +297,39 @@ def _detail() -> rx.Component:
             color=rx.color("gray", 11),
         ),
         rx.text(d["hash"], size="1", font_family="monospace", color=rx.color("gray", 10)),
-        rx.card(
-            rx.vstack(
-                rx.heading(t("diff_title"), size="3"),
-                diff_view(ReviewState.diff, rx.text(t("diff_none"), size="2")),
-                width="100%",
-            ),
-            width="100%",
-        ),
+        version_diff(ReviewState.diff_view, ReviewState.open_change, ReviewState.diff_error),
+        uses_panel(ReviewState.uses),
         rx.grid(
             rx.card(
                 rx.vstack(
-                    rx.heading(t("tab_card"), size="3"),
-                    rx.foreach(
-                        ReviewState.card_rows,
-                        lambda row: rx.vstack(
-                            rx.text(row["label"], size="1", weight="bold", color=rx.color("gray", 10)),
-                            rx.text(row["value"], size="2"),
-                            spacing="0",
-                        ),
+                    rx.heading(t("review_tests"), size="3"),
+                    render_report(
+                        ReviewState.report,
+                        rx.callout(t("report_none"), icon="triangle-alert", color_scheme="amber", size="1"),
                     ),
-                    spacing="2",
                     width="100%",
                 ),
-                id="review-card",
+                width="100%",
+                id="review-tests",
             ),
-            rx.vstack(
-                rx.card(
-                    rx.vstack(
-                        rx.heading(t("uses_connections"), size="3"),
-                        rx.cond(
-                            ReviewState.sources.length() > 0,
-                            rx.foreach(ReviewState.sources, lambda item: rx.text(item, size="2")),
-                            rx.text(t("none"), size="2", color=rx.color("gray", 10)),
-                        ),
-                        width="100%",
-                    ),
-                    width="100%",
-                ),
-                rx.card(
-                    rx.vstack(
-                        rx.heading(t("review_tests"), size="3"),
-                        render_report(
-                            ReviewState.report,
-                            rx.callout(
-                                t("report_none"), icon="triangle-alert", color_scheme="amber", size="1"
+            rx.card(
+                rx.vstack(
+                    rx.heading(t("reviews_so_far"), size="3"),
+                    rx.cond(
+                        ReviewState.reviews.length() > 0,
+                        rx.foreach(
+                            ReviewState.reviews,
+                            lambda review: rx.text(
+                                review["reviewer"],
+                                ": ",
+                                review["decision"],
+                                " - ",
+                                review["comment"],
+                                size="2",
+                                key=review["reviewer"] + review["round"],
                             ),
                         ),
-                        width="100%",
-                    ),
-                    width="100%",
-                    id="review-tests",
-                ),
-                rx.card(
-                    rx.vstack(
-                        rx.heading(t("reviews_so_far"), size="3"),
-                        rx.cond(
-                            ReviewState.reviews.length() > 0,
-                            rx.foreach(
-                                ReviewState.reviews,
-                                lambda review: rx.text(
-                                    review["reviewer"],
-                                    ": ",
-                                    review["decision"],
-                                    " - ",
-                                    review["comment"],
-                                    size="2",
-                                ),
-                            ),
-                            rx.text(t("none"), size="2", color=rx.color("gray", 10)),
-                        ),
-                        width="100%",
+                        rx.text(t("none"), size="2", color=rx.color("gray", 10)),
                     ),
                     width="100%",
                 ),

@@ -1,4 +1,5 @@
-"""Versions of a flow: history with state, author and hash; a diff of any two; the lifecycle."""
+"""Versions of a flow: history with state, author and hash; a diff of any two (the same
+view as the review: `components.version_diff`); the lifecycle."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import reflex as rx
 from studio import routes
 from studio.api import ApiError
 from studio.components.layout import page_frame, state_badge
-from studio.diffview import diff_rows, diff_view
+from studio.components.version_diff import version_diff
 from studio.state.base import AppState, t
+from studio.state.version_diff import DiffViewer
 from studio.testcases import gate_view
 
 LIFECYCLE_MESSAGES = {"submit": "submitted_ok", "publish": "published_ok", "retire": "retired_ok"}
@@ -29,7 +31,7 @@ def _gate(row: dict[str, Any], lang: str) -> dict[str, str]:
     return {"gate": gate, "gate_text": text}
 
 
-class VersionsState(AppState):
+class VersionsState(DiffViewer, AppState):
     flow_id: str = ""
     flow_name: str = ""
     live_number: int = 0
@@ -37,8 +39,6 @@ class VersionsState(AppState):
     versions: list[dict[str, str]] = []
     diff_from: str = ""
     diff_to: str = ""
-    diff: list[dict[str, str]] = []
-    diff_is_first: bool = False
     busy: str = ""
     error: str = ""
 
@@ -86,16 +86,9 @@ class VersionsState(AppState):
 
     async def _load_diff(self) -> None:
         if not self.diff_to:
-            self.diff = []
+            self.clear_diff()
             return
-        try:
-            against = self.diff_from or "live"
-            data = await self.api().diff(self.flow_id, int(self.diff_to), against)
-        except ApiError as exc:
-            self.diff = [{"kind": "section", "label": self.error_text(exc), "old": "", "new": "", "text": ""}]
-            return
-        self.diff_is_first = data.get("from") is None
-        self.diff = diff_rows(data, self.lang)
+        await self.load_diff(self.flow_id, int(self.diff_to), self.diff_from or "live")
 
     @rx.event
     async def set_diff_from(self, value: str) -> None:
@@ -181,6 +174,7 @@ def _version_row(row: rx.Var) -> rx.Component:
         ),
         class_name="version-row",
         custom_attrs={"data-number": number},
+        key=number,
     )
 
 
@@ -207,10 +201,13 @@ def versions_page() -> rx.Component:
         variant="surface",
     )
     version_select = rx.select.content(
-        rx.foreach(VersionsState.version_numbers, lambda number: rx.select.item("v" + number, value=number))
+        rx.foreach(
+            VersionsState.version_numbers,
+            lambda number: rx.select.item("v" + number, value=number, key=number),
+        )
     )
-    compare = rx.card(
-        rx.vstack(
+    compare = rx.vstack(
+        rx.card(
             rx.hstack(
                 rx.heading(t("diff_title"), size="4"),
                 rx.spacer(),
@@ -232,13 +229,10 @@ def versions_page() -> rx.Component:
                 width="100%",
                 spacing="2",
             ),
-            rx.cond(
-                VersionsState.diff_is_first, rx.text(t("diff_first"), size="2", color=rx.color("gray", 10))
-            ),
-            diff_view(VersionsState.diff, rx.text(t("diff_none"), size="2", color=rx.color("gray", 10))),
-            spacing="3",
             width="100%",
         ),
+        version_diff(VersionsState.diff_view, VersionsState.open_change, VersionsState.diff_error),
+        spacing="3",
         width="100%",
     )
     header = rx.hstack(

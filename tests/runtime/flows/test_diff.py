@@ -63,24 +63,25 @@ CASES = [
      {}, {"summary": {"changed": False}}),
     ("node order only", lambda d: d["nodes"].reverse(), {}, {"summary": {"changed": False}}),
     ("node added", add_node, {"nodes_added": 1, "edges_added": 1}, {
-        "nodes": {"added": [{"id": "task", "type": "connector", "config": {"action": "create"}}]},
+        "nodes": {"added": [{"id": "task", "type": "connector", "title": "",
+                             "config": {"action": "create"}}]},
         "edges": {"added": [{"from": "check", "to": "task", "when": "approved"}]}}),
     ("node removed", remove_node, {"nodes_removed": 1, "edges_removed": 1}, {
-        "nodes": {"removed": [{"id": "check", "type": "approval", "config": {
+        "nodes": {"removed": [{"id": "check", "type": "approval", "title": "", "config": {
             "assignees": ["role:sales-lead"], "timeout": "P3D"}}]},
         "edges": {"removed": [{"from": "answer", "to": "check", "when": None}]}}),
     ("type change", lambda d: node(d, "check").update(type="human_review"),
-     {"nodes_changed": 1}, {"nodes": {"changed": [{"id": "check", "type": "human_review",
+     {"nodes_changed": 1}, {"nodes": {"changed": [{"id": "check", "type": "human_review", "title": "",
         "fields": [{"field": "type", "old": "approval", "new": "human_review",
                     "text_diff": None}]}]}}),
     ("nested config", lambda d: node(d, "answer")["config"]["json_schema"]["properties"]
         .update(x={"type": "integer"}), {"nodes_changed": 1},
-     {"nodes": {"changed": [{"id": "answer", "type": "llm", "fields": [
+     {"nodes": {"changed": [{"id": "answer", "type": "llm", "title": "", "fields": [
          {"field": "config.json_schema.properties.x.type", "old": "string", "new": "integer",
           "text_diff": None}]}]}}),
     ("config key added and list changed", lambda d: node(d, "check")["config"].update(
         assignees=["role:cfo"], reminder="P1D"), {"nodes_changed": 1},
-     {"nodes": {"changed": [{"id": "check", "type": "approval", "fields": [
+     {"nodes": {"changed": [{"id": "check", "type": "approval", "title": "", "fields": [
          {"field": "config.assignees", "old": ["role:sales-lead"], "new": ["role:cfo"],
           "text_diff": None},
          {"field": "config.reminder", "old": None, "new": "P1D", "text_diff": None}]}]}}),
@@ -171,3 +172,36 @@ def test_summary_text():
     assert text == ("2 nodes added, 1 changed (answer: config.prompt), 1 edge added, "
                     "risk limited → high")
     assert diff_summary_text(diff_documents(BASE, BASE)) == "no changes"
+
+
+def test_nodes_carry_their_titles_and_the_unchanged_ones_are_listed():
+    def change(d):
+        node(d, "answer")["title"] = "Antwort"
+        set_prompt(d)
+        remove_node(d)
+        d["nodes"].append({"id": "task", "type": "connector", "title": "CRM-Aufgabe", "config": {}})
+
+    old = edit(lambda d: node(d, "check").update(title="Freigabe Vertrieb"))
+    nodes = diff_documents(old, edit(change))["nodes"]
+    assert [(n["id"], n["title"]) for n in nodes["added"]] == [("task", "CRM-Aufgabe")]
+    assert [(n["id"], n["title"]) for n in nodes["removed"]] == [("check", "Freigabe Vertrieb")]
+    [answer] = nodes["changed"]
+    assert answer["title"] == "Antwort"
+    assert [f["field"] for f in answer["fields"]] == ["title", "config.prompt"]
+    assert nodes["unchanged"] == ["find"]
+    assert diff_documents(None, BASE)["nodes"]["unchanged"] == []
+
+
+def test_the_typed_answer_is_the_diff_with_the_version_numbers():
+    from runtime.flows.diff import VersionDiff, version_diff
+
+    new = edit(lambda d: (add_node(d), set_prompt(d), d["card"].update(risk="high")))
+    typed = version_diff(BASE, new, 1, 2)
+    assert isinstance(typed, VersionDiff)
+    answer = typed.model_dump(mode="json")
+    # Edges keep the document's own keys `from`/`to`, so does the answer (no `from_`).
+    assert answer == {**json.loads(json.dumps(diff_documents(BASE, new))), "from": 1, "to": 2}
+    assert answer["edges"]["added"] == [{"from": "check", "to": "task", "when": "approved"}]
+    assert version_diff(None, BASE, None, 1).model_dump(mode="json")["from"] is None
+    schema = VersionDiff.model_json_schema()
+    assert {"from", "to", "nodes", "card"} <= set(schema["properties"])
