@@ -166,7 +166,8 @@ def studio(host: str, port: int, runtime_url: str) -> None:
 # What each demo login is for, and where in the studio it starts (the studio's menu, German).
 DEMO_ROLES: dict[str, str] = {
     "user": "Assistenten → FAQ-Assistent: chat with the published demo assistant",
-    "champion": "Flows: build, test and submit flows; Aufgaben: approve what a flow asks for",
+    "champion": "Flows: build, test and submit flows; Läufe: what people asked and how it went",
+    "reviewer": "Aufgaben: decide what the champion's runs ask for (four eyes: never your own run)",
     "board1": "Freigaben: review submitted versions (four eyes: never your own)",
     "board2": "Freigaben: the second board member (for flows with risk high)",
     "admin": "Verbindungen, Wissen, Audit: connections, knowledge indexes, the audit trail",

@@ -125,7 +125,7 @@ def test_the_banner_says_what_to_open_as_whom(tmp_path: Path) -> None:
     assert "Live assistants: faq-assistant." in text
     start = lines.index("Open http://127.0.0.1:8711 and sign in as:")
     assert lines[start + 1].split()[:4] == ["user", "Assistenten", "→", "FAQ-Assistent:"]
-    assert sorted(line.split()[0] for line in lines[start + 1 : start + 6]) == sorted(PEOPLE)
+    assert sorted(line.split()[0] for line in lines[start + 1 : start + 1 + len(PEOPLE)]) == sorted(PEOPLE)
 
     without_studio = "\n".join(
         up_banner(settings, DemoSetup(password_file=setup.password_file), "http://x", "off")
