@@ -27,6 +27,7 @@ from runtime.knowledge.controller import KnowledgeController
 from runtime.llm.controller import ModelEndpointController
 from runtime.monitoring.controller import MonitoringController
 from runtime.runs.controller import RunController
+from runtime.runs.viewer_controller import RunsViewerController
 from runtime.settings import Settings
 from runtime.templates.controller import TemplateController
 from runtime.testing.controller import TestReportController
@@ -46,6 +47,7 @@ CONTROLLERS: list[Any] = [
     TemplateController,
     FeedbackController,
     MonitoringController,
+    RunsViewerController,
 ]
 
 
