@@ -13,6 +13,7 @@ from typing import Any
 from studio.i18n_editor import WORKING_COPY_ERRORS, WORKING_COPY_TEXTS
 from studio.i18n_insight import AUDIT_TEXTS, MONITORING_TEXTS
 from studio.i18n_operate import CONNECTION_TEXTS, FEEDBACK_TEXTS, KNOWLEDGE_TEXTS, OPERATE_ERRORS
+from studio.i18n_runs import RUNS_ERRORS, RUNS_TEXTS
 from studio.i18n_testcases import TESTCASE_ERRORS, TESTCASE_TEXTS
 from studio.i18n_trust import TRUST_ERRORS, TRUST_TEXTS
 
@@ -330,6 +331,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     **AUDIT_TEXTS,
     **TRUST_TEXTS,
     **WORKING_COPY_TEXTS,
+    **RUNS_TEXTS,
 }
 
 # Node types the runtime ships: title and one line for the palette. Types the runtime
@@ -503,6 +505,7 @@ ERRORS: dict[str, tuple[str, str]] = {
     **OPERATE_ERRORS,
     **TRUST_ERRORS,
     **WORKING_COPY_ERRORS,
+    **RUNS_ERRORS,
 }
 
 # Lead-ins for codes without a sentence of their own; the runtime's message follows.

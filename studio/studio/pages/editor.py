@@ -206,6 +206,13 @@ def toolbar() -> rx.Component:
             rx.hstack(_history_buttons(), _save_state(), spacing="3", align="center"),
         ),
         rx.spacer(),
+        rx.link(
+            rx.button(
+                rx.icon("activity", size=14), t("open_runs"), variant="soft", color_scheme="gray", size="2"
+            ),
+            href="/flows/" + EditorState.flow_id + "/runs",
+            id="open-runs",
+        ),
         rx.button(
             rx.icon("history", size=14),
             t("open_versions"),
