@@ -450,7 +450,7 @@ def runs_page() -> rx.Component:
         rx.callout(t("runs_privacy"), icon="shield", color_scheme="gray", size="1", width="100%"),
         rx.card(_filters(), width="100%"),
         rx.hstack(
-            rx.box(_table(), flex="1", min_width="0"),
+            rx.box(_table(), flex="1", min_width="0", overflow_x="auto"),
             rx.cond(
                 S.selected != "",
                 rx.box(
