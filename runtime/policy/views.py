@@ -131,7 +131,10 @@ def readable_runs(actor: resources.Actor) -> ColumnElement[bool]:
             in_workspace = or_(*(_json_list_holds(Task.assignees, f"role:{role}") for role in sorted(roles)))
             assigned.append(and_(Run.workspace_id == workspace_id, in_workspace))
     assignee = exists().where(Task.run_id == Run.id, or_(*assigned))
-    branches: list[ColumnElement[bool]] = [Run.started_by == actor.id, assignee]
+    # The cheap tests first: the database stops at the first that holds, and the assignee
+    # test is a subquery per run.
+    branches: list[ColumnElement[bool]] = [Run.started_by == actor.id]
     if champion_of:
         branches.append(Run.workspace_id.in_(sorted(champion_of)))
+    branches.append(assignee)
     return or_(*branches)
