@@ -106,6 +106,18 @@ def _markdown(value: Any) -> str:
     return value_markdown(value)
 
 
+def references_markdown(values: Any) -> str:
+    """A step's inputs: each value under the reference it was read by (`inputs.question`,
+    `find.documents`), the value by type as the chat shows it."""
+    if not isinstance(values, dict):
+        return _markdown(values)
+    parts = []
+    for reference, value in values.items():
+        shown = _markdown(value) or EMPTY
+        parts.append(f"`{str(reference).replace('`', '')}`\n\n{shown}")
+    return "\n\n".join(parts)
+
+
 @dataclass
 class StepView:
     """One step of the trace, everything as text for the page."""
@@ -153,7 +165,7 @@ def step_view(step: dict[str, Any], lang: str) -> StepView:
         status_label=status_label(str(step.get("status") or ""), lang),
         duration=duration(step.get("duration_ms"), lang),
         tokens=tokens(step.get("tokens"), lang),
-        inputs=_markdown(step.get("inputs")),
+        inputs=references_markdown(step.get("inputs")),
         outputs=_markdown(step.get("outputs")),
         error=error_words(step.get("error"), lang) if step.get("error") else "",
         truncated=bool(step.get("truncated")),

@@ -142,6 +142,7 @@ def test_the_trace_shows_values_by_type_and_errors_in_words() -> None:
     assert view.error == "Fehler in „mail“: Zeitüberschreitung: the node took longer than its timeout"
     answer, mail = view.steps
     assert answer.title == "Antwort formulieren" and answer.truncated and answer.tokens == "19"
+    assert answer.inputs == "`inputs.question`\n\nWann öffnet die Kantine?"  # under its reference
     assert "- **Text:** Um 9 Uhr." in answer.outputs and "**Usage:**" in answer.outputs
     for text in (view.answer, view.inputs, answer.inputs, answer.outputs):
         assert "{" not in text and '"' not in text, text  # never JSON

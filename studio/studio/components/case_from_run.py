@@ -59,7 +59,9 @@ def _form() -> rx.Component:
     )
     output = rx.select.root(
         rx.select.trigger(id="case-output", width="100%"),
-        rx.select.content(rx.foreach(S.case_outputs, lambda name: rx.select.item(name, value=name))),
+        rx.select.content(
+            rx.foreach(S.case_outputs, lambda name: rx.select.item(name, value=name, key=name))
+        ),
         name="output",
         default_value=S.case_output,
     )
