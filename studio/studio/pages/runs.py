@@ -455,8 +455,8 @@ def runs_page() -> rx.Component:
                 S.selected != "",
                 rx.box(
                     _trace(),
-                    width="48%",
-                    min_width="480px",
+                    width="44%",
+                    min_width="440px",
                     padding="14px",
                     border=f"1px solid {rx.color('gray', 5)}",
                     border_radius="10px",
