@@ -32,6 +32,7 @@ from runtime.monitoring.controller import MonitoringController
 from runtime.notifications.controller import NotificationController, NotificationSettingsController
 from runtime.policy.resources import Platform
 from runtime.runs.controller import RunController
+from runtime.runs.viewer_controller import RunsViewerController
 from runtime.settings import Settings
 from runtime.templates.controller import TemplateController
 from runtime.testing.controller import TestReportController
@@ -56,6 +57,7 @@ CONTROLLERS: list[Any] = [
     NotificationController,
     NotificationSettingsController,
     VersionUsesController,
+    RunsViewerController,
 ]
 
 

@@ -208,6 +208,8 @@ class Run(Base):
             *("workspace_id", "created_at", "flow_id", "started_by", "status", "is_test"),
             *("total_tokens", "finished_at", "id"),
         ),
+        # The runs viewer: one flow's runs, newest first, page by page (migration 0017).
+        Index("ix_runs_flow_created", "flow_id", "created_at", "id"),
     )
     id: Mapped[str] = _id()
     flow_id: Mapped[str] = mapped_column(ForeignKey("flows.id"), index=True)

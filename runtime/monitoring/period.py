@@ -49,6 +49,11 @@ def _parse(name: str, raw: str, *, end_of_day: bool) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def parse_moment(name: str, raw: str, *, end_of_day: bool) -> datetime:
+    """One bound as above (also the runs viewer's `since`/`until`); `BadRequest` if unreadable."""
+    return _parse(name, raw, end_of_day=end_of_day)
+
+
 def parse_period(since: str | None, until: str | None, *, now: datetime) -> Period:
     """The range the query asks for; `BadRequest` for a bad date, an empty or too long range."""
     end = _parse("until", until, end_of_day=True) if until else now

@@ -163,7 +163,8 @@ _EXPLANATIONS: dict[type, dict[str, tuple[str, str]]] = {
     Run: {
         "read": (
             "see this run",
-            "that you started it, an approval task of it assigned to you, or " + _ADMIN,
+            "that you started it, an approval task of it assigned to you, "
+            "the role champion or admin in its workspace, or the global role board or admin",
         ),
         "cancel": ("cancel this run", "that you started it, or " + _ADMIN),
         "feedback": ("give feedback on this run", "that you started it"),

@@ -239,19 +239,30 @@ has_role(caller: Caller, "audience", _assistant: Assistant) if
 
 resource Run {
     permissions = ["read", "cancel", "feedback"];
-    roles = ["starter", "admin", "assignee"];
+    roles = ["starter", "champion", "admin", "board", "assignee"];
 
+    # Reading a run is reading what a person asked and got (personal data): whoever asked;
+    # the champions (and admins) of its workspace, who improve the assistant from it; the
+    # board, which approves what runs; and the assignees of its approval tasks, who must see
+    # what they decide. An end user (role "user") sees only their own runs. Reads of other
+    # people's runs' content are audited (`run.viewed`, runtime/runs/viewer.py).
     "read" if "starter";
+    "read" if "champion";
     "read" if "admin";
+    "read" if "board";
     "read" if "assignee";
     "cancel" if "starter";
     "cancel" if "admin";
-    "feedback" if "starter";    # rating an answer is for whoever asked; admins only read it
+    "feedback" if "starter";    # rating an answer is for whoever asked; others only read it
 }
 
 # A role on a run is that role in its workspace (see workspace_role).
+has_role(caller: Caller, "champion", run: Run) if
+    workspace_role(caller, "champion", run.workspace_id);
 has_role(caller: Caller, "admin", run: Run) if
     workspace_role(caller, "admin", run.workspace_id);
+has_role(caller: Caller, "board", run: Run) if
+    workspace_role(caller, "board", run.workspace_id);
 
 # Whoever started the run.
 has_role(caller: Caller, "starter", run: Run) if

@@ -113,16 +113,17 @@ def readable_runs(actor: resources.Actor) -> ColumnElement[bool]:
     data set. The rule, branch by branch:
 
         "read" if "starter"   run.started_by = caller.id
-        "read" if "admin"     workspace_role(caller, "admin", run.workspace_id): admin of
-                              the run's workspace, or the global role admin
+        "read" if "champion"  workspace_role(caller, "champion", run.workspace_id): champion
+        "read" if "admin"     or admin of the run's workspace, or the global role admin
+        "read" if "board"     the global role board: every run
         "read" if "assignee"  caller.matches_assignee(run.task_assignees, run.workspace_id):
                               a task of the run names `user:<caller>`, or `role:<r>` with r
                               held globally or in the run's workspace
     """
-    if actor.has_global_role("admin"):
+    if actor.has_global_role("admin") or actor.has_global_role("board"):
         return true()
     Run, Task = models.Run, models.ApprovalTask
-    admin_of = [ws for ws, roles in actor.workspace_roles.items() if "admin" in roles]
+    champion_of = [ws for ws, roles in actor.workspace_roles.items() if roles & {"champion", "admin"}]
     everywhere = [f"user:{actor.username}", *(f"role:{role}" for role in sorted(actor.global_roles))]
     assigned = [or_(*(_json_list_holds(Task.assignees, name) for name in everywhere))]
     for workspace_id, roles in sorted(actor.workspace_roles.items()):
@@ -130,7 +131,10 @@ def readable_runs(actor: resources.Actor) -> ColumnElement[bool]:
             in_workspace = or_(*(_json_list_holds(Task.assignees, f"role:{role}") for role in sorted(roles)))
             assigned.append(and_(Run.workspace_id == workspace_id, in_workspace))
     assignee = exists().where(Task.run_id == Run.id, or_(*assigned))
-    branches: list[ColumnElement[bool]] = [Run.started_by == actor.id, assignee]
-    if admin_of:
-        branches.append(Run.workspace_id.in_(sorted(admin_of)))
+    # The cheap tests first: the database stops at the first that holds, and the assignee
+    # test is a subquery per run.
+    branches: list[ColumnElement[bool]] = [Run.started_by == actor.id]
+    if champion_of:
+        branches.append(Run.workspace_id.in_(sorted(champion_of)))
+    branches.append(assignee)
     return or_(*branches)

@@ -33,6 +33,7 @@ from runtime.policy.views import assistant_view, readable_runs, run_view
 from runtime.runs import admission
 from runtime.runs.admission import AlreadyAccepted
 from runtime.runs.manager import RunnableVersion
+from runtime.runs.viewer import audit_read_of_others
 from runtime.runs.views import load_run_json, run_as_json
 
 TERMINAL_OR_WAITING = ("succeeded", "failed", "cancelled", "expired", "waiting")
@@ -281,7 +282,9 @@ class RunController(Controller):
             if run is None:
                 return _unwritten_run(rt, actor, run_id)
             rt.authz.authorize(actor, "read", await run_view(session, run))
-            return {**await load_run_json(session, run), "feedback": await starter_feedback(session, run)}
+            body = {**await load_run_json(session, run), "feedback": await starter_feedback(session, run)}
+        await audit_read_of_others(rt.db, actor, run, "run")  # someone else's run: `run.viewed`
+        return body
 
     @get("/runs")
     async def list_runs(

@@ -311,6 +311,36 @@ class RuntimeClient:
             params["flow_id"] = flow_id
         return await self.request("GET", "/api/runs", params=params)
 
+    # -- the runs viewer (champions and the board) ----------------------------------------
+    async def flow_runs(
+        self, flow_id: str, filters: dict[str, Any] | None = None, limit: int = 25, before: str = ""
+    ) -> dict[str, Any]:
+        """A page of the flow's runs: `{"runs": [...], "next_before": id | None}`. Filters:
+        status, since, until, has_feedback, has_correction, include_tests (empty ones left out)."""
+        params = {key: value for key, value in (filters or {}).items() if value not in ("", None)}
+        params["limit"] = limit
+        if before:
+            params["before"] = before
+        return await self.request("GET", f"/api/flows/{_segment(flow_id)}/runs", params=params)
+
+    async def run_trace(self, run_id: str) -> dict[str, Any]:
+        return await self.request("GET", f"/api/runs/{_segment(run_id)}/trace")
+
+    async def run_step(self, run_id: str, node_id: str) -> dict[str, Any]:
+        """One step's inputs and outputs in full (the trace cuts long ones)."""
+        return await self.request("GET", f"/api/runs/{_segment(run_id)}/steps/{_segment(node_id)}")
+
+    async def test_case_proposal(self, run_id: str) -> dict[str, Any]:
+        """The test case the run would become, with the working copy's `etag`."""
+        return await self.request("GET", f"/api/runs/{_segment(run_id)}/test-case")
+
+    async def add_test_case(self, run_id: str, body: dict[str, Any], etag: str) -> dict[str, Any]:
+        """Add the run as a case to its flow's working copy, if it is still at `etag`
+        (412 `draft_changed` otherwise)."""
+        return await self.request(
+            "POST", f"/api/runs/{_segment(run_id)}/test-case", json_body=body, headers={"If-Match": etag}
+        )
+
     async def tasks(self, status: str = "open") -> list[dict[str, Any]]:
         return await self.request("GET", "/api/tasks", params={"status": status})
 

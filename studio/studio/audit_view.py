@@ -36,6 +36,8 @@ ACTIONS = (
     "run.feedback",
     "run.finished",
     "run.started",
+    "run.test_case_created",
+    "run.viewed",
     "run.waiting",
     "task.created",
     "task.decided",

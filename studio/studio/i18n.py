@@ -15,6 +15,7 @@ from studio.i18n_inbox import INBOX_ERRORS, INBOX_TEXTS
 from studio.i18n_insight import AUDIT_TEXTS, MONITORING_TEXTS
 from studio.i18n_operate import CONNECTION_TEXTS, FEEDBACK_TEXTS, KNOWLEDGE_TEXTS, OPERATE_ERRORS
 from studio.i18n_review import REVIEW_TEXTS
+from studio.i18n_runs import RUNS_ERRORS, RUNS_TEXTS
 from studio.i18n_testcases import TESTCASE_ERRORS, TESTCASE_TEXTS
 from studio.i18n_trust import TRUST_ERRORS, TRUST_TEXTS
 
@@ -334,6 +335,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     **WORKING_COPY_TEXTS,
     **INBOX_TEXTS,
     **REVIEW_TEXTS,
+    **RUNS_TEXTS,
 }
 
 # Node types the runtime ships: title and one line for the palette. Types the runtime
@@ -537,6 +539,7 @@ ERRORS: dict[str, tuple[str, str]] = {
     **TRUST_ERRORS,
     **WORKING_COPY_ERRORS,
     **INBOX_ERRORS,
+    **RUNS_ERRORS,
 }
 
 # Lead-ins for codes without a sentence of their own; the runtime's message follows.

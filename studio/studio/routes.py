@@ -7,6 +7,7 @@ LOGIN = "/login"
 FLOWS = "/flows"
 EDITOR = "/flows/[flow_id]"
 VERSIONS = "/flows/[flow_id]/versions"
+RUNS = "/flows/[flow_id]/runs"
 REVIEW = "/review"
 ASSISTANTS = "/assistants"
 TASKS = "/tasks"
@@ -23,3 +24,7 @@ def editor(flow_id: str) -> str:
 
 def versions(flow_id: str) -> str:
     return f"/flows/{flow_id}/versions"
+
+
+def runs(flow_id: str) -> str:
+    return f"/flows/{flow_id}/runs"

@@ -15,6 +15,7 @@ from studio.pages.knowledge import knowledge_page
 from studio.pages.login import LoginState, login_page
 from studio.pages.monitoring import monitoring_page
 from studio.pages.review import ReviewState, review_page
+from studio.pages.runs import runs_page
 from studio.pages.tasks import TasksState, tasks_page
 from studio.pages.versions import VersionsState, versions_page
 from studio.state.base import AppState
@@ -23,6 +24,7 @@ from studio.state.editor import EditorState
 from studio.state.inbox import InboxState, NotifySettingsState
 from studio.state.knowledge import KnowledgeState
 from studio.state.monitoring import MonitoringState
+from studio.state.runs import RunsState
 from studio.state.testcases import CasesState
 
 TITLE = "Dirigent Studio"
@@ -57,6 +59,12 @@ app.add_page(
     route=routes.VERSIONS,
     title=f"{TITLE} - Versionen",
     on_load=[AppState.require_sign_in, VersionsState.load],
+)
+app.add_page(
+    runs_page,
+    route=routes.RUNS,
+    title=f"{TITLE} - Läufe",
+    on_load=[AppState.require_sign_in, RunsState.load],
 )
 app.add_page(
     review_page,

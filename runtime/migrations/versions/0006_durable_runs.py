@@ -42,8 +42,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("trigger_deliveries") as batch:
-        batch.drop_column("run_id")
+    op.drop_column("trigger_deliveries", "run_id")  # in place: see 0007's downgrade
     op.drop_index("ix_idempotency_keys_expires_at", table_name="idempotency_keys")
     op.drop_index("ix_idempotency_keys_run_id", table_name="idempotency_keys")
     op.drop_table("idempotency_keys")

@@ -57,15 +57,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("approval_tasks") as batch:
-        batch.drop_column("risk")
-        batch.drop_column("requested_by")
-    with op.batch_alter_table("runs") as batch:
-        batch.drop_column("allow_live_reads")
-    with op.batch_alter_table("connections") as batch:
-        batch.drop_column("test_secrets_changed")
-        batch.drop_column("sealed_test_secrets")
-        batch.drop_column("test_settings")
+    # Plain columns are dropped in place (SQLite 3.35+), not in batch mode: that recreates
+    # the table, which fails under foreign keys when other tables' rows refer to it.
+    for table, column in (
+        ("approval_tasks", "risk"),
+        ("approval_tasks", "requested_by"),
+        ("runs", "allow_live_reads"),
+        ("connections", "test_secrets_changed"),
+        ("connections", "sealed_test_secrets"),
+        ("connections", "test_settings"),
+    ):
+        op.drop_column(table, column)
     # in_flight and uncertain were both "sending" before; failed calls were left "sending" too.
     for old, new in (
         ("in_flight", "sending"),
@@ -74,6 +76,5 @@ def downgrade() -> None:
         ("done", "sent"),
     ):
         op.execute(sa.text(f"UPDATE connection_calls SET status = '{new}' WHERE status = '{old}'"))
-    with op.batch_alter_table("connection_calls") as batch:
-        batch.drop_column("summary")
-        batch.drop_column("request_digest")
+    op.drop_column("connection_calls", "summary")
+    op.drop_column("connection_calls", "request_digest")

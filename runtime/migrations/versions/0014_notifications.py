@@ -86,5 +86,7 @@ def downgrade() -> None:
     op.drop_index("ix_notifications_user_created", table_name="notifications")
     op.drop_index("ix_notifications_unread", table_name="notifications")
     op.drop_table("notifications")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("email")
+    # Not in batch mode: on SQLite that recreates `users`, which other tables reference, and
+    # dropping it fails under foreign keys once there is data; SQLite (3.35+) drops a
+    # plain column in place.
+    op.drop_column("users", "email")

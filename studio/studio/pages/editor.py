@@ -206,6 +206,20 @@ def toolbar() -> rx.Component:
             rx.hstack(_history_buttons(), _save_state(), spacing="3", align="center"),
         ),
         rx.spacer(),
+        rx.tooltip(
+            rx.link(
+                rx.icon_button(
+                    rx.icon("activity", size=16),
+                    variant="soft",
+                    color_scheme="gray",
+                    size="2",
+                    aria_label=t("open_runs"),
+                ),
+                href="/flows/" + EditorState.flow_id + "/runs",
+                id="open-runs",
+            ),
+            content=t("open_runs"),
+        ),
         rx.button(
             rx.icon("history", size=14),
             t("open_versions"),

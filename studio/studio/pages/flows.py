@@ -82,6 +82,11 @@ def _flow_row(flow: rx.Var[dict[str, str]]) -> rx.Component:
                     rx.button(rx.icon("history", size=14), t("open_versions"), size="1", variant="outline"),
                     href="/flows/" + flow["id"] + "/versions",
                 ),
+                rx.link(
+                    rx.button(rx.icon("activity", size=14), t("open_runs"), size="1", variant="outline"),
+                    href="/flows/" + flow["id"] + "/runs",
+                    class_name="flow-runs",
+                ),
                 spacing="2",
                 justify="end",
             )

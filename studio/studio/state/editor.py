@@ -21,6 +21,9 @@ from studio.i18n import LANGUAGES, field_texts, node_type_description, node_type
 from studio.state.base import AppState
 from studio.state.test_panel import TestPanel
 
+# The tabs of the side panel (`pages/editor.py`); `?tab=<one>` opens it.
+PANEL_TABS = ("node", "flow", "card", "test", "cases")
+
 
 class EditorState(TestPanel, AppState):  # AppState named: a class with only mixin bases is a mixin
     node_types: dict[str, dict[str, Any]] = {}
@@ -212,6 +215,9 @@ class EditorState(TestPanel, AppState):  # AppState named: a class with only mix
                 yield self.on_error(exc)
             return
         self.test_inputs = {name: self.test_inputs.get(name, "") for name in (self.doc.get("inputs") or {})}
+        # `?tab=cases` (the runs viewer links there after adding a case) opens that tab.
+        if self.router.url.query_parameters.get("tab") in PANEL_TABS:
+            self.panel_tab = str(self.router.url.query_parameters["tab"])
         self.loaded = True
         yield
         await self._load_choices()

@@ -22,7 +22,8 @@ Placeholders in paths: {flow} {slug} {run} {task} {report}. Setups:
   waiting-run  a run started by `user` that waits for an approval task assigned to champion2
   own-task-run a run started by `champion2` that waits for a task assigned to role:champion:
                four eyes, champion2 sees it but only champion decides it
-  done-run     a finished run started by `user`
+  done-run     a finished run started by `user` ({run}, and its flow {flow})
+  other-run    a finished run started by `champion2`
 A row whose setup a successful call changes (`fresh`) gets a new setup per successful caller.
 All rows share one app (module scope); every setup makes flows with slugs of their own.
 """
@@ -109,6 +110,10 @@ def thumbs_down(_: str) -> dict[str, Any]:
     return {"rating": "down", "correction": "Die Anrede fehlt."}
 
 
+def as_test_case(_: str) -> dict[str, Any]:
+    return {"check": "contains", "expected": "Hallo"}
+
+
 V = "/api/flows/{flow}/versions"
 # fmt: off
 #  method  path                          setup            champ champ2 board1 board2 user outsdr hrchmp admin salesadm nobody
@@ -163,11 +168,20 @@ ROWS = [
     row("POST", "/api/assistants/{slug}/runs", "draft",      404, 404, 404, 404, 404, 404, 404, 404, 404, 401,
         body=greet),
     row("GET",  "/api/runs",                 "-",            200, 200, 200, 200, 200, 200, 200, 200, 200, 401),
-    row("GET",  "/api/runs/{run}",           "done-run",     404, 404, 404, 404, 200, 404, 404, 200, 200, 401),
-    row("GET",  "/api/runs/{run}",           "waiting-run",  404, 200, 404, 404, 200, 404, 404, 200, 200, 401),
-    row("POST", "/api/runs/{run}/cancel",    "waiting-run",  404, 403, 404, 404, 200, 404, 404, 200, 200, 401,
+    # Runs are read by whoever started them, champions and admins of their workspace, the
+    # board and their tasks' assignees; a user of the workspace and people of others get 404.
+    row("GET",  "/api/runs/{run}",           "done-run",     200, 200, 200, 200, 200, 404, 404, 200, 200, 401),
+    row("GET",  "/api/runs/{run}",           "waiting-run",  200, 200, 200, 200, 200, 404, 404, 200, 200, 401),
+    row("GET",  "/api/runs/{run}",           "other-run",    200, 200, 200, 200, 404, 404, 404, 200, 200, 401),
+    row("GET",  "/api/runs/{run}/trace",     "done-run",     200, 200, 200, 200, 200, 404, 404, 200, 200, 401),
+    row("GET",  "/api/runs/{run}/trace",     "other-run",    200, 200, 200, 200, 404, 404, 404, 200, 200, 401),
+    row("GET",  "/api/flows/{flow}/runs",    "done-run",     200, 200, 200, 200, 200, 404, 404, 200, 200, 401),
+    row("GET",  "/api/runs/{run}/test-case", "done-run",     200, 200, 403, 403, 404, 404, 404, 200, 200, 401),
+    row("POST", "/api/runs/{run}/test-case", "done-run",     201, 201, 403, 403, 404, 404, 404, 201, 201, 401,
+        body=as_test_case, headers={"If-Match": "*"}),
+    row("POST", "/api/runs/{run}/cancel",    "waiting-run",  403, 403, 403, 403, 200, 404, 404, 200, 200, 401,
         fresh=True),
-    row("POST", "/api/runs/{run}/feedback",  "done-run",     404, 404, 404, 404, 201, 404, 404, 403, 403, 401,
+    row("POST", "/api/runs/{run}/feedback",  "done-run",     403, 403, 403, 403, 201, 404, 404, 403, 403, 401,
         body=thumbs_down, fresh=True),
     row("GET",  "/api/monitoring?workspace=sales", "-",      200, 200, 200, 200, 403, 404, 404, 200, 200, 401),
     row("GET",  "/api/tasks",                "waiting-run",  200, 200, 200, 200, 200, 200, 200, 200, 200, 401),
@@ -214,11 +228,11 @@ class Shared:
         if name in ("assistant", "assistant-hr"):
             flow = await sc.live(template_flow(audience=["hr"] if name == "assistant-hr" else None))
             return {"flow": flow["id"], "slug": flow["slug"]}
-        if name == "done-run":
+        if name in ("done-run", "other-run"):
             flow = await sc.live(template_flow())
-            run = await sc.invoke(flow["slug"], {"name": "Ana"})
+            run = await sc.invoke(flow["slug"], {"name": "Ana"}, by="user" if name == "done-run" else "champion2")
             assert run["status"] == "succeeded", run
-            return {"run": run["id"]}
+            return {"run": run["id"], "flow": flow["id"]}
         if name == "waiting-run":
             if self.approval_slug is None:
                 self.approval_slug = (await sc.live(approval_flow(assignees=("user:champion2",))))["slug"]
@@ -338,9 +352,9 @@ async def test_tasks_and_runs_lists_follow_assignment_and_starter(shared: Shared
     async def runs(who: str) -> set[str]:
         return {r["id"] for r in expect(await sc.as_(who).get("/api/runs"), 200)}
 
-    assert context["run"] in await runs("user")
-    assert context["run"] in await runs("salesadmin")
-    for who in ("champion", "board1", "outsider"):
+    for who in ("user", "salesadmin", "champion", "champion2", "board1", "admin"):
+        assert context["run"] in await runs(who), who
+    for who in ("outsider", "hrchampion"):
         assert context["run"] not in await runs(who), who
 
 

@@ -93,11 +93,12 @@ async def test_the_starter_rates_a_run_and_a_second_rating_replaces_the_first(sc
 
 async def test_only_the_starter_may_give_feedback(sc: Scenario) -> None:
     run = await finished_run(sc)
-    # Those who may read the run (admins) hear why not; the others do not learn it exists.
-    for reader in ("salesadmin", "admin"):
+    # Those who may read the run (admins, champions of its workspace, the board) hear why
+    # not; the others do not learn it exists.
+    for reader in ("salesadmin", "admin", "champion", "board1"):
         message = error_of(await give(sc, run["id"], {"rating": "up"}, by=reader), 403, "forbidden")
         assert message == "you may not give feedback on this run; it needs that you started it"
-    for stranger in ("champion", "board1", "outsider"):
+    for stranger in ("outsider", "hrchampion"):
         assert error_of(await give(sc, run["id"], {"rating": "up"}, by=stranger), 404) == "run not found"
     error_of(await give(sc, run["id"], {"rating": "up"}, by=None), 401, "unauthorized")
     assert expect(await sc.as_("user").get(f"/api/runs/{run['id']}"), 200)["feedback"] is None

@@ -124,9 +124,9 @@ version     retire              A     A        N    N     A     A      N
 assistant   read                A     A        A    N     N     A      N
 assistant   invoke              A     A        A    N     N     A      N
 
-run         read                A     A        N    N     N     A      N
-run         cancel              A     F        N    N     N     A      N
-run         feedback            F     F        N    N     N     F      N
+run         read                A     A        N    N     A     A      N
+run         cancel              A     F        N    N     F     A      N
+run         feedback            F     F        N    N     F     F      N
 
 task        read                A     A        N    N     N     A      N
 task        decide              F     A        N    N     N     F      N
@@ -426,6 +426,23 @@ def test_run_visible_to_starter_and_assignees(authz: Authorizer) -> None:
     nobody_started = Run(id="r3", workspace_id="w1", started_by=None)
     with pytest.raises(NotFound, match=r"^run not found$"):
         authz.authorize(CALLERS["user"], "read", nobody_started)
+
+
+def test_runs_are_read_by_champions_of_their_workspace_and_the_board_only(authz: Authorizer) -> None:
+    """The runs viewer: champions (and admins) of the run's workspace and the board read a
+    run without a task; a champion of another workspace and another user of the same
+    workspace do not even see it; reading gives no right to cancel or rate it."""
+    run = Run(id="r4", workspace_id="w1", started_by="ute")
+    assert authz.allowed_actions(CALLERS["champion"], run) == {"read"}
+    assert authz.allowed_actions(CALLERS["board"], run) == {"read"}
+    assert authz.allowed_actions(CALLERS["admin"], run) == {"read", "cancel"}
+    elsewhere = actor("cleo", w2=("champion",))
+    fellow_user = actor("uwe", w1=("user",))
+    for outsider in (elsewhere, fellow_user, CALLERS["other"], CALLERS["stranger"]):
+        with pytest.raises(NotFound, match=r"^run not found$"):
+            authz.authorize(outsider, "read", run)
+    with pytest.raises(Forbidden, match="that you started it"):
+        authz.authorize(CALLERS["board"], "feedback", run)
 
 
 # -- knowledge labels --------------------------------------------------------------------

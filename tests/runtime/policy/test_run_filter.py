@@ -2,8 +2,10 @@
 
 A mixed data set — runs in two workspaces, started by different people, with and without
 approval tasks assigned to users and roles (held globally, in the run's workspace, or in
-another one), including assignee names with LIKE's wildcards — and a cast of callers. For
-every caller and every run, the filter's answer must be the policy's answer.
+another one), including assignee names with LIKE's wildcards — and a cast of callers
+(starters, assignees, champions and admins of one workspace, the board, a global admin,
+department roles only, nobody). For every caller and every run, the filter's answer must
+be the policy's answer.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ async def test_the_filter_and_the_policy_agree_on_every_run(db: Database) -> Non
         w2 = models.Workspace(slug="w2", name="W2")
         people = {
             name: models.User(username=name, password_hash="-")
-            for name in ("ana", "a_a", "ben", "carla", "dora", "emil", "fritz", "gabi")
+            for name in ("ana", "a_a", "ben", "carla", "dora", "emil", "fritz", "gabi", "hugo", "ida", "jan")
         }
         session.add_all([w1, w2, *people.values()])
         await session.flush()
@@ -102,7 +104,11 @@ async def test_the_filter_and_the_policy_agree_on_every_run(db: Database) -> Non
             _actor(p["dora"], roles={w1.id: ("admin",), w2.id: ("user", "hr")}),  # admin of w1, hr in w2
             _actor(p["emil"], ("admin",)),  # global admin: every run
             _actor(p["fritz"]),  # no role at all: nothing
-            _actor(p["gabi"], roles={w2.id: ("champion",)}),
+            _actor(p["gabi"], roles={w2.id: ("champion",)}),  # champion of w2: every run of w2
+            # Champion of w1 (every run of w1) and department role in w2 (role assignee there).
+            _actor(p["hugo"], roles={w1.id: ("champion",), w2.id: ("hr",)}),
+            _actor(p["ida"], ("board",), roles={w2.id: ("user",)}),  # the board: every run
+            _actor(p["jan"], roles={w1.id: ("hr",), w2.id: ("user",)}),  # a department role only
         ]
         runs = (await session.execute(select(models.Run))).scalars().all()
         views = {run.id: await run_view(session, run) for run in runs}
@@ -125,6 +131,12 @@ async def test_the_filter_and_the_policy_agree_on_every_run(db: Database) -> Non
             )
             for c in callers
         }
-    assert counts["emil"] == len(runs) and counts["fritz"] == 0
-    partial = ("ana", "a_a", "ben", "carla", "dora", "gabi")
+    assert counts["emil"] == counts["carla"] == counts["ida"] == len(runs) and counts["fritz"] == 0
+    partial = ("ana", "a_a", "ben", "dora", "gabi", "hugo", "jan")
     assert all(0 < counts[name] < len(runs) for name in partial), counts
+    # A champion reads every run of their workspace (not only what they started or were
+    # assigned); a user of it only their own and their tasks' runs.
+    per_workspace = len(runs) // 2
+    assert counts["gabi"] == per_workspace, counts  # neither starter nor assignee in w1
+    assert counts["ben"] > per_workspace, counts  # w1, plus the runs he started in w2
+    assert counts["hugo"] > per_workspace, counts  # w1, plus w2's runs with tasks for role:hr
