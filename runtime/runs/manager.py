@@ -21,7 +21,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -88,6 +88,9 @@ class RunManager:
         self._results: dict[str, dict[str, Any]] = {}
         # Writes that make a longer run visible (see `_drive`), by run.
         self._visibility: dict[str, asyncio.Task[None]] = {}
+        # Called first in every sweep: other state of this process that follows the
+        # database (e.g. the model endpoints, runtime/llm/endpoints.py). Each must not raise.
+        self.sweep_hooks: list[Callable[[], Awaitable[None]]] = []
 
     # -- starting ---------------------------------------------------------------------
     async def start(
@@ -458,6 +461,8 @@ class RunManager:
     # -- background sweep -------------------------------------------------------------
     async def sweep(self) -> list[str]:
         """One pass: expire tasks, resume decided runs, adopt orphans. Returns resumed ids."""
+        for hook in self.sweep_hooks:
+            await hook()
         async with self.db.write() as session:
             await approvals.expire_due(session)
         async with self.db.read() as session:
