@@ -325,6 +325,8 @@ class HFChatModel:
                 f"the model endpoint '{endpoint.name}' at {endpoint.display_url} may not be called: "
                 f"{denied.message}"
             ) from None
+        except RemoteFailure as failed:  # the guard could not resolve the host name
+            raise _unavailable(endpoint, f"cannot be reached: {failed.message}", "unreachable") from None
         except (TimeoutError, httpx2.TimeoutException):
             raise _unavailable(
                 endpoint,

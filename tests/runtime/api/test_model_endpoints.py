@@ -151,6 +151,8 @@ async def test_the_test_button_names_what_went_wrong(
     assert (await outcome(keyed_server.url))["error"] == "unauthorized"  # no key at all
     assert keyed_server.refused == 2 and keyed_server.requests == []
 
+    unknown = await outcome("http://no-such-host.invalid:8080")
+    assert unknown["error"] == "unreachable" and "does not resolve" in unknown["message"]
     down = await outcome(closed_port_url())
     assert down["error"] == "unreachable" and "Connection refused" in down["message"]
     assert (await outcome(f"{keyed_server.url}/not-the-api", api_key=KEY))["error"] == "not_found"
