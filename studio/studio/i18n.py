@@ -12,6 +12,7 @@ from typing import Any
 
 from studio.i18n_editor import WORKING_COPY_ERRORS, WORKING_COPY_TEXTS
 from studio.i18n_insight import AUDIT_TEXTS, MONITORING_TEXTS
+from studio.i18n_models import MODEL_ERRORS, MODEL_TEXTS, no_model_sentence
 from studio.i18n_operate import CONNECTION_TEXTS, FEEDBACK_TEXTS, KNOWLEDGE_TEXTS, OPERATE_ERRORS
 from studio.i18n_testcases import TESTCASE_ERRORS, TESTCASE_TEXTS
 from studio.i18n_trust import TRUST_ERRORS, TRUST_TEXTS
@@ -330,6 +331,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     **AUDIT_TEXTS,
     **TRUST_TEXTS,
     **WORKING_COPY_TEXTS,
+    **MODEL_TEXTS,
 }
 
 # Node types the runtime ships: title and one line for the palette. Types the runtime
@@ -527,6 +529,7 @@ ERRORS: dict[str, tuple[str, str]] = {
     **OPERATE_ERRORS,
     **TRUST_ERRORS,
     **WORKING_COPY_ERRORS,
+    **MODEL_ERRORS,
 }
 
 # Lead-ins for codes without a sentence of their own; the runtime's message follows.
@@ -606,6 +609,8 @@ def describe_step_error(error: Any, lang: str = DEFAULT_LANGUAGE) -> str:
     if not isinstance(error, dict):
         return str(error or "")
     code = str(error.get("code") or "")
+    if code == "no_model_endpoint":
+        return no_model_sentence(error, lang)
     if code in STEP_ERRORS:
         limit = str(error.get("limit") or "")
         label = _pick(TEMPLATE_LIMITS[limit], lang) if limit in TEMPLATE_LIMITS else limit

@@ -12,6 +12,7 @@ ASSISTANTS = "/assistants"
 TASKS = "/tasks"
 KNOWLEDGE = "/knowledge"
 CONNECTIONS = "/connections"
+MODELS = "/models"
 MONITORING = "/monitoring"
 AUDIT = "/audit"
 

@@ -12,6 +12,7 @@ from studio.pages.editor import editor_page
 from studio.pages.flows import FlowsState, flows_page
 from studio.pages.knowledge import knowledge_page
 from studio.pages.login import LoginState, login_page
+from studio.pages.models import models_page
 from studio.pages.monitoring import monitoring_page
 from studio.pages.review import ReviewState, review_page
 from studio.pages.tasks import TasksState, tasks_page
@@ -20,6 +21,7 @@ from studio.state.base import AppState
 from studio.state.connections import ConnectionsState
 from studio.state.editor import EditorState
 from studio.state.knowledge import KnowledgeState
+from studio.state.models import ModelsState
 from studio.state.monitoring import MonitoringState
 from studio.state.testcases import CasesState
 
@@ -86,6 +88,12 @@ app.add_page(
     route=routes.CONNECTIONS,
     title=f"{TITLE} - Verbindungen",
     on_load=[AppState.require_sign_in, ConnectionsState.load],
+)
+app.add_page(
+    models_page,
+    route=routes.MODELS,
+    title=f"{TITLE} - Modelle",
+    on_load=[AppState.require_sign_in, ModelsState.load],
 )
 app.add_page(
     monitoring_page,
