@@ -119,6 +119,7 @@ class ModelsState(AppState):
         self.testing = ""
         self.test_text = {**self.test_text, name: probe_result_text(result, self.lang)}
         self.test_ok = {**self.test_ok, name: bool(result.get("ok"))}
+        yield ModelsState.load  # the row's "last test" too
 
     @rx.event
     def ask_delete(self, name: str) -> None:
