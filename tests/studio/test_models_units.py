@@ -15,9 +15,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "studio"))
 
 from studio.api import RuntimeClient
+from studio.chat_view import run_error_text
 from studio.i18n_models import MODEL_TEXTS
 from studio.model_forms import endpoint_row, probe_result_text, request_from_form
-from studio.pages.assistants import _error_text
 
 from runtime.llm.client import FAILURE_REASONS
 from studio import i18n
@@ -63,13 +63,13 @@ def test_the_test_panel_says_it_at_the_failed_step() -> None:
 
 def test_the_chat_says_it_in_the_readers_language() -> None:
     run = {"status": "failed", "error": NO_MODEL}
-    assert _error_text(run, "de") == GERMAN
-    assert _error_text(run, "en") == ENGLISH
+    assert run_error_text(run, "de") == GERMAN
+    assert run_error_text(run, "en") == ENGLISH
     # Errors without a code stay the runtime's words, as before.
-    assert _error_text({"error": {"message": "the node took longer than its timeout"}}, "de") == (
+    assert run_error_text({"error": {"message": "the node took longer than its timeout"}}, "de") == (
         "the node took longer than its timeout"
     )
-    assert _error_text({"status": "failed"}, "de") == ""
+    assert run_error_text({"status": "failed"}, "de") == ""
 
 
 # -- the models page -----------------------------------------------------------------------------
