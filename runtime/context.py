@@ -13,20 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
 from nodes.template_workers import ProcessLimits, Templates
 from runtime.audit.anchors import Anchorer
 from runtime.connections.egress import EgressGuard, EgressPolicy
+from runtime.connections.secrets import SecretBox, load_key
 from runtime.connections.service import ConnectionService
 from runtime.db.database import Database
 from runtime.db.migrate import upgrade
-from runtime.db.models import ModelEndpoint
 from runtime.engine.compiled import FlowCache
 from runtime.engine.executor import Engine
 from runtime.knowledge.service import KnowledgeService
 from runtime.llm.client import HFChatModel, ModelEndpoints
+from runtime.llm.endpoints import ModelEndpointRegistry
 from runtime.notifications.outbox import MailOutbox
 from runtime.policy.authorizer import Authorizer
 from runtime.private_files import create_once, private_directory, private_file
@@ -73,6 +72,7 @@ class Runtime:
     anchorer: Anchorer | None = None
     # Sends notification mails in the background (None: no e-mail connections here).
     outbox: MailOutbox | None = None
+    model_endpoints: ModelEndpointRegistry | None = None
 
     @classmethod
     def build(
@@ -90,6 +90,13 @@ class Runtime:
             node_services["llm"] = HFChatModel(ModelEndpoints.from_settings(settings), guard=guard)
         node_services.setdefault("knowledge", KnowledgeService(settings, db))
         node_services.setdefault("connections", ConnectionService(settings, db, guard=guard))
+        # One key for every secret at rest: connections' and model endpoints'.
+        connections = node_services["connections"]
+        box = (
+            connections.box
+            if isinstance(connections, ConnectionService)
+            else SecretBox(load_key(settings.data_dir, key_file=settings.secret_key_file))
+        )
         node_services.setdefault("templates", templates_for(settings))
         engine = Engine(node_services, max_node_timeout_s=settings.node_timeout_s)
         runs = RunManager(db, settings, engine, FlowCache(registry))
@@ -99,6 +106,12 @@ class Runtime:
             if isinstance(connections, ConnectionService)
             else None
         )
+        llm = node_services["llm"]
+        model_endpoints = ModelEndpointRegistry(
+            settings, db, box, llm if isinstance(llm, HFChatModel) else None, guard, registry
+        )
+        # Every process (replica, worker) follows the admins' changes within one sweep.
+        runs.sweep_hooks.append(model_endpoints.refresh)
         return cls(
             settings=settings,
             db=db,
@@ -110,6 +123,7 @@ class Runtime:
             jwt_secret=jwt_secret(settings),
             anchorer=Anchorer(settings, db),
             outbox=outbox,
+            model_endpoints=model_endpoints,
         )
 
     async def startup(self, *, migrate: bool = True, background: bool = True) -> None:
@@ -126,15 +140,9 @@ class Runtime:
                 self.outbox.start()
 
     async def reload_model_endpoints(self) -> None:
-        """Apply admin-registered endpoints (on start and after an admin changes them)."""
-        llm = self.services.get("llm")
-        if not isinstance(llm, HFChatModel):
-            return
-        async with self.db.read() as session:
-            rows = (await session.execute(select(ModelEndpoint))).scalars().all()
-        llm.endpoints = ModelEndpoints.from_settings(
-            self.settings, [(row.name, row.base_url, row.model, None) for row in rows]
-        )
+        """Serve the admin-registered endpoints (on start; changes: `ModelEndpointRegistry`)."""
+        if self.model_endpoints is not None:
+            await self.model_endpoints.reload()
 
     async def shutdown(self) -> None:
         if self.outbox is not None:

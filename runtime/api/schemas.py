@@ -85,12 +85,6 @@ class DecisionRequest(Body):
     payload: Any = None
 
 
-class EndpointCreate(Body):
-    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    base_url: str
-    model: str = "tgi"
-
-
 # -- sessions and passwords (runtime/users/auth_controller.py) ---------------------------
 class PasswordChange(Body):
     current_password: str = Field(..., min_length=1, max_length=1024)

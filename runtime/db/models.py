@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -193,8 +194,16 @@ class ModelEndpoint(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     base_url: Mapped[str] = mapped_column(String(500))
     model: Mapped[str] = mapped_column(String(200), default="tgi")
+    # The API key, sealed with the connections' `SecretBox` (runtime/connections/secrets.py).
     api_key_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = _created()
+    # runtime/llm/endpoints.py: who registered it, the last change, the last test button.
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_test_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_test_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    last_test_error: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_test_latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 # -- runs -------------------------------------------------------------------------------
@@ -383,3 +392,13 @@ class LoginThrottle(Base):
     # Attempts refused while locked, not yet written to the audit trail.
     refused: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# -- change counters (runtime/db/change_counters.py) -------------------------------------
+class ChangeCounter(Base):
+    """A number bumped with every change of something each process keeps in memory (e.g.
+    `model_endpoints`); every process's sweep compares it with the one it loaded."""
+
+    __tablename__ = "change_counters"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)

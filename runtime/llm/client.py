@@ -15,6 +15,11 @@ do: an endpoint on a loopback, private or metadata address is refused unless
 `DIRIGENT_EGRESS_ALLOW` lists it (`EgressDenied`). The one exception is the server the
 operator configured in `DIRIGENT_LLM_URL` (as trusted as the allow list itself, which is
 configured in the same place): its host is reachable without being listed.
+
+Errors, for programs: an unknown name is `NoModelEndpoint` (code `no_model_endpoint`,
+with the `model` name: the studio says in words who can connect a model); every other
+failure is `EndpointUnavailable`, whose `reason` is one of `FAILURE_REASONS` (what the
+admins' test button shows).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import asyncio
 import contextvars
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator
-from contextlib import aclosing, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -42,9 +47,44 @@ if TYPE_CHECKING:
     from runtime.settings import Settings
 
 DEFAULT_ENDPOINT = "default"
+# Why a call to an endpoint failed (`EndpointUnavailable.reason`, the test button's `error`).
+FAILURE_REASONS = (
+    "not_allowed",  # the egress guard refused the address
+    "unreachable",  # no connection, or it broke off
+    "timeout",  # no (complete) answer in time
+    "unauthorized",  # HTTP 401/403: the API key is missing or wrong
+    "not_found",  # HTTP 404: no Messages API at this base URL, or no such model id
+    "server_error",  # HTTP 429 or 5xx: the server is overloaded or failing
+    "bad_response",  # any other refusal, or an answer that is not a Messages API answer
+)
 
 # (name, base_url, model, api_key): what the runtime reads from `ModelEndpoint` rows.
 EndpointRow = tuple[str, str, str, str | None]
+
+
+class NoModelEndpoint(ServiceUnavailable):
+    """No endpoint has the name a node asks for (none configured at all, or another name)."""
+
+    code = "no_model_endpoint"
+
+    def __init__(self, model: str, known: list[str]) -> None:
+        super().__init__(
+            f"there is no model endpoint named '{model}' (known endpoints: {', '.join(known) or 'none'}); "
+            "set DIRIGENT_LLM_URL or register an endpoint",
+            field="config.model",
+        )
+        self.model = model
+
+    def parameters(self) -> dict[str, Any]:
+        return {"model": self.model}
+
+
+class EndpointUnavailable(ServiceUnavailable):
+    """A call to an endpoint failed; `reason` (one of `FAILURE_REASONS`) says why."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -85,9 +125,7 @@ class ModelEndpoints:
                 self.register(*endpoint)
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, registered: Iterable[EndpointRow] = ()
-    ) -> ModelEndpoints:
+    def from_settings(cls, settings: Settings, registered: Iterable[EndpointRow] = ()) -> ModelEndpoints:
         """`DIRIGENT_LLM_URL` as "default" (when set), then the `registered` rows."""
         endpoints = cls()
         trusted = origin(settings.llm_url) if settings.llm_url else None
@@ -113,8 +151,7 @@ class ModelEndpoints:
             raise ValueError("a model endpoint needs a name")
         if urlsplit(base_url).scheme not in ("http", "https"):
             raise ValueError(
-                f"model endpoint '{name}': base URL must start with http:// or https://, "
-                f"got {base_url!r}"
+                f"model endpoint '{name}': base URL must start with http:// or https://, got {base_url!r}"
             )
         return self._add(
             ChatEndpoint(name, base_url.rstrip("/"), model or "tgi", api_key or None, trusted=trusted)
@@ -128,12 +165,7 @@ class ModelEndpoints:
         try:
             return self._by_name[name]
         except KeyError:
-            known = ", ".join(sorted(self._by_name)) or "none"
-            raise ServiceUnavailable(
-                f"there is no model endpoint named '{name}' (known endpoints: {known}); "
-                "set DIRIGENT_LLM_URL or register an endpoint",
-                field="config.model",
-            ) from None
+            raise NoModelEndpoint(name, sorted(self._by_name)) from None
 
     def names(self) -> list[str]:
         return sorted(self._by_name)
@@ -258,12 +290,31 @@ class HFChatModel:
 
     async def chat(self, request: ChatRequest, on_token: TokenSink | None = None) -> ChatResult:
         endpoint = self.endpoints.get(request.model)
+        client = self._client(endpoint, streaming=on_token is not None)
+        return await self._answer(client, endpoint, request, on_token)
+
+    async def probe(self, endpoint: ChatEndpoint, timeout_s: float = 30.0) -> ChatResult:
+        """A one-token answer from `endpoint` (registered here or not yet): the admins' test.
+
+        It goes through the same egress guard and error mapping as every call, on a client
+        of its own that is closed afterwards (the cached ones serve the registered
+        endpoints). Failures raise `EndpointUnavailable` (with its `reason`) or `EgressDenied`.
+        """
+        request = ChatRequest(
+            endpoint.name, [{"role": "user", "content": "Hi"}], max_tokens=1, timeout_s=timeout_s
+        )
+        return await self._answer(self._own_client(endpoint), endpoint, request, None)
+
+    async def _answer(
+        self,
+        client_slot: AbstractAsyncContextManager[AsyncInferenceClient],
+        endpoint: ChatEndpoint,
+        request: ChatRequest,
+        on_token: TokenSink | None,
+    ) -> ChatResult:
         arguments = _arguments(endpoint, request)
         try:
-            async with (
-                self._client(endpoint, streaming=on_token is not None) as client,
-                asyncio.timeout(request.timeout_s),
-            ):
+            async with client_slot as client, asyncio.timeout(request.timeout_s):
                 if on_token is None:
                     return await self._complete(client, endpoint, arguments)
                 return await self._stream(client, endpoint, arguments, on_token)
@@ -274,12 +325,16 @@ class HFChatModel:
                 f"the model endpoint '{endpoint.name}' at {endpoint.display_url} may not be called: "
                 f"{denied.message}"
             ) from None
+        except RemoteFailure as failed:  # the guard could not resolve the host name
+            raise _unavailable(endpoint, f"cannot be reached: {failed.message}", "unreachable") from None
         except (TimeoutError, httpx2.TimeoutException):
             raise _unavailable(
-                endpoint, f"did not answer within {request.timeout_s:g} s (the node's timeout)"
+                endpoint,
+                f"did not answer within {request.timeout_s:g} s (the node's timeout)",
+                "timeout",
             ) from None
         except (httpx2.HTTPError, ValueError) as error:
-            raise _unavailable(endpoint, _describe(error, endpoint)) from None
+            raise _unavailable(endpoint, *_describe(error, endpoint)) from None
 
     async def aclose(self) -> None:
         """Close every client (and the connections they hold); calls in flight fail."""
@@ -316,6 +371,17 @@ class HFChatModel:
             if slot.active == 0 and slot in self._retired:
                 self._retired.discard(slot)
                 await slot.client.close()
+
+    @asynccontextmanager
+    async def _own_client(self, endpoint: ChatEndpoint) -> AsyncIterator[AsyncInferenceClient]:
+        """A client for one call, on the endpoint's guarded transport, closed afterwards."""
+        client = self._new_client(endpoint)
+        transport = _NEXT_TRANSPORT.set(self._transport(endpoint))
+        try:
+            yield client
+        finally:
+            _NEXT_TRANSPORT.reset(transport)
+            await client.close()
 
     async def _retire(self, endpoint: ChatEndpoint) -> None:
         """Stop handing out this endpoint's client; close it now or after its last call."""
@@ -370,9 +436,7 @@ class HFChatModel:
         finish_reason: str | None = None
         model = endpoint.model
         usage_please = ChatCompletionInputStreamOptions(include_usage=True)
-        stream = await client.chat_completion(
-            **arguments, stream=True, stream_options=usage_please
-        )
+        stream = await client.chat_completion(**arguments, stream=True, stream_options=usage_please)
         async with aclosing(stream):
             async for chunk in stream:
                 model = chunk.model or model
@@ -387,9 +451,7 @@ class HFChatModel:
                             await on_token(piece)
                         except Exception as error:
                             raise _TokenSinkFailed(error) from error
-        return ChatResult(
-            text="".join(pieces), usage=usage, model=model, finish_reason=finish_reason
-        )
+        return ChatResult(text="".join(pieces), usage=usage, model=model, finish_reason=finish_reason)
 
 
 def _arguments(endpoint: ChatEndpoint, request: ChatRequest) -> dict[str, Any]:
@@ -417,35 +479,38 @@ def _usage(reported: Any) -> dict[str, int]:
     }
 
 
-def _describe(error: Exception, endpoint: ChatEndpoint) -> str:
-    """What went wrong, in words for a champion; server text is trimmed and scrubbed."""
+def _describe(error: Exception, endpoint: ChatEndpoint) -> tuple[str, str]:
+    """What went wrong, in words for a champion (server text trimmed and scrubbed), and
+    its reason (one of `FAILURE_REASONS`)."""
     if isinstance(error, HfHubHTTPError) and error.response is not None:
         status = error.response.status_code
         detail = _scrub(error.server_message or "", endpoint)
         said = f": {detail}" if detail else ""
         if status in (401, 403):
-            return f"refused the credentials (HTTP {status}); check the endpoint's API key"
+            return f"refused the credentials (HTTP {status}); check the endpoint's API key", "unauthorized"
         if status == 404:
             return (
-                "has no Messages API at this URL (HTTP 404); the base URL should be the "
-                "server's root, e.g. http://tgi:80"
+                "has no Messages API at this URL (HTTP 404), or does not serve this model id; "
+                f"the base URL should be the server's root, e.g. http://tgi:80{said}",
+                "not_found",
             )
         if status == 429:
-            return f"is overloaded (HTTP 429); try again later{said}"
+            return f"is overloaded (HTTP 429); try again later{said}", "server_error"
         if status >= 500:
-            return f"failed with HTTP {status}{said}"
-        return f"rejected the request (HTTP {status}){said}"
+            return f"failed with HTTP {status}{said}", "server_error"
+        return f"rejected the request (HTTP {status}){said}", "bad_response"
     if isinstance(error, TextGenerationError):
-        return f"reported an error while generating: {_scrub(str(error), endpoint)}"
+        return f"reported an error while generating: {_scrub(str(error), endpoint)}", "server_error"
     if isinstance(error, httpx2.ConnectError):
         return (
             f"cannot be reached ({_scrub(_os_reason(error), endpoint)}); "
-            "is the server running and the URL right?"
+            "is the server running and the URL right?",
+            "unreachable",
         )
     detail = _scrub(str(error), endpoint)
     if isinstance(error, httpx2.TransportError):
-        return f"broke off the connection ({type(error).__name__}: {detail})"
-    return f"answered with something that is not a Messages API answer ({detail})"
+        return f"broke off the connection ({type(error).__name__}: {detail})", "unreachable"
+    return f"answered with something that is not a Messages API answer ({detail})", "bad_response"
 
 
 def _os_reason(error: BaseException) -> str:
@@ -474,7 +539,7 @@ def _scrub(text: str, endpoint: ChatEndpoint, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _unavailable(endpoint: ChatEndpoint, what: str) -> ServiceUnavailable:
-    return ServiceUnavailable(
-        f"the model endpoint '{endpoint.name}' at {endpoint.display_url} {what}"
+def _unavailable(endpoint: ChatEndpoint, what: str, reason: str) -> EndpointUnavailable:
+    return EndpointUnavailable(
+        f"the model endpoint '{endpoint.name}' at {endpoint.display_url} {what}", reason
     )

@@ -27,7 +27,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -95,6 +95,9 @@ class RunManager:
         self._results: dict[str, dict[str, Any]] = {}
         # Writes that make a longer run visible (see `_drive`), by run.
         self._visibility: dict[str, asyncio.Task[None]] = {}
+        # Called first in every sweep: other state of this process that follows the
+        # database (e.g. the model endpoints, runtime/llm/endpoints.py). Each must not raise.
+        self.sweep_hooks: list[Callable[[], Awaitable[None]]] = []
 
     # -- starting ---------------------------------------------------------------------
     async def start(
@@ -509,6 +512,8 @@ class RunManager:
     # -- background sweep -------------------------------------------------------------
     async def sweep(self) -> list[str]:
         """One pass: expire tasks, resume decided runs, adopt orphans. Returns resumed ids."""
+        for hook in self.sweep_hooks:
+            await hook()
         async with self.db.write() as session:
             await approvals.expire_due(session)
             await prune_expired(session)  # idempotency keys older than 24 h

@@ -354,6 +354,23 @@ class RuntimeClient:
     async def model_endpoints(self) -> list[dict[str, Any]]:
         return await self.request("GET", "/api/model-endpoints")
 
+    # -- model endpoints (admins) ---------------------------------------------------------
+    async def create_model_endpoint(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`body`: name, base_url, model and, optionally, api_key."""
+        return await self.request("POST", "/api/model-endpoints", json_body=body)
+
+    async def update_model_endpoint(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """`changes`: base_url, model; api_key sets the key, None removes it, left out keeps it."""
+        return await self.request("PATCH", f"/api/model-endpoints/{_segment(name)}", json_body=changes)
+
+    async def delete_model_endpoint(self, name: str) -> None:
+        await self.request("DELETE", f"/api/model-endpoints/{_segment(name)}")
+
+    async def test_model_endpoint(self, name: str) -> dict[str, Any]:
+        return await self.request(
+            "POST", f"/api/model-endpoints/{_segment(name)}/test", timeout=UPLOAD_TIMEOUT
+        )
+
     async def knowledge_indexes(self, workspace: str) -> list[dict[str, Any]]:
         return await self.request("GET", f"/api/workspaces/{_segment(workspace)}/knowledge")
 

@@ -7,6 +7,7 @@ outputs_markdown   a run's declared outputs as Markdown, by type: text as it is,
 source_groups      the passages the run's knowledge searches used, grouped by document
 input_fields       the assistant's declared inputs as form fields (title, hint,
                    required, widget by type, default) and `parse_inputs` back
+run_error_text     why a run failed, in the reader's language where its code is known
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from studio.i18n import describe_step_error
 
 # The output shown on its own, first, when a flow declares several.
 MAIN_OUTPUTS = ("answer", "result", "text")
@@ -323,3 +326,11 @@ def parse_inputs(inputs: dict[str, Any], values: dict[str, str]) -> dict[str, An
         else:
             parsed[name] = text
     return parsed
+
+
+# -- errors ---------------------------------------------------------------------------------
+def run_error_text(run: dict[str, Any], lang: str) -> str:
+    """Why the run failed: a known code (e.g. `no_model_endpoint`) in the reader's language,
+    else the runtime's words."""
+    error = run.get("error")
+    return describe_step_error(error, lang) if isinstance(error, dict) else ""

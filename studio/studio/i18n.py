@@ -13,6 +13,7 @@ from typing import Any
 from studio.i18n_editor import WORKING_COPY_ERRORS, WORKING_COPY_TEXTS
 from studio.i18n_inbox import INBOX_ERRORS, INBOX_TEXTS
 from studio.i18n_insight import AUDIT_TEXTS, MONITORING_TEXTS
+from studio.i18n_models import MODEL_ERRORS, MODEL_TEXTS, no_model_sentence
 from studio.i18n_operate import CONNECTION_TEXTS, FEEDBACK_TEXTS, KNOWLEDGE_TEXTS, OPERATE_ERRORS
 from studio.i18n_review import REVIEW_TEXTS
 from studio.i18n_runs import RUNS_ERRORS, RUNS_TEXTS
@@ -336,6 +337,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     **INBOX_TEXTS,
     **REVIEW_TEXTS,
     **RUNS_TEXTS,
+    **MODEL_TEXTS,
 }
 
 # Node types the runtime ships: title and one line for the palette. Types the runtime
@@ -540,6 +542,7 @@ ERRORS: dict[str, tuple[str, str]] = {
     **WORKING_COPY_ERRORS,
     **INBOX_ERRORS,
     **RUNS_ERRORS,
+    **MODEL_ERRORS,
 }
 
 # Lead-ins for codes without a sentence of their own; the runtime's message follows.
@@ -619,6 +622,8 @@ def describe_step_error(error: Any, lang: str = DEFAULT_LANGUAGE) -> str:
     if not isinstance(error, dict):
         return str(error or "")
     code = str(error.get("code") or "")
+    if code == "no_model_endpoint":
+        return no_model_sentence(error, lang)
     if code in STEP_ERRORS:
         limit = str(error.get("limit") or "")
         label = _pick(TEMPLATE_LIMITS[limit], lang) if limit in TEMPLATE_LIMITS else limit

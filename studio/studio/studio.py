@@ -13,6 +13,7 @@ from studio.pages.flows import FlowsState, flows_page
 from studio.pages.inbox import inbox_page
 from studio.pages.knowledge import knowledge_page
 from studio.pages.login import LoginState, login_page
+from studio.pages.models import models_page
 from studio.pages.monitoring import monitoring_page
 from studio.pages.review import ReviewState, review_page
 from studio.pages.runs import runs_page
@@ -23,6 +24,7 @@ from studio.state.connections import ConnectionsState
 from studio.state.editor import EditorState
 from studio.state.inbox import InboxState, NotifySettingsState
 from studio.state.knowledge import KnowledgeState
+from studio.state.models import ModelsState
 from studio.state.monitoring import MonitoringState
 from studio.state.runs import RunsState
 from studio.state.testcases import CasesState
@@ -96,6 +98,12 @@ app.add_page(
     route=routes.CONNECTIONS,
     title=f"{TITLE} - Verbindungen",
     on_load=[AppState.require_sign_in, ConnectionsState.load, NotifySettingsState.load],
+)
+app.add_page(
+    models_page,
+    route=routes.MODELS,
+    title=f"{TITLE} - Modelle",
+    on_load=[AppState.require_sign_in, ModelsState.load],
 )
 app.add_page(
     monitoring_page,

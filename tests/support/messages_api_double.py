@@ -12,7 +12,9 @@ uses:
     GET  /info                  TGI's model description
 
 Tests script the next answers (`reply(...)` or `respond_with(fn)`) and read what was
-sent (`requests`, `last_request`, `headers`)::
+sent (`requests`, `last_request`, `headers`). Like vLLM started with `--api-key`, the
+double can require a key (`MessagesApiDouble(api_key=...)`): a chat request without
+`Authorization: Bearer <key>` gets 401 and is counted in `refused`, not in `requests`::
 
     messages_api.reply("Paris.", usage={"prompt_tokens": 9, "completion_tokens": 2})
     ... run the node ...
@@ -77,8 +79,10 @@ Responder = Callable[[dict[str, Any]], "Reply | str"]
 class MessagesApiDouble:
     """TEST DOUBLE standing in for a TGI server (see the module docstring)."""
 
-    def __init__(self, model_id: str = "double/tiny-chat") -> None:
+    def __init__(self, model_id: str = "double/tiny-chat", *, api_key: str | None = None) -> None:
         self.model_id = model_id
+        self.api_key = api_key
+        self.refused = 0  # chat requests refused for a missing or wrong key
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._responder: Responder = lambda body: Reply()
@@ -177,6 +181,12 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length)
         if self.path != "/v1/chat/completions":
             self._send_json(404, {"error": f"no route {self.path}", "error_type": "not_found"})
+            return
+        wanted = self.double.api_key
+        if wanted is not None and self.headers.get("authorization") != f"Bearer {wanted}":
+            with self.double._lock:
+                self.double.refused += 1
+            self._send_json(401, {"error": "invalid API key", "error_type": "authentication"})
             return
         try:
             body = json.loads(raw)

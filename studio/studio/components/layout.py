@@ -85,6 +85,9 @@ def sidebar() -> rx.Component:
                     AppState.is_admin,
                     _nav_item("nav_connections", "plug", routes.CONNECTIONS, "nav-connections"),
                 ),
+                rx.cond(
+                    AppState.is_global_admin, _nav_item("nav_models", "cpu", routes.MODELS, "nav-models")
+                ),
             ),
         ),
         spacing="1",

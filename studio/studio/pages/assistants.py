@@ -31,6 +31,7 @@ from studio.chat_view import (
     main_input,
     outputs_markdown,
     parse_inputs,
+    run_error_text,
     source_groups,
 )
 from studio.components.feedback import feedback_bar
@@ -53,11 +54,6 @@ def _new_message(role: str, text: str, kind: str, status: str, message_id: str =
         "status": status,
         "run_id": "",
     }
-
-
-def _error_text(run: dict[str, Any]) -> str:
-    error = run.get("error")
-    return str(error.get("message") or "") if isinstance(error, dict) else ""
 
 
 class AssistantsState(AppState):
@@ -210,7 +206,7 @@ class AssistantsState(AppState):
             elif status == "waiting":
                 self._update(answer_id, text="", kind="final", status=status)
             elif status != "running":
-                self._update(answer_id, text=_error_text(final), kind="error", status=status)
+                self._update(answer_id, text=run_error_text(final, self.lang), kind="error", status=status)
             self.busy = False
             run_id = next((m["run_id"] for m in self.messages if m["id"] == answer_id), "")
         await self._finish(client, answer_id, run_id)
@@ -241,7 +237,7 @@ class AssistantsState(AppState):
                     answer_id, text=outputs_markdown(run.get("outputs")), kind="final", status=status
                 )
             elif status not in ("waiting", "running"):
-                self._update(answer_id, text=_error_text(run), kind="error", status=status)
+                self._update(answer_id, text=run_error_text(run, self.lang), kind="error", status=status)
             found = source_groups(run, self.tr("page"), (self.tr("passage_one"), self.tr("passages_count")))
             if found:
                 self.sources = {**self.sources, answer_id: found}

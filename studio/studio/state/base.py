@@ -48,6 +48,11 @@ class AppState(rx.State):
         return "admin" in self.global_roles or "admin" in self.workspace_roles.get(self.workspace, [])
 
     @rx.var
+    def is_global_admin(self) -> bool:
+        """Admin of the whole platform (models, users), not only of a workspace."""
+        return "admin" in self.global_roles
+
+    @rx.var
     def can_build(self) -> bool:
         """Champion (or admin) of the current workspace: may create and edit flows there."""
         roles = self.workspace_roles.get(self.workspace, [])

@@ -10,7 +10,7 @@ board2 (global board), user (user of sales), outsider (user of hr), hrchampion
 (champion of hr), admin (global admin), salesadmin (admin of sales), and nobody (no token).
 
 Each row: method, path, the setup it needs, then the expected status per person.
-Placeholders in paths: {flow} {slug} {run} {task} {report}. Setups:
+Placeholders in paths: {flow} {slug} {run} {task} {report} {endpoint}. Setups:
   -            nothing
   draft        a flow of sales, version 1 a draft by champion, its test cases run ({report})
   untested     a flow of sales without test cases (only an admin's override submits it)
@@ -24,6 +24,7 @@ Placeholders in paths: {flow} {slug} {run} {task} {report}. Setups:
                four eyes, champion2 sees it but only champion decides it
   done-run     a finished run started by `user` ({run}, and its flow {flow})
   other-run    a finished run started by `champion2`
+  endpoint     a model endpoint registered by admin ({endpoint})
 A row whose setup a successful call changes (`fresh`) gets a new setup per successful caller.
 All rows share one app (module scope); every setup makes flows with slugs of their own.
 """
@@ -88,6 +89,11 @@ def new_flow(uniq: str) -> dict[str, Any]:
 
 def changed_document(uniq: str) -> dict[str, Any]:
     return {"document": template_flow(marker=uniq)}
+
+
+def new_endpoint(uniq: str) -> dict[str, Any]:
+    # `.invalid` never resolves: the egress guard lets it pass (every call checks again).
+    return {"name": f"m-{uniq}", "base_url": "http://models.invalid:8080", "api_key": "sk-matrix"}
 
 
 def greet(_: str) -> dict[str, Any]:
@@ -195,6 +201,15 @@ ROWS = [
     row("GET",  "/api/audit/export",         "-",            403, 403, 200, 200, 403, 403, 403, 200, 403, 401),
     row("GET",  "/api/audit/verify",         "-",            403, 403, 200, 200, 403, 403, 403, 200, 403, 401),
     row("POST", "/api/audit/anchor",         "-",            403, 403, 201, 201, 403, 403, 403, 201, 403, 401),
+    # Model endpoints: names for every form, changes for global admins only.
+    row("GET",  "/api/model-endpoints",      "endpoint",     200, 200, 200, 200, 200, 200, 200, 200, 200, 401),
+    row("POST", "/api/model-endpoints",      "-",            403, 403, 403, 403, 403, 403, 403, 201, 403, 401,
+        body=new_endpoint),
+    row("PATCH", "/api/model-endpoints/{endpoint}", "endpoint", 403, 403, 403, 403, 403, 403, 403, 200, 403, 401,
+        body=lambda _: {"model": "other/model"}),
+    row("POST", "/api/model-endpoints/{endpoint}/test", "endpoint", 403, 403, 403, 403, 403, 403, 403, 200, 403, 401),
+    row("DELETE", "/api/model-endpoints/{endpoint}", "endpoint", 403, 403, 403, 403, 403, 403, 403, 200, 403, 401,
+        fresh=True),
 ]
 # fmt: on
 
@@ -211,6 +226,9 @@ class Shared:
         sc = self.scenario
         if name == "-":
             return {}
+        if name == "endpoint":
+            created = expect(await sc.as_("admin").post("/api/model-endpoints", json=new_endpoint(unique_slug())), 201)
+            return {"endpoint": created["name"]}
         if name == "untested":
             flow = await sc.create(template_flow() | {"tests": []})
             return {"flow": flow["id"], "slug": flow["slug"]}
