@@ -92,6 +92,8 @@ class Runtime:
             self.runs.start_background()
             if isinstance(connections := self.services.get("connections"), ConnectionService):
                 connections.start_background(self.runs)  # schedule triggers
+            if isinstance(knowledge := self.services.get("knowledge"), KnowledgeService):
+                await knowledge.ensure_started()  # claim ingestion jobs, resume left-behind ones
 
     async def reload_model_endpoints(self) -> None:
         """Apply admin-registered endpoints (on start and after an admin changes them)."""
@@ -108,6 +110,8 @@ class Runtime:
         if isinstance(connections := self.services.get("connections"), ConnectionService):
             await connections.stop()
         await self.runs.stop()
+        if isinstance(knowledge := self.services.get("knowledge"), KnowledgeService):
+            await knowledge.close()  # release the ingestion jobs running here to other processes
         close_llm = getattr(self.services.get("llm"), "aclose", None)
         if close_llm is not None:
             await close_llm()

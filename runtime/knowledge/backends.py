@@ -132,6 +132,7 @@ class EmbeddedBackend:
                     )
                 except Exception as error:  # this document stays as it was; the others go on
                     results.append(error)
+            self.store.checkpoint()
             return results
 
         return await asyncio.to_thread(store_all)
@@ -147,22 +148,32 @@ class EmbeddedBackend:
 
         matrix = np.concatenate(vectors) if vectors else np.zeros((0, self.model.dimension), np.float32)
         stored = [StoredChunk(c.ordinal, c.text, c.page, c.section) for c in document.chunks]
+
         # Everything is embedded before anything is written: a failure leaves the old content.
-        return await asyncio.to_thread(
-            self.store.replace_document,
-            document.document_id,
-            document.source,
-            stored,
-            matrix,
-            document.labels,
-            version=f"{document.version}:",
-        )
+        def store() -> int:
+            try:
+                return self.store.replace_document(
+                    document.document_id,
+                    document.source,
+                    stored,
+                    matrix,
+                    document.labels,
+                    version=f"{document.version}:",
+                )
+            finally:
+                self.store.checkpoint()
+
+        return await asyncio.to_thread(store)
 
     async def setup(self) -> None:
         return None
 
     async def delete_document(self, document_id: str, *, version: str | None = None, count: int = 0) -> None:
-        await asyncio.to_thread(self.store.delete_document, document_id)
+        def delete() -> None:
+            self.store.delete_document(document_id)
+            self.store.checkpoint()
+
+        await asyncio.to_thread(delete)
 
     async def search(
         self,
@@ -193,6 +204,7 @@ class EmbeddedBackend:
                 self.store.compact()
             else:
                 self.store.save()
+            self.store.checkpoint()
 
         await asyncio.to_thread(save)
 

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from runtime.knowledge.errors import FileTooComplex
 from runtime.knowledge.extract import Section
+from runtime.knowledge.limits import IngestLimits
 
 # Lower case, without the final period. Single letters are handled generally (initials,
 # "z. B.", "d. h.", "u. a.", "i. d. R."), so they need not be listed.
@@ -318,9 +320,13 @@ def _units(text: str, max_chars: int) -> Iterator[tuple[str, bool]]:
 
 def chunk_text(text: str, settings: ChunkingSettings | None = None) -> list[str]:
     """`text` cut into passages of at most `max_chars` characters, with overlap."""
+    return list(iter_chunks(text, settings))
+
+
+def iter_chunks(text: str, settings: ChunkingSettings | None = None) -> Iterator[str]:
+    """`chunk_text`, one passage at a time (a caller with a limit stops early)."""
     settings = settings or ChunkingSettings.model_validate({})
     max_chars, overlap_chars = settings.max_chars, settings.overlap_chars
-    chunks: list[str] = []
     current: list[str] = []  # units of the chunk being built
     joiners: list[str] = []  # what goes before each unit: "\n\n" at paragraphs, " " inside
     fresh = 0  # units in `current` that are not overlap from the previous chunk
@@ -334,8 +340,8 @@ def chunk_text(text: str, settings: ChunkingSettings | None = None) -> list[str]
     for unit, starts_paragraph in _units(text, max_chars):
         separator = "\n\n" if starts_paragraph else " "
         if current and length(current, joiners) + len(separator) + len(unit) > max_chars:
-            if fresh:
-                chunks.append(render(current, joiners))
+            if fresh and (finished := render(current, joiners).strip()):
+                yield finished
             # Carry whole trailing sentences of the finished chunk, up to overlap_chars.
             tail: list[str] = []
             tail_seps: list[str] = []
@@ -356,15 +362,30 @@ def chunk_text(text: str, settings: ChunkingSettings | None = None) -> list[str]
         current.append(unit)
         joiners.append(separator)
         fresh += 1
-    if current and fresh:
-        chunks.append(render(current, joiners))
-    return [chunk.strip() for chunk in chunks if chunk.strip()]
+    if current and fresh and (finished := render(current, joiners).strip()):
+        yield finished
 
 
-def chunk_sections(sections: Iterable[Section], settings: ChunkingSettings | None = None) -> list[Chunk]:
-    """Chunks of every section, numbered through the document, each with its page/section."""
+def chunk_sections(
+    sections: Iterable[Section], settings: ChunkingSettings | None = None, limits: IngestLimits | None = None
+) -> list[Chunk]:
+    """Chunks of every section, numbered through the document, each with its page/section.
+
+    With `limits`: at most `max_chunks` chunks, of at most `max_document_bytes` (UTF-8
+    text and section labels, which is what the index stores per passage); else
+    `FileTooComplex`.
+    """
     chunks: list[Chunk] = []
+    written = 0
     for section in sections:
-        for text in chunk_text(section.text, settings):
+        label_bytes = len((section.section or "").encode())
+        for text in iter_chunks(section.text, settings):
             chunks.append(Chunk(len(chunks), text, section.page, section.section))
+            if limits is None:
+                continue
+            written += len(text.encode()) + label_bytes
+            if len(chunks) > limits.max_chunks:
+                raise FileTooComplex("chunks", limits.max_chunks)
+            if written > limits.max_document_bytes:
+                raise FileTooComplex("document_bytes", limits.max_document_bytes, written)
     return chunks

@@ -237,6 +237,17 @@ class EmbeddedStore:
         flat = faiss.rev_swig_ptr(storage.get_xb(), count * self.dimension)
         return np.asarray(flat).reshape(count, self.dimension)
 
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the database file and cut the log to zero bytes.
+
+        SQLite checkpoints on its own every 1,000 pages, but it never shrinks the log,
+        which keeps the size of the largest transaction it ever held. Called after each
+        batch of documents: the log then holds at most one batch (each document's bytes
+        are bounded by `max_document_bytes`, limits.py).
+        """
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
     def save(self) -> None:
         """Write the graph to disk (atomically); SQLite is always current."""
         import faiss
