@@ -189,6 +189,10 @@ _NUMBER_PREFIXES = frozenset(
 # A candidate sentence end: ., ! or ? (or …), optional closing quotes/brackets, whitespace.
 _CANDIDATE = re.compile(r"([.!?…]+)([\"'»«“”\u2018\u2019)\]]*)(\s+)")
 _WORD_BEFORE = re.compile(r"([\w.-]+)$")
+# How far back the word before a period is looked for. A bounded window keeps splitting
+# linear in the paragraph (searching from its start made a long paragraph quadratic); no
+# abbreviation or number is this long.
+_WORD_WINDOW = 80
 
 
 class ChunkingSettings(BaseModel):
@@ -227,7 +231,7 @@ def _is_sentence_end(text: str, period_at: int, marks: str, following: str) -> b
     first = following[0]
     if marks != ".":  # "!", "?", "...", "?!" end sentences whatever follows
         return not first.islower()
-    match = _WORD_BEFORE.search(text, 0, period_at)
+    match = _WORD_BEFORE.search(text, max(period_at - _WORD_WINDOW, 0), period_at)
     word = match.group(1) if match else ""
     token = word.rsplit(".", 1)[-1] if "." in word.rstrip(".") else word
     bare = token.lower().strip("-")
@@ -238,9 +242,12 @@ def _is_sentence_end(text: str, period_at: int, marks: str, following: str) -> b
     if bare.isdigit() and len(bare) <= 3:
         # "Nr. 5." or "§ 3." refer to a number: the period may end the sentence. Otherwise
         # a small bare number is an ordinal: "1. März", "2. Quartal", "3. Mahnung".
-        before = _WORD_BEFORE.search(text, 0, max(match.start() - 1, 0)) if match else None
+        start = match.start() if match else 0
+        before = (
+            _WORD_BEFORE.search(text, max(start - 1 - _WORD_WINDOW, 0), max(start - 1, 0)) if match else None
+        )
         referring = before is not None and before.group(1).lower().rstrip(".") in _NUMBER_PREFIXES
-        if not referring and not text[: match.start() if match else 0].rstrip().endswith("§"):
+        if not referring and _last_visible(text, start) != "§":
             return False
     if "." in word.rstrip(".") and not word.replace(".", "").isdigit():  # "u.a", "i.d.R", "e.V"
         parts = [part for part in word.split(".") if part]
@@ -248,6 +255,14 @@ def _is_sentence_end(text: str, period_at: int, marks: str, following: str) -> b
             return False
     # A lower-case word after the period continues the sentence ("ca. zwei", "usw. sowie").
     return not first.islower()
+
+
+def _last_visible(text: str, end: int) -> str:
+    """The last character before `end` that is not whitespace ("" if there is none)."""
+    index = end - 1
+    while index >= 0 and text[index].isspace():
+        index -= 1
+    return text[index] if index >= 0 else ""
 
 
 def split_sentences(text: str) -> list[str]:

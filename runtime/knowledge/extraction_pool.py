@@ -42,6 +42,8 @@ from runtime.knowledge.limits import MIB, IngestLimits
 
 # A worker is replaced after this many files (what a long-lived heap fragments into).
 RECYCLE_AFTER = 500
+# Seconds a new worker may take to import the parsers (~0.5 s; more on a busy machine).
+START_TIMEOUT_S = 60.0
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -51,7 +53,8 @@ class WorkerEnded(Exception):
     def __init__(self, returncode: int | None, reason: str | None) -> None:
         super().__init__(f"extraction worker ended ({returncode}, {reason})")
         self.returncode = returncode
-        self.reason = reason  # "timeout", "oversized" (ended by the parent), or None
+        # "start" (never became ready), "timeout", "oversized" (ended by the parent), or None
+        self.reason = reason
 
 
 class ExtractionWorker:
@@ -74,6 +77,35 @@ class ExtractionWorker:
         self.served = 0
         self._ended_by: str | None = None
 
+    def wait_ready(self) -> None:
+        """Until the worker has imported its parsers (blocking; run it in a thread)."""
+        assert self.process.stdout is not None
+        timer = threading.Timer(START_TIMEOUT_S, self._end, ("start",))
+        timer.daemon = True
+        timer.start()
+        try:
+            frame = self._read_frame(1024)
+        finally:
+            timer.cancel()
+        if frame is None or not json.loads(frame).get("ready"):
+            self.kill()
+            raise WorkerEnded(self.process.returncode, self._ended_by or "start")
+
+    def _read_frame(self, max_bytes: int) -> bytes | None:
+        assert self.process.stdout is not None
+        try:
+            header = self.process.stdout.read(HEADER.size)
+            if len(header) < HEADER.size:
+                return None
+            (size,) = HEADER.unpack(header)
+            if size > max_bytes:  # larger than any answer within the limits
+                self._end("oversized")
+                return None
+            body = self.process.stdout.read(size)
+        except (OSError, ValueError):
+            return None
+        return body if len(body) == size else None
+
     @property
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -87,14 +119,7 @@ class ExtractionWorker:
         frame: bytes | None = None
         try:
             write_frame(self.process.stdin, json.dumps(request).encode())
-            header = self.process.stdout.read(HEADER.size)
-            if len(header) == HEADER.size:
-                (size,) = HEADER.unpack(header)
-                if size > max_answer_bytes:  # larger than any answer within the limits
-                    self._end("oversized")
-                else:
-                    body = self.process.stdout.read(size)
-                    frame = body if len(body) == size else None
+            frame = self._read_frame(max_answer_bytes)
         except (OSError, ValueError):
             frame = None
         finally:
@@ -127,18 +152,31 @@ class ExtractionPool:
         self.memory_mb = memory_mb
         self.keep_idle = keep_idle
         self._idle: list[ExtractionWorker] = []
+        self.busy: set[ExtractionWorker] = set()
         self._lock = threading.Lock()
 
     def _take(self) -> ExtractionWorker:
+        """An idle worker, or a new one once it is ready (blocking; run it in a thread)."""
         with self._lock:
             while self._idle:
                 worker = self._idle.pop()
                 if worker.alive:
+                    self.busy.add(worker)
                     return worker
-        return ExtractionWorker(self.memory_mb)
+        worker = ExtractionWorker(self.memory_mb)
+        with self._lock:
+            self.busy.add(worker)
+        try:
+            worker.wait_ready()
+        except WorkerEnded:
+            with self._lock:
+                self.busy.discard(worker)
+            raise
+        return worker
 
     def _give_back(self, worker: ExtractionWorker) -> None:
         with self._lock:
+            self.busy.discard(worker)
             if worker.alive and worker.served < RECYCLE_AFTER and len(self._idle) < self.keep_idle:
                 self._idle.append(worker)
                 return
@@ -170,18 +208,21 @@ class ExtractionPool:
         }
         # Text and labels are bounded by max_document_bytes; JSON may escape each byte.
         max_answer = 6 * limits.max_document_bytes + MIB
-        worker = await asyncio.to_thread(self._take)
         try:
-            answer = await asyncio.to_thread(worker.call, request, limits.timeout_s, max_answer)
-        except asyncio.CancelledError:
-            worker.kill()  # the thread waiting for it returns at once
-            raise
+            worker = await asyncio.to_thread(self._take)
         except WorkerEnded as ended:
             raise _why_it_ended(ended, limits) from None
-        if answer.get("exit"):
-            worker.kill()
-        else:
-            self._give_back(worker)
+        answer: dict[str, Any] | None = None
+        try:
+            answer = await asyncio.to_thread(worker.call, request, limits.timeout_s, max_answer)
+        except WorkerEnded as ended:
+            raise _why_it_ended(ended, limits) from None
+        finally:
+            if answer is None or answer.get("exit"):
+                # Ended, or cancelled (then the thread waiting for it returns at once), or
+                # its heap is not to be trusted after a MemoryError.
+                worker.kill()
+            self._give_back(worker)  # a dead worker is only forgotten
         if not answer.get("ok"):
             raise FileRejected(
                 str(answer.get("message") or "the file could not be read"),
@@ -194,15 +235,22 @@ class ExtractionPool:
         return str(answer["media_type"]), chunks
 
     def close(self) -> None:
+        """End every worker, idle or busy (a busy one's file fails as `extraction_failed`)."""
         with self._lock:
-            idle, self._idle = self._idle, []
-        for worker in idle:
+            workers, self._idle = [*self._idle, *self.busy], []
+        for worker in workers:
             worker.kill()
 
 
 def _why_it_ended(ended: WorkerEnded, limits: IngestLimits) -> FileRejected:
     if ended.reason == "timeout":
         return FileTooComplex("timeout_s", math.ceil(limits.timeout_s))
+    if ended.reason == "start":
+        return ExtractionFailed(
+            f"no extraction worker could be started (exit {ended.returncode}); the runtime log has "
+            f"details (is DIRIGENT_KNOWLEDGE_LIMIT_MEMORY_MB = {limits.memory_mb} too small?)",
+            reason="start",
+        )
     if ended.reason == "oversized":
         return ExtractionFailed(
             "reading the file stopped: its worker process answered with more data than the limits allow",

@@ -11,7 +11,8 @@ exits (its heap is not to be trusted after one).
 
 Protocol on stdin/stdout, one request and one answer at a time, each a frame: 4 bytes of
 big-endian length, then UTF-8 JSON (never pickle: this process parses untrusted files,
-and its answers must not be able to run code in the parent).
+and its answers must not be able to run code in the parent). The first frame is
+`{"ready": true}`, once the parsers are imported: a file's time starts after it.
 
     request  {"filename", "path", "max_bytes", "chunking": {...}, "limits": {...}}
     answer   {"ok": true, "media_type", "chunks": [[ordinal, text, page, section], ...]}
@@ -119,6 +120,7 @@ def main() -> None:
 
     import runtime.knowledge.chunking  # noqa: F401
 
+    write_frame(answers, json.dumps({"ready": True}).encode())
     while (frame := read_frame(requests)) is not None:
         try:
             answer = handle(json.loads(frame))

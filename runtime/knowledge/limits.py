@@ -62,7 +62,7 @@ class IngestLimits(BaseSettings):
     )
     # -- resources of the worker process --------------------------------------------------
     cpu_seconds: int = Field(60, ge=1, description="CPU seconds to extract and chunk one file (RLIMIT_CPU)")
-    memory_mb: int = Field(2048, ge=256, description="Address space of an extraction worker, MiB (RLIMIT_AS)")
+    memory_mb: int = Field(2048, ge=128, description="Address space of an extraction worker, MiB (RLIMIT_AS)")
     timeout_s: float = Field(300.0, gt=0, description="Wall-clock seconds per file until its worker is ended")
 
 
