@@ -5,13 +5,17 @@ and, whenever one is free (a job ended, an upload arrived here, or every `poll_s
 the next one:
 
     claimable   queued, or running with no heartbeat for `orphan_after_s` (its process
-                stopped or died: the job resumes from its spool, skipping finished files)
+                stopped or died: the job resumes from its spool, skipping finished files),
+                and no other job of its index running (an index is written by one job at
+                a time: two jobs with the same file name would both add the document)
     next        among workspaces with fewer than `workspace_slots` jobs running, the one
                 served least recently (the latest `claimed_at` of its jobs; never served
                 first), and its oldest claimable job
     claim       UPDATE … SET status = 'running', worker_id = <this process>, heartbeat_at,
                 claimed_at WHERE id = … AND <still claimable> — compare-and-set: of several
-                processes that pick the same job, exactly one updates the row
+                processes that pick the same job, exactly one updates the row; the
+                index's row is locked first (FOR UPDATE on PostgreSQL; SQLite writes one
+                at a time anyway), so two jobs of one index are never claimed at once
 
 So one workspace with a backlog of big uploads takes one slot (by default), and each
 other workspace's upload starts as soon as a slot is free, before that backlog goes on.
@@ -33,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from runtime.db.database import Database
@@ -133,12 +138,26 @@ class JobScheduler:
     # -- claiming ---------------------------------------------------------------------
     def _claimable(self, now: datetime) -> ColumnElement[bool]:
         stale = now - timedelta(seconds=self.orphan_after_s)
-        condition = or_(
-            IngestionJob.status == "queued",
-            and_(
-                IngestionJob.status == "running",
-                or_(IngestionJob.heartbeat_at.is_(None), IngestionJob.heartbeat_at < stale),
+        other = aliased(IngestionJob)
+        index_busy = (
+            select(other.id)
+            .where(
+                other.index_id == IngestionJob.index_id,
+                other.id != IngestionJob.id,
+                other.status == "running",
+                other.heartbeat_at >= stale,
+            )
+            .exists()
+        )
+        condition = and_(
+            or_(
+                IngestionJob.status == "queued",
+                and_(
+                    IngestionJob.status == "running",
+                    or_(IngestionJob.heartbeat_at.is_(None), IngestionJob.heartbeat_at < stale),
+                ),
             ),
+            ~index_busy,
         )
         if self.only is not None:
             condition = and_(condition, IngestionJob.id.in_(sorted(self.only)))
@@ -202,18 +221,24 @@ class JobScheduler:
         for _ in range(3):
             now = utcnow()
             async with self.db.read() as session:
-                job_id = (
+                found = (
                     await session.execute(
-                        select(IngestionJob.id)
+                        select(IngestionJob.id, IngestionJob.index_id)
                         .join(KnowledgeIndex, KnowledgeIndex.id == IngestionJob.index_id)
                         .where(KnowledgeIndex.workspace_id == workspace_id, self._claimable(now))
                         .order_by(IngestionJob.created_at, IngestionJob.id)
                         .limit(1)
                     )
-                ).scalar_one_or_none()
-            if job_id is None:
+                ).first()
+            if found is None:
                 return None
+            job_id, index_id = found
             async with self.db.write() as session:
+                # Claims of one index wait for each other here, so the check below sees
+                # a job another process has just claimed on it.
+                await session.execute(
+                    select(KnowledgeIndex.id).where(KnowledgeIndex.id == index_id).with_for_update()
+                )
                 result = await session.execute(
                     update(IngestionJob)
                     .where(IngestionJob.id == job_id, self._claimable(now))
