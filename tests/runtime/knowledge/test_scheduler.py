@@ -10,10 +10,11 @@ database itself (SQLite, or PostgreSQL with DIRIGENT_TEST_DATABASE_URL).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,16 @@ async def indexes(harness: Harness, service: KnowledgeService) -> dict[str, str]
     }
 
 
+def claimed(job: IngestionJob) -> datetime:
+    assert job.claimed_at is not None
+    return job.claimed_at
+
+
+def finished(job: IngestionJob) -> datetime:
+    assert job.finished_at is not None
+    return job.finished_at
+
+
 BIG_UPLOAD = ["Der Vertrieb meldet neue Angebote an die Zentrale. " * 60] * 4  # ~4 x 30 passages
 SMALL_UPLOAD = ["Kurzer Hinweis zur Ablage."]
 
@@ -144,7 +155,7 @@ async def test_other_workspaces_go_before_a_backlog(harness: Harness) -> None:
     jobs = await harness.wait_all(big + small)
 
     assert all(jobs[job_id].status == "succeeded" for job_id in big + small)
-    order = sorted(big + small, key=lambda job_id: jobs[job_id].claimed_at)  # type: ignore[arg-type, return-value]
+    order = sorted(big + small, key=lambda job_id: claimed(jobs[job_id]))
     # The backlog's first job, then every other workspace's, then the rest of the backlog.
     assert order[0] == big[0]
     assert set(order[1:7]) == set(small)
@@ -161,15 +172,12 @@ async def test_small_jobs_run_while_a_big_one_does(harness: Harness) -> None:
     await runner.ensure_started()
     jobs = await harness.wait_all(big + small)
 
-    claimed = {job_id: jobs[job_id].claimed_at for job_id in big + small}
-    first_big_done = jobs[big[0]].finished_at
-    assert first_big_done is not None
     # The second slot went to the others at once; all of them before the backlog went on.
-    assert min(claimed[job_id] for job_id in small) < first_big_done  # type: ignore[type-var]
-    assert max(claimed[job_id] for job_id in small) < claimed[big[1]]  # type: ignore[type-var, operator]
+    assert min(claimed(jobs[job_id]) for job_id in small) < finished(jobs[big[0]])
+    assert max(claimed(jobs[job_id]) for job_id in small) < claimed(jobs[big[1]])
     # The big workspace never ran two jobs at once.
-    spans = sorted((jobs[job_id].claimed_at, jobs[job_id].finished_at) for job_id in big)
-    assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False))  # type: ignore[operator]
+    spans = sorted((claimed(jobs[job_id]), finished(jobs[job_id])) for job_id in big)
+    assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
 
 
 async def test_two_processes_run_every_job_exactly_once(harness: Harness) -> None:
