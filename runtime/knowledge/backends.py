@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from runtime.knowledge.chunking import Chunk
 from runtime.knowledge.embedding import EmbeddingModel, encode, load_model
-from runtime.knowledge.store import EmbeddedStore, Hit, StoredChunk
+from runtime.knowledge.store import WAL_KEEP_BYTES, EmbeddedStore, Hit, StoredChunk
 
 Progress = Callable[[int], Awaitable[None] | None]
 
@@ -132,7 +132,7 @@ class EmbeddedBackend:
                     )
                 except Exception as error:  # this document stays as it was; the others go on
                     results.append(error)
-            self.store.checkpoint()
+            self.store.checkpoint(above_bytes=WAL_KEEP_BYTES)
             return results
 
         return await asyncio.to_thread(store_all)
@@ -161,7 +161,7 @@ class EmbeddedBackend:
                     version=f"{document.version}:",
                 )
             finally:
-                self.store.checkpoint()
+                self.store.checkpoint(above_bytes=WAL_KEEP_BYTES)
 
         return await asyncio.to_thread(store)
 

@@ -14,7 +14,8 @@ its CPU limit, a crash, the parent's wall-clock `timeout_s`, or the job being ca
 is not reused; its file gets `file_too_complex` (cpu_seconds, timeout_s, memory_mb) or
 `extraction_failed`, and the next file gets a new worker. The waiting happens in a thread
 (`asyncio.to_thread`), so the event loop never blocks; cancelling the waiting task ends
-the worker, so the thread returns at once.
+the worker, so the thread returns at once. A file costs ~3 ms more than extracting it in
+this process (measured: 3.4 against 0.7 ms for a short Markdown file).
 
 The pool is per process and shared by every `KnowledgeService` in it, like the embedding
 model (`embedding.py`): workers are stateless between files.
@@ -28,10 +29,12 @@ import contextlib
 import json
 import math
 import os
+import select
 import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -58,18 +61,21 @@ class WorkerEnded(Exception):
 
 
 class ExtractionWorker:
-    """One child process, used by one caller at a time."""
+    """One child process, used by one caller at a time. Its answers are read from the
+    pipe with `poll` and a deadline, so a file's wall-clock limit costs no timer thread."""
 
     def __init__(self, memory_mb: int) -> None:
         environment = dict(os.environ)
-        # The child imports this package from wherever the parent did.
+        # The child imports this package from wherever the parent did — never from the
+        # working directory (-P), which may hold another checkout of it.
         environment["PYTHONPATH"] = os.pathsep.join(
             part for part in (str(_PROJECT_ROOT), environment.get("PYTHONPATH")) if part
         )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "runtime.knowledge.extraction_worker", str(memory_mb)],
+            [sys.executable, "-P", "-m", "runtime.knowledge.extraction_worker", str(memory_mb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            bufsize=0,  # frames are read from the descriptor itself
             env=environment,
             close_fds=True,
             start_new_session=True,  # a Ctrl-C in the terminal is for the parent
@@ -77,53 +83,27 @@ class ExtractionWorker:
         self.served = 0
         self._ended_by: str | None = None
 
-    def wait_ready(self) -> None:
-        """Until the worker has imported its parsers (blocking; run it in a thread)."""
-        assert self.process.stdout is not None
-        timer = threading.Timer(START_TIMEOUT_S, self._end, ("start",))
-        timer.daemon = True
-        timer.start()
-        try:
-            frame = self._read_frame(1024)
-        finally:
-            timer.cancel()
-        if frame is None or not json.loads(frame).get("ready"):
-            self.kill()
-            raise WorkerEnded(self.process.returncode, self._ended_by or "start")
-
-    def _read_frame(self, max_bytes: int) -> bytes | None:
-        assert self.process.stdout is not None
-        try:
-            header = self.process.stdout.read(HEADER.size)
-            if len(header) < HEADER.size:
-                return None
-            (size,) = HEADER.unpack(header)
-            if size > max_bytes:  # larger than any answer within the limits
-                self._end("oversized")
-                return None
-            body = self.process.stdout.read(size)
-        except (OSError, ValueError):
-            return None
-        return body if len(body) == size else None
-
     @property
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def wait_ready(self) -> None:
+        """Until the worker has imported its parsers (blocking; run it in a thread)."""
+        frame = self._read_frame(1024, time.monotonic() + START_TIMEOUT_S, "start")
+        if frame is None or not json.loads(frame).get("ready"):
+            self.kill()
+            raise WorkerEnded(self.process.returncode, self._ended_by or "start")
+
     def call(self, request: dict[str, Any], timeout_s: float, max_answer_bytes: int) -> dict[str, Any]:
         """Send one request and wait for its answer (blocking; run it in a thread)."""
-        assert self.process.stdin is not None and self.process.stdout is not None
-        timer = threading.Timer(timeout_s, self._end, ("timeout",))
-        timer.daemon = True
-        timer.start()
-        frame: bytes | None = None
+        assert self.process.stdin is not None
+        deadline = time.monotonic() + timeout_s
         try:
             write_frame(self.process.stdin, json.dumps(request).encode())
-            frame = self._read_frame(max_answer_bytes)
         except (OSError, ValueError):
             frame = None
-        finally:
-            timer.cancel()
+        else:
+            frame = self._read_frame(max_answer_bytes, deadline, "timeout")
         if frame is None:
             self.kill()
             raise WorkerEnded(self.process.returncode, self._ended_by)
@@ -131,14 +111,55 @@ class ExtractionWorker:
         answer: dict[str, Any] = json.loads(frame)
         return answer
 
+    def _read_frame(self, max_bytes: int, deadline: float, late: str) -> bytes | None:
+        header = self._read_exact(HEADER.size, deadline, late)
+        if header is None:
+            return None
+        (size,) = HEADER.unpack(header)
+        if size > max_bytes:  # larger than any answer within the limits: not a sane worker
+            self._end("oversized")
+            return None
+        return self._read_exact(size, deadline, late)
+
+    def _read_exact(self, size: int, deadline: float, late: str) -> bytes | None:
+        """`size` bytes from the worker; None at its end, or at `deadline` (then it is
+        ended, for the reason `late`)."""
+        assert self.process.stdout is not None
+        descriptor = self.process.stdout.fileno()
+        poller = select.poll()
+        poller.register(descriptor, select.POLLIN | select.POLLHUP | select.POLLERR)
+        parts: list[bytes] = []
+        while size:
+            left_ms = (deadline - time.monotonic()) * 1000
+            if left_ms <= 0:
+                self._end(late)
+                return None
+            if not poller.poll(left_ms):
+                continue
+            try:
+                part = os.read(descriptor, min(size, 1 << 20))
+            except OSError:
+                return None
+            if not part:  # the worker ended (or was ended by the pool)
+                return None
+            parts.append(part)
+            size -= len(part)
+        return b"".join(parts)
+
     def _end(self, reason: str) -> None:
         self._ended_by = reason
         self.kill()
 
     def kill(self) -> None:
+        """End the process. Its pipes stay open for a thread still reading them (it sees
+        their end); `close` closes them once nobody does."""
         if self.process.poll() is None:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
         self.process.wait()
+
+    def close(self) -> None:
+        self.kill()
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 with contextlib.suppress(OSError):
@@ -155,14 +176,18 @@ class ExtractionPool:
         self.busy: set[ExtractionWorker] = set()
         self._lock = threading.Lock()
 
-    def _take(self) -> ExtractionWorker:
-        """An idle worker, or a new one once it is ready (blocking; run it in a thread)."""
+    def _take_idle(self) -> ExtractionWorker | None:
         with self._lock:
             while self._idle:
                 worker = self._idle.pop()
                 if worker.alive:
                     self.busy.add(worker)
                     return worker
+                worker.close()
+        return None
+
+    def _start(self) -> ExtractionWorker:
+        """A new worker, once it is ready (blocking; run it in a thread)."""
         worker = ExtractionWorker(self.memory_mb)
         with self._lock:
             self.busy.add(worker)
@@ -171,6 +196,7 @@ class ExtractionPool:
         except WorkerEnded:
             with self._lock:
                 self.busy.discard(worker)
+            worker.close()
             raise
         return worker
 
@@ -180,7 +206,7 @@ class ExtractionPool:
             if worker.alive and worker.served < RECYCLE_AFTER and len(self._idle) < self.keep_idle:
                 self._idle.append(worker)
                 return
-        worker.kill()
+        worker.close()
 
     async def extract(
         self,
@@ -208,10 +234,12 @@ class ExtractionPool:
         }
         # Text and labels are bounded by max_document_bytes; JSON may escape each byte.
         max_answer = 6 * limits.max_document_bytes + MIB
-        try:
-            worker = await asyncio.to_thread(self._take)
-        except WorkerEnded as ended:
-            raise _why_it_ended(ended, limits) from None
+        worker = self._take_idle()
+        if worker is None:
+            try:
+                worker = await asyncio.to_thread(self._start)
+            except WorkerEnded as ended:
+                raise _why_it_ended(ended, limits) from None
         answer: dict[str, Any] | None = None
         try:
             answer = await asyncio.to_thread(worker.call, request, limits.timeout_s, max_answer)
@@ -237,8 +265,11 @@ class ExtractionPool:
     def close(self) -> None:
         """End every worker, idle or busy (a busy one's file fails as `extraction_failed`)."""
         with self._lock:
-            workers, self._idle = [*self._idle, *self.busy], []
-        for worker in workers:
+            idle, self._idle = self._idle, []
+            busy = list(self.busy)
+        for worker in idle:
+            worker.close()
+        for worker in busy:  # their callers see the end, and close them
             worker.kill()
 
 
