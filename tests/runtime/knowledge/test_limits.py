@@ -135,3 +135,14 @@ def test_a_long_paragraph_is_chunked_in_linear_time() -> None:
     chunks = chunk_text(text, SMALL_PASSAGES)
     assert time.process_time() - started < 15
     assert len(chunks) > 15_000 and chunks[0].startswith("Satz 0 über den Urlaub.")
+
+
+def test_limits_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.knowledge.service import KnowledgeSettings
+
+    monkeypatch.setenv("DIRIGENT_KNOWLEDGE_LIMIT_MAX_CHUNKS", "777")
+    monkeypatch.setenv("DIRIGENT_KNOWLEDGE_LIMIT_CPU_SECONDS", "5")
+    limits = KnowledgeSettings().limits  # type: ignore[call-arg]
+    assert (limits.max_chunks, limits.cpu_seconds, limits.max_pages) == (777, 5, 2_000)
+    with pytest.raises(FileTooComplex, match="DIRIGENT_KNOWLEDGE_LIMIT_MAX_PAGES"):
+        extract("seiten.pdf", hostile.many_pages_pdf(30), limits=IngestLimits(max_pages=20))
