@@ -107,6 +107,84 @@ KNOWLEDGE_TEXTS: dict[str, tuple[str, str]] = {
         "Another file of this upload has the same name; only the first is indexed.",
     ),
     "file_error_other": ("Nicht aufgenommen: {message}", "Not indexed: {message}"),
+    # -- a file over a limit of ingestion (runtime/knowledge/limits.py): code file_too_complex,
+    #    one text per limit; {value} and {maximum} come formatted in the page's language.
+    "file_error_file_too_complex": (
+        "Die Datei ist zu komplex, um sie aufzunehmen.",
+        "The file is too complex to be indexed.",
+    ),
+    "file_too_complex_nesting_depth": (
+        "Die Datei ist zu tief verschachtelt: mehr als {maximum} Ebenen von Elementen ineinander.",
+        "The file is nested too deeply: more than {maximum} levels of elements inside each other.",
+    ),
+    "file_too_complex_elements": (
+        "Die Datei hat zu viele HTML-Elemente: mehr als {maximum}.",
+        "The file has too many HTML elements: more than {maximum}.",
+    ),
+    "file_too_complex_paragraphs": (
+        "Das Word-Dokument hat zu viele Absätze: mehr als {maximum}.",
+        "The Word file has too many paragraphs: more than {maximum}.",
+    ),
+    "file_too_complex_zip_entries": (
+        "Das Word-Dokument enthält {value} gepackte Dateien; erlaubt sind höchstens {maximum}.",
+        "The Word file packs {value} files; at most {maximum} are allowed.",
+    ),
+    "file_too_complex_decompressed_bytes": (
+        "Das Word-Dokument ist entpackt {value} groß; erlaubt sind höchstens {maximum}.",
+        "The Word file unpacks to {value}; at most {maximum} are allowed.",
+    ),
+    "file_too_complex_pages": (
+        "Das PDF hat {value} Seiten; erlaubt sind höchstens {maximum}.",
+        "The PDF has {value} pages; at most {maximum} are allowed.",
+    ),
+    "file_too_complex_pdf_structure": (
+        "Das PDF überschreitet eine Sicherheitsgrenze des PDF-Lesers (etwa einen riesigen gepackten Inhalt).",
+        "The PDF exceeds a safety limit of the PDF reader (such as a huge packed content).",
+    ),
+    "file_too_complex_header_chars": (
+        "Eine Kopfzeile der E-Mail ist {value} Zeichen lang; erlaubt sind höchstens {maximum}.",
+        "An e-mail header is {value} characters long; at most {maximum} are allowed.",
+    ),
+    "file_too_complex_email_headers": (
+        "Die E-Mail hat mehr als {maximum} Kopfzeilen.",
+        "The e-mail has more than {maximum} header lines.",
+    ),
+    "file_too_complex_mime_parts": (
+        "Die E-Mail hat mehr als {maximum} Teile (Inhalte und Anhänge).",
+        "The e-mail has more than {maximum} parts (bodies and attachments).",
+    ),
+    "file_too_complex_text_chars": (
+        "Die Datei enthält {value} Zeichen Text; erlaubt sind höchstens {maximum}.",
+        "The file holds {value} characters of text; at most {maximum} are allowed.",
+    ),
+    "file_too_complex_chunks": (
+        "Die Datei ergäbe mehr als {maximum} Abschnitte.",
+        "The file would make more than {maximum} passages.",
+    ),
+    "file_too_complex_document_bytes": (
+        "Die Abschnitte der Datei wären {value} groß; erlaubt sind höchstens {maximum}.",
+        "The file's passages would take {value}; at most {maximum} are allowed.",
+    ),
+    "file_too_complex_cpu_seconds": (
+        "Das Lesen der Datei brauchte mehr als {maximum} Sekunden Rechenzeit.",
+        "Reading the file took more than {maximum} seconds of CPU time.",
+    ),
+    "file_too_complex_memory_mb": (
+        "Das Lesen der Datei brauchte mehr als {maximum} MB Arbeitsspeicher.",
+        "Reading the file needed more than {maximum} MB of memory.",
+    ),
+    "file_too_complex_timeout_s": (
+        "Das Lesen der Datei dauerte länger als {maximum} Sekunden.",
+        "Reading the file took longer than {maximum} seconds.",
+    ),
+    "file_too_complex_advice": (
+        "Teilen Sie sie in kleinere Dateien auf oder fragen Sie die Administration nach der Grenze.",
+        "Split it into smaller files or ask your administrators about the limit.",
+    ),
+    "file_error_extraction_failed": (
+        "Das Lesen der Datei brach unerwartet ab; vielleicht ist sie beschädigt.",
+        "Reading the file stopped unexpectedly; it may be damaged.",
+    ),
     "documents_title": ("Dokumente", "Documents"),
     "documents_empty": ("Dieser Index enthält noch keine Dokumente.", "This index holds no documents yet."),
     "documents_empty_manage": (
