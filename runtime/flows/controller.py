@@ -17,7 +17,7 @@ from runtime.errors import BadRequest
 from runtime.flows import drafts, service
 from runtime.flows.diff import VersionDiff, version_diff
 from runtime.flows.draft_controller import IfMatch
-from runtime.flows.validation import validate_document
+from runtime.flows.validation import validate_document_in_thread
 from runtime.policy.resources import Actor
 from runtime.policy.views import flow_view, version_view
 from runtime.testing.gate import gate_of, gates_of
@@ -90,7 +90,7 @@ class FlowController(Controller):
 
     @post("/flows/validate", status_code=200)
     async def validate(self, rt: Rt, data: JSONBody[ValidateRequest]) -> dict[str, Any]:
-        return validate_document(data.document, rt.registry).as_json()
+        return (await validate_document_in_thread(data.document, rt.registry)).as_json()
 
     @post("/workspaces/{workspace:str}/flows")
     async def create_flow(

@@ -9,6 +9,7 @@ path such as `tests[2].fixed.answer.txt`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -291,4 +292,20 @@ def _check_outputs(document: FlowDocument, instances: Mapping[str, Node], report
                 report.add(name if name in instances else None, field_name, problem)
 
 
-__all__ = ["MAX_DOCUMENT_BYTES", "MAX_NODES", "Validation", "canonical_json", "validate_document"]
+async def validate_document_in_thread(
+    raw: Any, registry: NodeRegistry = DEFAULT_REGISTRY, *, raw_size: int | None = None
+) -> Validation:
+    """`validate_document` in a worker thread, for request handlers: parsing a document's
+    templates can take a good part of a second, during which the event loop (and every
+    other request, /health included) must keep running."""
+    return await asyncio.to_thread(validate_document, raw, registry, raw_size=raw_size)
+
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "MAX_NODES",
+    "Validation",
+    "canonical_json",
+    "validate_document",
+    "validate_document_in_thread",
+]

@@ -160,3 +160,40 @@ async def test_health_answers_while_a_worker_renders_each_hostile_template_up_to
     # Most of them keep their worker busy for a good part of a second: /health was asked
     # (and answered) several times while they ran.
     assert busy >= len(HOSTILE_TEMPLATES) // 2, {name: result.during_run for name, result in watched.items()}
+
+
+# -- validating big templates ----------------------------------------------------------------
+def _big_template(characters: int) -> str:
+    """A template that only the parser can read (filters, conditions), `characters` long."""
+    piece = "{% if inputs.name %}{{ inputs.name|upper|trim }}{% endif %} "
+    return (piece * (characters // len(piece) + 1))[:characters].rsplit("{%", 1)[0]
+
+
+async def test_a_template_too_long_to_write_by_hand_is_refused_before_it_is_parsed(watch: Any) -> None:
+    async with watch() as app:
+        response = await asyncio.to_thread(
+            app._send, "POST", "/api/flows/validate", {"document": template_flow("x" * 100_001)}
+        )
+    assert response.status_code == 200, response.text
+    problems = [error for error in response.json()["errors"] if error["field"] == "config.template"]
+    assert problems and "100,001 characters; at most 100,000" in problems[0]["message"], problems
+
+
+async def test_health_answers_while_a_document_full_of_big_templates_is_validated(watch: Any) -> None:
+    """Parsing ~0.9 MB of Jinja takes seconds of CPU: before, on the event loop."""
+    document = template_flow(_big_template(90_000))
+    greet = next(node for node in document["nodes"] if node["type"] == "template")
+    for number in range(9):  # ten template nodes in a row, each with its own big template
+        clone = {**greet, "id": f"greet{number}", "config": {"template": _big_template(90_000 - number)}}
+        document["nodes"].append(clone)
+    async with watch() as app:
+        validating = asyncio.ensure_future(
+            asyncio.to_thread(app._send, "POST", "/api/flows/validate", {"document": document})
+        )
+        health_s = []
+        while not validating.done():
+            health_s.append(await app.health())  # raises TimeoutError past HEALTH_TIMEOUT_S
+            await asyncio.sleep(0.02)
+        response = await validating
+    assert response.status_code == 200, response.text
+    assert len(health_s) >= 3, health_s  # the validation took a while, and /health answered meanwhile
