@@ -127,6 +127,7 @@ async def _watch_each(app: App, hostiles: list[Hostile]) -> dict[str, Watched]:
     return watched
 
 
+@pytest.mark.timing  # /health within 0.5 s: not beside other tests on 2 cores
 async def test_health_answers_while_the_budget_refuses_each_hostile_template(watch: Any) -> None:
     async with watch() as app:
         watched = await _watch_each(app, HOSTILE_TEMPLATES)
@@ -140,6 +141,7 @@ async def test_health_answers_while_the_budget_refuses_each_hostile_template(wat
         assert result.run_s < 10, (hostile.name, result.run_s)
 
 
+@pytest.mark.timing  # /health within 0.5 s: not beside other tests on 2 cores
 @pytest.mark.slow
 async def test_health_answers_while_a_worker_renders_each_hostile_template_up_to_its_hard_stop(
     watch: Any,
