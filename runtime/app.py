@@ -10,12 +10,16 @@ from litestar import Litestar, get
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.pydantic import PydanticInitPlugin
 from sqlalchemy import text
 
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
 from runtime.api.auth import jwt_auth
 from runtime.api.deps import Rt, provide_actor, provide_runtime
 from runtime.api.errors import EXCEPTION_HANDLERS
+from runtime.api.methods import allow_every_method
+from runtime.api.openapi import StrictBodySchemaPlugin, openapi_router
+from runtime.api.request import DirigentRequest
 from runtime.approvals.controller import TaskController
 from runtime.audit.controller import AuditController
 from runtime.connections.controller import ConnectionController
@@ -83,7 +87,17 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         on_app_init=[auth.on_app_init],
         lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(title="Dirigent runtime", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Dirigent runtime",
+            version="0.1.0",
+            path="/schema",
+            openapi_router=openapi_router("/schema", auth),  # writes the real answers in
+        ),
+        # Request bodies are validated strictly (`runtime.api.schemas.Body`): Litestar's own
+        # call passes strict=False unless told otherwise.
+        plugins=[PydanticInitPlugin(validate_strict=True), StrictBodySchemaPlugin()],
+        request_class=DirigentRequest,  # refuses too deeply nested JSON before decoding
+        before_send=[allow_every_method],
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
         request_max_body_size=2 * 1024 * 1024,
     )

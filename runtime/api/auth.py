@@ -26,7 +26,8 @@ from litestar.security.jwt import JWTAuth, Token
 from runtime.policy.resources import Actor
 from runtime.users.service import read_actor
 
-PUBLIC_PATHS = ["/health", "/schema", "/api/auth/login"]
+# Patterns Litestar searches anywhere in the path: anchored, or /api/runs/schema-x would pass.
+PUBLIC_PATHS = ["^/health$", "^/schema(/|$)", "^/api/auth/login$"]
 TOKENS_KEPT = 4096
 
 

@@ -28,9 +28,12 @@ log = logging.getLogger("dirigent.api")
 
 
 def _json(
-    status: int, body: dict[str, Any], background: BackgroundTask | None = None
+    status: int,
+    body: dict[str, Any],
+    background: BackgroundTask | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
-    return Response(content=body, status_code=status, background=background)
+    return Response(content=body, status_code=status, background=background, headers=headers)
 
 
 def dirigent_error(request: Request[Any, Any, Any], exc: DirigentError) -> Response[dict[str, Any]]:
@@ -68,6 +71,10 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
     for item in exc.extra or []:
         if isinstance(item, dict):
             key = item.get("key") or item.get("source") or ""
+            if key == "data" and item.get("source") == "body" and item.get("message") == "'data'":
+                # Litestar's words for a body that was not sent at all.
+                problems.append({"field": "", "message": "the request needs a JSON body"})
+                continue
             problems.append({"field": key, "message": item.get("message", "")})
     detail = exc.detail or "invalid request"
     if "JSON" in detail or "decode" in detail.lower():
@@ -102,7 +109,11 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         return _json(
             400, {"error": "bad_request", "message": f"the request body is not valid JSON ({exc.detail})"}
         )
-    return _json(exc.status_code, {"error": "http_error", "message": exc.detail})
+    if exc.status_code == 413:
+        message = f"the request body is too large ({exc.detail})"
+        return _json(413, {"error": "payload_too_large", "message": message})
+    # The exception's headers matter, e.g. the `Allow` of a 405.
+    return _json(exc.status_code, {"error": "http_error", "message": exc.detail}, headers=exc.headers)
 
 
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

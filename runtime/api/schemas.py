@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from runtime.api.params import INT32_MAX
+from runtime.flows.service import SLUG as FLOW_SLUG
+from runtime.users.service import SLUG as WORKSPACE_SLUG
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a JSON `false` is not a number, nor `1` a string (the OpenAPI says which type).
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON has one kind of number, and JSON Schema counts 5.0 as the integer 5; 5.5 is no integer.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer of a request body (strict validation would refuse 5.0).
+Integer = Annotated[int, BeforeValidator(_whole_number)]
+
+
+def documented_pattern(pattern: re.Pattern[str]) -> dict[str, Any]:
+    """`json_schema_extra` that shows a pattern the service checks with its own message
+    (and error code, which the studio translates) in the OpenAPI description."""
+    return {"pattern": pattern.pattern}
 
 
 class LoginRequest(Body):
@@ -17,7 +38,7 @@ class LoginRequest(Body):
 
 
 class WorkspaceCreate(Body):
-    slug: str
+    slug: str = Field(..., json_schema_extra=documented_pattern(WORKSPACE_SLUG))
     name: str | None = None
 
 
@@ -27,7 +48,7 @@ class ValidateRequest(Body):
 
 class FlowCreate(Body):
     name: str = Field(..., min_length=1, max_length=200)
-    slug: str
+    slug: str = Field(..., json_schema_extra=documented_pattern(FLOW_SLUG))
     document: dict[str, Any]
 
 
@@ -39,9 +60,21 @@ class ReviewRequest(Body):
     comment: str = Field("", max_length=10_000)
 
 
+class RejectRequest(Body):
+    # A blank comment is refused by the handler (`comment_required`, which the studio translates).
+    comment: str = Field(
+        ...,
+        max_length=10_000,
+        json_schema_extra={"minLength": 1, "pattern": r"\S"},
+        description="What to change: required, not blank",
+    )
+
+
 class RunRequest(Body):
     inputs: dict[str, Any] = Field(default_factory=dict)
-    version: int | None = Field(None, description="Pin a version number; default: the live one")
+    version: Integer | None = Field(
+        None, ge=1, le=INT32_MAX, description="Pin a version number; default: the live one"
+    )
     stream: bool = False
     wait_s: float = Field(60.0, ge=0, le=600, description="How long to wait for the result")
 
@@ -78,7 +111,12 @@ class DecisionRequest(Body):
     payload: Any = None
 
 
+# A base URL of an LLM server: http(s), a host name or IPv4 address, a port (1-65535), a path.
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+HTTP_URL = re.compile(rf"^https?://[A-Za-z0-9._~-]+(:{_PORT})?(/[^\s?#]*)?$")
+
+
 class EndpointCreate(Body):
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    base_url: str
+    base_url: str = Field(..., json_schema_extra=documented_pattern(HTTP_URL))
     model: str = "tgi"

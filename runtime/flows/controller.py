@@ -10,7 +10,15 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import select
 
 from runtime.api.deps import Caller, Rt, iso
-from runtime.api.schemas import FlowCreate, ReviewRequest, SubmitRequest, ValidateRequest, VersionCreate
+from runtime.api.params import VersionNumber, VersionOrLive, parse_version_number
+from runtime.api.schemas import (
+    FlowCreate,
+    RejectRequest,
+    ReviewRequest,
+    SubmitRequest,
+    ValidateRequest,
+    VersionCreate,
+)
 from runtime.context import Runtime
 from runtime.db.models import Flow, FlowVersion, User, VersionReview, Workspace
 from runtime.errors import BadRequest
@@ -167,7 +175,7 @@ class FlowController(Controller):
 
     @get("/flows/{flow_id:str}/versions/{number:int}")
     async def get_version(
-        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
+        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: VersionNumber
     ) -> dict[str, Any]:
         async with rt.db.read() as session:
             flow, version = await service.get_version(session, rt.authz, actor, flow_id, number)
@@ -215,8 +223,8 @@ class FlowController(Controller):
         rt: Rt,
         actor: Caller,
         flow_id: FromPath[str],
-        number: FromPath[int],
-        against: FromQuery[str | None] = None,
+        number: VersionNumber,
+        against: VersionOrLive = None,
     ) -> dict[str, Any]:
         """Diff against version `against` (a number, or `live`; default: the live version)."""
         async with rt.db.read() as session:
@@ -225,9 +233,8 @@ class FlowController(Controller):
             if against in (None, "", "live"):
                 old = await session.get(FlowVersion, flow.live_version_id) if flow.live_version_id else None
             else:
-                if not against.isdigit():
-                    raise BadRequest("'against' is a version number or 'live'")
-                _, old = await service.get_version(session, rt.authz, actor, flow_id, int(against))
+                against_number = parse_version_number("against", against)
+                _, old = await service.get_version(session, rt.authz, actor, flow_id, against_number)
         result = diff_documents(old.document if old else None, version.document)
         result["from"] = old.number if old else None
         result["to"] = version.number
@@ -258,7 +265,7 @@ class FlowController(Controller):
         rt: Rt,
         actor: Caller,
         flow_id: FromPath[str],
-        number: FromPath[int],
+        number: VersionNumber,
         data: JSONBody[SubmitRequest | None] = None,
     ) -> dict[str, Any]:
         """Submit for approval; refused (409 `tests_not_passed`) unless the latest fixed-mode
@@ -274,7 +281,7 @@ class FlowController(Controller):
         rt: Rt,
         actor: Caller,
         flow_id: FromPath[str],
-        number: FromPath[int],
+        number: VersionNumber,
         data: JSONBody[ReviewRequest | None] = None,
     ) -> dict[str, Any]:
         return await self._review(rt, actor, flow_id, number, "approve", data.comment if data else "")
@@ -285,22 +292,22 @@ class FlowController(Controller):
         rt: Rt,
         actor: Caller,
         flow_id: FromPath[str],
-        number: FromPath[int],
-        data: JSONBody[ReviewRequest | None] = None,
+        number: VersionNumber,
+        data: JSONBody[RejectRequest],
     ) -> dict[str, Any]:
-        comment = data.comment if data else ""
+        comment = data.comment
         if not comment.strip():
             raise BadRequest("a rejection needs a comment that says what to change", code="comment_required")
         return await self._review(rt, actor, flow_id, number, "reject", comment)
 
     @post("/flows/{flow_id:str}/versions/{number:int}/publish", status_code=200)
     async def publish(
-        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
+        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: VersionNumber
     ) -> dict[str, Any]:
         return await self._transition(rt, actor, flow_id, number, service.publish_version)
 
     @post("/flows/{flow_id:str}/versions/{number:int}/retire", status_code=200)
     async def retire(
-        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
+        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: VersionNumber
     ) -> dict[str, Any]:
         return await self._transition(rt, actor, flow_id, number, service.retire_version)

@@ -8,6 +8,8 @@
     │       ├── FileTooLarge          over the per-file limit
     │       ├── CorruptFile           the parser could not read it
     │       └── ProtectedFile         password-protected (encrypted) PDF
+    │   └── UnknownEmbeddingModel     an index names a model that is neither shipped nor a
+    │                                 local model directory
     └── Unavailable
         └── BackendUnavailable    the index backend (Marqo, the embedded store, the
                                   embedding model) is down or misconfigured
@@ -43,6 +45,10 @@ class CorruptFile(FileRejected):
 
 class ProtectedFile(FileRejected):
     code = "protected_file"
+
+
+class UnknownEmbeddingModel(BadRequest):
+    code = "unknown_embedding_model"
 
 
 class BackendUnavailable(Unavailable):

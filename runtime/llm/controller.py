@@ -14,11 +14,22 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
 
 from runtime.api.deps import Caller, Rt, iso
-from runtime.api.schemas import EndpointCreate
+from runtime.api.schemas import HTTP_URL, EndpointCreate
 from runtime.audit.service import append as audit
 from runtime.db.models import ModelEndpoint
 from runtime.errors import BadRequest, Conflict, NotFound
 from runtime.policy.resources import Platform
+
+
+def _is_http_url(text: str) -> bool:
+    """`EndpointCreate.base_url`'s pattern, and what urllib makes of it."""
+    if not HTTP_URL.fullmatch(text):
+        return False
+    try:
+        parts = urlsplit(text)
+        return bool(parts.hostname) and (parts.port is None or parts.port > 0)
+    except ValueError:  # urllib's own checks
+        return False
 
 
 class ModelEndpointController(Controller):
@@ -56,8 +67,12 @@ class ModelEndpointController(Controller):
     @post("/")
     async def register(self, rt: Rt, actor: Caller, data: JSONBody[EndpointCreate]) -> dict[str, Any]:
         rt.authz.authorize(actor, "manage_endpoints", Platform())
-        if urlsplit(data.base_url).scheme not in ("http", "https"):
-            raise BadRequest("base_url must start with http:// or https://")
+        if not _is_http_url(data.base_url):
+            raise BadRequest(
+                "base_url must be an http:// or https:// URL with a host, e.g. http://tgi.intern:8080",
+                code="invalid_base_url",
+                field="base_url",
+            )
         async with rt.db.write() as session:
             exists = (
                 await session.execute(select(ModelEndpoint).where(ModelEndpoint.name == data.name))

@@ -13,6 +13,7 @@ from litestar.response import ServerSentEvent
 from sqlalchemy import select, tuple_
 
 from runtime.api.deps import Caller, Rt, iso
+from runtime.api.params import MAX_RUNS_PAGE, RunsPageLimit, VersionNumber
 from runtime.api.schemas import RunRequest, TestRunRequest
 from runtime.context import Runtime
 from runtime.db.models import Flow, FlowVersion, Run, Workspace
@@ -26,7 +27,6 @@ from runtime.runs.manager import RunnableVersion
 from runtime.runs.views import load_run_json, run_as_json
 
 TERMINAL_OR_WAITING = ("succeeded", "failed", "cancelled", "expired", "waiting")
-MAX_RUNS_PAGE = 500
 
 
 def _sse(rt: Runtime, run_id: str, queue: asyncio.Queue[dict[str, Any]]) -> ServerSentEvent:
@@ -139,7 +139,7 @@ class RunController(Controller):
                     )
         return result
 
-    @post("/assistants/{slug:str}/runs")
+    @post("/assistants/{slug:str}/runs", status_code=200)
     async def invoke(self, rt: Rt, actor: Caller, slug: FromPath[str], data: JSONBody[RunRequest]) -> Any:
         if data.version is None:  # the live version: the hot path, without an ORM session
             assistant = await rt.assistants.find(slug)
@@ -193,13 +193,13 @@ class RunController(Controller):
             is_test=False,
         )
 
-    @post("/flows/{flow_id:str}/versions/{number:int}/runs")
+    @post("/flows/{flow_id:str}/versions/{number:int}/runs", status_code=200)
     async def test_run(
         self,
         rt: Rt,
         actor: Caller,
         flow_id: FromPath[str],
-        number: FromPath[int],
+        number: VersionNumber,
         data: JSONBody[TestRunRequest],
     ) -> Any:
         """Run any saved version (draft included) from the editor's test panel."""
@@ -233,7 +233,7 @@ class RunController(Controller):
         rt: Rt,
         actor: Caller,
         flow_id: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
+        limit: RunsPageLimit = 50,
         before: FromQuery[str | None] = None,
     ) -> Response[list[dict[str, Any]]]:
         """Runs the caller may read, newest first (the policy's rule as a SQL filter).
