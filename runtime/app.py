@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.pydantic import PydanticInitPlugin
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
 from runtime.api.auth import jwt_auth
@@ -24,6 +25,7 @@ from runtime.approvals.controller import TaskController
 from runtime.audit.controller import AuditController
 from runtime.connections.controller import ConnectionController
 from runtime.context import Runtime
+from runtime.errors import Unavailable
 from runtime.feedback.controller import FeedbackController
 from runtime.flows.controller import FlowController
 from runtime.knowledge.controller import KnowledgeController
@@ -53,8 +55,11 @@ CONTROLLERS: list[Any] = [
 
 @get("/health", tags=["ops"])
 async def health(rt: Rt) -> dict[str, Any]:
-    async with rt.db.read() as session:
-        await session.execute(text("SELECT 1"))
+    try:
+        async with rt.db.read() as session:
+            await session.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError):  # a probe needs an answer, not a 500 with a stack trace
+        raise Unavailable("the database does not answer", code="database_unavailable") from None
     return {"status": "ok", "database": rt.db.dialect, "worker": rt.runs.worker_id}
 
 

@@ -66,6 +66,15 @@ async def _audit_denial(runtime: Any, username: str | None, method: str, path: s
         log.exception("could not audit a policy denial")
 
 
+def _missing_body(request: Request[Any, Any, Any]) -> str:
+    """What to send, when a required body was not sent: its required fields, if it has any."""
+    parameter = request.route_handler.parsed_fn_signature.parameters.get("data")
+    model = parameter.annotation if parameter is not None else None
+    fields = getattr(model, "model_fields", {})
+    required = [name for name, field in fields.items() if field.is_required()]
+    return "the request needs a JSON body" + (f" with {', '.join(required)}" if required else "")
+
+
 def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     problems = []
     for item in exc.extra or []:
@@ -73,7 +82,7 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
             key = item.get("key") or item.get("source") or ""
             if key == "data" and item.get("source") == "body" and item.get("message") == "'data'":
                 # Litestar's words for a body that was not sent at all.
-                problems.append({"field": "", "message": "the request needs a JSON body"})
+                problems.append({"field": "", "message": _missing_body(request)})
                 continue
             problems.append({"field": key, "message": item.get("message", "")})
     detail = exc.detail or "invalid request"

@@ -103,6 +103,7 @@ GENERIC: dict[int, str] = {
 UNAVAILABLE = "The service this needs is not configured in this runtime, or not reachable"
 STORED_FLOW_INVALID = "The stored version no longer validates (e.g. a node type was removed)"
 ANSWERS: dict[str, dict[int, str]] = {
+    "health": {503: "The database does not answer"},
     "UserController.login": {401: "Wrong username or password"},
     "UserController.create_workspace": {409: "A workspace with this slug exists"},
     "FlowController.create_flow": {
@@ -213,6 +214,9 @@ READS_ITSELF: dict[str, RequestBody] = {
 }
 
 
+# Bodies a handler takes as optional in Python, to refuse their absence in its own words.
+BODY_REQUIRED = {"FlowController.reject"}  # `comment_required`, which the studio translates
+
 # Headers a handler reads itself.
 SIGNED = [
     Parameter(
@@ -281,6 +285,8 @@ def _answer(route: _Route) -> None:
     operation = route.operation
     if route.name in READS_ITSELF:
         operation.request_body = READS_ITSELF[route.name]
+    if route.name in BODY_REQUIRED and isinstance(operation.request_body, RequestBody):
+        operation.request_body.required = True
     if route.name in READS_HEADERS:
         operation.parameters = [*(operation.parameters or []), *READS_HEADERS[route.name]]
     responses = {

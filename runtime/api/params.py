@@ -15,6 +15,7 @@ Times in queries (`since`, `until`) go through `parse_time` (or, for monitoring'
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -30,11 +31,14 @@ MAX_RUNS_PAGE = 500
 VersionNumber = Annotated[
     int, PathParameter(ge=1, le=INT32_MAX, description="The number of a version of the flow: 1, 2, ...")
 ]
-# A version to compare with: a number (up to 9 digits, far below INT32_MAX) or `live`.
+# A version to compare with: a number (up to 9 digits, far below INT32_MAX) or `live`;
+# checked by `version_or_live`, which says it in words.
+VERSION_OR_LIVE = re.compile(r"^(live|[1-9][0-9]{0,8})?$")
 VersionOrLive = Annotated[
     str | None,
     QueryParameter(
-        pattern="^(live|[1-9][0-9]{0,8})?$", description="A version number, or live (the default)"
+        schema_extra={"pattern": VERSION_OR_LIVE.pattern},
+        description="A version number, or live (the default)",
     ),
 ]
 AuditSeq = Annotated[
@@ -77,14 +81,13 @@ def parse_time(name: str, raw: str | None) -> datetime | None:
     return in_supported_range(name, raw, parsed)
 
 
-def parse_version_number(name: str, raw: str) -> int:
-    """A version number given as text (e.g. `?against=3`); 400 unless 1..INT32_MAX."""
-    # isascii: isdigit() also admits digits such as '²' that int() refuses; the length
-    # check keeps int() away from thousands of digits.
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and 1 <= int(raw) <= INT32_MAX):
+def version_or_live(name: str, raw: str | None) -> int | None:
+    """A `VersionOrLive` parameter: the version number, or None for the live version."""
+    if raw in (None, "", "live"):
+        return None
+    assert raw is not None
+    if not VERSION_OR_LIVE.fullmatch(raw):
         raise BadRequest(
-            f"'{name}' must be a version number from 1 to {INT32_MAX}, not {raw[:20]!r}",
-            code="invalid_version_number",
-            field=name,
+            f"'{name}' is a version number or 'live', not {raw[:20]!r}", code="invalid_version", field=name
         )
     return int(raw)

@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import select
 
 from runtime.api.deps import Caller, Rt, iso
-from runtime.api.params import VersionNumber, VersionOrLive, parse_version_number
+from runtime.api.params import VersionNumber, VersionOrLive, version_or_live
 from runtime.api.schemas import (
     FlowCreate,
     RejectRequest,
@@ -230,10 +230,10 @@ class FlowController(Controller):
         async with rt.db.read() as session:
             flow, version = await service.get_version(session, rt.authz, actor, flow_id, number)
             old: FlowVersion | None = None
-            if against in (None, "", "live"):
+            against_number = version_or_live("against", against)
+            if against_number is None:
                 old = await session.get(FlowVersion, flow.live_version_id) if flow.live_version_id else None
             else:
-                against_number = parse_version_number("against", against)
                 _, old = await service.get_version(session, rt.authz, actor, flow_id, against_number)
         result = diff_documents(old.document if old else None, version.document)
         result["from"] = old.number if old else None
@@ -293,9 +293,9 @@ class FlowController(Controller):
         actor: Caller,
         flow_id: FromPath[str],
         number: VersionNumber,
-        data: JSONBody[RejectRequest],
+        data: JSONBody[RejectRequest | None] = None,  # documented as required (runtime.api.openapi)
     ) -> dict[str, Any]:
-        comment = data.comment
+        comment = data.comment if data else ""
         if not comment.strip():
             raise BadRequest("a rejection needs a comment that says what to change", code="comment_required")
         return await self._review(rt, actor, flow_id, number, "reject", comment)
