@@ -275,6 +275,10 @@ def _by_shape(route: _Route) -> dict[int, str]:
     return {status: GENERIC[status] for status in statuses}
 
 
+def _is_not_null(schema: Schema | Reference) -> bool:
+    return not (isinstance(schema, Schema) and schema.type == OpenAPIType.NULL)
+
+
 def _error(description: str) -> OpenAPIResponse:
     return OpenAPIResponse(
         description=description, content={"application/json": OpenAPIMediaType(schema=_ERROR_REF)}
@@ -287,6 +291,9 @@ def _answer(route: _Route) -> None:
         operation.request_body = READS_ITSELF[route.name]
     if route.name in BODY_REQUIRED and isinstance(operation.request_body, RequestBody):
         operation.request_body.required = True
+        for media in (operation.request_body.content or {}).values():  # and `null` is no body either
+            if isinstance(media.schema, Schema) and media.schema.one_of:
+                (media.schema,) = [item for item in media.schema.one_of if _is_not_null(item)]
     if route.name in READS_HEADERS:
         operation.parameters = [*(operation.parameters or []), *READS_HEADERS[route.name]]
     responses = {

@@ -116,6 +116,7 @@ async def test_streams_and_uploads_are_described(schema: dict[str, Any]) -> None
     assert set(export) == {"application/x-ndjson"}
     reject = schema["paths"]["/api/flows/{flow_id}/versions/{number}/reject"]["post"]["requestBody"]
     assert reject["required"] is True
+    assert reject["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/RejectRequest"}
 
 
 async def test_request_bodies_refuse_unknown_fields(schema: dict[str, Any]) -> None:
