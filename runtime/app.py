@@ -20,7 +20,7 @@ from runtime.api.deps import Rt, provide_actor, provide_runtime
 from runtime.api.errors import EXCEPTION_HANDLERS
 from runtime.api.methods import allow_every_method
 from runtime.api.openapi import StrictBodySchemaPlugin, openapi_router
-from runtime.api.request import DirigentRequest
+from runtime.api.request import DirigentRequest, refuse_nul_in_url
 from runtime.approvals.controller import TaskController
 from runtime.audit.controller import AuditController
 from runtime.connections.controller import ConnectionController
@@ -101,7 +101,8 @@ def create_app(
         # Request bodies are validated strictly (`runtime.api.schemas.Body`): Litestar's own
         # call passes strict=False unless told otherwise.
         plugins=[PydanticInitPlugin(validate_strict=True), StrictBodySchemaPlugin()],
-        request_class=DirigentRequest,  # refuses too deeply nested JSON before decoding
+        request_class=DirigentRequest,  # refuses JSON nested too deeply, or with NUL, before decoding
+        before_request=refuse_nul_in_url,
         before_send=[allow_every_method],
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
         request_max_body_size=2 * 1024 * 1024,

@@ -30,7 +30,7 @@ import httpx
 from runtime.connections.egress import EgressGuard, GuardedTransport
 from runtime.connections.errors import ActionNotAllowed, RemoteFailure, ResponseTooLarge
 from runtime.connections.kinds import IDEMPOTENT_METHODS, HttpSettings
-from runtime.json_depth import too_deep_text
+from runtime.json_limits import too_deep_text
 
 USER_AGENT = "Dirigent/0.1 (connector)"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})

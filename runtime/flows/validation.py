@@ -24,7 +24,7 @@ from nodes.templating import references
 from runtime.flows.case_validation import check_cases
 from runtime.flows.cases import structural_error_field, structural_error_message
 from runtime.flows.document import RESERVED_IDS, FlowDocument, canonical_json, content_hash
-from runtime.json_depth import MAX_DEPTH, too_deep_value
+from runtime.json_limits import MAX_DEPTH, too_deep_value
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
 MAX_NODES = 2000

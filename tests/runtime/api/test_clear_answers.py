@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient
 
 from runtime.app import create_app
 from runtime.connections.http import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from runtime.json_depth import MAX_DEPTH
+from runtime.json_limits import MAX_DEPTH
 from runtime.settings import Settings
 from tests.support.scenario import (  # noqa: F401 (fixtures sc, shared_app)
     Scenario,
@@ -293,3 +293,29 @@ async def test_health_answers_503_when_the_database_does_not(tmp_path: Path) -> 
         response = await client.get("/health")
     assert response.status_code == 503
     assert response.json() == {"error": "database_unavailable", "message": "the database does not answer"}
+
+
+async def test_nul_characters_are_400_wherever_they_come(sc: Scenario) -> None:
+    """PostgreSQL stores no NUL in text or jsonb: it used to fail there as a 500."""
+    flow = await sc.live(template_flow(), unique_slug("nul"))
+    before = await sc.counts()
+    for who, method, path in [
+        ("champion2", "GET", "/api/tasks?status=open%00"),
+        ("user", "GET", "/api/runs/abc%00def"),
+        ("champion", "GET", "/api/flows?workspace=sales%00"),
+        ("board1", "GET", "/api/audit?action=%00"),
+    ]:
+        refused(await sc.as_(who).request(method, path), "nul_character", "NUL")
+    for who, path, text in [
+        ("admin", "/api/workspaces", f'{{"slug": "{unique_slug("ws")}", "name": "a\\u0000b"}}'),
+        ("user", f"/api/assistants/{flow['slug']}/runs", '{"inputs": {"name": "Ada\\u0000"}}'),
+        ("champion", "/api/workspaces/sales/flows", '{"name": "x\\u0000", "slug": "nul-x", "document": {}}'),
+    ]:
+        refused(await post_text(sc, who, path, text), "nul_character", "NUL")
+    assert await sc.counts() == before
+    # An escaped backslash before "u0000" is text, not a NUL; it is refused all the same (rare).
+    refused(
+        await post_text(
+            sc, "user", f"/api/assistants/{flow['slug']}/runs", r'{"inputs": {"name": "\\u0000"}}'
+        )
+    )

@@ -184,7 +184,8 @@ def test_schemathesis_finds_nothing(demo_server: DemoServer, username: str, tmp_
     (report_file,) = (tmp_path / "report").glob("*.json")
     report = json.loads(report_file.read_text(encoding="utf-8"))
     cases, operations = report["test_cases"], report["operations"]
-    print(f"\nschemathesis as {username}: {cases['generated']} cases on {operations['tested']} of {operations['total']} operations, "
+    print(f"\nschemathesis as {username}: {cases['generated']} cases, "
+          f"{operations['tested']} of {operations['total']} operations, "
           f"{cases['with_failures']} with failures, {len(report['errors'])} errors, "
           f"{report['running_time']:.0f} s")  # fmt: skip
     assert finished.returncode == 0 and not report["failures"] and not report["errors"], (

@@ -1,4 +1,4 @@
-"""`runtime.json_depth`: how deeply JSON nests, judged exactly for well-formed text, without
+"""`runtime.json_limits`: how deeply JSON nests, judged exactly for well-formed text, without
 recursion, and cheaply (the check runs on every JSON request body)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from runtime.errors import BadRequest
-from runtime.json_depth import MAX_DEPTH, refuse_deep_json, too_deep_text, too_deep_value
+from runtime.json_limits import MAX_DEPTH, refuse_unfit_json, too_deep_text, too_deep_value
 
 
 def depth_of(value: Any) -> int:
@@ -71,10 +71,17 @@ def test_strings_escapes_and_malformed_text(text: str, deep: bool) -> None:
     assert too_deep_text(text) is deep
 
 
-def test_a_refusal_names_the_limit() -> None:
-    refuse_deep_json(b'{"a": [1, 2, {"b": null}]}')
+def test_a_nul_character_in_a_string_is_refused() -> None:
     with pytest.raises(BadRequest) as refused:
-        refuse_deep_json(b"[" * 100 + b"]" * 100)
+        refuse_unfit_json(b'{"name": "Ada\\u0000"}')
+    assert refused.value.code == "nul_character"
+    refuse_unfit_json(b'{"name": "Ada\\u0001"}')
+
+
+def test_a_refusal_names_the_limit() -> None:
+    refuse_unfit_json(b'{"a": [1, 2, {"b": null}]}')
+    with pytest.raises(BadRequest) as refused:
+        refuse_unfit_json(b"[" * 100 + b"]" * 100)
     assert refused.value.code == "too_deeply_nested" and refused.value.extra == {"limit": MAX_DEPTH}
 
 

@@ -1,4 +1,4 @@
-"""How deeply JSON nests, checked without recursion.
+"""What JSON the runtime takes: how deeply it nests (checked without recursion), and no NUL.
 
 Decoders (msgspec, the standard library, Pydantic) and everything that walks a value
 afterwards (hashing, diffs, templates, response encoders) recurse once per level and fail
@@ -7,9 +7,13 @@ shallow (the deepest starter template nests 13 levels), so the runtime refuses a
 deeper than `MAX_DEPTH` where JSON enters it: request bodies (`runtime.api.request`),
 webhook deliveries, flow documents from any source, responses of HTTP connections.
 
-    too_deep_text(raw)      for JSON text, before it is decoded
-    too_deep_value(value)   for a decoded value (dicts, lists, tuples)
-    refuse_deep_json(raw)   400 `too_deeply_nested` for JSON text that is too deep
+    too_deep_text(raw)       for JSON text, before it is decoded
+    too_deep_value(value)    for a decoded value (dicts, lists, tuples)
+    refuse_unfit_json(raw)   400 `too_deeply_nested` for JSON text that is too deep, 400
+                             `nul_character` for JSON text with a NUL character (`\u0000`)
+                             in a string: PostgreSQL stores no NUL in text or jsonb, so it
+                             would fail there as a 500, and SQLite would keep what
+                             PostgreSQL cannot; the runtime refuses it on both
 """
 
 from __future__ import annotations
@@ -81,8 +85,17 @@ def too_deep_value(value: Any, limit: int = MAX_DEPTH) -> bool:
             level.extend(item.values() if isinstance(item, dict) else item)
 
 
-def refuse_deep_json(raw: bytes) -> None:
-    """400 `too_deeply_nested` if the JSON text `raw` nests more than `MAX_DEPTH` levels."""
+NUL_MESSAGE = "text may not contain the NUL character (U+0000)"
+
+
+def refuse_unfit_json(raw: bytes) -> None:
+    """400 if the JSON text `raw` nests more than `MAX_DEPTH` levels or holds a NUL character
+    (see the module docstring)."""
+    # `\u0000` is the only way JSON text carries a NUL (a raw one is invalid JSON). Checked
+    # in bytes: after an escaped backslash (`\\u0000`, the text "\u0000") this refuses too much,
+    # which is rare enough to leave.
+    if b"\\u0000" in raw:
+        raise BadRequest(NUL_MESSAGE, code="nul_character")
     if too_deep_text(raw):
         raise BadRequest(
             f"the JSON body nests arrays and objects more than {MAX_DEPTH} levels deep; "
