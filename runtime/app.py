@@ -53,6 +53,14 @@ CONTROLLERS: list[Any] = [
 ]
 
 
+API_DESCRIPTION = (
+    "Every error is an `ErrorBody`: `{error, message, errors?}` plus the error's parameters. "
+    "No text may contain the NUL character (400 `nul_character`); JSON may nest at most 64 "
+    "levels (400 `too_deeply_nested`). Sign in with POST /api/auth/login and send the token "
+    "as `Authorization: Bearer <token>`."
+)
+
+
 @get("/health", tags=["ops"])
 async def health(rt: Rt) -> dict[str, Any]:
     try:
@@ -95,6 +103,7 @@ def create_app(
         openapi_config=OpenAPIConfig(
             title="Dirigent runtime",
             version="0.1.0",
+            description=API_DESCRIPTION,
             path="/schema",
             openapi_router=openapi_router("/schema", auth),  # writes the real answers in
         ),
