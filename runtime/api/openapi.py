@@ -8,7 +8,9 @@ rewrites the generated description once, before it is first served:
   the shape `runtime.api.errors` sends), under the statuses the operation can answer;
 - operations that need no token say so (`security: []`);
 - success statuses a handler sends besides its default (202 "still running", 200
-  "unchanged") and the Server-Sent Events of streaming runs are listed.
+  "unchanged") and the Server-Sent Events of streaming runs are listed;
+- bodies and headers that a handler reads itself (uploads, webhook deliveries) are
+  described, and a body a handler refuses to go without is marked required.
 
 Which errors an operation can answer follows from its shape (`_by_shape`): 400 when it
 takes parameters or a body, 413 for a body, 404 for a path that names a resource, 401
@@ -18,8 +20,9 @@ handler in `ANSWERS`, with the reason; `tests/runtime/api/test_openapi.py` check
 every name there is a handler and schemathesis (`test_schemathesis.py`) that no
 operation answers a status it does not document.
 
-`StrictBodySchemaPlugin` adds `additionalProperties: false` to request bodies whose
-Pydantic model refuses unknown fields (Litestar leaves it out).
+`StrictBodySchemaPlugin` adds what Litestar leaves out of request bodies:
+`additionalProperties: false` where the Pydantic model refuses unknown fields, and the
+`pattern` of `Field(pattern=...)`.
 """
 
 from __future__ import annotations

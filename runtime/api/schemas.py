@@ -26,6 +26,12 @@ def _whole_number(value: Any) -> Any:
 Integer = Annotated[int, BeforeValidator(_whole_number)]
 
 
+# "Not blank" as the handlers judge it (`str.strip()`), spelled out as a class: the `\\s` of
+# an OpenAPI pattern is ECMAScript's, which differs from Python's (U+001C-U+001F, U+0085).
+PYTHON_WHITESPACE = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = f"[^{PYTHON_WHITESPACE}]"
+
+
 def documented_pattern(pattern: re.Pattern[str]) -> dict[str, Any]:
     """`json_schema_extra` that shows a pattern the service checks with its own message
     (and error code, which the studio translates) in the OpenAPI description."""
@@ -65,7 +71,7 @@ class RejectRequest(Body):
     comment: str = Field(
         ...,
         max_length=10_000,
-        json_schema_extra={"minLength": 1, "pattern": r"\S"},
+        json_schema_extra={"minLength": 1, "pattern": NOT_BLANK},
         description="What to change: required, not blank",
     )
 
@@ -101,6 +107,7 @@ class SubmitRequest(Body):
     override_reason: str | None = Field(
         None,
         max_length=2000,
+        json_schema_extra={"pattern": NOT_BLANK},  # checked by the service: `override_reason_required`
         description="Admins only: submit although the test cases did not pass, and say why (audited)",
     )
 
@@ -111,9 +118,10 @@ class DecisionRequest(Body):
     payload: Any = None
 
 
-# A base URL of an LLM server: http(s), a host name or IPv4 address, a port (1-65535), a path.
+# A base URL of an LLM server: http(s), a host name or IPv4 address, a port (1-65535), a
+# path of printable ASCII without ? and # (the same in Python's and ECMAScript's regexes).
 _PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
-HTTP_URL = re.compile(rf"^https?://[A-Za-z0-9._~-]+(:{_PORT})?(/[^\s?#]*)?$")
+HTTP_URL = re.compile(rf"^https?://[A-Za-z0-9._~-]+(:{_PORT})?(/[!\"$->@-~]*)?$")
 
 
 class EndpointCreate(Body):

@@ -19,9 +19,11 @@ from runtime.app import create_app
 from runtime.connections.http import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from runtime.json_limits import MAX_DEPTH
 from runtime.settings import Settings
-from tests.support.scenario import (  # noqa: F401 (fixtures sc, shared_app)
+from tests.support.scenario import (  # noqa: F401 (fixtures sc, shared_app, llm)
     Scenario,
     expect,
+    llm_fixture,
+    qa_flow,
     sc_fixture,
     shared_app_fixture,
     template_flow,
@@ -319,3 +321,17 @@ async def test_nul_characters_are_400_wherever_they_come(sc: Scenario) -> None:
             sc, "user", f"/api/assistants/{flow['slug']}/runs", r'{"inputs": {"name": "\\u0000"}}'
         )
     )
+
+
+async def test_a_node_answer_nested_too_deeply_fails_the_node_not_the_api(sc: Scenario, llm: Any) -> None:
+    """What a model answers is stored and sent back later: too deep, it fails its node."""
+    document = qa_flow()
+    document["nodes"][1]["config"]["json_schema"] = {"type": "array"}
+    document["tests"][0]["fixed"]["answer"]["json"] = []
+    flow = await sc.live(document, unique_slug("modell"))
+    llm.reply(nested_text(200))
+    run = await sc.invoke(flow["slug"], {"question": "Wie tief?"})
+    assert run["status"] == "failed" and run["error"]["node"] == "answer"
+    assert f"nest more than {MAX_DEPTH} levels" in run["error"]["message"]
+    stored = expect(await sc.as_("user").get(f"/api/runs/{run['id']}"), 200)
+    assert stored["status"] == "failed"
