@@ -26,7 +26,7 @@ def _whole_number(value: Any) -> Any:
 Integer = Annotated[int, BeforeValidator(_whole_number)]
 
 
-# "Not blank" as the handlers judge it (`str.strip()`), spelled out as a class: the `\\s` of
+# "Not blank" as the handlers judge it (`str.strip()`), spelled out as a class: the `\s` of
 # an OpenAPI pattern is ECMAScript's, which differs from Python's (U+001C-U+001F, U+0085).
 PYTHON_WHITESPACE = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NOT_BLANK = f"[^{PYTHON_WHITESPACE}]"

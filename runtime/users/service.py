@@ -71,7 +71,7 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> U
 async def get_or_create_workspace(
     session: AsyncSession, slug: str, name: str | None = None, *, actor: str | None = None
 ) -> Workspace:
-    if not SLUG.match(slug):
+    if not SLUG.fullmatch(slug):
         raise BadRequest(f"'{slug}' is not a workspace slug: lowercase letters, digits and -")
     existing = (await session.execute(select(Workspace).where(Workspace.slug == slug))).scalar_one_or_none()
     if existing:
@@ -101,7 +101,7 @@ async def add_user(
     display_name: str = "",
 ) -> User:
     """Create a user (or give an existing one another role). Workspace roles need a workspace."""
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):
         raise BadRequest(f"'{username}' is not a username: letters, digits and _ . @ - (max 64)")
     if role not in ROLES:
         raise BadRequest(f"unknown role '{role}'; roles: {', '.join(ROLES)}")

@@ -335,3 +335,19 @@ async def test_a_node_answer_nested_too_deeply_fails_the_node_not_the_api(sc: Sc
     assert f"nest more than {MAX_DEPTH} levels" in run["error"]["message"]
     stored = expect(await sc.as_("user").get(f"/api/runs/{run['id']}"), 200)
     assert stored["status"] == "failed"
+
+
+async def test_names_with_a_trailing_newline_are_refused(sc: Scenario) -> None:
+    """Python's `$` also matches before a final newline: "sales\\n" used to pass as a slug."""
+    before = await sc.counts()
+    slug = unique_slug("zeile") + "\n"
+    body = {"name": "Zeile", "slug": slug, "document": template_flow()}
+    refused(await sc.as_("champion").post("/api/workspaces/sales/flows", json=body), None, "slug")
+    refused(await sc.as_("admin").post("/api/workspaces", json={"slug": "zeile\n"}))
+    connection = {"name": "crm\n", "kind": "http", "settings": {"base_url": "https://crm.example"}}
+    refused(
+        await sc.as_("admin").post("/api/workspaces/sales/connections", json=connection), "invalid_connection"
+    )
+    index = {"name": "zeile\n"}
+    refused(await sc.as_("champion").post("/api/workspaces/sales/knowledge", json=index), "invalid_name")
+    assert await sc.counts() == before
