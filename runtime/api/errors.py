@@ -67,11 +67,24 @@ async def _audit_denial(runtime: Any, username: str | None, method: str, path: s
         log.exception("could not audit a policy denial")
 
 
+def _missing_body(request: Request[Any, Any, Any]) -> str:
+    """What to send, when a required body was not sent: its required fields, if it has any."""
+    parameter = request.route_handler.parsed_fn_signature.parameters.get("data")
+    model = parameter.annotation if parameter is not None else None
+    fields = getattr(model, "model_fields", {})
+    required = [name for name, field in fields.items() if field.is_required()]
+    return "the request needs a JSON body" + (f" with {', '.join(required)}" if required else "")
+
+
 def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     problems = []
     for item in exc.extra or []:
         if isinstance(item, dict):
             key = item.get("key") or item.get("source") or ""
+            if key == "data" and item.get("source") == "body" and item.get("message") == "'data'":
+                # Litestar's words for a body that was not sent at all.
+                problems.append({"field": "", "message": _missing_body(request)})
+                continue
             problems.append({"field": key, "message": item.get("message", "")})
     detail = exc.detail or "invalid request"
     if "JSON" in detail or "decode" in detail.lower():
@@ -106,7 +119,11 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         return _json(
             400, {"error": "bad_request", "message": f"the request body is not valid JSON ({exc.detail})"}
         )
-    return _json(exc.status_code, {"error": "http_error", "message": exc.detail})
+    if exc.status_code == 413:
+        message = f"the request body is too large ({exc.detail})"
+        return _json(413, {"error": "payload_too_large", "message": message})
+    # The exception's headers matter, e.g. the `Allow` of a 405.
+    return _json(exc.status_code, {"error": "http_error", "message": exc.detail}, headers=exc.headers)
 
 
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

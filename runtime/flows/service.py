@@ -86,7 +86,7 @@ async def create_flow(
     if workspace is None:
         raise NotFound("workspace not found")
     authz.authorize(actor, "create_flow", workspace_view(workspace))
-    if not SLUG.match(slug or ""):
+    if not SLUG.fullmatch(slug or ""):
         raise BadRequest(
             f"'{slug}' is not a valid slug: 2 to 63 lowercase letters, digits and -", code="invalid_slug"
         )

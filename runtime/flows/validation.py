@@ -25,10 +25,12 @@ from nodes.templating import references
 from runtime.flows.case_validation import check_cases
 from runtime.flows.cases import structural_error_field, structural_error_message
 from runtime.flows.document import RESERVED_IDS, FlowDocument, canonical_json, content_hash
+from runtime.json_limits import MAX_DEPTH, too_deep_value
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
 MAX_NODES = 2000
 MAX_ERRORS = 200
+MAX_DOCUMENT_DEPTH = MAX_DEPTH - 1
 
 
 @dataclass
@@ -95,6 +97,13 @@ def validate_document(
     report = Validation()
     if not isinstance(raw, Mapping):
         report.add(None, None, "a flow document is a JSON object")
+        return report
+    # Before anything walks it (the size below, the model, hashing): documents from the
+    # CLI or a template file have not passed the API's check of request bodies. One level
+    # less than a body may have, so that every valid document fits in `{"document": ...}`.
+    if too_deep_value(raw, MAX_DOCUMENT_DEPTH):
+        message = f"the document nests objects and lists more than {MAX_DOCUMENT_DEPTH} levels deep"
+        report.add(None, None, message)
         return report
     size = (
         raw_size if raw_size is not None else len(json.dumps(raw, ensure_ascii=False, default=str).encode())

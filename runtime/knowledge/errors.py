@@ -11,6 +11,8 @@
     │       ├── FileTooComplex        over a limit of runtime/knowledge/limits.py
     │       │                         (parameters: limit, maximum, value)
     │       └── ExtractionFailed      the extraction worker ended without an answer
+    │   └── UnknownEmbeddingModel     an index names a model that is neither shipped nor a
+    │                                 local model directory
     └── Unavailable
         └── BackendUnavailable    the index backend (Marqo, the embedded store, the
                                   embedding model) is down or misconfigured
@@ -70,6 +72,10 @@ class FileTooComplex(FileRejected):
 
 class ExtractionFailed(FileRejected):
     code = "extraction_failed"
+
+
+class UnknownEmbeddingModel(BadRequest):
+    code = "unknown_embedding_model"
 
 
 class BackendUnavailable(Unavailable):

@@ -89,7 +89,7 @@ def parse_labels(raw: Iterable[str] | str | None) -> list[str]:
     items = raw.split(",") if isinstance(raw, str) else list(raw)
     labels = sorted({item.strip().lower() for item in items if item and item.strip()})
     for label in labels:
-        if not LABEL.match(label):
+        if not LABEL.fullmatch(label):
             raise BadRequest(
                 f"'{label}' is not a label: 1-64 lowercase letters, digits and . _ : - "
                 f"(e.g. hr-confidential)",
@@ -226,7 +226,7 @@ class KnowledgeService:
         chunking: dict[str, Any] | None = None,
         labels: Iterable[str] = (),
     ) -> dict[str, Any]:
-        if not INDEX_NAME.match(name or ""):
+        if not INDEX_NAME.fullmatch(name or ""):
             raise BadRequest(
                 f"'{name}' is not an index name: 1-64 lowercase letters, digits, - and _ "
                 f'(flows refer to it, e.g. "index": "offers")',

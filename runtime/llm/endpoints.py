@@ -48,6 +48,7 @@ from runtime.llm.client import (
     origin,
 )
 from runtime.llm.schemas import (
+    HTTP_URL,
     EndpointTestResult,
     EndpointTestSummary,
     ModelEndpointCreate,
@@ -383,18 +384,33 @@ def _checked_base_url(base_url: str) -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
-        raise BadRequest(f"base_url {base_url!r} is not a URL", code="invalid_endpoint") from None
+        raise BadRequest(
+            f"base_url {base_url!r} is not a URL", code="invalid_endpoint", field="base_url"
+        ) from None
     if parts.scheme not in ("http", "https"):
-        raise BadRequest("base_url must start with http:// or https://", code="invalid_endpoint")
+        raise BadRequest(
+            "base_url must start with http:// or https://", code="invalid_endpoint", field="base_url"
+        )
     if not parts.hostname:
-        raise BadRequest("base_url needs a host, e.g. http://tgi:80", code="invalid_endpoint")
+        raise BadRequest(
+            "base_url needs a host, e.g. http://tgi:80", code="invalid_endpoint", field="base_url"
+        )
     if "@" in parts.netloc:
         raise BadRequest(
             "base_url must not contain a user or password; give the key as api_key (stored encrypted)",
             code="invalid_endpoint",
+            field="base_url",
         )
     if parts.query or parts.fragment:
-        raise BadRequest("base_url must not have a query (?…) or fragment (#…)", code="invalid_endpoint")
+        raise BadRequest(
+            "base_url must not have a query (?…) or fragment (#…)", code="invalid_endpoint", field="base_url"
+        )
+    if not HTTP_URL.fullmatch(url):  # what the OpenAPI documents (a port 1-65535, printable ASCII)
+        raise BadRequest(
+            "base_url must be an http:// or https:// URL with a host, e.g. http://tgi.intern:8080",
+            code="invalid_endpoint",
+            field="base_url",
+        )
     return url.rstrip("/")
 
 
