@@ -24,6 +24,7 @@ from sqlalchemy import select
 from runtime.connections.egress import EgressGuard, EgressPolicy
 from runtime.db.database import Database
 from runtime.db.models import Flow, FlowVersion, Run, RunStep, User
+from runtime.engine import executor
 from runtime.engine.compiled import FlowCache
 from runtime.engine.executor import Engine
 from runtime.engine.records import StepRecord
@@ -277,8 +278,15 @@ class Collected:
     ],
 )
 async def test_which_steps_are_durable(
-    messages_api: MessagesApiDouble, config: Mapping[str, Any], fixed: bool, durable: bool
+    messages_api: MessagesApiDouble,
+    config: Mapping[str, Any],
+    fixed: bool,
+    durable: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The kind of node decides here, not the clock: on a busy machine even a condition can
+    # take over a second (test_a_slow_step_is_durable covers the clock).
+    monkeypatch.setattr(executor, "SLOW_STEP_MS", 3_600_000.0)
     messages_api.reply('{"label": "a", "confidence": 0.9}')
     document = flow([{"id": "step", **config}], chain("start", "step"))
     compiled = FlowCache(TEST_REGISTRY).get(document)
@@ -301,3 +309,19 @@ async def test_which_steps_are_durable(
     assert outcome.status == "succeeded", outcome.error
     [step] = [step for handed in recorder.handed for step in handed if step.node_id == "step"]
     assert step.durable is durable
+
+
+async def test_a_slow_step_is_durable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any step over `SLOW_STEP_MS` is persisted at once, whatever its kind (a fixed output
+    is not: it repeats nothing)."""
+    monkeypatch.setattr(executor, "SLOW_STEP_MS", 0.0)
+    document = flow(
+        [{"id": "step", "type": "router", "config": {"condition": "true"}}], chain("start", "step")
+    )
+    recorder = Collected()
+    outcome = await Engine({}).execute(
+        FlowCache(TEST_REGISTRY).get(document), "run-1", {"name": "Ada"}, recorder=recorder
+    )
+    assert outcome.status == "succeeded", outcome.error
+    [step] = [step for handed in recorder.handed for step in handed if step.node_id == "step"]
+    assert step.durable is True
