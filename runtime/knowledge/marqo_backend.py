@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from runtime.extras import needs_extra
 from runtime.knowledge.backends import DocumentChunks, Progress, _report
 from runtime.knowledge.errors import BackendUnavailable
 from runtime.knowledge.store import RRF_K, Hit, canonical_labels, visible_labelsets
@@ -42,7 +43,8 @@ RETRIEVED = ["_id", "text", "document_id", "source", "page", "section", "labels"
 
 def marqo_client(url: str, *, timeout_s: float = 30.0, api_key: str | None = None) -> Any:
     """A `marqo.Client` for `url` with a request timeout (the client has none by default)."""
-    import marqo
+    with needs_extra("knowledge", "a Marqo index"):
+        import marqo
 
     client = marqo.Client(url=url, api_key=api_key)
     client.config.timeout = timeout_s
