@@ -78,8 +78,9 @@ class MarqoBackend:
         self.url = str(getattr(client.config.instance_mapping, "_url", "Marqo"))
 
     async def _call(self, what: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        from marqo.errors import MarqoError, MarqoWebError
-        from requests import RequestException
+        with needs_extra("knowledge", "a Marqo index"):
+            from marqo.errors import MarqoError, MarqoWebError
+            from requests import RequestException
 
         try:
             return await asyncio.to_thread(function, *args, **kwargs)
@@ -91,7 +92,8 @@ class MarqoBackend:
 
     async def setup(self) -> None:
         """Create the Marqo index with this index's model and text settings."""
-        from marqo.models.marqo_index import TextPreProcessing
+        with needs_extra("knowledge", "a Marqo index"):
+            from marqo.models.marqo_index import TextPreProcessing
 
         await self._call(
             "create the index",
@@ -217,7 +219,8 @@ class MarqoBackend:
         return hits
 
     async def passage(self, chunk_id: str) -> Hit | None:
-        from marqo.errors import MarqoWebError
+        with needs_extra("knowledge", "a Marqo index"):
+            from marqo.errors import MarqoWebError
 
         try:
             item = await asyncio.to_thread(self._index().get_document, chunk_id)
@@ -262,7 +265,8 @@ class MarqoBackend:
 
 
 def _describe(what: str, url: str, error: Exception) -> str:
-    from marqo.errors import BackendCommunicationError, BackendTimeoutError, MarqoWebError
+    with needs_extra("knowledge", "a Marqo index"):
+        from marqo.errors import BackendCommunicationError, BackendTimeoutError, MarqoWebError
 
     if isinstance(error, BackendTimeoutError):
         reason = "it did not answer in time"
