@@ -67,6 +67,47 @@ def exercise_app(data_dir: str) -> dict[str, Any]:
     return found
 
 
+def exercise_workers(data_dir: str) -> dict[str, Any]:
+    """The worker processes start from the installed package: a template that needs Jinja
+    (a filter) renders in a template worker; the extraction worker reads a text file, and
+    refuses a PDF with `extra_missing` (no parsers without the 'knowledge' extra)."""
+    import asyncio
+    from pathlib import Path
+
+    from nodes.template_workers import Templates
+    from runtime.knowledge.errors import FileRejected
+    from runtime.knowledge.extraction_pool import ExtractionPool
+    from runtime.knowledge.limits import IngestLimits
+
+    async def run() -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        templates = Templates()
+        try:
+            found["template"] = await templates.render("{{ name | upper }}", {"name": "ada"})
+        finally:
+            await templates.close()
+        limits = IngestLimits()
+        pool = ExtractionPool(limits.memory_mb)
+        text, pdf = Path(data_dir) / "hallo.txt", Path(data_dir) / "hallo.pdf"
+        text.write_text("Hallo Welt. Das ist ein Text.")
+        pdf.write_bytes(b"%PDF-1.4 not really")
+        try:
+            media_type, chunks = await pool.extract(
+                "hallo.txt", text, max_bytes=None, chunking={}, limits=limits
+            )
+            found["text_file"] = [media_type, len(chunks)]
+            try:
+                await pool.extract("hallo.pdf", pdf, max_bytes=None, chunking={}, limits=limits)
+                found["pdf_file"] = "extracted"
+            except FileRejected as refused:
+                found["pdf_file"] = {"code": refused.code, **refused.extra}
+        finally:
+            pool.close()
+        return found
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     imported, failed = import_everything()
     result: dict[str, Any] = {"imported": imported, "failed": failed, "runtime_file": ""}
@@ -75,6 +116,7 @@ def main() -> None:
     result["runtime_file"] = runtime.__file__
     try:
         result.update(exercise_app(sys.argv[1]))
+        result.update(exercise_workers(sys.argv[1]))
     except BaseException:
         result["app_error"] = traceback.format_exc()
     result["extras_imported"] = sorted(name for name in EXTRA_MODULES if name in sys.modules)
