@@ -201,6 +201,8 @@ def test_core_install_without_extras_starts_and_names_the_missing_extra(tmp_path
     user = [str(dirigent), "user", "add", "champion", "--password", password, "--role", "champion"]
     _run([*user, "--workspace", "ws"], env=env, cwd=tmp_path, timeout=300)
     probe = ROOT / "tests" / "support" / "install_probe.py"
+    # As compose.yaml sets it; nothing listens there (port 9, discard): only the client matters.
+    env["DIRIGENT_MARQO_URL"] = "http://127.0.0.1:9"
     result = _run([str(python), str(probe), str(data), password], env=env, cwd=tmp_path, timeout=300)
     found = json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -215,6 +217,12 @@ def test_core_install_without_extras_starts_and_names_the_missing_extra(tmp_path
     assert knowledge["body"]["error"] == "extra_missing"
     assert knowledge["body"]["extra"] == "knowledge"
     assert "pip install 'dirigent[knowledge]'" in knowledge["body"]["message"]
+    marqo = found["knowledge_marqo"]
+    assert (marqo["status"], marqo["body"]["error"], marqo["body"]["module"]) == (
+        503,
+        "extra_missing",
+        "marqo",
+    )
     assert found["template"] == "ADA"
     assert found["text_file"] == ["text/plain", 1]
     assert found["pdf_file"]["code"] == "extra_missing" and found["pdf_file"]["extra"] == "knowledge"

@@ -64,6 +64,14 @@ def exercise_app(data_dir: str) -> dict[str, Any]:
             headers={"Authorization": f"Bearer {token}"},
         )
         found["knowledge"] = {"status": answer.status_code, "body": answer.json()}
+        # DIRIGENT_MARQO_URL is set (as compose sets it): the app started all the same, and
+        # a Marqo index needs the client of the 'knowledge' extra.
+        answer = client.post(
+            "/api/workspaces/ws/knowledge",
+            json={"name": "docs-marqo", "backend": "marqo"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        found["knowledge_marqo"] = {"status": answer.status_code, "body": answer.json()}
     return found
 
 
