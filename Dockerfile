@@ -28,7 +28,10 @@ COPY --chown=dirigent:dirigent nodes nodes
 COPY --chown=dirigent:dirigent templates templates
 COPY --chown=dirigent:dirigent studio studio
 # Editable, so that templates/ and studio/ (data and app, not packages) are found beside
-# the code. pip only warns about an extra that pyproject.toml does not define.
+# the code. The core dependencies are what the runtime and worker need to start; the extras
+# are what this image serves besides: `knowledge` (embedded index, file parsers, Marqo's
+# client) and `studio` (compose's studio service runs `dirigent studio`). tests/test_ci_files.py
+# checks that these extras exist in pyproject.toml.
 RUN pip install -e ".[knowledge,studio]"
 
 USER dirigent

@@ -12,6 +12,7 @@
     ├── PreconditionRequired 428  a write that needs If-Match came without it
     ├── TooManyRequests    429    sign-in throttled (carries `retry_after_s`: the Retry-After)
     └── Unavailable        503    a service the request needs is down or not configured
+        └── ExtraMissing          an optional part (a pyproject extra) is not installed
 
 Every message says what was expected and, where there is a choice, what the choices are.
 """
@@ -105,3 +106,21 @@ class TooManyRequests(DirigentError):
 class Unavailable(DirigentError):
     status_code = 503
     code = "unavailable"
+
+
+class ExtraMissing(Unavailable):
+    """What was asked for needs an extra of the package that this installation lacks.
+
+    Raised by `runtime.extras.needs_extra` at the point of use (never at start); carries
+    `extra` (e.g. "knowledge") and `module`, so the studio can say it in German too.
+    """
+
+    code = "extra_missing"
+
+    def __init__(self, *, extra: str, feature: str, module: str) -> None:
+        super().__init__(
+            f"{feature} needs the '{extra}' extra: pip install 'dirigent[{extra}]' "
+            f"(the Python module '{module}' is not installed)",
+            extra=extra,
+            module=module,
+        )

@@ -3,7 +3,9 @@
 #
 #   1. the whole suite but the browser journeys on SQLite, the embedded default, in
 #      DIRIGENT_TEST_WORKERS (4) pytest-xdist processes (most tests wait on servers,
-#      processes and sockets, so more processes than cores pay off);
+#      processes and sockets, so more processes than cores pay off); this includes the
+#      `install` test (tests/test_install.py), which pip-installs the package without
+#      extras into a fresh virtualenv (PyPI or pip's cache) and starts it;
 #   2. the browser journeys (Chromium against a real studio) in one process: they share
 #      one studio build and one runtime per session;
 #   3. every test that touches the database (tests/runtime, tests/templates) again against

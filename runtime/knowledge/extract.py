@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import PurePath
 
+from runtime.extras import needs_extra
 from runtime.knowledge import bounds
 from runtime.knowledge.errors import (
     CorruptFile,
@@ -56,8 +57,9 @@ class ExtractedText:
 
 # -- formats ------------------------------------------------------------------------------
 def extract_pdf(data: bytes, limits: IngestLimits) -> list[Section]:
-    from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError, PdfStreamError
+    with needs_extra("knowledge", "reading PDF files"):
+        from pypdf import PdfReader
+        from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError, PdfStreamError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -102,9 +104,10 @@ def extract_pdf(data: bytes, limits: IngestLimits) -> list[Section]:
 
 
 def extract_docx(data: bytes, limits: IngestLimits) -> list[Section]:
-    import docx
-    from docx.enum.style import WD_STYLE_TYPE
-    from docx.opc.exceptions import PackageNotFoundError
+    with needs_extra("knowledge", "reading Word files"):
+        import docx
+        from docx.enum.style import WD_STYLE_TYPE
+        from docx.opc.exceptions import PackageNotFoundError
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -218,7 +221,8 @@ _HEADING_LEVELS = {f"h{level}": level for level in range(1, 7)}
 
 
 def extract_html(data: bytes | str, limits: IngestLimits) -> list[Section]:
-    from bs4 import BeautifulSoup, CData, NavigableString, UnicodeDammit
+    with needs_extra("knowledge", "reading HTML files"):
+        from bs4 import BeautifulSoup, CData, NavigableString, UnicodeDammit
 
     if isinstance(data, bytes):  # decoded as BeautifulSoup would, so the scan sees its text
         data = UnicodeDammit(data, is_html=True).unicode_markup or decode_text(data)

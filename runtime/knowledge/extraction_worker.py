@@ -21,6 +21,8 @@ and its answers must not be able to run code in the parent). The first frame is
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import logging
 import math
@@ -66,6 +68,7 @@ def _clean(text: str | None) -> str | None:
 
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:
+    from runtime.errors import ExtraMissing
     from runtime.knowledge.chunking import ChunkingSettings, chunk_sections
     from runtime.knowledge.errors import FileRejected, FileTooComplex, FileTooLarge
     from runtime.knowledge.extract import extract, too_large_message
@@ -89,7 +92,7 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         del data
         settings = ChunkingSettings.model_validate(request.get("chunking") or {})
         chunks = chunk_sections(extracted.sections, settings, limits)
-    except FileRejected as error:
+    except (FileRejected, ExtraMissing) as error:  # ExtraMissing: this type's parser is absent
         return _refusal(error)
     except MemoryError:
         return {**_refusal(FileTooComplex("memory_mb", limits.memory_mb)), "exit": True}
@@ -115,10 +118,12 @@ def main() -> None:
     # The answers get a descriptor of their own; whatever a library prints goes to stderr.
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    # Import the parsers now, not in the first file's CPU budget.
-    import bs4  # noqa: F401
-    import docx  # noqa: F401
-    import pypdf  # noqa: F401
+    # Import the parsers now, not in the first file's CPU budget. Without the 'knowledge'
+    # extra they are missing: text files are still read, and a PDF, DOCX or HTML file is
+    # refused with `extra_missing` (extract.py says so for its type).
+    for parser in ("bs4", "docx", "pypdf"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(parser)
 
     import runtime.knowledge.chunking  # noqa: F401
 

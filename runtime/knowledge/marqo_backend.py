@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from runtime.extras import needs_extra
 from runtime.knowledge.backends import DocumentChunks, Progress, _report
 from runtime.knowledge.errors import BackendUnavailable
 from runtime.knowledge.store import RRF_K, Hit, canonical_labels, visible_labelsets
@@ -42,7 +43,8 @@ RETRIEVED = ["_id", "text", "document_id", "source", "page", "section", "labels"
 
 def marqo_client(url: str, *, timeout_s: float = 30.0, api_key: str | None = None) -> Any:
     """A `marqo.Client` for `url` with a request timeout (the client has none by default)."""
-    import marqo
+    with needs_extra("knowledge", "a Marqo index"):
+        import marqo
 
     client = marqo.Client(url=url, api_key=api_key)
     client.config.timeout = timeout_s
@@ -76,8 +78,9 @@ class MarqoBackend:
         self.url = str(getattr(client.config.instance_mapping, "_url", "Marqo"))
 
     async def _call(self, what: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        from marqo.errors import MarqoError, MarqoWebError
-        from requests import RequestException
+        with needs_extra("knowledge", "a Marqo index"):
+            from marqo.errors import MarqoError, MarqoWebError
+            from requests import RequestException
 
         try:
             return await asyncio.to_thread(function, *args, **kwargs)
@@ -89,7 +92,8 @@ class MarqoBackend:
 
     async def setup(self) -> None:
         """Create the Marqo index with this index's model and text settings."""
-        from marqo.models.marqo_index import TextPreProcessing
+        with needs_extra("knowledge", "a Marqo index"):
+            from marqo.models.marqo_index import TextPreProcessing
 
         await self._call(
             "create the index",
@@ -215,7 +219,8 @@ class MarqoBackend:
         return hits
 
     async def passage(self, chunk_id: str) -> Hit | None:
-        from marqo.errors import MarqoWebError
+        with needs_extra("knowledge", "a Marqo index"):
+            from marqo.errors import MarqoWebError
 
         try:
             item = await asyncio.to_thread(self._index().get_document, chunk_id)
@@ -260,7 +265,8 @@ class MarqoBackend:
 
 
 def _describe(what: str, url: str, error: Exception) -> str:
-    from marqo.errors import BackendCommunicationError, BackendTimeoutError, MarqoWebError
+    with needs_extra("knowledge", "a Marqo index"):
+        from marqo.errors import BackendCommunicationError, BackendTimeoutError, MarqoWebError
 
     if isinstance(error, BackendTimeoutError):
         reason = "it did not answer in time"

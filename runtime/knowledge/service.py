@@ -160,10 +160,19 @@ class KnowledgeService:
     def _marqo_factory(self) -> Any:
         if not self.config.marqo_url:
             return None
-        from runtime.knowledge.marqo_backend import MarqoBackend, marqo_client
+        url, timeout_s = self.config.marqo_url, self.config.marqo_timeout_s
+        clients: list[Any] = []  # one client, made when the first Marqo index is opened
 
-        client = marqo_client(self.config.marqo_url, timeout_s=self.config.marqo_timeout_s)
-        return lambda index: MarqoBackend(client, index)
+        def open_marqo(index: Any) -> Any:
+            # Imported here: without the 'knowledge' extra (no marqo client) the runtime
+            # still starts, and opening a Marqo index answers `extra_missing`.
+            from runtime.knowledge.marqo_backend import MarqoBackend, marqo_client
+
+            if not clients:
+                clients.append(marqo_client(url, timeout_s=timeout_s))
+            return MarqoBackend(clients[0], index)
+
+        return open_marqo
 
     async def ensure_started(self) -> None:
         """Start claiming ingestion jobs, those a stopped process left behind too (on

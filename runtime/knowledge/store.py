@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from runtime.extras import needs_extra
 from runtime.knowledge.bm25 import Bm25, LexicalResult
 from runtime.private_files import private_directory, private_file, private_sqlite
 
@@ -191,7 +192,8 @@ class EmbeddedStore:
 
     # -- the vector index -------------------------------------------------------------
     def _new_index(self) -> Any:
-        import faiss
+        with needs_extra("knowledge", "the embedded index"):
+            import faiss
 
         index = faiss.IndexHNSWFlat(self.dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
@@ -199,7 +201,8 @@ class EmbeddedStore:
 
     def _load_vectors(self) -> None:
         """Load the graph and catch it up with SQLite (or rebuild it if unreadable)."""
-        import faiss
+        with needs_extra("knowledge", "the embedded index"):
+            import faiss
 
         path = self.directory / "vectors.faiss"
         index = None
@@ -232,7 +235,8 @@ class EmbeddedStore:
 
     def _stored_vectors(self) -> np.ndarray:
         """The graph's vectors as a read-only view (no copy), for exact scans."""
-        import faiss
+        with needs_extra("knowledge", "the embedded index"):
+            import faiss
 
         storage: Any = faiss.downcast_index(self._index.storage)
         count = self._index.ntotal
@@ -259,7 +263,8 @@ class EmbeddedStore:
 
     def save(self) -> None:
         """Write the graph to disk (atomically); SQLite is always current."""
-        import faiss
+        with needs_extra("knowledge", "the embedded index"):
+            import faiss
 
         with self._lock:
             target = self.directory / "vectors.faiss"
@@ -413,7 +418,8 @@ class EmbeddedStore:
         exact: bool = False,
     ) -> list[tuple[int, float]]:
         """(position, cosine similarity) of the k nearest allowed chunks, best first."""
-        import faiss
+        with needs_extra("knowledge", "the embedded index"):
+            import faiss
 
         with self._lock:
             if not labelsets or self._index.ntotal == 0:

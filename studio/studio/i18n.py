@@ -576,8 +576,29 @@ def translate(key: str, lang: str = DEFAULT_LANGUAGE, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
-def describe_error(code: str, message: str, status: int, lang: str = DEFAULT_LANGUAGE) -> str:
-    """A runtime error as a sentence for people: never a stack trace, never just a code."""
+# -- an optional part of the runtime is not installed (runtime/extras.py): 503 extra_missing
+#    with the parameter `extra` (e.g. "knowledge"), for a request or one uploaded file.
+EXTRA_MISSING = (
+    "Dafür fehlt der Runtime die Erweiterung „{extra}“. Die Administration installiert sie mit: "
+    "pip install 'dirigent[{extra}]'",
+    "The runtime lacks the '{extra}' extra for this. Administrators install it with: "
+    "pip install 'dirigent[{extra}]'",
+)
+
+
+def extra_missing_sentence(params: Any, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The `extra_missing` sentence, naming the extra from the error's parameters."""
+    extra = str((params or {}).get("extra") or "?") if isinstance(params, dict) else "?"
+    return _pick(EXTRA_MISSING, lang).format(extra=extra)
+
+
+def describe_error(
+    code: str, message: str, status: int, lang: str = DEFAULT_LANGUAGE, params: Any = None
+) -> str:
+    """A runtime error as a sentence for people: never a stack trace, never just a code.
+    `params` is the error's body (its parameters), for codes whose sentence names one."""
+    if code == "extra_missing":
+        return extra_missing_sentence(params, lang)
     if code in ERRORS:
         return _pick(ERRORS[code], lang)
     if code == "forbidden" and message.startswith("four eyes"):
@@ -624,6 +645,8 @@ def describe_step_error(error: Any, lang: str = DEFAULT_LANGUAGE) -> str:
     code = str(error.get("code") or "")
     if code == "no_model_endpoint":
         return no_model_sentence(error, lang)
+    if code == "extra_missing":
+        return extra_missing_sentence(error, lang)
     if code in STEP_ERRORS:
         limit = str(error.get("limit") or "")
         label = _pick(TEMPLATE_LIMITS[limit], lang) if limit in TEMPLATE_LIMITS else limit

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from studio.i18n import TEXTS, translate
+from studio.i18n import TEXTS, extra_missing_sentence, translate
 
 JOB_ACTIVE = ("queued", "running")
 FILE_ACTIVE = ("queued", "running")
@@ -98,6 +98,8 @@ def file_error(entry: dict[str, Any], lang: str) -> str:
     code = str(entry.get("code") or "")
     if code == "file_too_complex":
         return too_complex(dict(entry.get("params") or {}), lang)
+    if code == "extra_missing":  # a PDF, DOCX or HTML file where the 'knowledge' extra is absent
+        return extra_missing_sentence(dict(entry.get("params") or {}), lang)
     if code in FILE_ERROR_CODES:
         return translate(f"file_error_{code}", lang)
     message = str(entry.get("error") or code or "")

@@ -78,7 +78,7 @@ class AppState(rx.State):
         return translate(key, self.lang, **values)
 
     def error_text(self, exc: ApiError) -> str:
-        return describe_error(exc.code, exc.message, exc.status, self.lang)
+        return describe_error(exc.code, exc.message, exc.status, self.lang, exc.body)
 
     def on_error(self, exc: ApiError) -> list[Any]:
         """The events that answer a failed runtime call: sign-in again, or a toast in words."""
