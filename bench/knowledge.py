@@ -33,6 +33,8 @@ Prints figures; asserts nothing.
     .venv/bin/python bench/knowledge.py --quick     # fewer chunks and queries (rough)
     .venv/bin/python bench/knowledge.py --json      # one JSON object
     .venv/bin/python bench/knowledge.py --sizes 100000 --skip-ingestion   # search at 100k only
+    .venv/bin/python bench/knowledge.py --sizes 10000 --skip-ingestion --common-word-share 1.0
+                                                # the recall without one step of the pruning
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from runtime.db.database import Database  # noqa: E402
 from runtime.db.migrate import upgrade  # noqa: E402
 from runtime.knowledge import bm25 as bm25_module  # noqa: E402
+from runtime.knowledge import lexical as lexical_module  # noqa: E402
 from runtime.knowledge import store as store_module  # noqa: E402
 from runtime.knowledge.embedding import load_model  # noqa: E402
 from runtime.knowledge.lexical import lexical_query  # noqa: E402
@@ -460,7 +463,25 @@ def main() -> None:
         action="store_true",
         help="read every phrase's postings from FTS5 (no repeated word is served from memory)",
     )
+    parser.add_argument(
+        "--common-word-share",
+        type=float,
+        default=None,
+        help="leave out query words in more than this share of the chunks (default: the search's "
+        "setting; 1.0: none left out)",
+    )
+    parser.add_argument(
+        "--prefix-word-share",
+        type=float,
+        default=None,
+        help="match words as prefixes only when in at most this share of the chunks (default: the "
+        "search's setting; 1.0: every word of 4+ letters)",
+    )
     args = parser.parse_args()
+    if args.common_word_share is not None:
+        lexical_module.COMMON_WORD_SHARE = args.common_word_share
+    if args.prefix_word_share is not None:
+        lexical_module.PREFIX_WORD_SHARE = args.prefix_word_share
     if args.no_postings_cache:
         bm25_module.SCORED_CACHE_BYTES = 0
     if args.exact_below is not None:
