@@ -17,7 +17,7 @@ PYTHON ?= $(shell for p in python3.11 python3.12 python3; do \
 # Extra arguments for the first (SQLite) pytest run, e.g. make test PYTEST_ARGS="-k flows -x".
 PYTEST_ARGS ?=
 
-.PHONY: venv up test lint bench clean
+.PHONY: venv up test lint bench load clean
 
 venv: $(VENV)/.installed
 
@@ -46,11 +46,18 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 
+# Every bench/*.py but the load test, which runs for minutes (make load).
 bench: venv
 	@set -e; found=; for f in bench/*.py; do \
-		[ -e "$$f" ] || continue; found=1; \
+		[ -e "$$f" ] && [ "$$f" != bench/load.py ] || continue; found=1; \
 		echo "==== $$f"; $(PY) "$$f"; done; \
 	[ -n "$$found" ] || echo "No benchmarks in bench/"
+
+# 200 chat sessions for 10 minutes against two runtimes on a throwaway PostgreSQL
+# (LOAD_ARGS="--minutes 2 --sessions 50" for a shorter one).
+LOAD_ARGS ?=
+load: venv
+	$(PY) bench/load.py $(LOAD_ARGS)
 
 # Keeps .venv and .dirigent (the embedded database); delete those by hand if you mean to.
 clean:
