@@ -143,4 +143,5 @@ def create_app(
         request_max_body_size=2 * 1024 * 1024,
     )
     app.state.runtime = runtime
+    app.state.verified_tokens = auth.token_cls  # this app's own memory of verified tokens
     return app
