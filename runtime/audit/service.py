@@ -47,6 +47,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.canonical import canonical_json
 from runtime.db.database import SqliteTransaction
 from runtime.db.models import AuditEntry, AuditHead
 
@@ -126,11 +127,6 @@ class VerifyResult:
 
 
 # -- hashing ----------------------------------------------------------------------------
-def canonical_json(value: Any) -> str:
-    """Sorted keys, compact separators, no NaN/Infinity, non-ASCII kept (hashed as UTF-8)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 def format_timestamp(at: datetime) -> str:
     """ISO-8601 UTC with microseconds, e.g. `2025-01-31T09:15:02.123456Z`."""
     if at.tzinfo is None:
