@@ -3,7 +3,7 @@
 Sorted keys, compact separators (`,` and `:`), non-ASCII characters kept as they are
 (hashed as UTF-8), NaN and Infinity refused. Two kinds of stored hash rest on it:
 
-- the content hash of a flow version (`runtime.flows.document.canonical_document`: the
+- the content hash of a flow version (`runtime.engine.document.canonical_document`: the
   document without what is not part of a version's identity, in this encoding, as UTF-8);
 - the hash chain of the audit log (`runtime.audit.service.compute_entry_hash`: an entry's
   hashed fields in this encoding, as UTF-8), and the lines of its export and anchors.

@@ -16,9 +16,9 @@ from cachetools import LRUCache
 from nodes.base import Node
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
 from nodes.templating import references
+from runtime.engine.document import FlowDocument
+from runtime.engine.validation import validate_document
 from runtime.errors import InvalidFlow
-from runtime.flows.document import FlowDocument
-from runtime.flows.validation import validate_document
 
 
 @dataclass(frozen=True)

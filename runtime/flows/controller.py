@@ -21,11 +21,11 @@ from runtime.api.schemas import (
 )
 from runtime.context import Runtime
 from runtime.db.models import Flow, FlowVersion, User, VersionReview, Workspace
+from runtime.engine.validation import validate_document_in_thread
 from runtime.errors import BadRequest
 from runtime.flows import drafts, service
 from runtime.flows.diff import VersionDiff, version_diff
 from runtime.flows.draft_controller import IfMatch
-from runtime.flows.validation import validate_document_in_thread
 from runtime.policy.resources import Actor
 from runtime.policy.views import flow_view, version_view
 from runtime.testing.gate import gate_of, gates_of

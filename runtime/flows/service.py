@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from runtime.audit.service import append as audit
 from runtime.db.database import update_exactly_one
 from runtime.db.models import Flow, FlowVersion, VersionReview, Workspace, utcnow
+from runtime.engine.validation import MAX_DOCUMENT_BYTES, validate_document_in_thread
 from runtime.errors import BadRequest, Conflict, InvalidFlow, NotFound, PayloadTooLarge
 from runtime.flows.models import FlowDraft
-from runtime.flows.validation import MAX_DOCUMENT_BYTES, validate_document_in_thread
 from runtime.notifications import service as notifications
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor

@@ -8,5 +8,5 @@
     service.py      run the cases of a stored version, store and read reports (audited)
     controller.py   the HTTP API: POST .../versions/{n}/test, GET .../test-reports
 
-The cases themselves are part of the flow document (`runtime.flows.cases`).
+The cases themselves are part of the flow document (`runtime.engine.cases`).
 """

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 from runtime.audit.service import compute_entry_hash, entry_as_json
 from runtime.canonical import canonical_json
-from runtime.flows.document import canonical_document
+from runtime.engine.document import canonical_document
 
 ENTRY = SimpleNamespace(
     seq=42,

@@ -9,8 +9,8 @@ fails, the change breaks every installation's approved versions; do not update t
 
 from __future__ import annotations
 
-from runtime.flows.document import canonical_document, content_hash
-from runtime.flows.validation import validate_document
+from runtime.engine.document import canonical_document, content_hash
+from runtime.engine.validation import validate_document
 
 DOCUMENT = {
     "schema": "dirigent.flow/v1",

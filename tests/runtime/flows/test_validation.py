@@ -14,9 +14,9 @@ import pytest
 from nodes.errors import TemplateBudgetExceeded, TemplateError
 from nodes.registry import DEFAULT_REGISTRY
 from runtime.engine.compiled import compile_flow
+from runtime.engine.document import canonical_document
 from runtime.engine.executor import Engine
-from runtime.flows.document import canonical_document
-from runtime.flows.validation import MAX_DOCUMENT_BYTES, MAX_NODES, validate_document
+from runtime.engine.validation import MAX_DOCUMENT_BYTES, MAX_NODES, validate_document
 from tests.support.flows import SHAPES, Shape, chain, edge, flow, node, template
 
 # (node, field, fragments the message must contain)

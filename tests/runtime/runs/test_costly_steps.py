@@ -27,7 +27,7 @@ from runtime.db.models import Flow, FlowVersion, Run, RunStep, User
 from runtime.engine.compiled import FlowCache
 from runtime.engine.executor import Engine
 from runtime.engine.records import StepRecord
-from runtime.flows.validation import validate_document
+from runtime.engine.validation import validate_document
 from runtime.llm.client import HFChatModel, ModelEndpoints
 from runtime.users.service import get_or_create_workspace
 from tests.support.flows import TEST_REGISTRY, chain, edge, flow, node

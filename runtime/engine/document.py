@@ -3,7 +3,7 @@
 What the board approves is the SHA-256 of the canonical JSON (sorted keys, compact
 separators, UTF-8, `layout` left out: moving a node on the canvas is not a change);
 what runs is exactly that hash. The document's test cases (`tests`, see
-`runtime.flows.cases`) are part of it; an empty `tests` is left out, so that documents
+`runtime.engine.cases`) are part of it; an empty `tests` is left out, so that documents
 written before test cases existed keep their hashes.
 """
 
@@ -16,7 +16,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from runtime.canonical import canonical_json
-from runtime.flows.cases import MAX_CASES, TestCase
+from runtime.engine.cases import MAX_CASES, TestCase
 
 SCHEMA: Final = "dirigent.flow/v1"
 NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
