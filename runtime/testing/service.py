@@ -22,9 +22,9 @@ from runtime.db.models import User, iso
 from runtime.engine.compiled import FlowCache
 from runtime.errors import BadRequest, NotFound
 from runtime.flows.service import get_flow, get_version
+from runtime.flows.test_reports import TestReport
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
-from runtime.testing.models import TestReport
 from runtime.testing.runner import SuiteResult, run_cases
 
 MAX_LISTED = 50
