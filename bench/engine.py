@@ -59,7 +59,7 @@ from nodes.base import Node, NodeConfig, NodeContext, Outputs, Scope
 from nodes.registry import DEFAULT_REGISTRY
 from runtime.engine.compiled import FlowCache, compile_flow
 from runtime.engine.executor import Engine
-from runtime.flows.validation import validate_document
+from runtime.engine.validation import validate_document
 
 SHAPES = ("linear_10", "linear_100", "linear_1000", "fanout_10")
 GOAL_US_PER_NODE = 25.0

@@ -133,7 +133,7 @@ def create_app(
             openapi_router=openapi_router("/schema", auth),  # writes the real answers in
             render_plugins=[LocalSwagger()],
         ),
-        # Request bodies are validated strictly (`runtime.api.schemas.Body`): Litestar's own
+        # Request bodies are validated strictly (`runtime.wire.Body`): Litestar's own
         # call passes strict=False unless told otherwise.
         plugins=[PydanticInitPlugin(validate_strict=True), StrictBodySchemaPlugin()],
         request_class=DirigentRequest,  # refuses JSON nested too deeply, or with NUL, before decoding
@@ -143,4 +143,5 @@ def create_app(
         request_max_body_size=2 * 1024 * 1024,
     )
     app.state.runtime = runtime
+    app.state.verified_tokens = auth.token_cls  # this app's own memory of verified tokens
     return app

@@ -31,6 +31,7 @@ from runtime.policy.authorizer import Authorizer
 from runtime.private_files import create_once, private_directory, private_file
 from runtime.runs.live import LiveAssistants
 from runtime.runs.manager import RunManager
+from runtime.runs.triggers import TriggerService
 from runtime.settings import Settings
 
 log = logging.getLogger("dirigent")
@@ -73,6 +74,8 @@ class Runtime:
     # Sends notification mails in the background (None: no e-mail connections here).
     outbox: MailOutbox | None = None
     model_endpoints: ModelEndpointRegistry | None = None
+    # Webhook and schedule triggers (None: no connections here, whose secret box they use).
+    triggers: TriggerService | None = None
 
     @classmethod
     def build(
@@ -124,6 +127,9 @@ class Runtime:
             anchorer=Anchorer(settings, db),
             outbox=outbox,
             model_endpoints=model_endpoints,
+            triggers=TriggerService(db, connections.box, connections.authz)
+            if isinstance(connections, ConnectionService)
+            else None,
         )
 
     async def startup(self, *, migrate: bool = True, background: bool = True) -> None:
@@ -132,8 +138,8 @@ class Runtime:
         await self.reload_model_endpoints()
         if background:
             self.runs.start_background()
-            if isinstance(connections := self.services.get("connections"), ConnectionService):
-                connections.start_background(self.runs)  # schedule triggers
+            if self.triggers is not None:
+                self.triggers.start_background(self.runs)  # schedule triggers
             if self.anchorer is not None:
                 self.anchorer.start()
             if self.outbox is not None:
@@ -151,8 +157,8 @@ class Runtime:
             await self.outbox.stop()
         if self.anchorer is not None:
             await self.anchorer.stop()
-        if isinstance(connections := self.services.get("connections"), ConnectionService):
-            await connections.stop()
+        if self.triggers is not None:
+            await self.triggers.stop()
         await self.runs.stop()
         if isinstance(knowledge := self.services.get("knowledge"), KnowledgeService):
             await knowledge.close()  # release the ingestion jobs running here to other processes

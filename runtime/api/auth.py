@@ -8,7 +8,8 @@ A token must carry `exp`, `iat`, `sub`, `jti` (its session), `iss` (`Settings.to
 and `aud` (`runtime.users.sessions.AUDIENCE`); the issuer and the audience are checked.
 
 What is remembered, and why it is safe: a token that passed verification, keyed by its
-exact text and everything it was verified against (`VerifiedTokens`). Whether a token
+exact text and everything it was verified against (`VerifiedTokens`), by each app for
+itself (`VerifiedTokens.for_app`: two apps in one process never share what they verified). Whether a token
 verifies depends only on those, and a forged or altered token is a different key, which
 is verified afresh; the expiry is checked again at every use. Who the token's user is,
 which roles they hold and whether its session is still open is never remembered:
@@ -20,11 +21,11 @@ authenticated request's overhead.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from cachetools import LRUCache
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import JWTAuth, Token
@@ -39,9 +40,19 @@ TOKENS_KEPT = 4096
 
 
 class VerifiedTokens(Token):
-    """`Token` whose `decode` remembers tokens that verified (see the module docstring)."""
+    """`Token` whose `decode` remembers tokens that verified (see the module docstring).
 
-    _verified: ClassVar[OrderedDict[tuple[Any, ...], Token]] = OrderedDict()
+    Litestar calls `decode` on the class, so what is remembered is a class attribute;
+    each app gets a subclass of its own (`for_app`) to keep it per app. This base class
+    has its own memory too, for direct use.
+    """
+
+    _verified: ClassVar[LRUCache[tuple[Any, ...], Token]] = LRUCache(maxsize=TOKENS_KEPT)
+
+    @classmethod
+    def for_app(cls) -> type[VerifiedTokens]:
+        """A token class with a memory of its own, for one app."""
+        return type(cls.__name__, (cls,), {"_verified": LRUCache(maxsize=TOKENS_KEPT)})
 
     @classmethod
     def decode(
@@ -80,14 +91,10 @@ class VerifiedTokens(Token):
                 verify_nbf,
                 strict_audience,
             )
-            cls._verified[key] = token
-            if len(cls._verified) > TOKENS_KEPT:
-                cls._verified.popitem(last=False)
+            cls._verified[key] = token  # the least recently used token goes at TOKENS_KEPT
         elif verify_exp and token.exp <= datetime.now(UTC):
-            del cls._verified[key]
+            cls._verified.pop(key, None)
             raise NotAuthorizedException("Invalid token")
-        else:
-            cls._verified.move_to_end(key)
         assert isinstance(token, VerifiedTokens)
         return token
 
@@ -107,7 +114,7 @@ async def caller_of(request: ASGIConnection[Any, Any, Any, Any]) -> Actor | None
         return None
     settings = request.app.state.runtime.settings
     try:
-        token = VerifiedTokens.decode(
+        token = request.app.state.verified_tokens.decode(
             encoded.strip(),
             request.app.state.runtime.jwt_secret,
             ALGORITHM,
@@ -126,7 +133,7 @@ def jwt_auth(
     return JWTAuth[Actor](
         retrieve_user_handler=retrieve_actor,
         token_secret=secret,
-        token_cls=VerifiedTokens,
+        token_cls=VerifiedTokens.for_app(),
         algorithm=ALGORITHM,
         default_token_expiration=timedelta(minutes=ttl_minutes),
         accepted_issuers=[issuer],

@@ -370,7 +370,7 @@ def openapi_router(path: str, auth: AbstractSecurityConfig[Any, Any]) -> Router:
 class StrictBodySchemaPlugin(PydanticSchemaPlugin):
     """Litestar's schema plugin for Pydantic models, plus what it leaves out: the
     `additionalProperties: false` of models that refuse unknown fields
-    (`runtime.api.schemas.Body`) and the `pattern` of `Field(pattern=...)`."""
+    (`runtime.wire.Body`) and the `pattern` of `Field(pattern=...)`."""
 
     @classmethod
     def for_pydantic_model(cls, field_definition: Any, schema_creator: Any) -> Schema:

@@ -16,13 +16,17 @@ Times in queries (`since`, `until`) go through `parse_time` (or, for monitoring'
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from litestar.params import PathParameter, QueryParameter
 
 from runtime.audit.service import MAX_LIST_LIMIT as MAX_AUDIT_PAGE
 from runtime.errors import BadRequest
+from runtime.wire import EARLIEST as EARLIEST
+from runtime.wire import LATEST as LATEST
+from runtime.wire import SUPPORTED_TIMES as SUPPORTED_TIMES
+from runtime.wire import in_supported_range as in_supported_range
 
 # Version numbers and audit sequence numbers are INTEGER columns: 32 bits on PostgreSQL.
 INT32_MAX = 2**31 - 1
@@ -46,26 +50,6 @@ AuditSeq = Annotated[
 ]
 RunsPageLimit = Annotated[int, QueryParameter(ge=1, le=MAX_RUNS_PAGE, description="Runs per page")]
 AuditPageLimit = Annotated[int, QueryParameter(ge=1, le=MAX_AUDIT_PAGE, description="Entries per page")]
-
-# What a time in a query may be. Nothing in Dirigent is older than 1970, and far-off years
-# only break date arithmetic (year 10000 does not exist for Python's datetime).
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(3000, 1, 1, tzinfo=UTC)
-SUPPORTED_TIMES = "between 1970-01-01 and 2999-12-31"
-
-
-def in_supported_range(name: str, raw: str, moment: datetime) -> datetime:
-    """`moment` in UTC (a time without a zone is UTC); 400 `time_out_of_range` outside
-    `EARLIEST`..`LATEST`."""
-    try:
-        utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is in the year 0 in UTC
-        utc = None
-    if utc is None or not EARLIEST <= utc < LATEST:
-        raise BadRequest(
-            f"'{name}' must be {SUPPORTED_TIMES}, not {raw!r}", code="time_out_of_range", field=name
-        )
-    return utc
 
 
 def parse_time(name: str, raw: str | None) -> datetime | None:

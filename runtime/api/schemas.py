@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import Field
 
 from runtime.api.params import INT32_MAX
 from runtime.flows.service import SLUG as FLOW_SLUG
 from runtime.users.service import SLUG as WORKSPACE_SLUG
 
-
-class Body(BaseModel):
-    # strict: a JSON `false` is not a number, nor `1` a string (the OpenAPI says which type).
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-def _whole_number(value: Any) -> Any:
-    # JSON has one kind of number, and JSON Schema counts 5.0 as the integer 5; 5.5 is no integer.
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-# An integer of a request body (strict validation would refuse 5.0).
-Integer = Annotated[int, BeforeValidator(_whole_number)]
-
-
-# "Not blank" as the handlers judge it (`str.strip()`), spelled out as a class: the `\s` of
-# an OpenAPI pattern is ECMAScript's, which differs from Python's (U+001C-U+001F, U+0085).
-PYTHON_WHITESPACE = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-NOT_BLANK = f"[^{PYTHON_WHITESPACE}]"
-
-
-def documented_pattern(pattern: re.Pattern[str]) -> dict[str, Any]:
-    """`json_schema_extra` that shows a pattern the service checks with its own message
-    (and error code, which the studio translates) in the OpenAPI description."""
-    return {"pattern": pattern.pattern}
+# The base of every body and its helpers live below the slices, which use them too.
+from runtime.wire import NOT_BLANK as NOT_BLANK
+from runtime.wire import PYTHON_WHITESPACE as PYTHON_WHITESPACE
+from runtime.wire import Body as Body
+from runtime.wire import Integer as Integer
+from runtime.wire import documented_pattern as documented_pattern
 
 
 class LoginRequest(Body):

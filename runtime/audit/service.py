@@ -47,8 +47,10 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.canonical import canonical_json
 from runtime.db.database import SqliteTransaction
 from runtime.db.models import AuditEntry, AuditHead
+from runtime.db.writes import Many, Plan, run_plan, run_plan_sqlite
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
@@ -126,11 +128,6 @@ class VerifyResult:
 
 
 # -- hashing ----------------------------------------------------------------------------
-def canonical_json(value: Any) -> str:
-    """Sorted keys, compact separators, no NaN/Infinity, non-ASCII kept (hashed as UTF-8)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 def format_timestamp(at: datetime) -> str:
     """ISO-8601 UTC with microseconds, e.g. `2025-01-31T09:15:02.123456Z`."""
     if at.tzinfo is None:
@@ -275,30 +272,19 @@ def _restored(params: dict[str, Any]) -> Event:
     )
 
 
-async def _advance_head(session: AsyncSession, events: list[Event]) -> tuple[int, str]:
+def _advance_head(events: list[Event], dialect: str) -> Plan[tuple[int, str]]:
     """Take the head's lock and claim a seq per event; returns (last new seq, previous
     hash). A missing head is restored first (see `_restored`), which puts one more event
     in front of `events`."""
-    row = (await session.execute(_CLAIM_HEAD, {"count": len(events)})).one_or_none()
-    if row is None:
+    rows = yield _CLAIM_HEAD, {"count": len(events)}
+    if not rows:
         # First entry ever, or the head row was deleted. Two appenders may race here: the
         # insert that loses does nothing, then both claim through the update in turn.
-        params = _tail_params((await session.execute(_TAIL)).all())
-        created = (await session.execute(_insert_head(session.get_bind().dialect.name), params)).all()
+        params = _tail_params((yield _TAIL, {}))
+        created = yield _INSERT_HEAD_SQLITE if dialect == "sqlite" else _insert_head(dialect), params
         if created and params["seq"]:
             events.insert(0, _restored(params))
-        row = (await session.execute(_CLAIM_HEAD, {"count": len(events)})).one()
-    return row.seq, row.last_hash
-
-
-def _advance_head_sqlite(transaction: SqliteTransaction, events: list[Event]) -> tuple[int, str]:
-    """`_advance_head` in a transaction of `Database.sqlite_writer`."""
-    rows = transaction.execute(_CLAIM_HEAD, {"count": len(events)})
-    if not rows:
-        params = _tail_params(transaction.execute(_TAIL))
-        if transaction.execute(_INSERT_HEAD_SQLITE, params) and params["seq"]:
-            events.insert(0, _restored(params))
-        rows = transaction.execute(_CLAIM_HEAD, {"count": len(events)})
+        rows = yield _CLAIM_HEAD, {"count": len(events)}
     seq, last_hash = rows[0]
     return int(seq), str(last_hash)
 
@@ -387,34 +373,34 @@ def _chained(
     return rows
 
 
+def append_plan(events: Sequence[Event], dialect: str) -> Plan[list[dict[str, Any]]]:
+    """The writes of `append_many` as a plan (`runtime.db.writes`), for either driver;
+    returns the rows of `events` as stored. Bad input is refused before the first
+    statement, so before the head's lock is taken."""
+    if not events:
+        return []
+    details = _checked_details(events)
+    chained = list(events)
+    last_seq, prev_hash = yield from _advance_head(chained, dialect)
+    if len(chained) > len(events):
+        details = _checked_details(chained[:1]) + details
+    rows = _chained(chained, details, last_seq, prev_hash)
+    yield Many(_INSERT_ENTRIES, rows)
+    yield Many(_MOVE_HEAD, [{"last_hash": rows[-1]["entry_hash"]}])
+    return rows[len(rows) - len(events) :]
+
+
 async def append_many(session: AsyncSession, events: Sequence[Event]) -> list[AuditEntry]:
     """Append several entries in order with three statements in all (hot paths: runs)."""
     if not events:
         return []
-    details = _checked_details(events)  # bad input is refused before the head's lock is taken
-    chained = list(events)
-    last_seq, prev_hash = await _advance_head(session, chained)
-    if len(chained) > len(events):
-        details = _checked_details(chained[:1]) + details
-    rows = _chained(chained, details, last_seq, prev_hash)
-    await session.execute(_INSERT_ENTRIES, rows)
-    await session.execute(_MOVE_HEAD, {"last_hash": rows[-1]["entry_hash"]})
-    return [AuditEntry(**row) for row in rows[len(rows) - len(events) :]]
+    rows = await run_plan(append_plan(events, session.get_bind().dialect.name), session)
+    return [AuditEntry(**row) for row in rows]
 
 
 def append_many_sqlite(transaction: SqliteTransaction, events: Sequence[Event]) -> None:
-    """`append_many` in a transaction of `Database.sqlite_writer`: the same checks,
-    chain and statements."""
-    if not events:
-        return
-    details = _checked_details(events)
-    chained = list(events)
-    last_seq, prev_hash = _advance_head_sqlite(transaction, chained)
-    if len(chained) > len(events):
-        details = _checked_details(chained[:1]) + details
-    rows = _chained(chained, details, last_seq, prev_hash)
-    transaction.executemany(_INSERT_ENTRIES, rows)
-    transaction.executemany(_MOVE_HEAD, [{"last_hash": rows[-1]["entry_hash"]}])
+    """`append_many` in a transaction of `Database.sqlite_writer`: the same plan."""
+    run_plan_sqlite(append_plan(events, "sqlite"), transaction)
 
 
 # -- verifying --------------------------------------------------------------------------

@@ -21,9 +21,9 @@ from runtime.engine.compiled import CompiledFlow, compile_flow, compile_validate
 from runtime.engine.executor import Engine
 from runtime.engine.inputs import prepare_inputs
 from runtime.engine.records import RunOutcome, StepRecord
+from runtime.engine.validation import validate_document
 from runtime.errors import BadRequest, Conflict, InvalidFlow, NotFound
 from runtime.flows import service
-from runtime.flows.validation import validate_document
 from runtime.llm.client import HFChatModel, ModelEndpoints
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor

@@ -9,8 +9,9 @@
     models.py     ORM rows: connections, the outbound-call journal, triggers
     calls.py      what flows do: call a connection, journal side effects, audit each call
     service.py    ConnectionService: CRUD and tests through the policy (and the calls)
-    triggers.py   inbound webhooks (HMAC-SHA256 + timestamp) and cron schedules
-    controller.py the HTTP API
+    controller.py the HTTP API (also of triggers: inbound webhooks, HMAC-SHA256 +
+                  timestamp, and cron schedules, which start runs and so live in
+                  `runtime.runs.triggers`)
 
 Configuration (environment):
 

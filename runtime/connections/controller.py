@@ -24,6 +24,7 @@ from runtime.connections.service import NAME, ConnectionService
 from runtime.errors import PayloadTooLarge, Unavailable
 from runtime.flows import service as flows
 from runtime.runs.admission import REPLAYED_HEADER
+from runtime.runs.triggers import TriggerService
 
 MAX_DELIVERY_BYTES = 1024 * 1024
 
@@ -75,6 +76,14 @@ def connections(rt: Rt) -> ConnectionService:
     if not isinstance(service, ConnectionService):
         raise Unavailable("connections are not configured in this runtime")
     return service
+
+
+def triggers(rt: Rt) -> TriggerService:
+    """The runtime's triggers (they exist where connections do: they use their secret box)."""
+    if rt.triggers is None:
+        connections(rt)  # says why
+        raise Unavailable("connections are not configured in this runtime")
+    return rt.triggers
 
 
 class ConnectionController(Controller):
@@ -147,13 +156,13 @@ class ConnectionController(Controller):
     # -- triggers ---------------------------------------------------------------------
     @get("/assistants/{slug:str}/triggers")
     async def list_triggers(self, rt: Rt, actor: Caller, slug: FromPath[str]) -> list[dict[str, Any]]:
-        return await connections(rt).triggers.list_triggers(actor, slug)
+        return await triggers(rt).list_triggers(actor, slug)
 
     @post("/assistants/{slug:str}/triggers")
     async def create_trigger(
         self, rt: Rt, actor: Caller, slug: FromPath[str], data: JSONBody[TriggerCreate]
     ) -> dict[str, Any]:
-        return await connections(rt).triggers.create(
+        return await triggers(rt).create(
             actor, slug, data.kind, name=data.name, cron=data.cron, timezone=data.timezone, inputs=data.inputs
         )
 
@@ -166,7 +175,7 @@ class ConnectionController(Controller):
         trigger_id: FromPath[str],
         data: JSONBody[TriggerPatch],
     ) -> dict[str, Any]:
-        return await connections(rt).triggers.update(
+        return await triggers(rt).update(
             actor,
             slug,
             trigger_id,
@@ -181,7 +190,7 @@ class ConnectionController(Controller):
     async def delete_trigger(
         self, rt: Rt, actor: Caller, slug: FromPath[str], trigger_id: FromPath[str]
     ) -> None:
-        await connections(rt).triggers.delete(actor, slug, trigger_id)
+        await triggers(rt).delete(actor, slug, trigger_id)
 
     @post("/triggers/{trigger_id:str}", exclude_from_auth=True, status_code=202)
     async def deliver(
@@ -191,7 +200,7 @@ class ConnectionController(Controller):
         body = await request.body()
         if len(body) > MAX_DELIVERY_BYTES:
             raise PayloadTooLarge(f"a delivery is at most {MAX_DELIVERY_BYTES} bytes")
-        delivery = await connections(rt).triggers.deliver(rt.runs, trigger_id, body, dict(request.headers))
+        delivery = await triggers(rt).deliver(rt.runs, trigger_id, body, dict(request.headers))
         if delivery.replayed:  # delivered before: the run it started (stored), nothing new
             return Response(
                 {"run_id": delivery.run_id, "status": "started", "replayed": True},

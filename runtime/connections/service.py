@@ -6,7 +6,9 @@
     the board   used_by / production_touches (runtime.connections.usage): which
                 connections and actions a version uses, whether each still exists, and what
                 it touches in production
-    triggers    the webhook and schedule triggers of assistants       (triggers.TriggerService)
+
+The webhook and schedule triggers of assistants start runs, so they live a layer above,
+with the runs (`runtime.runs.triggers.TriggerService`); their secrets use this `box`.
 
 Secrets go in through `create`/`update`, are sealed at once, and come out only as
 `••••` with the date of their last change.
@@ -14,10 +16,7 @@ Secrets go in through `create`/`update`, are sealed at once, and come out only a
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import os
 import re
 import time
 from collections.abc import Mapping
@@ -44,7 +43,6 @@ from runtime.connections.models import ConnectionRow
 from runtime.connections.secrets import SecretBox, load_key, masked
 from runtime.connections.sql import sqlite_file
 from runtime.connections.target_store import apply_test_target, test_target_json
-from runtime.connections.triggers import TriggerService
 from runtime.connections.usage import host_of
 from runtime.db.database import Database
 from runtime.db.models import Workspace, utcnow
@@ -53,7 +51,6 @@ from runtime.policy import resources
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import workspace_view
-from runtime.runs.manager import RunManager
 from runtime.settings import Settings
 
 log = logging.getLogger("dirigent.connections")
@@ -81,29 +78,11 @@ class ConnectionService(ConnectorCalls):
         self.guard = guard or EgressGuard(EgressPolicy.parse(settings.egress_allow))
         self._authz = authz
 
-        self._schedules: asyncio.Task[None] | None = None
-
     @property
     def authz(self) -> Authorizer:
         if self._authz is None:
             self._authz = Authorizer()
         return self._authz
-
-    @property
-    def triggers(self) -> TriggerService:
-        return TriggerService(self.db, self.box, self.authz)
-
-    # -- lifecycle: the schedule poller runs in every runtime process -------------------
-    def start_background(self, runs: RunManager) -> None:
-        interval = float(os.environ.get(SCHEDULE_INTERVAL_ENV, "1.0"))
-        self._schedules = asyncio.create_task(self.triggers.run_schedules(runs, interval), name="schedules")
-
-    async def stop(self) -> None:
-        if self._schedules is not None:
-            self._schedules.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._schedules
-            self._schedules = None
 
     # -- admin: CRUD ------------------------------------------------------------------
     def as_json(self, row: ConnectionRow, workspace_slug: str | None = None) -> dict[str, Any]:

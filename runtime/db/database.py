@@ -91,7 +91,8 @@ class _Prepared:
         self.sql = str(compiled)
         table = getattr(statement, "table", None)
         columns = table.c if isinstance(statement, Insert) and table is not None else {}
-        self.parameters: list[tuple[str, Callable[[], Any], Callable[[Any], Any] | None]] = []
+        # (name, value when not given — None: SQL NULL, how a value is stored)
+        self.parameters: list[tuple[str, Callable[[], Any] | None, Callable[[Any], Any] | None]] = []
         for name in compiled.positiontup or ():
             bind = compiled.binds[name]
             fallback = _constant(bind.value) if bind.value is not None else _default_of(columns.get(name))
@@ -105,9 +106,14 @@ class _Prepared:
         ]
 
     def row(self, values: dict[str, Any]) -> tuple[Any, ...]:
-        row = []
+        row: list[Any] = []
         for name, fallback, processor in self.parameters:
-            value = values[name] if name in values else fallback()
+            if name not in values and fallback is None:
+                # SQLAlchemy leaves such a column out of its INSERT: SQL NULL, which for a
+                # JSON column is not the JSON text 'null' that storing None would give.
+                row.append(None)
+                continue
+            value = values[name] if name in values else fallback()  # type: ignore[misc]
             row.append(value if processor is None else processor(value))
         return tuple(row)
 
@@ -125,10 +131,11 @@ def _none_once(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: stored_none if value is None else processor(value)
 
 
-def _default_of(column: Any) -> Callable[[], Any]:
+def _default_of(column: Any) -> Callable[[], Any] | None:
+    """How the column's Python-side default is made; None when it has none (SQL NULL)."""
     default = getattr(column, "default", None)
     if default is None:
-        return lambda: None
+        return None
     if default.is_callable:
         return lambda: default.arg(None)  # SQLAlchemy wraps it to take an execution context
     if default.is_scalar:

@@ -6,19 +6,19 @@ published assistant pays for validation on its first run only.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
+from cachetools import LRUCache
 
 from nodes.base import Node
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
 from nodes.templating import references
+from runtime.engine.document import FlowDocument
+from runtime.engine.validation import validate_document
 from runtime.errors import InvalidFlow
-from runtime.flows.document import FlowDocument
-from runtime.flows.validation import validate_document
 
 
 @dataclass(frozen=True)
@@ -95,12 +95,13 @@ class FlowCache:
     def __init__(self, registry: NodeRegistry = DEFAULT_REGISTRY, size: int = 256) -> None:
         self.registry = registry
         self.size = size
-        self._flows: OrderedDict[str, CompiledFlow] = OrderedDict()
+        self._flows: LRUCache[str, CompiledFlow] = LRUCache(maxsize=size)
 
     def get(self, document: Mapping[str, Any], expected_hash: str | None = None) -> CompiledFlow:
-        if expected_hash and expected_hash in self._flows:
-            self._flows.move_to_end(expected_hash)
-            return self._flows[expected_hash]
+        if expected_hash:
+            cached = self._flows.get(expected_hash)
+            if cached is not None:
+                return cached
         flow = compile_flow(document, self.registry)
         if expected_hash and flow.content_hash != expected_hash:
             # Stored documents are immutable; a mismatch means the row was tampered with.
@@ -115,8 +116,6 @@ class FlowCache:
                 "the stored flow version does not match its content hash",
             )
         self._flows[flow.content_hash] = flow
-        if len(self._flows) > self.size:
-            self._flows.popitem(last=False)
         return flow
 
 

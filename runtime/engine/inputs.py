@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from nodes.template_workers import Templates
+from runtime.engine.document import FlowDocument, InputSpec, value_fits
 from runtime.errors import BadRequest
-from runtime.flows.document import FlowDocument, InputSpec, value_fits
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.+?)\}\}\s*$", re.DOTALL)
 

@@ -21,14 +21,14 @@ from runtime.api.schemas import (
 )
 from runtime.context import Runtime
 from runtime.db.models import Flow, FlowVersion, User, VersionReview, Workspace
+from runtime.engine.validation import validate_document_in_thread
 from runtime.errors import BadRequest
 from runtime.flows import drafts, service
 from runtime.flows.diff import VersionDiff, version_diff
 from runtime.flows.draft_controller import IfMatch
-from runtime.flows.validation import validate_document_in_thread
+from runtime.flows.gate import gate_of, gates_of
 from runtime.policy.resources import Actor
 from runtime.policy.views import flow_view, version_view
-from runtime.testing.gate import gate_of, gates_of
 
 
 def version_as_json(
@@ -38,7 +38,7 @@ def version_as_json(
     usernames: dict[str, str] | None = None,
     tests: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A version in the API; `tests` is its test summary (`runtime.testing.gate.Gate.as_json`)."""
+    """A version in the API; `tests` is its test summary (`runtime.flows.gate.Gate.as_json`)."""
     names = usernames or {}
     data: dict[str, Any] = {
         "id": version.id,

@@ -28,10 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
 from runtime.db.models import Flow, FlowVersion, User, iso, utcnow
+from runtime.engine.validation import Validation, validate_document_in_thread
 from runtime.errors import PayloadTooLarge, PreconditionFailed, PreconditionRequired
 from runtime.flows.models import FlowDraft
 from runtime.flows.service import checked_document, get_flow, latest_version, record_version
-from runtime.flows.validation import Validation, validate_document_in_thread
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 

@@ -21,15 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from runtime.audit.service import append as audit
 from runtime.db.database import update_exactly_one
 from runtime.db.models import Flow, FlowVersion, VersionReview, Workspace, utcnow
+from runtime.engine.validation import MAX_DOCUMENT_BYTES, validate_document_in_thread
 from runtime.errors import BadRequest, Conflict, InvalidFlow, NotFound, PayloadTooLarge
+from runtime.flows.gate import gate_of
 from runtime.flows.models import FlowDraft
-from runtime.flows.validation import MAX_DOCUMENT_BYTES, validate_document_in_thread
 from runtime.notifications import service as notifications
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import current_round, flow_view, version_view, workspace_view
 from runtime.settings import Settings
-from runtime.testing.gate import gate_of
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -234,7 +234,7 @@ async def submit_version(
     override_reason: str | None = None,
 ) -> FlowVersion:
     """Submit a draft for approval: only when its latest fixed-mode test report passed
-    (`runtime.testing.gate`), unless an admin overrides the gate with a reason."""
+    (`runtime.flows.gate`), unless an admin overrides the gate with a reason."""
     flow, version = await get_version(session, authz, actor, flow_id, number, "submit")
     _require_state(version, ("draft",), "submitted")
     gate = await gate_of(session, version)

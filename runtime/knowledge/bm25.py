@@ -18,7 +18,8 @@ took ~20 ms. Here the same scores come from cheaper steps:
    caller may see have matched, the remaining (most common) phrases are left out, as
    the commonest words already are; `LexicalResult.exact` says whether any was.
 4. Memory. A phrase's scored postings stay in an LRU (SCORED_CACHE_BYTES) until the
-   next write, so a repeated word costs no read.
+   next write, so a repeated word costs no read (a phrase heavier than the whole LRU,
+   over a million chunks, is scored every time).
 
 Access filtering applies to the postings themselves, before any cut.
 """
@@ -27,11 +28,11 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from cachetools import LRUCache
 
 from runtime.knowledge import lexical
 from runtime.knowledge.lexical import Phrase, fold, lexical_phrases, query_words
@@ -52,6 +53,12 @@ SCORED_CACHE_BYTES = 16 * 1024 * 1024
 FREQUENCY_STALENESS = 0.01
 
 Visible = Callable[[np.ndarray], np.ndarray]
+
+
+def _scored_bytes(scored: tuple[np.ndarray, np.ndarray]) -> int:
+    """What a phrase's scored postings weigh in the LRU (SCORED_CACHE_BYTES)."""
+    positions, scores = scored
+    return int(positions.nbytes + scores.nbytes)
 
 
 @dataclass
@@ -122,13 +129,13 @@ class Bm25:
         self._frequency_since = 0  # … when the cached frequencies were first counted
         self._statistics: tuple[int, int, float] | None = None  # (changes, rows, average)
         # (term, prefix) -> (positions, BM25 part): see SCORED_CACHE_BYTES
-        self._scored: OrderedDict[tuple[str, bool], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._scored_bytes = 0
+        self._scored: LRUCache[tuple[str, bool], tuple[np.ndarray, np.ndarray]] = LRUCache(
+            maxsize=SCORED_CACHE_BYTES, getsizeof=_scored_bytes
+        )
 
     def changed(self, rows: int) -> None:
         self._changes += rows
         self._scored.clear()
-        self._scored_bytes = 0
 
     def reset(self) -> None:
         """Positions were renumbered: forget what was read by position."""
@@ -136,7 +143,6 @@ class Bm25:
         self._frequency.clear()
         self._statistics = None
         self._scored.clear()
-        self._scored_bytes = 0
 
     # -- statistics ---------------------------------------------------------------------
     def statistics(self) -> tuple[int, float]:
@@ -221,7 +227,6 @@ class Bm25:
         key = (phrase.term, phrase.prefix)
         cached = self._scored.get(key)
         if cached is not None:
-            self._scored.move_to_end(key)
             return cached
         positions, occurrences = self.postings(phrase)
         scores = occurrences
@@ -232,11 +237,8 @@ class Bm25:
             scores = lengths * (K1 * B / average)
             scores += occurrences + K1 * (1 - B)
             np.divide(occurrences * (idf * (K1 + 1)), scores, out=scores)
-        self._scored[key] = (positions, scores)
-        self._scored_bytes += positions.nbytes + scores.nbytes
-        while self._scored_bytes > SCORED_CACHE_BYTES and len(self._scored) > 1:
-            _, (old_positions, old_scores) = self._scored.popitem(last=False)
-            self._scored_bytes -= old_positions.nbytes + old_scores.nbytes
+        if _scored_bytes((positions, scores)) <= SCORED_CACHE_BYTES:  # else too big to keep
+            self._scored[key] = (positions, scores)  # least recently used phrases make room
         return positions, scores
 
     # -- search -------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from runtime.api.schemas import Body, documented_pattern
+from runtime.wire import Body, documented_pattern
 
 ENDPOINT_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 # A base URL of an LLM server: http(s), a host name, IPv4 or [IPv6] address, a port (1-65535), a

@@ -4,7 +4,7 @@ since, until   ISO dates (`2026-11-01`) or date-times (`2026-11-01T08:00:00Z`; w
                a zone: UTC). A date as `since` means from its midnight, as `until`
                through its end (inclusive). Defaults: `until` now, `since` the midnight
                that makes 30 days. At most 366 days, between 1970-01-01 and 2999-12-31
-               (`runtime.api.params.in_supported_range`).
+               (`runtime.wire.in_supported_range`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from runtime.api.params import in_supported_range
 from runtime.errors import BadRequest
+from runtime.wire import in_supported_range
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

@@ -18,23 +18,23 @@ was inserted, by a read of the existing row in the same transaction. On PostgreS
 insert waits for a concurrent transaction that holds the same key to end, and the read
 then sees its committed row; on SQLite writers are serialised anyway.
 
-An `Admission`'s guard is written without I/O of its own: a generator that yields the
-statements to run and is sent each one's rows back. The run writer drives it on whichever
-transaction carries the run's row — an `AsyncSession`, or on a SQLite file the writer
-thread's plain connection (`run_guard_sqlite`), so that a guarded run costs no more
-round trips than any other.
+An `Admission`'s guard is written without I/O of its own: a plan (`runtime.db.writes`),
+a generator that yields the statements to run and is sent each one's rows back. The run
+writer drives it on whichever transaction carries the run's row — an `AsyncSession`, or
+on a SQLite file the writer thread's plain connection (`run_guard_sqlite`), so that a
+guarded run costs no more round trips than any other.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Executable, Insert, Table, bindparam, delete, select
+from sqlalchemy import Insert, Table, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from runtime.audit.service import Event
 from runtime.db.database import SqliteTransaction
 from runtime.db.models import IdempotencyKey, new_id, utcnow
+from runtime.db.writes import Plan, run_plan, run_plan_sqlite
 from runtime.errors import BadRequest, Conflict
 
 HEADER = "Idempotency-Key"
@@ -56,9 +57,9 @@ HEADER_DESCRIPTION = (
     "`idempotency_key_reused`). The run is stored before the answer."
 )
 
-# A statement and its parameters; the guard is sent the rows it returned ([] for none).
-Statement = tuple[Executable, dict[str, Any]]
-Guard = Generator[Statement, list[Any], None]
+# A plan of `runtime.db.writes`: statements and their parameters; the guard is sent the
+# rows each returned ([] for none).
+Guard = Plan[None]
 
 
 @dataclass(frozen=True)
@@ -75,26 +76,12 @@ class Admission:
 
 async def run_guard(guard: Guard, session: AsyncSession) -> None:
     """Drive `guard` on an async session's transaction."""
-    rows: list[Any] | None = None
-    while True:
-        try:
-            statement, params = guard.send(rows)  # type: ignore[arg-type]
-        except StopIteration:
-            return
-        result = await session.execute(statement, params)
-        # A CursorResult: DELETE and UPDATE return no rows (reading them would raise).
-        rows = list(result.all()) if result.returns_rows else []  # type: ignore[attr-defined]
+    await run_plan(guard, session)
 
 
 def run_guard_sqlite(guard: Guard, transaction: SqliteTransaction) -> None:
     """Drive `guard` in a transaction of the SQLite writer thread."""
-    rows: list[Any] | None = None
-    while True:
-        try:
-            statement, params = guard.send(rows)  # type: ignore[arg-type]
-        except StopIteration:
-            return
-        rows = transaction.execute(statement, params)
+    run_plan_sqlite(guard, transaction)
 
 
 _INSERTS: dict[tuple[str, str], Insert] = {}

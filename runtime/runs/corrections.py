@@ -38,10 +38,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
 from runtime.audit.service import append as audit
 from runtime.db.models import Flow, FlowVersion, Run, RunStep
+from runtime.engine.cases import MAX_CASES
 from runtime.errors import BadRequest, Conflict
 from runtime.feedback.models import RunFeedback
 from runtime.flows import drafts
-from runtime.flows.cases import MAX_CASES
 from runtime.flows.service import get_flow
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor

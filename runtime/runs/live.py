@@ -9,10 +9,10 @@ process or another — shows at the next invocation. Only a version's document i
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import LRUCache
 from sqlalchemy import bindparam, select
 
 from runtime.db.database import Database
@@ -57,7 +57,7 @@ class LiveAssistants:
     def __init__(self, db: Database, documents_kept: int = 256) -> None:
         self.db = db
         self.documents_kept = documents_kept
-        self._documents: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._documents: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=documents_kept)
 
     async def find(self, slug: str) -> LiveAssistant | None:
         """The assistant `slug` as the policy sees it, with its live version; None if no
@@ -84,12 +84,9 @@ class LiveAssistants:
     async def _document(self, version_id: str) -> dict[str, Any]:
         document = self._documents.get(version_id)
         if document is not None:
-            self._documents.move_to_end(version_id)
             return document
         [(document,)] = await self.db.rows(_DOCUMENT, {"version_id": version_id})
         self._documents[version_id] = document
-        if len(self._documents) > self.documents_kept:
-            self._documents.popitem(last=False)
         return document
 
     async def _workspace_ids(self, slugs: list[str]) -> frozenset[str]:

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from runtime.api.schemas import Body
+from runtime.wire import Body
 
 Rating = Literal["up", "down"]
 CaseCheck = Literal["equals", "contains"]

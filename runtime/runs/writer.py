@@ -31,10 +31,11 @@ from typing import Any
 from sqlalchemy import Table, Update, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from runtime.audit.service import Event, append_many, append_many_sqlite
+from runtime.audit.service import Event, append_many, append_plan
 from runtime.db.database import Database, SqliteTransaction
 from runtime.db.models import Run, RunStep
-from runtime.runs.admission import Admission, run_guard, run_guard_sqlite
+from runtime.db.writes import Many, Plan, run_plan, run_plan_sqlite
+from runtime.runs.admission import Admission, run_guard
 
 log = logging.getLogger("dirigent.runs.writer")
 MAX_BATCH = 256
@@ -105,10 +106,28 @@ def _statements(batch: list[WriteSet]) -> list[tuple[Any, list[dict[str, Any]]]]
     return statements
 
 
-async def _write_batch(session: AsyncSession, batch: list[WriteSet], dialect: str) -> None:
-    connection = await session.connection()
+def _rows_plan(batch: list[WriteSet]) -> Plan[None]:
     for statement, params in _statements(batch):
-        await connection.execute(statement, params)
+        yield Many(statement, params)
+
+
+def batch_plan(batch: list[WriteSet], dialect: str) -> Plan[None]:
+    """The batch's writes as one plan (`runtime.db.writes`): its rows, its admission
+    guards, its audit entries; the same on either driver. `extra` writes are not in it:
+    they need the session (`_write_batch`)."""
+    yield from _rows_plan(batch)
+    for item in batch:
+        if item.admission is not None:
+            yield from item.admission.guard(item.run_id, dialect)
+    yield from append_plan([event for item in batch for event in item.events], dialect)
+
+
+async def _write_batch(session: AsyncSession, batch: list[WriteSet], dialect: str) -> None:
+    if all(item.extra is None for item in batch):
+        await run_plan(batch_plan(batch, dialect), session)
+        return
+    # Each run's extra writes follow its admission guard, before the audit entries.
+    await run_plan(_rows_plan(batch), session)
     for item in batch:
         if item.admission is not None:
             await run_guard(item.admission.guard(item.run_id, dialect), session)
@@ -119,12 +138,7 @@ async def _write_batch(session: AsyncSession, batch: list[WriteSet], dialect: st
 
 def _write_batch_sqlite(transaction: SqliteTransaction, batch: list[WriteSet]) -> None:
     """`_write_batch` in a transaction of `Database.sqlite_writer` (no `extra` writes)."""
-    for statement, params in _statements(batch):
-        transaction.executemany(statement, params)
-    for item in batch:
-        if item.admission is not None:
-            run_guard_sqlite(item.admission.guard(item.run_id, "sqlite"), transaction)
-    append_many_sqlite(transaction, [event for item in batch for event in item.events])
+    run_plan_sqlite(batch_plan(batch, "sqlite"), transaction)
 
 
 class RunWriter:

@@ -33,8 +33,7 @@ from typing import Any
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 
-from runtime.engine.records import StepRecord
-from runtime.flows.cases import (
+from runtime.engine.cases import (
     MAX_REGEX_SUBJECT,
     ApprovalRaisedCheck,
     BranchCheck,
@@ -46,6 +45,7 @@ from runtime.flows.cases import (
     RegexCheck,
     StatusCheck,
 )
+from runtime.engine.records import StepRecord
 
 SHOWN_CHARS = 300
 ValueCheck = EqualsCheck | ContainsCheck | RegexCheck | JsonSchemaCheck

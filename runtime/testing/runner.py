@@ -26,12 +26,12 @@ from typing import Any, Literal
 
 from nodes.base import Node, NodeContext, Resolution, Scope
 from nodes.errors import NodeError
+from runtime.engine.cases import StatusCheck, TestCase
 from runtime.engine.compiled import CompiledFlow
 from runtime.engine.executor import Engine
 from runtime.engine.inputs import prepare_inputs
 from runtime.engine.records import RunOutcome
 from runtime.errors import BadRequest
-from runtime.flows.cases import StatusCheck, TestCase
 from runtime.testing.assertions import Observed, failure
 
 Mode = Literal["fixed", "live"]

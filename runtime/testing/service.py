@@ -10,24 +10,41 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit.service import append as audit
-from runtime.context import Runtime
 from runtime.db.database import Database
 from runtime.db.models import User, iso
 from runtime.engine.compiled import FlowCache
 from runtime.errors import BadRequest, NotFound
 from runtime.flows.service import get_flow, get_version
+from runtime.flows.test_reports import TestReport
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
-from runtime.testing.models import TestReport
+from runtime.runs.manager import RunManager
+from runtime.settings import Settings
 from runtime.testing.runner import SuiteResult, run_cases
 
 MAX_LISTED = 50
+
+
+class Runtime(Protocol):
+    """What this service takes of the app's `runtime.context.Runtime` (which builds on the
+    slices, so a slice does not import it)."""
+
+    @property
+    def db(self) -> Database: ...
+    @property
+    def authz(self) -> Authorizer: ...
+    @property
+    def runs(self) -> RunManager: ...
+    @property
+    def services(self) -> dict[str, Any]: ...
+    @property
+    def settings(self) -> Settings: ...
 
 
 def report_as_json(report: TestReport, created_by: str | None) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from runtime.cli.server import run_worker
 from runtime.db.database import Database
 from runtime.db.models import AuditEntry, Flow, User, Workspace
 from runtime.demo import PEOPLE, load_templates, read_passwords, setup_demo
-from runtime.flows.validation import validate_document
+from runtime.engine.validation import validate_document
 from runtime.settings import Settings
 from tests.support.messages_api_double import MessagesApiDouble
 

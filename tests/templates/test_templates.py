@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from runtime.engine.compiled import compile_flow
-from runtime.flows.validation import validate_document
+from runtime.engine.validation import validate_document
 from runtime.templates.loader import TEMPLATES_DIR, StarterTemplate, load_templates
 from runtime.testing.runner import run_cases
 from tests.support.api import ApiHarness

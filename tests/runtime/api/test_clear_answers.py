@@ -111,7 +111,7 @@ async def test_json_at_the_limit_is_accepted_and_answered(sc: Scenario) -> None:
 
 async def test_a_stored_document_cannot_be_deeper_than_a_body_may_be() -> None:
     """Documents from the CLI or template files never passed the API's check of bodies."""
-    from runtime.flows.validation import MAX_DOCUMENT_DEPTH, validate_document
+    from runtime.engine.validation import MAX_DOCUMENT_DEPTH, validate_document
 
     document = template_flow()
     # document > tests > case > expect > assertion: five levels above the value

@@ -4,6 +4,7 @@ secret, timeouts (retried only when idempotent), the response size limit."""
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -67,6 +68,26 @@ async def test_timeouts_are_retried_for_idempotent_methods_only(target: HttpTarg
     with pytest.raises(RemoteFailure, match="did not answer in time"):
         await client(target, timeout_s=0.2, retries=2).send(HttpCall("POST", "/slow", body={}))
     assert len(target.requests) == 1
+
+
+async def test_a_busy_answer_is_retried_with_backoff_and_the_last_one_returned(target: HttpTarget) -> None:
+    """Idempotent calls answered 429/502/503/504 are retried after 0.2 s, 0.4 s, ...; when
+    the retries are used up, the last answer is the result (the caller sees the 503)."""
+    target.route("/busy", status=503, json_body={"busy": True})
+    started = time.monotonic()
+    answer = await client(target, retries=2).send(HttpCall("GET", "/busy"))
+    waited = time.monotonic() - started
+    assert (answer.status, answer.body, answer.attempts) == (503, {"busy": True}, 3)
+    assert len(target.requests) == 3 and 0.6 <= waited < 2.0  # 0.2 s + 0.4 s of backoff
+    target.requests.clear()
+    target.route("/flaky", status=502, times=1)
+    target.route("/flaky", json_body={"ok": True})
+    answer = await client(target, retries=2).send(HttpCall("PUT", "/flaky", body={}))
+    assert (answer.status, answer.body, answer.attempts) == (200, {"ok": True}, 2)
+    target.requests.clear()
+    target.route("/once", status=502, times=1)
+    answer = await client(target, retries=2).send(HttpCall("POST", "/once", body={}))
+    assert (answer.status, answer.attempts, len(target.requests)) == (502, 1, 1)  # never retried
 
 
 async def test_the_size_limit_holds_with_and_without_content_length(target: HttpTarget) -> None:

@@ -39,7 +39,7 @@ from runtime.connections.secrets import SecretBox
 from runtime.connections.service import ConnectionService
 from runtime.db.database import Database
 from runtime.db.models import ApprovalTask, Flow, FlowVersion, Membership, Run, RunStep, User
-from runtime.flows.validation import validate_document
+from runtime.engine.validation import validate_document
 from runtime.policy.authorizer import Authorizer
 from runtime.settings import Settings
 from runtime.users.service import get_or_create_workspace, load_actor

@@ -18,6 +18,7 @@ from runtime.connections.models import Trigger
 from runtime.connections.secrets import MASK
 from runtime.db.database import Database
 from runtime.db.models import Run, User, utcnow
+from runtime.runs.triggers import TriggerService
 from tests.runtime.connections.conftest import service_of
 from tests.support.scenario import Scenario, expect, template_flow
 
@@ -194,7 +195,7 @@ async def test_two_processes_polling_at_once_fire_each_schedule_once(sc: Scenari
         # a second process: its own engine and connections to the same database
         other = Database(runtime.db.url)
         try:
-            first = service.triggers
+            first = TriggerService(service.db, service.box, service.authz)
             second = type(first)(other, service.box, service.authz)
             return list(await asyncio.gather(first.fire_due(runtime.runs), second.fire_due(runtime.runs)))
         finally:

@@ -36,6 +36,7 @@ from runtime.db.models import FlowVersion
 from runtime.engine.compiled import FlowCache
 from runtime.engine.executor import Engine
 from runtime.runs.manager import RunManager
+from runtime.runs.triggers import TriggerService
 from runtime.settings import Settings
 
 WAIT_S = 30.0
@@ -81,7 +82,7 @@ async def main(actions: list[str]) -> None:
                 await asyncio.sleep(
                     max(0.0, float(os.environ.get("DIRIGENT_TEST_FIRE_AT", "0")) - time.time())
                 )
-                started = await connections.triggers.fire_due(manager)
+                started = await TriggerService(db, connections.box, connections.authz).fire_due(manager)
                 for run_id in started:
                     await manager.wait(run_id, WAIT_S)
                 say({"action": "fire", "started": started, "pid": os.getpid()})

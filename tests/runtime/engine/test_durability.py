@@ -36,8 +36,8 @@ from runtime.db.models import (
 )
 from runtime.engine.compiled import FlowCache
 from runtime.engine.executor import Engine
+from runtime.engine.validation import validate_document
 from runtime.errors import Conflict, Forbidden, NotFound
-from runtime.flows.validation import validate_document
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.runs.manager import RunManager

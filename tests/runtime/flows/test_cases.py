@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from runtime.flows.document import FlowDocument, content_hash
-from runtime.flows.validation import validate_document
+from runtime.engine.document import FlowDocument, content_hash
+from runtime.engine.validation import validate_document
 from tests.support.scenario import approval_flow, qa_flow
 
 APPROVE = {"decision": "approve"}

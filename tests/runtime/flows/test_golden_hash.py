@@ -9,8 +9,8 @@ fails, the change breaks every installation's approved versions; do not update t
 
 from __future__ import annotations
 
-from runtime.flows.document import canonical_json, content_hash
-from runtime.flows.validation import validate_document
+from runtime.engine.document import canonical_document, content_hash
+from runtime.engine.validation import validate_document
 
 DOCUMENT = {
     "schema": "dirigent.flow/v1",
@@ -41,4 +41,4 @@ def test_the_content_hash_of_a_fixed_document_never_changes() -> None:
 def test_layout_is_not_hashed() -> None:
     moved = {**DOCUMENT, "layout": {"start": {"x": 500, "y": 80}, "end": {"x": 900, "y": 80}}}
     assert validate_document(moved).content_hash == PINNED
-    assert b'"layout"' not in canonical_json(DOCUMENT)
+    assert b'"layout"' not in canonical_document(DOCUMENT)

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from runtime.engine.document import FlowDocument, content_hash
 from runtime.engine.inputs import prepare_inputs
+from runtime.engine.validation import validate_document
 from runtime.errors import BadRequest
-from runtime.flows.document import FlowDocument, content_hash
-from runtime.flows.validation import validate_document
 
 
 def _document(**inputs: dict[str, Any]) -> dict[str, Any]:

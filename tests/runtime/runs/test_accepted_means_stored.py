@@ -32,7 +32,7 @@ from runtime.audit.service import verify
 from runtime.connections.http import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from runtime.db.database import Database
 from runtime.db.models import Flow, FlowVersion, Run, Workspace
-from runtime.flows.validation import validate_document
+from runtime.engine.validation import validate_document
 from runtime.users.service import add_user
 from tests.support.messages_api_double import MessagesApiDouble, Reply
 from tests.support.runtime_process import RuntimeProcesses

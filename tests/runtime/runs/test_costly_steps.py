@@ -28,7 +28,7 @@ from runtime.engine import executor
 from runtime.engine.compiled import FlowCache
 from runtime.engine.executor import Engine
 from runtime.engine.records import StepRecord
-from runtime.flows.validation import validate_document
+from runtime.engine.validation import validate_document
 from runtime.llm.client import HFChatModel, ModelEndpoints
 from runtime.users.service import get_or_create_workspace
 from tests.support.flows import TEST_REGISTRY, chain, edge, flow, node

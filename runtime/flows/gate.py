@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.db.models import FlowVersion, iso
-from runtime.testing.models import TestReport
+from runtime.flows.test_reports import TestReport
 
 
 @dataclass(frozen=True)

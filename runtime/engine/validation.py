@@ -22,9 +22,9 @@ from nodes.base import Node
 from nodes.errors import TemplateError
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
 from nodes.templating import references
-from runtime.flows.case_validation import check_cases
-from runtime.flows.cases import structural_error_field, structural_error_message
-from runtime.flows.document import RESERVED_IDS, FlowDocument, canonical_json, content_hash
+from runtime.engine.case_validation import check_cases
+from runtime.engine.cases import structural_error_field, structural_error_message
+from runtime.engine.document import RESERVED_IDS, FlowDocument, canonical_document, content_hash
 from runtime.json_limits import MAX_DEPTH, too_deep_value
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
@@ -314,7 +314,7 @@ __all__ = [
     "MAX_DOCUMENT_BYTES",
     "MAX_NODES",
     "Validation",
-    "canonical_json",
+    "canonical_document",
     "validate_document",
     "validate_document_in_thread",
 ]

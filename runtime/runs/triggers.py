@@ -21,10 +21,12 @@ next one with a compare-and-set UPDATE; only the process whose UPDATE matched st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets as random
 import time
 from collections.abc import Callable, Mapping
@@ -41,6 +43,7 @@ from runtime.audit.service import append as audit
 from runtime.connections.http import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from runtime.connections.models import Trigger, TriggerDelivery
 from runtime.connections.secrets import MASK, SecretBox
+from runtime.connections.service import SCHEDULE_INTERVAL_ENV
 from runtime.db.database import Database
 from runtime.db.models import Flow, FlowVersion, new_id, utcnow
 from runtime.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
@@ -138,6 +141,19 @@ class TriggerService:
         self.db = db
         self.box = box
         self.authz = authz
+        self._schedules: asyncio.Task[None] | None = None
+
+    # -- lifecycle: the schedule poller runs in every runtime process -------------------
+    def start_background(self, runs: RunManager) -> None:
+        interval = float(os.environ.get(SCHEDULE_INTERVAL_ENV, "1.0"))
+        self._schedules = asyncio.create_task(self.run_schedules(runs, interval), name="schedules")
+
+    async def stop(self) -> None:
+        if self._schedules is not None:
+            self._schedules.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._schedules
+            self._schedules = None
 
     # -- managing (under the assistant) ------------------------------------------------
     async def _assistant(self, session: AsyncSession, actor: Actor, slug: str) -> tuple[Flow, FlowVersion]:

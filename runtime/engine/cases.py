@@ -12,7 +12,7 @@ what was tested::
 
 What the model checks alone (types, unknown fields, a valid regex, a valid JSON schema)
 is here; what needs the flow (known nodes, declared outputs, approval nodes, flow
-inputs) is in `runtime.flows.case_validation`. Running cases: `runtime.testing`.
+inputs) is in `runtime.engine.case_validation`. Running cases: `runtime.testing`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 What the board approves is the SHA-256 of the canonical JSON (sorted keys, compact
 separators, UTF-8, `layout` left out: moving a node on the canvas is not a change);
 what runs is exactly that hash. The document's test cases (`tests`, see
-`runtime.flows.cases`) are part of it; an empty `tests` is left out, so that documents
+`runtime.engine.cases`) are part of it; an empty `tests` is left out, so that documents
 written before test cases existed keep their hashes.
 """
 
@@ -15,7 +15,8 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from runtime.flows.cases import MAX_CASES, TestCase
+from runtime.canonical import canonical_json
+from runtime.engine.cases import MAX_CASES, TestCase
 
 SCHEMA: Final = "dirigent.flow/v1"
 NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
@@ -158,9 +159,9 @@ def _drop_unset_input_fields(spec: Any) -> None:
             del spec["enum"]
 
 
-def canonical_json(document: FlowDocument | dict[str, Any]) -> bytes:
-    """Sorted keys, compact, UTF-8, without `layout` (or an empty `tests`, or unset input
-    titles and choices): the bytes that are hashed."""
+def canonical_document(document: FlowDocument | dict[str, Any]) -> bytes:
+    """The bytes that are hashed: the document without `layout` (or an empty `tests`, or
+    unset input titles and choices) in `runtime.canonical.canonical_json`, as UTF-8."""
     data = document.as_json() if isinstance(document, FlowDocument) else dict(document)
     data.pop("layout", None)
     if data.get("tests") == []:
@@ -171,10 +172,8 @@ def canonical_json(document: FlowDocument | dict[str, Any]) -> bytes:
         }
         for spec in data["inputs"].values():
             _drop_unset_input_fields(spec)
-    return json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return canonical_json(data).encode("utf-8")
 
 
 def content_hash(document: FlowDocument | dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(document)).hexdigest()
+    return hashlib.sha256(canonical_document(document)).hexdigest()

@@ -1,6 +1,6 @@
 """Test cases checked against their flow: known nodes, declared outputs, approval nodes, inputs.
 
-Called by `runtime.flows.validation` once the document parsed; errors go into the same
+Called by `runtime.engine.validation` once the document parsed; errors go into the same
 report as every other flow error, with the case's path as the field and no node
 (`{"node": None, "field": "tests[2].fixed.answer.txt", "message": ...}`). A node that
 has an error of its own (unknown type, bad config) is not checked again here.
@@ -12,19 +12,19 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from nodes.base import Node
-from runtime.engine.inputs import prepare_inputs
-from runtime.errors import BadRequest
-from runtime.flows.cases import (
+from runtime.engine.cases import (
     VALUE_CHECKS,
     ApprovalRaisedCheck,
     BranchCheck,
     NoConnectorCallCheck,
     TestCase,
 )
-from runtime.flows.document import FlowDocument
+from runtime.engine.document import FlowDocument
+from runtime.engine.inputs import prepare_inputs
+from runtime.errors import BadRequest
 
 if TYPE_CHECKING:
-    from runtime.flows.validation import Validation
+    from runtime.engine.validation import Validation
 
 # Types a case may not fix, and what to do instead.
 NOT_FIXABLE = {
