@@ -138,7 +138,7 @@ def test_the_check_above_sees_what_it_must() -> None:
     pdf = found["runtime/knowledge/extract.py", "pypdf"]
     assert pdf.lazy and pdf.guard == "knowledge"
     assert not found["runtime/connections/secrets.py", "cryptography"].lazy
-    assert not found["runtime/flows/cases.py", "jsonschema"].lazy
+    assert not found["runtime/engine/cases.py", "jsonschema"].lazy
 
 
 def test_needs_extra_turns_a_missing_module_into_a_clear_error() -> None:
