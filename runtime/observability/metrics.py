@@ -16,7 +16,7 @@ keeps the values in files there and `/metrics` of any process reports the sum of
 
 Label values, all bounded: `assistant` and `workspace` are slugs; `node_type` a node
 type; `model` the name of a model endpoint (an admin's choice, not a model id the caller
-sends); `kind` a connection kind; `route` a route template (`/api/runs/{run_id:str}`).
+sends); `kind` a connection kind; `route` a route template (`/api/runs/{run_id}`).
 """
 
 from __future__ import annotations
