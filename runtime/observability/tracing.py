@@ -24,6 +24,7 @@ When tracing is off, `active()` is None and callers skip all of this (one check)
 from __future__ import annotations
 
 import contextvars
+import importlib.util
 import logging
 import os
 from collections.abc import Iterator
@@ -63,6 +64,32 @@ def endpoint_of(settings: Settings) -> str | None:
     return None
 
 
+def require_extra(settings: Settings) -> None:
+    """Raise `Unavailable` (code `observability_extra_missing`) when traces are configured
+    but the extra is not installed — for commands to say so before they start anything."""
+    endpoint = endpoint_of(settings)
+    if endpoint is None:
+        return
+    try:
+        found = all(
+            importlib.util.find_spec(name) is not None
+            for name in ("opentelemetry.sdk.trace", "opentelemetry.exporter.otlp.proto.http.trace_exporter")
+        )
+    except ImportError:  # a parent package is missing
+        found = False
+    if not found:
+        raise _extra_missing(endpoint)
+
+
+def _extra_missing(endpoint: str) -> Unavailable:
+    return Unavailable(
+        f"traces are to be sent to {endpoint}, but the OpenTelemetry packages are not installed: "
+        f"{EXTRA_HINT}, or unset DIRIGENT_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT",
+        code="observability_extra_missing",
+        hint=EXTRA_HINT,
+    )
+
+
 def configure(settings: Settings) -> bool:
     """Turn tracing on for this process if an endpoint is configured (once; a second call
     with the same endpoint keeps the first exporter). True when tracing is on.
@@ -81,12 +108,7 @@ def configure(settings: Settings) -> bool:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError:
-        raise Unavailable(
-            f"traces are to be sent to {endpoint}, but the OpenTelemetry packages are not installed: "
-            f"{EXTRA_HINT}, or unset DIRIGENT_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT",
-            code="observability_extra_missing",
-            hint=EXTRA_HINT,
-        ) from None
+        raise _extra_missing(endpoint) from None
     shutdown()
     # DIRIGENT_OTLP_ENDPOINT is a base URL, like OTEL_EXPORTER_OTLP_ENDPOINT; the exporter
     # reads the standard variables itself (and appends /v1/traces where they say so).
