@@ -37,3 +37,8 @@ def exposed_names(text: str) -> set[str]:
         names.update(family.name + suffix for suffix in suffixes)
         names.update(sample.name for sample in family.samples)
     return names
+
+
+def family_names(text: str) -> set[str]:
+    """The metric families of an exposition (a counter without its `_total`)."""
+    return {family.name for family in text_string_to_metric_families(text)}
