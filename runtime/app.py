@@ -37,7 +37,7 @@ from runtime.llm.controller import ModelEndpointController
 from runtime.monitoring.controller import MonitoringController
 from runtime.notifications.controller import NotificationController, NotificationSettingsController
 from runtime.observability import tracing
-from runtime.observability.endpoint import http_metrics, metrics_endpoint
+from runtime.observability.endpoint import measure_requests, metrics_endpoint
 from runtime.observability.state import SharedState
 from runtime.policy.resources import Platform
 from runtime.runs.controller import RunController
@@ -128,8 +128,8 @@ def create_app(
             "actor": Provide(provide_actor, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        on_app_init=[auth.on_app_init],
-        middleware=[http_metrics],  # runtime/observability: counts and times every routed request
+        # After the authentication's hook: the request metrics see what it refuses, too.
+        on_app_init=[auth.on_app_init, measure_requests],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Dirigent runtime",

@@ -26,6 +26,7 @@ import time
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.config.app import AppConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
@@ -95,6 +96,14 @@ async def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
     check_access(request.app.state.runtime.settings, request)
     body = process_exposition() + await state.exposition()
     return Response(body, media_type=CONTENT_TYPE)
+
+
+def measure_requests(app_config: AppConfig) -> AppConfig:
+    """`on_app_init` hook, after the authentication's: `http_metrics` as the outermost
+    middleware (the first in the list), so that requests the authentication refuses
+    (401) are counted and traced too."""
+    app_config.middleware.insert(0, http_metrics)
+    return app_config
 
 
 def http_metrics(app: ASGIApp) -> ASGIApp:

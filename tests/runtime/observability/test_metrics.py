@@ -68,6 +68,7 @@ async def test_runs_nodes_llm_approvals_and_requests_show_in_the_scrape(
     messages_api.reply("kaputt", status=500)
     assert (await sc.invoke(question["slug"], {"question": "Wann?"}))["status"] == "failed"
     await sc.waiting_run(approval["slug"], customer="Müller GmbH")
+    assert (await sc.as_(None).get("/api/runs")).status_code == 401  # refused by the authentication
     text = await scrape(sc)
     after = samples(text)
 
@@ -100,6 +101,8 @@ async def test_runs_nodes_llm_approvals_and_requests_show_in_the_scrape(
 
     # HTTP requests by route template: never the raw path with a slug in it.
     assert grew("dirigent_http_requests_total", method="POST", route=RUNS_ROUTE, status="200") == 4
+    assert grew("dirigent_http_requests_total", method="GET", route="/api/runs", status="401") == 1
+    assert grew("dirigent_http_request_duration_seconds_count", method="POST", route=RUNS_ROUTE) == 4
     routes = {dict(labels).get("route") for (name, labels) in after if name == "dirigent_http_requests_total"}
     assert not any(slug in str(route) for route in routes for slug in ("gruss-metrics", "freigabe-metrics"))
     # Nothing personal in any label: no user names, no inputs.
