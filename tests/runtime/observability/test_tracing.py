@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from prometheus_client import REGISTRY
 
 from runtime.app import create_app
 from runtime.connections.egress import EgressGuard, EgressPolicy
@@ -249,3 +250,44 @@ def test_serve_and_worker_refuse_to_start_without_the_extra(monkeypatch: pytest.
         assert "pip install 'dirigent[observability]'" in result.output
         assert "observability_extra_missing" in result.output
         assert "Traceback" not in result.output
+
+
+async def test_connector_calls_and_their_errors_are_counted_by_kind(
+    traced: Scenario, crm: HttpTarget, messages_api: MessagesApiDouble
+) -> None:
+    """The connector metrics (process-wide, read from prometheus_client's registry)."""
+    sc = traced
+
+    def counted(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    ok_before = counted("dirigent_connector_calls_total", kind="http", outcome="ok")
+    failed_before = counted("dirigent_connector_calls_total", kind="http", outcome="failed")
+    errors_before = sum(
+        sample.value
+        for family in REGISTRY.collect()
+        if family.name == "dirigent_connector_errors"
+        for sample in family.samples
+        if sample.name.endswith("_total") and sample.labels["kind"] == "http"
+    )
+    for name, paths in (("crm", ["/tasks"]), ("crm_closed", ["/elsewhere"])):
+        settings = {"base_url": crm.url + "/api", "allowed_methods": ["GET"], "allowed_paths": paths}
+        body = {"name": name, "kind": "http", "settings": settings}
+        expect(await sc.as_("admin").post("/api/workspaces/sales/connections", json=body), 201)
+    good = await sc.live(llm_and_connector_flow("crm"), "nachfassen-counted")
+    refused = await sc.live(llm_and_connector_flow("crm_closed"), "nachfassen-refused")
+    assert (await sc.invoke(good["slug"], {"question": "Wann?"}))["status"] == "succeeded"
+    run = await sc.invoke(refused["slug"], {"question": "Wann?"})
+    assert run["status"] == "failed" and run["error"]["node"] == "lookup"
+
+    assert counted("dirigent_connector_calls_total", kind="http", outcome="ok") == ok_before + 1
+    assert counted("dirigent_connector_calls_total", kind="http", outcome="failed") == failed_before + 1
+    errors = {
+        sample.labels["error"]: sample.value
+        for family in REGISTRY.collect()
+        if family.name == "dirigent_connector_errors"
+        for sample in family.samples
+        if sample.name.endswith("_total") and sample.labels["kind"] == "http"
+    }
+    assert sum(errors.values()) == errors_before + 1
+    assert all(name.isidentifier() for name in errors)  # error classes, not messages
