@@ -8,7 +8,8 @@ the same numbers — in PromQL use `max` across instances, not `sum`.
 
 Scrapes within `ttl_s` of each other share one reading (several Prometheus servers, or
 a dashboard that asks often, do not multiply the queries). A database that does not
-answer gives `dirigent_state_up 0` and none of the other gauges, never an error page.
+answer, or not within `timeout_s`, gives `dirigent_state_up 0` and none of the other
+gauges, never an error page.
 """
 
 from __future__ import annotations
@@ -129,9 +130,10 @@ class _ReadingCollector(Collector):
 class SharedState:
     """The exposition of the shared-state gauges, read at most once per `ttl_s`."""
 
-    def __init__(self, db: Database, ttl_s: float = 5.0) -> None:
+    def __init__(self, db: Database, ttl_s: float = 5.0, timeout_s: float = 5.0) -> None:
         self.db = db
         self.ttl_s = ttl_s
+        self.timeout_s = timeout_s
         self._text = b""
         self._read_at = -float("inf")
         self._lock = asyncio.Lock()
@@ -140,8 +142,9 @@ class SharedState:
         async with self._lock:  # concurrent scrapes wait for one reading
             if time.monotonic() - self._read_at >= self.ttl_s:
                 try:
-                    reading = await read_state(self.db)
-                except (SQLAlchemyError, OSError) as error:
+                    async with asyncio.timeout(self.timeout_s):  # within Prometheus' scrape timeout
+                        reading = await read_state(self.db)
+                except (SQLAlchemyError, OSError, TimeoutError) as error:
                     log.warning("metrics: could not read the shared state (%s)", type(error).__name__)
                     reading = StateReading(up=False)
                 registry = CollectorRegistry(auto_describe=False)
