@@ -7,7 +7,7 @@ PIP    := $(PY) -m pip
 TORCH  := torch==2.13.0
 
 # Extras of pyproject.toml to install; the ones pyproject.toml does not define (yet) are skipped.
-EXTRAS ?= test knowledge studio bench
+EXTRAS ?= test knowledge studio bench observability
 
 # A Python 3.11 or 3.12 that can create virtual environments (override: make PYTHON=...).
 PYTHON ?= $(shell for p in python3.11 python3.12 python3; do \

@@ -36,6 +36,9 @@ from runtime.knowledge.controller import KnowledgeController
 from runtime.llm.controller import ModelEndpointController
 from runtime.monitoring.controller import MonitoringController
 from runtime.notifications.controller import NotificationController, NotificationSettingsController
+from runtime.observability import tracing
+from runtime.observability.endpoint import measure_requests, metrics_endpoint
+from runtime.observability.state import SharedState
 from runtime.policy.resources import Platform
 from runtime.runs.controller import RunController
 from runtime.runs.viewer_controller import RunsViewerController
@@ -105,6 +108,7 @@ def create_app(
     background: bool = True,
 ) -> Litestar:
     settings = settings or Settings()
+    tracing.configure(settings)  # before the runtime: its engine asks whether to trace
     runtime = Runtime.build(settings, services=services, registry=registry)
 
     @asynccontextmanager
@@ -114,16 +118,18 @@ def create_app(
             yield
         finally:
             await runtime.shutdown()
+            tracing.flush()
 
     auth = jwt_auth(runtime.jwt_secret, settings.token_ttl_minutes, settings.token_issuer)
     app = Litestar(
-        route_handlers=[health, swagger_assets(), *CONTROLLERS],
+        route_handlers=[health, metrics_endpoint, swagger_assets(), *CONTROLLERS],
         dependencies={
             "rt": Provide(provide_runtime, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        on_app_init=[auth.on_app_init],
+        # After the authentication's hook: the request metrics see what it refuses, too.
+        on_app_init=[auth.on_app_init, measure_requests],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Dirigent runtime",
@@ -144,4 +150,5 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.verified_tokens = auth.token_cls  # this app's own memory of verified tokens
+    app.state.metrics_state = SharedState(runtime.db)  # /metrics' gauges read from the database
     return app

@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     template_wall_seconds: float = Field(5.0, gt=0, le=120)
     template_memory_mb: int = Field(128, ge=32, le=16384)
 
+    # -- metrics and traces (runtime/observability; README "Metrics and traces") ---------
+    # /metrics answers requests with `Authorization: Bearer <this>`; unset: loopback clients only.
+    metrics_token: str | None = Field(
+        None, min_length=16, description="Bearer token Prometheus sends to /metrics"
+    )
+    # OTLP/HTTP base URL spans are sent to (needs `dirigent[observability]`); unset: no traces
+    # (unless the standard OTEL_EXPORTER_OTLP_ENDPOINT is set).
+    otlp_endpoint: str | None = Field(None, description="OTLP/HTTP collector, e.g. http://otel:4318")
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -20,6 +20,7 @@ from nodes.errors import NodeError
 from runtime.db.database import Database
 from runtime.db.migrate import upgrade
 from runtime.errors import DirigentError, InvalidFlow, Unavailable
+from runtime.observability import tracing
 from runtime.private_files import private_directory
 from runtime.settings import Settings
 
@@ -36,6 +37,14 @@ def load_settings() -> Settings:
             for error in exc.errors(include_url=False)
         )
         raise click.ClickException(f"the configuration is not valid: {problems}") from None
+
+
+def require_observability(settings: Settings) -> None:
+    """Traces configured without the `observability` extra: a usage error naming the install."""
+    try:
+        tracing.require_extra(settings)
+    except Unavailable as error:
+        raise click.ClickException(f"{error.message} [{error.code}]") from None
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:

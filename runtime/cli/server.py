@@ -20,10 +20,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from runtime.app import create_app
-from runtime.cli.common import database, display_url, load_settings, run
+from runtime.cli.common import database, display_url, load_settings, require_observability, run
 from runtime.context import Runtime
 from runtime.db.migrate import alembic_config, upgrade
 from runtime.demo import PEOPLE, DemoSetup, setup_demo
+from runtime.observability import tracing
 from runtime.private_files import PROCESS_UMASK, private_directory
 from runtime.settings import Settings
 
@@ -73,6 +74,7 @@ def serve_app(host: str, port: int, workers: int = 1) -> None:
 def serve(host: str, port: int, workers: int) -> None:
     """Migrate the database, then serve the HTTP API."""
     settings = load_settings()
+    require_observability(settings)
     revision = run(migrate_database(settings))
     url = base_url(host, port)
     click.echo(f"database: {display_url(settings.resolved_database_url())} (schema {revision})")
@@ -296,6 +298,7 @@ async def run_worker(settings: Settings, *, migrate_first: bool = False,
     for number in signals:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(number, stop.set)
+    tracing.configure(settings)  # resumed runs are traced as in `serve`
     runtime = Runtime.build(settings)
     try:
         if migrate_first:
@@ -320,4 +323,6 @@ async def run_worker(settings: Settings, *, migrate_first: bool = False,
               help="Migrate the database first (default: wait until `serve` or `migrate` has).")
 def worker(migrate_first: bool) -> None:
     """Run the background sweep without HTTP (resume runs, expire tasks) until SIGTERM."""
-    run(run_worker(load_settings(), migrate_first=migrate_first))
+    settings = load_settings()
+    require_observability(settings)
+    run(run_worker(settings, migrate_first=migrate_first))

@@ -45,6 +45,7 @@ from runtime.connections.targets import effect_of, target_of
 from runtime.connections.uncertain import http_summary, mail_summary, request_digest, uncertainty_question
 from runtime.db.database import Database
 from runtime.db.models import Run, User
+from runtime.observability import metrics, tracing
 from runtime.settings import Settings
 
 log = logging.getLogger("dirigent.connections")
@@ -150,6 +151,13 @@ class ConnectorCalls:
         return row
 
     async def call(self, request: ConnectorRequest) -> ConnectorResult | UncertainCall:
+        if tracing.active() is None:
+            return await self._call(request)
+        attributes = {tracing.RUN_ID: request.run_id, "dirigent.connector.action": request.action}
+        with tracing.span("dirigent.connector.call", attributes, kind="CLIENT"):
+            return await self._call(request)
+
+    async def _call(self, request: ConnectorRequest) -> ConnectorResult | UncertainCall:
         production = await self._connection_for(request)
         method = "POST" if production.kind == "webhook" else request.method.upper()
         effect = effect_of(production.kind, method)
@@ -278,7 +286,12 @@ class ConnectorCalls:
         )
 
     async def _audit_call(self, row: ConnectionRow, facts: dict[str, Any], began: float) -> None:
-        facts["duration_ms"] = round((time.perf_counter() - began) * 1000, 1)
+        seconds = time.perf_counter() - began
+        facts["duration_ms"] = round(seconds * 1000, 1)
+        status = facts.get("status")
+        outcome = status if status in ("failed", "asked") else "ok"
+        metrics.connector_called(row.kind, outcome, seconds, facts.get("error"))
+        tracing.annotate({"dirigent.connection.kind": row.kind, "dirigent.connector.outcome": outcome})
         try:
             async with self.db.write() as session:
                 await audit(

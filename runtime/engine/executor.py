@@ -45,6 +45,7 @@ from runtime.engine.compiled import CompiledFlow
 from runtime.engine.inputs import render_outputs
 from runtime.engine.records import Recorder, RunOutcome, StepRecord
 from runtime.json_limits import MAX_DEPTH, too_deep_value
+from runtime.observability import metrics, tracing
 
 Emit = Callable[[dict[str, Any]], Awaitable[None] | None]
 DEFERRED = "deferred"
@@ -234,6 +235,8 @@ class _RunState:
         self.recorder: Recorder | None = None
         # Nodes of the current generation whose durable steps were recorded as they finished.
         self.recorded_early: set[str] = set()
+        # One check per pass, not per node: a span per node only while tracing.
+        self.run_node = self._run_node if tracing.active() is None else self._run_node_traced
 
     # -- deciding what runs -----------------------------------------------------------
     def _readiness(self, node_id: str) -> str:
@@ -271,7 +274,7 @@ class _RunState:
                 if self.emit is not None:
                     await self._send({"type": "step", "node": node_id, "status": "skipped"})
         if len(to_run) == 1:  # the common linear case: no task machinery
-            finished.append(await self._run_node(to_run[0]))
+            finished.append(await self.run_node(to_run[0]))
         elif to_run:
             finished.extend(await self._run_concurrently(to_run))
         return finished
@@ -293,7 +296,7 @@ class _RunState:
     async def _run_and_record(self, node_id: str) -> StepRecord:
         """`_run_node`, and a durable step handed to the recorder as soon as it finished
         (its siblings may run on for a long time)."""
-        step = await self._run_node(node_id)
+        step = await self.run_node(node_id)
         if step.durable and self.recorder is not None:
             await self.recorder.record_steps([step])
             self.recorded_early.add(node_id)
@@ -353,6 +356,7 @@ class _RunState:
         except asyncio.CancelledError:
             step.status = "cancelled"
             self._close(step, began, ctx)
+            metrics.node_finished(node.type, "cancelled", (step.duration_ms or 0.0) / 1000)
             self._finish_step(step)
             raise
         except Exception as exc:  # every failure is recorded on the step, with node id and type
@@ -366,6 +370,7 @@ class _RunState:
             else:
                 step.outputs = self._checked_outputs(node, result, step)
         self._close(step, began, ctx)
+        metrics.node_finished(node.type, step.status, (step.duration_ms or 0.0) / 1000)
         if (
             not step.durable
             and not fixed
@@ -376,6 +381,17 @@ class _RunState:
         if self.emit is not None:
             await self._send(self._step_event(step))
         return step
+
+    async def _run_node_traced(self, node_id: str) -> StepRecord:
+        """`_run_node` in a span of its own (LLM and connector calls become its children)."""
+        node = self.flow.instances[node_id]
+        attributes = {"dirigent.node.id": node_id, "dirigent.node.type": node.type}
+        with tracing.span("dirigent.node", attributes) as span:
+            step = await self._run_node(node_id)
+            span.set_attribute("dirigent.node.status", step.status)
+            if step.status == "failed":
+                tracing.mark_failed(span, (step.error or {}).get("kind", "failed"))
+            return step
 
     def _checked_outputs(self, node: Node, result: Any, step: StepRecord) -> dict[str, Any] | None:
         if not isinstance(result, dict):

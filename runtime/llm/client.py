@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from nodes.errors import ServiceUnavailable
 from nodes.services import ChatRequest, ChatResult, TokenSink
 from runtime.connections.egress import EgressGuard, GuardedTransport2
 from runtime.connections.errors import EgressDenied, RemoteFailure
+from runtime.observability import metrics, tracing
 
 if TYPE_CHECKING:
     from runtime.settings import Settings
@@ -291,7 +293,45 @@ class HFChatModel:
     async def chat(self, request: ChatRequest, on_token: TokenSink | None = None) -> ChatResult:
         endpoint = self.endpoints.get(request.model)
         client = self._client(endpoint, streaming=on_token is not None)
-        return await self._answer(client, endpoint, request, on_token)
+        if tracing.active() is None:
+            return await self._measured(client, endpoint, request, on_token)
+        attributes = {"gen_ai.request.model": endpoint.name, "dirigent.llm.streaming": on_token is not None}
+        with tracing.span("dirigent.llm.chat", attributes, kind="CLIENT") as span:
+            result = await self._measured(client, endpoint, request, on_token)
+            span.set_attribute("gen_ai.usage.input_tokens", result.usage.get("prompt_tokens", 0))
+            span.set_attribute("gen_ai.usage.output_tokens", result.usage.get("completion_tokens", 0))
+            return result
+
+    async def _measured(
+        self,
+        client_slot: AbstractAsyncContextManager[AsyncInferenceClient],
+        endpoint: ChatEndpoint,
+        request: ChatRequest,
+        on_token: TokenSink | None,
+    ) -> ChatResult:
+        """`_answer`, timed and counted (runtime/observability/metrics.py): the call, its
+        tokens and, when streamed, the time to its first text piece."""
+        began = time.perf_counter()
+        sink: TokenSink | None = on_token
+        if on_token is not None:
+            first = True
+
+            async def noting_the_first(piece: str) -> None:
+                nonlocal first
+                if first:
+                    first = False
+                    metrics.llm_first_token(endpoint.name, time.perf_counter() - began)
+                await on_token(piece)
+
+            sink = noting_the_first
+
+        try:
+            result = await self._answer(client_slot, endpoint, request, sink)
+        except Exception:
+            metrics.llm_called(endpoint.name, False, time.perf_counter() - began, None)
+            raise
+        metrics.llm_called(endpoint.name, True, time.perf_counter() - began, result.usage)
+        return result
 
     async def probe(self, endpoint: ChatEndpoint, timeout_s: float = 30.0) -> ChatResult:
         """A one-token answer from `endpoint` (registered here or not yet): the admins' test.

@@ -26,6 +26,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
@@ -44,6 +45,8 @@ from runtime.engine.executor import Engine
 from runtime.engine.inputs import prepare_inputs
 from runtime.engine.records import TERMINAL_RUN_STATES, RunOutcome
 from runtime.errors import Conflict, Unavailable
+from runtime.observability import metrics, tracing
+from runtime.observability.labels import RunLabels
 from runtime.policy.resources import Actor
 from runtime.runs.admission import Admission, prune_expired
 from runtime.runs.recorder import RunStart, SqlRecorder, load_steps
@@ -98,6 +101,7 @@ class RunManager:
         # Called first in every sweep: other state of this process that follows the
         # database (e.g. the model endpoints, runtime/llm/endpoints.py). Each must not raise.
         self.sweep_hooks: list[Callable[[], Awaitable[None]]] = []
+        self.labels = RunLabels(db)  # assistant and workspace slugs for the run metrics
 
     # -- starting ---------------------------------------------------------------------
     async def start(
@@ -267,6 +271,21 @@ class RunManager:
 
     # -- driving ----------------------------------------------------------------------
     async def _drive(
+        self, run_id: str, version: RunnableVersion, inputs: dict[str, Any], **options: Any
+    ) -> None:
+        """`_drive_pass`, in a span of its own while tracing (its nodes' spans are children)."""
+        if tracing.active() is None:
+            await self._drive_pass(run_id, version, inputs, **options)
+            return
+        tracing.current_run_id.set(run_id)  # this run's task only: tasks copy the context
+        attributes = {tracing.RUN_ID: run_id, "dirigent.flow.version": version.number}
+        with tracing.span("dirigent.run", attributes) as span:
+            status = await self._drive_pass(run_id, version, inputs, **options)
+            span.set_attribute("dirigent.run.status", status or "unknown")
+            if status == "failed":
+                tracing.mark_failed(span, "the run failed")
+
+    async def _drive_pass(
         self,
         run_id: str,
         version: RunnableVersion,
@@ -279,7 +298,9 @@ class RunManager:
         caller_id: str | None = None,
         workspace_id: str | None = None,
         test_mode: tuple[bool, bool] = (False, False),
-    ) -> None:
+    ) -> str | None:
+        """Execute the run until it ends or waits; the status it reached (None: not concluded)."""
+        began = time.perf_counter()
         flow = self.cache.get(version.document, version.content_hash)
         recorder = recorder or SqlRecorder(self.writer, run_id, stored=set(completed or ()))
         self._recorders[run_id] = recorder
@@ -326,6 +347,7 @@ class RunManager:
             raise
         except Exception:  # the database went away mid-run: the sweep will take over later
             log.exception("run %s could not be concluded", run_id)
+            return None
         finally:
             self._stop_visibility(run_id, visible)
             self._recorders.pop(run_id, None)
@@ -333,6 +355,17 @@ class RunManager:
             emit({"type": "run", "run_id": run_id, **self._final_event(run_id)})
             for queue in self._listeners.pop(run_id, []):
                 queue.put_nowait(END)
+        await self._count(version.flow_id, outcome.status, test_mode[0], time.perf_counter() - began)
+        return outcome.status
+
+    async def _count(self, flow_id: str, status: str, is_test: bool, seconds: float) -> None:
+        """The run metrics (runtime/observability/metrics.py); never fails the run."""
+        try:
+            assistant, workspace = await self.labels.of(flow_id)
+        except Exception as error:  # the slugs could not be read: counted all the same
+            log.warning("run metrics without slugs (%s)", type(error).__name__)
+            assistant = workspace = "unknown"
+        metrics.run_ended(assistant, workspace, status, is_test, seconds)
 
     def _persist_start_now(self, recorder: SqlRecorder) -> None:
         task = asyncio.create_task(self._persist_start(recorder), name=f"visible-{recorder.run_id}")
