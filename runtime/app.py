@@ -35,10 +35,10 @@ from runtime.flows.uses_controller import VersionUsesController
 from runtime.knowledge.controller import KnowledgeController
 from runtime.llm.controller import ModelEndpointController
 from runtime.monitoring.controller import MonitoringController
+from runtime.monitoring.metrics_controller import measure_requests, metrics_endpoint
+from runtime.monitoring.metrics_state import SharedState
 from runtime.notifications.controller import NotificationController, NotificationSettingsController
 from runtime.observability import tracing
-from runtime.observability.endpoint import measure_requests, metrics_endpoint
-from runtime.observability.state import SharedState
 from runtime.policy.resources import Platform
 from runtime.runs.controller import RunController
 from runtime.runs.viewer_controller import RunsViewerController

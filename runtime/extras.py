@@ -5,6 +5,7 @@ code says that one is missing.
     pip install 'dirigent[knowledge]'   the embedded index (sentence-transformers, faiss),
                                         PDF/DOCX/HTML parsers, the Marqo client
     pip install 'dirigent[studio]'      the Reflex web studio (studio/launch.py checks it)
+    pip install 'dirigent[observability]'  OpenTelemetry traces (runtime/observability/tracing.py)
     pip install 'dirigent[bench]'       Haystack, only for bench/
     pip install 'dirigent[test]'        the test suite's tools
 

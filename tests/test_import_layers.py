@@ -56,7 +56,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         },
     ),
     ("engine", {"engine"}),
-    ("storage", {"db", "policy"}),
+    ("storage", {"db", "observability", "policy"}),
     ("leaves", {"canonical", "errors", "extras", "json_limits", "private_files", "settings", "wire"}),
 ]
 RANK = {part: rank for rank, (_, parts) in enumerate(LAYERS) for part in parts}

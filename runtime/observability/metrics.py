@@ -3,7 +3,7 @@
 Counters and histograms are per process; Prometheus adds its own `instance` label and
 sums them (`sum by (assistant) (rate(dirigent_runs_total[5m]))`). Nothing here is
 labelled with anything process-specific. Shared state (what waits in the database) is
-not counted here but read at scrape time: `runtime/observability/state.py`.
+not counted here but read at scrape time: `runtime/monitoring/metrics_state.py`.
 
 The hooks are cheap (a dict lookup and one observation each): they sit on the hot path
 of every run, node and request. `labels()` of prometheus_client validates and locks on
@@ -12,7 +12,7 @@ every call, so the children are kept in a plain dict (`_Children`).
 Several uvicorn workers (`dirigent serve --workers N`): set `PROMETHEUS_MULTIPROC_DIR`
 to an empty directory (one per start) before the processes start; then prometheus_client
 keeps the values in files there and `/metrics` of any process reports the sum of all
-(see `runtime/observability/endpoint.py`).
+(see `runtime/monitoring/metrics_controller.py`).
 
 Label values, all bounded: `assistant` and `workspace` are slugs; `node_type` a node
 type; `model` the name of a model endpoint (an admin's choice, not a model id the caller

@@ -31,7 +31,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from runtime.errors import Unavailable
+from runtime.errors import ExtraMissing, Unavailable
+from runtime.extras import needs_extra
 
 if TYPE_CHECKING:
     from runtime.settings import Settings
@@ -103,11 +104,12 @@ def configure(settings: Settings) -> bool:
     if _tracer is not None and endpoint == _endpoint:
         return True
     try:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    except ImportError:
+        with needs_extra("observability", "OpenTelemetry traces"):
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            from opentelemetry.sdk.resources import Resource
+            from opentelemetry.sdk.trace import TracerProvider
+            from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ExtraMissing:
         raise _extra_missing(endpoint) from None
     shutdown()
     # DIRIGENT_OTLP_ENDPOINT is a base URL, like OTEL_EXPORTER_OTLP_ENDPOINT; the exporter
@@ -153,7 +155,8 @@ def span(name: str, attributes: dict[str, Any], *, kind: str = "INTERNAL") -> It
     if tracer is None:
         yield None
         return
-    from opentelemetry.trace import SpanKind
+    with needs_extra("observability", "OpenTelemetry traces"):  # on when configure() found it
+        from opentelemetry.trace import SpanKind
 
     run_id = current_run_id.get()
     if run_id is not None and RUN_ID not in attributes:
@@ -166,7 +169,8 @@ def mark_failed(current: Any, description: str) -> None:
     """Mark a span failed without an exception (a node whose failure was recorded on its step)."""
     if current is None:
         return
-    from opentelemetry.trace import Status, StatusCode
+    with needs_extra("observability", "OpenTelemetry traces"):  # on when configure() found it
+        from opentelemetry.trace import Status, StatusCode
 
     current.set_status(Status(StatusCode.ERROR, description))
 
@@ -175,6 +179,7 @@ def annotate(attributes: dict[str, Any]) -> None:
     """Add attributes to the current span (nothing when tracing is off)."""
     if _tracer is None:
         return
-    from opentelemetry import trace
+    with needs_extra("observability", "OpenTelemetry traces"):  # on when configure() found it
+        from opentelemetry import trace
 
     trace.get_current_span().set_attributes(attributes)

@@ -15,7 +15,7 @@ COUNT_ONE_RUN = (
     "from runtime.observability import metrics; metrics.run_ended('gruss', 'sales', 'succeeded', False, 0.01)"
 )
 COUNT_AND_EXPOSE = (
-    COUNT_ONE_RUN + "; from runtime.observability.endpoint import process_exposition; "
+    COUNT_ONE_RUN + "; from runtime.monitoring.metrics_controller import process_exposition; "
     "import sys; sys.stdout.write(process_exposition().decode())"
 )
 

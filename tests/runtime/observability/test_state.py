@@ -7,7 +7,7 @@ import socket
 import time
 
 from runtime.db.database import Database
-from runtime.observability.state import SharedState
+from runtime.monitoring.metrics_state import SharedState
 from tests.runtime.observability.scrape import family_names, samples, value
 
 

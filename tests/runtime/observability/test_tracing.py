@@ -219,7 +219,7 @@ def test_a_missing_extra_is_a_clear_error_naming_the_install(
 
     def without_opentelemetry(name: str, *args: Any, **kwargs: Any) -> Any:
         if name.startswith("opentelemetry"):
-            raise ImportError(f"No module named {name!r}")
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)  # as a missing package does
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", without_opentelemetry)

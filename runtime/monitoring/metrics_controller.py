@@ -14,7 +14,7 @@ scraper would add one entry every few seconds.
 
 The answer is this process's counters and histograms (all processes' when
 `PROMETHEUS_MULTIPROC_DIR` is set: prometheus_client's multiprocess mode) followed by the
-shared-state gauges read from the database (`runtime/observability/state.py`).
+shared-state gauges read from the database (`runtime/monitoring/metrics_state.py`).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
 from runtime.errors import DirigentError, Unauthorized
+from runtime.monitoring.metrics_state import SharedState
 from runtime.observability import metrics, tracing
-from runtime.observability.state import SharedState
 from runtime.settings import Settings
 
 # The classic text format every Prometheus reads (Litestar adds `; charset=utf-8`); the
