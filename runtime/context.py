@@ -6,6 +6,7 @@ and services (e.g. an LLM test double) through `create_app(settings, services=..
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Mapping
@@ -32,6 +33,7 @@ from runtime.private_files import create_once, private_directory, private_file
 from runtime.runs.live import LiveAssistants
 from runtime.runs.manager import RunManager
 from runtime.settings import Settings
+from runtime.users.passwords import dummy_password_hash
 
 log = logging.getLogger("dirigent")
 
@@ -130,6 +132,9 @@ class Runtime:
         if migrate:
             await upgrade(self.db.write_engine)
         await self.reload_model_endpoints()
+        # Made now, beside serving, so that the first login for an unknown user takes as
+        # long as any other (it is made lazily: importing it must not cost start-up time).
+        asyncio.get_running_loop().run_in_executor(None, dummy_password_hash)
         if background:
             self.runs.start_background()
             if isinstance(connections := self.services.get("connections"), ConnectionService):
