@@ -35,7 +35,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
 from huggingface_hub import AsyncInferenceClient, ChatCompletionInputStreamOptions, set_async_client_factory
-from huggingface_hub.errors import HfHubHTTPError, TextGenerationError
+from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError, TextGenerationError
+from huggingface_hub.utils import hf_raise_for_status
 from huggingface_hub.utils._http import async_hf_response_event_hook
 
 from nodes.errors import ServiceUnavailable
@@ -57,6 +58,11 @@ FAILURE_REASONS = (
     "server_error",  # HTTP 429 or 5xx: the server is overloaded or failing
     "bad_response",  # any other refusal, or an answer that is not a Messages API answer
 )
+
+# Connections per model endpoint at most, and how long an idle one is kept open. TGI
+# batches concurrent requests itself; more calls than this at once wait for a connection.
+POOL_CONNECTIONS = 32
+KEEPALIVE_S = 60.0
 
 # (name, base_url, model, api_key): what the runtime reads from `ModelEndpoint` rows.
 EndpointRow = tuple[str, str, str, str | None]
@@ -229,6 +235,59 @@ def _endpoint_session() -> httpx2.AsyncClient:
     )
 
 
+class _PooledInferenceClient(AsyncInferenceClient):  # type: ignore[misc]
+    """`AsyncInferenceClient` whose streamed answers give their connection back.
+
+    huggingface_hub stops reading a stream at `data: [DONE]` and closes the response
+    before the end of its body (the chunked encoding's last chunk, sent right after), so
+    the connection cannot be reused: every streamed call opened a new one (and waited for
+    its handshake). It also keeps each streamed response on the client until the client
+    is closed. Here the stream is read to its end before `[DONE]` is passed on (the end
+    follows at once; a server that sends no `[DONE]` ends the stream anyway), which puts
+    the connection back into the pool, and the response is not kept.
+    """
+
+    async def _inner_post(self, request_parameters: Any, *, stream: bool = False) -> Any:
+        if not stream:
+            return await super()._inner_post(request_parameters, stream=False)
+        session = await self._get_async_client()
+        request = session.build_request(
+            "POST",
+            request_parameters.url,
+            json=request_parameters.json,
+            data=request_parameters.data,
+            headers=request_parameters.headers,
+            cookies=self.cookies,
+            timeout=self.timeout,
+        )
+        try:
+            response = await session.send(request, stream=True)
+        except httpx2.TimeoutException as error:  # as huggingface_hub says it
+            raise InferenceTimeoutError(f"Inference call timed out: {request_parameters.url}") from error
+        try:
+            hf_raise_for_status(response)
+        except BaseException:
+            await response.aclose()
+            raise
+        return _lines_to_the_end(response)
+
+
+async def _lines_to_the_end(response: httpx2.Response) -> AsyncIterator[str]:
+    """The stream's lines; `data: [DONE]` only once the body has been read to its end."""
+    done = False
+    try:
+        async for raw in response.aiter_lines():
+            line = raw.strip()
+            if line == "data: [DONE]":
+                done = True
+            elif not done:
+                yield line
+        if done:
+            yield "data: [DONE]"
+    finally:
+        await response.aclose()
+
+
 class _TokenSinkFailed(Exception):
     """Carries an error of the caller's `on_token` past the endpoint error mapping."""
 
@@ -237,27 +296,67 @@ class _TokenSinkFailed(Exception):
         self.error = error
 
 
-class _ClientSlot:
-    """One cached `AsyncInferenceClient`, with what it takes to retire it safely."""
+class _EndpointPool:
+    """An endpoint's connections: at most `size`, kept open between calls (keep-alive), each
+    opened through the egress guard `guard`. Successive clients of the endpoint share it (a
+    client is renewed every `streams_per_client` streams, its pool is not); it is closed
+    when the last client on it is closed."""
 
-    def __init__(
-        self, client: AsyncInferenceClient, transport: httpx2.AsyncBaseTransport, guard: EgressGuard
-    ) -> None:
-        self.client = client
+    def __init__(self, transport: httpx2.AsyncBaseTransport, guard: EgressGuard) -> None:
         self.transport = transport
-        self.guard = guard  # the one its transport checks with
+        self.guard = guard  # the one its connections are checked with
+        self.clients = 0  # clients not closed yet
+
+    def session_transport(self) -> httpx2.AsyncBaseTransport:
+        return _PoolView(self.transport)
+
+    async def release(self) -> None:
+        self.clients -= 1
+        if self.clients == 0:
+            await self.transport.aclose()
+
+
+class _PoolView(httpx2.AsyncBaseTransport):
+    """A client's session's way into its endpoint's pool: closing the session (as
+    huggingface_hub does when its client is closed) leaves the pool open."""
+
+    def __init__(self, pool: httpx2.AsyncBaseTransport) -> None:
+        self._pool = pool
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        return await self._pool.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        return None  # `_EndpointPool.release` closes the pool
+
+
+class _ClientSlot:
+    """One cached `AsyncInferenceClient` on its endpoint's pool, with what it takes to
+    retire it safely."""
+
+    def __init__(self, client: AsyncInferenceClient, pool: _EndpointPool) -> None:
+        self.client = client
+        self.pool = pool
+        pool.clients += 1
+        self.transport = pool.session_transport()
         self.streams = 0  # streamed answers served so far
         self.active = 0  # calls in flight
+
+    async def close(self) -> None:
+        await self.client.close()
+        await self.pool.release()
 
 
 class HFChatModel:
     """`nodes.services.ChatModel` over `huggingface_hub.AsyncInferenceClient`.
 
-    One client per endpoint is cached, so connections are reused. huggingface_hub 2.x
-    keeps every streamed response on its client until the client is closed (~19 KB
-    each), so a client is retired after `streams_per_client` streamed answers: new calls
-    get a fresh client, the old one is closed when its last call has finished. A client
-    whose endpoint was changed or removed is retired the same way.
+    Each endpoint has one pool of connections (`_EndpointPool`: at most
+    `pool_connections`, kept alive between calls), so a call does not open a connection
+    of its own. huggingface_hub 2.x keeps every streamed response on its client until the
+    client is closed (~19 KB each), so a client is retired after `streams_per_client`
+    streamed answers: new calls get a fresh client on the same pool, the old one is
+    closed when its last call has finished. A client whose endpoint was changed or removed,
+    or whose guard is not the current one, is retired with its pool the same way.
 
     Args:
         endpoints: where each model name is served. Assign a new `ModelEndpoints` to
@@ -267,6 +366,8 @@ class HFChatModel:
             bounded by `request.timeout_s` with `asyncio.timeout` instead, and this is
             only a backstop (default: the longest timeout a node may configure).
         streams_per_client: streamed answers after which a client is replaced.
+        pool_connections: connections per endpoint at most (more calls at once wait for
+            one); all of them are kept alive for `keepalive_s` after their last answer.
         guard: the egress guard every connection goes through (default: the allow list
             of `DIRIGENT_EGRESS_ALLOW`).
     """
@@ -278,12 +379,16 @@ class HFChatModel:
         io_timeout_s: float = 3600.0,
         streams_per_client: int = 500,
         guard: EgressGuard | None = None,
+        pool_connections: int = POOL_CONNECTIONS,
+        keepalive_s: float = KEEPALIVE_S,
     ) -> None:
         set_async_client_factory(_endpoint_session)  # Dirigent is the only async user of huggingface_hub
         self.endpoints = endpoints
         self.guard = guard or EgressGuard()
         self.io_timeout_s = io_timeout_s
         self.streams_per_client = streams_per_client
+        self.pool_connections = pool_connections
+        self.keepalive_s = keepalive_s
         # Keyed by the endpoint's value, so a changed URL or key gets a fresh client.
         self._slots: dict[ChatEndpoint, _ClientSlot] = {}
         self._retired: set[_ClientSlot] = set()
@@ -341,20 +446,20 @@ class HFChatModel:
         slots = [*self._slots.values(), *self._retired]
         self._slots, self._retired = {}, set()
         for slot in slots:
-            await slot.client.close()
+            await slot.close()
 
     @asynccontextmanager
     async def _client(
         self, endpoint: ChatEndpoint, *, streaming: bool
     ) -> AsyncIterator[AsyncInferenceClient]:
         slot = self._slots.get(endpoint)
-        if slot is not None and slot.guard is not self.guard:  # another allow list: a new client
+        if slot is not None and slot.pool.guard is not self.guard:
+            # Another allow list: a new pool, whose connections are checked against it.
             await self._retire(endpoint)
             slot = None
         if slot is None:
-            slot = self._slots[endpoint] = _ClientSlot(
-                self._new_client(endpoint), self._transport(endpoint), self.guard
-            )
+            pool = _EndpointPool(self._transport(endpoint), self.guard)
+            slot = self._slots[endpoint] = _ClientSlot(self._new_client(endpoint), pool)
             for stale in [known for known in self._slots if known not in self.endpoints]:
                 await self._retire(stale)
         slot.active += 1
@@ -362,6 +467,7 @@ class HFChatModel:
             slot.streams += 1
             if slot.streams >= self.streams_per_client:
                 await self._retire(endpoint)
+                self._slots[endpoint] = _ClientSlot(self._new_client(endpoint), slot.pool)
         transport = _NEXT_TRANSPORT.set(slot.transport)
         try:
             yield slot.client
@@ -370,7 +476,7 @@ class HFChatModel:
             slot.active -= 1
             if slot.active == 0 and slot in self._retired:
                 self._retired.discard(slot)
-                await slot.client.close()
+                await slot.close()
 
     @asynccontextmanager
     async def _own_client(self, endpoint: ChatEndpoint) -> AsyncIterator[AsyncInferenceClient]:
@@ -389,7 +495,7 @@ class HFChatModel:
         if slot.active:
             self._retired.add(slot)
         else:
-            await slot.client.close()
+            await slot.close()
 
     def _transport(self, endpoint: ChatEndpoint) -> httpx2.AsyncBaseTransport:
         """Only the endpoint's host, at addresses the guard allows (the trusted endpoint's
@@ -397,10 +503,16 @@ class HFChatModel:
         guard = self.guard
         if endpoint.trusted and endpoint.host:
             guard = EgressGuard(guard.policy.also_allowing(endpoint.host), guard.resolver)
-        return GuardedTransport2(guard, [endpoint.host])
+        return GuardedTransport2(
+            guard,
+            [endpoint.host],
+            max_connections=self.pool_connections,
+            keepalive=self.pool_connections,
+            keepalive_expiry_s=self.keepalive_s,
+        )
 
     def _new_client(self, endpoint: ChatEndpoint) -> AsyncInferenceClient:
-        return AsyncInferenceClient(
+        return _PooledInferenceClient(
             base_url=endpoint.base_url,
             api_key=endpoint.api_key,
             timeout=self.io_timeout_s,

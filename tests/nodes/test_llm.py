@@ -402,7 +402,7 @@ async def test_clients_are_reused_and_retired_after_many_streams(
     created: list[Any] = []
     closed: list[Any] = []
 
-    class RecordingClient(client_module.AsyncInferenceClient):  # type: ignore[misc]
+    class RecordingClient(client_module._PooledInferenceClient):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             created.append(self)
@@ -411,7 +411,7 @@ async def test_clients_are_reused_and_retired_after_many_streams(
             closed.append(self)
             await super().close()
 
-    monkeypatch.setattr(client_module, "AsyncInferenceClient", RecordingClient)
+    monkeypatch.setattr(client_module, "_PooledInferenceClient", RecordingClient)
     model = HFChatModel(
         ModelEndpoints([("default", messages_api.url, "tiny-chat", None)]),
         streams_per_client=3,
