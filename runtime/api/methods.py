@@ -13,8 +13,11 @@ from litestar.routes import HTTPRoute
 from litestar.types import Message, Scope
 
 
-def allow_every_method(message: Message, scope: Scope) -> None:
-    """A `before_send` hook; everything but the start of an OPTIONS answer passes untouched."""
+async def allow_every_method(message: Message, scope: Scope) -> None:
+    """A `before_send` hook; everything but the start of an OPTIONS answer passes untouched.
+
+    Asynchronous on purpose: Litestar runs a plain function hook in its thread pool, once
+    for every message sent (the start, each body part, each SSE event)."""
     if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
         return
     template = scope.get("path_template")
