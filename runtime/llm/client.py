@@ -64,6 +64,9 @@ FAILURE_REASONS = (
 POOL_CONNECTIONS = 32
 KEEPALIVE_S = 60.0
 
+# What huggingface_hub is given as the key of an endpoint without one (never sent).
+_NO_API_KEY = "dirigent-endpoint-without-api-key"
+
 # (name, base_url, model, api_key): what the runtime reads from `ModelEndpoint` rows.
 EndpointRow = tuple[str, str, str, str | None]
 
@@ -514,10 +517,12 @@ class HFChatModel:
     def _new_client(self, endpoint: ChatEndpoint) -> AsyncInferenceClient:
         return _PooledInferenceClient(
             base_url=endpoint.base_url,
-            api_key=endpoint.api_key,
+            # Without a key of its own, huggingface_hub would look for the machine's Hugging
+            # Face token (HF_TOKEN, ~/.cache: two file reads per call) and send it to this
+            # server. It gets a stand-in instead, and its header is dropped (a None header
+            # is not sent), so neither the stand-in nor a token leaves the process.
+            api_key=endpoint.api_key or _NO_API_KEY,
             timeout=self.io_timeout_s,
-            # Without a key of its own, huggingface_hub would send the machine's Hugging
-            # Face token (HF_TOKEN, ~/.cache) to this server; a None header is dropped.
             headers=None if endpoint.api_key else {"authorization": None},  # type: ignore[dict-item]
         )
 
