@@ -12,6 +12,12 @@ from typing import Any
 import pytest
 
 from tests.support.api import ApiHarness
+from tests.support.scenario import (  # noqa: F401 (fixtures scenario, fast_passwords)
+    Scenario,
+    fast_passwords,
+    qa_flow,
+    scenario_fixture,
+)
 
 
 async def test_answers_put_no_work_into_the_thread_pool(
@@ -32,4 +38,31 @@ async def test_answers_put_no_work_into_the_thread_pool(
         assert (await anyone.request("OPTIONS", "/api/flows")).status_code in (200, 204)
         assert (await api.as_("user").get("/api/flows")).status_code == 200
 
+    assert hops == []
+
+
+async def test_a_streamed_run_puts_no_work_into_the_thread_pool(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before its first event, Litestar's `ServerSentEvent` took one hop per stream."""
+    flow = await scenario.live(qa_flow())
+    path = f"/api/assistants/{flow['slug']}/runs"
+    first = await scenario.as_("user").post(path, json={"inputs": {"question": "Wann?"}, "stream": True})
+    assert first.status_code == 200
+    hops: list[Any] = []
+    real = asyncio.BaseEventLoop.run_in_executor
+
+    def counting(self: asyncio.BaseEventLoop, executor: Any, func: Any, *args: Any) -> Any:
+        hops.append(func)
+        return real(self, executor, func, *args)
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "run_in_executor", counting)
+    response = await scenario.as_("user").post(path, json={"inputs": {"question": "Wann?"}, "stream": True})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert response.headers["x-accel-buffering"] == "no"
+    assert response.text.startswith('event: run\r\ndata: {"type": "started", "run_id": ')
+    token = 'event: token\r\ndata: {"node": "answer", "type": "token", "text": "Hello "}\r\n\r\n'
+    assert "\r\n\r\n" + token in response.text  # the encoding Litestar's ServerSentEvent had
     assert hops == []
