@@ -7,6 +7,7 @@ and services (e.g. an LLM test double) through `create_app(settings, services=..
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import secrets
 from collections.abc import Mapping
@@ -59,6 +60,15 @@ def jwt_secret(settings: Settings) -> str:
         private_file(path)  # narrowed, if an older version left it wider
         return path.read_text().strip()
     return create_once(path, secrets.token_urlsafe(48).encode()).decode().strip()
+
+
+def warm_up() -> None:
+    """What start-up leaves out, made beside serving (in a thread) rather than by the
+    first request that needs it: the timing-equalising password hash (so that the first
+    login for an unknown user takes as long as any other) and the graph library that
+    checks a flow when it is first run."""
+    dummy_password_hash()
+    importlib.import_module("networkx")
 
 
 @dataclass
@@ -132,9 +142,7 @@ class Runtime:
         if migrate:
             await upgrade(self.db.write_engine)
         await self.reload_model_endpoints()
-        # Made now, beside serving, so that the first login for an unknown user takes as
-        # long as any other (it is made lazily: importing it must not cost start-up time).
-        asyncio.get_running_loop().run_in_executor(None, dummy_password_hash)
+        asyncio.get_running_loop().run_in_executor(None, warm_up)
         if background:
             self.runs.start_background()
             if isinstance(connections := self.services.get("connections"), ConnectionService):

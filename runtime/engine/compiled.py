@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from nodes.base import Node
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
@@ -19,6 +17,9 @@ from nodes.templating import references
 from runtime.errors import InvalidFlow
 from runtime.flows.document import FlowDocument
 from runtime.flows.validation import validate_document
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class CompiledFlow:
 def compile_validated(
     document: FlowDocument, content_hash: str, graph: nx.DiGraph, instances: dict[str, Node]
 ) -> CompiledFlow:
+    import networkx as nx  # imported with the first flow, not at start-up (see runtime.flows.validation)
+
     incoming = {
         node: tuple(
             IncomingEdge(source, graph.edges[source, node].get("when")) for source in graph.predecessors(node)
