@@ -34,10 +34,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
-from huggingface_hub import AsyncInferenceClient, ChatCompletionInputStreamOptions, set_async_client_factory
-from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError, TextGenerationError
-from huggingface_hub.utils import hf_raise_for_status
-from huggingface_hub.utils._http import async_hf_response_event_hook
+from huggingface_hub.errors import HfHubHTTPError, TextGenerationError
+from huggingface_hub.utils._http import async_hf_response_event_hook, set_async_client_factory
 
 from nodes.errors import ServiceUnavailable
 from nodes.services import ChatRequest, ChatResult, TokenSink
@@ -45,6 +43,8 @@ from runtime.connections.egress import EgressGuard, GuardedTransport2
 from runtime.connections.errors import EgressDenied, RemoteFailure
 
 if TYPE_CHECKING:
+    from huggingface_hub import AsyncInferenceClient
+
     from runtime.settings import Settings
 
 DEFAULT_ENDPOINT = "default"
@@ -236,59 +236,6 @@ def _endpoint_session() -> httpx2.AsyncClient:
         transport=transport,
         trust_env=False,
     )
-
-
-class _PooledInferenceClient(AsyncInferenceClient):  # type: ignore[misc]
-    """`AsyncInferenceClient` whose streamed answers give their connection back.
-
-    huggingface_hub stops reading a stream at `data: [DONE]` and closes the response
-    before the end of its body (the chunked encoding's last chunk, sent right after), so
-    the connection cannot be reused: every streamed call opened a new one (and waited for
-    its handshake). It also keeps each streamed response on the client until the client
-    is closed. Here the stream is read to its end before `[DONE]` is passed on (the end
-    follows at once; a server that sends no `[DONE]` ends the stream anyway), which puts
-    the connection back into the pool, and the response is not kept.
-    """
-
-    async def _inner_post(self, request_parameters: Any, *, stream: bool = False) -> Any:
-        if not stream:
-            return await super()._inner_post(request_parameters, stream=False)
-        session = await self._get_async_client()
-        request = session.build_request(
-            "POST",
-            request_parameters.url,
-            json=request_parameters.json,
-            data=request_parameters.data,
-            headers=request_parameters.headers,
-            cookies=self.cookies,
-            timeout=self.timeout,
-        )
-        try:
-            response = await session.send(request, stream=True)
-        except httpx2.TimeoutException as error:  # as huggingface_hub says it
-            raise InferenceTimeoutError(f"Inference call timed out: {request_parameters.url}") from error
-        try:
-            hf_raise_for_status(response)
-        except BaseException:
-            await response.aclose()
-            raise
-        return _lines_to_the_end(response)
-
-
-async def _lines_to_the_end(response: httpx2.Response) -> AsyncIterator[str]:
-    """The stream's lines; `data: [DONE]` only once the body has been read to its end."""
-    done = False
-    try:
-        async for raw in response.aiter_lines():
-            line = raw.strip()
-            if line == "data: [DONE]":
-                done = True
-            elif not done:
-                yield line
-        if done:
-            yield "data: [DONE]"
-    finally:
-        await response.aclose()
 
 
 class _TokenSinkFailed(Exception):
@@ -515,7 +462,9 @@ class HFChatModel:
         )
 
     def _new_client(self, endpoint: ChatEndpoint) -> AsyncInferenceClient:
-        return _PooledInferenceClient(
+        from runtime.llm import hf_session  # huggingface_hub's client: ≈ 0.2 s, not at start-up
+
+        return hf_session.PooledInferenceClient(
             base_url=endpoint.base_url,
             # Without a key of its own, huggingface_hub would look for the machine's Hugging
             # Face token (HF_TOKEN, ~/.cache: two file reads per call) and send it to this
@@ -552,6 +501,8 @@ class HFChatModel:
         usage: dict[str, int] = _usage(None)
         finish_reason: str | None = None
         model = endpoint.model
+        from huggingface_hub import ChatCompletionInputStreamOptions
+
         usage_please = ChatCompletionInputStreamOptions(include_usage=True)
         stream = await client.chat_completion(**arguments, stream=True, stream_options=usage_please)
         async with aclosing(stream):
