@@ -60,9 +60,14 @@ FLOW = {
     "edges": [{"from": "start", "to": "answer"}, {"from": "answer", "to": "finish"}],
     "outputs": {"answer": "{{ answer.text }}"},
     "card": {"purpose": "benchmark", "risk": "minimal", "owner": "bench"},
-    "tests": [{"name": "answers", "inputs": {"question": "Wie spät?"},
-               "fixed": {"answer": {"text": "Zwölf."}},
-               "expect": [{"check": "contains", "output": "answer", "value": "Zwölf"}]}],
+    "tests": [
+        {
+            "name": "answers",
+            "inputs": {"question": "Wie spät?"},
+            "fixed": {"answer": {"text": "Zwölf."}},
+            "expect": [{"check": "contains", "output": "answer", "value": "Zwölf"}],
+        }
+    ],
 }
 QUESTION = {"role": "user", "content": "Wie spät ist es?"}
 
@@ -78,9 +83,13 @@ class Series:
         return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
     def as_json(self) -> dict[str, Any]:
-        return {"p50_ms": round(self.quantile(0.5), 3), "p99_ms": round(self.quantile(0.99), 3),
-                "mean_ms": round(statistics.fmean(self.first_token_ms), 3),
-                "ok": len(self.first_token_ms), "failed": self.failed}
+        return {
+            "p50_ms": round(self.quantile(0.5), 3),
+            "p99_ms": round(self.quantile(0.99), 3),
+            "mean_ms": round(statistics.fmean(self.first_token_ms), 3),
+            "ok": len(self.first_token_ms),
+            "failed": self.failed,
+        }
 
 
 async def direct_call(client: httpx.AsyncClient, url: str) -> float | None:
@@ -118,13 +127,16 @@ async def through_call(client: httpx.AsyncClient, url: str, token: str) -> float
     return first if succeeded else None
 
 
-async def measure(model_url: str, runs_url: str, token: str, calls: int, concurrency: int,
-                  rounds: int) -> tuple[Series, Series, int]:
+async def measure(
+    model_url: str, runs_url: str, token: str, calls: int, concurrency: int, rounds: int
+) -> tuple[Series, Series, int]:
     direct, through = Series("direct"), Series("through")
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     dirigent_connections = 0
-    async with httpx.AsyncClient(limits=limits, timeout=30) as model_client, \
-            httpx.AsyncClient(limits=limits, timeout=30) as dirigent_client:
+    async with (
+        httpx.AsyncClient(limits=limits, timeout=30) as model_client,
+        httpx.AsyncClient(limits=limits, timeout=30) as dirigent_client,
+    ):
 
         async def batch(path: Series, call: Any, count: int) -> None:
             remaining = count
@@ -176,12 +188,24 @@ def main(argv: list[str] | None = None) -> int:
         if not args.json:
             print(line, flush=True)
 
-    log(f"{args.calls} calls per path, {args.concurrency} at once, {args.rounds} alternating rounds; "
-        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    log(
+        f"{args.calls} calls per path, {args.concurrency} at once, {args.rounds} alternating rounds; "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
     double = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.messages_api_double", "--chunks", "8",
-         "--chunk-delay-ms", str(args.chunk_delay_ms)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "tests.support.messages_api_double",
+            "--chunks",
+            "8",
+            "--chunk-delay-ms",
+            str(args.chunk_delay_ms),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert double.stdout is not None
         model_url = double.stdout.readline().strip()
@@ -195,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
                 _, login = http_json("POST", base + "/api/auth/login", credentials)
                 runs_url = f"{base}/api/assistants/{SLUG}/runs"
                 direct, through, connections = asyncio.run(
-                    measure(model_url, runs_url, login["token"], args.calls, args.concurrency, args.rounds))
+                    measure(model_url, runs_url, login["token"], args.calls, args.concurrency, args.rounds)
+                )
     finally:
         double.terminate()
         double.wait(10)
@@ -203,24 +228,38 @@ def main(argv: list[str] | None = None) -> int:
     added_p50 = through.quantile(0.5) - direct.quantile(0.5)
     added_p99 = through.quantile(0.99) - direct.quantile(0.99)
     if args.json:
-        print(json.dumps({"direct": direct.as_json(), "through": through.as_json(),
-                          "added_p50_ms": round(added_p50, 3), "added_p99_ms": round(added_p99, 3),
-                          "connections_to_model_server": connections,
-                          "calls_through": len(through.first_token_ms) + through.failed + warm_calls,
-                          "load_average": round(os.getloadavg()[0], 2)}))
+        print(
+            json.dumps(
+                {
+                    "direct": direct.as_json(),
+                    "through": through.as_json(),
+                    "added_p50_ms": round(added_p50, 3),
+                    "added_p99_ms": round(added_p99, 3),
+                    "connections_to_model_server": connections,
+                    "calls_through": len(through.first_token_ms) + through.failed + warm_calls,
+                    "load_average": round(os.getloadavg()[0], 2),
+                }
+            )
+        )
         return 0
     print()
     print(f"{'first token':<12}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}{'ok':>7}{'failed':>8}")
     for path in (direct, through):
         figures = path.as_json()
-        print(f"{path.name:<12}{figures['p50_ms']:>10.2f}{figures['p99_ms']:>10.2f}{figures['mean_ms']:>10.2f}"
-              f"{figures['ok']:>7}{figures['failed']:>8}")
+        print(
+            f"{path.name:<12}{figures['p50_ms']:>10.2f}{figures['p99_ms']:>10.2f}{figures['mean_ms']:>10.2f}"
+            f"{figures['ok']:>7}{figures['failed']:>8}"
+        )
     print()
-    print(f"added by Dirigent: p50 {added_p50:.2f} ms (goal ≤ {GOAL_ADDED_P50_MS:g}), "
-          f"p99 {added_p99:.2f} ms (goal ≤ {GOAL_ADDED_P99_MS:g})   "
-          f"{'met' if added_p50 <= GOAL_ADDED_P50_MS and added_p99 <= GOAL_ADDED_P99_MS else 'MISSED'}")
-    print(f"TCP connections Dirigent opened to the model server: {connections} for "
-          f"{len(through.first_token_ms) + through.failed + warm_calls} streamed calls (warm-up included)")
+    print(
+        f"added by Dirigent: p50 {added_p50:.2f} ms (goal ≤ {GOAL_ADDED_P50_MS:g}), "
+        f"p99 {added_p99:.2f} ms (goal ≤ {GOAL_ADDED_P99_MS:g})   "
+        f"{'met' if added_p50 <= GOAL_ADDED_P50_MS and added_p99 <= GOAL_ADDED_P99_MS else 'MISSED'}"
+    )
+    print(
+        f"TCP connections Dirigent opened to the model server: {connections} for "
+        f"{len(through.first_token_ms) + through.failed + warm_calls} streamed calls (warm-up included)"
+    )
     print("goals printed, not asserted")
     return 0
 
