@@ -501,18 +501,16 @@ class HFChatModel:
         usage: dict[str, int] = _usage(None)
         finish_reason: str | None = None
         model = endpoint.model
-        from huggingface_hub import ChatCompletionInputStreamOptions
-
-        usage_please = ChatCompletionInputStreamOptions(include_usage=True)
-        stream = await client.chat_completion(**arguments, stream=True, stream_options=usage_please)
+        stream = client.stream_chat(**arguments)  # type: ignore[attr-defined]  # (hf_session)
         async with aclosing(stream):
             async for chunk in stream:
-                model = chunk.model or model
-                if chunk.usage:  # the last chunk, when the server reports usage at all
-                    usage = _usage(chunk.usage)
-                for choice in chunk.choices or ():
-                    finish_reason = choice.finish_reason or finish_reason
-                    piece = choice.delta.content if choice.delta else None
+                model = _text(chunk, "model") or model
+                if chunk.get("usage"):  # the last chunk, when the server reports usage at all
+                    usage = _usage(_object(chunk["usage"], "usage"))
+                for choice in _list(chunk.get("choices"), "choices"):
+                    choice = _object(choice, "choice")
+                    finish_reason = _text(choice, "finish_reason") or finish_reason
+                    piece = _text(_object(choice.get("delta") or {}, "delta"), "content")
                     if piece:
                         pieces.append(piece)
                         try:
@@ -537,14 +535,41 @@ def _arguments(endpoint: ChatEndpoint, request: ChatRequest) -> dict[str, Any]:
 
 
 def _usage(reported: Any) -> dict[str, int]:
-    """Token counts from a usage object; missing or null counts are 0."""
-    prompt = int(getattr(reported, "prompt_tokens", None) or 0)
-    completion = int(getattr(reported, "completion_tokens", None) or 0)
+    """Token counts from a usage object (or a streamed chunk's usage); missing or null counts are 0."""
+
+    def count(name: str) -> int:
+        value = reported.get(name) if isinstance(reported, dict) else getattr(reported, name, None)
+        return int(value or 0)
+
+    prompt = count("prompt_tokens")
+    completion = count("completion_tokens")
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
     }
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    """A streamed chunk's part that must be a JSON object; ValueError (a bad answer) if not."""
+    if not isinstance(value, dict):
+        raise ValueError(f"the streamed {what} is not a JSON object")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"the streamed {what} are not a JSON list")
+    return value
+
+
+def _text(value: dict[str, Any], name: str) -> str | None:
+    found = value.get(name)
+    if found is not None and not isinstance(found, str):
+        raise ValueError(f"the streamed {name} is not a string")
+    return found
 
 
 def _describe(error: Exception, endpoint: ChatEndpoint) -> tuple[str, str]:

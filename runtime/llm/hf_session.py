@@ -6,12 +6,15 @@ loaded with the first model call, not with the runtime.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
 from huggingface_hub import AsyncInferenceClient
 from huggingface_hub.errors import InferenceTimeoutError
+from huggingface_hub.inference._common import _parse_text_generation_error
+from huggingface_hub.inference._providers import get_provider_helper
 from huggingface_hub.utils import hf_raise_for_status
 
 
@@ -26,6 +29,39 @@ class PooledInferenceClient(AsyncInferenceClient):  # type: ignore[misc]
     follows at once; a server that sends no `[DONE]` ends the stream anyway), which puts
     the connection back into the pool, and the response is not kept.
     """
+
+    async def stream_chat(
+        self, messages: list[dict[str, Any]], **parameters: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """`chat_completion(messages, stream=True, **parameters)` as the server's JSON chunks.
+
+        The request is prepared as `chat_completion` prepares it; the chunks are not made
+        into huggingface_hub's dataclasses, which cost more per chunk (a recursive parse
+        and copy of every field) than the rest of a token's way to the caller. A chunk
+        with an `error` raises what huggingface_hub raises for it.
+        """
+        model_url = self.model  # the endpoint's base URL: see `HFChatModel._new_client`
+        helper = get_provider_helper(self.provider, task="conversational", model=model_url)
+        request = helper.prepare_request(
+            inputs=messages,
+            parameters={**parameters, "stream": True, "stream_options": {"include_usage": True}},
+            headers=self.headers,
+            model=model_url,
+            api_key=self.token,
+        )
+        lines = await self._inner_post(request, stream=True)
+        async for line in lines:
+            if not line.startswith("data:"):
+                continue  # the empty line between events
+            data = line[len("data:") :].strip()
+            if data == "[DONE]":
+                break  # the body was read to its end already (`_lines_to_the_end`)
+            chunk = json.loads(data)
+            if not isinstance(chunk, dict):
+                raise ValueError(f"a streamed chunk is not a JSON object: {data[:100]}")
+            if chunk.get("error") is not None:
+                raise _parse_text_generation_error(chunk["error"], chunk.get("error_type"))
+            yield chunk
 
     async def _inner_post(self, request_parameters: Any, *, stream: bool = False) -> Any:
         if not stream:
