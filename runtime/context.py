@@ -6,6 +6,8 @@ and services (e.g. an LLM test double) through `create_app(settings, services=..
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
 import secrets
 from collections.abc import Mapping
@@ -33,6 +35,7 @@ from runtime.runs.live import LiveAssistants
 from runtime.runs.manager import RunManager
 from runtime.runs.triggers import TriggerService
 from runtime.settings import Settings
+from runtime.users.passwords import dummy_password_hash
 
 log = logging.getLogger("dirigent")
 
@@ -58,6 +61,15 @@ def jwt_secret(settings: Settings) -> str:
         private_file(path)  # narrowed, if an older version left it wider
         return path.read_text().strip()
     return create_once(path, secrets.token_urlsafe(48).encode()).decode().strip()
+
+
+def warm_up() -> None:
+    """What start-up leaves out, made beside serving (in a thread) rather than by the
+    first request that needs it: the timing-equalising password hash (so that the first
+    login for an unknown user takes as long as any other) and the graph library that
+    checks a flow when it is first run."""
+    dummy_password_hash()
+    importlib.import_module("networkx")
 
 
 @dataclass
@@ -136,6 +148,7 @@ class Runtime:
         if migrate:
             await upgrade(self.db.write_engine)
         await self.reload_model_endpoints()
+        asyncio.get_running_loop().run_in_executor(None, warm_up)
         if background:
             self.runs.start_background()
             if self.triggers is not None:

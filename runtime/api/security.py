@@ -53,17 +53,28 @@ def security_headers(settings: Settings) -> Callable[[Message, Scope], Awaitable
     if settings.hsts_max_age_s:
         common.append(("Strict-Transport-Security", f"max-age={settings.hsts_max_age_s}; includeSubDomains"))
 
+    encoded = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in common]
+    api_policy = (b"content-security-policy", API_POLICY.encode("latin-1"))
+    docs_policy = (b"content-security-policy", DOCS_POLICY.encode("latin-1"))
+    no_store = (b"cache-control", b"no-store")
+
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        headers = MutableScopeHeaders.from_message(message)
         path: str = scope.get("path", "")
         docs = path == DOCS_PREFIX or path.startswith(DOCS_PREFIX + "/")
-        for name, value in common:
-            headers[name] = value
-        headers["Content-Security-Policy"] = DOCS_POLICY if docs else API_POLICY
-        if "cache-control" not in headers and not path.startswith(ASSETS_PATH + "/"):
-            headers["Cache-Control"] = "no-store"
+        wanted = [*encoded, docs_policy if docs else api_policy]
+        headers = MutableScopeHeaders.from_message(message)
+        # One pass over the answer's headers, not one per header set (this runs for every
+        # answer): a header the handler did not set is appended, one it did is replaced.
+        present = {name.lower() for name, _ in headers.headers}
+        if b"cache-control" not in present and not path.startswith(ASSETS_PATH + "/"):
+            wanted.append(no_store)
+        for name, value in wanted:
+            if name in present:
+                headers[name.decode("latin-1")] = value.decode("latin-1")
+            else:
+                headers.headers.append((name, value))
 
     return add_headers
 

@@ -329,14 +329,29 @@ class _GuardedBackend2(httpcore2.AsyncNetworkBackend):
 
 
 class GuardedTransport2(httpx2.AsyncHTTPTransport):
-    """`GuardedTransport` for httpx2. `hosts=None`: any host name, every address checked."""
+    """`GuardedTransport` for httpx2. `hosts=None`: any host name, every address checked.
 
-    def __init__(self, guard: EgressGuard, hosts: Iterable[str] | None = None) -> None:
+    At most `max_connections` at once (more requests wait for one); `keepalive` of them
+    stay open between requests, for `keepalive_expiry_s` (default: 5 of 20, httpx's own
+    limits). A kept-alive connection was checked when it was opened; a new guard means a
+    new transport.
+    """
+
+    def __init__(
+        self,
+        guard: EgressGuard,
+        hosts: Iterable[str] | None = None,
+        *,
+        max_connections: int = 20,
+        keepalive: int = 5,
+        keepalive_expiry_s: float = 5.0,
+    ) -> None:
         super().__init__(trust_env=False)
         allowed = None if hosts is None else frozenset(normalise_host(host) for host in hosts)
         self._pool = httpcore2.AsyncConnectionPool(
             ssl_context=ssl.create_default_context(),
-            max_connections=20,
-            max_keepalive_connections=5,
+            max_connections=max_connections,
+            max_keepalive_connections=keepalive,
+            keepalive_expiry=keepalive_expiry_s,
             network_backend=_GuardedBackend2(guard, allowed),
         )

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 from cachetools import LRUCache
 
 from nodes.base import Node
@@ -19,6 +18,9 @@ from nodes.templating import references
 from runtime.engine.document import FlowDocument
 from runtime.engine.validation import validate_document
 from runtime.errors import InvalidFlow
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class CompiledFlow:
 def compile_validated(
     document: FlowDocument, content_hash: str, graph: nx.DiGraph, instances: dict[str, Node]
 ) -> CompiledFlow:
+    import networkx as nx  # imported with the first flow, not at start-up (see runtime.engine.validation)
+
     incoming = {
         node: tuple(
             IncomingEdge(source, graph.edges[source, node].get("when")) for source in graph.predecessors(node)

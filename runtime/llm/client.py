@@ -35,9 +35,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
-from huggingface_hub import AsyncInferenceClient, ChatCompletionInputStreamOptions, set_async_client_factory
 from huggingface_hub.errors import HfHubHTTPError, TextGenerationError
-from huggingface_hub.utils._http import async_hf_response_event_hook
+from huggingface_hub.utils._http import async_hf_response_event_hook, set_async_client_factory
 
 from nodes.errors import ServiceUnavailable
 from nodes.services import ChatRequest, ChatResult, TokenSink
@@ -46,6 +45,8 @@ from runtime.connections.errors import EgressDenied, RemoteFailure
 from runtime.observability import metrics, tracing
 
 if TYPE_CHECKING:
+    from huggingface_hub import AsyncInferenceClient
+
     from runtime.settings import Settings
 
 DEFAULT_ENDPOINT = "default"
@@ -59,6 +60,14 @@ FAILURE_REASONS = (
     "server_error",  # HTTP 429 or 5xx: the server is overloaded or failing
     "bad_response",  # any other refusal, or an answer that is not a Messages API answer
 )
+
+# Connections per model endpoint at most, and how long an idle one is kept open. TGI
+# batches concurrent requests itself; more calls than this at once wait for a connection.
+POOL_CONNECTIONS = 32
+KEEPALIVE_S = 60.0
+
+# What huggingface_hub is given as the key of an endpoint without one (never sent).
+_NO_API_KEY = "dirigent-endpoint-without-api-key"
 
 # (name, base_url, model, api_key): what the runtime reads from `ModelEndpoint` rows.
 EndpointRow = tuple[str, str, str, str | None]
@@ -239,27 +248,67 @@ class _TokenSinkFailed(Exception):
         self.error = error
 
 
-class _ClientSlot:
-    """One cached `AsyncInferenceClient`, with what it takes to retire it safely."""
+class _EndpointPool:
+    """An endpoint's connections: at most `size`, kept open between calls (keep-alive), each
+    opened through the egress guard `guard`. Successive clients of the endpoint share it (a
+    client is renewed every `streams_per_client` streams, its pool is not); it is closed
+    when the last client on it is closed."""
 
-    def __init__(
-        self, client: AsyncInferenceClient, transport: httpx2.AsyncBaseTransport, guard: EgressGuard
-    ) -> None:
-        self.client = client
+    def __init__(self, transport: httpx2.AsyncBaseTransport, guard: EgressGuard) -> None:
         self.transport = transport
-        self.guard = guard  # the one its transport checks with
+        self.guard = guard  # the one its connections are checked with
+        self.clients = 0  # clients not closed yet
+
+    def session_transport(self) -> httpx2.AsyncBaseTransport:
+        return _PoolView(self.transport)
+
+    async def release(self) -> None:
+        self.clients -= 1
+        if self.clients == 0:
+            await self.transport.aclose()
+
+
+class _PoolView(httpx2.AsyncBaseTransport):
+    """A client's session's way into its endpoint's pool: closing the session (as
+    huggingface_hub does when its client is closed) leaves the pool open."""
+
+    def __init__(self, pool: httpx2.AsyncBaseTransport) -> None:
+        self._pool = pool
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        return await self._pool.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        return None  # `_EndpointPool.release` closes the pool
+
+
+class _ClientSlot:
+    """One cached `AsyncInferenceClient` on its endpoint's pool, with what it takes to
+    retire it safely."""
+
+    def __init__(self, client: AsyncInferenceClient, pool: _EndpointPool) -> None:
+        self.client = client
+        self.pool = pool
+        pool.clients += 1
+        self.transport = pool.session_transport()
         self.streams = 0  # streamed answers served so far
         self.active = 0  # calls in flight
+
+    async def close(self) -> None:
+        await self.client.close()
+        await self.pool.release()
 
 
 class HFChatModel:
     """`nodes.services.ChatModel` over `huggingface_hub.AsyncInferenceClient`.
 
-    One client per endpoint is cached, so connections are reused. huggingface_hub 2.x
-    keeps every streamed response on its client until the client is closed (~19 KB
-    each), so a client is retired after `streams_per_client` streamed answers: new calls
-    get a fresh client, the old one is closed when its last call has finished. A client
-    whose endpoint was changed or removed is retired the same way.
+    Each endpoint has one pool of connections (`_EndpointPool`: at most
+    `pool_connections`, kept alive between calls), so a call does not open a connection
+    of its own. huggingface_hub 2.x keeps every streamed response on its client until the
+    client is closed (~19 KB each), so a client is retired after `streams_per_client`
+    streamed answers: new calls get a fresh client on the same pool, the old one is
+    closed when its last call has finished. A client whose endpoint was changed or removed,
+    or whose guard is not the current one, is retired with its pool the same way.
 
     Args:
         endpoints: where each model name is served. Assign a new `ModelEndpoints` to
@@ -269,6 +318,8 @@ class HFChatModel:
             bounded by `request.timeout_s` with `asyncio.timeout` instead, and this is
             only a backstop (default: the longest timeout a node may configure).
         streams_per_client: streamed answers after which a client is replaced.
+        pool_connections: connections per endpoint at most (more calls at once wait for
+            one); all of them are kept alive for `keepalive_s` after their last answer.
         guard: the egress guard every connection goes through (default: the allow list
             of `DIRIGENT_EGRESS_ALLOW`).
     """
@@ -280,12 +331,16 @@ class HFChatModel:
         io_timeout_s: float = 3600.0,
         streams_per_client: int = 500,
         guard: EgressGuard | None = None,
+        pool_connections: int = POOL_CONNECTIONS,
+        keepalive_s: float = KEEPALIVE_S,
     ) -> None:
         set_async_client_factory(_endpoint_session)  # Dirigent is the only async user of huggingface_hub
         self.endpoints = endpoints
         self.guard = guard or EgressGuard()
         self.io_timeout_s = io_timeout_s
         self.streams_per_client = streams_per_client
+        self.pool_connections = pool_connections
+        self.keepalive_s = keepalive_s
         # Keyed by the endpoint's value, so a changed URL or key gets a fresh client.
         self._slots: dict[ChatEndpoint, _ClientSlot] = {}
         self._retired: set[_ClientSlot] = set()
@@ -381,20 +436,20 @@ class HFChatModel:
         slots = [*self._slots.values(), *self._retired]
         self._slots, self._retired = {}, set()
         for slot in slots:
-            await slot.client.close()
+            await slot.close()
 
     @asynccontextmanager
     async def _client(
         self, endpoint: ChatEndpoint, *, streaming: bool
     ) -> AsyncIterator[AsyncInferenceClient]:
         slot = self._slots.get(endpoint)
-        if slot is not None and slot.guard is not self.guard:  # another allow list: a new client
+        if slot is not None and slot.pool.guard is not self.guard:
+            # Another allow list: a new pool, whose connections are checked against it.
             await self._retire(endpoint)
             slot = None
         if slot is None:
-            slot = self._slots[endpoint] = _ClientSlot(
-                self._new_client(endpoint), self._transport(endpoint), self.guard
-            )
+            pool = _EndpointPool(self._transport(endpoint), self.guard)
+            slot = self._slots[endpoint] = _ClientSlot(self._new_client(endpoint), pool)
             for stale in [known for known in self._slots if known not in self.endpoints]:
                 await self._retire(stale)
         slot.active += 1
@@ -402,6 +457,7 @@ class HFChatModel:
             slot.streams += 1
             if slot.streams >= self.streams_per_client:
                 await self._retire(endpoint)
+                self._slots[endpoint] = _ClientSlot(self._new_client(endpoint), slot.pool)
         transport = _NEXT_TRANSPORT.set(slot.transport)
         try:
             yield slot.client
@@ -410,7 +466,7 @@ class HFChatModel:
             slot.active -= 1
             if slot.active == 0 and slot in self._retired:
                 self._retired.discard(slot)
-                await slot.client.close()
+                await slot.close()
 
     @asynccontextmanager
     async def _own_client(self, endpoint: ChatEndpoint) -> AsyncIterator[AsyncInferenceClient]:
@@ -429,7 +485,7 @@ class HFChatModel:
         if slot.active:
             self._retired.add(slot)
         else:
-            await slot.client.close()
+            await slot.close()
 
     def _transport(self, endpoint: ChatEndpoint) -> httpx2.AsyncBaseTransport:
         """Only the endpoint's host, at addresses the guard allows (the trusted endpoint's
@@ -437,15 +493,25 @@ class HFChatModel:
         guard = self.guard
         if endpoint.trusted and endpoint.host:
             guard = EgressGuard(guard.policy.also_allowing(endpoint.host), guard.resolver)
-        return GuardedTransport2(guard, [endpoint.host])
+        return GuardedTransport2(
+            guard,
+            [endpoint.host],
+            max_connections=self.pool_connections,
+            keepalive=self.pool_connections,
+            keepalive_expiry_s=self.keepalive_s,
+        )
 
     def _new_client(self, endpoint: ChatEndpoint) -> AsyncInferenceClient:
-        return AsyncInferenceClient(
+        from runtime.llm import hf_session  # huggingface_hub's client: ≈ 0.2 s, not at start-up
+
+        return hf_session.PooledInferenceClient(
             base_url=endpoint.base_url,
-            api_key=endpoint.api_key,
+            # Without a key of its own, huggingface_hub would look for the machine's Hugging
+            # Face token (HF_TOKEN, ~/.cache: two file reads per call) and send it to this
+            # server. It gets a stand-in instead, and its header is dropped (a None header
+            # is not sent), so neither the stand-in nor a token leaves the process.
+            api_key=endpoint.api_key or _NO_API_KEY,
             timeout=self.io_timeout_s,
-            # Without a key of its own, huggingface_hub would send the machine's Hugging
-            # Face token (HF_TOKEN, ~/.cache) to this server; a None header is dropped.
             headers=None if endpoint.api_key else {"authorization": None},  # type: ignore[dict-item]
         )
 
@@ -475,16 +541,16 @@ class HFChatModel:
         usage: dict[str, int] = _usage(None)
         finish_reason: str | None = None
         model = endpoint.model
-        usage_please = ChatCompletionInputStreamOptions(include_usage=True)
-        stream = await client.chat_completion(**arguments, stream=True, stream_options=usage_please)
+        stream = client.stream_chat(**arguments)  # type: ignore[attr-defined]  # (hf_session)
         async with aclosing(stream):
             async for chunk in stream:
-                model = chunk.model or model
-                if chunk.usage:  # the last chunk, when the server reports usage at all
-                    usage = _usage(chunk.usage)
-                for choice in chunk.choices or ():
-                    finish_reason = choice.finish_reason or finish_reason
-                    piece = choice.delta.content if choice.delta else None
+                model = _text(chunk, "model") or model
+                if chunk.get("usage"):  # the last chunk, when the server reports usage at all
+                    usage = _usage(_object(chunk["usage"], "usage"))
+                for choice in _list(chunk.get("choices"), "choices"):
+                    choice = _object(choice, "choice")
+                    finish_reason = _text(choice, "finish_reason") or finish_reason
+                    piece = _text(_object(choice.get("delta") or {}, "delta"), "content")
                     if piece:
                         pieces.append(piece)
                         try:
@@ -509,14 +575,41 @@ def _arguments(endpoint: ChatEndpoint, request: ChatRequest) -> dict[str, Any]:
 
 
 def _usage(reported: Any) -> dict[str, int]:
-    """Token counts from a usage object; missing or null counts are 0."""
-    prompt = int(getattr(reported, "prompt_tokens", None) or 0)
-    completion = int(getattr(reported, "completion_tokens", None) or 0)
+    """Token counts from a usage object (or a streamed chunk's usage); missing or null counts are 0."""
+
+    def count(name: str) -> int:
+        value = reported.get(name) if isinstance(reported, dict) else getattr(reported, name, None)
+        return int(value or 0)
+
+    prompt = count("prompt_tokens")
+    completion = count("completion_tokens")
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
     }
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    """A streamed chunk's part that must be a JSON object; ValueError (a bad answer) if not."""
+    if not isinstance(value, dict):
+        raise ValueError(f"the streamed {what} is not a JSON object")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"the streamed {what} are not a JSON list")
+    return value
+
+
+def _text(value: dict[str, Any], name: str) -> str | None:
+    found = value.get(name)
+    if found is not None and not isinstance(found, str):
+        raise ValueError(f"the streamed {name} is not a string")
+    return found
 
 
 def _describe(error: Exception, endpoint: ChatEndpoint) -> tuple[str, str]:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _HASHER = PasswordHasher()
-# Verifying against this when the user does not exist keeps login timing uniform.
-_DUMMY_HASH = _HASHER.hash("dirigent-timing-equaliser")
+
+
+@functools.cache
+def dummy_password_hash() -> str:
+    """Verifying against this when the user does not exist keeps login timing uniform.
+
+    Made on first use, not at import: one Argon2 hash costs ≈ 50-100 ms of CPU and 64 MiB,
+    which every process (and every CLI command) would pay at start-up otherwise.
+    """
+    return _HASHER.hash("dirigent-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
@@ -18,6 +28,6 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _HASHER.verify(password_hash or dummy_password_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False

@@ -23,8 +23,7 @@ from nodes.llm import LLMNode
 from nodes.router import RouterNode
 from nodes.services import ChatRequest
 from runtime.connections.egress import EgressGuard, EgressPolicy
-from runtime.llm import HFChatModel, ModelEndpoints
-from runtime.llm import client as client_module
+from runtime.llm import HFChatModel, ModelEndpoints, hf_session
 from runtime.settings import Settings
 from tests.support.messages_api_double import MessagesApiDouble, Reply, closed_port_url
 
@@ -402,7 +401,7 @@ async def test_clients_are_reused_and_retired_after_many_streams(
     created: list[Any] = []
     closed: list[Any] = []
 
-    class RecordingClient(client_module.AsyncInferenceClient):  # type: ignore[misc]
+    class RecordingClient(hf_session.PooledInferenceClient):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             created.append(self)
@@ -411,7 +410,7 @@ async def test_clients_are_reused_and_retired_after_many_streams(
             closed.append(self)
             await super().close()
 
-    monkeypatch.setattr(client_module, "AsyncInferenceClient", RecordingClient)
+    monkeypatch.setattr(hf_session, "PooledInferenceClient", RecordingClient)
     model = HFChatModel(
         ModelEndpoints([("default", messages_api.url, "tiny-chat", None)]),
         streams_per_client=3,

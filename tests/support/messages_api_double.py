@@ -10,6 +10,7 @@ uses:
                                 `stream_options.include_usage`, then `data: [DONE]`)
     GET  /health                200 when up
     GET  /info                  TGI's model description
+    GET  /stats                 {"connections": accepted TCP connections, "requests": chat requests}
 
 Tests script the next answers (`reply(...)` or `respond_with(fn)`) and read what was
 sent (`requests`, `last_request`, `headers`). Like vLLM started with `--api-key`, the
@@ -19,12 +20,22 @@ double can require a key (`MessagesApiDouble(api_key=...)`): a chat request with
     messages_api.reply("Paris.", usage={"prompt_tokens": 9, "completion_tokens": 2})
     ... run the node ...
     assert messages_api.last_request["temperature"] == 0.2
+
+Like TGI, it sends with TCP_NODELAY: each streamed chunk leaves at once. (Without it the
+first chunk after the headers waits for the client's delayed ACK, ≈ 40 ms on a reused
+connection, and every latency measured against the double would be that.) `connections`
+counts the TCP connections it accepted, so tests can see whether clients reuse them.
+
+`python -m tests.support.messages_api_double [--port N] [--chunks K] [--chunk-delay-ms D]`
+serves it on its own (for `bench/stream.py`) until SIGTERM; it prints its URL first.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
+import signal
 import socket
 import sys
 import threading
@@ -79,10 +90,15 @@ Responder = Callable[[dict[str, Any]], "Reply | str"]
 class MessagesApiDouble:
     """TEST DOUBLE standing in for a TGI server (see the module docstring)."""
 
-    def __init__(self, model_id: str = "double/tiny-chat", *, api_key: str | None = None) -> None:
+    def __init__(
+        self, model_id: str = "double/tiny-chat", *, api_key: str | None = None, keep_requests: bool = True
+    ) -> None:
         self.model_id = model_id
         self.api_key = api_key
+        self.keep_requests = keep_requests  # False: only count them (`served`)
+        self.served = 0  # chat requests answered (or about to be)
         self.refused = 0  # chat requests refused for a missing or wrong key
+        self.connections = 0  # TCP connections accepted
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._responder: Responder = lambda body: Reply()
@@ -112,9 +128,10 @@ class MessagesApiDouble:
         assert self._server is not None, "the double is not started"
         return f"http://127.0.0.1:{self._server.server_port}"
 
-    def start(self) -> MessagesApiDouble:
+    def start(self, port: int = 0) -> MessagesApiDouble:
         handler = type("Handler", (_Handler,), {"double": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", port), handler)
+        self._server.double = self
         self._thread = threading.Thread(
             # A short poll keeps stop() (which waits for the loop to notice) fast.
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
@@ -140,8 +157,10 @@ class MessagesApiDouble:
     # -- used by the handler --------------------------------------------------------
     def _answer_for(self, body: dict[str, Any], headers: dict[str, str]) -> Reply:
         with self._lock:
-            self.requests.append(body)
-            self.headers.append(headers)
+            self.served += 1
+            if self.keep_requests:
+                self.requests.append(body)
+                self.headers.append(headers)
         answer = self._responder(body)
         return Reply(answer) if isinstance(answer, str) else answer
 
@@ -153,6 +172,14 @@ class MessagesApiDouble:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a handler stuck in a scripted delay must not block stop()
     request_queue_size = 128  # socketserver's default of 5 resets bursts of connections
+    double: MessagesApiDouble
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as TGI (see above)
+        with self.double._lock:
+            self.double.connections += 1
+        return connection, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients hang up mid-answer on purpose (timeouts, closing pooled connections).
@@ -170,6 +197,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/health":
             self._send_json(200, None)
+        elif self.path == "/stats":
+            with self.double._lock:
+                stats = {"connections": self.double.connections, "requests": self.double.served}
+            self._send_json(200, stats)
         elif self.path == "/info":
             self._send_json(200, {"model_id": self.double.model_id, "version": "double",
                                   "max_input_tokens": 4096, "max_total_tokens": 8192})
@@ -269,3 +300,26 @@ def closed_port_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the double until SIGTERM/SIGINT; the first line printed is its URL."""
+    parser = argparse.ArgumentParser(description="TEST DOUBLE of an LLM server's Messages API")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--chunks", type=int, default=8, help="streamed pieces per answer (8)")
+    parser.add_argument("--chunk-delay-ms", type=float, default=0.0, help="between pieces (0)")
+    args = parser.parse_args(argv)
+    double = MessagesApiDouble(keep_requests=False)  # a long bench must not grow memory
+    pieces = [f"word{i} " for i in range(args.chunks)]
+    double.reply(Reply(chunks=pieces, chunk_delay_s=args.chunk_delay_ms / 1e3))
+    double.start(args.port)
+    print(double.url, flush=True)
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
+    stopped.wait()
+    double.stop()
+
+
+if __name__ == "__main__":
+    main()
