@@ -7,12 +7,11 @@ scheme, host and port. Then it goes through `GuardedTransport` (egress check at 
 time), with the connection's auth, an `Idempotency-Key` for methods that are not
 idempotent, redirects not followed, the response cut off at `max_response_bytes`, and
 retries with exponential backoff for idempotent methods only (connect errors, timeouts,
-429/502/503/504).
+429/502/503/504), through tenacity (`_retrying`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import hashlib
@@ -26,6 +25,14 @@ from typing import Any
 from urllib.parse import unquote
 
 import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    retry_if_result,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from runtime.connections.egress import EgressGuard, GuardedTransport
 from runtime.connections.errors import ActionNotAllowed, RemoteFailure, ResponseTooLarge
@@ -34,6 +41,9 @@ from runtime.json_limits import too_deep_text
 
 USER_AGENT = "Dirigent/0.1 (connector)"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Waits between attempts: 0.2 s, 0.4 s, 0.8 s, ... never more than 2 s.
+BACKOFF_FIRST_S = 0.2
+BACKOFF_MAX_S = 2.0
 SIGNATURE_HEADER = "X-Dirigent-Signature"
 TIMESTAMP_HEADER = "X-Dirigent-Timestamp"
 # Headers a flow may not set: routing (Host), framing, and what Dirigent itself sets.
@@ -189,19 +199,19 @@ class HttpClient:
         async with httpx.AsyncClient(
             transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
         ) as client:
-            attempt = 0
-            while True:
-                attempt += 1
-                try:
-                    result = await self._once(client, method, url, dict(call.query), headers, content)
-                except (httpx.TransportError, RemoteFailure) as error:
-                    if attempt > retries or isinstance(error, ResponseTooLarge):
-                        raise _remote(self.base.host, error) from None
-                else:
-                    if result.status not in RETRY_STATUSES or attempt > retries:
-                        result.attempts = attempt
-                        return result
-                await asyncio.sleep(min(0.2 * 2 ** (attempt - 1), 2.0))
+            attempts = 0
+
+            async def attempt() -> HttpResult:
+                nonlocal attempts
+                attempts += 1
+                return await self._once(client, method, url, dict(call.query), headers, content)
+
+            try:
+                result: HttpResult = await _retrying(retries)(attempt)
+            except (httpx.TransportError, RemoteFailure) as error:
+                raise _remote(self.base.host, error) from None
+            result.attempts = attempts
+            return result
 
     async def _once(
         self,
@@ -238,6 +248,35 @@ class HttpClient:
             with contextlib.suppress(ValueError):  # a server that says JSON and sends something else
                 body = json.loads(raw)
         return HttpResult(response.status_code, body, size, self.base.host or "", content_type=content_type)
+
+
+def _transient(error: BaseException) -> bool:
+    """Worth another attempt: the remote was unreachable, timed out or failed; not an
+    answer over the size limit (it will not shrink)."""
+    return isinstance(error, httpx.TransportError | RemoteFailure) and not isinstance(error, ResponseTooLarge)
+
+
+def _busy(result: HttpResult) -> bool:
+    return result.status in RETRY_STATUSES
+
+
+def _last_outcome(state: RetryCallState) -> HttpResult:
+    """After the last attempt: its answer (a 503 is still an answer), or its error."""
+    assert state.outcome is not None
+    result: HttpResult = state.outcome.result()  # raises the last attempt's error
+    return result
+
+
+def _retrying(retries: int) -> AsyncRetrying:
+    """Up to `retries` more attempts after the first (0 for methods that are not
+    idempotent), on a transient error or a status of RETRY_STATUSES, with exponential
+    backoff; then the last answer is returned or the last error raised."""
+    return AsyncRetrying(
+        stop=stop_after_attempt(retries + 1),
+        wait=wait_exponential(multiplier=BACKOFF_FIRST_S, max=BACKOFF_MAX_S),
+        retry=retry_if_exception(_transient) | retry_if_result(_busy),
+        retry_error_callback=_last_outcome,
+    )
 
 
 def _remote(host: str | None, error: Exception) -> RemoteFailure:

@@ -57,7 +57,9 @@ async def test_streamed_chunks_are_read_as_json_without_huggingface_hubs_datacla
 
     monkeypatch.setattr(ChatCompletionStreamOutput, "parse_obj_as_instance", classmethod(counting))
     messages_api.reply(
-        "Morgen um zehn.", chunks=["Morgen ", "um ", "zehn."], usage={"prompt_tokens": 5, "completion_tokens": 3}
+        "Morgen um zehn.",
+        chunks=["Morgen ", "um ", "zehn."],
+        usage={"prompt_tokens": 5, "completion_tokens": 3},
     )
     tokens: list[str] = []
 
