@@ -19,7 +19,7 @@ from runtime.knowledge.service import KnowledgeSettings
 from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-STACK = {"postgres", "marqo", "tgi", "runtime", "worker", "studio"}
+STACK = {"postgres", "marqo", "tgi", "runtime", "worker", "studio", "balancer"}
 DIRIGENT_SERVICES = ("runtime", "worker", "studio")
 
 
@@ -77,8 +77,30 @@ def test_compose_dependencies_wait_for_healthy_services() -> None:
                 assert "healthcheck" in services[dependency], f"{dependency} has no healthcheck"
     # Only the API and the studio are published; the database, Marqo and the LLM stay inside.
     published = {name for name, service in services.items() if service.get("ports")}
-    assert published == {"runtime", "studio"}
+    assert published == {"balancer", "studio"}
     assert "env_file" not in services["studio"], "the studio needs no secrets"
+
+
+def test_compose_runtime_scales_to_many_replicas_behind_the_balancer() -> None:
+    """`docker compose up --scale runtime=N` must work: nothing a second replica collides
+    with (a container name, a host port), and one way in that spreads over every replica."""
+    compose = _compose()
+    services = compose["services"]
+    for name, service in services.items():
+        assert "container_name" not in service, f"{name}: a fixed container name allows one replica"
+    for name in ("runtime", "worker"):
+        assert not services[name].get("ports"), f"{name}: a host port allows one replica per host"
+    replicas = services["runtime"]["deploy"]["replicas"]
+    default = re.fullmatch(r"\$\{RUNTIME_REPLICAS:-(\d+)\}", str(replicas))
+    assert default and int(default[1]) >= 2, f"runtime replicas: {replicas}"
+    # The balancer publishes the API and finds the replicas by DNS, again and again.
+    assert services["balancer"]["ports"] == ["8000:8000"]
+    caddyfile = compose["configs"]["balancer"]["content"]
+    assert re.search(r"dynamic a runtime 8000 \{\s*refresh \d+s", caddyfile), caddyfile
+    assert services["balancer"]["depends_on"]["runtime"] == {"condition": "service_healthy"}
+    assert [config["source"] for config in services["balancer"]["configs"]] == ["balancer"]
+    # The studio reaches the runtime through the balancer, not one replica.
+    assert services["studio"]["environment"]["DIRIGENT_RUNTIME_URL"] == "http://balancer:8000"
 
 
 def test_compose_images_are_pinned_and_marqo_fits_the_client() -> None:
