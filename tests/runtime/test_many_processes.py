@@ -399,7 +399,9 @@ async def test_three_runtimes_and_a_worker_killed_twenty_times_lose_nothing_and_
     twice = {subject: count for subject, count in subjects.items() if count > 1}
     missing_mail = [ref for ref in accepted if subjects.get(f"Angebot {ref}", 0) == 0]
 
-    store = sqlite3.connect(tmp_path / "data" / "knowledge" / index_id / "chunks.sqlite")
+    store_file = tmp_path / "data" / "knowledge" / "indexes" / index_id / "chunks.sqlite"
+    assert store_file.exists(), f"no store at {store_file}: no file was ingested"
+    store = sqlite3.connect(store_file)
     try:
         per_source = dict(
             store.execute(
