@@ -554,3 +554,33 @@ async def test_a_run_adopted_after_its_waiting_step_was_stored_but_not_its_task_
         assert run.status == "succeeded", run.error
     finally:
         await survivor.stop()
+
+
+async def test_a_process_whose_run_was_taken_over_stops_driving_it_without_a_write(world: World) -> None:
+    """A process that stalled past `orphan_after_s` (an overloaded machine) has lost its
+    runs to another process. At its next sweep it sees that and stops them here, writing
+    nothing: before, it drove them on beside the adopter (steps written twice, a mail
+    in flight here seen as "interrupted" there)."""
+    version = await world.version(
+        flow([node("long", "sleep", seconds=30, timeout_s=120), template("after", "after {{ long.slept }}")],
+             chain("start", "long", "after"), outputs={"text": "{{ after.text }}"}), "taken-over")
+    slow = world.manager()
+    try:
+        run_id = await _running(slow, world, version)
+        for _ in range(100):  # its row is written once it runs longer than run_visible_after_s
+            async with world.db.write() as session:  # another process adopts it
+                adopted = await session.execute(
+                    update(Run).where(Run.id == run_id).values(worker_id="adopter:1"))
+            if adopted.rowcount == 1:  # type: ignore[attr-defined]
+                break
+            await asyncio.sleep(0.05)
+        await slow.sweep()
+        await slow.wait(run_id, 10)
+        assert run_id not in slow._tasks
+        run, steps, _ = await world.run(run_id)
+        assert (run.status, run.worker_id, run.error) == ("running", "adopter:1", None)
+        assert {node_id: step.status for node_id, step in steps.items()} == {"start": "succeeded"}
+    finally:
+        await slow.stop()
+    run, _, _ = await world.run(run_id)
+    assert (run.status, run.worker_id) == ("running", "adopter:1")  # stopping released nothing

@@ -19,7 +19,9 @@ from tests.runtime.knowledge.test_store import MODEL, put, search
 
 @pytest.fixture
 def two(tmp_path: Path) -> tuple[EmbeddedStore, EmbeddedStore]:
-    return EmbeddedStore(tmp_path / "index", MODEL.dimension), EmbeddedStore(tmp_path / "index", MODEL.dimension)
+    return EmbeddedStore(tmp_path / "index", MODEL.dimension), EmbeddedStore(
+        tmp_path / "index", MODEL.dimension
+    )
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
