@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import os
 import signal
@@ -87,6 +88,9 @@ def zygote() -> None:
 
     import runtime.cli.server  # noqa: F401
 
+    for name in sys.argv[1:]:  # more to import once (e.g. the embedding model's libraries)
+        importlib.import_module(name)
+
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     children: list[int] = []
     try:
@@ -139,9 +143,10 @@ class RuntimeProcess:
 class RuntimeProcesses:
     """Starts runtime processes through the zygote (see the module docstring)."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path, preload: tuple[str, ...] = ()) -> None:
         self.env = env
         self.log_dir = log_dir
+        self.preload = preload
         self.started: list[RuntimeProcess] = []
         self._zygote: asyncio.subprocess.Process | None = None
 
@@ -151,6 +156,7 @@ class RuntimeProcesses:
             sys.executable,
             "-m",
             "tests.support.runtime_process",
+            *self.preload,
             cwd=ROOT,
             env={**base, "PYTHONPATH": str(ROOT), **self.env},
             stdin=asyncio.subprocess.PIPE,
