@@ -130,3 +130,19 @@ def test_readme_test_command_is_make_test() -> None:
         for line in _commands(block)
     ]
     assert "make test" in commands, "README.md names no `make test` command in a code block"
+
+
+def test_make_test_runs_the_multiprocess_tests_alone_on_postgresql() -> None:
+    """The `multiprocess` tests need PostgreSQL and the cores to themselves: the SQLite legs
+    leave them out, the PostgreSQL leg runs them alone, after the rest."""
+    script = (ROOT / "scripts" / "test.sh").read_text()
+    runs = [line for line in _commands(script) if '"$PYTEST"' in line]
+    assert runs, "scripts/test.sh runs no pytest"
+    marked = [line for line in runs if "multiprocess" in line]
+    assert len(marked) == len(runs), f"a pytest leg neither runs nor leaves out multiprocess: {runs}"
+    alone = [line for line in runs if '-m "multiprocess"' in line]
+    assert len(alone) == 1 and "-n" not in alone[0].split(), alone
+    pg_leg = script[script.index("DIRIGENT_TEST_DATABASE_URL=$url"):]
+    assert '-m "multiprocess"' in pg_leg
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'^\s*"multiprocess: ', pyproject, re.MULTILINE), "marker not registered"
