@@ -331,7 +331,7 @@ class EmbeddedStore:
             try:
                 self._catch_up()  # under SQLite's write lock: nobody else writes until COMMIT
                 start = self._next_position()
-                removed = self._delete_rows(document_id)
+                removed = self._delete_rows(document_id) + self._delete_leftovers(source, document_id)
                 labelset = self._labelset_id(canonical_labels(labels))
                 self._db.executemany(
                     "INSERT INTO chunks(pos, chunk_id, document_id, ordinal, text, source, page, section, "
@@ -377,6 +377,23 @@ class EmbeddedStore:
             row[0] for row in self._db.execute("SELECT pos FROM chunks WHERE document_id = ?", (document_id,))
         ]
         self._db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+        return positions
+
+    def _delete_leftovers(self, source: str, document_id: str) -> list[int]:
+        """Chunks of `source` stored under another document id: an attempt that was cut off
+        (its process killed) after the store committed but before the database recorded the
+        document; the attempt that follows gives the file a new id. A file is one document of
+        its index (the database keeps file names unique per index), so they go."""
+        positions = [
+            row[0]
+            for row in self._db.execute(
+                "SELECT pos FROM chunks WHERE source = ? AND document_id != ?", (source, document_id)
+            )
+        ]
+        if positions:
+            self._db.execute(
+                "DELETE FROM chunks WHERE source = ? AND document_id != ?", (source, document_id)
+            )
         return positions
 
     def delete_document(self, document_id: str) -> int:

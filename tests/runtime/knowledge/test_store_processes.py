@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.knowledge.store import EmbeddedStore
+from runtime.knowledge.store import EmbeddedStore, StoredChunk
 from tests.runtime.knowledge.test_store import MODEL, put, search
 
 
@@ -64,3 +64,23 @@ def test_a_deletion_and_a_compaction_by_one_process_show_in_the_other(
     put(b, "bahn", ["Bahnfahrten werden in der zweiten Klasse erstattet."])
     assert search(a, "Bahnfahrten zweite Klasse")[0] == "bahn"
     assert search(b, "Hotelkosten")[0] == "reise"
+
+
+def test_a_file_stored_again_under_a_new_id_replaces_what_a_cut_off_attempt_stored(
+    two: tuple[EmbeddedStore, EmbeddedStore],
+) -> None:
+    """Process a stored a file's chunks and was killed before the database recorded the
+    document; process b ingests the file again, under a new document id. The file's chunks
+    are in the index once, b's, not twice (found by tests/runtime/test_many_processes.py)."""
+    a, b = two
+    put(a, "cut-off-id", ["Vertrag 5 regelt die Lieferung.", "Klausel 5."])
+    b.replace_document(
+        "new-id",
+        "cut-off-id.txt",
+        [StoredChunk(0, "Vertrag 5 regelt die Lieferung neu.")],
+        MODEL.encode(["Vertrag 5 regelt die Lieferung neu."]),
+        (),
+    )
+    for store in (a, b):
+        assert store.stats()["chunks"] == 1 and store.document_chunks("cut-off-id") == 0
+        assert search(store, "Vertrag Lieferung") == ["new-id"]
