@@ -93,7 +93,7 @@ class RunManager:
         # Row values of runs started here (some not written yet), and finished runs whose
         # caller waits for them (`take_result`).
         self._facts: dict[str, dict[str, Any]] = {}
-        self.writer = RunWriter(db)
+        self.writer = RunWriter(db, owner=self.worker_id)
         self._waiters: set[str] = set()
         self._results: dict[str, dict[str, Any]] = {}
         # Writes that make a longer run visible (see `_drive`), by run.
