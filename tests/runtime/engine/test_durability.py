@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from runtime.approvals.service import decide
 from runtime.audit.service import list_entries, verify
@@ -533,7 +533,7 @@ async def test_a_run_adopted_after_its_waiting_step_was_stored_but_not_its_task_
     _, _, [task] = await world.run(run_id)
     request = task.request
     async with world.db.write() as session:  # as the killed process left it
-        await session.execute(ApprovalTask.__table__.delete().where(ApprovalTask.id == task.id))
+        await session.execute(delete(ApprovalTask).where(ApprovalTask.id == task.id))
         await session.execute(
             update(Run)
             .where(Run.id == run_id)
