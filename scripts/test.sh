@@ -10,7 +10,9 @@
 #      one studio build and one runtime per session;
 #   3. every test that touches the database (tests/runtime, tests/templates) again against
 #      a throwaway PostgreSQL cluster from scripts/postgres-test-server.sh, with
-#      DIRIGENT_TEST_DATABASE_URL set.
+#      DIRIGENT_TEST_DATABASE_URL set; then, alone, the latency tests and the `multiprocess`
+#      tests (several runtime processes on that PostgreSQL, killed and restarted: they need
+#      the cores to themselves and PostgreSQL, so legs 1 and 2 leave them out).
 #
 # Extra arguments go to legs 1 and 2 (e.g. `-k flows -x`). Without PostgreSQL binaries
 # the third leg is skipped with a warning locally and fails under CI=true; a leg that
@@ -35,13 +37,13 @@ record() {  # record LEG EXIT_CODE
 }
 
 banner "pytest: the suite on SQLite ($WORKERS processes), browser journeys apart"
-"$PYTEST" -n "$WORKERS" -m "not browser and not timing" "$@"
+"$PYTEST" -n "$WORKERS" -m "not browser and not timing and not multiprocess" "$@"
 record "SQLite, all but the browser journeys" $?
 
 # Journeys share one studio build; `timing` tests assert on latency and must not share
 # the cores with other tests.
 banner "pytest: browser journeys (Chromium) and latency tests on SQLite, one at a time"
-"$PYTEST" -m "browser or timing" "$@"
+"$PYTEST" -m "(browser or timing) and not multiprocess" "$@"
 rc=$?
 [[ $rc -ne 5 ]] || rc=0  # a selection (-k) that leaves none of them is not a failure here
 record "SQLite, browser journeys and latency tests" $rc
@@ -72,14 +74,20 @@ else
     if url=$("$PG_SERVER" start); then
         echo "PostgreSQL test server: $url"
         DIRIGENT_TEST_DATABASE_URL=$url DIRIGENT_TEST_POSTGRES_URL=$url \
-            "$PYTEST" -n "$WORKERS" -m "not browser and not timing" tests/runtime tests/templates
+            "$PYTEST" -n "$WORKERS" -m "not browser and not timing and not multiprocess" \
+                tests/runtime tests/templates
         rc=$?
         if [[ $rc -eq 5 ]]; then
             echo "No tests were collected for PostgreSQL: that is a failure (the leg tested nothing)."
         fi
         if [[ $rc -eq 0 ]]; then
             DIRIGENT_TEST_DATABASE_URL=$url DIRIGENT_TEST_POSTGRES_URL=$url \
-                "$PYTEST" -m "timing" tests/runtime tests/templates
+                "$PYTEST" -m "timing and not multiprocess" tests/runtime tests/templates
+            rc=$?
+        fi
+        if [[ $rc -eq 0 ]]; then  # -s: the multi-process tests print their counts
+            DIRIGENT_TEST_DATABASE_URL=$url DIRIGENT_TEST_POSTGRES_URL=$url \
+                "$PYTEST" -s -m "multiprocess" tests/runtime
             rc=$?
         fi
         record "PostgreSQL, tests/runtime and tests/templates" $rc

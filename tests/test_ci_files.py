@@ -20,7 +20,7 @@ from runtime.knowledge.service import KnowledgeSettings
 from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-STACK = {"postgres", "marqo", "tgi", "runtime", "worker", "studio"}
+STACK = {"postgres", "marqo", "tgi", "runtime", "worker", "studio", "balancer"}
 DIRIGENT_SERVICES = ("runtime", "worker", "studio")
 
 
@@ -78,8 +78,30 @@ def test_compose_dependencies_wait_for_healthy_services() -> None:
                 assert "healthcheck" in services[dependency], f"{dependency} has no healthcheck"
     # Only the API and the studio are published; the database, Marqo and the LLM stay inside.
     published = {name for name, service in services.items() if service.get("ports")}
-    assert published == {"runtime", "studio"}
+    assert published == {"balancer", "studio"}
     assert "env_file" not in services["studio"], "the studio needs no secrets"
+
+
+def test_compose_runtime_scales_to_many_replicas_behind_the_balancer() -> None:
+    """`docker compose up --scale runtime=N` must work: nothing a second replica collides
+    with (a container name, a host port), and one way in that spreads over every replica."""
+    compose = _compose()
+    services = compose["services"]
+    for name, service in services.items():
+        assert "container_name" not in service, f"{name}: a fixed container name allows one replica"
+    for name in ("runtime", "worker"):
+        assert not services[name].get("ports"), f"{name}: a host port allows one replica per host"
+    replicas = services["runtime"]["deploy"]["replicas"]
+    default = re.fullmatch(r"\$\{RUNTIME_REPLICAS:-(\d+)\}", str(replicas))
+    assert default and int(default[1]) >= 2, f"runtime replicas: {replicas}"
+    # The balancer publishes the API and finds the replicas by DNS, again and again.
+    assert services["balancer"]["ports"] == ["8000:8000"]
+    caddyfile = compose["configs"]["balancer"]["content"]
+    assert re.search(r"dynamic a runtime 8000 \{\s*refresh \d+s", caddyfile), caddyfile
+    assert services["balancer"]["depends_on"]["runtime"] == {"condition": "service_healthy"}
+    assert [config["source"] for config in services["balancer"]["configs"]] == ["balancer"]
+    # The studio reaches the runtime through the balancer, not one replica.
+    assert services["studio"]["environment"]["DIRIGENT_RUNTIME_URL"] == "http://balancer:8000"
 
 
 def test_compose_images_are_pinned_and_marqo_fits_the_client() -> None:
@@ -166,3 +188,19 @@ def test_readme_describes_the_compose_stack_as_it_is() -> None:
 
 def _find_all(text: str, word: str) -> list[int]:
     return [match.start() for match in re.finditer(word, text)]
+
+
+def test_make_test_runs_the_multiprocess_tests_alone_on_postgresql() -> None:
+    """The `multiprocess` tests need PostgreSQL and the cores to themselves: the SQLite legs
+    leave them out, the PostgreSQL leg runs them alone, after the rest."""
+    script = (ROOT / "scripts" / "test.sh").read_text()
+    runs = [line for line in _commands(script) if '"$PYTEST"' in line]
+    assert runs, "scripts/test.sh runs no pytest"
+    marked = [line for line in runs if "multiprocess" in line]
+    assert len(marked) == len(runs), f"a pytest leg neither runs nor leaves out multiprocess: {runs}"
+    alone = [line for line in runs if '-m "multiprocess"' in line]
+    assert len(alone) == 1 and "-n" not in alone[0].split(), alone
+    pg_leg = script[script.index("DIRIGENT_TEST_DATABASE_URL=$url"):]
+    assert '-m "multiprocess"' in pg_leg
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'^\s*"multiprocess: ', pyproject, re.MULTILINE), "marker not registered"

@@ -46,9 +46,13 @@ async def create_tasks(
     created = []
     requested_by, risk = await _four_eyes_facts(session, run_id)
     for step in waiting:
-        if step.node_id in existing or step.suspension is None:
+        # A step that began waiting in a process that died before it wrote the task comes
+        # back from the database without its `suspension`; its request is in its outputs.
+        suspension = step.suspension
+        stored = suspension.request if suspension is not None else (step.outputs or {}).get("request")
+        if step.node_id in existing or not isinstance(stored, dict):
             continue
-        request: dict[str, Any] = dict(step.suspension.request)
+        request: dict[str, Any] = dict(stored)
         timeout_s = request.get("timeout_s")
         task = ApprovalTask(
             run_id=run_id,

@@ -32,6 +32,11 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8710
 # Open SSE streams would hold a graceful shutdown forever; after this they are cut.
 GRACEFUL_SHUTDOWN_S = 10
+# With --workers, uvicorn kills a process that has not finished its start-up (importing the
+# runtime, the lifespan) within this, or that stops answering its pings this long. Its
+# default, 5 s, killed every process, again and again, on a busy machine (imports alone
+# take longer there), so `serve --workers 2` never answered.
+WORKER_HEALTHCHECK_S = 180
 
 host_option = click.option("--host", default=DEFAULT_HOST, show_default=True, envvar="DIRIGENT_HOST",
                            help="Interface to listen on (0.0.0.0: all).")
@@ -39,10 +44,21 @@ port_option = click.option("--port", default=DEFAULT_PORT, show_default=True, ty
                            envvar="DIRIGENT_PORT", help="TCP port.")
 
 
+# `serve --workers N` tells its processes how many they are (uvicorn starts them afresh).
+SERVE_PROCESSES_VARIABLE = "DIRIGENT_SERVE_PROCESSES"
+
+
 def make_app() -> Litestar:
     """The app factory uvicorn's processes call: settings from the environment; the CLI
-    has migrated the database already."""
-    return create_app(Settings(), migrate=False)
+    has migrated the database already.
+
+    Each process claims runs, tasks and jobs under its own worker id. A fixed
+    `DIRIGENT_WORKER_ID` shared by the N processes of `serve --workers N` would let one
+    process release or heartbeat another's claims, so each of them adds its pid to it."""
+    settings = Settings()
+    if settings.worker_id and int(os.environ.get(SERVE_PROCESSES_VARIABLE) or 1) > 1:
+        settings.worker_id = f"{settings.worker_id}:{os.getpid()}"
+    return create_app(settings, migrate=False)
 
 
 def base_url(host: str, port: int) -> str:
@@ -62,8 +78,10 @@ def serve_app(host: str, port: int, workers: int = 1) -> None:
     Whatever the runtime's processes write (data dir, database, indexes, uploads, logs)
     is readable by their own user only (umask 0077; see runtime/private_files.py)."""
     os.umask(PROCESS_UMASK)
+    os.environ[SERVE_PROCESSES_VARIABLE] = str(workers)
     uvicorn.run("runtime.cli.server:make_app", factory=True, host=host, port=port, workers=workers,
-                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, log_level="info")
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, log_level="info")
 
 
 @click.command()

@@ -11,6 +11,16 @@ leaves their vectors in the graph as tombstones that no search can return (they 
 never in the allowed set); `compact()` rebuilds the graph when they pile up. So a crash
 at any moment leaves a consistent store: what SQLite committed is what search sees.
 
+Several processes (runtime replicas on one host, `serve --workers N`) open the same
+directory, each with its own `EmbeddedStore`, whose graph, labelsets and position map
+live in that process's memory. Before every search and every write a store asks SQLite
+whether another connection has committed since (`PRAGMA data_version`, one call of a
+few microseconds) and, if so, catches up from chunks.sqlite: new positions' vectors are
+added to the graph, deletions become tombstones, new labelsets are read, and a
+compaction elsewhere (meta `compactions`) makes it rebuild the graph. Writers take
+SQLite's write lock (BEGIN IMMEDIATE) and catch up before they hand out positions, so
+two processes never write the same position and each graph's row i is position i.
+
 Access filtering happens inside both searches. A chunk's labels are stored as a
 *labelset* id; a caller may see a chunk when every label of its labelset is readable to
 them. The dense search passes faiss a bitmap of the allowed positions (HNSW skips the
@@ -23,6 +33,7 @@ before anything is ranked. Results of the two are fused by reciprocal rank (RRF)
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -165,6 +176,9 @@ class EmbeddedStore:
         self._index: Any = None
         self._lexical = Bm25(self._db)
         self._load_vectors()
+        # What this store has seen of other processes' writes (see the module docstring).
+        self._data_version = self._read_data_version()
+        self._compactions = self._meta("compactions") or "0"
 
     # -- metadata ---------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
@@ -190,6 +204,30 @@ class EmbeddedStore:
         self._labelsets[labelset_id] = labels
         return labelset_id
 
+    # -- other processes' writes ------------------------------------------------------
+    def _read_data_version(self) -> int:
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    def _catch_up(self) -> None:
+        """Follow what other processes committed since this store last looked (under the lock)."""
+        version = self._read_data_version()
+        if version == self._data_version:
+            return
+        self._data_version = version
+        self._labelsets = {
+            row[0]: tuple(json.loads(row[1])) for row in self._db.execute("SELECT id, labels FROM labelsets")
+        }
+        compactions = self._meta("compactions") or "0"
+        if compactions != self._compactions:  # positions were renumbered: rebuild from SQLite
+            self._compactions = compactions
+            self._index = self._new_index()
+            self._load_vectors(from_file=False)
+            self._lexical.reset()
+        else:
+            self._load_vectors(keep=True)
+            self._lexical.changed(1)
+        self._generation += 1
+
     # -- the vector index -------------------------------------------------------------
     def _new_index(self) -> Any:
         with needs_extra("knowledge", "the embedded index"):
@@ -199,14 +237,18 @@ class EmbeddedStore:
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         return index
 
-    def _load_vectors(self) -> None:
-        """Load the graph and catch it up with SQLite (or rebuild it if unreadable)."""
+    def _load_vectors(self, *, from_file: bool = True, keep: bool = False) -> None:
+        """Load the graph and catch it up with SQLite (or rebuild it if unreadable).
+
+        `keep`: catch the graph in memory up instead (after other processes' writes);
+        `from_file=False`: build it from SQLite alone (the file may be from before a
+        compaction another process did)."""
         with needs_extra("knowledge", "the embedded index"):
             import faiss
 
         path = self.directory / "vectors.faiss"
-        index = None
-        if path.exists():
+        index = self._index if keep else None
+        if from_file and not keep and path.exists():
             try:
                 index = faiss.read_index(str(path))
                 if index.d != self.dimension or index.ntotal > self._next_position():
@@ -268,7 +310,8 @@ class EmbeddedStore:
 
         with self._lock:
             target = self.directory / "vectors.faiss"
-            partial = target.with_suffix(".faiss.partial")
+            # A name of this process's own: two processes saving at once must not mix bytes.
+            partial = target.with_name(f"vectors.faiss.{os.getpid()}.partial")
             private_file(partial)
             faiss.write_index(self._index, str(partial))
             partial.replace(target)
@@ -289,10 +332,11 @@ class EmbeddedStore:
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), self.dimension)
         with self._lock:
-            start = self._next_position()
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                removed = self._delete_rows(document_id)
+                self._catch_up()  # under SQLite's write lock: nobody else writes until COMMIT
+                start = self._next_position()
+                removed = self._delete_rows(document_id) + self._delete_leftovers(source, document_id)
                 labelset = self._labelset_id(canonical_labels(labels))
                 self._db.executemany(
                     "INSERT INTO chunks(pos, chunk_id, document_id, ordinal, text, source, page, section, "
@@ -340,10 +384,28 @@ class EmbeddedStore:
         self._db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
         return positions
 
+    def _delete_leftovers(self, source: str, document_id: str) -> list[int]:
+        """Chunks of `source` stored under another document id: an attempt that was cut off
+        (its process killed) after the store committed but before the database recorded the
+        document; the attempt that follows gives the file a new id. A file is one document of
+        its index (the database keeps file names unique per index), so they go."""
+        positions = [
+            row[0]
+            for row in self._db.execute(
+                "SELECT pos FROM chunks WHERE source = ? AND document_id != ?", (source, document_id)
+            )
+        ]
+        if positions:
+            self._db.execute(
+                "DELETE FROM chunks WHERE source = ? AND document_id != ?", (source, document_id)
+            )
+        return positions
+
     def delete_document(self, document_id: str) -> int:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._catch_up()
                 removed = self._delete_rows(document_id)
                 self._db.execute("COMMIT")
             except BaseException:
@@ -359,6 +421,7 @@ class EmbeddedStore:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._catch_up()
                 rows = self._db.execute("SELECT pos FROM chunks ORDER BY pos").fetchall()
                 # Two steps, so that no new position collides with an old one on the way.
                 offset = self._next_position()
@@ -367,17 +430,22 @@ class EmbeddedStore:
                     self._db.execute("UPDATE chunks SET pos = ? WHERE pos = ?", (new, old + offset))
                 self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
                 self._set_meta("next_pos", str(len(rows)))
+                # Tells the other processes' stores to rebuild their graphs (`_catch_up`).
+                self._compactions = str(int(self._meta("compactions") or 0) + 1)
+                self._set_meta("compactions", self._compactions)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._index = self._new_index()
-            self._load_vectors()
+            self._load_vectors(from_file=False)
             self._lexical.reset()
             self._generation += 1
             self.save()
 
     def tombstone_share(self) -> float:
+        with self._lock:
+            self._catch_up()
         total = len(self._position_labelset)
         return 0.0 if total == 0 else float(np.count_nonzero(self._position_labelset < 0)) / total
 
@@ -387,9 +455,13 @@ class EmbeddedStore:
     ) -> list[int]:
         """Labelsets all of whose labels are readable (the unlabelled one always is);
         with `require_any`, only those that also carry one of its labels."""
+        with self._lock:
+            self._catch_up()
         return visible_labelsets(self._labelsets, readable, require_any)
 
     def labels(self) -> set[str]:
+        with self._lock:
+            self._catch_up()
         return {label for labels in self._labelsets.values() for label in labels}
 
     def _allowed_positions(self, labelsets: list[int]) -> tuple[int, np.ndarray, np.ndarray]:
@@ -422,6 +494,7 @@ class EmbeddedStore:
             import faiss
 
         with self._lock:
+            self._catch_up()
             if not labelsets or self._index.ntotal == 0:
                 return []
             _, bitmap, positions = self._allowed_positions(labelsets)
@@ -452,6 +525,7 @@ class EmbeddedStore:
         if not labelsets:
             return LexicalResult([])
         with self._lock:
+            self._catch_up()
             allowed = np.zeros(max(self._labelsets, default=0) + 2, dtype=bool)
             allowed[labelsets] = True  # the last entry stays False: position_labelset -1
             position_labelset = self._position_labelset
@@ -557,6 +631,7 @@ class EmbeddedStore:
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
+            self._catch_up()
             chunks, documents = self._db.execute(
                 "SELECT COUNT(*), COUNT(DISTINCT document_id) FROM chunks"
             ).fetchone()

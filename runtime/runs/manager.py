@@ -88,12 +88,15 @@ class RunManager:
         self._listeners: dict[str, list[asyncio.Queue[dict[str, Any]]]] = {}
         self._background: list[asyncio.Task[None]] = []
         self._stopping = False
+        # Runs another process has taken over from here (this process's heartbeats came too
+        # late, e.g. on an overloaded machine): stopped without writing anything more.
+        self._lost: set[str] = set()
         # How each run driven here ended, for the final event of its stream.
         self._last_outcomes: dict[str, dict[str, Any]] = {}
         # Row values of runs started here (some not written yet), and finished runs whose
         # caller waits for them (`take_result`).
         self._facts: dict[str, dict[str, Any]] = {}
-        self.writer = RunWriter(db)
+        self.writer = RunWriter(db, owner=self.worker_id)
         self._waiters: set[str] = set()
         self._results: dict[str, dict[str, Any]] = {}
         # Writes that make a longer run visible (see `_drive`), by run.
@@ -329,6 +332,8 @@ class RunManager:
                     allow_live_reads=test_mode[1],
                 )
             except asyncio.CancelledError:
+                if run_id in self._lost:  # another process drives it now: write nothing more
+                    raise
                 if self._stopping:  # shutting down: leave the run for another process
                     await self._release(run_id, recorder)
                     raise
@@ -349,6 +354,7 @@ class RunManager:
             log.exception("run %s could not be concluded", run_id)
             return None
         finally:
+            self._lost.discard(run_id)
             self._stop_visibility(run_id, visible)
             self._recorders.pop(run_id, None)
             self._facts.pop(run_id, None)
@@ -545,6 +551,9 @@ class RunManager:
     # -- background sweep -------------------------------------------------------------
     async def sweep(self) -> list[str]:
         """One pass: expire tasks, resume decided runs, adopt orphans. Returns resumed ids."""
+        # First the heartbeat: what follows may take long on a busy machine, and a late
+        # heartbeat makes the others adopt runs that are still being driven here.
+        await self._heartbeat()
         for hook in self.sweep_hooks:
             await hook()
         async with self.db.write() as session:
@@ -609,6 +618,13 @@ class RunManager:
         return resumed
 
     async def _heartbeat(self) -> None:
+        """Keep the runs driven here fresh; stop those another process has taken over.
+
+        A process whose heartbeats came later than `orphan_after_s` (stalled, overloaded)
+        finds some of its runs claimed by another process, which drives them from their
+        stored state. Driving them on here too would write their steps twice and could
+        ask a person whether a mail this process is still sending arrived; so they are
+        cancelled here, without a write (`_lost`)."""
         mine = [run_id for run_id in self._tasks]
         if not mine:
             return
@@ -619,6 +635,23 @@ class RunManager:
                 .values(heartbeat_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
+            taken = (
+                (
+                    await session.execute(
+                        select(Run.id).where(
+                            Run.id.in_(mine), Run.status == "running", Run.worker_id != self.worker_id
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        for run_id in taken:
+            task = self._tasks.get(run_id)
+            if task is not None and run_id not in self._lost:
+                log.warning("run %s was taken over by another process; stopping it here", run_id)
+                self._lost.add(run_id)
+                task.cancel()
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, Update, bindparam, insert, update
+from sqlalchemy import Table, Update, bindparam, exists, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit.service import Event, append_many, append_plan
@@ -65,21 +65,31 @@ _INSERT_STEPS = insert(STEPS)
 _UPDATES: dict[tuple[str, tuple[str, ...]], Update] = {}
 
 
-def _update_statement(table: Table, keys: tuple[str, ...]) -> Update:
-    """UPDATE of `keys` for a run (by id) or a step (by run and node), for executemany."""
-    statement = _UPDATES.get((table.name, keys))
+def _update_statement(table: Table, keys: tuple[str, ...], owned: bool = False) -> Update:
+    """UPDATE of `keys` for a run (by id) or a step (by run and node), for executemany.
+
+    `owned`: only while the run is claimed by `k_owner` (this process). A process whose
+    claim was taken over (its heartbeats came too late) may still have a write under way;
+    without this, its older state (say `waiting`) could overwrite what the process that
+    drives the run now wrote (`succeeded`), and the run would wait for ever."""
+    statement = _UPDATES.get((table.name + (":owned" if owned else ""), keys))
     if statement is None:
+        owner = RUNS.c.worker_id == bindparam("k_owner")
         if table is RUNS:
             where = RUNS.c.id == bindparam("k_run")
+            where = where & owner if owned else where
         else:
             where = (STEPS.c.run_id == bindparam("k_run")) & (STEPS.c.node_id == bindparam("k_node"))
+            if owned:
+                where = where & exists().where(RUNS.c.id == bindparam("k_run"), owner)
         statement = update(table).where(where).values({key: bindparam(f"v_{key}") for key in keys})
-        _UPDATES[(table.name, keys)] = statement
+        _UPDATES[(table.name + (":owned" if owned else ""), keys)] = statement
     return statement
 
 
-def _statements(batch: list[WriteSet]) -> list[tuple[Any, list[dict[str, Any]]]]:
-    """The batch's row writes as (statement, parameter sets): one executemany each."""
+def _statements(batch: list[WriteSet], owner: str | None = None) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """The batch's row writes as (statement, parameter sets): one executemany each; with
+    `owner`, updates only of runs that `owner` holds (see `_update_statement`)."""
     statements: list[tuple[Any, list[dict[str, Any]]]] = []
     runs: dict[frozenset[str], list[dict[str, Any]]] = {}  # executemany needs the same keys
     for item in batch:
@@ -94,40 +104,48 @@ def _statements(batch: list[WriteSet]) -> list[tuple[Any, list[dict[str, Any]]]]
         for values in item.update_steps:
             keys = tuple(sorted(key for key in values if key != "node_id"))
             params = {"k_run": item.run_id, "k_node": values["node_id"]}
+            if owner is not None:
+                params["k_owner"] = owner
             params.update((f"v_{key}", values[key]) for key in keys)
             groups.setdefault((STEPS.name, keys), []).append(params)
     for item in batch:
         if item.update_run:
             keys = tuple(sorted(item.update_run))
             params = {"k_run": item.run_id, **{f"v_{key}": value for key, value in item.update_run.items()}}
+            if owner is not None:
+                params["k_owner"] = owner
             groups.setdefault((RUNS.name, keys), []).append(params)
     for (table_name, keys), rows in groups.items():
-        statements.append((_update_statement(RUNS if table_name == RUNS.name else STEPS, keys), rows))
+        table = RUNS if table_name == RUNS.name else STEPS
+        statements.append((_update_statement(table, keys, owned=owner is not None), rows))
     return statements
 
 
-def _rows_plan(batch: list[WriteSet]) -> Plan[None]:
-    for statement, params in _statements(batch):
+def _rows_plan(batch: list[WriteSet], owner: str | None = None) -> Plan[None]:
+    for statement, params in _statements(batch, owner):
         yield Many(statement, params)
 
 
-def batch_plan(batch: list[WriteSet], dialect: str) -> Plan[None]:
+def batch_plan(batch: list[WriteSet], dialect: str, owner: str | None = None) -> Plan[None]:
     """The batch's writes as one plan (`runtime.db.writes`): its rows, its admission
     guards, its audit entries; the same on either driver. `extra` writes are not in it:
-    they need the session (`_write_batch`)."""
-    yield from _rows_plan(batch)
+    they need the session (`_write_batch`). `owner`: rows of runs are changed only while
+    this process holds their claim."""
+    yield from _rows_plan(batch, owner)
     for item in batch:
         if item.admission is not None:
             yield from item.admission.guard(item.run_id, dialect)
     yield from append_plan([event for item in batch for event in item.events], dialect)
 
 
-async def _write_batch(session: AsyncSession, batch: list[WriteSet], dialect: str) -> None:
+async def _write_batch(
+    session: AsyncSession, batch: list[WriteSet], dialect: str, owner: str | None = None
+) -> None:
     if all(item.extra is None for item in batch):
-        await run_plan(batch_plan(batch, dialect), session)
+        await run_plan(batch_plan(batch, dialect, owner), session)
         return
     # Each run's extra writes follow its admission guard, before the audit entries.
-    await run_plan(_rows_plan(batch), session)
+    await run_plan(_rows_plan(batch, owner), session)
     for item in batch:
         if item.admission is not None:
             await run_guard(item.admission.guard(item.run_id, dialect), session)
@@ -136,14 +154,19 @@ async def _write_batch(session: AsyncSession, batch: list[WriteSet], dialect: st
     await append_many(session, [event for item in batch for event in item.events])
 
 
-def _write_batch_sqlite(transaction: SqliteTransaction, batch: list[WriteSet]) -> None:
+def _write_batch_sqlite(
+    transaction: SqliteTransaction, batch: list[WriteSet], owner: str | None = None
+) -> None:
     """`_write_batch` in a transaction of `Database.sqlite_writer` (no `extra` writes)."""
-    run_plan_sqlite(batch_plan(batch, "sqlite"), transaction)
+    run_plan_sqlite(batch_plan(batch, "sqlite", owner), transaction)
 
 
 class RunWriter:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, owner: str | None = None) -> None:
+        """`owner`: this process's worker id; runs and steps are then updated only while
+        this process holds the run's claim."""
         self.db = db
+        self.owner = owner
         # `None` in the queue asks the writer to stop once what is before it is written.
         self._queue: asyncio.Queue[tuple[WriteSet, asyncio.Future[None]] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -182,10 +205,10 @@ class RunWriter:
         items = [item for item, _ in batch]
         try:
             if sqlite is not None and all(item.extra is None for item in items):
-                await sqlite.run(lambda transaction: _write_batch_sqlite(transaction, items))
+                await sqlite.run(lambda transaction: _write_batch_sqlite(transaction, items, self.owner))
             else:
                 async with self.db.write() as session:
-                    await _write_batch(session, items, self.db.dialect)
+                    await _write_batch(session, items, self.db.dialect, self.owner)
         except Exception as error:
             if len(batch) == 1:
                 _settle(batch[0][1], error)

@@ -7,6 +7,7 @@ a row would spend most of its time on imports. So this process imports the runti
 then reads one JSON line per runtime wanted on stdin — `{"port": P, "env": {...}, "log":
 PATH}` — and forks a child that serves the runtime (uvicorn with
 `runtime.cli.server.make_app`: settings from the environment plus `env`) on 127.0.0.1:P,
+or, for `{"worker": true, "env": ..., "log": ...}`, runs `dirigent worker` (no HTTP),
 with its output in `log`; it answers `{"pid": ...}` on stdout. Nothing but imports happens
 before the fork (no thread, no event loop, no connection), so each child is a runtime
 process of its own — its database connections, its run manager and sweep, its writer
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import os
 import signal
@@ -61,10 +63,33 @@ def _serve_child(port: int, env: dict[str, str], log: str) -> None:
         os._exit(0)
 
 
+def _work_child(env: dict[str, str], log: str) -> None:
+    """In the forked child: `dirigent worker` (the sweep without HTTP) until killed."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.environ.update(env)
+    output = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    import asyncio
+
+    from runtime.cli.server import run_worker
+    from runtime.settings import Settings
+
+    try:
+        asyncio.run(run_worker(Settings()))
+    finally:
+        os._exit(0)
+
+
 def zygote() -> None:
     import uvicorn  # noqa: F401  (imported once, here, for every child)
 
     import runtime.cli.server  # noqa: F401
+
+    for name in sys.argv[1:]:  # more to import once (e.g. the embedding model's libraries)
+        importlib.import_module(name)
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     children: list[int] = []
@@ -74,7 +99,9 @@ def zygote() -> None:
                 continue
             order = json.loads(line)
             pid = os.fork()
-            if pid == 0:
+            if pid == 0 and order.get("worker"):
+                _work_child(dict(order.get("env") or {}), order["log"])
+            elif pid == 0:
                 _serve_child(int(order["port"]), dict(order.get("env") or {}), order["log"])
             children.append(pid)
             print(json.dumps({"pid": pid}), flush=True)
@@ -116,9 +143,10 @@ class RuntimeProcess:
 class RuntimeProcesses:
     """Starts runtime processes through the zygote (see the module docstring)."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path, preload: tuple[str, ...] = ()) -> None:
         self.env = env
         self.log_dir = log_dir
+        self.preload = preload
         self.started: list[RuntimeProcess] = []
         self._zygote: asyncio.subprocess.Process | None = None
 
@@ -128,6 +156,7 @@ class RuntimeProcesses:
             sys.executable,
             "-m",
             "tests.support.runtime_process",
+            *self.preload,
             cwd=ROOT,
             env={**base, "PYTHONPATH": str(ROOT), **self.env},
             stdin=asyncio.subprocess.PIPE,
@@ -148,6 +177,24 @@ class RuntimeProcesses:
         process = RuntimeProcess(json.loads(line)["pid"], f"http://127.0.0.1:{port}", log)
         self.started.append(process)
         await self._ready(process)
+        return process
+
+    async def start_worker(self, **env: str) -> RuntimeProcess:
+        """A new `dirigent worker` process (no HTTP: its `url` is empty), once it says it works."""
+        zygote = self._zygote
+        assert zygote is not None and zygote.stdin is not None and zygote.stdout is not None
+        log = self.log_dir / f"worker-{len(self.started)}.log"
+        zygote.stdin.write(json.dumps({"worker": True, "env": env, "log": str(log)}).encode() + b"\n")
+        await zygote.stdin.drain()
+        line = await asyncio.wait_for(zygote.stdout.readline(), READY_TIMEOUT_S)
+        assert line, "the runtime zygote ended"
+        process = RuntimeProcess(json.loads(line)["pid"], "", log)
+        self.started.append(process)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while "resuming runs" not in process.output():
+            assert process.alive(), f"the worker process ended: {process.output()}"
+            assert time.monotonic() < deadline, f"the worker did not start: {process.output()}"
+            await asyncio.sleep(0.05)
         return process
 
     @staticmethod

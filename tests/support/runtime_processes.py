@@ -42,8 +42,17 @@ def dirigent_command() -> list[str]:
 
 
 class RuntimeProcess:
-    def __init__(self, env: Mapping[str, str], *, port: int | None = None) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        port: int | None = None,
+        workers: int = 1,
+        start_timeout_s: float = START_TIMEOUT_S,
+    ) -> None:
         self.port = port or free_port()
+        self.workers = workers
+        self.start_timeout_s = start_timeout_s
         self.url = f"http://127.0.0.1:{self.port}"
         # Only the test's DIRIGENT_* settings: none of the caller's environment leaks in.
         self.env = {key: value for key, value in os.environ.items() if not key.startswith("DIRIGENT_")}
@@ -53,13 +62,22 @@ class RuntimeProcess:
 
     def __enter__(self) -> RuntimeProcess:
         self.process = subprocess.Popen(
-            [*dirigent_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                *dirigent_command(),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ],
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + self.start_timeout_s
         while True:
             if self.process.poll() is not None:
                 self.output = self.process.communicate()[0]
@@ -72,7 +90,7 @@ class RuntimeProcess:
             if time.monotonic() > deadline:
                 self.__exit__(None, None, None)
                 raise RuntimeError(
-                    f"dirigent serve did not answer within {START_TIMEOUT_S:g} s:\n{self.output}"
+                    f"dirigent serve did not answer within {self.start_timeout_s:g} s:\n{self.output}"
                 )
             time.sleep(0.2)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from runtime.approvals.service import decide
 from runtime.audit.service import list_entries, verify
@@ -516,3 +516,71 @@ async def test_overdue_tasks_expire_in_the_sweep(world: World, manager: RunManag
         expiries = await list_entries(session, action="task.expired")
     assert {entry.detail["run_id"] for entry in expiries} == {escalated, expired}
     await world.assert_audit_intact()
+
+
+async def test_a_run_adopted_after_its_waiting_step_was_stored_but_not_its_task_gets_the_task(
+    world: World, manager: RunManager
+) -> None:
+    """The approval step is written as soon as it waits (it is durable); the run's `waiting`
+    state and its task follow in a second write. A process killed between the two leaves a
+    running run whose stored approval step waits, without a task. The process that adopts
+    it must raise the task from the stored request: before, it found the step waiting with
+    nothing to ask (the request lives on in the step's outputs only) and parked the run as
+    `waiting` with no task: nobody could ever decide it."""
+    version = await world.version(approval_flow(), "half-written")
+    run_id = await start_waiting(world, manager, version)
+    await manager.stop()
+    _, _, [task] = await world.run(run_id)
+    request = task.request
+    async with world.db.write() as session:  # as the killed process left it
+        await session.execute(delete(ApprovalTask).where(ApprovalTask.id == task.id))
+        await session.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(status="running", heartbeat_at=None, worker_id="dead:1")
+        )
+    survivor = world.manager(orphan_after_s=1)
+    try:
+        assert await survivor.sweep() == [run_id]
+        await survivor.wait(run_id, 10)
+        run, steps, tasks = await world.run(run_id)
+        assert run.status == "waiting" and steps["check"].status == "waiting"
+        assert [(t.node_id, t.status, t.request) for t in tasks] == [("check", "open", request)]
+        decided = await world.decide("rita", tasks[0].id, "approve")
+        assert decided.status == "approved"
+        assert await survivor.resume(run_id)
+        await until_finished(survivor, run_id)
+        run, _, _ = await world.run(run_id)
+        assert run.status == "succeeded", run.error
+    finally:
+        await survivor.stop()
+
+
+async def test_a_process_whose_run_was_taken_over_stops_driving_it_without_a_write(world: World) -> None:
+    """A process that stalled past `orphan_after_s` (an overloaded machine) has lost its
+    runs to another process. At its next sweep it sees that and stops them here, writing
+    nothing: before, it drove them on beside the adopter (steps written twice, a mail
+    in flight here seen as "interrupted" there)."""
+    version = await world.version(
+        flow([node("long", "sleep", seconds=30, timeout_s=120), template("after", "after {{ long.slept }}")],
+             chain("start", "long", "after"), outputs={"text": "{{ after.text }}"}), "taken-over")
+    slow = world.manager()
+    try:
+        run_id = await _running(slow, world, version)
+        for _ in range(100):  # its row is written once it runs longer than run_visible_after_s
+            async with world.db.write() as session:  # another process adopts it
+                adopted = await session.execute(
+                    update(Run).where(Run.id == run_id).values(worker_id="adopter:1"))
+            if adopted.rowcount == 1:  # type: ignore[attr-defined]
+                break
+            await asyncio.sleep(0.05)
+        await slow.sweep()
+        await slow.wait(run_id, 10)
+        assert run_id not in slow._tasks
+        run, steps, _ = await world.run(run_id)
+        assert (run.status, run.worker_id, run.error) == ("running", "adopter:1", None)
+        assert {node_id: step.status for node_id, step in steps.items()} == {"start": "succeeded"}
+    finally:
+        await slow.stop()
+    run, _, _ = await world.run(run_id)
+    assert (run.status, run.worker_id) == ("running", "adopter:1")  # stopping released nothing

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit.service import Event, list_entries, verify
 from runtime.db.database import Database
-from runtime.db.models import FlowVersion, Run, new_id, utcnow
+from runtime.db.models import FlowVersion, Run, RunStep, new_id, utcnow
 from runtime.errors import Conflict
 from runtime.runs.admission import Admission, Guard
 from runtime.runs.writer import RunWriter, WriteSet
@@ -103,3 +103,53 @@ async def test_a_refused_or_failing_write_set_fails_alone(
     assert rows == {plain["id"]: 0, guarded["id"]: 5, with_extra["id"]: 7}
     assert chain_check.ok
     assert {entry.resource_id for entry in entries} == {plain["id"], guarded["id"]}  # not the refused run's
+
+
+@pytest.mark.parametrize("together", [False, True])
+async def test_a_process_that_lost_a_run_cannot_overwrite_its_state(
+    db: Database, database_url: str, tmp_path: Path, together: bool
+) -> None:
+    """A write of a process whose claim another process took over (its heartbeats came too
+    late) arrives after the new owner finished the run: the run and its steps keep the new
+    owner's state. Before, the stale `waiting` won and the run waited for ever (2 of 1,000
+    runs in tests/runtime/test_many_processes.py). Alone (SQLite's quick path) or beside
+    another run's write in one batch."""
+    place = await Place(db, database_url, tmp_path).prepare()
+    version_id = await place.version(flow([template("greet", "Hallo")], chain("start", "greet")), "lost")
+    lost, mine = await new_run(place, version_id), await new_run(place, version_id)
+    lost["worker_id"], mine["worker_id"] = "new-owner", "stale"
+    step = {
+        "id": new_id(),
+        "run_id": lost["id"],
+        "node_id": "greet",
+        "node_type": "template",
+        "status": "succeeded",
+    }
+    setup = RunWriter(db)
+    await setup.submit(WriteSet(lost["id"], insert_run={**lost, "status": "succeeded"}, insert_steps=[step]))
+    await setup.submit(WriteSet(mine["id"], insert_run=mine))
+    await setup.stop()
+
+    stale = RunWriter(db, owner="stale")
+    writes = [
+        stale.submit(
+            WriteSet(
+                lost["id"],
+                update_run={"status": "waiting"},
+                update_steps=[{"node_id": "greet", "status": "waiting"}],
+            )
+        ),
+    ]
+    if together:
+        writes.append(stale.submit(WriteSet(mine["id"], update_run={"total_tokens": 3})))
+    await asyncio.gather(*writes)
+    await stale.stop()
+    async with db.read() as session:
+        run = await session.get(Run, lost["id"])
+        other = await session.get(Run, mine["id"])
+        step_status = (
+            await session.execute(select(RunStep.status).where(RunStep.run_id == lost["id"]))
+        ).scalar_one()
+    assert run is not None and (run.status, run.worker_id) == ("succeeded", "new-owner")
+    assert step_status == "succeeded"
+    assert other is not None and other.total_tokens == (3 if together else 0)
