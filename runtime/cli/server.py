@@ -6,8 +6,11 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +82,28 @@ def serve_app(host: str, port: int, workers: int = 1) -> None:
     is readable by their own user only (umask 0077; see runtime/private_files.py)."""
     os.umask(PROCESS_UMASK)
     os.environ[SERVE_PROCESSES_VARIABLE] = str(workers)
+    with _shared_metrics(workers):
+        _run_uvicorn(host, port, workers)
+
+
+@contextlib.contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With several processes, one /metrics answer must count for all of them:
+    prometheus_client's multiprocess mode, in a fresh private directory for this start
+    (values of an earlier start would be added in), unless the operator chose one."""
+    if workers == 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="dirigent-metrics-")  # 0700
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    try:
+        yield
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _run_uvicorn(host: str, port: int, workers: int) -> None:
     uvicorn.run("runtime.cli.server:make_app", factory=True, host=host, port=port, workers=workers,
                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
                 timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, log_level="info")

@@ -9,8 +9,8 @@ The hooks are cheap (a dict lookup and one observation each): they sit on the ho
 of every run, node and request. `labels()` of prometheus_client validates and locks on
 every call, so the children are kept in a plain dict (`_Children`).
 
-Several uvicorn workers (`dirigent serve --workers N`): set `PROMETHEUS_MULTIPROC_DIR`
-to an empty directory (one per start) before the processes start; then prometheus_client
+Several uvicorn workers (`dirigent serve --workers N`): the command sets
+`PROMETHEUS_MULTIPROC_DIR` to a fresh directory before the processes start; then prometheus_client
 keeps the values in files there and `/metrics` of any process reports the sum of all
 (see `runtime/monitoring/metrics_controller.py`).
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from runtime.db.database import Database
 from runtime.db.migrate import upgrade
@@ -33,6 +34,16 @@ async def _seed_admin(url: str) -> None:
             await add_user(session, "root", PASSWORD, "admin", None)
     finally:
         await db.dispose()
+
+
+def _health_requests(exposition: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        if family.name == "dirigent_http_requests"
+        for sample in family.samples
+        if sample.name.endswith("_total") and sample.labels.get("route") == "/health"
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -63,14 +74,22 @@ def test_serve_with_two_workers_answers_from_two_processes_and_stops_cleanly(
         )
         assert login.status_code == 200, login.text
         headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        before = _health_requests(httpx.get(f"{server.url}/metrics", timeout=30).text)
         seen: set[str] = set()
+        asked = 0
         deadline = time.monotonic() + 60
         while len(seen) < 2 and time.monotonic() < deadline:
             # A new connection each time, so the kernel may hand it to either process.
             answer = httpx.get(f"{server.url}/health", headers=headers, timeout=30)
+            asked += 1
             assert answer.status_code == 200, answer.text
             seen.add(answer.json()["worker"])
         assert len(seen) == 2, f"only {seen} answered"
+        # Either process's /metrics counts the requests of both (a fresh multiprocess
+        # directory per start): one process alone answered fewer than `asked`.
+        scrape = httpx.get(f"{server.url}/metrics", timeout=30)
+        assert scrape.status_code == 200, scrape.text
+        assert _health_requests(scrape.text) - before == asked
         pids = {int(name.split(":")[-2 if worker_id is None else -1]) for name in seen}
         assert len(pids) == 2 and all(_alive(pid) for pid in pids)
         if worker_id:
