@@ -141,13 +141,16 @@ def test_a_step_refused_by_the_template_budget_is_told_in_words_with_its_limit()
 def test_every_template_limit_the_runtime_names_has_german_and_english() -> None:
     from nodes.template_budget import LIMIT_DESCRIPTIONS
 
-    assert set(i18n.TEMPLATE_LIMITS) == set(LIMIT_DESCRIPTIONS)
-    for german, english in (*i18n.TEMPLATE_LIMITS.values(), *i18n.STEP_ERRORS.values()):
+    limits = {key.removeprefix("limit.") for key in i18n.CATALOGS["de"] if key.startswith("limit.")}
+    assert limits == set(LIMIT_DESCRIPTIONS)
+    for key in [f"limit.{limit}" for limit in limits] + ["error.template_budget_exceeded"]:
+        german, english = i18n.text_pair(key)
         assert german.strip() and english.strip()
 
 
 def test_every_label_has_german_and_english() -> None:
-    for key, (german, english) in i18n.TEXTS.items():
+    for key in i18n.CATALOGS["de"]:
+        german, english = i18n.text_pair(key)
         assert german.strip() or not english.strip(), key
         assert english.strip() or not german.strip(), key
 

@@ -15,7 +15,7 @@ import reflex as rx
 
 from studio import routes
 from studio.api import ApiError, RuntimeClient, SignedOut
-from studio.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXTS, describe_error, translate
+from studio.i18n import DEFAULT_LANGUAGE, LANGUAGES, describe_error, text_pair, translate
 
 TOKEN_MAX_AGE_S = 12 * 3600  # the runtime's default token lifetime (720 minutes)
 YEAR_S = 365 * 24 * 3600
@@ -179,5 +179,5 @@ class AppState(rx.State):
 
 def t(key: str) -> rx.Var:
     """The label `key` in the language the person chose (follows the switch at once)."""
-    german, english = TEXTS[key]
+    german, english = text_pair(key)
     return rx.cond(AppState.lang == "en", english, german)
