@@ -20,6 +20,7 @@ from runtime.api.errors import EXCEPTION_HANDLERS
 from runtime.api.security import LocalSwagger, security_headers, swagger_assets
 from runtime.approvals.controller import TaskController
 from runtime.audit.controller import AuditController
+from runtime.codes.controller import ErrorCodeController
 from runtime.connections.controller import ConnectionController
 from runtime.context import Runtime
 from runtime.feedback.controller import FeedbackController
@@ -58,6 +59,7 @@ CONTROLLERS: list[Any] = [
     NotificationSettingsController,
     VersionUsesController,
     RunsViewerController,
+    ErrorCodeController,
 ]
 
 

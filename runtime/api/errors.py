@@ -21,6 +21,7 @@ from litestar.exceptions import (
 )
 from litestar.exceptions import NotFoundException as RouteNotFound
 
+from runtime.api.problems import request_problems
 from runtime.audit.service import append as audit
 from runtime.errors import DirigentError, Forbidden, TooManyRequests
 
@@ -68,11 +69,7 @@ async def _audit_denial(runtime: Any, username: str | None, method: str, path: s
 
 
 def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
-    problems = []
-    for item in exc.extra or []:
-        if isinstance(item, dict):
-            key = item.get("key") or item.get("source") or ""
-            problems.append({"field": key, "message": item.get("message", "")})
+    problems = request_problems(exc)  # each with a code and its parameters (runtime/api/problems.py)
     detail = exc.detail or "invalid request"
     if "JSON" in detail or "decode" in detail.lower():
         message = "the request body is not valid JSON"

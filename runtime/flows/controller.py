@@ -240,7 +240,7 @@ class FlowController(Controller):
                 old = await session.get(FlowVersion, flow.live_version_id) if flow.live_version_id else None
             else:
                 if not against.isdigit():
-                    raise BadRequest("'against' is a version number or 'live'")
+                    raise BadRequest("'against' is a version number or 'live'", code="invalid_against")
                 _, old = await service.get_version(session, rt.authz, actor, flow_id, int(against))
         return version_diff(
             old.document if old else None, version.document, old.number if old else None, version.number

@@ -6,13 +6,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _HASHER = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
 # Verifying against this when the user does not exist keeps login timing uniform.
 _DUMMY_HASH = _HASHER.hash("dirigent-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
-    if len(password) < 8:
-        raise ValueError("a password needs at least 8 characters")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     return _HASHER.hash(password)
 
 
