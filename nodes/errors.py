@@ -2,6 +2,7 @@
 
     NodeError                  a node could not do its work; message for a champion
     ├── TemplateError          a template failed to compile or render (incl. sandbox refusals)
+    │   ├── TemplateTooLarge   longer than MAX_TEMPLATE_CHARS: refused before it is parsed
     │   └── TemplateBudgetExceeded
     │                          the template needed more than its budget allows (a size, a
     │                          loop count, CPU time, memory); says which limit and its value
@@ -66,6 +67,21 @@ class TemplateBudgetExceeded(TemplateError):
 
     def __reduce__(self) -> Any:  # raised in a worker process, re-raised here
         return (type(self), (self.limit, self.limit_value, self.what))
+
+
+class TemplateTooLarge(TemplateError):
+    """A template (or expression) is longer than anyone writes by hand; it is refused
+    before it is parsed, since Jinja's parser takes seconds for a megabyte."""
+
+    code = "template_too_large"
+
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(f"the template has {length:,} characters; at most {limit:,} are allowed")
+        self.length = length
+        self.limit = limit
+
+    def parameters(self) -> dict[str, Any]:
+        return {"length": self.length, "limit": self.limit}
 
 
 class NodeTimeout(NodeError):

@@ -25,7 +25,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 
-from nodes.errors import TemplateError
+from nodes.errors import TemplateError, TemplateTooLarge
 from nodes.template_budget import DEFAULT_LIMITS, TemplateLimits, check_text, metered, refuse
 from nodes.template_filters import bounded_json
 from nodes.template_sandbox import BudgetedEnvironment
@@ -297,18 +297,33 @@ def evaluate(expression: str, scope: Mapping[str, Any], limits: TemplateLimits =
 _SIMPLE_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)*)\s*\}\}")
 
 
+# Longer templates are refused before they are parsed: validating a flow parses its
+# templates in the runtime process, and Jinja's parser takes 2-3 s of CPU per megabyte.
+# 100,000 characters is ~25,000 tokens, more than a prompt written by hand.
+MAX_TEMPLATE_CHARS = 100_000
+# Parses of templates up to this size are remembered (by their text); bigger ones would let
+# a few thousand distinct documents fill the memory.
+_CACHED_TEMPLATE_CHARS = 4_096
+
+
 def references(source: str, *, expression: bool = False) -> Set[tuple[str, str | None]]:
     """The `(name, field)` pairs a template reads from its scope.
 
     `{{ find.documents }}` gives `("find", "documents")`; `{{ find }}` gives
     `("find", None)`. Loop variables, `set` targets and Jinja's own globals are not
-    references. Raises `TemplateError` for a template that does not parse.
+    references. Raises `TemplateError` for a template that does not parse, and
+    `TemplateTooLarge` for one over `MAX_TEMPLATE_CHARS`.
     """
+    if len(source) > MAX_TEMPLATE_CHARS:
+        raise TemplateTooLarge(len(source), MAX_TEMPLATE_CHARS)
     if not expression:
         simple = _simple_references(source)
         if simple is not None:
             return simple
-    return _parsed_references("{{ " + source + " }}" if expression else source)
+    text = "{{ " + source + " }}" if expression else source
+    if len(text) <= _CACHED_TEMPLATE_CHARS:
+        return _cached_references(text)
+    return _parsed_references(text)
 
 
 def _simple_references(source: str) -> set[tuple[str, str | None]] | None:
@@ -331,6 +346,10 @@ _IMPLICIT_NAMES = frozenset({"loop", "caller", "varargs", "kwargs", "self", "sup
 
 
 @lru_cache(maxsize=4096)
+def _cached_references(source: str) -> frozenset[tuple[str, str | None]]:
+    return _parsed_references(source)
+
+
 def _parsed_references(source: str) -> frozenset[tuple[str, str | None]]:
     try:
         return _references_in(ENVIRONMENT.parse(source))

@@ -11,18 +11,24 @@ from litestar import Litestar, Request, get
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.pydantic import PydanticInitPlugin
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
 from runtime.api.auth import caller_of, jwt_auth
 from runtime.api.deps import Rt, provide_actor, provide_runtime
 from runtime.api.errors import EXCEPTION_HANDLERS
+from runtime.api.methods import allow_every_method
+from runtime.api.openapi import StrictBodySchemaPlugin, openapi_router
+from runtime.api.request import DirigentRequest, refuse_nul_in_url
 from runtime.api.security import LocalSwagger, security_headers, swagger_assets
 from runtime.approvals.controller import TaskController
 from runtime.audit.controller import AuditController
 from runtime.codes.controller import ErrorCodeController
 from runtime.connections.controller import ConnectionController
 from runtime.context import Runtime
+from runtime.errors import Unavailable
 from runtime.feedback.controller import FeedbackController
 from runtime.flows.controller import FlowController
 from runtime.flows.draft_controller import DraftController
@@ -63,6 +69,14 @@ CONTROLLERS: list[Any] = [
 ]
 
 
+API_DESCRIPTION = (
+    "Every error is an `ErrorBody`: `{error, message, errors?}` plus the error's parameters. "
+    "No text may contain the NUL character (400 `nul_character`); JSON may nest at most 64 "
+    "levels (400 `too_deeply_nested`). Sign in with POST /api/auth/login and send the token "
+    "as `Authorization: Bearer <token>`."
+)
+
+
 class Health(msgspec.Struct, omit_defaults=True):
     status: str
     database: str | None = None  # the details: for admins only (`read_health`)
@@ -73,8 +87,11 @@ class Health(msgspec.Struct, omit_defaults=True):
 async def health(rt: Rt, request: Request[Any, Any, Any]) -> Health:
     """`{"status": "ok"}` for anyone (load balancers); with an admin's token also the
     database kind and this process's name (host:pid), which others need not know."""
-    async with rt.db.read() as session:
-        await session.execute(text("SELECT 1"))
+    try:
+        async with rt.db.read() as session:
+            await session.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError):  # a probe needs an answer, not a 500 with a stack trace
+        raise Unavailable("the database does not answer", code="database_unavailable") from None
     caller = await caller_of(request)
     if caller is None or not rt.authz.is_allowed(caller, "read_health", Platform()):
         return Health(status="ok")
@@ -111,9 +128,19 @@ def create_app(
         on_app_init=[auth.on_app_init],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
-            title="Dirigent runtime", version="0.1.0", path="/schema", render_plugins=[LocalSwagger()]
+            title="Dirigent runtime",
+            version="0.1.0",
+            description=API_DESCRIPTION,
+            path="/schema",
+            openapi_router=openapi_router("/schema", auth),  # writes the real answers in
+            render_plugins=[LocalSwagger()],
         ),
-        before_send=[security_headers(settings)],
+        # Request bodies are validated strictly (`runtime.api.schemas.Body`): Litestar's own
+        # call passes strict=False unless told otherwise.
+        plugins=[PydanticInitPlugin(validate_strict=True), StrictBodySchemaPlugin()],
+        request_class=DirigentRequest,  # refuses JSON nested too deeply, or with NUL, before decoding
+        before_request=refuse_nul_in_url,
+        before_send=[security_headers(settings), allow_every_method],
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
         request_max_body_size=2 * 1024 * 1024,
     )

@@ -138,6 +138,8 @@ class Runtime:
                 self.anchorer.start()
             if self.outbox is not None:
                 self.outbox.start()
+            if isinstance(knowledge := self.services.get("knowledge"), KnowledgeService):
+                await knowledge.ensure_started()  # claim ingestion jobs, resume left-behind ones
 
     async def reload_model_endpoints(self) -> None:
         """Serve the admin-registered endpoints (on start; changes: `ModelEndpointRegistry`)."""
@@ -152,6 +154,8 @@ class Runtime:
         if isinstance(connections := self.services.get("connections"), ConnectionService):
             await connections.stop()
         await self.runs.stop()
+        if isinstance(knowledge := self.services.get("knowledge"), KnowledgeService):
+            await knowledge.close()  # release the ingestion jobs running here to other processes
         close_llm = getattr(self.services.get("llm"), "aclose", None)
         if close_llm is not None:
             await close_llm()

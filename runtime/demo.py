@@ -117,11 +117,12 @@ async def _has_workspace(session: AsyncSession, slug: str) -> bool:
 
 
 async def setup_demo(db: Database, data_dir: Path, templates_dir: Path = TEMPLATES_DIR,
-                     settings: Settings | None = None) -> DemoSetup:
+                     settings: Settings | None = None, *, sample_documents: bool = True) -> DemoSetup:
     """Create what is missing of the demo (see the module docstring); the database is migrated.
 
     `settings` are the runtime's (the services of the sources read them); by default those
-    of the environment, with `data_dir`.
+    of the environment, with `data_dir`. Without `sample_documents` the knowledge indexes
+    stay empty (filling them loads the embedding model, which takes a minute).
     """
     settings = settings or Settings(data_dir=data_dir)
     password_file = Path(data_dir) / PASSWORD_FILE
@@ -153,7 +154,8 @@ async def setup_demo(db: Database, data_dir: Path, templates_dir: Path = TEMPLAT
         await _import_templates(session, templates, result)
         admin, champion = await _actor(session, "admin"), await _actor(session, TEMPLATE_AUTHOR)
 
-    sources = await setup_sources(db, settings, DEMO_WORKSPACE, admin, champion)
+    sources = await setup_sources(db, settings, DEMO_WORKSPACE, admin, champion,
+                                  sample_documents=sample_documents)
     result.written_databases, result.created_connections = sources.databases, sources.connections
     result.created_indexes = sources.indexes
     result.notes.extend(sources.notes)

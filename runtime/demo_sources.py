@@ -137,16 +137,16 @@ async def add_connections(
 
 
 async def add_indexes(
-    service: KnowledgeService, champion: Actor, workspace: str, result: SourcesSetup
+    service: KnowledgeService, champion: Actor, workspace: str, result: SourcesSetup, *, fill: bool = True
 ) -> None:
-    """Create the missing indexes and fill the empty ones with their sample documents."""
+    """Create the missing indexes and (with `fill`) fill the empty ones with their sample documents."""
     indexes = {item["name"]: item for item in await service.list_indexes(champion, workspace)}
     for name, description in INDEXES.items():
         index = indexes.get(name)
         if index is None:
             index = await service.create_index(champion, workspace, name, description=description)
             result.indexes.append(name)
-        elif await service.list_documents(champion, index["id"]):
+        if not fill or await service.list_documents(champion, index["id"]):
             continue
         files = sorted((DATA / "knowledge" / name).glob("*.md"))
         job = await service.jobs.ingest_paths(champion, index["id"], files)
@@ -160,7 +160,13 @@ async def add_indexes(
 
 
 async def setup_sources(
-    db: Database, settings: Settings, workspace: str, admin: Actor | None, champion: Actor | None
+    db: Database,
+    settings: Settings,
+    workspace: str,
+    admin: Actor | None,
+    champion: Actor | None,
+    *,
+    sample_documents: bool = True,
 ) -> SourcesSetup:
     """See the module docstring. A part that cannot be set up is a note, not a failure of `up`."""
     result = SourcesSetup()
@@ -178,7 +184,7 @@ async def setup_sources(
         return result
     knowledge = KnowledgeService(settings, db, authz)
     try:
-        await add_indexes(knowledge, champion, workspace, result)
+        await add_indexes(knowledge, champion, workspace, result, fill=sample_documents)
     except DirigentError as error:  # e.g. the embedding model is not installed
         result.notes.append(f"demo knowledge indexes not set up: {error.message}")
     finally:

@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # The test suite, as `make test` runs it:
 #
-#   1. the whole suite on SQLite, the embedded default (extra arguments go to this run);
-#   2. the runtime tests (without browser tests) again against a throwaway PostgreSQL
-#      cluster from scripts/postgres-test-server.sh, with DIRIGENT_TEST_DATABASE_URL set.
+#   1. the whole suite but the browser journeys on SQLite, the embedded default, in
+#      DIRIGENT_TEST_WORKERS (4) pytest-xdist processes (most tests wait on servers,
+#      processes and sockets, so more processes than cores pay off);
+#   2. the browser journeys (Chromium against a real studio) in one process: they share
+#      one studio build and one runtime per session;
+#   3. every test that touches the database (tests/runtime, tests/templates) again against
+#      a throwaway PostgreSQL cluster from scripts/postgres-test-server.sh, with
+#      DIRIGENT_TEST_DATABASE_URL set.
 #
-# Without PostgreSQL binaries the second leg is skipped with a warning locally and
-# fails under CI=true. Exits non-zero if any leg failed.
+# Extra arguments go to legs 1 and 2 (e.g. `-k flows -x`). Without PostgreSQL binaries
+# the third leg is skipped with a warning locally and fails under CI=true; a leg that
+# collects no tests fails. Exits non-zero if any leg failed.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
 PYTEST=.venv/bin/pytest
 PG_SERVER=scripts/postgres-test-server.sh
+WORKERS=${DIRIGENT_TEST_WORKERS:-4}
 status=0
 summary=()
 
@@ -25,11 +32,19 @@ record() {  # record LEG EXIT_CODE
     fi
 }
 
-banner "pytest: whole suite on SQLite"
-"$PYTEST" "$@"
-record "SQLite, whole suite" $?
+banner "pytest: the suite on SQLite ($WORKERS processes), browser journeys apart"
+"$PYTEST" -n "$WORKERS" -m "not browser and not timing" "$@"
+record "SQLite, all but the browser journeys" $?
 
-banner "pytest: tests/runtime on PostgreSQL"
+# Journeys share one studio build; `timing` tests assert on latency and must not share
+# the cores with other tests.
+banner "pytest: browser journeys (Chromium) and latency tests on SQLite, one at a time"
+"$PYTEST" -m "browser or timing" "$@"
+rc=$?
+[[ $rc -ne 5 ]] || rc=0  # a selection (-k) that leaves none of them is not a failure here
+record "SQLite, browser journeys and latency tests" $rc
+
+banner "pytest: tests/runtime and tests/templates on PostgreSQL"
 if ! "$PG_SERVER" check >/dev/null; then
     cat >&2 <<'EOF'
 
@@ -55,13 +70,17 @@ else
     if url=$("$PG_SERVER" start); then
         echo "PostgreSQL test server: $url"
         DIRIGENT_TEST_DATABASE_URL=$url DIRIGENT_TEST_POSTGRES_URL=$url \
-            "$PYTEST" -m "not browser" tests/runtime
+            "$PYTEST" -n "$WORKERS" -m "not browser and not timing" tests/runtime tests/templates
         rc=$?
         if [[ $rc -eq 5 ]]; then
-            echo "No runtime tests were collected for PostgreSQL; counting that as a pass."
-            rc=0
+            echo "No tests were collected for PostgreSQL: that is a failure (the leg tested nothing)."
         fi
-        record "PostgreSQL, tests/runtime" $rc
+        if [[ $rc -eq 0 ]]; then
+            DIRIGENT_TEST_DATABASE_URL=$url DIRIGENT_TEST_POSTGRES_URL=$url \
+                "$PYTEST" -m "timing" tests/runtime tests/templates
+            rc=$?
+        fi
+        record "PostgreSQL, tests/runtime and tests/templates" $rc
     else
         record "PostgreSQL, tests/runtime (server did not start)" 1
     fi

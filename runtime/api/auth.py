@@ -33,7 +33,8 @@ from runtime.policy.resources import Actor
 from runtime.users.service import read_actor
 from runtime.users.sessions import ALGORITHM, AUDIENCE, REQUIRED_CLAIMS
 
-PUBLIC_PATHS = ["/health", "/schema", "/api/auth/login"]
+# Patterns Litestar searches anywhere in the path: anchored, or /api/runs/schema-x would pass.
+PUBLIC_PATHS = ["^/health$", "^/schema(/|$)", "^/api/auth/login$"]
 TOKENS_KEPT = 4096
 
 

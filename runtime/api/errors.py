@@ -68,8 +68,18 @@ async def _audit_denial(runtime: Any, username: str | None, method: str, path: s
         log.exception("could not audit a policy denial")
 
 
+def _required_body_fields(request: Request[Any, Any, Any]) -> list[str]:
+    """The required fields of the handler's body model, for a body that was not sent."""
+    parameter = request.route_handler.parsed_fn_signature.parameters.get("data")
+    model = parameter.annotation if parameter is not None else None
+    fields = getattr(model, "model_fields", {})
+    return [name for name, field in fields.items() if field.is_required()]
+
+
 def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
-    problems = request_problems(exc)  # each with a code and its parameters (runtime/api/problems.py)
+    # Each with a code and its parameters (runtime/api/problems.py); a body that was not
+    # sent at all names the fields to send.
+    problems = request_problems(exc, required_fields=lambda: _required_body_fields(request))
     detail = exc.detail or "invalid request"
     if "JSON" in detail or "decode" in detail.lower():
         message = "the request body is not valid JSON"
@@ -93,9 +103,8 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     if isinstance(exc, PermissionDeniedException):
         return _json(403, {"error": "forbidden", "message": exc.detail})
     if isinstance(exc, RouteNotFound):
-        return _json(
-            404, {"error": "not_found", "message": f"no such endpoint: {request.method} {request.url.path}"}
-        )
+        message = f"no such endpoint: {request.method} {request.url.path}"
+        return _json(404, {"error": "not_found", "message": message, "resource": "endpoint"})
     # Litestar wraps a body that does not decode ("Input data was truncated", ...) in a 400.
     if exc.status_code == 400 and (
         isinstance(exc.__cause__, SerializationException) or "json" in (exc.detail or "").lower()
@@ -103,7 +112,11 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         return _json(
             400, {"error": "bad_request", "message": f"the request body is not valid JSON ({exc.detail})"}
         )
-    return _json(exc.status_code, {"error": "http_error", "message": exc.detail})
+    if exc.status_code == 413:
+        message = f"the request body is too large ({exc.detail})"
+        return _json(413, {"error": "payload_too_large", "message": message})
+    # The exception's headers matter, e.g. the `Allow` of a 405.
+    return _json(exc.status_code, {"error": "http_error", "message": exc.detail}, headers=exc.headers)
 
 
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

@@ -11,10 +11,12 @@ msgspec, whose messages have a fixed form; they are read back into codes here.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from litestar.exceptions import ValidationException
 
+from runtime.codes import text
 from runtime.codes.pydantic_errors import problem_params
 
 # msgspec's messages ("Expected `int`, got `str`") and the codes they stand for.
@@ -64,8 +66,19 @@ def _pydantic_errors(exc: ValidationException) -> dict[tuple[str, str], dict[str
     return found
 
 
-def request_problems(exc: ValidationException) -> list[dict[str, Any]]:
-    """Every problem of a request Litestar refused, each with a code and its parameters."""
+def _no_body(required: list[str]) -> dict[str, Any]:
+    """A body that was not sent at all: what to send (the fields the body needs, if any)."""
+    if not required:
+        return {"field": "", "code": "body_required", "params": {}, "message": text("body_required")}
+    params = {"fields": ", ".join(required)}
+    return {"field": "", "code": "body_fields_required", "params": params, "message": text("body_fields_required", **params)}
+
+
+def request_problems(
+    exc: ValidationException, required_fields: Callable[[], list[str]] = list
+) -> list[dict[str, Any]]:
+    """Every problem of a request Litestar refused, each with a code and its parameters.
+    `required_fields` names the fields of the handler's body, for a body that was not sent."""
     extra = exc.extra if isinstance(exc.extra, list) else []
     items = [item for item in extra if isinstance(item, dict)]
     if not items:
@@ -80,6 +93,9 @@ def request_problems(exc: ValidationException) -> list[dict[str, Any]]:
     for item in items:
         field = str(item.get("key") or item.get("source") or "")
         message = str(item.get("message") or "")
+        if field == "data" and item.get("source") == "body" and message == "'data'":
+            problems.append(_no_body(required_fields()))  # Litestar's words for a missing body
+            continue
         error = behind.get((field, message))
         code, params = problem_params(error) if error is not None else _from_message(message, field)
         problems.append({"field": field, "code": code, "params": params, "message": message})

@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from runtime.api.params import INT32_MAX
+from runtime.flows.service import SLUG as FLOW_SLUG
+from runtime.users.service import SLUG as WORKSPACE_SLUG
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a JSON `false` is not a number, nor `1` a string (the OpenAPI says which type).
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON has one kind of number, and JSON Schema counts 5.0 as the integer 5; 5.5 is no integer.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer of a request body (strict validation would refuse 5.0).
+Integer = Annotated[int, BeforeValidator(_whole_number)]
+
+
+# "Not blank" as the handlers judge it (`str.strip()`), spelled out as a class: the `\s` of
+# an OpenAPI pattern is ECMAScript's, which differs from Python's (U+001C-U+001F, U+0085).
+PYTHON_WHITESPACE = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = f"[^{PYTHON_WHITESPACE}]"
+
+
+def documented_pattern(pattern: re.Pattern[str]) -> dict[str, Any]:
+    """`json_schema_extra` that shows a pattern the service checks with its own message
+    (and error code, which the studio translates) in the OpenAPI description."""
+    return {"pattern": pattern.pattern}
 
 
 class LoginRequest(Body):
@@ -17,7 +44,7 @@ class LoginRequest(Body):
 
 
 class WorkspaceCreate(Body):
-    slug: str
+    slug: str = Field(..., json_schema_extra=documented_pattern(WORKSPACE_SLUG))
     name: str | None = None
 
 
@@ -27,7 +54,7 @@ class ValidateRequest(Body):
 
 class FlowCreate(Body):
     name: str = Field(..., min_length=1, max_length=200)
-    slug: str
+    slug: str = Field(..., json_schema_extra=documented_pattern(FLOW_SLUG))
     document: dict[str, Any]
 
 
@@ -40,9 +67,21 @@ class ReviewRequest(Body):
     comment: str = Field("", max_length=10_000)
 
 
+class RejectRequest(Body):
+    # A blank comment is refused by the handler (`comment_required`, which the studio translates).
+    comment: str = Field(
+        ...,
+        max_length=10_000,
+        json_schema_extra={"minLength": 1, "pattern": NOT_BLANK},
+        description="What to change: required, not blank",
+    )
+
+
 class RunRequest(Body):
     inputs: dict[str, Any] = Field(default_factory=dict)
-    version: int | None = Field(None, description="Pin a version number; default: the live one")
+    version: Integer | None = Field(
+        None, ge=1, le=INT32_MAX, description="Pin a version number; default: the live one"
+    )
     stream: bool = False
     wait_s: float = Field(
         60.0,
@@ -75,6 +114,7 @@ class SubmitRequest(Body):
     override_reason: str | None = Field(
         None,
         max_length=2000,
+        json_schema_extra={"pattern": NOT_BLANK},  # checked by the service: `override_reason_required`
         description="Admins only: submit although the test cases did not pass, and say why (audited)",
     )
 

@@ -4,34 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, get, post
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromQuery
 from litestar.response import Stream
 from pydantic import BaseModel
 
 from runtime.api.deps import Caller, Rt
+from runtime.api.params import AuditPageLimit, AuditSeq, parse_time
 from runtime.audit import anchors, service
-from runtime.errors import BadRequest, Conflict
+from runtime.errors import Conflict
 from runtime.policy.resources import Platform
-
-# Sequence numbers are stored as 64-bit integers on PostgreSQL: larger ones are refused
-# as bad input instead of failing in the driver.
-MAX_SEQ = 2**63 - 1
-
-
-def _time(value: str | None, name: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(
-            f"'{name}' must be an ISO-8601 date or time, e.g. 2026-11-01", code="invalid_time", field=name
-        ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 class AuditEntryOut(BaseModel):
@@ -80,10 +64,6 @@ class AnchorOut(BaseModel):
     failed: dict[str, str]
 
 
-SeqQuery = Annotated[int | None, QueryParameter(ge=1, le=MAX_SEQ, description="Entries before this seq")]
-LimitQuery = Annotated[int, QueryParameter(ge=1, le=service.MAX_LIST_LIMIT)]
-
-
 class AuditController(Controller):
     path = "/api/audit"
     tags = ["audit"]
@@ -99,8 +79,8 @@ class AuditController(Controller):
         resource_id: FromQuery[str | None] = None,
         since: FromQuery[str | None] = None,
         until: FromQuery[str | None] = None,
-        limit: LimitQuery = 100,
-        before_seq: SeqQuery = None,
+        limit: AuditPageLimit = 100,
+        before_seq: AuditSeq = None,
     ) -> list[AuditEntryOut]:
         rt.authz.authorize(actor, "read_audit", Platform())
         async with rt.db.read() as session:
@@ -110,14 +90,14 @@ class AuditController(Controller):
                 action=action,
                 resource_type=resource_type,
                 resource_id=resource_id,
-                since=_time(since, "since"),
-                until=_time(until, "until"),
+                since=parse_time("since", since),
+                until=parse_time("until", until),
                 limit=limit,
                 before_seq=before_seq,
             )
         return [AuditEntryOut(**service.entry_as_json(row)) for row in rows]
 
-    @get("/export")
+    @get("/export", media_type="application/x-ndjson")
     async def export(
         self,
         rt: Rt,
@@ -129,7 +109,7 @@ class AuditController(Controller):
         rt.authz.authorize(actor, "read_audit", Platform())
         # Checked before the stream starts: once the 200 is sent, an error can only cut the
         # download short, which a client cannot tell from a short log.
-        since_at, until_at = _time(since, "since"), _time(until, "until")
+        since_at, until_at = parse_time("since", since), parse_time("until", until)
 
         async def lines() -> AsyncIterator[str]:
             async with rt.db.read() as session:

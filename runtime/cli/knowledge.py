@@ -158,6 +158,7 @@ async def _ingest(
     settings = load_settings()
     async with database(settings) as db:
         service = KnowledgeService(settings, db)
+        service.jobs.only_own_jobs()  # a server may run the others; this process ends after its own
         try:
             async with db.read() as session:
                 index = await _find_index(session, index_name, workspace)

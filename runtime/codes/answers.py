@@ -26,10 +26,14 @@ ANSWERS: dict[str, Any] = {
     "unavailable": "a service the request needs is not available",
     "internal_error": "something went wrong inside Dirigent; the administrators can find details in the runtime's log",
     "http_error": "the request could not be handled: {detail}",
-    "no_such_endpoint": "no such endpoint: {method} {path}",
     "invalid_flow": ("the flow document has {count} error(s)", ("errors",)),
     "invalid_request": ("the request is not valid", ("errors",)),
     "not_configured": "{service} are not configured in this runtime",
+    "database_unavailable": "the database does not answer",
+    # what every request body, path and query must fit (runtime/json_limits.py, runtime/api/params.py)
+    "nul_character": "text may not contain the NUL character (U+0000)",
+    "too_deeply_nested": "the JSON body nests arrays and objects more than {limit} levels deep",
+    "time_out_of_range": "'{field}' must be between 1970-01-01 and 2999-12-31",
     # -- who may do what (runtime/policy/authorizer.py) ---------------------------------------
     "forbidden": "you may not {action} this {resource}",
     "four_eyes_author": "four eyes: you authored version {number} of this flow, so another board member must {action} it",
@@ -67,7 +71,7 @@ ANSWERS: dict[str, Any] = {
     "comment_required": "a rejection needs a comment that says what to change",
     "override_reason_required": "an override of the test gate needs a reason that says why",
     "tests_not_passed": ("the board approves tested versions only: {refusal}", ("gate", "failed_cases")),
-    "invalid_against": "'against' is a version number or 'live'",
+    "invalid_version": "'{field}' is a version number or 'live'",
     "draft_changed": (
         "the working copy was changed (revision {revision}) since you read it; read it again",
         ("etag", "updated_by", "updated_at"),
@@ -127,6 +131,10 @@ ANSWERS: dict[str, Any] = {
     "corrupt_file": "the file is damaged or not what its extension says",
     "protected_file": "the file is password-protected",
     "duplicate_name": "another file of this upload has the same name; only the first is indexed",
+    # one of ingestion's limits (runtime/knowledge/limits.py): `limit` names it
+    "file_too_complex": ("the file is too complex to index ({limit})", ("maximum", "value")),
+    "extraction_failed": "reading the file stopped unexpectedly; it may be damaged",
+    "unknown_embedding_model": "the embedding model is not available: name the shipped model or a local directory",
     "knowledge_backend_unavailable": "the knowledge search service is not available right now",
     # -- connections and triggers ---------------------------------------------------------------
     # `errors`: the settings' problems (problems.py), when the reason is `settings`.
@@ -151,8 +159,8 @@ ANSWERS: dict[str, Any] = {
     # -- model endpoints ------------------------------------------------------------------------
     "invalid_endpoint": (
         "base_url is not a server address: {base_url}",
-        (),
-        ("not_a_url", "scheme", "no_host", "credentials", "query", "ip_notation", "port"),
+        ("field",),
+        ("not_a_url", "scheme", "no_host", "credentials", "query", "pattern"),
     ),
     "endpoint_not_allowed": "the address {host} is blocked; internal addresses are allowed in DIRIGENT_EGRESS_ALLOW",
     "endpoint_in_use": ("model endpoint '{endpoint}' is used by approved versions", ("versions",)),

@@ -57,12 +57,15 @@ REQUEST: dict[str, str | tuple[str, tuple[str, ...]]] = {
     "wrong_type": ("Expected `{expected}`, got `{got}`", ("field",)),
     "missing_parameter": "Missing required {source} parameter '{field}'",
     "invalid_json": "the request body is not valid JSON",
+    "body_required": "the request needs a JSON body",
+    "body_fields_required": "the request needs a JSON body with {fields}",
 }
 
 # The flow document (runtime/flows/validation.py, runtime/flows/document.py).
 DOCUMENT: dict[str, str | tuple[str, tuple[str, ...]]] = {
     "not_an_object": "a flow document is a JSON object",
     "document_too_large": "the document is {size} bytes; the limit is {limit} (1 MiB)",
+    "document_too_deep": "the document nests objects and lists more than {limit} levels deep",
     "too_many_nodes": "the flow has {count} nodes; the limit is {limit}",
     "invalid_node_id": "node ids start with a letter or _ and contain only letters, digits and _ (at most 64)",
     "duplicate_node_id": "the id '{node}' is used by more than one node",
@@ -84,6 +87,7 @@ DOCUMENT: dict[str, str | tuple[str, tuple[str, ...]]] = {
     "template_syntax": "template syntax error on line {line}: {detail}",
     "expression_syntax": "expression syntax error: {detail}",
     "template_too_deep": "the template is nested too deeply to be read",
+    "template_too_large": "the template has {length} characters; at most {limit} are allowed",
     # The declared inputs (runtime/flows/document.py)
     "enum_not_allowed": "choices (enum) are for {types} inputs, not {type}",
     "enum_wrong_type": "the choice {value} is not of the input's type {type}",

@@ -18,8 +18,9 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from pydantic import Field
 
 from runtime.api.deps import Caller, Rt
-from runtime.api.schemas import Body
-from runtime.connections.service import ConnectionService
+from runtime.api.params import VersionNumber
+from runtime.api.schemas import Body, documented_pattern
+from runtime.connections.service import NAME, ConnectionService
 from runtime.errors import PayloadTooLarge, Unavailable
 from runtime.flows import service as flows
 from runtime.runs.admission import REPLAYED_HEADER
@@ -37,7 +38,7 @@ class TestTargetBody(Body):
 
 
 class ConnectionCreate(Body):
-    name: str = Field(..., description="Name flows use, e.g. crm")
+    name: str = Field(..., description="Name flows use, e.g. crm", json_schema_extra=documented_pattern(NAME))
     kind: Literal["http", "webhook", "email", "sql"]
     settings: dict[str, Any] = Field(default_factory=dict)
     secrets: dict[str, str | None] = Field(default_factory=dict, description="Never shown again")
@@ -45,7 +46,7 @@ class ConnectionCreate(Body):
 
 
 class ConnectionPatch(Body):
-    name: str | None = None
+    name: str | None = Field(None, json_schema_extra=documented_pattern(NAME))
     settings: dict[str, Any] | None = Field(None, description="Fields to change; the others stay")
     secrets: dict[str, str | None] | None = Field(None, description="Secrets to set; null removes one")
     test_target: TestTargetBody | None = Field(
@@ -131,7 +132,7 @@ class ConnectionController(Controller):
 
     @get("/flows/{flow_id:str}/versions/{number:int}/connections")
     async def version_connections(
-        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
+        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: VersionNumber
     ) -> dict[str, Any]:
         """Which connections and actions a version uses (the board approves these too)."""
         async with rt.db.read() as session:

@@ -30,6 +30,7 @@ import httpx
 from runtime.connections.egress import EgressGuard, GuardedTransport
 from runtime.connections.errors import ActionNotAllowed, RemoteFailure, ResponseTooLarge
 from runtime.connections.kinds import IDEMPOTENT_METHODS, HttpSettings
+from runtime.json_limits import too_deep_text
 
 USER_AGENT = "Dirigent/0.1 (connector)"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -262,7 +263,8 @@ class HttpClient:
         raw = b"".join(chunks)
         content_type = response.headers.get("content-type", "")
         body: Any = raw.decode(response.encoding or "utf-8", errors="replace")
-        if "json" in content_type and raw:
+        # JSON too deep to decode safely stays text, like JSON that does not parse.
+        if "json" in content_type and raw and not too_deep_text(raw):
             with contextlib.suppress(ValueError):  # a server that says JSON and sends something else
                 body = json.loads(raw)
         return HttpResult(response.status_code, body, size, self.base.host or "", content_type=content_type)

@@ -224,7 +224,7 @@ class ConnectionService(ConnectorCalls):
         secrets: Mapping[str, str | None],
         test_target: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        if not NAME.match(name or ""):
+        if not NAME.fullmatch(name or ""):
             raise BadRequest(
                 "a connection name is 1 to 64 letters, digits, '_', '.' or '-'",
                 code="invalid_connection",
@@ -305,7 +305,7 @@ class ConnectionService(ConnectorCalls):
         async with self.db.write() as session:
             row = await self._get(session, actor, connection_id, "manage")
             if name is not None and name != row.name:
-                if not NAME.match(name):
+                if not NAME.fullmatch(name):
                     raise BadRequest(
                         "a connection name is 1 to 64 letters, digits, '_', '.' or '-'",
                         code="invalid_connection",

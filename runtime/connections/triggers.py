@@ -44,6 +44,7 @@ from runtime.connections.secrets import MASK, SecretBox
 from runtime.db.database import Database
 from runtime.db.models import Flow, FlowVersion, new_id, utcnow
 from runtime.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from runtime.json_limits import refuse_unfit_json
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import assistant_view, version_view
@@ -417,6 +418,7 @@ class TriggerService:
             raise Unauthorized(
                 "the signature does not match the body and timestamp", code="signature_invalid"
             )
+        refuse_unfit_json(body)
         try:
             inputs = json.loads(body or b"{}")
         except ValueError:

@@ -44,6 +44,7 @@ from nodes.template_workers import Templates, shared_templates
 from runtime.engine.compiled import CompiledFlow
 from runtime.engine.inputs import render_outputs
 from runtime.engine.records import Recorder, RunOutcome, StepRecord
+from runtime.json_limits import MAX_DEPTH, too_deep_value
 
 Emit = Callable[[dict[str, Any]], Awaitable[None] | None]
 DEFERRED = "deferred"
@@ -387,6 +388,11 @@ class _RunState:
         missing = [name for name in self.flow.declared_outputs(node.id) if name not in result]
         if missing:
             self._fail(step, NodeError(f"node did not produce its outputs {', '.join(missing)}"))
+            return None
+        # What a model or a remote system answered is stored and sent back by the API later:
+        # held to the depth of a request body, so that nothing recurses too deep on it.
+        if too_deep_value(result):
+            self._fail(step, NodeError(f"the node's outputs nest more than {MAX_DEPTH} levels deep"))
             return None
         return result
 

@@ -10,14 +10,22 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import select
 
 from runtime.api.deps import Caller, Rt, iso
-from runtime.api.schemas import FlowCreate, ReviewRequest, SubmitRequest, ValidateRequest, VersionCreate
+from runtime.api.params import VersionNumber, VersionOrLive, version_or_live
+from runtime.api.schemas import (
+    FlowCreate,
+    RejectRequest,
+    ReviewRequest,
+    SubmitRequest,
+    ValidateRequest,
+    VersionCreate,
+)
 from runtime.context import Runtime
 from runtime.db.models import Flow, FlowVersion, User, VersionReview, Workspace
 from runtime.errors import BadRequest
 from runtime.flows import drafts, service
 from runtime.flows.diff import VersionDiff, version_diff
 from runtime.flows.draft_controller import IfMatch
-from runtime.flows.validation import validate_document
+from runtime.flows.validation import validate_document_in_thread
 from runtime.policy.resources import Actor
 from runtime.policy.views import flow_view, version_view
 from runtime.testing.gate import gate_of, gates_of
@@ -90,7 +98,7 @@ class FlowController(Controller):
 
     @post("/flows/validate", status_code=200)
     async def validate(self, rt: Rt, data: JSONBody[ValidateRequest]) -> dict[str, Any]:
-        return validate_document(data.document, rt.registry).as_json()
+        return (await validate_document_in_thread(data.document, rt.registry)).as_json()
 
     @post("/workspaces/{workspace:str}/flows")
     async def create_flow(
@@ -181,7 +189,7 @@ class FlowController(Controller):
 
     @get("/flows/{flow_id:str}/versions/{number:int}")
     async def get_version(
-        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
+        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: VersionNumber
     ) -> dict[str, Any]:
         async with rt.db.read() as session:
             flow, version = await service.get_version(session, rt.authz, actor, flow_id, number)
@@ -229,19 +237,18 @@ class FlowController(Controller):
         rt: Rt,
         actor: Caller,
         flow_id: FromPath[str],
-        number: FromPath[int],
-        against: FromQuery[str | None] = None,
+        number: VersionNumber,
+        against: VersionOrLive = None,
     ) -> VersionDiff:
         """Diff against version `against` (a number, or `live`; default: the live version)."""
         async with rt.db.read() as session:
             flow, version = await service.get_version(session, rt.authz, actor, flow_id, number)
             old: FlowVersion | None = None
-            if against in (None, "", "live"):
+            against_number = version_or_live("against", against)
+            if against_number is None:
                 old = await session.get(FlowVersion, flow.live_version_id) if flow.live_version_id else None
             else:
-                if not against.isdigit():
-                    raise BadRequest("'against' is a version number or 'live'", code="invalid_against")
-                _, old = await service.get_version(session, rt.authz, actor, flow_id, int(against))
+                _, old = await service.get_version(session, rt.authz, actor, flow_id, against_number)
         return version_diff(
             old.document if old else None, version.document, old.number if old else None, version.number
         )
@@ -271,7 +278,7 @@ class FlowController(Controller):
         rt: Rt,
         actor: Caller,
         flow_id: FromPath[str],
-        number: FromPath[int],
+        number: VersionNumber,
         data: JSONBody[SubmitRequest | None] = None,
     ) -> dict[str, Any]:
         """Submit for approval; refused (409 `tests_not_passed`) unless the latest fixed-mode
@@ -287,7 +294,7 @@ class FlowController(Controller):
         rt: Rt,
         actor: Caller,
         flow_id: FromPath[str],
-        number: FromPath[int],
+        number: VersionNumber,
         data: JSONBody[ReviewRequest | None] = None,
     ) -> dict[str, Any]:
         return await self._review(rt, actor, flow_id, number, "approve", data.comment if data else "")
@@ -298,8 +305,8 @@ class FlowController(Controller):
         rt: Rt,
         actor: Caller,
         flow_id: FromPath[str],
-        number: FromPath[int],
-        data: JSONBody[ReviewRequest | None] = None,
+        number: VersionNumber,
+        data: JSONBody[RejectRequest | None] = None,  # documented as required (runtime.api.openapi)
     ) -> dict[str, Any]:
         comment = data.comment if data else ""
         if not comment.strip():
@@ -308,12 +315,12 @@ class FlowController(Controller):
 
     @post("/flows/{flow_id:str}/versions/{number:int}/publish", status_code=200)
     async def publish(
-        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
+        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: VersionNumber
     ) -> dict[str, Any]:
         return await self._transition(rt, actor, flow_id, number, service.publish_version)
 
     @post("/flows/{flow_id:str}/versions/{number:int}/retire", status_code=200)
     async def retire(
-        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
+        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: VersionNumber
     ) -> dict[str, Any]:
         return await self._transition(rt, actor, flow_id, number, service.retire_version)

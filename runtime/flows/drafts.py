@@ -31,7 +31,7 @@ from runtime.db.models import Flow, FlowVersion, User, iso, utcnow
 from runtime.errors import PreconditionFailed, PreconditionRequired
 from runtime.flows.models import FlowDraft
 from runtime.flows.service import checked_document, get_flow, latest_version, record_version
-from runtime.flows.validation import Validation, too_large, validate_document
+from runtime.flows.validation import Validation, too_large, validate_document_in_thread
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 
@@ -100,7 +100,7 @@ async def view_of(
     session: AsyncSession, draft: FlowDraft, registry: NodeRegistry, report: Validation | None = None
 ) -> DraftView:
     """`report`: the validation of `draft.document` when the caller has it already."""
-    report = report or validate_document(draft.document, registry)
+    report = report or await validate_document_in_thread(draft.document, registry)
     user = await session.get(User, draft.updated_by) if draft.updated_by else None
     return DraftView(
         flow_id=draft.flow_id,
@@ -170,7 +170,7 @@ async def write_draft(
             f"{flow_id}/draft answers it), or If-Match: * to overwrite whatever is there",
             code="if_match_required",
         )
-    report = validate_document(document, registry)
+    report = await validate_document_in_thread(document, registry)
     if report.too_large:  # bounded like a version: an autosave must not fill the database
         raise too_large(report.errors)
     now = utcnow()
@@ -216,7 +216,7 @@ async def cut_version(
     if if_match and if_match.strip() and not _matches(if_match, draft.revision):
         user = await session.get(User, draft.updated_by)
         raise _changed(flow_id, draft, user.username if user else None)
-    normalised, content_hash = checked_document(draft.document)
+    normalised, content_hash = await checked_document(draft.document)
     version, created = await record_version(session, actor, flow, normalised, content_hash, "working_copy")
     if draft.revision > 0:
         # Not a change of the document: the revision (the writers' ETag) stays.

@@ -23,7 +23,7 @@ from runtime.db.database import update_exactly_one
 from runtime.db.models import Flow, FlowVersion, VersionReview, Workspace, utcnow
 from runtime.errors import BadRequest, Conflict, InvalidFlow, NotFound
 from runtime.flows.models import FlowDraft
-from runtime.flows.validation import MAX_DOCUMENT_BYTES, too_large, validate_document
+from runtime.flows.validation import MAX_DOCUMENT_BYTES, too_large, validate_document_in_thread
 from runtime.notifications import service as notifications
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
@@ -34,9 +34,10 @@ from runtime.testing.gate import gate_of
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 
-def checked_document(document: Any) -> tuple[dict[str, Any], str]:
-    """The normalised document and its hash, or `InvalidFlow` with every error."""
-    report = validate_document(document)
+async def checked_document(document: Any) -> tuple[dict[str, Any], str]:
+    """The normalised document and its hash, or `InvalidFlow` with every error (checked in a
+    worker thread: see `validate_document_in_thread`)."""
+    report = await validate_document_in_thread(document)
     if not report.valid or report.document is None or report.content_hash is None:
         if report.too_large:
             raise too_large(report.errors)
@@ -85,7 +86,7 @@ async def create_flow(
     if workspace is None:
         raise NotFound("workspace not found", code="not_found", resource="workspace")
     authz.authorize(actor, "create_flow", workspace_view(workspace))
-    if not SLUG.match(slug or ""):
+    if not SLUG.fullmatch(slug or ""):
         raise BadRequest(
             f"'{slug}' is not a valid slug: 2 to 63 lowercase letters, digits and -",
             code="invalid_slug",
@@ -101,7 +102,7 @@ async def create_flow(
         raise Conflict(
             f"the slug '{slug}' cannot be used; choose another one", code="slug_unavailable", slug=slug
         )
-    normalised, content_hash = checked_document(document)
+    normalised, content_hash = await checked_document(document)
     flow = Flow(workspace_id=workspace.id, name=name.strip(), slug=slug, created_by=actor.id)
     session.add(flow)
     await session.flush()
@@ -169,7 +170,7 @@ async def save_version(
 ) -> tuple[FlowVersion, bool]:
     """A new version when the hash changed; otherwise the latest (layout updated in place)."""
     flow = await get_flow(session, authz, actor, flow_id, "edit")
-    normalised, content_hash = checked_document(document)
+    normalised, content_hash = await checked_document(document)
     return await record_version(session, actor, flow, normalised, content_hash)
 
 

@@ -11,6 +11,7 @@ message is that code's text.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,10 +30,12 @@ from runtime.errors import PayloadTooLarge
 from runtime.flows.case_validation import check_cases
 from runtime.flows.cases import structural_error_field, structural_problem
 from runtime.flows.document import RESERVED_IDS, FlowDocument, canonical_json, content_hash
+from runtime.json_limits import MAX_DEPTH, too_deep_value
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
 MAX_NODES = 2000
 MAX_ERRORS = 200
+MAX_DOCUMENT_DEPTH = MAX_DEPTH - 1
 
 
 @dataclass
@@ -110,6 +113,12 @@ def validate_document(
     report = Validation()
     if not isinstance(raw, Mapping):
         report.add(None, None, "not_an_object")
+        return report
+    # Before anything walks it (the size below, the model, hashing): documents from the
+    # CLI or a template file have not passed the API's check of request bodies. One level
+    # less than a body may have, so that every valid document fits in `{"document": ...}`.
+    if too_deep_value(raw, MAX_DOCUMENT_DEPTH):
+        report.add(None, None, "document_too_deep", limit=MAX_DOCUMENT_DEPTH)
         return report
     size = (
         raw_size if raw_size is not None else len(json.dumps(raw, ensure_ascii=False, default=str).encode())
@@ -322,6 +331,15 @@ def _check_outputs(document: FlowDocument, instances: Mapping[str, Node], report
                 report.add_coded(name if name in instances else None, field_name, problem)
 
 
+async def validate_document_in_thread(
+    raw: Any, registry: NodeRegistry = DEFAULT_REGISTRY, *, raw_size: int | None = None
+) -> Validation:
+    """`validate_document` in a worker thread, for request handlers: parsing a document's
+    templates can take a good part of a second, during which the event loop (and every
+    other request, /health included) must keep running."""
+    return await asyncio.to_thread(validate_document, raw, registry, raw_size=raw_size)
+
+
 __all__ = [
     "MAX_DOCUMENT_BYTES",
     "MAX_NODES",
@@ -329,4 +347,5 @@ __all__ = [
     "canonical_json",
     "too_large",
     "validate_document",
+    "validate_document_in_thread",
 ]

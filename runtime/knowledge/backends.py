@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from runtime.knowledge.chunking import Chunk
 from runtime.knowledge.embedding import EmbeddingModel, encode, load_model
-from runtime.knowledge.store import EmbeddedStore, Hit, StoredChunk
+from runtime.knowledge.store import WAL_KEEP_BYTES, EmbeddedStore, Hit, StoredChunk
 
 Progress = Callable[[int], Awaitable[None] | None]
 
@@ -136,6 +136,7 @@ class EmbeddedBackend:
                     )
                 except Exception as error:  # this document stays as it was; the others go on
                     results.append(error)
+            self.store.checkpoint(above_bytes=WAL_KEEP_BYTES)
             return results
 
         return await asyncio.to_thread(store_all)
@@ -151,22 +152,32 @@ class EmbeddedBackend:
 
         matrix = np.concatenate(vectors) if vectors else np.zeros((0, self.model.dimension), np.float32)
         stored = [StoredChunk(c.ordinal, c.text, c.page, c.section) for c in document.chunks]
+
         # Everything is embedded before anything is written: a failure leaves the old content.
-        return await asyncio.to_thread(
-            self.store.replace_document,
-            document.document_id,
-            document.source,
-            stored,
-            matrix,
-            document.labels,
-            version=f"{document.version}:",
-        )
+        def store() -> int:
+            try:
+                return self.store.replace_document(
+                    document.document_id,
+                    document.source,
+                    stored,
+                    matrix,
+                    document.labels,
+                    version=f"{document.version}:",
+                )
+            finally:
+                self.store.checkpoint(above_bytes=WAL_KEEP_BYTES)
+
+        return await asyncio.to_thread(store)
 
     async def setup(self) -> None:
         return None
 
     async def delete_document(self, document_id: str, *, version: str | None = None, count: int = 0) -> None:
-        await asyncio.to_thread(self.store.delete_document, document_id)
+        def delete() -> None:
+            self.store.delete_document(document_id)
+            self.store.checkpoint()
+
+        await asyncio.to_thread(delete)
 
     async def search(
         self,
@@ -200,6 +211,7 @@ class EmbeddedBackend:
                 self.store.compact()
             else:
                 self.store.save()
+            self.store.checkpoint()
 
         await asyncio.to_thread(save)
 

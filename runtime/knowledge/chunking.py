@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from runtime.knowledge.errors import FileTooComplex
 from runtime.knowledge.extract import Section
+from runtime.knowledge.limits import IngestLimits
 
 # Lower case, without the final period. Single letters are handled generally (initials,
 # "z. B.", "d. h.", "u. a.", "i. d. R."), so they need not be listed.
@@ -187,6 +189,10 @@ _NUMBER_PREFIXES = frozenset(
 # A candidate sentence end: ., ! or ? (or …), optional closing quotes/brackets, whitespace.
 _CANDIDATE = re.compile(r"([.!?…]+)([\"'»«“”\u2018\u2019)\]]*)(\s+)")
 _WORD_BEFORE = re.compile(r"([\w.-]+)$")
+# How far back the word before a period is looked for. A bounded window keeps splitting
+# linear in the paragraph (searching from its start made a long paragraph quadratic); no
+# abbreviation or number is this long.
+_WORD_WINDOW = 80
 
 
 class ChunkingSettings(BaseModel):
@@ -225,7 +231,7 @@ def _is_sentence_end(text: str, period_at: int, marks: str, following: str) -> b
     first = following[0]
     if marks != ".":  # "!", "?", "...", "?!" end sentences whatever follows
         return not first.islower()
-    match = _WORD_BEFORE.search(text, 0, period_at)
+    match = _WORD_BEFORE.search(text, max(period_at - _WORD_WINDOW, 0), period_at)
     word = match.group(1) if match else ""
     token = word.rsplit(".", 1)[-1] if "." in word.rstrip(".") else word
     bare = token.lower().strip("-")
@@ -236,9 +242,12 @@ def _is_sentence_end(text: str, period_at: int, marks: str, following: str) -> b
     if bare.isdigit() and len(bare) <= 3:
         # "Nr. 5." or "§ 3." refer to a number: the period may end the sentence. Otherwise
         # a small bare number is an ordinal: "1. März", "2. Quartal", "3. Mahnung".
-        before = _WORD_BEFORE.search(text, 0, max(match.start() - 1, 0)) if match else None
+        start = match.start() if match else 0
+        before = (
+            _WORD_BEFORE.search(text, max(start - 1 - _WORD_WINDOW, 0), max(start - 1, 0)) if match else None
+        )
         referring = before is not None and before.group(1).lower().rstrip(".") in _NUMBER_PREFIXES
-        if not referring and not text[: match.start() if match else 0].rstrip().endswith("§"):
+        if not referring and _last_visible(text, start) != "§":
             return False
     if "." in word.rstrip(".") and not word.replace(".", "").isdigit():  # "u.a", "i.d.R", "e.V"
         parts = [part for part in word.split(".") if part]
@@ -246,6 +255,14 @@ def _is_sentence_end(text: str, period_at: int, marks: str, following: str) -> b
             return False
     # A lower-case word after the period continues the sentence ("ca. zwei", "usw. sowie").
     return not first.islower()
+
+
+def _last_visible(text: str, end: int) -> str:
+    """The last character before `end` that is not whitespace ("" if there is none)."""
+    index = end - 1
+    while index >= 0 and text[index].isspace():
+        index -= 1
+    return text[index] if index >= 0 else ""
 
 
 def split_sentences(text: str) -> list[str]:
@@ -318,9 +335,13 @@ def _units(text: str, max_chars: int) -> Iterator[tuple[str, bool]]:
 
 def chunk_text(text: str, settings: ChunkingSettings | None = None) -> list[str]:
     """`text` cut into passages of at most `max_chars` characters, with overlap."""
+    return list(iter_chunks(text, settings))
+
+
+def iter_chunks(text: str, settings: ChunkingSettings | None = None) -> Iterator[str]:
+    """`chunk_text`, one passage at a time (a caller with a limit stops early)."""
     settings = settings or ChunkingSettings.model_validate({})
     max_chars, overlap_chars = settings.max_chars, settings.overlap_chars
-    chunks: list[str] = []
     current: list[str] = []  # units of the chunk being built
     joiners: list[str] = []  # what goes before each unit: "\n\n" at paragraphs, " " inside
     fresh = 0  # units in `current` that are not overlap from the previous chunk
@@ -334,8 +355,8 @@ def chunk_text(text: str, settings: ChunkingSettings | None = None) -> list[str]
     for unit, starts_paragraph in _units(text, max_chars):
         separator = "\n\n" if starts_paragraph else " "
         if current and length(current, joiners) + len(separator) + len(unit) > max_chars:
-            if fresh:
-                chunks.append(render(current, joiners))
+            if fresh and (finished := render(current, joiners).strip()):
+                yield finished
             # Carry whole trailing sentences of the finished chunk, up to overlap_chars.
             tail: list[str] = []
             tail_seps: list[str] = []
@@ -356,15 +377,30 @@ def chunk_text(text: str, settings: ChunkingSettings | None = None) -> list[str]
         current.append(unit)
         joiners.append(separator)
         fresh += 1
-    if current and fresh:
-        chunks.append(render(current, joiners))
-    return [chunk.strip() for chunk in chunks if chunk.strip()]
+    if current and fresh and (finished := render(current, joiners).strip()):
+        yield finished
 
 
-def chunk_sections(sections: Iterable[Section], settings: ChunkingSettings | None = None) -> list[Chunk]:
-    """Chunks of every section, numbered through the document, each with its page/section."""
+def chunk_sections(
+    sections: Iterable[Section], settings: ChunkingSettings | None = None, limits: IngestLimits | None = None
+) -> list[Chunk]:
+    """Chunks of every section, numbered through the document, each with its page/section.
+
+    With `limits`: at most `max_chunks` chunks, of at most `max_document_bytes` (UTF-8
+    text and section labels, which is what the index stores per passage); else
+    `FileTooComplex`.
+    """
     chunks: list[Chunk] = []
+    written = 0
     for section in sections:
-        for text in chunk_text(section.text, settings):
+        label_bytes = len((section.section or "").encode())
+        for text in iter_chunks(section.text, settings):
             chunks.append(Chunk(len(chunks), text, section.page, section.section))
+            if limits is None:
+                continue
+            written += len(text.encode()) + label_bytes
+            if len(chunks) > limits.max_chunks:
+                raise FileTooComplex("chunks", limits.max_chunks)
+            if written > limits.max_document_bytes:
+                raise FileTooComplex("document_bytes", limits.max_document_bytes, written)
     return chunks

@@ -2,36 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from pydantic import Field
 
 from runtime.api.deps import Caller, Rt
-from runtime.api.schemas import Body
+from runtime.api.schemas import Body, Integer, documented_pattern
 from runtime.errors import Unavailable
-from runtime.knowledge.service import MAX_K, KnowledgeService
+from runtime.knowledge.service import INDEX_NAME, MAX_K, KnowledgeService
 
 # The whole multipart request; each file is also held to DIRIGENT_KNOWLEDGE_MAX_FILE_MB
 # while it streams in, so an oversized file fails alone and the others are indexed.
 UPLOAD_MAX_REQUEST_BYTES = 4 * 1024 * 1024 * 1024
+LABEL_RULE = "each 1-64 lowercase letters, digits and . _ : -, e.g. hr-confidential"
 
 
 class IndexCreate(Body):
-    name: str = Field(..., description="Name flows use, e.g. offers")
+    name: str = Field(
+        ..., description="Name flows use, e.g. offers", json_schema_extra=documented_pattern(INDEX_NAME)
+    )
     description: str = Field("", max_length=2000)
-    backend: str = Field("embedded", description="embedded (default, no server) or marqo")
+    backend: Literal["embedded", "marqo"] = Field(
+        "embedded", description="embedded (default, no server) or marqo"
+    )
     embedding_model: str | None = Field(None, description="Default: the runtime's configured model")
     chunking: dict[str, Any] | None = Field(None, description="{max_chars, overlap_chars}")
-    labels: list[str] = Field(default_factory=list, description="Labels every document of the index carries")
+    labels: list[str] = Field(
+        default_factory=list, description=f"Labels every document of the index carries ({LABEL_RULE})"
+    )
 
 
 class SearchRequest(Body):
     query: str = Field(..., min_length=1, max_length=4000)
-    k: int = Field(5, ge=1, le=MAX_K)
-    labels: list[str] | None = Field(None, description="Only passages carrying one of these labels")
-    mode: str = Field("hybrid", description="hybrid, dense or lexical")
+    k: Integer = Field(5, ge=1, le=MAX_K)
+    labels: list[str] | None = Field(
+        None, description=f"Only passages carrying one of these labels ({LABEL_RULE})"
+    )
+    mode: Literal["hybrid", "dense", "lexical"] = Field("hybrid", description="hybrid, dense or lexical")
 
 
 def knowledge(rt: Rt) -> KnowledgeService:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from runtime.knowledge.errors import BackendUnavailable
+from runtime.knowledge.errors import BackendUnavailable, UnknownEmbeddingModel
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _PACKAGED_ALIASES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "default"}
@@ -47,7 +47,7 @@ def resolve_model_path(name: str) -> Path:
     path = Path(name).expanduser()
     if path.is_dir() and (path / "modules.json").exists():
         return path
-    raise BackendUnavailable(
+    raise UnknownEmbeddingModel(
         f"embedding model '{name}' is not available: models are loaded offline, so name "
         f"'{DEFAULT_MODEL}' (shipped with Dirigent) or a local directory holding a "
         f"sentence-transformers model (with modules.json)"

@@ -4,6 +4,10 @@ One function per format, each built on a maintained parser — pypdf, python-doc
 BeautifulSoup (the stdlib `html.parser` backend) and the stdlib `email` package; none is
 hand-written. `extract(filename, data)` picks the function by the file's extension and
 raises a `FileRejected` subclass with a message for people when the file cannot be used.
+
+Every format is bounded by `IngestLimits` (`limits.py`): structure is counted before the
+parser runs (`bounds.py`), the text and section labels after it. The ingestion job runs
+this module in a worker process with CPU and memory limits (`extraction_pool.py`).
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import PurePath
 
+from runtime.knowledge import bounds
 from runtime.knowledge.errors import (
     CorruptFile,
     EmptyFile,
     FileRejected,
+    FileTooComplex,
     FileTooLarge,
     ProtectedFile,
     UnsupportedFileType,
 )
+from runtime.knowledge.limits import IngestLimits
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,9 @@ class ExtractedText:
 
 
 # -- formats ------------------------------------------------------------------------------
-def extract_pdf(data: bytes) -> list[Section]:
+def extract_pdf(data: bytes, limits: IngestLimits) -> list[Section]:
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PdfReadError, PdfStreamError
+    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError, PdfStreamError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -62,9 +69,20 @@ def extract_pdf(data: bytes) -> list[Section]:
                 opened = False
             if not opened:
                 raise ProtectedFile("the PDF is password-protected; upload a copy without a password")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        count = len(reader.pages)
+        if count > limits.max_pages:
+            raise FileTooComplex("pages", limits.max_pages, count)
+        pages = []
+        characters = 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            characters += len(pages[-1])
+            if characters > limits.max_text_chars:
+                raise FileTooComplex("text_chars", limits.max_text_chars, characters)
     except FileRejected:
         raise
+    except LimitReachedError as error:  # pypdf's own bounds (stream sizes, array lengths, ...)
+        raise FileTooComplex("pdf_structure", None) from error
     except FileNotDecryptedError:
         raise ProtectedFile("the PDF is password-protected; upload a copy without a password") from None
     except (
@@ -83,14 +101,31 @@ def extract_pdf(data: bytes) -> list[Section]:
     return [Section(text=text, page=number) for number, text in enumerate(pages, start=1)]
 
 
-def extract_docx(data: bytes) -> list[Section]:
+def extract_docx(data: bytes, limits: IngestLimits) -> list[Section]:
     import docx
+    from docx.enum.style import WD_STYLE_TYPE
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            bounds.check_zip(archive, limits)
+            bounds.check_docx_paragraphs(archive, limits)
         document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
+    except FileRejected:
+        raise
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as error:
         raise CorruptFile(f"the Word file could not be read, it seems damaged ({_short(error)})") from None
+    # A paragraph's `style` looks its style up among all styles each time (a thousand
+    # paragraphs took seconds); the names are looked up once here instead.
+    paragraph_type = WD_STYLE_TYPE.PARAGRAPH
+    is_heading_style = {
+        style.style_id: (style.name or "").startswith(("Heading", "Überschrift", "Title", "Titel"))
+        for style in document.styles
+        if style.type == paragraph_type
+    }
+    default = document.styles.default(paragraph_type)
+    # Like `Paragraph.style`: no style, or one that is not a paragraph style, means the default.
+    default_is_heading = default is not None and is_heading_style.get(default.style_id, False)
     sections: list[Section] = []
     heading: str | None = None
     lines: list[str] = []
@@ -110,8 +145,9 @@ def extract_docx(data: bytes) -> list[Section]:
                     lines.append(" | ".join(unique))
             continue
         text = block.text.strip()
-        style = (block.style.name if block.style is not None else "") or ""
-        if style.startswith(("Heading", "Überschrift", "Title", "Titel")) and text:
+        style_id = block._p.style  # the paragraph's own style id, or None
+        is_heading = is_heading_style.get(style_id, default_is_heading) if style_id else default_is_heading
+        if is_heading and text:
             flush()
             heading = text
             lines.append(text)
@@ -121,14 +157,14 @@ def extract_docx(data: bytes) -> list[Section]:
     return sections
 
 
-def extract_text(data: bytes) -> list[Section]:
+def extract_text(data: bytes, limits: IngestLimits) -> list[Section]:
     return [Section(text=decode_text(data))]
 
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
-def extract_markdown(data: bytes) -> list[Section]:
+def extract_markdown(data: bytes, limits: IngestLimits) -> list[Section]:
     """Split at headings, so a passage names the section it comes from."""
     return split_at_headings(decode_text(data))
 
@@ -177,21 +213,43 @@ _BLOCK_TAGS = (
 )
 
 
-def extract_html(data: bytes | str) -> list[Section]:
-    from bs4 import BeautifulSoup
+_SKIPPED_TAGS = ("script", "style", "noscript", "template", "head", "svg", "iframe")
+_HEADING_LEVELS = {f"h{level}": level for level in range(1, 7)}
 
+
+def extract_html(data: bytes | str, limits: IngestLimits) -> list[Section]:
+    from bs4 import BeautifulSoup, CData, NavigableString, UnicodeDammit
+
+    if isinstance(data, bytes):  # decoded as BeautifulSoup would, so the scan sees its text
+        data = UnicodeDammit(data, is_html=True).unicode_markup or decode_text(data)
+    bounds.check_html(data, limits)
     soup = BeautifulSoup(data, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe"]):
-        tag.decompose()
-    # Mark headings as Markdown headings and blocks as paragraphs, then reuse that split.
-    for level in range(1, 7):
-        for tag in soup.find_all(f"h{level}"):
-            title = " ".join(tag.get_text(" ").split())
-            tag.replace_with(f"\n\n{'#' * level} {title}\n\n" if title else "")
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
-    text = soup.get_text()
+    # Headings become Markdown headings and blocks paragraphs, then that split is reused.
+    # One walk over the tree with a stack of its own: inserting the separators into the
+    # tree instead grew with the square of the elements (a 10,000-paragraph page: 50 s).
+    parts: list[str] = []
+    pending: list[tuple[object, bool]] = [(soup, False)]
+    while pending:
+        node, leaving = pending.pop()
+        if leaving:
+            parts.append("\n\n")
+            continue
+        if isinstance(node, NavigableString):
+            if type(node) in (NavigableString, CData):  # what get_text() takes: no comments
+                parts.append(str(node))
+            continue
+        name = getattr(node, "name", None)
+        if name in _SKIPPED_TAGS:
+            continue
+        if name in _HEADING_LEVELS:
+            title = " ".join(node.get_text(" ").split())  # type: ignore[attr-defined]
+            parts.append(f"\n\n{'#' * _HEADING_LEVELS[name]} {title}\n\n" if title else "")
+            continue
+        if name in _BLOCK_TAGS:
+            parts.append("\n\n")
+            pending.append((node, True))
+        pending.extend((child, False) for child in reversed(node.contents))  # type: ignore[attr-defined]
+    text = "".join(parts)
     paragraphs = [
         " ".join(part.split()) if not part.lstrip().startswith("#") else part.strip()
         for part in re.split(r"\n\s*\n", text)
@@ -199,13 +257,17 @@ def extract_html(data: bytes | str) -> list[Section]:
     return split_at_headings("\n\n".join(part for part in paragraphs if part))
 
 
-def extract_email(data: bytes) -> list[Section]:
+def extract_email(data: bytes, limits: IngestLimits) -> list[Section]:
+    bounds.check_email_headers(data, limits)
     try:
         message = email.message_from_bytes(data, policy=email.policy.default)
     except Exception as error:  # the stdlib parser is lenient; this is a real failure
         raise CorruptFile(f"the e-mail could not be read ({_short(error)})") from None
     if not isinstance(message, EmailMessage):
         raise CorruptFile("the e-mail could not be read")
+    parts = sum(1 for _ in message.walk())
+    if parts > limits.max_mime_parts:
+        raise FileTooComplex("mime_parts", limits.max_mime_parts, parts)
     subject = str(message.get("subject", "") or "").strip()
     header = [
         f"{name}: {value}"
@@ -226,7 +288,9 @@ def extract_email(data: bytes) -> list[Section]:
         if not content.strip():
             continue
         if part.get_content_type() == "text/html":
-            sections = [Section(s.text, section=s.section or subject or None) for s in extract_html(content)]
+            sections = [
+                Section(s.text, section=s.section or subject or None) for s in extract_html(content, limits)
+            ]
         else:
             sections = [Section(content.strip(), section=subject or None)]
         break
@@ -239,7 +303,7 @@ def extract_email(data: bytes) -> list[Section]:
 
 
 # -- choosing -----------------------------------------------------------------------------
-Extractor = Callable[[bytes], list[Section]]
+Extractor = Callable[[bytes, IngestLimits], list[Section]]
 
 SUPPORTED_TYPES: dict[str, tuple[str, Extractor]] = {
     ".pdf": ("application/pdf", extract_pdf),
@@ -277,25 +341,44 @@ def check_supported(filename: str) -> str:
     return extension
 
 
-def extract(filename: str, data: bytes, *, max_bytes: int | None = None) -> ExtractedText:
-    """The text of `data`, read as the type its `filename` names.
+def extract(
+    filename: str, data: bytes, *, max_bytes: int | None = None, limits: IngestLimits | None = None
+) -> ExtractedText:
+    """The text of `data`, read as the type its `filename` names, within `limits`.
 
     Raises:
         FileRejected: unsupported type, 0 bytes, over `max_bytes`, damaged, password
-            protected, or no text in it; the message says which and what to do.
+            protected, over a limit (`FileTooComplex`), or no text in it; the message
+            says which and what to do.
     """
+    limits = limits or IngestLimits()
     extension = check_supported(filename)
     if not data:
         raise EmptyFile("the file is empty (0 bytes)")
     if max_bytes is not None and len(data) > max_bytes:
         raise FileTooLarge(too_large_message(len(data), max_bytes))
     media_type, extractor = SUPPORTED_TYPES[extension]
-    sections = [Section(clean(s.text), s.page, s.section) for s in extractor(data)]
+    raw = extractor(data, limits)
+    characters = sum(len(section.text) for section in raw)
+    if characters > limits.max_text_chars:
+        raise FileTooComplex("text_chars", limits.max_text_chars, characters)
+    sections = [Section(clean(s.text), s.page, label(s.section, limits)) for s in raw]
     sections = [s for s in sections if s.text]
     if not sections:
         hint = " (a scanned PDF needs text recognition (OCR) first)" if extension == ".pdf" else ""
         raise EmptyFile(f"the file contains no text{hint}")
     return ExtractedText(media_type, sections)
+
+
+def label(section: str | None, limits: IngestLimits) -> str | None:
+    """A section label as passages carry it: one line, cut at `max_label_chars`. Every
+    passage of the section repeats it, so its length counts once per passage."""
+    if section is None:
+        return None
+    text = " ".join(section[: limits.max_label_chars * 2].split())
+    if len(text) > limits.max_label_chars:
+        text = text[: limits.max_label_chars - 1].rstrip() + "…"
+    return text or None
 
 
 def too_large_message(size: int, max_bytes: int) -> str:

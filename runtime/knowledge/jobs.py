@@ -11,8 +11,15 @@ backend replaces a document's chunks in one step, after everything is embedded).
 (`files_done`, `files_failed`, `chunks_done`) is written to the job row as it goes, so
 `GET /api/knowledge/jobs/{id}` and the CLI's progress bar read it from the database.
 
-Jobs run one at a time per process (embedding uses every core). A job interrupted by a
-stop is resumed from its spool directory on the next start, skipping finished files.
+Which job runs when, and in which process, is the scheduler's (`scheduler.py`): jobs are
+claimed from the database by compare-and-set, a few at a time per process, fairly across
+workspaces. A job interrupted by a stop (or a dead process) is resumed from its spool
+directory, skipping finished files.
+
+Extraction and chunking run in worker processes with CPU and memory limits
+(`extraction_pool.py`), bounded by `limits.py`; a file over a limit fails alone. The
+embedding stays here (one model per process), and its work per file is bounded by the
+passages a file may make (`max_chunks`).
 """
 
 from __future__ import annotations
@@ -21,8 +28,11 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 import shutil
+import socket
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,10 +45,11 @@ from runtime.audit.service import append as audit
 from runtime.db.models import new_id, utcnow
 from runtime.errors import BadRequest, DirigentError
 from runtime.knowledge.backends import EMBED_BATCH, Backend, DocumentChunks, replace_documents
-from runtime.knowledge.chunking import ChunkingSettings, chunk_sections
+from runtime.knowledge.chunking import ChunkingSettings
 from runtime.knowledge.errors import FileRejected
-from runtime.knowledge.extract import extract
+from runtime.knowledge.extraction_pool import shared_pool
 from runtime.knowledge.models import IngestionJob, KnowledgeDocument, KnowledgeIndex, iso
+from runtime.knowledge.scheduler import JobScheduler
 from runtime.knowledge.uploads import SpooledUpload, spool_multipart
 from runtime.policy.resources import Actor
 
@@ -52,6 +63,7 @@ PROGRESS_EVERY_S = 1.0
 # made the model slower on two cores (extraction competes with it) and bought nothing.
 PREPARE_AHEAD = 1
 ACTIVE = ("queued", "running")
+TERMINAL = ("succeeded", "completed_with_errors", "failed")
 
 
 def job_as_json(job: IngestionJob) -> dict[str, Any]:
@@ -75,8 +87,27 @@ def job_as_json(job: IngestionJob) -> dict[str, Any]:
 class IngestionJobs:
     def __init__(self, service: KnowledgeService) -> None:
         self.service = service
-        self._slot = asyncio.Semaphore(1)
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        config = service.config
+        self.limits = config.limits
+        self.pool = shared_pool(self.limits.memory_mb)
+        self.worker_id = service.settings.worker_id or (
+            f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        )
+        self.scheduler = JobScheduler(
+            service.db,
+            self._run,
+            worker_id=self.worker_id,
+            slots=config.ingest_slots,
+            workspace_slots=config.workspace_slots,
+            poll_s=config.poll_s,
+            orphan_after_s=service.settings.orphan_after_s,
+        )
+        # index id per job running here, to stop them when their index is deleted
+        self._index_of: dict[str, str] = {}
+
+    def only_own_jobs(self) -> None:
+        """Run only the jobs this process creates (the CLI: it ends after its own)."""
+        self.scheduler.only = set()
 
     @property
     def spool_root(self) -> Path:
@@ -191,19 +222,27 @@ class IngestionJobs:
                 resource_id=index.id,
                 detail={"job": job_id, "files": [item["name"] for item in files], "labels": labels},
             )
-        self._spawn(job_id)
+        if self.scheduler.only is not None:
+            self.scheduler.only.add(job_id)
+        self.scheduler.start()
+        self.scheduler.wake()
         return job_as_json(job)
 
-    def _spawn(self, job_id: str) -> None:
-        task = asyncio.create_task(self._run(job_id), name=f"ingest-{job_id}")
-        self._tasks[job_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
-
     async def wait(self, job_id: str, timeout_s: float = 600.0) -> None:
-        task = self._tasks.get(job_id)
-        if task is not None:
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(task), timeout_s)
+        """Until the job has ended (here or in another process), or `timeout_s` passed."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            task = self.scheduler.running.get(job_id)
+            if task is not None:
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(asyncio.shield(task), max(deadline - time.monotonic(), 0))
+            async with self.service.db.read() as session:
+                status = (
+                    await session.execute(select(IngestionJob.status).where(IngestionJob.id == job_id))
+                ).scalar_one_or_none()
+            if status is None or status in TERMINAL:
+                return
+            await asyncio.sleep(0.05)
 
     async def get(self, actor: Actor, job_id: str) -> dict[str, Any]:
         service = self.service
@@ -217,22 +256,15 @@ class IngestionJobs:
             await service.get_index(session, actor, job.index_id)
         return job_as_json(job)
 
-    async def resume_pending(self) -> None:
-        async with self.service.db.read() as session:
-            rows = (
-                await session.execute(select(IngestionJob.id).where(IngestionJob.status.in_(ACTIVE)))
-            ).all()
-        for (job_id,) in rows:
-            if job_id not in self._tasks:
-                self._spawn(job_id)
+    def start(self) -> None:
+        """Start claiming jobs: queued ones, and those a stopped process left behind."""
+        self.scheduler.start()
 
-    async def cancel_for_index(self, index_id: str) -> None:
-        async with self.service.db.read() as session:
-            rows = (
-                await session.execute(select(IngestionJob.id).where(IngestionJob.index_id == index_id))
-            ).all()
-        for (job_id,) in rows:
-            task = self._tasks.get(job_id)
+    async def cancel_for_index(self, index_id: str, job_ids: list[str]) -> None:
+        """Stop the jobs of a deleted index that run here and remove their spool (`job_ids`:
+        the index's jobs, read before the index was deleted with them)."""
+        for job_id in {*job_ids, *(job for job, index in self._index_of.items() if index == index_id)}:
+            task = self.scheduler.running.get(job_id)
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -240,38 +272,36 @@ class IngestionJobs:
             shutil.rmtree(self.spool_root / job_id, ignore_errors=True)
 
     async def stop(self) -> None:
-        for task in list(self._tasks.values()):
-            task.cancel()
-        for task in list(self._tasks.values()):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self.scheduler.stop()
 
     # -- running ----------------------------------------------------------------------
     async def _run(self, job_id: str) -> None:
-        async with self._slot:
-            try:
-                await self._process(job_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the job fails as a whole only when the runtime cannot go on
-                log.exception("ingestion job %s failed", job_id)
-                message = (
-                    error.message
-                    if isinstance(error, DirigentError)
-                    else (f"the job stopped on an unexpected {type(error).__name__}; see the runtime log")
-                )
-                await self._finish(job_id, "failed", message)
+        """Run a job this process claimed (the scheduler calls it)."""
+        try:
+            await self._process(job_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the job fails as a whole only when the runtime cannot go on
+            log.exception("ingestion job %s failed", job_id)
+            message = (
+                error.message
+                if isinstance(error, DirigentError)
+                else (f"the job stopped on an unexpected {type(error).__name__}; see the runtime log")
+            )
+            await self._finish(job_id, "failed", message)
+        finally:
+            self._index_of.pop(job_id, None)
 
     async def _process(self, job_id: str) -> None:
         service = self.service
-        async with service.db.write() as session:
+        async with service.db.read() as session:
             job = await session.get(IngestionJob, job_id)
-            if job is None or job.status not in ACTIVE:
+            if job is None or job.status != "running" or job.worker_id != self.worker_id:
                 return
             index = await session.get(KnowledgeIndex, job.index_id)
             if index is None:
                 return
-            job.status, job.started_at = "running", job.started_at or utcnow()
+        self._index_of[job_id] = index.id
         backend = await service.backends.get(index)
         directory = self.spool_root / job_id
         progress = _Progress(self, job)
@@ -360,9 +390,14 @@ class IngestionJobs:
                 and sorted(existing.labels) == labels
             ):
                 return {"status": "unchanged", "chunks": existing.chunk_count, "document_id": existing.id}
-            max_bytes = self.service.config.max_file_bytes
-            extracted = await asyncio.to_thread(extract, name, data, max_bytes=max_bytes)
-            chunks = chunk_sections(extracted.sections, ChunkingSettings.model_validate(index.chunking or {}))
+            # In a worker process, within the limits (a refusal is a FileRejected).
+            media_type, chunks = await self.pool.extract(
+                name,
+                path,
+                max_bytes=self.service.config.max_file_bytes,
+                chunking=ChunkingSettings.model_validate(index.chunking or {}).model_dump(),
+                limits=self.limits,
+            )
         except asyncio.CancelledError:
             raise
         except Exception as error:  # handed to the loop, which records it on the file
@@ -382,7 +417,7 @@ class IngestionJobs:
             "labels": labels,
             "content_hash": content_hash,
             "size": len(data),
-            "media_type": extracted.media_type,
+            "media_type": media_type,
             "replaces": existing is not None,
         }
 
@@ -536,7 +571,7 @@ def _fail(entry: dict[str, Any], error: Exception, job_id: str) -> None:
     if entry.get("status") == "failed":
         return
     if isinstance(error, DirigentError):  # a FileRejected, or the backend refused this file
-        entry.update(status="failed", error=error.message, code=error.code)
+        entry.update(status="failed", error=error.message, code=error.code, params=dict(error.extra) or None)
     else:
         log.error("indexing %s in job %s failed", entry["name"], job_id, exc_info=error)
         entry.update(

@@ -1,4 +1,5 @@
-"""ORM models of the knowledge domain (tables created by migration 0002_knowledge).
+"""ORM models of the knowledge domain (tables created by migration 0002_knowledge; the
+job's claim columns by 0011_ingest_bounds).
 
 The chunks themselves live in the index's backend (the embedded store's directory, or
 Marqo); these tables hold what the API lists and what ingestion needs to decide:
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from runtime.db.models import Base, UTCDateTime, new_id, utcnow
@@ -60,9 +61,15 @@ class KnowledgeDocument(Base):
 class IngestionJob(Base):
     """An upload being indexed. `files` holds one entry per file:
     `{"name", "size", "status": queued|running|indexed|unchanged|failed, "chunks", "error", "code",
-    "document_id"}`; the counters are kept in step for cheap progress reads."""
+    "document_id", "params"}`; the counters are kept in step for cheap progress reads.
+
+    A job is run by the process that claimed it (`worker_id`, compare-and-set from
+    `queued`, or from `running` once its `heartbeat_at` is older than the orphan timeout);
+    `claimed_at` is when a process last took it, which the scheduler reads as "when its
+    workspace was last served" (`scheduler.py`)."""
 
     __tablename__ = "knowledge_jobs"
+    __table_args__ = (Index("ix_knowledge_jobs_status_created", "status", "created_at"),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     index_id: Mapped[str] = mapped_column(ForeignKey("knowledge_indexes.id", ondelete="CASCADE"), index=True)
     # queued | running | succeeded (every file indexed or unchanged) | completed_with_errors | failed
@@ -78,3 +85,6 @@ class IngestionJob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    worker_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -31,7 +31,8 @@ from runtime.errors import BadRequest, Conflict, DirigentError, NotFound
 from runtime.knowledge.backends import Backends
 from runtime.knowledge.chunking import ChunkingSettings
 from runtime.knowledge.embedding import DEFAULT_MODEL
-from runtime.knowledge.models import KnowledgeDocument, KnowledgeIndex, iso
+from runtime.knowledge.limits import IngestLimits
+from runtime.knowledge.models import IngestionJob, KnowledgeDocument, KnowledgeIndex, iso
 from runtime.knowledge.store import Hit
 from runtime.policy import resources
 from runtime.policy.authorizer import Authorizer
@@ -66,6 +67,15 @@ class KnowledgeSettings(BaseSettings):
     )
     marqo_model: str = Field("hf/multilingual-e5-small", description="Model of new Marqo indexes")
     marqo_timeout_s: float = Field(30.0, gt=0)
+    ingest_slots: int = Field(2, ge=1, description="Ingestion jobs one runtime process works on at once")
+    workspace_slots: int = Field(
+        1, ge=1, description="Ingestion jobs of one workspace that run at once (the others' go first)"
+    )
+    poll_s: float = Field(
+        2.0, gt=0, description="How often a process looks for queued ingestion jobs and beats their hearts"
+    )
+    # DIRIGENT_KNOWLEDGE_LIMIT_*: what one file may cost (runtime/knowledge/limits.py)
+    limits: IngestLimits = Field(default_factory=IngestLimits)
 
     @property
     def max_file_bytes(self) -> int:
@@ -79,7 +89,7 @@ def parse_labels(raw: Iterable[str] | str | None) -> list[str]:
     items = raw.split(",") if isinstance(raw, str) else list(raw)
     labels = sorted({item.strip().lower() for item in items if item and item.strip()})
     for label in labels:
-        if not LABEL.match(label):
+        if not LABEL.fullmatch(label):
             raise BadRequest(
                 f"'{label}' is not a label: 1-64 lowercase letters, digits and . _ : - "
                 f"(e.g. hr-confidential)",
@@ -157,17 +167,19 @@ class KnowledgeService:
         return lambda index: MarqoBackend(client, index)
 
     async def ensure_started(self) -> None:
-        """Resume ingestion jobs a stopped process left behind (once, on first use)."""
+        """Start claiming ingestion jobs, those a stopped process left behind too (on
+        start of the runtime, or on first use)."""
         if self._started:
             return
         async with self._start_lock:
             if not self._started:
                 self._started = True
                 private_directory(self.root)  # indexes and uploads: readable by the runtime only
-                await self.jobs.resume_pending()
+                self.jobs.start()
 
     async def close(self) -> None:
         await self.jobs.stop()
+        self._started = False
         await self.backends.close()
 
     # -- views and lookups ------------------------------------------------------------
@@ -215,7 +227,7 @@ class KnowledgeService:
         chunking: dict[str, Any] | None = None,
         labels: Iterable[str] = (),
     ) -> dict[str, Any]:
-        if not INDEX_NAME.match(name or ""):
+        if not INDEX_NAME.fullmatch(name or ""):
             raise BadRequest(
                 f"'{name}' is not an index name: 1-64 lowercase letters, digits, - and _ "
                 f'(flows refer to it, e.g. "index": "offers")',
@@ -347,6 +359,11 @@ class KnowledgeService:
     async def delete_index(self, actor: Actor, index_id: str) -> None:
         async with self.db.write() as session:
             index, _ = await self.get_index(session, actor, index_id, "manage")
+            job_ids = list(
+                (
+                    await session.execute(select(IngestionJob.id).where(IngestionJob.index_id == index_id))
+                ).scalars()
+            )
             await session.delete(index)
             await audit(
                 session,
@@ -356,7 +373,7 @@ class KnowledgeService:
                 resource_id=index_id,
                 detail={"name": index.name},
             )
-        await self.jobs.cancel_for_index(index_id)
+        await self.jobs.cancel_for_index(index_id, job_ids)
         backend = await self.backends.forget(index_id)
         if backend is None:
             try:

@@ -42,6 +42,8 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 64
 # Rebuild the graph when this share of its vectors are tombstones.
 COMPACT_TOMBSTONE_SHARE = 0.3
+# The write-ahead log may grow to this between checkpoints while a job writes.
+WAL_KEEP_BYTES = 16 * 1024 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -141,6 +143,8 @@ class EmbeddedStore:
         )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # After SQLite's own checkpoints, the log is cut back to this (it never shrinks else).
+        self._db.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
         self._db.executescript(_SCHEMA)
         stored = self._meta("dimension")
         if stored is None:
@@ -236,6 +240,22 @@ class EmbeddedStore:
             return np.zeros((0, self.dimension), dtype=np.float32)
         flat = faiss.rev_swig_ptr(storage.get_xb(), count * self.dimension)
         return np.asarray(flat).reshape(count, self.dimension)
+
+    def checkpoint(self, *, above_bytes: int = 0) -> None:
+        """Move the write-ahead log into the database file and cut the log to zero bytes
+        (only if it is larger than `above_bytes`).
+
+        SQLite checkpoints on its own every 1,000 pages, but it never shrinks the log,
+        which keeps the size of the largest transaction it ever held (one document's,
+        bounded by `max_document_bytes`, limits.py). Called after each batch of documents
+        with `WAL_KEEP_BYTES` — a checkpoint costs two fsyncs (~15 ms), too much for every
+        small file — and at the end of each job without.
+        """
+        wal = self.directory / "chunks.sqlite-wal"
+        with self._lock:
+            if above_bytes and (not wal.exists() or wal.stat().st_size <= above_bytes):
+                return
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def save(self) -> None:
         """Write the graph to disk (atomically); SQLite is always current."""

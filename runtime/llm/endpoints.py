@@ -48,6 +48,7 @@ from runtime.llm.client import (
     origin,
 )
 from runtime.llm.schemas import (
+    HTTP_URL,
     EndpointTestResult,
     EndpointTestSummary,
     ModelEndpointCreate,
@@ -396,6 +397,7 @@ def _checked_base_url(base_url: str) -> str:
             code="invalid_endpoint",
             reason="not_a_url",
             base_url=base_url,
+            field="base_url",
         ) from None
     if parts.scheme not in ("http", "https"):
         raise BadRequest(
@@ -403,6 +405,7 @@ def _checked_base_url(base_url: str) -> str:
             code="invalid_endpoint",
             reason="scheme",
             base_url=base_url,
+            field="base_url",
         )
     if not parts.hostname:
         raise BadRequest(
@@ -410,6 +413,7 @@ def _checked_base_url(base_url: str) -> str:
             code="invalid_endpoint",
             reason="no_host",
             base_url=base_url,
+            field="base_url",
         )
     if "@" in parts.netloc:
         raise BadRequest(
@@ -417,6 +421,7 @@ def _checked_base_url(base_url: str) -> str:
             code="invalid_endpoint",
             reason="credentials",
             base_url=base_url,
+            field="base_url",
         )
     if parts.query or parts.fragment:
         raise BadRequest(
@@ -424,6 +429,15 @@ def _checked_base_url(base_url: str) -> str:
             code="invalid_endpoint",
             reason="query",
             base_url=base_url,
+            field="base_url",
+        )
+    if not HTTP_URL.fullmatch(url):  # what the OpenAPI documents (a port 1-65535, printable ASCII)
+        raise BadRequest(
+            "base_url must be an http:// or https:// URL with a host, e.g. http://tgi.intern:8080",
+            code="invalid_endpoint",
+            reason="pattern",
+            base_url=base_url,
+            field="base_url",
         )
     return url.rstrip("/")
 

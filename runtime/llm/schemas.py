@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from runtime.api.schemas import Body
+from runtime.api.schemas import Body, documented_pattern
 
 ENDPOINT_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
+# A base URL of an LLM server: http(s), a host name, IPv4 or [IPv6] address, a port (1-65535), a
+# path of printable ASCII without ? and # (the same in Python's and ECMAScript's regexes).
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+HTTP_URL = re.compile(rf"^https?://([A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(:{_PORT})?(/[!\"$->@-~]*)?$")
+
 FailureReason = Literal[
     "not_allowed", "unreachable", "timeout", "unauthorized", "not_found", "server_error", "bad_response"
 ]
@@ -20,6 +26,7 @@ class ModelEndpointCreate(Body):
         ...,
         min_length=1,
         max_length=500,
+        json_schema_extra=documented_pattern(HTTP_URL),
         description="The server's root, e.g. http://tgi:80 or http://vllm:8000/v1",
     )
     model: str = Field("tgi", min_length=1, max_length=200, description="Model id sent to the server")
@@ -32,7 +39,9 @@ class ModelEndpointCreate(Body):
 
 
 class ModelEndpointPatch(Body):
-    base_url: str | None = Field(None, min_length=1, max_length=500)
+    base_url: str | None = Field(
+        None, min_length=1, max_length=500, json_schema_extra=documented_pattern(HTTP_URL)
+    )
     model: str | None = Field(None, min_length=1, max_length=200)
     api_key: str | None = Field(
         None, min_length=1, max_length=4096, description="A new key; null removes it; left out: kept"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, get
-from litestar.params import FromQuery
+from litestar.params import FromQuery, QueryParameter
 from sqlalchemy import select
 
 from runtime.api.deps import Caller, Rt
@@ -25,7 +25,10 @@ class MonitoringController(Controller):
         self,
         rt: Rt,
         actor: Caller,
-        workspace: FromQuery[str | None] = None,
+        # Documented as required; its absence is answered here, as `workspace_required`.
+        workspace: Annotated[
+            str | None, QueryParameter(required=True, description="The workspace's slug")
+        ] = None,
         since: FromQuery[str | None] = None,
         until: FromQuery[str | None] = None,
         flow: FromQuery[str | None] = None,

@@ -3,7 +3,8 @@
 since, until   ISO dates (`2026-11-01`) or date-times (`2026-11-01T08:00:00Z`; without
                a zone: UTC). A date as `since` means from its midnight, as `until`
                through its end (inclusive). Defaults: `until` now, `since` the midnight
-               that makes 30 days. At most 366 days.
+               that makes 30 days. At most 366 days, between 1970-01-01 and 2999-12-31
+               (`runtime.api.params.in_supported_range`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from runtime.api.params import in_supported_range
 from runtime.errors import BadRequest
 
 DEFAULT_DAYS = 30
@@ -38,8 +40,8 @@ def _parse(name: str, raw: str, *, end_of_day: bool) -> datetime:
     text = raw.strip()
     try:
         if len(text) == 10:  # a date: YYYY-MM-DD
-            day = date.fromisoformat(text)
-            return _midnight(day + timedelta(days=1)) if end_of_day else _midnight(day)
+            start = in_supported_range(name, raw, _midnight(date.fromisoformat(text)))
+            return start + timedelta(days=1) if end_of_day else start
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise BadRequest(
@@ -48,7 +50,7 @@ def _parse(name: str, raw: str, *, end_of_day: bool) -> datetime:
             field=name,
             value=raw,
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return in_supported_range(name, raw, moment)
 
 
 def parse_moment(name: str, raw: str, *, end_of_day: bool) -> datetime:

@@ -21,6 +21,7 @@ from litestar.response import ServerSentEvent
 from sqlalchemy import select, tuple_
 
 from runtime.api.deps import Caller, Rt, iso
+from runtime.api.params import MAX_RUNS_PAGE, RunsPageLimit, VersionNumber
 from runtime.api.schemas import RunRequest, TestRunRequest
 from runtime.context import Runtime
 from runtime.db.models import Flow, FlowVersion, Run, Workspace
@@ -37,7 +38,6 @@ from runtime.runs.viewer import audit_read_of_others
 from runtime.runs.views import load_run_json, run_as_json
 
 TERMINAL_OR_WAITING = ("succeeded", "failed", "cancelled", "expired", "waiting")
-MAX_RUNS_PAGE = 500
 IdempotencyKeyHeader = Annotated[
     str | None, HeaderParameter(name=admission.HEADER, description=admission.HEADER_DESCRIPTION)
 ]
@@ -181,7 +181,7 @@ class RunController(Controller):
                     )
         return result
 
-    @post("/assistants/{slug:str}/runs")
+    @post("/assistants/{slug:str}/runs", status_code=200)
     async def invoke(
         self,
         rt: Rt,
@@ -253,13 +253,13 @@ class RunController(Controller):
             idempotency=idempotency,
         )
 
-    @post("/flows/{flow_id:str}/versions/{number:int}/runs")
+    @post("/flows/{flow_id:str}/versions/{number:int}/runs", status_code=200)
     async def test_run(
         self,
         rt: Rt,
         actor: Caller,
         flow_id: FromPath[str],
-        number: FromPath[int],
+        number: VersionNumber,
         data: JSONBody[TestRunRequest],
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Any:
@@ -298,7 +298,7 @@ class RunController(Controller):
         rt: Rt,
         actor: Caller,
         flow_id: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
+        limit: RunsPageLimit = 50,
         before: FromQuery[str | None] = None,
     ) -> Response[list[dict[str, Any]]]:
         """Runs the caller may read, newest first (the policy's rule as a SQL filter).

@@ -8,6 +8,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
 from runtime.api.deps import Caller, Rt
+from runtime.api.params import VersionNumber
 from runtime.api.schemas import TestCasesRequest
 from runtime.testing import service
 
@@ -23,7 +24,7 @@ class TestReportController(Controller):
         rt: Rt,
         actor: Caller,
         flow_id: FromPath[str],
-        number: FromPath[int],
+        number: VersionNumber,
         data: JSONBody[TestCasesRequest | None] = None,
     ) -> dict[str, Any]:
         """Run every test case of the version; `{"live": true}` lets unfixed llm nodes call the LLM.
@@ -34,7 +35,7 @@ class TestReportController(Controller):
 
     @get("/flows/{flow_id:str}/versions/{number:int}/test-reports")
     async def list_reports(
-        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
+        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: VersionNumber
     ) -> list[dict[str, Any]]:
         """The version's test reports, newest first."""
         return await service.list_reports(rt, actor, flow_id, number)

@@ -174,7 +174,7 @@ async def remove_role(
 async def get_or_create_workspace(
     session: AsyncSession, slug: str, name: str | None = None, *, actor: str | None = None
 ) -> Workspace:
-    if not SLUG.match(slug):
+    if not SLUG.fullmatch(slug):
         raise BadRequest(
             f"'{slug}' is not a workspace slug: lowercase letters, digits and -",
             code="invalid_workspace_slug",
@@ -210,7 +210,7 @@ async def add_user(
 ) -> User:
     """Create a user (or give an existing one another role). Workspace roles need a workspace.
     `email`, when given, is where notifications are mailed (it replaces an earlier one)."""
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):
         raise BadRequest(
             f"'{username}' is not a username: letters, digits and _ . @ - (max 64)",
             code="invalid_username",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from studio.i18n import translate
+from studio.i18n import has_text, translate
 
 JOB_ACTIVE = ("queued", "running")
 FILE_ACTIVE = ("queued", "running")
@@ -17,7 +17,10 @@ FILE_ERROR_CODES = (
     "corrupt_file",
     "protected_file",
     "duplicate_name",
+    "extraction_failed",
 )
+# Limits whose numbers are bytes (shown in MB); the others are counts or seconds.
+BYTE_LIMITS = ("decompressed_bytes", "document_bytes")
 
 
 def size_text(size: Any) -> str:
@@ -60,9 +63,41 @@ def document_row(document: dict[str, Any], lang: str) -> dict[str, str]:
     }
 
 
+def number_text(value: Any, lang: str, *, as_bytes: bool = False) -> str:
+    """`100000` as "100.000" (German) or "100,000"; bytes as whole megabytes."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "?"
+    if as_bytes:
+        return f"{number_text(round(number / (1024 * 1024)), lang)} MB"
+    text = f"{round(number):,}"
+    return text.replace(",", ".") if lang == "de" else text
+
+
+def too_complex(params: dict[str, Any], lang: str) -> str:
+    """A refusal by one of ingestion's limits (`file_too_complex`), with its numbers."""
+    limit = str(params.get("limit") or "")
+    key = f"file_too_complex_{limit}"
+    as_bytes = limit in BYTE_LIMITS
+    text = (
+        translate(
+            key,
+            lang,
+            value=number_text(params.get("value"), lang, as_bytes=as_bytes),
+            maximum=number_text(params.get("maximum"), lang, as_bytes=as_bytes),
+        )
+        if has_text(key)
+        else translate("file_error_file_too_complex", lang)
+    )
+    return f"{text} {translate('file_too_complex_advice', lang)}"
+
+
 def file_error(entry: dict[str, Any], lang: str) -> str:
     """Why a file of an upload was not indexed, in words."""
     code = str(entry.get("code") or "")
+    if code == "file_too_complex":
+        return too_complex(dict(entry.get("params") or {}), lang)
     if code in FILE_ERROR_CODES:
         return translate(f"file_error_{code}", lang)
     message = str(entry.get("error") or code or "")

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "studio"))
 
 from studio.api import RuntimeClient
 
-from studio import audit_view, connection_forms, knowledge_view, monitoring_view
+from studio import audit_view, connection_forms, i18n, knowledge_view, monitoring_view
 
 
 def _client(handler: object) -> RuntimeClient:
@@ -292,3 +292,34 @@ async def test_signing_out_ends_the_session_in_the_runtime() -> None:
 
     await _client(handler).logout()
     assert seen == [("POST", "/api/auth/logout", "Bearer token-1")]
+
+
+def test_a_file_over_an_ingestion_limit_is_explained_with_its_numbers() -> None:
+    from runtime.knowledge.limits import LIMIT_SENTENCES
+
+    # Every limit the runtime can name has its own sentence in both languages.
+    for limit in LIMIT_SENTENCES:
+        assert i18n.has_text(f"file_too_complex_{limit}"), limit
+
+    def error(params: dict[str, object], lang: str) -> str:
+        entry = {
+            "name": "x",
+            "status": "failed",
+            "code": "file_too_complex",
+            "error": "...",
+            "params": params,
+        }
+        return knowledge_view.file_rows({"files": [entry]}, lang)[0]["error"]
+
+    pages = {"limit": "pages", "maximum": 2000, "value": 3000}
+    assert error(pages, "de").startswith("Das PDF hat 3.000 Seiten; erlaubt sind höchstens 2.000.")
+    assert error(pages, "en").startswith("The PDF has 3,000 pages; at most 2,000 are allowed.")
+    assert error(pages, "de").endswith("fragen Sie die Administration nach der Grenze.")
+    bomb = {"limit": "decompressed_bytes", "maximum": 256 * 1024 * 1024, "value": 1024**3}
+    assert "entpackt 1.024 MB groß; erlaubt sind höchstens 256 MB" in error(bomb, "de")
+    assert "more than 512 levels" in error({"limit": "nesting_depth", "maximum": 512, "value": None}, "en")
+    assert error({"limit": "unheard_of"}, "de").startswith("Die Datei ist zu komplex")
+    crashed = {"name": "y", "status": "failed", "code": "extraction_failed", "error": "worker ended"}
+    assert knowledge_view.file_rows({"files": [crashed]}, "de")[0]["error"].startswith(
+        "Das Lesen der Datei brach"
+    )

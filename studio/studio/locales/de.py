@@ -397,6 +397,43 @@ TEXTS: dict[str, str] = {
     "file_error_protected_file": "Die Datei ist passwortgeschützt. Bitte laden Sie sie ohne Passwort hoch.",
     "file_error_duplicate_name": "Eine andere Datei dieses Uploads heißt genauso; nur die erste wird aufgenommen.",
     "file_error_other": "Nicht aufgenommen: {message}",
+    # -- a file over a limit of ingestion (runtime/knowledge/limits.py): code file_too_complex,
+    #    one text per limit; {value} and {maximum} come formatted in the page's language.
+    "file_error_file_too_complex": "Die Datei ist zu komplex, um sie aufzunehmen.",
+    "file_too_complex_nesting_depth": (
+        "Die Datei ist zu tief verschachtelt: mehr als {maximum} Ebenen von Elementen ineinander."
+    ),
+    "file_too_complex_elements": "Die Datei hat zu viele HTML-Elemente: mehr als {maximum}.",
+    "file_too_complex_paragraphs": "Das Word-Dokument hat zu viele Absätze: mehr als {maximum}.",
+    "file_too_complex_zip_entries": (
+        "Das Word-Dokument enthält {value} gepackte Dateien; erlaubt sind höchstens {maximum}."
+    ),
+    "file_too_complex_decompressed_bytes": (
+        "Das Word-Dokument ist entpackt {value} groß; erlaubt sind höchstens {maximum}."
+    ),
+    "file_too_complex_pages": "Das PDF hat {value} Seiten; erlaubt sind höchstens {maximum}.",
+    "file_too_complex_pdf_structure": (
+        "Das PDF überschreitet eine Sicherheitsgrenze des PDF-Lesers (etwa einen riesigen gepackten Inhalt)."
+    ),
+    "file_too_complex_header_chars": (
+        "Eine Kopfzeile der E-Mail ist {value} Zeichen lang; erlaubt sind höchstens {maximum}."
+    ),
+    "file_too_complex_email_headers": "Die E-Mail hat mehr als {maximum} Kopfzeilen.",
+    "file_too_complex_mime_parts": "Die E-Mail hat mehr als {maximum} Teile (Inhalte und Anhänge).",
+    "file_too_complex_text_chars": (
+        "Die Datei enthält {value} Zeichen Text; erlaubt sind höchstens {maximum}."
+    ),
+    "file_too_complex_chunks": "Die Datei ergäbe mehr als {maximum} Abschnitte.",
+    "file_too_complex_document_bytes": (
+        "Die Abschnitte der Datei wären {value} groß; erlaubt sind höchstens {maximum}."
+    ),
+    "file_too_complex_cpu_seconds": "Das Lesen der Datei brauchte mehr als {maximum} Sekunden Rechenzeit.",
+    "file_too_complex_memory_mb": "Das Lesen der Datei brauchte mehr als {maximum} MB Arbeitsspeicher.",
+    "file_too_complex_timeout_s": "Das Lesen der Datei dauerte länger als {maximum} Sekunden.",
+    "file_too_complex_advice": (
+        "Teilen Sie sie in kleinere Dateien auf oder fragen Sie die Administration nach der Grenze."
+    ),
+    "file_error_extraction_failed": "Das Lesen der Datei brach unerwartet ab; vielleicht ist sie beschädigt.",
     "documents_title": "Dokumente",
     "documents_empty": "Dieser Index enthält noch keine Dokumente.",
     "documents_empty_manage": "Noch keine Dokumente – laden Sie oben die ersten hoch.",

@@ -394,6 +394,37 @@ TEXTS: dict[str, str] = {
     "file_error_protected_file": "The file is password-protected. Please upload it without a password.",
     "file_error_duplicate_name": "Another file of this upload has the same name; only the first is indexed.",
     "file_error_other": "Not indexed: {message}",
+    # -- a file over a limit of ingestion (runtime/knowledge/limits.py): code file_too_complex,
+    #    one text per limit; {value} and {maximum} come formatted in the page's language.
+    "file_error_file_too_complex": "The file is too complex to be indexed.",
+    "file_too_complex_nesting_depth": (
+        "The file is nested too deeply: more than {maximum} levels of elements inside each other."
+    ),
+    "file_too_complex_elements": "The file has too many HTML elements: more than {maximum}.",
+    "file_too_complex_paragraphs": "The Word file has too many paragraphs: more than {maximum}.",
+    "file_too_complex_zip_entries": "The Word file packs {value} files; at most {maximum} are allowed.",
+    "file_too_complex_decompressed_bytes": "The Word file unpacks to {value}; at most {maximum} are allowed.",
+    "file_too_complex_pages": "The PDF has {value} pages; at most {maximum} are allowed.",
+    "file_too_complex_pdf_structure": (
+        "The PDF exceeds a safety limit of the PDF reader (such as a huge packed content)."
+    ),
+    "file_too_complex_header_chars": (
+        "An e-mail header is {value} characters long; at most {maximum} are allowed."
+    ),
+    "file_too_complex_email_headers": "The e-mail has more than {maximum} header lines.",
+    "file_too_complex_mime_parts": "The e-mail has more than {maximum} parts (bodies and attachments).",
+    "file_too_complex_text_chars": (
+        "The file holds {value} characters of text; at most {maximum} are allowed."
+    ),
+    "file_too_complex_chunks": "The file would make more than {maximum} passages.",
+    "file_too_complex_document_bytes": (
+        "The file's passages would take {value}; at most {maximum} are allowed."
+    ),
+    "file_too_complex_cpu_seconds": "Reading the file took more than {maximum} seconds of CPU time.",
+    "file_too_complex_memory_mb": "Reading the file needed more than {maximum} MB of memory.",
+    "file_too_complex_timeout_s": "Reading the file took longer than {maximum} seconds.",
+    "file_too_complex_advice": "Split it into smaller files or ask your administrators about the limit.",
+    "file_error_extraction_failed": "Reading the file stopped unexpectedly; it may be damaged.",
     "documents_title": "Documents",
     "documents_empty": "This index holds no documents yet.",
     "documents_empty_manage": "No documents yet – upload the first ones above.",

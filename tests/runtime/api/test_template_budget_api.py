@@ -127,6 +127,7 @@ async def _watch_each(app: App, hostiles: list[Hostile]) -> dict[str, Watched]:
     return watched
 
 
+@pytest.mark.timing  # /health within 0.5 s: not beside other tests on 2 cores
 async def test_health_answers_while_the_budget_refuses_each_hostile_template(watch: Any) -> None:
     async with watch() as app:
         watched = await _watch_each(app, HOSTILE_TEMPLATES)
@@ -140,6 +141,7 @@ async def test_health_answers_while_the_budget_refuses_each_hostile_template(wat
         assert result.run_s < 10, (hostile.name, result.run_s)
 
 
+@pytest.mark.timing  # /health within 0.5 s: not beside other tests on 2 cores
 @pytest.mark.slow
 async def test_health_answers_while_a_worker_renders_each_hostile_template_up_to_its_hard_stop(
     watch: Any,
@@ -160,3 +162,50 @@ async def test_health_answers_while_a_worker_renders_each_hostile_template_up_to
     # Most of them keep their worker busy for a good part of a second: /health was asked
     # (and answered) several times while they ran.
     assert busy >= len(HOSTILE_TEMPLATES) // 2, {name: result.during_run for name, result in watched.items()}
+
+
+# -- validating big templates ----------------------------------------------------------------
+def _big_template(characters: int) -> str:
+    """A template that only the parser can read (filters, conditions), `characters` long."""
+    piece = "{% if inputs.name %}{{ inputs.name|upper|trim }}{% endif %} "
+    return (piece * (characters // len(piece) + 1))[:characters].rsplit("{%", 1)[0]
+
+
+async def test_a_template_too_long_to_write_by_hand_is_refused_before_it_is_parsed(watch: Any) -> None:
+    async with watch() as app:
+        response = await asyncio.to_thread(
+            app._send, "POST", "/api/flows/validate", {"document": template_flow("x" * 100_001)}
+        )
+    assert response.status_code == 200, response.text
+    problems = [error for error in response.json()["errors"] if error["field"] == "config.template"]
+    assert problems and "100,001 characters; at most 100,000" in problems[0]["message"], problems
+
+
+async def test_health_answers_while_a_document_full_of_big_templates_is_validated(watch: Any) -> None:
+    """Parsing ~0.9 MB of Jinja takes seconds of CPU: before, on the event loop, so /health
+    waited for all of it. Compared relative to the validation's own duration, so that a
+    busy machine (slower at both) does not decide the outcome."""
+    document = template_flow(_big_template(90_000))
+    greet = next(node for node in document["nodes"] if node["type"] == "template")
+    for number in range(9):  # ten template nodes in a row, each with its own big template
+        clone = {**greet, "id": f"greet{number}", "config": {"template": _big_template(90_000 - number)}}
+        document["nodes"].append(clone)
+    async with watch() as app:
+        began = time.perf_counter()
+        validating = asyncio.ensure_future(
+            asyncio.to_thread(app._send, "POST", "/api/flows/validate", {"document": document})
+        )
+        health_s = []
+        while not validating.done():
+            asked = time.perf_counter()
+            health = await asyncio.to_thread(app._send, "GET", "/health", token=False)
+            assert health.status_code == 200, health.text
+            health_s.append(time.perf_counter() - asked)
+            await asyncio.sleep(0.02)
+        response = await validating
+        took = time.perf_counter() - began
+    assert response.status_code == 200, response.text
+    # /health was answered again and again while the document was checked, each time in a
+    # small part of the validation's duration (on the event loop: one answer, after it all).
+    assert len(health_s) >= 3, (health_s, took)
+    assert max(health_s) < took / 3, (health_s, took)

@@ -141,8 +141,13 @@ async def test_the_board_reads_what_a_version_uses(sc: Scenario) -> None:
         "nodes": ["sort"],
     }
 
-    # A registered endpoint shows its host and served model, never its URL (it may hold a password).
-    endpoint = {"name": "klein", "base_url": "http://modell:geheim@llm.intern:8080", "model": "mistral-7b"}
+    # A registered endpoint shows its host and served model, never its URL or its key.
+    endpoint = {
+        "name": "klein",
+        "base_url": "http://llm.intern:8080",
+        "model": "mistral-7b",
+        "api_key": "geheim-schluessel",
+    }
     expect(await sc.as_("admin").post("/api/model-endpoints", json=endpoint), 201)
     uses = expect(await sc.as_("board1").get(path), 200)
     klein = next(item for item in uses["models"] if item["name"] == "klein")

@@ -64,6 +64,31 @@ def test_bad_ranges_are_refused(
 
 
 @pytest.mark.parametrize(
+    ("since", "until", "field"),
+    [
+        ("0001-01-01", "9999-12-31", "until"),  # the day after 9999-12-31 does not exist
+        ("9999-12-01", "9999-12-31", "until"),
+        (None, "0001-01-05", "until"),  # the default start would be in the year 0
+        ("0001-01-01T00:00:00+01:00", "2026-11-01", "since"),  # in UTC: the year 0
+        ("2026-11-01", "9999-12-31T23:59:59-05:00", "until"),  # in UTC: the year 10000
+        ("1969-12-31", "1970-01-02", "since"),
+        ("2999-12-31", "3000-01-01", "until"),
+    ],
+)
+def test_times_outside_1970_to_2999_are_refused(since: str | None, until: str, field: str) -> None:
+    with pytest.raises(BadRequest) as raised:
+        parse_period(since, until, now=NOW)
+    assert raised.value.code == "time_out_of_range" and raised.value.extra["field"] == field
+    assert "between 1970-01-01 and 2999-12-31" in raised.value.message
+
+
+def test_the_first_and_last_days_that_are_allowed() -> None:
+    assert len(parse_period("1970-01-01", "1970-01-31", now=NOW).days) == 31
+    last = parse_period("2999-12-01", "2999-12-31", now=NOW)
+    assert last.until == utc(3000, 1, 1) and len(last.days) == 31
+
+
+@pytest.mark.parametrize(
     ("values", "q", "expected"),
     [
         ([], 0.5, None),
