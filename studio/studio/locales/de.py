@@ -20,6 +20,8 @@ and `COMMON_FIELDS` (titles and descriptions of config fields).
 
 from __future__ import annotations
 
+from studio.locales.codes_de import CODE_TEXTS
+
 TEXTS: dict[str, str] = {
     # ============================================================================================
     # Labels and messages of the pages
@@ -1110,6 +1112,8 @@ TEXTS: dict[str, str] = {
     "notification.task_overdue": "Nicht rechtzeitig entschieden und abgelaufen: {title}",
     "notification_unknown": "Neue Benachrichtigung",
     "notification_comment": "Begründung: {comment}",
+    # The runtime's codes (error.<code>), one module of their own: `codes_de.py`.
+    **CODE_TEXTS,
 }
 
 # == config fields in German (English shows the node's JSON schema) ==========================

@@ -17,6 +17,8 @@ Keys (identical in both languages; `tests/studio/test_catalog.py` checks that, a
 
 from __future__ import annotations
 
+from studio.locales.codes_en import CODE_TEXTS
+
 TEXTS: dict[str, str] = {
     # ============================================================================================
     # Labels and messages of the pages
@@ -1101,4 +1103,6 @@ TEXTS: dict[str, str] = {
     "notification.task_overdue": "Not decided in time, expired: {title}",
     "notification_unknown": "New notification",
     "notification_comment": "Reason: {comment}",
+    # The runtime's codes (error.<code>), one module of their own: `codes_en.py`.
+    **CODE_TEXTS,
 }
