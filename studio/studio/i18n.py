@@ -10,9 +10,13 @@ catalog does not know gets a lead-in and the runtime's message, and is logged.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
 from studio.locales import de, en
+
+log = logging.getLogger("studio.i18n")
 
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "de"
@@ -96,15 +100,83 @@ STATUS_LEADS = {
 }
 
 
-def describe_error(code: str, message: str, status: int, lang: str = DEFAULT_LANGUAGE) -> str:
-    """A runtime error as a sentence for people: never a stack trace, never just a code."""
-    if has_text(f"error.{code}"):
-        return translate(f"error.{code}", lang)
-    if code == "forbidden" and message.startswith("four eyes"):
-        return f"{translate('lead.four_eyes', lang)}: {message.split(':', 1)[-1].strip()}"
+def describe_error(
+    code: str,
+    message: str,
+    status: int,
+    lang: str = DEFAULT_LANGUAGE,
+    params: Mapping[str, Any] | None = None,
+) -> str:
+    """A runtime error as a sentence for people: never a stack trace, never just a code.
+    `params` are the error's parameters (the answer's other fields, a problem's `params`)."""
+    known = describe(code, params or {}, lang)
+    if known is not None:
+        return known
+    log.warning("no text for the runtime's code %r (%s)", code, message)
     lead_key = code if has_text(f"lead.{code}") else STATUS_LEADS.get(status, "error")
     detail = message.strip() or code
-    return f"{translate(f'lead.{lead_key}', lang)}: {detail[:1].upper()}{detail[1:]}"
+    return f"{translate(f'lead.{lead_key}', lang)}: {detail[:1].upper()}{detail[1:]} ({code})"
+
+
+def describe_answer(code: str, message: str, status: int, body: Mapping[str, Any], lang: str) -> str:
+    """An error answer of the runtime (`{"error", "message", **params, "errors"?}`) as a
+    sentence, followed by its first problems (a body or the inputs that do not fit)."""
+    sentence = describe_error(code, message, status, lang, body)
+    problems = [problem for problem in body.get("errors") or [] if isinstance(problem, Mapping)]
+    said = []
+    for problem in problems[:3]:
+        text = describe_problem(problem, lang)
+        where = str(problem.get("field") or "")
+        said.append(f"{where}: {text}" if where else text)
+    return " ".join([sentence, *said]) if said else sentence
+
+
+def _shown(name: str, value: Any, lang: str) -> str:
+    """A parameter as the sentence shows it: run statuses in words, lists joined."""
+    if name in ("status", "expected", "state") and isinstance(value, str) and value in RUN_STATUSES:
+        return translate(f"run_status_{value}", lang)
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "" if value is None else str(value)
+
+
+def checked_text(params: Mapping[str, Any], lang: str) -> str:
+    """What a failed test check looked at: a flow output, or a step's field."""
+    if params.get("output"):
+        return translate("checked.output", lang, output=params["output"])
+    return translate("checked.step", lang, node=params.get("node") or "", field=params.get("field") or "")
+
+
+def describe(code: str, params: Mapping[str, Any], lang: str = DEFAULT_LANGUAGE) -> str | None:
+    """The catalog's sentence for a runtime code, its parameters filled in (the variant
+    `error.<code>.<reason>` when there is one); None for a code the catalog does not know."""
+    reason = params.get("reason")
+    key = f"error.{code}.{reason}" if reason and has_text(f"error.{code}.{reason}") else f"error.{code}"
+    if not has_text(key):
+        return None
+    values = {name: _shown(name, value, lang) for name, value in params.items()}
+    if "{checked}" not in catalog(lang)[key]:
+        return fill(key, lang, values)
+    said = fill(key, lang, {**values, "checked": checked_text(params, lang)})
+    return said[:1].upper() + said[1:]  # "output 'answer': ..." begins a sentence
+
+
+def describe_problem(problem: Mapping[str, Any], lang: str = DEFAULT_LANGUAGE) -> str:
+    """One problem (`{"code", "params", "message"}`: of a flow document, a test case, a
+    run's inputs, a request body, or a failed check) as a sentence; without a known code
+    the runtime's English message with its code."""
+    code = str(problem.get("code") or "")
+    params = problem.get("params")
+    known = describe(code, params if isinstance(params, Mapping) else {}, lang) if code else None
+    if known is not None:
+        return known
+    message = str(problem.get("message") or "")
+    if code:
+        log.warning("no text for the runtime's code %r (%s)", code, message)
+        return f"{message} ({code})" if message else code
+    return message
 
 
 def no_model_sentence(error: dict[str, Any], lang: str) -> str:
@@ -135,7 +207,7 @@ def describe_step_error(error: Any, lang: str = DEFAULT_LANGUAGE) -> str:
         label = translate(f"limit.{limit}", lang) if has_text(f"limit.{limit}") else limit
         value = error.get("limit_value")
         shown = f"{value:g}" if isinstance(value, float) else str(value)
-        return translate("error.template_budget_exceeded", lang, limit=label, value=shown)
+        return translate("error.template_budget_exceeded", lang, limit=label, limit_value=shown)
     if code:
-        return describe_error(code, str(error.get("message") or ""), 0, lang)
+        return describe_error(code, str(error.get("message") or ""), 0, lang, error)
     return str(error.get("message") or error)

@@ -1001,7 +1001,7 @@ TEXTS: dict[str, str] = {
     # Sessions, passwords and what the runtime refuses for safety's sake.
     "error.login_throttled": "Zu viele fehlgeschlagene Anmeldungen. Bitte warten Sie einige Minuten und versuchen Sie es dann erneut.",
     "error.wrong_password": "Das bisherige Passwort stimmt nicht.",
-    "error.weak_password": "Das neue Passwort ist zu kurz: Es braucht mindestens 8 Zeichen.",
+    "error.weak_password": "Das neue Passwort ist zu kurz: Es braucht mindestens {min_length} Zeichen.",
     "error.user_not_found": "Diese Person gibt es nicht.",
     "error.role_not_held": "Die Person hat diese Rolle nicht.",
     "error.endpoint_not_allowed": "Diese Adresse ist gesperrt. Interne Adressen gibt die Administration in DIRIGENT_EGRESS_ALLOW frei.",
@@ -1031,7 +1031,7 @@ TEXTS: dict[str, str] = {
     "error.side_effect_uncertain": "Ein unterbrochener Aufruf ist vielleicht schon beim Empfänger angekommen; er wird nicht blind wiederholt. Bitte beim Empfänger nachsehen.",
     # == tasks =================================================================================
     "error.payload_mismatch": "Der geänderte Inhalt passt nicht zu dieser Aufgabe (Felder und Art müssen gleich bleiben). Bitte laden Sie die Aufgaben neu.",
-    "error.payload_too_large": "Der geänderte Inhalt ist zu groß.",
+    "error.payload_too_large": "Die gesendeten Daten sind zu groß.",
     # == the working copy ======================================================================
     "error.draft_changed": "Die Arbeitskopie wurde inzwischen in einem anderen Tab oder von jemand anderem geändert.",
     "error.if_match_required": "Die Arbeitskopie kann nur mit ihrem aktuellen Stand (ETag) gespeichert werden.",
@@ -1053,7 +1053,7 @@ TEXTS: dict[str, str] = {
     "error.endpoint_in_use": "Freigegebene Versionen nutzen dieses Modell noch. Ändern Sie stattdessen die Adresse (der Name bleibt) oder ziehen Sie die Versionen zuerst zurück.",
     "error.invalid_endpoint": "Die Adresse des Servers ist ungültig: http(s)://rechner:port, ohne Benutzer, Passwort oder ?…",
     # == step errors with parameters (nodes/errors.py) ==============================================
-    "error.template_budget_exceeded": "Die Vorlage braucht mehr, als ihr Budget erlaubt: {limit} (höchstens {value}). Bitte vereinfachen Sie die Vorlage.",
+    "error.template_budget_exceeded": "Die Vorlage braucht mehr, als ihr Budget erlaubt: {limit} (höchstens {limit_value}). Bitte vereinfachen Sie die Vorlage.",
     # ============================================================================================
     # Lead-ins: a code without a sentence of its own, the runtime's message follows (lead.<code>)
     # ============================================================================================

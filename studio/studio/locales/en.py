@@ -992,7 +992,7 @@ TEXTS: dict[str, str] = {
     # Sessions, passwords and what the runtime refuses for safety's sake.
     "error.login_throttled": "Too many failed sign-ins. Please wait a few minutes, then try again.",
     "error.wrong_password": "The current password is wrong.",
-    "error.weak_password": "The new password is too short: it needs at least 8 characters.",
+    "error.weak_password": "The new password is too short: it needs at least {min_length} characters.",
     "error.user_not_found": "There is no such user.",
     "error.role_not_held": "The user does not hold this role.",
     "error.endpoint_not_allowed": "This address is blocked. Administrators allow internal addresses in DIRIGENT_EGRESS_ALLOW.",
@@ -1022,7 +1022,7 @@ TEXTS: dict[str, str] = {
     "error.side_effect_uncertain": "An interrupted call may already have reached its receiver; it is not repeated blindly. Please check with the receiver.",
     # == tasks =================================================================================
     "error.payload_mismatch": "The edited content does not fit this task (fields and kinds must stay the same). Please reload the tasks.",
-    "error.payload_too_large": "The edited content is too large.",
+    "error.payload_too_large": "What was sent is too large.",
     # == the working copy ======================================================================
     "error.draft_changed": "The working copy was changed in another tab or by someone else in the meantime.",
     "error.if_match_required": "The working copy can only be saved with its current state (ETag).",
@@ -1044,7 +1044,7 @@ TEXTS: dict[str, str] = {
     "error.endpoint_in_use": "Approved versions still use this model. Change its address instead (the name stays), or retire those versions first.",
     "error.invalid_endpoint": "The server address is not valid: http(s)://host:port, without user, password or ?…",
     # == step errors with parameters (nodes/errors.py) ==============================================
-    "error.template_budget_exceeded": "The template needs more than its budget allows: {limit} (at most {value}). Please simplify the template.",
+    "error.template_budget_exceeded": "The template needs more than its budget allows: {limit} (at most {limit_value}). Please simplify the template.",
     # ============================================================================================
     # Lead-ins: a code without a sentence of its own, the runtime's message follows (lead.<code>)
     # ============================================================================================

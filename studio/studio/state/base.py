@@ -15,7 +15,7 @@ import reflex as rx
 
 from studio import routes
 from studio.api import ApiError, RuntimeClient, SignedOut
-from studio.i18n import DEFAULT_LANGUAGE, LANGUAGES, describe_error, text_pair, translate
+from studio.i18n import DEFAULT_LANGUAGE, LANGUAGES, describe_answer, text_pair, translate
 
 TOKEN_MAX_AGE_S = 12 * 3600  # the runtime's default token lifetime (720 minutes)
 YEAR_S = 365 * 24 * 3600
@@ -78,7 +78,7 @@ class AppState(rx.State):
         return translate(key, self.lang, **values)
 
     def error_text(self, exc: ApiError) -> str:
-        return describe_error(exc.code, exc.message, exc.status, self.lang)
+        return describe_answer(exc.code, exc.message, exc.status, exc.body, self.lang)
 
     def on_error(self, exc: ApiError) -> list[Any]:
         """The events that answer a failed runtime call: sign-in again, or a toast in words."""
