@@ -46,3 +46,38 @@ def test_the_api_reads_the_catalog_of_the_chosen_language() -> None:
     assert i18n.text_pair("sign_in") == ("Anmelden", "Sign in")
     # An unknown key shows itself (a developer sees the slip) instead of failing the page.
     assert i18n.translate("no_such_key", "de") == "no_such_key"
+
+
+# -- the runtime's codes ------------------------------------------------------------------------
+def _served_codes(tmp_path: Path) -> list[dict[str, object]]:
+    """`GET /api/error-codes` of a real runtime: the list the studio has to cover."""
+    from litestar.testing import TestClient
+
+    from runtime.app import create_app
+    from runtime.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path / "data", jwt_secret="c" * 40), background=False)
+    with TestClient(app=app) as client:
+        answer = client.get("/api/error-codes")
+        assert answer.status_code == 200
+        return answer.json()  # type: ignore[no-any-return]
+
+
+def test_every_code_the_runtime_can_send_has_a_text_in_both_languages(tmp_path: Path) -> None:
+    """Issue 11: the list of codes comes from the runtime, and the studio says each of them,
+    naming only the code's parameters (a text with another placeholder would show a gap)."""
+    served = _served_codes(tmp_path)
+    assert len(served) > 200
+    missing, wrong = [], []
+    for entry in served:
+        code, params = str(entry["code"]), {str(name) for name in entry["params"]}  # type: ignore[attr-defined]
+        keys = [f"error.{code}"] if not entry["reasons"] else []
+        keys += [f"error.{code}.{reason}" for reason in entry["reasons"]]  # type: ignore[attr-defined]
+        for key in keys:
+            for texts in (de.TEXTS, en.TEXTS):
+                if key not in texts:
+                    missing.append(key)
+                elif _placeholders(texts[key]) - params - {"checked"}:
+                    wrong.append(f"{key}: {sorted(_placeholders(texts[key]) - params)}")
+    assert missing == []
+    assert wrong == []

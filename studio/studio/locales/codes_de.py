@@ -117,6 +117,8 @@ CODE_TEXTS: dict[str, str] = {
     "error.invalid_endpoint.credentials": "Die Adresse darf keinen Benutzer und kein Passwort enthalten; den Schlüssel bitte als API-Schlüssel angeben.",
     "error.invalid_endpoint.query": "Die Adresse darf kein ?… und kein #… enthalten.",
     "error.invalid_endpoint.pattern": "Die Adresse muss wie http://tgi.intern:8080 aussehen.",
+    "error.invalid_studio_url.scheme": "Die Adresse des Studios muss mit http:// oder https:// beginnen.",
+    "error.invalid_studio_url.query": "Die Adresse des Studios darf kein ?… und kein #… enthalten.",
     "error.default_endpoint_not_registered": "Das Modell „default“ kommt aus DIRIGENT_LLM_URL und wird dort geändert.",
     "error.endpoint_not_testable": "Das Sprachmodell dieser Laufzeit lässt sich hier nicht testen.",
     # -- starter templates and the audit trail --------------------------------------------------------

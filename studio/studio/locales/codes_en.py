@@ -101,6 +101,8 @@ CODE_TEXTS: dict[str, str] = {
     "error.invalid_endpoint.credentials": "The address must not contain a user or password; give the key as API key.",
     "error.invalid_endpoint.query": "The address must not have a ?… or #… part.",
     "error.invalid_endpoint.pattern": "The address must look like http://tgi.intern:8080.",
+    "error.invalid_studio_url.scheme": "The studio's address must start with http:// or https://.",
+    "error.invalid_studio_url.query": "The studio's address must not have a ?… or #… part.",
     "error.default_endpoint_not_registered": "Model endpoint 'default' comes from DIRIGENT_LLM_URL; change it there.",
     "error.endpoint_not_testable": "This runtime's llm service is not a Messages API client; nothing to test.",
     "error.template_invalid": "Starter template '{template}', {file} cannot be loaded.",
