@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.i18n import RUN_STATUSES, describe_step_error, has_text, translate
+from studio.i18n import RUN_STATUSES, describe_problem, describe_step_error, has_text, translate
 
 CHECKS = (
     "equals",
@@ -180,7 +180,7 @@ def _ms(value: Any) -> str:
 
 def _failure(failure: dict[str, Any], lang: str) -> str:
     check = str(failure.get("check") or "")
-    message = str(failure.get("message") or "")
+    message = describe_problem(failure, lang)  # by its code, with its parameters
     label = translate(f"check_{check}", lang) if has_text(f"check_{check}") else check
     return f"{label}: {message}" if label else message
 

@@ -151,7 +151,7 @@ class ConnectionsState(AppState):
                 )
         except ApiError as exc:
             self.saving = False
-            self.field_errors = field_problems(exc.errors) if exc.body.get("errors") else {}
+            self.field_errors = field_problems(exc.errors, self.lang) if exc.body.get("errors") else {}
             if exc.code == "name_taken":
                 self.field_errors = {"name": self.error_text(exc)}
             yield self.on_error(exc)

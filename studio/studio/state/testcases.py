@@ -17,7 +17,7 @@ import reflex as rx
 
 from studio import testcases
 from studio.api import ApiError
-from studio.i18n import translate
+from studio.i18n import describe_problem, translate
 from studio.state.editor import EditorState
 from studio.testcases import CaseForm, CaseFormError, CaseView, ReportView
 
@@ -203,7 +203,7 @@ class CasesState(EditorState):
             yield self.on_error(exc)
             return
         problems = [
-            f"{str(error.get('field') or '').removeprefix(path + '.')}: {error.get('message')}"
+            f"{str(error.get('field') or '').removeprefix(path + '.')}: {describe_problem(error, self.lang)}"
             for error in report.get("errors") or []
             if str(error.get("field") or "").startswith(path)
         ]
