@@ -116,23 +116,6 @@ def test_the_source_is_read() -> None:
     assert {"unreachable_node", "input_required", "invalid_regex", "template_syntax", "not_found"} <= codes
 
 
-# Whose files are not held to the rule yet: another change (the ingestion's error codes)
-# is being made there, and brings its codes into the table itself.
-NOT_YET = {"runtime/knowledge/jobs.py", "runtime/knowledge/extract.py"}
-NODE_ERRORS = {
-    "NodeError",
-    "TemplateError",
-    "NodeTimeout",
-    "ServiceUnavailable",
-    "ConnectionMissing",
-    "ActionNotAllowed",
-    "EgressDenied",
-    "RemoteFailure",
-    "SideEffectUncertain",
-    "NotFixed",
-}
-
-
 def test_every_error_is_raised_with_a_code() -> None:
     """A `runtime.errors` class or a node error raised (or returned to be raised) without
     `code=`: its answer would carry only the class's generic code, and a client could show
@@ -140,8 +123,6 @@ def test_every_error_is_raised_with_a_code() -> None:
     uncoded = []
     for path in SOURCES:
         where = str(path.relative_to(ROOT))
-        if where in NOT_YET:
-            continue
         source = path.read_text()
         for node in ast.walk(ast.parse(source)):
             call = (
