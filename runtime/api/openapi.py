@@ -71,7 +71,7 @@ ERROR_ITEM = Schema(
         ),
         "params": Schema(
             type=OpenAPIType.OBJECT,
-            description="The values the code's text names, e.g. `{\"field\": \"name\"}`",
+            description='The values the code\'s text names, e.g. `{"field": "name"}`',
         ),
         "message": Schema(type=OpenAPIType.STRING, description="What is wrong, in English"),
     },

@@ -71,7 +71,12 @@ def _no_body(required: list[str]) -> dict[str, Any]:
     if not required:
         return {"field": "", "code": "body_required", "params": {}, "message": text("body_required")}
     params = {"fields": ", ".join(required)}
-    return {"field": "", "code": "body_fields_required", "params": params, "message": text("body_fields_required", **params)}
+    return {
+        "field": "",
+        "code": "body_fields_required",
+        "params": params,
+        "message": text("body_fields_required", **params),
+    }
 
 
 def request_problems(

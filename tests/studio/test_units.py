@@ -123,14 +123,23 @@ def test_a_code_is_said_with_its_parameters_in_the_chosen_language() -> None:
     # A variant by reason, and a failed check that names what it checked.
     scope = {"role": "board", "reason": "global"}
     assert "keinen Arbeitsbereich" in i18n.describe_error("role_scope", "x", 400, "de", scope)
-    check = {"code": "not_equal", "params": {"output": "answer", "node": "", "field": "", "expected": '"Ja."', "got": '"Nein."'}}
+    check = {
+        "code": "not_equal",
+        "params": {"output": "answer", "node": "", "field": "", "expected": '"Ja."', "got": '"Nein."'},
+    }
     assert i18n.describe_problem(check, "de") == 'Ausgabe „answer“: erwartet "Ja.", erhalten "Nein.".'
-    assert i18n.describe_problem(check, "en") == "Output 'answer': expected \"Ja.\", got \"Nein.\"."
+    assert i18n.describe_problem(check, "en") == 'Output \'answer\': expected "Ja.", got "Nein.".'
     status = {"code": "other_status", "params": {"status": "failed", "expected": "succeeded", "error": None}}
     assert i18n.describe_problem(status, "de") == "Der Lauf endete mit „fehlgeschlagen“ statt „erfolgreich“."
     # An unknown code: the runtime's English with the code, never a crash.
-    assert i18n.describe_problem({"code": "brand_new", "params": {}, "message": "odd"}, "de") == "odd (brand_new)"
-    answer = {"error": "bad_request", "errors": [{"field": "name", "code": "missing", "params": {"field": "name"}}]}
+    assert (
+        i18n.describe_problem({"code": "brand_new", "params": {}, "message": "odd"}, "de")
+        == "odd (brand_new)"
+    )
+    answer = {
+        "error": "bad_request",
+        "errors": [{"field": "name", "code": "missing", "params": {"field": "name"}}],
+    }
     assert i18n.describe_answer("bad_request", "x", 400, answer, "de") == (
         "Die Anfrage ist ungültig. name: Pflichtfeld: Bitte ausfüllen."
     )

@@ -66,7 +66,9 @@ async def test_a_body_that_does_not_fit_names_each_problem_by_code(
 async def test_a_missing_field_of_a_body_is_missing_with_its_name(sc: Scenario) -> None:
     payload = {"slug": unique_slug(), "document": template_flow()}
     problems = problems_of(await sc.as_("champion").post("/api/workspaces/sales/flows", json=payload), 400)
-    assert [(p["field"], p["code"], p["params"]) for p in problems] == [("name", "missing", {"field": "name"})]
+    assert [(p["field"], p["code"], p["params"]) for p in problems] == [
+        ("name", "missing", {"field": "name"})
+    ]
     assert problems[0]["message"] == "Field required"
 
 
@@ -87,7 +89,10 @@ async def test_flow_problems_inputs_and_refusals_carry_codes(sc: Scenario) -> No
     flow = await sc.live(template_flow())
     answer = await sc.as_("user").post(f"/api/assistants/{flow['slug']}/runs", json={"inputs": {"colour": 1}})
     problems = problems_of(answer, 400)
-    assert {(p["code"], p["params"]["name"]) for p in problems} >= {("input_required", "name"), ("input_unknown", "colour")}
+    assert {(p["code"], p["params"]["name"]) for p in problems} >= {
+        ("input_required", "name"),
+        ("input_unknown", "colour"),
+    }
 
     taken = await sc.as_("champion").post(
         "/api/workspaces/sales/flows", json={"name": "x", "slug": flow["slug"], "document": template_flow()}
