@@ -73,10 +73,15 @@ def _pattern(fragments: tuple[str, ...]) -> re.Pattern[str]:
 OTHER_LANGUAGE = {"de": _pattern(ENGLISH), "en": _pattern(GERMAN)}
 
 
+# A name people gave, quoted inside one of the studio's sentences ("Version 1 of “Nachricht
+# mit Freigabe” is approved"): the name keeps its language, the sentence must not.
+QUOTED = re.compile(r"„[^“”]*[“”]|“[^”]*”|«[^»]*»")
+
+
 def foreign(texts: list[str], lang: str) -> list[tuple[str, str]]:
     """(fragment, the text it was found in) for every text of `texts` in the other language."""
     found = []
     for text in texts:
-        for match in OTHER_LANGUAGE[lang].finditer(text):
+        for match in OTHER_LANGUAGE[lang].finditer(QUOTED.sub("", text)):
             found.append((match.group(0), text[:160]))
     return found

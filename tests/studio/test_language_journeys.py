@@ -48,6 +48,9 @@ VISIBLE_TEXT = """() => {
   }
   for (const el of document.querySelectorAll('[placeholder], [title], [aria-label]')) {
     if (skip(el) || !shown(el)) continue;
+    // A title nobody can hover: Reflex's connection overlay is a 0-px-high strip.
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) continue;
     for (const name of ['placeholder', 'title', 'aria-label']) {
       const value = (el.getAttribute(name) || '').trim();
       if (value) texts.push(value);

@@ -549,7 +549,7 @@ TEXTS: dict[str, str] = {
     "last_30_days": "30 Tage",
     "last_90_days": "90 Tage",
     "scope_all": "Alle Assistenten",
-    "scope_assistant": "Assistent: {name}",
+    "scope_assistant": "Assistent „{name}“",
     "scope_role": "Rolle: {name}",
     "role_champion": "KI-Champions",
     "role_user": "Nutzer",

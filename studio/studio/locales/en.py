@@ -540,7 +540,7 @@ TEXTS: dict[str, str] = {
     "last_30_days": "30 days",
     "last_90_days": "90 days",
     "scope_all": "All assistants",
-    "scope_assistant": "Assistant: {name}",
+    "scope_assistant": "Assistant “{name}”",
     "scope_role": "Role: {name}",
     "role_champion": "AI champions",
     "role_user": "Users",
