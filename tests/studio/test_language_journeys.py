@@ -126,7 +126,8 @@ def _broken(document: dict[str, Any]) -> dict[str, Any]:
     broken["tests"].append(
         {"name": "kaputt", "expect": [{"check": "equals", "output": "missing", "value": 1}]}
     )
-    broken["colour"] = "blau"
+    # No unknown key at the top ("colour"): pydantic would refuse the document's shape
+    # first, and the problems of the nodes, the graph and the cases would not be checked.
     return broken
 
 
@@ -259,6 +260,13 @@ def _editor(page: Any) -> None:
     page.wait_for_selector("#report-summary[data-report]", timeout=60_000)
 
 
+def _editor_node(page: Any) -> None:
+    """The llm node selected: its form names the missing prompt and the number that is not one."""
+    page.wait_for_selector("#validity")
+    page.locator(".react-flow__node[data-id='llm']").click()
+    page.wait_for_selector(".field-error")
+
+
 def _connection_test(page: Any) -> None:
     button = page.locator(".conn-test").first
     if button.count():
@@ -289,6 +297,7 @@ def visits(who: str, world: World) -> list[Visit]:
         return [
             Visit("flows", "/flows", ".flow-row"),
             Visit("editor", f"/flows/{world.broken_id}", "#validity", _editor),
+            Visit("editor-node", f"/flows/{world.broken_id}", "#validity", _editor_node),
             Visit("versions", f"/flows/{world.broken_id}/versions", "#diff-from"),
             Visit("runs", f"/flows/{world.failing_id}/runs", "#runs-table", _trace),
             Visit("knowledge", "/knowledge", "#new-index", _upload_refused),

@@ -141,9 +141,12 @@ class AppState(rx.State):
         return [rx.toast.info(translate("signed_out", self.lang)), rx.redirect(routes.LOGIN)]
 
     @rx.event
-    def set_lang(self, lang: str) -> None:
+    def set_lang(self, lang: str) -> Any:
         if lang in LANGUAGES:
             self.lang = lang
+        # A toast says its message in the language it appeared in; it goes with the switch
+        # (what the page shows follows the new language: computed from the runtime's data).
+        return rx.toast.dismiss()
 
     @rx.event
     def set_workspace(self, slug: str) -> Any:
