@@ -75,9 +75,18 @@ class Validation:
 
 
 def too_large(errors: list[dict[str, Any]]) -> PayloadTooLarge:
-    """The 413 for a document refused by its size: its problem's code and parameters."""
+    """The 413 for a document refused by its size. The answer's code stays
+    `payload_too_large` (what clients test for); its problem in `errors` says which limit
+    (`document_too_large` in bytes, `too_many_nodes`)."""
     first = errors[0]
-    return PayloadTooLarge(first["message"], code=first["code"], errors=errors, **first["params"])
+    in_bytes = (
+        {"size_bytes": first["params"]["size"], "limit_bytes": first["params"]["limit"]}
+        if first["code"] == "document_too_large"
+        else {}
+    )
+    return PayloadTooLarge(
+        first["message"], code="payload_too_large", errors=errors, what="flow_document", **in_bytes
+    )
 
 
 def _loc_to_field(loc: Iterable[Any]) -> str:
