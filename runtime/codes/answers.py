@@ -63,7 +63,7 @@ ANSWERS: dict[str, Any] = {
     "workspace_required": "workspace is required: ?workspace=<slug>",
     # -- flows, versions, the working copy --------------------------------------------------------
     "invalid_slug": "'{slug}' is not a valid slug: 2 to 63 lowercase letters, digits and -",
-    "slug_unavailable": "the slug '{slug}' cannot be used; choose another one",
+    "slug_unavailable": "the slug cannot be used; choose another one",
     "name_required": "a flow needs a name",
     "invalid_state": "version {number} is {state}; it can be {action} only when {allowed}",
     "not_submitted": "version {number} is {state}; only submitted versions are reviewed",

@@ -99,9 +99,8 @@ async def create_flow(
     # is the same whoever holds it, and says neither that nor where it exists.
     taken = (await session.execute(select(Flow.id).where(Flow.slug == slug))).first()
     if taken:
-        raise Conflict(
-            f"the slug '{slug}' cannot be used; choose another one", code="slug_unavailable", slug=slug
-        )
+        # No parameters: the answer is the same whoever holds the slug (see above).
+        raise Conflict(f"the slug '{slug}' cannot be used; choose another one", code="slug_unavailable")
     normalised, content_hash = await checked_document(document)
     flow = Flow(workspace_id=workspace.id, name=name.strip(), slug=slug, created_by=actor.id)
     session.add(flow)
