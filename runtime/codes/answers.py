@@ -35,15 +35,24 @@ ANSWERS: dict[str, Any] = {
     "too_deeply_nested": "the JSON body nests arrays and objects more than {limit} levels deep",
     "time_out_of_range": "'{field}' must be between 1970-01-01 and 2999-12-31",
     # -- who may do what (runtime/policy/authorizer.py) ---------------------------------------
-    "forbidden": "you may not {action} this {resource}",
-    "four_eyes_author": "four eyes: you authored version {number} of this flow, so another board member must {action} it",
-    "four_eyes_submitter": "four eyes: you submitted version {number} of this flow for approval, so another board member must {action} it",
-    "already_reviewed": "you already reviewed this version in this review round; another board member must {action} it",
-    "board_does_not": "board members review flows but do not {action} them",
-    "task_already_decided": "you already decided this approval task; each assignee decides once",
-    "four_eyes_requester": "four eyes: you started the run that raised this approval task, so another assignee ({assignees}) must decide it",
-    "admin_not_assignee": "admins see every approval task of their workspace, but only its assignees decide it; this one is assigned to {assignees}",
-    "not_assignee": "you may not decide this approval task; it is assigned to {assignees}",
+    # Every denial of the policy is `forbidden`; `reason` names the rule: `policy` (the roles;
+    # `action`, `resource`), four eyes on versions (`number`, `action`) and on tasks
+    # (`assignees`), what the board does not do.
+    "forbidden": (
+        "you may not {action} this {resource}",
+        ("number", "assignees"),
+        (
+            "policy",
+            "four_eyes_author",
+            "four_eyes_submitter",
+            "already_reviewed",
+            "board_does_not",
+            "task_already_decided",
+            "four_eyes_requester",
+            "admin_not_assignee",
+            "not_assignee",
+        ),
+    ),
     "trigger_not_allowed": "you may not manage the triggers of this assistant; it needs the role champion or admin in its workspace",
     "trigger_creator_not_allowed": "the trigger's creator may no longer use this assistant",
     # -- sign-in, users, workspaces ------------------------------------------------------------
@@ -80,7 +89,7 @@ ANSWERS: dict[str, Any] = {
     "no_test_cases": "version {number} has no test cases; add them to the flow document ('tests') and save it",
     # -- runs ----------------------------------------------------------------------------------
     "invalid_inputs": ("the inputs do not fit the flow: {problems}", ("errors",)),
-    "no_live_version": "assistant not found: it has no live version",
+    "no_live_version": "the assistant has no live version; nothing to run",
     "not_published": "version {number} is {state}; only published versions can be invoked",
     "run_not_stored": "the run could not be stored; try again",
     "run_finished": "the run already ended ({status})",

@@ -151,7 +151,9 @@ class TriggerService:
             raise NotFound("assistant not found", code="not_found", resource="assistant")
         live = await session.get(FlowVersion, flow.live_version_id) if flow.live_version_id else None
         if live is None:
-            raise NotFound("assistant not found: it has no live version", code="no_live_version")
+            raise NotFound(
+                "assistant not found: it has no live version", code="not_found", resource="assistant"
+            )
         # Whoever may publish the assistant may open another way to start it.
         if not self.authz.is_allowed(actor, "publish", await version_view(session, flow, live)):
             if self.authz.is_allowed(actor, "read", await assistant_view(session, flow, live)):

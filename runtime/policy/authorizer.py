@@ -227,7 +227,9 @@ class Authorizer:
             raise hidden
         self._log_denial(actor, action, resource, "forbidden")
         denial = self.denial(actor, action, resource)
-        raise Forbidden(denial.message, code=denial.code, **denial.params)
+        # Every denial is `forbidden` (what clients and the policy matrix test for); `reason`
+        # says which rule, with its parameters, for clients to say it in their language.
+        raise Forbidden(denial.message, code="forbidden", reason=denial.reason, **denial.params)
 
     def filter_allowed(self, actor: Actor, action: str, resources: Iterable[T]) -> list[T]:
         return [resource for resource in resources if self.is_allowed(actor, action, resource)]
@@ -273,7 +275,7 @@ class Authorizer:
             if needs
             else f"you may not {what}; no rule of the policy allows it"
         )
-        return Denial(message, "forbidden", {"action": action, "resource": kind.replace(" ", "_")})
+        return Denial(message, "policy", {"action": action, "resource": kind.replace(" ", "_")})
 
     # -- internals ---------------------------------------------------------------------
 
@@ -331,11 +333,12 @@ def _kind(resource: object) -> str:
 
 
 class Denial(NamedTuple):
-    """Why the policy said no: the English words, and the code with its parameters
-    (runtime/codes/answers.py) that clients say in their own language."""
+    """Why the policy said no: the English words, and the reason with its parameters (the
+    `reason` of the code `forbidden`, runtime/codes/answers.py) that clients say in their
+    own language."""
 
     message: str
-    code: str
+    reason: str
     params: dict[str, Any]
 
 

@@ -199,7 +199,9 @@ class RunController(Controller):
                 raise NotFound("assistant not found", code="not_found", resource="assistant")
             rt.authz.authorize(actor, "invoke", assistant.view)
             if assistant.version is None:  # global admins pass the policy even when nothing is live
-                raise NotFound("assistant not found: it has no live version", code="no_live_version")
+                raise NotFound(
+                    "assistant not found: it has no live version", code="not_found", resource="assistant"
+                )
             return await _start_and_answer(
                 rt,
                 actor,
@@ -240,7 +242,9 @@ class RunController(Controller):
                         state=version.state,
                     )
             if version is None:  # global admins pass the policy even when nothing is live
-                raise NotFound("assistant not found: it has no live version", code="no_live_version")
+                raise NotFound(
+                    "assistant not found: it has no live version", code="not_found", resource="assistant"
+                )
         return await _start_and_answer(
             rt,
             actor,

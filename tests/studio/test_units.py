@@ -114,11 +114,11 @@ def test_errors_become_sentences(code: str, message: str, status: int, expected:
 
 
 def test_a_code_is_said_with_its_parameters_in_the_chosen_language() -> None:
-    four_eyes = {"number": 2, "action": "approve"}
+    four_eyes = {"number": 2, "action": "approve", "reason": "four_eyes_author"}
     message = "four eyes: you authored version 2 of this flow, so another board member must approve it"
-    german = i18n.describe_error("four_eyes_author", message, 403, "de", four_eyes)
+    german = i18n.describe_error("forbidden", message, 403, "de", four_eyes)
     assert german.startswith("Vier-Augen-Prinzip: Sie haben Version 2 verfasst")
-    english = i18n.describe_error("four_eyes_author", message, 403, "en", four_eyes)
+    english = i18n.describe_error("forbidden", message, 403, "en", four_eyes)
     assert english.startswith("Four eyes: you authored version 2")
     # A variant by reason, and a failed check that names what it checked.
     scope = {"role": "board", "reason": "global"}

@@ -51,8 +51,8 @@ async def test_the_requester_does_not_decide_the_task_of_their_own_run(sc: Scena
     assert listed[task_id]["can_decide"] is False
     refused = await decision(sc, "champion", task_id)
     assert refused.status_code == 403, refused.text
-    # Its own code (runtime/codes/answers.py), so that the studio can say it in German.
-    assert refused.json()["error"] == "four_eyes_requester"
+    assert refused.json()["error"] == "forbidden"
+    assert refused.json()["reason"] == "four_eyes_requester"  # for the studio to say it in German
     assert "four eyes" in refused.json()["message"] and "started the run" in refused.json()["message"]
 
     assert expect(await sc.as_("champion2").get(f"/api/tasks/{task_id}"), 200)["can_decide"] is True
