@@ -57,26 +57,14 @@ def test_every_default_node_type_validates_in_one_flow() -> None:
             template("prompt", "Frage: {{ inputs.name }}"),
             node("answer", "llm", prompt="{{ prompt.text }}", system="kurz"),
             node("route", "router", condition="answer.text | length > 10"),
-            node(
-                "check",
-                "approval",
-                assignees=["role:board", "user:rita"],
-                quorum=2,
-                timeout="P3D",
-                editable=True,
-                title="Senden an {{ inputs.name }}?",
-                payload='{"text": {{ answer.text | json }}}',
-            ),
+            node("check", "approval", assignees=["role:board", "user:rita"], quorum=2, timeout="P3D",
+                 editable=True, title="Senden an {{ inputs.name }}?",
+                 payload='{"text": {{ answer.text | json }}}'),
             template("send", "{{ check.payload.text }} ({{ check.decided_by | join(', ') }})"),
             node("end", "output"),
         ],
-        [
-            *chain("start", "prompt", "answer", "route"),
-            edge("route", "check", "true"),
-            edge("route", "end", "false"),
-            edge("check", "send", "approved"),
-            edge("send", "end"),
-        ],
+        [*chain("start", "prompt", "answer", "route"), edge("route", "check", "true"),
+         edge("route", "end", "false"), edge("check", "send", "approved"), edge("send", "end")],
         outputs={"text": "{{ send.text }}", "usage": "{{ answer.usage }}"},
     )
     report = validate_document(document)
@@ -85,10 +73,8 @@ def test_every_default_node_type_validates_in_one_flow() -> None:
 
 # -- each kind of error -----------------------------------------------------------------
 def _cycle() -> dict[str, Any]:
-    return flow(
-        [template("a", "x"), template("b", "x"), template("c", "x"), node("end", "output")],
-        [*chain("start", "a", "b", "c", "a"), edge("c", "end")],
-    )
+    return flow([template("a", "x"), template("b", "x"), template("c", "x"), node("end", "output")],
+                [*chain("start", "a", "b", "c", "a"), edge("c", "end")])
 
 
 ERROR_CASES: dict[str, tuple[Any, Expected]] = {
@@ -110,13 +96,8 @@ ERROR_CASES: dict[str, tuple[Any, Expected]] = {
     ),
     "unknown node type lists the known ones": (
         flow([node("a", "retreival")], [edge("start", "a")]),
-        [
-            (
-                "a",
-                "type",
-                ("unknown node type 'retreival'", "known types: " + ", ".join(sorted(DEFAULT_REGISTRY))),
-            )
-        ],
+        [("a", "type", ("unknown node type 'retreival'",
+                        "known types: " + ", ".join(sorted(DEFAULT_REGISTRY))))],
     ),
     "config field that does not exist": (
         flow([node("a", "template", template="x", x=1)], [edge("start", "a")]),
@@ -136,10 +117,8 @@ ERROR_CASES: dict[str, tuple[Any, Expected]] = {
     ),
     "approval assignee and timeout": (
         flow([node("check", "approval", assignees=["bob"], timeout="3 days")], [edge("start", "check")]),
-        [
-            ("check", "config.assignees", ("'bob' is not an assignee", "role:<role> or user:<username>")),
-            ("check", "config.timeout", ("'3 days' is not an ISO-8601 duration", "P3D")),
-        ],
+        [("check", "config.assignees", ("'bob' is not an assignee", "role:<role> or user:<username>")),
+         ("check", "config.timeout", ("'3 days' is not an ISO-8601 duration", "P3D"))],
     ),
     "approval timeout of zero": (
         flow([node("check", "approval", assignees=["role:board"], timeout="PT0S")], [edge("start", "check")]),
@@ -170,17 +149,13 @@ ERROR_CASES: dict[str, tuple[Any, Expected]] = {
         [("a", "edges.1.when", ("'a' (template) does not branch", "'when'"))],
     ),
     "when with an unknown branch lists the branches": (
-        flow(
-            [node("r", "router", condition="inputs.name == 'x'"), template("a", "x")],
-            [edge("start", "r"), edge("r", "a", "maybe")],
-        ),
+        flow([node("r", "router", condition="inputs.name == 'x'"), template("a", "x")],
+             [edge("start", "r"), edge("r", "a", "maybe")]),
         [("r", "edges.1.when", ("'maybe' is not a branch of 'r'", "its branches: true, false"))],
     ),
     "when with an unknown approval outcome": (
-        flow(
-            [node("check", "approval", assignees=["role:board"]), template("a", "x")],
-            [edge("start", "check"), edge("check", "a", "approve")],
-        ),
+        flow([node("check", "approval", assignees=["role:board"]), template("a", "x")],
+             [edge("start", "check"), edge("check", "a", "approve")]),
         [("check", "edges.1.when", ("'approve'", "approved, rejected, timeout"))],
     ),
     "reference to a node that is not upstream": (
@@ -216,13 +191,9 @@ ERROR_CASES: dict[str, tuple[Any, Expected]] = {
         [("r", "config.condition", ("'inputs.amount' is not a declared input",))],
     ),
     "approval payload is checked": (
-        flow(
-            [
-                node("check", "approval", assignees=["role:board"], payload="{{ draft.txt }}"),
-                template("draft", "x"),
-            ],
-            [edge("start", "draft"), edge("draft", "check")],
-        ),
+        flow([node("check", "approval", assignees=["role:board"], payload="{{ draft.txt }}"),
+              template("draft", "x")],
+             [edge("start", "draft"), edge("draft", "check")]),
         [("check", "config.payload", ("'draft' has no output 'txt'",))],
     ),
     "template syntax error": (
@@ -230,22 +201,13 @@ ERROR_CASES: dict[str, tuple[Any, Expected]] = {
         [("a", "config.template", ("template syntax error on line 1",))],
     ),
     "unresolvable flow outputs": (
-        flow(
-            [template("a", "x")],
-            [edge("start", "a")],
-            outputs={
-                "w": "{{ ghost.text }}",
-                "x": "{{ a.nope }}",
-                "y": "{{ inputs.nope }}",
-                "z": "{{ a.text",
-            },
-        ),
-        [
-            (None, "outputs.w", ("'ghost' is neither a node nor 'inputs'",)),
-            ("a", "outputs.x", ("'a' has no output 'nope'",)),
-            (None, "outputs.y", ("'inputs.nope' is not a declared input",)),
-            (None, "outputs.z", ("template syntax error",)),
-        ],
+        flow([template("a", "x")], [edge("start", "a")],
+             outputs={"w": "{{ ghost.text }}", "x": "{{ a.nope }}", "y": "{{ inputs.nope }}",
+                      "z": "{{ a.text"}),
+        [(None, "outputs.w", ("'ghost' is neither a node nor 'inputs'",)),
+         ("a", "outputs.x", ("'a' has no output 'nope'",)),
+         (None, "outputs.y", ("'inputs.nope' is not a declared input",)),
+         (None, "outputs.z", ("template syntax error",))],
     ),
     "no input node": (
         {"schema": "dirigent.flow/v1", "name": "x", "nodes": [template("a", "x")]},
@@ -289,21 +251,13 @@ def test_errors_name_node_field_and_problem(document: Any, expected: Expected) -
 
 def test_all_errors_are_reported_at_once() -> None:
     document = flow(
-        [
-            template("a", "{{ inputs.nope }}"),
-            node("b", "mystery"),
-            template("c", "{{ a.nope }}"),
-            template("a", "dup"),
-        ],
+        [template("a", "{{ inputs.nope }}"), node("b", "mystery"), template("c", "{{ a.nope }}"),
+         template("a", "dup")],
         [*chain("start", "a", "c"), edge("start", "b"), edge("c", "gone")],
     )
     report = validate_document(document)
     assert {(error["node"], error["field"]) for error in report.errors} == {
-        ("a", "id"),
-        ("b", "type"),
-        ("c", "edges.3"),
-        ("a", "config.template"),
-        ("c", "config.template"),
+        ("a", "id"), ("b", "type"), ("c", "edges.3"), ("a", "config.template"), ("c", "config.template"),
     }
 
 
@@ -333,19 +287,10 @@ def test_template_forms_that_validate(text: str) -> None:
 
 def test_a_node_on_an_untaken_branch_may_be_referenced_downstream() -> None:
     document = flow(
-        [
-            node("r", "router", condition="inputs.name == 'x'"),
-            template("yes", "Y"),
-            template("no", "N"),
-            template("join", "{{ yes.text }}{{ no.text }}"),
-        ],
-        [
-            edge("start", "r"),
-            edge("r", "yes", "true"),
-            edge("r", "no", "false"),
-            edge("yes", "join"),
-            edge("no", "join"),
-        ],
+        [node("r", "router", condition="inputs.name == 'x'"), template("yes", "Y"), template("no", "N"),
+         template("join", "{{ yes.text }}{{ no.text }}")],
+        [edge("start", "r"), edge("r", "yes", "true"), edge("r", "no", "false"),
+         edge("yes", "join"), edge("no", "join")],
     )
     assert validate_document(document).valid
 
@@ -361,27 +306,19 @@ SSTI_PAYLOADS = [
 # Refused by the template budget (nodes/template_budget.py): a stable code and the limit.
 EXHAUSTION_PAYLOADS = [
     ("{{ 9 ** 99 ** 99 ** 99 ** 99 }}", "number_bits"),  # left-associative: the result explodes
-    (
-        "{% set ns = namespace(x=9) %}{% for i in range(40) %}{% set ns.x = ns.x * ns.x %}{% endfor %}"
-        "{{ ns.x }}",
-        "number_bits",
-    ),
+    ("{% set ns = namespace(x=9) %}{% for i in range(40) %}{% set ns.x = ns.x * ns.x %}{% endfor %}"
+     "{{ ns.x }}", "number_bits"),
     ("{{ 'x' * 100000000 }}", "string_chars"),
     ("{{ 'x'.ljust(10 ** 10) }}", "format_width"),
     ("{{ '{:>{w}}'.format(1, w=10 ** 9) }}", "format_width"),
-    (
-        "{% for i in range(9999) %}{% for j in range(9999) %}{{ i }}{% endfor %}{% endfor %}",
-        "loop_iterations",
-    ),
+    ("{% for i in range(9999) %}{% for j in range(9999) %}{{ i }}{% endfor %}{% endfor %}",
+     "loop_iterations"),
 ]
 
 
 def _ssti_document(payload: str) -> dict[str, object]:
-    return flow(
-        [template("evil", payload), node("end", "output")],
-        chain("start", "evil", "end"),
-        outputs={"text": "{{ evil.text }}"},
-    )
+    return flow([template("evil", payload), node("end", "output")], chain("start", "evil", "end"),
+                outputs={"text": "{{ evil.text }}"})
 
 
 @pytest.mark.parametrize("payload", SSTI_PAYLOADS)
@@ -444,15 +381,9 @@ def test_more_than_2000_nodes_are_refused() -> None:
     assert len(document["nodes"]) == count
     report = validate_document(document)
     assert report.too_large
-    assert report.errors == [
-        {
-            "node": None,
-            "field": "nodes",
-            "code": "too_many_nodes",
-            "params": {"count": count, "limit": MAX_NODES},
-            "message": f"the flow has {count} nodes; the limit is {MAX_NODES}",
-        }
-    ]
+    assert report.errors == [{"node": None, "field": "nodes", "code": "too_many_nodes",
+                              "params": {"count": count, "limit": MAX_NODES},
+                              "message": f"the flow has {count} nodes; the limit is {MAX_NODES}"}]
 
 
 def test_exactly_2000_nodes_in_a_chain_validate_quickly() -> None:
@@ -477,12 +408,9 @@ def _hash(document: dict[str, Any]) -> str:
 
 def _base() -> dict[str, Any]:
     return flow(
-        [
-            template("a", "Hallo {{ inputs.name }}"),
-            node("check", "approval", assignees=["role:board"], timeout="P3D"),
-            template("b", "{{ check.decision }}"),
-            node("end", "output"),
-        ],
+        [template("a", "Hallo {{ inputs.name }}"),
+         node("check", "approval", assignees=["role:board"], timeout="P3D"),
+         template("b", "{{ check.decision }}"), node("end", "output")],
         [*chain("start", "a", "check"), edge("check", "b", "approved"), edge("b", "end")],
         outputs={"text": "{{ b.text }}"},
         card={"purpose": "Test", "risk": "limited", "owner": "QA"},
@@ -527,7 +455,6 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
             target[int(last)] = value
         else:
             target[last] = value
-
     return change
 
 
@@ -563,9 +490,5 @@ def test_hash_is_sha256_of_the_canonical_json() -> None:
     assert report.document is not None
     canonical = canonical_json(report.document)
     assert report.content_hash == hashlib.sha256(canonical).hexdigest()
-    assert (
-        canonical
-        == json.dumps(
-            json.loads(canonical), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode()
-    )
+    assert canonical == json.dumps(json.loads(canonical), sort_keys=True, separators=(",", ":"),
+                                   ensure_ascii=False).encode()
