@@ -19,6 +19,7 @@ from typing import Any
 
 import isodate
 from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from nodes.base import (
     Node,
@@ -39,12 +40,16 @@ def parse_duration(text: str) -> float:
     try:
         duration = isodate.parse_duration(text)
     except (isodate.ISO8601Error, ValueError) as exc:
-        raise ValueError(f"'{text}' is not an ISO-8601 duration such as P3D or PT4H") from exc
+        raise PydanticCustomError(
+            "invalid_duration", "'{value}' is not an ISO-8601 duration such as P3D or PT4H", {"value": text}
+        ) from exc
     if isinstance(duration, isodate.Duration):  # has years/months: measure from a fixed date
         duration = duration.totimedelta(start=datetime(2000, 1, 1))
     seconds = duration.total_seconds()
     if seconds <= 0:
-        raise ValueError(f"'{text}' must be longer than zero")
+        raise PydanticCustomError(
+            "duration_not_positive", "'{value}' must be longer than zero", {"value": text}
+        )
     return float(seconds)
 
 
@@ -93,7 +98,11 @@ class ApprovalNode(Node):
         def _assignees_have_a_kind(cls, value: list[str]) -> list[str]:
             for item in value:
                 if not ASSIGNEE.match(item):
-                    raise ValueError(f"'{item}' is not an assignee; use role:<role> or user:<username>")
+                    raise PydanticCustomError(
+                        "invalid_assignee",
+                        "'{value}' is not an assignee; use role:<role> or user:<username>",
+                        {"value": item},
+                    )
             return value
 
         @field_validator("timeout")

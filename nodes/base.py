@@ -175,7 +175,10 @@ class NodeContext:
         except KeyError:
             raise NodeError(
                 f"this node needs the '{name}' service, which is not configured in this "
-                f"runtime (available: {', '.join(sorted(self.services)) or 'none'})"
+                f"runtime (available: {', '.join(sorted(self.services)) or 'none'})",
+                code="service_not_configured",
+                service=name,
+                available=", ".join(sorted(self.services)) or "none",
             ) from None
 
 
@@ -254,7 +257,7 @@ class Node:
         raise NotImplementedError
 
     async def resume(self, ctx: NodeContext, resolution: Resolution) -> Outputs:
-        raise NodeError(f"node type '{self.type}' cannot be resumed")
+        raise NodeError(f"node type '{self.type}' cannot be resumed", code="node_not_resumable")
 
     @classmethod
     def describe(cls) -> dict[str, Any]:

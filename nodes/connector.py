@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from nodes.base import Node, NodeConfig, NodeContext, Outputs, Resolution, Scope, Suspend, template_field
 from nodes.errors import NodeError
@@ -124,8 +125,10 @@ def parse_selector(selector: str) -> list[Any]:
     while position < len(text):
         match = _STEP.match(text, position)
         if match is None:
-            raise ValueError(
-                f"'{selector}' is not a selector like $.data.items[0].id (at '{text[position:]}')"
+            raise PydanticCustomError(
+                "invalid_selector",
+                "'{selector}' is not a selector like $.data.items[0].id (at '{rest}')",
+                {"selector": selector, "rest": text[position:]},
             )
         name, index = match.group(1), match.group(2)
         if name is not None:
@@ -173,7 +176,12 @@ def _coerce(name: str, value: str, kind: ParamType) -> Any:
             return lowered in ("true", "1", "ja")
     except ValueError:
         raise NodeError(
-            f"parameter '{name}' should be {kind}, but rendered to '{value[:80]}'", field=f"params.{name}"
+            f"parameter '{name}' should be {kind}, but rendered to '{value[:80]}'",
+            field=f"params.{name}",
+            code="connector_param_type",
+            name=name,
+            kind=kind,
+            value=value[:80],
         ) from None
     return value
 
@@ -235,7 +243,9 @@ class ConnectorNode(Node):
         @classmethod
         def _sql_is_not_a_template(cls, value: str | None) -> str | None:
             if value is not None and ("{{" in value or "{%" in value):
-                raise ValueError("sql is fixed text; pass values as :named parameters in `params`")
+                raise PydanticCustomError(
+                    "sql_is_a_template", "sql is fixed text; pass values as :named parameters in `params`"
+                )
             return value
 
     async def run(self, ctx: NodeContext, scope: Scope) -> Outputs | Suspend:
@@ -257,6 +267,8 @@ class ConnectorNode(Node):
                     f"the body did not render to JSON ({error.msg} at {error.pos}); "
                     "use the json filter for texts: {{ x | json }}",
                     field="body",
+                    code="connector_body_not_json",
+                    detail=f"{error.msg} at {error.pos}",
                 ) from None
         request = ConnectorRequest(
             run_id=ctx.run_id,
@@ -297,12 +309,17 @@ class ConnectorNode(Node):
             raise NodeError(
                 "nobody said whether the interrupted call arrived; it was neither repeated nor confirmed",
                 code="side_effect_uncertain",
+                reason="unanswered",
+                connection=self.config.connection,  # type: ignore[attr-defined]
             )
         payload = resolution.payload if isinstance(resolution.payload, dict) else {}
         call = payload.get("call")
         if not isinstance(call, dict):
             raise NodeError(
-                "the task no longer carries the call it asked about", code="side_effect_uncertain"
+                "the task no longer carries the call it asked about",
+                code="side_effect_uncertain",
+                reason="task_lost",
+                connection=self.config.connection,  # type: ignore[attr-defined]
             )
         request = ConnectorRequest(
             run_id=ctx.run_id,
@@ -319,7 +336,10 @@ class ConnectorNode(Node):
         result = await service.call(request)
         if isinstance(result, UncertainCall):  # the service asks only once per call
             raise NodeError(
-                "the call is still uncertain after a person's answer", code="side_effect_uncertain"
+                "the call is still uncertain after a person's answer",
+                code="side_effect_uncertain",
+                reason="still_uncertain",
+                connection=self.config.connection,  # type: ignore[attr-defined]
             )
         return self._outputs(result)
 
@@ -332,7 +352,11 @@ class ConnectorNode(Node):
             and result.status >= 400
         ):
             raise NodeError(
-                f"connection '{config.connection}' answered HTTP {result.status} to {config.action}"
+                f"connection '{config.connection}' answered HTTP {result.status} to {config.action}",
+                code="connector_http_error",
+                connection=config.connection,
+                status=result.status,
+                action=config.action,
             )
         response = result.response
         if config.select:

@@ -13,7 +13,8 @@
 The engine wraps each of these with the node id and type (`runtime.engine.errors.StepFailed`);
 nodes never need to repeat their own id in a message. An error with a `code` also gives
 that stable code and its `parameters()` to the step's stored error, so that the studio can
-say it in the champion's language.
+say it in the champion's language: `NodeError(message, code="...", name=value, ...)`; the
+runtime lists every code with its parameters (`runtime/codes/steps.py`).
 """
 
 from __future__ import annotations
@@ -28,16 +29,22 @@ class NodeError(Exception):
 
     code: str | None = None
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, code: str | None = None, **params: Any
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         if code:
             self.code = code
+        self.params = params
 
     def parameters(self) -> dict[str, Any]:
-        """Values the `code`'s text needs (none by default)."""
-        return {}
+        """Values the `code`'s text needs (the keyword extras it was raised with)."""
+        return dict(self.params)
+
+    def __reduce__(self) -> Any:  # raised in a template worker process, re-raised here
+        return (_restore, (type(self), self.message, self.field, self.code, self.params))
 
 
 class TemplateError(NodeError):
@@ -83,3 +90,9 @@ class NodeTimeout(NodeError):
 
 class ServiceUnavailable(NodeError):
     """An external service the node needs is down or not configured."""
+
+
+def _restore(
+    cls: type[NodeError], message: str, field: str | None, code: str | None, params: dict[str, Any]
+) -> NodeError:
+    return cls(message, field=field, code=code, **params)

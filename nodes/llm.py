@@ -72,4 +72,8 @@ def parse_json_answer(text: str) -> Any:
     try:
         return json.loads(stripped)
     except ValueError:
-        raise NodeError(f"the model was asked for JSON but answered something else: {text[:200]!r}") from None
+        raise NodeError(
+            f"the model was asked for JSON but answered something else: {text[:200]!r}",
+            code="llm_not_json",
+            answer=text[:200],
+        ) from None

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Protocol
 
 from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from nodes.base import Node, NodeConfig, NodeContext, Outputs, Scope, template_field
 from nodes.errors import NodeError
@@ -100,7 +101,7 @@ class RetrievalNode(Node):
         @classmethod
         def _labels_not_empty(cls, value: list[str] | None) -> list[str] | None:
             if value is not None and not value:
-                raise ValueError("give at least one label, or leave the field out")
+                raise PydanticCustomError("labels_empty", "give at least one label, or leave the field out")
             return value
 
     async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
@@ -108,7 +109,9 @@ class RetrievalNode(Node):
         query = (await ctx.render(config.query, scope)).strip()
         if not query:
             raise NodeError(
-                "the query rendered to an empty text; check the template and the inputs", field="query"
+                "the query rendered to an empty text; check the template and the inputs",
+                field="query",
+                code="retrieval_query_empty",
             )
         knowledge: KnowledgeSearch = ctx.service("knowledge")
         labels = config.labels

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from nodes.base import Node, NodeConfig, NodeContext, Outputs, Scope, template_field
 from nodes.errors import NodeError
@@ -55,11 +56,15 @@ class RouterNode(Node):
         @model_validator(mode="after")
         def _one_mode(self) -> RouterNode.Config:
             if bool(self.condition) == bool(self.classes):
-                raise ValueError("set either 'condition' or 'classes' (exactly one of them)")
+                raise PydanticCustomError(
+                    "router_one_mode", "set either 'condition' or 'classes' (exactly one of them)"
+                )
             if self.classes is not None and len(set(self.classes)) != len(self.classes):
-                raise ValueError("'classes' contains a class twice")
+                raise PydanticCustomError("router_class_twice", "'classes' contains a class twice")
             if self.classes and REVIEW in self.classes:
-                raise ValueError("'review' is reserved for low-confidence results")
+                raise PydanticCustomError(
+                    "router_review_reserved", "'review' is reserved for low-confidence results"
+                )
             return self
 
     def is_costly(self) -> bool:
@@ -86,6 +91,9 @@ class RouterNode(Node):
                     f"the condition returned '{value}', which is not one of the branches "
                     f"{', '.join(config.branches)}",
                     field="config.condition",
+                    code="router_bad_branch",
+                    value=value,
+                    branches=", ".join(config.branches),
                 )
             branch = value
         else:

@@ -97,7 +97,7 @@ def _plain_value(value: Any) -> Any:
 def _error(exc: TemplateError) -> dict[str, Any]:
     if isinstance(exc, TemplateBudgetExceeded):
         return {"limit": exc.limit, "limit_value": exc.limit_value, "what": exc.what}
-    return {"message": exc.message}
+    return {"message": exc.message, "code": exc.code, "params": _plain_value(exc.parameters())}
 
 
 def answer(

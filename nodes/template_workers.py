@@ -232,7 +232,11 @@ def _error_of(answer: dict[str, Any]) -> TemplateError:
         return TemplateBudgetExceeded(
             str(error["limit"]), error.get("limit_value", 0), str(error.get("what", ""))
         )
-    return TemplateError(str(error.get("message") or "the template could not be rendered"))
+    message = str(error.get("message") or "the template could not be rendered")
+    if not error.get("code"):
+        return TemplateError(message, code="template_failed", detail=message)
+    params = error.get("params")
+    return TemplateError(message, code=str(error["code"]), **(params if isinstance(params, dict) else {}))
 
 
 def _worker_environment() -> dict[str, str]:
@@ -269,7 +273,11 @@ class _WorkerPool:
         try:
             request = pickle.dumps((kind, source, scope), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # a node handed in something that is not plain data
-            raise TemplateError(f"the template's data cannot be sent to a rendering process: {exc}") from None
+            raise TemplateError(
+                f"the template's data cannot be sent to a rendering process: {exc}",
+                code="template_data_not_sendable",
+                detail=str(exc),
+            ) from None
         worker = await self._acquire()
         try:
             answer = await self._exchange(worker, request)
@@ -299,11 +307,15 @@ class _WorkerPool:
             raise refuse("wall_seconds", self.process.wall_seconds) from None
         except (EOFError, OSError, ValueError):
             await asyncio.sleep(0)  # let the exit status arrive
+            status = worker.process.poll()
             raise TemplateError(
-                f"the process rendering the template stopped unexpectedly (exit code {worker.process.poll()})"
+                f"the process rendering the template stopped unexpectedly (exit code {status})",
+                code="template_process_failed",
             ) from None
         if not isinstance(answer, dict):
-            raise TemplateError("the process rendering the template answered nonsense")
+            raise TemplateError(
+                "the process rendering the template answered nonsense", code="template_process_failed"
+            )
         worker.cpu_seconds = float(answer.get("cpu_total", 0.0))
         worker.resident_bytes = int(answer.get("resident", 0))
         return answer

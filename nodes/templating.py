@@ -63,7 +63,16 @@ def _compile(source: str) -> Any:
     try:
         return ENVIRONMENT.from_string(source)
     except TemplateSyntaxError as exc:
-        raise TemplateError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
+        raise _syntax_error(exc) from None
+
+
+def _syntax_error(exc: TemplateSyntaxError) -> TemplateError:
+    return TemplateError(
+        f"template syntax error on line {exc.lineno}: {exc.message}",
+        code="template_syntax",
+        line=exc.lineno,
+        detail=exc.message or "",
+    )
 
 
 @lru_cache(maxsize=1024)
@@ -72,7 +81,9 @@ def _compile_expression(source: str) -> Any:
         # undefined_to_none=False: a typo such as `inputs.amout` must be an error, not None.
         return ENVIRONMENT.compile_expression(source, undefined_to_none=False)
     except TemplateSyntaxError as exc:
-        raise TemplateError(f"expression syntax error: {exc.message}") from None
+        raise TemplateError(
+            f"expression syntax error: {exc.message}", code="expression_syntax", detail=exc.message or ""
+        ) from None
 
 
 def _render_error(exc: BaseException) -> TemplateError:
@@ -81,13 +92,26 @@ def _render_error(exc: BaseException) -> TemplateError:
     if isinstance(exc, RecursionError):
         return refuse("recursion_depth", sys.getrecursionlimit())
     if isinstance(exc, SecurityError):
-        return TemplateError(f"the template tried something the sandbox forbids: {exc}")
+        return TemplateError(
+            f"the template tried something the sandbox forbids: {exc}",
+            code="template_forbidden",
+            detail=str(exc),
+        )
     if isinstance(exc, UndefinedError):
         text = str(exc)
         if "unsafe" in text:
-            return TemplateError(f"the template tried something the sandbox forbids: {text}")
-        return TemplateError(f"the template refers to something that does not exist: {text}")
-    return TemplateError(f"the template failed to render: {type(exc).__name__}: {exc}")
+            return TemplateError(
+                f"the template tried something the sandbox forbids: {text}",
+                code="template_forbidden",
+                detail=text,
+            )
+        return TemplateError(
+            f"the template refers to something that does not exist: {text}",
+            code="template_undefined",
+            detail=text,
+        )
+    detail = f"{type(exc).__name__}: {exc}"
+    return TemplateError(f"the template failed to render: {detail}", code="template_failed", detail=detail)
 
 
 # -- the common shapes without Jinja's machinery ------------------------------------------
@@ -330,9 +354,11 @@ def _parsed_references(source: str) -> frozenset[tuple[str, str | None]]:
     try:
         return _references_in(ENVIRONMENT.parse(source))
     except TemplateSyntaxError as exc:
-        raise TemplateError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
+        raise _syntax_error(exc) from None
     except RecursionError:  # `{{ ((((…)))) }}` thousands deep: Jinja's parser recurses
-        raise TemplateError("the template is nested too deeply to be read") from None
+        raise TemplateError(
+            "the template is nested too deeply to be read", code="template_too_deep"
+        ) from None
 
 
 def _references_in(parsed: nodes.Template) -> frozenset[tuple[str, str | None]]:

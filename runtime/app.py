@@ -25,6 +25,7 @@ from runtime.api.request import DirigentRequest, refuse_nul_in_url
 from runtime.api.security import LocalSwagger, security_headers, swagger_assets
 from runtime.approvals.controller import TaskController
 from runtime.audit.controller import AuditController
+from runtime.codes.controller import ErrorCodeController
 from runtime.connections.controller import ConnectionController
 from runtime.context import Runtime
 from runtime.errors import Unavailable
@@ -67,6 +68,7 @@ CONTROLLERS: list[Any] = [
     NotificationSettingsController,
     VersionUsesController,
     RunsViewerController,
+    ErrorCodeController,
 ]
 
 

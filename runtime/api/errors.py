@@ -21,6 +21,7 @@ from litestar.exceptions import (
 )
 from litestar.exceptions import NotFoundException as RouteNotFound
 
+from runtime.api.problems import request_problems
 from runtime.audit.service import append as audit
 from runtime.errors import DirigentError, Forbidden, TooManyRequests
 
@@ -67,25 +68,18 @@ async def _audit_denial(runtime: Any, username: str | None, method: str, path: s
         log.exception("could not audit a policy denial")
 
 
-def _missing_body(request: Request[Any, Any, Any]) -> str:
-    """What to send, when a required body was not sent: its required fields, if it has any."""
+def _required_body_fields(request: Request[Any, Any, Any]) -> list[str]:
+    """The required fields of the handler's body model, for a body that was not sent."""
     parameter = request.route_handler.parsed_fn_signature.parameters.get("data")
     model = parameter.annotation if parameter is not None else None
     fields = getattr(model, "model_fields", {})
-    required = [name for name, field in fields.items() if field.is_required()]
-    return "the request needs a JSON body" + (f" with {', '.join(required)}" if required else "")
+    return [name for name, field in fields.items() if field.is_required()]
 
 
 def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
-    problems = []
-    for item in exc.extra or []:
-        if isinstance(item, dict):
-            key = item.get("key") or item.get("source") or ""
-            if key == "data" and item.get("source") == "body" and item.get("message") == "'data'":
-                # Litestar's words for a body that was not sent at all.
-                problems.append({"field": "", "message": _missing_body(request)})
-                continue
-            problems.append({"field": key, "message": item.get("message", "")})
+    # Each with a code and its parameters (runtime/api/problems.py); a body that was not
+    # sent at all names the fields to send.
+    problems = request_problems(exc, required_fields=lambda: _required_body_fields(request))
     detail = exc.detail or "invalid request"
     if "JSON" in detail or "decode" in detail.lower():
         message = "the request body is not valid JSON"
@@ -109,9 +103,8 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     if isinstance(exc, PermissionDeniedException):
         return _json(403, {"error": "forbidden", "message": exc.detail})
     if isinstance(exc, RouteNotFound):
-        return _json(
-            404, {"error": "not_found", "message": f"no such endpoint: {request.method} {request.url.path}"}
-        )
+        message = f"no such endpoint: {request.method} {request.url.path}"
+        return _json(404, {"error": "not_found", "message": message, "resource": "endpoint"})
     # Litestar wraps a body that does not decode ("Input data was truncated", ...) in a 400.
     if exc.status_code == 400 and (
         isinstance(exc.__cause__, SerializationException) or "json" in (exc.detail or "").lower()

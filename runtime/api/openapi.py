@@ -65,7 +65,15 @@ ERROR_ITEM = Schema(
             one_of=[Schema(type=OpenAPIType.STRING), Schema(type=OpenAPIType.NULL)],
             description="The flow node the problem concerns (flow documents only)",
         ),
-        "message": Schema(type=OpenAPIType.STRING, description="What is wrong, for people"),
+        "code": Schema(
+            type=OpenAPIType.STRING,
+            description="A stable code of the problem (`GET /api/error-codes` lists them with their texts)",
+        ),
+        "params": Schema(
+            type=OpenAPIType.OBJECT,
+            description='The values the code\'s text names, e.g. `{"field": "name"}`',
+        ),
+        "message": Schema(type=OpenAPIType.STRING, description="What is wrong, in English"),
     },
     description="One problem of a request",
 )
@@ -76,7 +84,8 @@ ERROR_BODY = Schema(
     properties={
         "error": Schema(
             type=OpenAPIType.STRING,
-            description="A stable code for programs: not_found, invalid_flow, too_deeply_nested, ...",
+            description="A stable code for programs: not_found, invalid_flow, too_deeply_nested, ... "
+            "(`GET /api/error-codes` lists every code with its English text and parameters)",
         ),
         "message": Schema(
             type=OpenAPIType.STRING,
@@ -107,6 +116,8 @@ UNAVAILABLE = "The service this needs is not configured in this runtime, or not 
 STORED_FLOW_INVALID = "The stored version no longer validates (e.g. a node type was removed)"
 ANSWERS: dict[str, dict[int, str]] = {
     "health": {503: "The database does not answer"},
+    # The table of codes is a constant: nothing but a fault of the runtime can go wrong.
+    "ErrorCodeController.list_codes": {500: "Something went wrong inside Dirigent"},
     "AuthController.login": {
         401: "Wrong username or password",
         429: "Too many failed sign-ins for this name or address: wait `retry_after` seconds",

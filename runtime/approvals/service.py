@@ -109,7 +109,7 @@ async def get_task(
 ) -> ApprovalTask:
     task = await session.get(ApprovalTask, task_id)
     if task is None:
-        raise NotFound("approval task not found")
+        raise NotFound("approval task not found", code="not_found", resource="approval_task")
     authz.authorize(actor, action, await task_view(session, task))
     return task
 
@@ -125,7 +125,10 @@ async def decide(
 ) -> ApprovalTask:
     if decision not in DECISIONS:
         raise BadRequest(
-            f"decision must be one of {', '.join(DECISIONS)}, not '{decision}'", code="invalid_decision"
+            f"decision must be one of {', '.join(DECISIONS)}, not '{decision}'",
+            code="invalid_decision",
+            decision=decision,
+            decisions=", ".join(DECISIONS),
         )
     task = await get_task(session, authz, actor, task_id, "read")
     if task.status != "open":
@@ -136,6 +139,7 @@ async def decide(
         raise Conflict(
             f"the run is {run.status if run else 'gone'}; it no longer waits for a decision",
             code="run_not_waiting",
+            status=run.status if run else "gone",
         )
     if payload is not None and not task.request.get("editable"):
         raise BadRequest("this approval does not allow editing the payload", code="not_editable")
@@ -244,6 +248,7 @@ def check_edited_payload(raised: Any, edited: Any) -> None:
             code="payload_too_large",
             size_bytes=size,
             limit_bytes=MAX_DECISION_PAYLOAD_BYTES,
+            what="decision_payload",
         )
     found = _mismatch(raised, edited, "payload")
     if found is not None:

@@ -158,7 +158,7 @@ class AuditController(Controller):
                 rt.db, anchors.anchor_key(rt.settings), anchors.configured_sinks(rt.settings)
             )
         except anchors.HeadNotAnchorable as error:
-            raise Conflict(str(error), code="audit_head_broken") from None
+            raise Conflict(str(error), code="audit_head_broken", detail=str(error)) from None
         if result.anchor is None:
             raise Conflict("the audit log is empty: there is no head to anchor yet", code="audit_log_empty")
         anchor = result.anchor

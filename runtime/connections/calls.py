@@ -122,7 +122,11 @@ class ConnectorCalls:
             if workspace_id is None:  # an engine that does not say: ask the stored run
                 run = await session.get(Run, request.run_id)
                 if run is None:
-                    raise ConnectionMissing(f"run {request.run_id} is not known to this runtime")
+                    raise ConnectionMissing(
+                        f"run {request.run_id} is not known to this runtime",
+                        code="run_unknown",
+                        run=request.run_id,
+                    )
                 workspace_id = run.workspace_id
             row = (
                 await session.execute(
@@ -146,7 +150,10 @@ class ConnectorCalls:
                 raise ConnectionMissing(
                     f"the connection '{request.connection}' does not exist in this workspace (it may have "
                     "been deleted after this version was approved); "
-                    f"connections: {', '.join(names) or 'none'}"
+                    f"connections: {', '.join(names) or 'none'}",
+                    code="connection_missing",
+                    connection=request.connection,
+                    connections=", ".join(names) or "none",
                 )
         return row
 

@@ -74,7 +74,9 @@ class TriggerCreate(Body):
 def connections(rt: Rt) -> ConnectionService:
     service = rt.services.get("connections")
     if not isinstance(service, ConnectionService):
-        raise Unavailable("connections are not configured in this runtime")
+        raise Unavailable(
+            "connections are not configured in this runtime", code="not_configured", service="connections"
+        )
     return service
 
 
@@ -199,7 +201,13 @@ class ConnectionController(Controller):
         """A signed webhook delivery: starts a run with the JSON body as inputs."""
         body = await request.body()
         if len(body) > MAX_DELIVERY_BYTES:
-            raise PayloadTooLarge(f"a delivery is at most {MAX_DELIVERY_BYTES} bytes")
+            raise PayloadTooLarge(
+                f"a delivery is at most {MAX_DELIVERY_BYTES} bytes",
+                code="payload_too_large",
+                size_bytes=len(body),
+                limit_bytes=MAX_DELIVERY_BYTES,
+                what="delivery",
+            )
         delivery = await triggers(rt).deliver(rt.runs, trigger_id, body, dict(request.headers))
         if delivery.replayed:  # delivered before: the run it started (stored), nothing new
             return Response(

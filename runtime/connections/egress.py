@@ -64,7 +64,12 @@ async def system_resolver(host: str, port: int) -> list[str]:
             loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S
         )
     except (OSError, TimeoutError) as error:
-        raise RemoteFailure(f"the host name '{host}' does not resolve ({error})") from None
+        raise RemoteFailure(
+            f"the host name '{host}' does not resolve ({error})",
+            code="host_unresolvable",
+            host=host,
+            detail=str(error),
+        ) from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
@@ -175,10 +180,17 @@ class EgressGuard:
             for raw in await self.resolver(host, port):
                 literal = ip_literal(raw.split("%", 1)[0])
                 if literal is None:
-                    raise EgressDenied(f"the resolver answered '{raw}' for '{host}', which is no IP address")
+                    raise EgressDenied(
+                        f"the resolver answered '{raw}' for '{host}', which is no IP address",
+                        code="resolver_not_ip",
+                        answer=raw,
+                        host=host,
+                    )
                 found.append(literal)
             if not found:
-                raise RemoteFailure(f"the host name '{host}' has no address")
+                raise RemoteFailure(
+                    f"the host name '{host}' has no address", code="host_has_no_address", host=host
+                )
         for address in found:
             reason = refusal(address)
             if reason and not self.policy.allows(address, host):
@@ -186,7 +198,10 @@ class EgressGuard:
                 raise EgressDenied(
                     f"outbound connections to {shown} are not allowed: the address is {reason}; "
                     f"an admin can allow it in {ENV_ALLOW} "
-                    f"(now: {', '.join(self.policy.describe()) or 'empty'})"
+                    f"(now: {', '.join(self.policy.describe()) or 'empty'})",
+                    code="address_not_allowed",
+                    host=shown,
+                    reason_text=reason,
                 )
         return found
 
@@ -201,7 +216,13 @@ class EgressGuard:
                     return socket.create_connection((str(address), port), timeout=timeout)
                 except OSError as error:
                     last = error
-            raise RemoteFailure(f"cannot connect to {host}:{port} ({last})")
+            raise RemoteFailure(
+                f"cannot connect to {host}:{port} ({last})",
+                code="cannot_connect",
+                host=host,
+                port=port,
+                detail=str(last),
+            )
 
         return await asyncio.to_thread(connect)
 
@@ -216,7 +237,12 @@ async def _connect_checked(
 ) -> Any:
     """`connect(address)` to the first checked address of `host` that accepts."""
     if hosts is not None and normalise_host(host) not in hosts:
-        raise EgressDenied(f"this connection may only reach {', '.join(sorted(hosts))}, not {host}")
+        raise EgressDenied(
+            f"this connection may only reach {', '.join(sorted(hosts))}, not {host}",
+            code="host_not_allowed",
+            hosts=", ".join(sorted(hosts)),
+            host=host,
+        )
     last: Exception | None = None
     for address in await guard.addresses(host, port):
         try:
@@ -256,7 +282,7 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.AsyncNetworkStream:
-        raise EgressDenied("connections over unix sockets are not allowed")
+        raise EgressDenied("connections over unix sockets are not allowed", code="unix_socket_not_allowed")
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
@@ -322,7 +348,7 @@ class _GuardedBackend2(httpcore2.AsyncNetworkBackend):
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore2.AsyncNetworkStream:
-        raise EgressDenied("connections over unix sockets are not allowed")
+        raise EgressDenied("connections over unix sockets are not allowed", code="unix_socket_not_allowed")
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)

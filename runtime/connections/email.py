@@ -86,10 +86,13 @@ class EmailSender:
         """Parsed addresses, each in an allowed domain; `ActionNotAllowed` otherwise."""
         parsed = [address for _, address in getaddresses(list(addresses)) if address]
         if not parsed:
-            raise ActionNotAllowed("the e-mail has no recipient; set `to`")
+            raise ActionNotAllowed("the e-mail has no recipient; set `to`", code="email_no_recipient")
         if len(parsed) > self.settings.max_recipients:
             raise ActionNotAllowed(
-                f"at most {self.settings.max_recipients} recipients per e-mail, not {len(parsed)}"
+                f"at most {self.settings.max_recipients} recipients per e-mail, not {len(parsed)}",
+                code="email_too_many_recipients",
+                max=self.settings.max_recipients,
+                count=len(parsed),
             )
         allowed = self.settings.allowed_domains
         for address in parsed:
@@ -98,7 +101,11 @@ class EmailSender:
             if not local or not any(domain == item or domain.endswith("." + item) for item in allowed):
                 raise ActionNotAllowed(
                     f"connection '{self.name}' sends only to addresses in "
-                    f"{', '.join(allowed)}, not to {address}"
+                    f"{', '.join(allowed)}, not to {address}",
+                    code="email_recipient_not_allowed",
+                    connection=self.name,
+                    domains=", ".join(allowed),
+                    address=address,
                 )
         return parsed
 
@@ -118,7 +125,9 @@ class EmailSender:
                 )
             message.set_content(mail.text)
         except (ValueError, TypeError) as error:
-            raise ActionNotAllowed(f"the e-mail cannot be built: {error}") from None
+            raise ActionNotAllowed(
+                f"the e-mail cannot be built: {error}", code="email_not_buildable", detail=str(error)
+            ) from None
         return message
 
     async def send(self, mail: Mail) -> dict[str, object]:
@@ -141,7 +150,10 @@ class EmailSender:
             sock.close()
             raise ActionNotAllowed(
                 f"connection '{self.name}' logs in as {settings.username}, but its secret "
-                "'password' is not set; an admin can set it"
+                "'password' is not set; an admin can set it",
+                code="smtp_password_missing",
+                connection=self.name,
+                username=settings.username,
             )
 
         def run() -> T:
@@ -168,19 +180,38 @@ class EmailSender:
             return await asyncio.to_thread(run)
         except smtplib.SMTPAuthenticationError as error:
             raise RemoteFailure(
-                f"{settings.host} refused the login of {settings.username} ({error.smtp_code})"
+                f"{settings.host} refused the login of {settings.username} ({error.smtp_code})",
+                code="smtp_login_refused",
+                host=settings.host,
+                username=settings.username,
+                smtp_code=error.smtp_code,
             ) from None
         except smtplib.SMTPRecipientsRefused as error:
             raise RemoteFailure(
-                f"{settings.host} refused the recipients {', '.join(error.recipients)}"
+                f"{settings.host} refused the recipients {', '.join(error.recipients)}",
+                code="smtp_recipients_refused",
+                host=settings.host,
+                recipients=", ".join(error.recipients),
             ) from None
         except smtplib.SMTPNotSupportedError as error:
-            raise RemoteFailure(f"{settings.host} does not support this: {error}") from None
+            raise RemoteFailure(
+                f"{settings.host} does not support this: {error}",
+                code="smtp_not_supported",
+                host=settings.host,
+                detail=str(error),
+            ) from None
         except smtplib.SMTPResponseException as error:
             raise RemoteFailure(
-                f"{settings.host} answered {error.smtp_code}: {_text(error.smtp_error)[:200]}"
+                f"{settings.host} answered {error.smtp_code}: {_text(error.smtp_error)[:200]}",
+                code="smtp_error",
+                host=settings.host,
+                smtp_code=error.smtp_code,
+                detail=_text(error.smtp_error)[:200],
             ) from None
         except (smtplib.SMTPException, OSError, ssl.SSLError) as error:
             raise RemoteFailure(
-                f"SMTP with {settings.host} failed ({type(error).__name__}: {error})"
+                f"SMTP with {settings.host} failed ({type(error).__name__}: {error})",
+                code="smtp_failed",
+                host=settings.host,
+                detail=f"{type(error).__name__}: {error}",
             ) from None

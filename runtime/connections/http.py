@@ -117,7 +117,10 @@ class HttpClient:
             self.base = httpx.URL(settings.base_url)
         except httpx.InvalidURL as error:
             raise ActionNotAllowed(
-                f"connection '{name}': the base URL is not a valid URL ({error})"
+                f"connection '{name}': the base URL is not a valid URL ({error})",
+                code="invalid_base_url",
+                connection=name,
+                detail=str(error),
             ) from None
 
     # -- checks -----------------------------------------------------------------------
@@ -125,10 +128,18 @@ class HttpClient:
         allowed = self.settings.allowed_methods
         if method not in allowed:
             raise ActionNotAllowed(
-                f"connection '{self.name}' allows the methods {', '.join(allowed)}, not {method}"
+                f"connection '{self.name}' allows the methods {', '.join(allowed)}, not {method}",
+                code="method_not_allowed",
+                connection=self.name,
+                methods=", ".join(allowed),
+                method=method,
             )
         if not path.startswith("/"):
-            raise ActionNotAllowed(f"the path must start with '/', e.g. /tasks, not '{path[:200]}'")
+            raise ActionNotAllowed(
+                f"the path must start with '/', e.g. /tasks, not '{path[:200]}'",
+                code="path_not_absolute",
+                path=path[:200],
+            )
         decoded = unquote(unquote(path))
         if (
             _CONTROL.search(decoded)
@@ -140,15 +151,26 @@ class HttpClient:
             raise ActionNotAllowed(
                 f"the path '{path[:200]}' is not allowed: no '..', '//', backslashes, spaces or control "
                 "characters; put query parameters into `query`",
+                code="path_not_allowed",
+                path=path[:200],
             )
         prefixes = self.settings.allowed_paths
         if not any(_under(decoded, prefix) for prefix in prefixes):
             raise ActionNotAllowed(
-                f"connection '{self.name}' allows paths under {', '.join(prefixes)}, not {path[:200]}"
+                f"connection '{self.name}' allows paths under {', '.join(prefixes)}, not {path[:200]}",
+                code="path_outside_prefixes",
+                connection=self.name,
+                prefixes=", ".join(prefixes),
+                path=path[:200],
             )
         url = httpx.URL(self.settings.base_url.rstrip("/") + path)
         if (url.scheme, url.host, url.port) != (self.base.scheme, self.base.host, self.base.port):
-            raise ActionNotAllowed(f"connection '{self.name}' may only reach {self.base.host}")
+            raise ActionNotAllowed(
+                f"connection '{self.name}' may only reach {self.base.host}",
+                code="host_not_allowed",
+                hosts=self.base.host,
+                host=url.host,
+            )
         return url
 
     def _auth_headers(self) -> dict[str, str]:
@@ -160,7 +182,11 @@ class HttpClient:
         if not value:
             raise ActionNotAllowed(
                 f"connection '{self.name}' uses {auth.type} auth, but its secret "
-                f"'{needed}' is not set; an admin can set it"
+                f"'{needed}' is not set; an admin can set it",
+                code="auth_secret_missing",
+                connection=self.name,
+                auth=auth.type,
+                secret=needed,
             )
         if auth.type == "bearer":
             return {"Authorization": f"Bearer {value}"}
@@ -175,7 +201,11 @@ class HttpClient:
         url = self.url_for(method, call.path)
         reserved = sorted(name for name in call.headers if name.lower() in RESERVED_HEADERS)
         if reserved:
-            raise ActionNotAllowed(f"a flow may not set the headers {', '.join(reserved)}")
+            raise ActionNotAllowed(
+                f"a flow may not set the headers {', '.join(reserved)}",
+                code="reserved_headers",
+                headers=", ".join(reserved),
+            )
         content = b"" if call.body is None else json.dumps(call.body, ensure_ascii=False).encode()
         headers = {
             "User-Agent": USER_AGENT,
@@ -283,5 +313,15 @@ def _remote(host: str | None, error: Exception) -> RemoteFailure:
     if isinstance(error, RemoteFailure):
         return error
     if isinstance(error, httpx.TimeoutException):
-        return RemoteFailure(f"{host} did not answer in time ({type(error).__name__})")
-    return RemoteFailure(f"cannot reach {host} ({type(error).__name__}: {error})")
+        return RemoteFailure(
+            f"{host} did not answer in time ({type(error).__name__})",
+            code="http_timeout",
+            host=host,
+            detail=type(error).__name__,
+        )
+    return RemoteFailure(
+        f"cannot reach {host} ({type(error).__name__}: {error})",
+        code="http_unreachable",
+        host=host,
+        detail=f"{type(error).__name__}: {error}",
+    )

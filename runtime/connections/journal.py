@@ -130,7 +130,9 @@ class CallJournal:
                     error = (entry.outputs or {}).get("error") or {}
                     raise RemoteFailure(
                         f"{error.get('message') or 'the call failed'} (this call failed before; "
-                        "it is not made again)"
+                        "it is not made again)",
+                        code="call_failed_before",
+                        detail=str(error.get("message") or "the call failed"),
                     )
                 if entry.request_digest and entry.request_digest != call.digest:
                     facts["request_changed"] = True  # upstream steps rendered it anew
@@ -160,11 +162,15 @@ class CallJournal:
                 if changed.rowcount != 1:  # type: ignore[attr-defined]
                     raise RemoteFailure(
                         f"another runtime process is making this call of connection '{call.connection}' "
-                        "right now"
+                        "right now",
+                        code="call_in_progress",
+                        connection=call.connection,
                     )
         except IntegrityError:  # another process claimed the same call a moment ago
             raise RemoteFailure(
-                f"another runtime process is making this call of connection '{call.connection}' right now"
+                f"another runtime process is making this call of connection '{call.connection}' right now",
+                code="call_in_progress",
+                connection=call.connection,
             ) from None
         return self._verdict(call, decision, attempts, facts)
 
@@ -196,12 +202,20 @@ class CallJournal:
             raise SideEffectUncertain(
                 f"connection '{call.connection}': the call ({call.summary}) was interrupted again after a "
                 "person said the earlier attempt had not arrived; it is not repeated a third time. Check "
-                "with the receiver whether it arrived"
+                "with the receiver whether it arrived",
+                code="side_effect_uncertain",
+                reason="interrupted_again",
+                connection=call.connection,
+                summary=call.summary,
             )
         raise SideEffectUncertain(
             f"connection '{call.connection}': an earlier attempt of this call ({call.summary}) was "
             "interrupted before its answer came, so it may or may not have arrived. The connection "
-            "says on_uncertain: fail, so it is not repeated; check with the receiver"
+            "says on_uncertain: fail, so it is not repeated; check with the receiver",
+            code="side_effect_uncertain",
+            reason="on_uncertain_fail",
+            connection=call.connection,
+            summary=call.summary,
         )
 
     @staticmethod

@@ -106,7 +106,7 @@ class ConnectionService(ConnectorCalls):
             await session.execute(select(Workspace).where(Workspace.slug == slug))
         ).scalar_one_or_none()
         if workspace is None:
-            raise NotFound("workspace not found")
+            raise NotFound("workspace not found", code="not_found", resource="workspace")
         self.authz.authorize(actor, action, workspace_view(workspace))
         return workspace
 
@@ -115,7 +115,7 @@ class ConnectionService(ConnectorCalls):
     ) -> ConnectionRow:
         row = await session.get(ConnectionRow, connection_id)
         if row is None:
-            raise NotFound("connection not found")
+            raise NotFound("connection not found", code="not_found", resource="connection")
         self.authz.authorize(actor, action, connection_view(row))
         return row
 
@@ -146,12 +146,16 @@ class ConnectionService(ConnectorCalls):
             parsed = parse_settings(kind, settings)
             check_secret_names(kind, list(secrets))
         except SettingsInvalid as error:
-            raise BadRequest(str(error), code="invalid_connection", errors=error.problems) from None
+            raise BadRequest(
+                str(error), code="invalid_connection", reason="settings", errors=error.problems
+            ) from None
         for name, value in secrets.items():
             if value is not None and (not isinstance(value, str) or not value or len(value) > 8192):
                 raise BadRequest(
                     f"secret '{name}' must be a non-empty text (or null to remove it)",
                     code="invalid_connection",
+                    reason="secret",
+                    secret=name,
                 )
         clean: dict[str, Any] = parsed.model_dump(mode="json")
         if kind == "sql":
@@ -167,7 +171,9 @@ class ConnectionService(ConnectorCalls):
         try:
             sqlite_file(reader.url.database or "", reader.sqlite_dir, reader.forbidden)
         except SqliteOutsideDir as refused:
-            raise BadRequest(refused.message, code="sqlite_outside_dir") from None
+            raise BadRequest(
+                refused.message, code="sqlite_outside_dir", directory=str(reader.sqlite_dir)
+            ) from None
 
     def _apply_secrets(self, row: ConnectionRow, secrets: Mapping[str, str | None]) -> list[str]:
         """Merge `secrets` into the row (None removes one); the names that changed."""
@@ -199,10 +205,18 @@ class ConnectionService(ConnectorCalls):
     ) -> dict[str, Any]:
         if not NAME.fullmatch(name or ""):
             raise BadRequest(
-                "a connection name is 1 to 64 letters, digits, '_', '.' or '-'", code="invalid_connection"
+                "a connection name is 1 to 64 letters, digits, '_', '.' or '-'",
+                code="invalid_connection",
+                reason="name",
             )
         if kind not in KINDS:
-            raise BadRequest(f"unknown kind '{kind}'; kinds: {', '.join(KINDS)}", code="invalid_connection")
+            raise BadRequest(
+                f"unknown kind '{kind}'; kinds: {', '.join(KINDS)}",
+                code="invalid_connection",
+                reason="kind",
+                kind=kind,
+                kinds=", ".join(KINDS),
+            )
         clean = self._validated(kind, settings, secrets)
         async with self.db.write() as session:
             workspace = await self._workspace(session, actor, workspace_slug, "manage_connections")
@@ -214,7 +228,12 @@ class ConnectionService(ConnectorCalls):
                 )
             ).first()
             if taken:
-                raise Conflict(f"the workspace already has a connection named '{name}'", code="name_taken")
+                raise Conflict(
+                    f"the workspace already has a connection named '{name}'",
+                    code="name_taken",
+                    what="connection",
+                    name=name,
+                )
             row = ConnectionRow(
                 workspace_id=workspace.id,
                 name=name,
@@ -266,7 +285,11 @@ class ConnectionService(ConnectorCalls):
             row = await self._get(session, actor, connection_id, "manage")
             if name is not None and name != row.name:
                 if not NAME.fullmatch(name):
-                    raise BadRequest("a connection name is 1 to 64 letters, digits, '_', '.' or '-'")
+                    raise BadRequest(
+                        "a connection name is 1 to 64 letters, digits, '_', '.' or '-'",
+                        code="invalid_connection",
+                        reason="name",
+                    )
                 taken = (
                     await session.execute(
                         select(ConnectionRow.id).where(
@@ -276,7 +299,10 @@ class ConnectionService(ConnectorCalls):
                 ).first()
                 if taken:
                     raise Conflict(
-                        f"the workspace already has a connection named '{name}'", code="name_taken"
+                        f"the workspace already has a connection named '{name}'",
+                        code="name_taken",
+                        what="connection",
+                        name=name,
                     )
                 row.name = name
             merged = {**(row.settings or {}), **settings} if settings is not None else row.settings

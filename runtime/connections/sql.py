@@ -115,7 +115,7 @@ class SqlReader:
         self, statement: str, params: Mapping[str, Any], max_rows: int | None = None
     ) -> dict[str, Any]:
         if not statement.strip():
-            raise ActionNotAllowed("the SQL statement is empty")
+            raise ActionNotAllowed("the SQL statement is empty", code="sql_empty")
         limit = min(max_rows or self.settings.max_rows, self.settings.max_rows)
         if self.url.get_backend_name() == "sqlite":
             return await asyncio.to_thread(self._sqlite, statement, dict(params), limit)
@@ -128,7 +128,11 @@ class SqlReader:
         except SqliteOutsideDir as refused:
             raise SqliteOutsideDir(f"connection '{self.name}': {refused.message}") from None
         if not path.is_file():
-            raise RemoteFailure(f"the SQLite file of connection '{self.name}' does not exist")
+            raise RemoteFailure(
+                f"the SQLite file of connection '{self.name}' does not exist",
+                code="sqlite_missing",
+                connection=self.name,
+            )
         return path
 
     def _sqlite(self, statement: str, params: dict[str, Any], limit: int) -> dict[str, Any]:
@@ -147,10 +151,21 @@ class SqlReader:
             except sqlite3.DatabaseError as error:
                 message = str(error)
                 if "interrupted" in message:
-                    raise RemoteFailure(f"the query took longer than {self.settings.timeout_s:g} s") from None
+                    raise RemoteFailure(
+                        f"the query took longer than {self.settings.timeout_s:g} s",
+                        code="sql_timeout",
+                        timeout_s=self.settings.timeout_s,
+                    ) from None
                 if "not authorized" in message or "readonly" in message or "read-only" in message:
-                    raise ActionNotAllowed(f"connection '{self.name}' is read-only: {message}") from None
-                raise ActionNotAllowed(f"the query failed: {message}") from None
+                    raise ActionNotAllowed(
+                        f"connection '{self.name}' is read-only: {message}",
+                        code="sql_read_only",
+                        connection=self.name,
+                        detail=message,
+                    ) from None
+                raise ActionNotAllowed(
+                    f"the query failed: {message}", code="sql_failed", detail=message
+                ) from None
             columns = [column[0] for column in cursor.description or ()]
         finally:
             connection.close()
@@ -162,7 +177,9 @@ class SqlReader:
         address = str((await self.guard.addresses(host, port))[0])
         if await self._is_own_database(host, port, address):
             raise ActionNotAllowed(
-                f"connection '{self.name}' points at Dirigent's own database; that is not allowed"
+                f"connection '{self.name}' points at Dirigent's own database; that is not allowed",
+                code="sql_own_database",
+                connection=self.name,
             )
         url: URL = self.url.set(
             drivername="postgresql+asyncpg",
@@ -195,15 +212,24 @@ class SqlReader:
                 columns = list(result.keys())
                 await connection.rollback()
         except TimeoutError:
-            raise RemoteFailure(f"the query took longer than {self.settings.timeout_s:g} s") from None
+            raise RemoteFailure(
+                f"the query took longer than {self.settings.timeout_s:g} s",
+                code="sql_timeout",
+                timeout_s=self.settings.timeout_s,
+            ) from None
         except (DBAPIError, asyncpg.PostgresError) as error:
             raise self._postgres_error(host, error) from None
         except ResourceClosedError:
             raise ActionNotAllowed(
-                "the statement returned no rows; sql connections run queries (SELECT)"
+                "the statement returned no rows; sql connections run queries (SELECT)", code="sql_no_rows"
             ) from None
         except (SQLAlchemyError, OSError, asyncpg.InterfaceError) as error:
-            raise RemoteFailure(f"cannot query {host} ({type(error).__name__})") from None
+            raise RemoteFailure(
+                f"cannot query {host} ({type(error).__name__})",
+                code="sql_cannot_query",
+                host=host,
+                detail=type(error).__name__,
+            ) from None
         finally:
             await engine.dispose()
         return self._result(columns, [tuple(row) for row in rows], limit)
@@ -213,17 +239,28 @@ class SqlReader:
         original = getattr(error, "orig", None) or error
         message = (str(original).splitlines() or [type(original).__name__])[0]
         if "read-only" in message:
-            return ActionNotAllowed(f"connection '{self.name}' is read-only: {message}")
+            return ActionNotAllowed(
+                f"connection '{self.name}' is read-only: {message}",
+                code="sql_read_only",
+                connection=self.name,
+                detail=message,
+            )
         if "statement timeout" in message:
-            return RemoteFailure(f"the query took longer than {self.settings.timeout_s:g} s")
+            return RemoteFailure(
+                f"the query took longer than {self.settings.timeout_s:g} s",
+                code="sql_timeout",
+                timeout_s=self.settings.timeout_s,
+            )
         if isinstance(
             original,
             asyncpg.PostgresConnectionError
             | asyncpg.InvalidAuthorizationSpecificationError
             | asyncpg.InvalidPasswordError,
         ):
-            return RemoteFailure(f"cannot connect to {host}: {message}")
-        return ActionNotAllowed(f"the query failed: {message}")
+            return RemoteFailure(
+                f"cannot connect to {host}: {message}", code="sql_cannot_connect", host=host, detail=message
+            )
+        return ActionNotAllowed(f"the query failed: {message}", code="sql_failed", detail=message)
 
     async def _is_own_database(self, host: str, port: int, address: str) -> bool:
         own = self.own_database

@@ -37,13 +37,15 @@ def _validated(kind: str, settings: Mapping[str, Any], secrets: Mapping[str, Any
     except SettingsInvalid as error:
         problems = [{**problem, "field": "test_target." + problem["field"]} for problem in error.problems]
         raise BadRequest(
-            "the test target: " + str(error), code="invalid_connection", errors=problems
+            "the test target: " + str(error), code="invalid_connection", reason="test_target", errors=problems
         ) from None
     for name, value in secrets.items():
         if value is not None and (not isinstance(value, str) or not value or len(value) > 8192):
             raise BadRequest(
                 f"test target secret '{name}' must be a non-empty text (or null to remove it)",
                 code="invalid_connection",
+                reason="test_target_secret",
+                secret=name,
             )
     return parsed.model_dump(mode="json")  # type: ignore[no-any-return]
 

@@ -2,14 +2,14 @@
 
 Called by `runtime.engine.validation` once the document parsed; errors go into the same
 report as every other flow error, with the case's path as the field and no node
-(`{"node": None, "field": "tests[2].fixed.answer.txt", "message": ...}`). A node that
-has an error of its own (unknown type, bad config) is not checked again here.
+(`{"node": None, "field": "tests[2].fixed.answer.txt", "code": ..., "params": ..., "message": ...}`).
+A node that has an error of its own (unknown type, bad config) is not checked again here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nodes.base import Node
 from runtime.engine.cases import (
@@ -26,11 +26,8 @@ from runtime.errors import BadRequest
 if TYPE_CHECKING:
     from runtime.engine.validation import Validation
 
-# Types a case may not fix, and what to do instead.
-NOT_FIXABLE = {
-    "input": "the input node is not fixed; give the case's inputs instead",
-    "approval": "approval nodes are decided, not fixed: script the decision under 'decisions'",
-}
+# Types a case may not fix: the problem that says what to do instead.
+NOT_FIXABLE = {"input": "input_not_fixable", "approval": "approval_not_fixable"}
 
 
 class _CaseChecker:
@@ -40,15 +37,15 @@ class _CaseChecker:
         self.report = report
         self.node_ids = [spec.id for spec in document.nodes]
 
-    def error(self, field: str, message: str) -> None:
-        self.report.add(None, field, message)
+    def error(self, field: str, code: str, /, **params: Any) -> None:
+        self.report.add(None, field, code, **params)
 
     def node(self, field: str, node_id: str) -> Node | None:
         """The node's instance; None (after an error if it does not exist) when it cannot be checked."""
         if node_id in self.instances:
             return self.instances[node_id]
         if node_id not in self.node_ids:
-            self.error(field, f"'{node_id}' is not a node of this flow (nodes: {', '.join(self.node_ids)})")
+            self.error(field, "case_unknown_node", node=node_id, nodes=", ".join(self.node_ids))
         return None  # a node with an error of its own: reported there
 
     def outputs_of(self, node: Node) -> tuple[str, ...]:
@@ -67,7 +64,7 @@ class _CaseChecker:
             prepare_inputs(self.document, case.inputs)
         except BadRequest as exc:
             for problem in exc.extra.get("errors", []):
-                self.error(f"{path}.{problem['field']}", problem["message"])
+                self.report.add_coded(None, f"{path}.{problem['field']}", problem)
 
     def check_fixed(self, path: str, case: TestCase) -> None:
         for node_id, outputs in case.fixed.items():
@@ -83,13 +80,19 @@ class _CaseChecker:
                 if name not in declared:
                     self.error(
                         f"{where}.{name}",
-                        f"'{node_id}' ({node.type}) has no output '{name}'; "
-                        f"its outputs: {', '.join(declared) or 'none'}",
+                        "case_unknown_node_output",
+                        node=node_id,
+                        type=node.type,
+                        output=name,
+                        outputs=", ".join(declared) or "none",
                     )
                 elif name == "branch" and (branches := node.branches()) and value not in branches:
                     self.error(
                         f"{where}.branch",
-                        f"'{value}' is not a branch of '{node_id}'; its branches: {', '.join(branches)}",
+                        "unknown_branch",
+                        branch=value,
+                        node=node_id,
+                        branches=", ".join(branches),
                     )
 
     def check_decisions(self, path: str, case: TestCase) -> None:
@@ -99,12 +102,9 @@ class _CaseChecker:
             if node is None:
                 continue
             if node.type != "approval":
-                self.error(where, f"'{node_id}' is a {node.type} node; decisions are for approval nodes")
+                self.error(where, "decision_not_for_approval", node=node_id, type=node.type)
             elif decision.payload is not None and not getattr(node.config, "editable", False):
-                self.error(
-                    f"{where}.payload",
-                    f"approval node '{node_id}' is not editable, so a decision cannot change its payload",
-                )
+                self.error(f"{where}.payload", "decision_not_editable", node=node_id)
 
     def check_assertion(self, where: str, assertion: object) -> None:
         if isinstance(assertion, VALUE_CHECKS):
@@ -113,7 +113,9 @@ class _CaseChecker:
                     outputs = ", ".join(self.document.outputs) or "none"
                     self.error(
                         f"{where}.output",
-                        f"'{assertion.output}' is not an output of this flow (outputs: {outputs})",
+                        "case_unknown_flow_output",
+                        output=assertion.output,
+                        outputs=outputs,
                     )
                 return
             assert assertion.node is not None and assertion.field is not None
@@ -121,8 +123,11 @@ class _CaseChecker:
             if node is not None and assertion.field not in (declared := self.outputs_of(node)):
                 self.error(
                     f"{where}.field",
-                    f"'{assertion.node}' ({node.type}) has no output '{assertion.field}'; "
-                    f"its outputs: {', '.join(declared) or 'none'}",
+                    "case_unknown_node_output",
+                    node=assertion.node,
+                    type=node.type,
+                    output=assertion.field,
+                    outputs=", ".join(declared) or "none",
                 )
         elif isinstance(assertion, BranchCheck):
             node = self.node(f"{where}.node", assertion.node)
@@ -130,21 +135,23 @@ class _CaseChecker:
                 return
             branches = node.branches()
             if branches is None:
-                self.error(f"{where}.node", f"'{assertion.node}' ({node.type}) does not branch")
+                self.error(f"{where}.node", "node_does_not_branch", node=assertion.node, type=node.type)
             elif assertion.value not in branches:
                 self.error(
                     f"{where}.value",
-                    f"'{assertion.value}' is not a branch of '{assertion.node}'; "
-                    f"its branches: {', '.join(branches)}",
+                    "unknown_branch",
+                    branch=assertion.value,
+                    node=assertion.node,
+                    branches=", ".join(branches),
                 )
         elif isinstance(assertion, ApprovalRaisedCheck):
             node = self.node(f"{where}.node", assertion.node)
             if node is not None and node.type != "approval":
-                self.error(f"{where}.node", f"'{assertion.node}' is a {node.type} node, not an approval node")
+                self.error(f"{where}.node", "not_an_approval_node", node=assertion.node, type=node.type)
         elif isinstance(assertion, NoConnectorCallCheck) and assertion.node is not None:
             node = self.node(f"{where}.node", assertion.node)
             if node is not None and node.type != "connector":
-                self.error(f"{where}.node", f"'{assertion.node}' is a {node.type} node, not a connector node")
+                self.error(f"{where}.node", "not_a_connector_node", node=assertion.node, type=node.type)
 
 
 def check_cases(document: FlowDocument, instances: Mapping[str, Node], report: Validation) -> None:
@@ -153,8 +160,6 @@ def check_cases(document: FlowDocument, instances: Mapping[str, Node], report: V
     seen: set[str] = set()
     for index, case in enumerate(document.tests):
         if case.name in seen:
-            checker.error(
-                f"tests[{index}].name", f"the name '{case.name}' is used by more than one test case"
-            )
+            checker.error(f"tests[{index}].name", "duplicate_case_name", name=case.name)
         seen.add(case.name)
         checker.check(index, case)

@@ -23,6 +23,10 @@ from typing import Annotated, Any, Literal
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from runtime.codes import coded
+from runtime.codes.pydantic_errors import coded_problem
 
 MAX_CASES = 200
 MAX_ASSERTIONS = 100
@@ -59,8 +63,9 @@ class _ValueCheck(_Strict):
         by_output = self.output is not None
         by_step = self.node is not None or self.field is not None
         if by_output == by_step or (by_step and (self.node is None or self.field is None)):
-            raise ValueError(
-                "name what to check: either 'output' (a flow output) or 'node' and 'field' (a step output)"
+            raise PydanticCustomError(
+                "check_target",
+                "name what to check: either 'output' (a flow output) or 'node' and 'field' (a step output)",
             )
         return self
 
@@ -89,7 +94,11 @@ class RegexCheck(_ValueCheck):
         try:
             re.compile(value)
         except re.error as exc:
-            raise ValueError(f"'{value}' is not a valid regular expression: {exc}") from None
+            raise PydanticCustomError(
+                "invalid_regex",
+                "'{pattern}' is not a valid regular expression: {detail}",
+                {"pattern": value, "detail": str(exc)},
+            ) from None
         return value
 
 
@@ -104,8 +113,10 @@ class JsonSchemaCheck(_ValueCheck):
             validator_for(value).check_schema(value)
         except SchemaError as exc:
             where = "/".join(str(part) for part in exc.path)
-            raise ValueError(
-                f"not a valid JSON schema{f' at {where}' if where else ''}: {exc.message}"
+            raise PydanticCustomError(
+                "invalid_json_schema",
+                "not a valid JSON schema{where}: {detail}",
+                {"where": f" at {where}" if where else "", "detail": exc.message},
             ) from None
         return value
 
@@ -193,12 +204,14 @@ def structural_error_field(loc: list[Any]) -> str:
     return path
 
 
-def structural_error_message(error_type: str, message: str, given: Any) -> str:
-    """Clearer words for the assertion union's own errors."""
+def structural_problem(error: Any) -> dict[str, Any]:
+    """A pydantic error of a test case as a problem; the assertion union's own errors in
+    clearer words."""
     checks = ", ".join(CHECKS)
-    if error_type == "union_tag_not_found":
-        return f"an assertion needs 'check', one of: {checks}"
-    if error_type == "union_tag_invalid":
+    if error["type"] == "union_tag_not_found":
+        return coded("check_missing", checks=checks)
+    if error["type"] == "union_tag_invalid":
+        given = error.get("input")
         tag = given.get("check") if isinstance(given, dict) else given
-        return f"unknown check '{tag}'; checks: {checks}"
-    return message
+        return coded("unknown_check", check=str(tag), checks=checks)
+    return coded_problem(error)

@@ -14,6 +14,7 @@ import json
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from runtime.canonical import canonical_json
 from runtime.engine.cases import MAX_CASES, TestCase
@@ -71,12 +72,20 @@ class InputSpec(_Strict):
             return None
         type_name = info.data.get("type", "string")
         if type_name not in ENUM_TYPES:
-            raise ValueError(f"choices (enum) are for {', '.join(ENUM_TYPES)} inputs, not {type_name}")
+            raise PydanticCustomError(
+                "enum_not_allowed",
+                "choices (enum) are for {types} inputs, not {type}",
+                {"types": ", ".join(ENUM_TYPES), "type": type_name},
+            )
         for item in value:
             if not value_fits(type_name, item):
-                raise ValueError(f"the choice {item!r} is not of the input's type {type_name}")
+                raise PydanticCustomError(
+                    "enum_wrong_type",
+                    "the choice {value} is not of the input's type {type}",
+                    {"value": repr(item), "type": type_name},
+                )
         if len({json.dumps(item) for item in value}) != len(value):
-            raise ValueError("the choices (enum) repeat a value")
+            raise PydanticCustomError("enum_repeats", "the choices (enum) repeat a value")
         return value
 
     @field_validator("default")
@@ -86,11 +95,19 @@ class InputSpec(_Strict):
             return None
         type_name = info.data.get("type", "string")
         if type_name in _PYTHON_TYPES and not value_fits(type_name, value):
-            raise ValueError(f"the default {value!r} is not of the input's type {type_name}")
+            raise PydanticCustomError(
+                "default_wrong_type",
+                "the default {value} is not of the input's type {type}",
+                {"value": repr(value), "type": type_name},
+            )
         choices = info.data.get("enum")
         # An empty text default means "nothing chosen" and may stand beside choices.
         if choices is not None and value not in choices and value != "":
-            raise ValueError(f"the default {value!r} is not one of the choices {choices!r}")
+            raise PydanticCustomError(
+                "default_not_a_choice",
+                "the default {value} is not one of the choices {choices}",
+                {"value": repr(value), "choices": repr(choices)},
+            )
         return value
 
 

@@ -112,12 +112,16 @@ def error_of(node_id: str | None, node_type: str | None, exc: BaseException) -> 
         message, kind = "the node took longer than its timeout", "NodeTimeout"
     else:  # a bug in a node: keep the type so it can be found, not a stack trace
         message, kind = f"unexpected {type(exc).__name__}: {exc}", "InternalError"
-    error = {"node": node_id, "type": node_type, "kind": kind, "message": message}
+    error: dict[str, Any] = {"node": node_id, "type": node_type, "kind": kind, "message": message}
     if isinstance(exc, NodeError):
         if exc.field:
             error["field"] = exc.field
         if exc.code:
             error.update(exc.parameters(), code=exc.code)
+    elif isinstance(exc, TimeoutError):
+        error["code"] = "node_timeout"
+    else:
+        error.update(code="node_crashed", error=f"{type(exc).__name__}: {exc}")
     return error
 
 
@@ -500,7 +504,13 @@ class _RunState:
     def finish_cancelled(self) -> RunOutcome:
         return RunOutcome(
             "cancelled",
-            error={"node": None, "type": None, "kind": "Cancelled", "message": "the run was cancelled"},
+            error={
+                "node": None,
+                "type": None,
+                "kind": "Cancelled",
+                "code": "run_cancelled",
+                "message": "the run was cancelled",
+            },
             steps=self.steps,
             total_tokens=self._total_tokens(),
         )
@@ -512,6 +522,7 @@ class _RunState:
                 "node": nodes[0],
                 "type": self.flow.instances[nodes[0]].type,
                 "kind": "Expired",
+                "code": "run_expired",
                 "message": "nobody decided the approval task in time",
             },
             steps=self.steps,

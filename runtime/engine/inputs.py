@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nodes.template_workers import Templates
+from runtime.codes import coded
 from runtime.engine.document import FlowDocument, InputSpec, value_fits
 from runtime.errors import BadRequest
 
@@ -20,9 +21,10 @@ def _type_ok(spec: InputSpec, value: Any) -> bool:
 
 
 def prepare_inputs(document: FlowDocument, given: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Declared inputs with defaults applied; every problem at once in a `BadRequest`."""
+    """Declared inputs with defaults applied; every problem at once in a `BadRequest`
+    (`invalid_inputs`, its `errors` each `{"field", "code", "params", "message"}`)."""
     given = dict(given or {})
-    problems: list[dict[str, str]] = []
+    problems: list[dict[str, Any]] = []
     prepared: dict[str, Any] = {}
     for name, spec in document.inputs.items():
         if given.get(name) is None:
@@ -30,36 +32,35 @@ def prepare_inputs(document: FlowDocument, given: Mapping[str, Any] | None) -> d
             if spec.default is not None:
                 prepared[name] = spec.default
             elif spec.required:
-                problems.append({"field": f"inputs.{name}", "message": f"'{name}' is required ({spec.type})"})
+                problems.append(
+                    {"field": f"inputs.{name}", **coded("input_required", name=name, type=spec.type)}
+                )
             else:
                 prepared[name] = None
             continue
         value = given.pop(name)
         if not _type_ok(spec, value):
+            got = type(value).__name__
             problems.append(
-                {
-                    "field": f"inputs.{name}",
-                    "message": f"'{name}' must be of type {spec.type}, got {type(value).__name__}",
-                }
+                {"field": f"inputs.{name}", **coded("input_wrong_type", name=name, type=spec.type, got=got)}
             )
         elif spec.enum is not None and value not in spec.enum:
             choices = ", ".join(repr(choice) for choice in spec.enum)
             problems.append(
-                {"field": f"inputs.{name}", "message": f"'{name}' must be one of {choices}, not {value!r}"}
+                {
+                    "field": f"inputs.{name}",
+                    **coded("input_not_a_choice", name=name, choices=choices, value=repr(value)),
+                }
             )
         prepared[name] = value
     for name in given:
         declared = ", ".join(document.inputs) or "none"
-        problems.append(
-            {
-                "field": f"inputs.{name}",
-                "message": f"'{name}' is not an input of this flow (inputs: {declared})",
-            }
-        )
+        problems.append({"field": f"inputs.{name}", **coded("input_unknown", name=name, inputs=declared)})
     if problems:
         raise BadRequest(
             "the inputs do not fit the flow: " + "; ".join(p["message"] for p in problems),
             code="invalid_inputs",
+            problems="; ".join(p["message"] for p in problems),
             errors=problems,
         )
     return prepared

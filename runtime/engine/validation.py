@@ -2,9 +2,11 @@
 
 `validate_document(raw)` never raises for a bad document; it returns a `Validation`
 whose `errors` the studio marks on the canvas:
-`{"node": "answer", "field": "config.prompt", "message": "..."}` (`node` is None for
-problems of the document as a whole, and for those of its test cases, whose field is a
-path such as `tests[2].fixed.answer.txt`).
+`{"node": "answer", "field": "config.prompt", "code": "missing", "params": {...},
+"message": "Field required"}` (`node` is None for problems of the document as a whole, and
+for those of its test cases, whose field is a path such as `tests[2].fixed.answer.txt`).
+Every problem has a code of `runtime/codes/problems.py` with its parameters; the English
+message is that code's text.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from nodes.base import Node
 from nodes.errors import TemplateError
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
 from nodes.templating import references
+from runtime.codes import coded
+from runtime.codes.pydantic_errors import coded_problem
 from runtime.engine.case_validation import check_cases
-from runtime.engine.cases import structural_error_field, structural_error_message
+from runtime.engine.cases import structural_error_field, structural_problem
 from runtime.engine.document import RESERVED_IDS, FlowDocument, canonical_document, content_hash
+from runtime.errors import PayloadTooLarge
 from runtime.json_limits import MAX_DEPTH, too_deep_value
 
 if TYPE_CHECKING:
@@ -50,21 +55,44 @@ class Validation:
     def valid(self) -> bool:
         return not self.errors
 
-    def add(self, node: str | None, field_name: str | None, message: str) -> None:
+    def add(self, node: str | None, field_name: str | None, code: str, /, **params: Any) -> None:
+        """A problem with `code` (runtime/codes/problems.py) and its parameters."""
+        self.add_coded(node, field_name, coded(code, **params))
+
+    def add_coded(self, node: str | None, field_name: str | None, problem: Mapping[str, Any]) -> None:
+        """A problem that has its code, parameters and message already (from pydantic)."""
         if len(self.errors) < MAX_ERRORS:
-            self.errors.append({"node": node, "field": field_name, "message": message})
+            self.errors.append(
+                {
+                    "node": node,
+                    "field": field_name,
+                    "code": problem["code"],
+                    "params": problem["params"],
+                    "message": problem["message"],
+                }
+            )
 
     def as_json(self) -> dict[str, Any]:
         return {"valid": self.valid, "content_hash": self.content_hash, "errors": self.errors}
 
 
+def too_large(errors: list[dict[str, Any]]) -> PayloadTooLarge:
+    """The 413 for a document refused by its size. The answer's code stays
+    `payload_too_large` (what clients test for); its problem in `errors` says which limit
+    (`document_too_large` in bytes, `too_many_nodes`)."""
+    first = errors[0]
+    in_bytes = (
+        {"size_bytes": first["params"]["size"], "limit_bytes": first["params"]["limit"]}
+        if first["code"] == "document_too_large"
+        else {}
+    )
+    return PayloadTooLarge(
+        first["message"], code="payload_too_large", errors=errors, what="flow_document", **in_bytes
+    )
+
+
 def _loc_to_field(loc: Iterable[Any]) -> str:
     return ".".join(str(part) for part in loc)
-
-
-def _message(error: Mapping[str, Any]) -> str:
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
 
 
 def _structural_errors(raw: Mapping[str, Any], exc: ValidationError, report: Validation) -> None:
@@ -79,17 +107,14 @@ def _structural_errors(raw: Mapping[str, Any], exc: ValidationError, report: Val
                 node_id = candidate["id"]
             field_name = _loc_to_field(loc[2:]) or None
         elif loc[:1] == ["tests"]:  # test cases: `tests[2].expect[0].value`
-            field_name = structural_error_field(loc)
-            report.add(
-                None, field_name, structural_error_message(error["type"], _message(error), error["input"])
-            )
+            report.add_coded(None, structural_error_field(loc), structural_problem(error))
             continue
         else:
             field_name = _loc_to_field(loc)
-        message = _message(error)
         if error["type"] == "string_pattern_mismatch" and loc[-1:] == ["id"]:
-            message = "node ids start with a letter or _ and contain only letters, digits and _ (at most 64)"
-        report.add(node_id, field_name, message)
+            report.add(node_id, field_name, "invalid_node_id")
+        else:
+            report.add_coded(node_id, field_name, coded_problem(error))
 
 
 def validate_document(
@@ -98,24 +123,23 @@ def validate_document(
     """Check a flow document; see the module docstring. `raw` is the parsed JSON."""
     report = Validation()
     if not isinstance(raw, Mapping):
-        report.add(None, None, "a flow document is a JSON object")
+        report.add(None, None, "not_an_object")
         return report
     # Before anything walks it (the size below, the model, hashing): documents from the
     # CLI or a template file have not passed the API's check of request bodies. One level
     # less than a body may have, so that every valid document fits in `{"document": ...}`.
     if too_deep_value(raw, MAX_DOCUMENT_DEPTH):
-        message = f"the document nests objects and lists more than {MAX_DOCUMENT_DEPTH} levels deep"
-        report.add(None, None, message)
+        report.add(None, None, "document_too_deep", limit=MAX_DOCUMENT_DEPTH)
         return report
     size = (
         raw_size if raw_size is not None else len(json.dumps(raw, ensure_ascii=False, default=str).encode())
     )
     if size > MAX_DOCUMENT_BYTES:
-        report.add(None, None, f"the document is {size} bytes; the limit is {MAX_DOCUMENT_BYTES} (1 MiB)")
+        report.add(None, None, "document_too_large", size=size, limit=MAX_DOCUMENT_BYTES)
         report.too_large = True
         return report
     if isinstance(raw.get("nodes"), list) and len(raw["nodes"]) > MAX_NODES:
-        report.add(None, "nodes", f"the flow has {len(raw['nodes'])} nodes; the limit is {MAX_NODES}")
+        report.add(None, "nodes", "too_many_nodes", count=len(raw["nodes"]), limit=MAX_NODES)
         report.too_large = True
         return report
     try:
@@ -137,24 +161,22 @@ def _check_semantics(document: FlowDocument, registry: NodeRegistry, report: Val
     instances: dict[str, Node] = {}
     for spec in document.nodes:
         if spec.id in graph:
-            report.add(spec.id, "id", f"the id '{spec.id}' is used by more than one node")
+            report.add(spec.id, "id", "duplicate_node_id", node=spec.id)
             continue
         graph.add_node(spec.id)
         if spec.id.lower() in RESERVED_IDS:
-            report.add(spec.id, "id", f"'{spec.id}' is reserved; choose another id")
+            report.add(spec.id, "id", "reserved_node_id", node=spec.id)
         node_type = registry.get(spec.type)
         if node_type is None:
             report.add(
-                spec.id,
-                "type",
-                f"unknown node type '{spec.type}'; known types: {', '.join(sorted(registry))}",
+                spec.id, "type", "unknown_node_type", type=spec.type, known=", ".join(sorted(registry))
             )
             continue
         try:
             config = node_type.Config.model_validate(spec.config)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
-                report.add(spec.id, _loc_to_field(("config", *error["loc"])), _message(error))
+                report.add_coded(spec.id, _loc_to_field(("config", *error["loc"])), coded_problem(error))
             continue
         instances[spec.id] = node_type(spec.id, config)
 
@@ -165,12 +187,16 @@ def _check_semantics(document: FlowDocument, registry: NodeRegistry, report: Val
             report.add(
                 known,
                 f"edges.{index}",
-                f"edge {edge.source} → {edge.target} refers to {', '.join(repr(m) for m in missing)}, "
-                "which is not a node",
+                "edge_unknown_node",
+                source=edge.source,
+                target=edge.target,
+                missing=", ".join(repr(m) for m in missing),
             )
             continue
         if graph.has_edge(edge.source, edge.target):
-            report.add(edge.source, f"edges.{index}", f"edge {edge.source} → {edge.target} is there twice")
+            report.add(
+                edge.source, f"edges.{index}", "duplicate_edge", source=edge.source, target=edge.target
+            )
             continue
         graph.add_edge(edge.source, edge.target, when=edge.when)
         source = instances.get(edge.source)
@@ -180,13 +206,18 @@ def _check_semantics(document: FlowDocument, registry: NodeRegistry, report: Val
                 report.add(
                     edge.source,
                     f"edges.{index}.when",
-                    f"'{edge.source}' ({source.type}) does not branch, so its edges cannot have 'when'",
+                    "edge_when_without_branches",
+                    source=edge.source,
+                    type=source.type,
                 )
             elif edge.when not in branches:
                 report.add(
                     edge.source,
                     f"edges.{index}.when",
-                    f"'{edge.when}' is not a branch of '{edge.source}'; its branches: {', '.join(branches)}",
+                    "unknown_branch",
+                    branch=edge.when,
+                    node=edge.source,
+                    branches=", ".join(branches),
                 )
 
     acyclic = _check_cycles(graph, report)
@@ -212,7 +243,7 @@ def _check_cycles(graph: nx.DiGraph, report: Validation) -> bool:
         cycle = [edge[0] for edge in nx.find_cycle(graph.subgraph(component))]
         path = " → ".join([*cycle, cycle[0]])
         for node_id in sorted(component):
-            report.add(node_id, None, f"the flow has a cycle: {path}")
+            report.add(node_id, None, "cycle", path=path)
     return acyclic
 
 
@@ -221,15 +252,15 @@ def _check_reachability(graph: nx.DiGraph, document: FlowDocument, report: Valid
 
     starts = [spec.id for spec in document.nodes if spec.type == "input"]
     if not starts:
-        report.add(None, "nodes", "the flow needs an 'input' node where runs start")
+        report.add(None, "nodes", "no_input_node")
         return
     if len(starts) > 1:
         for node_id in starts[1:]:
-            report.add(node_id, "type", f"a flow has one 'input' node; '{starts[0]}' is already one")
+            report.add(node_id, "type", "second_input_node", first=starts[0])
     reachable = nx.descendants(graph, starts[0]) | {starts[0]}
     for spec in document.nodes:
         if spec.id not in reachable and spec.id in graph:
-            report.add(spec.id, None, f"'{spec.id}' cannot be reached from the input node '{starts[0]}'")
+            report.add(spec.id, None, "unreachable_node", node=spec.id, input=starts[0])
 
 
 def _ancestor_sets(graph: nx.DiGraph) -> dict[str, int]:
@@ -258,7 +289,7 @@ def _check_references(
             try:
                 found = references(text, expression=is_expression)
             except TemplateError as exc:
-                report.add(node_id, field_name, exc.message)
+                report.add_coded(node_id, field_name, _template_problem(exc))
                 continue
             for name, attribute in sorted(found, key=lambda item: (item[0], item[1] or "")):
                 problem = _reference_problem(
@@ -269,7 +300,7 @@ def _check_references(
                     upstream=lambda other, mine=ancestors[node_id]: bool(mine & bit[other]),
                 )
                 if problem:
-                    report.add(node_id, field_name, problem)
+                    report.add_coded(node_id, field_name, problem)
 
 
 def _reference_problem(
@@ -278,23 +309,31 @@ def _reference_problem(
     document: FlowDocument,
     instances: Mapping[str, Node],
     upstream: Any,
-) -> str | None:
+) -> dict[str, Any] | None:
     if name == "inputs":
         if attribute is not None and attribute not in document.inputs:
-            declared = ", ".join(document.inputs) or "none"
-            return f"'inputs.{attribute}' is not a declared input (declared: {declared})"
+            return coded("undeclared_input", name=attribute, declared=", ".join(document.inputs) or "none")
         return None
     if name not in instances:
         if any(spec.id == name for spec in document.nodes):
             return None  # the node itself has an error already
-        return f"'{name}' is neither a node nor 'inputs'"
+        return coded("unknown_reference", reference=name)
     if upstream is not None and not upstream(name):
-        return f"'{name}' is not upstream of this node; connect it first"
+        return coded("not_upstream", reference=name)
     if attribute is not None:
         declared = instances[name].declared_outputs(document.inputs)
         if attribute not in declared:
-            return f"'{name}' has no output '{attribute}'; its outputs: {', '.join(declared) or 'none'}"
+            return coded(
+                "unknown_node_output", node=name, output=attribute, outputs=", ".join(declared) or "none"
+            )
     return None
+
+
+def _template_problem(exc: TemplateError) -> dict[str, Any]:
+    """A template that cannot be read, by the code the templating gave it."""
+    if exc.code:
+        return {"code": exc.code, "params": exc.parameters(), "message": exc.message}
+    return coded("template_syntax", line=0, detail=exc.message)
 
 
 def _check_outputs(document: FlowDocument, instances: Mapping[str, Node], report: Validation) -> None:
@@ -303,12 +342,12 @@ def _check_outputs(document: FlowDocument, instances: Mapping[str, Node], report
         try:
             found = references(text)
         except TemplateError as exc:
-            report.add(None, field_name, exc.message)
+            report.add_coded(None, field_name, _template_problem(exc))
             continue
         for name, attribute in sorted(found, key=lambda item: (item[0], item[1] or "")):
             problem = _reference_problem(name, attribute, document, instances, upstream=None)
             if problem:
-                report.add(name if name in instances else None, field_name, problem)
+                report.add_coded(name if name in instances else None, field_name, problem)
 
 
 async def validate_document_in_thread(
@@ -325,6 +364,7 @@ __all__ = [
     "MAX_NODES",
     "Validation",
     "canonical_document",
+    "too_large",
     "validate_document",
     "validate_document_in_thread",
 ]

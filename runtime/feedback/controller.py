@@ -39,14 +39,16 @@ class FeedbackController(Controller):
             if run is None:
                 facts = rt.runs.facts(run_id)
                 if facts is None:
-                    raise NotFound("run not found")
+                    raise NotFound("run not found", code="not_found", resource="run")
                 # Started here moments ago and not written yet: it has not ended.
                 view = resources.Run(
                     id=run_id, workspace_id=facts["workspace_id"], started_by=facts["started_by"]
                 )
                 rt.authz.authorize(actor, "feedback", view)
                 raise Conflict(
-                    "the run is running; feedback is possible once it has ended", code="run_not_finished"
+                    "the run is running; feedback is possible once it has ended",
+                    code="run_not_finished",
+                    status="running",
                 )
             body, created = await give_feedback(session, rt.authz, actor, run, data.rating, data.correction)
         return Response(body, status_code=201 if created else 200)

@@ -55,6 +55,8 @@ def clean_correction(rating: str, correction: str | None) -> str | None:
         raise BadRequest(
             f"the correction has {len(text)} characters; at most {MAX_CORRECTION} are allowed",
             code="correction_too_long",
+            length=len(text),
+            max_length=MAX_CORRECTION,
         )
     return text
 
@@ -79,6 +81,7 @@ async def give_feedback(
             f"the run is {run.status}; feedback is possible once it has ended "
             f"({', '.join(sorted(TERMINAL_RUN_STATES))})",
             code="run_not_finished",
+            status=run.status,
         )
     previous = (
         await session.execute(

@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
 from runtime.db.models import Flow, FlowVersion, User, iso, utcnow
-from runtime.engine.validation import Validation, validate_document_in_thread
-from runtime.errors import PayloadTooLarge, PreconditionFailed, PreconditionRequired
+from runtime.engine.validation import Validation, too_large, validate_document_in_thread
+from runtime.errors import PreconditionFailed, PreconditionRequired
 from runtime.flows.models import FlowDraft
 from runtime.flows.service import checked_document, get_flow, latest_version, record_version
 from runtime.policy.authorizer import Authorizer
@@ -141,7 +141,14 @@ def _changed(flow_id: str, current: FlowDraft, username: str | None) -> Precondi
 async def _refuse_stale(session: AsyncSession, flow_id: str) -> PreconditionFailed:
     current = await session.get(FlowDraft, flow_id, populate_existing=True)
     if current is None:  # cannot happen once a row exists; keeps the type checker honest
-        return PreconditionFailed("the working copy is gone; reload", code="draft_changed", revision=0)
+        return PreconditionFailed(
+            "the working copy is gone; reload",
+            code="draft_changed",
+            revision=0,
+            etag=etag_of(0),
+            updated_by=None,
+            updated_at=None,
+        )
     user = await session.get(User, current.updated_by)
     return _changed(flow_id, current, user.username if user else None)
 
@@ -165,7 +172,7 @@ async def write_draft(
         )
     report = await validate_document_in_thread(document, registry)
     if report.too_large:  # bounded like a version: an autosave must not fill the database
-        raise PayloadTooLarge(report.errors[0]["message"], errors=report.errors)
+        raise too_large(report.errors)
     now = utcnow()
     existing = await session.get(FlowDraft, flow.id)
     if existing is None:  # see `_row`: the first write stores it (revision 0 -> 1)

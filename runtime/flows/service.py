@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from runtime.audit.service import append as audit
 from runtime.db.database import update_exactly_one
 from runtime.db.models import Flow, FlowVersion, VersionReview, Workspace, utcnow
-from runtime.engine.validation import MAX_DOCUMENT_BYTES, validate_document_in_thread
-from runtime.errors import BadRequest, Conflict, InvalidFlow, NotFound, PayloadTooLarge
+from runtime.engine.validation import MAX_DOCUMENT_BYTES, too_large, validate_document_in_thread
+from runtime.errors import BadRequest, Conflict, InvalidFlow, NotFound
 from runtime.flows.gate import gate_of
 from runtime.flows.models import FlowDraft
 from runtime.notifications import service as notifications
@@ -40,7 +40,7 @@ async def checked_document(document: Any) -> tuple[dict[str, Any], str]:
     report = await validate_document_in_thread(document)
     if not report.valid or report.document is None or report.content_hash is None:
         if report.too_large:
-            raise PayloadTooLarge(report.errors[0]["message"], errors=report.errors)
+            raise too_large(report.errors)
         raise InvalidFlow(report.errors)
     return report.document.as_json(), report.content_hash
 
@@ -50,7 +50,7 @@ async def get_flow(
 ) -> Flow:
     flow = await session.get(Flow, flow_id)
     if flow is None:
-        raise NotFound("flow not found")
+        raise NotFound("flow not found", code="not_found", resource="flow")
     authz.authorize(actor, action, flow_view(flow))
     return flow
 
@@ -65,7 +65,7 @@ async def get_version(
         )
     ).scalar_one_or_none()
     if version is None:
-        raise NotFound(f"flow version {number} not found")
+        raise NotFound(f"flow version {number} not found", code="not_found", resource="flow_version")
     if action != "read":
         authz.authorize(actor, action, await version_view(session, flow, version))
     return flow, version
@@ -84,19 +84,22 @@ async def create_flow(
         await session.execute(select(Workspace).where(Workspace.slug == workspace_slug))
     ).scalar_one_or_none()
     if workspace is None:
-        raise NotFound("workspace not found")
+        raise NotFound("workspace not found", code="not_found", resource="workspace")
     authz.authorize(actor, "create_flow", workspace_view(workspace))
     if not SLUG.fullmatch(slug or ""):
         raise BadRequest(
-            f"'{slug}' is not a valid slug: 2 to 63 lowercase letters, digits and -", code="invalid_slug"
+            f"'{slug}' is not a valid slug: 2 to 63 lowercase letters, digits and -",
+            code="invalid_slug",
+            slug=slug,
         )
     if not (name or "").strip():
-        raise BadRequest("a flow needs a name")
+        raise BadRequest("a flow needs a name", code="name_required")
     # Slugs are unique in the whole installation (`/api/assistants/{slug}` names one
     # assistant), so a slug may be taken in a workspace the caller cannot see. The answer
     # is the same whoever holds it, and says neither that nor where it exists.
     taken = (await session.execute(select(Flow.id).where(Flow.slug == slug))).first()
     if taken:
+        # No parameters: the answer is the same whoever holds the slug (see above).
         raise Conflict(f"the slug '{slug}' cannot be used; choose another one", code="slug_unavailable")
     normalised, content_hash = await checked_document(document)
     flow = Flow(workspace_id=workspace.id, name=name.strip(), slug=slug, created_by=actor.id)
@@ -197,7 +200,10 @@ def _require_state(version: FlowVersion, allowed_from: tuple[str, ...], action: 
             f"version {version.number} is {version.state}; it can be {action} only when "
             f"{' or '.join(allowed_from)}",
             code="invalid_state",
+            number=version.number,
             state=version.state,
+            action=action,
+            allowed=" or ".join(allowed_from),
         )
 
 
@@ -254,7 +260,9 @@ async def submit_version(
             if gate.latest_fixed is None
             else [case["name"] for case in gate.latest_fixed.cases if not case.get("passed")]
         )
-        raise Conflict(refusal, code="tests_not_passed", gate=gate.status, failed_cases=failing)
+        raise Conflict(
+            refusal, code="tests_not_passed", refusal=refusal, gate=gate.status, failed_cases=failing
+        )
     await _transition(
         session, version, ("draft",), "submitted", "submitted", submitted_by=actor.id, submitted_at=utcnow()
     )
@@ -287,7 +295,8 @@ async def review_version(
     if version.state != "submitted":
         raise Conflict(
             f"version {number} is {version.state}; only submitted versions are reviewed",
-            code="invalid_state",
+            code="not_submitted",
+            number=number,
             state=version.state,
         )
     review_round = await current_round(session, version)
@@ -346,7 +355,7 @@ async def publish_version(
 ) -> FlowVersion:
     flow, version = await get_version(session, authz, actor, flow_id, number, "publish")
     if flow.live_version_id == version.id:
-        raise Conflict(f"version {number} is already live", code="already_live")
+        raise Conflict(f"version {number} is already live", code="already_live", number=number)
     previous = flow.live_version_id
     await _transition(
         session,

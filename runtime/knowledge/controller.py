@@ -46,7 +46,11 @@ class SearchRequest(Body):
 def knowledge(rt: Rt) -> KnowledgeService:
     service = rt.services.get("knowledge")
     if not isinstance(service, KnowledgeService):
-        raise Unavailable("knowledge indexes are not configured in this runtime")
+        raise Unavailable(
+            "knowledge indexes are not configured in this runtime",
+            code="not_configured",
+            service="knowledge indexes",
+        )
     return service
 
 

@@ -252,7 +252,7 @@ class IngestionJobs:
             if job is None:
                 from runtime.errors import NotFound
 
-                raise NotFound("ingestion job not found")
+                raise NotFound("ingestion job not found", code="not_found", resource="ingestion_job")
             await service.get_index(session, actor, job.index_id)
         return job_as_json(job)
 

@@ -94,6 +94,7 @@ def parse_labels(raw: Iterable[str] | str | None) -> list[str]:
                 f"'{label}' is not a label: 1-64 lowercase letters, digits and . _ : - "
                 f"(e.g. hr-confidential)",
                 code="invalid_label",
+                label=label,
             )
     return labels
 
@@ -208,7 +209,7 @@ class KnowledgeService:
     ) -> tuple[KnowledgeIndex, resources.KnowledgeIndex]:
         index = await session.get(KnowledgeIndex, index_id)
         if index is None:
-            raise NotFound("knowledge index not found")
+            raise NotFound("knowledge index not found", code="not_found", resource="knowledge_index")
         view = await self.view(session, index)
         self.authz.authorize(actor, action, view)
         return index, view
@@ -218,7 +219,7 @@ class KnowledgeService:
             await session.execute(select(Workspace).where(Workspace.slug == slug))
         ).scalar_one_or_none()
         if workspace is None:
-            raise NotFound("workspace not found")
+            raise NotFound("workspace not found", code="not_found", resource="workspace")
         self.authz.authorize(actor, action, workspace_view(workspace))
         return workspace
 
@@ -240,10 +241,14 @@ class KnowledgeService:
                 f"'{name}' is not an index name: 1-64 lowercase letters, digits, - and _ "
                 f'(flows refer to it, e.g. "index": "offers")',
                 code="invalid_name",
+                name=name,
             )
         if backend not in BACKENDS:
             raise BadRequest(
-                f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}", code="invalid_backend"
+                f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}",
+                code="invalid_backend",
+                backend=backend,
+                backends=", ".join(BACKENDS),
             )
         if backend == "marqo" and not self.config.marqo_url:
             raise BadRequest(
@@ -254,7 +259,9 @@ class KnowledgeService:
         try:
             chunking_settings = ChunkingSettings.model_validate(chunking or {})
         except ValueError as error:
-            raise BadRequest(f"invalid chunking settings: {error}", code="invalid_chunking") from None
+            raise BadRequest(
+                f"invalid chunking settings: {error}", code="invalid_chunking", detail=str(error)
+            ) from None
         model = embedding_model or (
             self.config.marqo_model if backend == "marqo" else self.config.default_model
         )
@@ -268,7 +275,10 @@ class KnowledgeService:
             )
             if taken.first():
                 raise Conflict(
-                    f"the workspace already has a knowledge index named '{name}'", code="name_taken"
+                    f"the workspace already has a knowledge index named '{name}'",
+                    code="name_taken",
+                    what="knowledge_index",
+                    name=name,
                 )
             index = KnowledgeIndex(
                 workspace_id=workspace.id,
@@ -405,7 +415,7 @@ class KnowledgeService:
             index, _ = await self.get_index(session, actor, index_id, "manage")
             document = await session.get(KnowledgeDocument, document_id)
         if document is None or document.index_id != index_id:
-            raise NotFound("document not found in this index")
+            raise NotFound("document not found in this index", code="not_found", resource="document")
         # Chunks first: a document row without chunks can be deleted again; chunks without
         # a row could never be found to delete.
         await (await self.backends.get(index)).delete_document(
@@ -433,18 +443,18 @@ class KnowledgeService:
         async with self.db.read() as session:
             document = await session.get(KnowledgeDocument, document_id)
             if document is None:
-                raise NotFound("passage not found")
+                raise NotFound("passage not found", code="not_found", resource="passage")
             index = await session.get(KnowledgeIndex, document.index_id)
             if index is None:
-                raise NotFound("passage not found")
+                raise NotFound("passage not found", code="not_found", resource="passage")
             view = await self.view(session, index)
             if not self.authz.is_allowed(actor, "read", view):
-                raise NotFound("passage not found")
+                raise NotFound("passage not found", code="not_found", resource="passage")
         hit = await (await self.backends.get(index)).passage(chunk_id)
         if hit is None or hit.document_id != document_id:
-            raise NotFound("passage not found")
+            raise NotFound("passage not found", code="not_found", resource="passage")
         if not set(hit.labels) <= self.authz.readable_labels(actor, view, hit.labels):
-            raise NotFound("passage not found")
+            raise NotFound("passage not found", code="not_found", resource="passage")
         return {
             "index_id": index.id,
             "index": index.name,
@@ -484,11 +494,15 @@ class KnowledgeService:
         mode: str = "hybrid",
     ) -> list[Hit]:
         if not query.strip():
-            raise BadRequest("the search query is empty")
+            raise BadRequest("the search query is empty", code="empty_query")
         if not 1 <= k <= MAX_K:
-            raise BadRequest(f"k must be between 1 and {MAX_K}, not {k}")
+            raise BadRequest(f"k must be between 1 and {MAX_K}, not {k}", code="invalid_k", max_k=MAX_K, k=k)
         if mode not in ("hybrid", "dense", "lexical"):
-            raise BadRequest(f"unknown search mode '{mode}'; choose hybrid, dense or lexical")
+            raise BadRequest(
+                f"unknown search mode '{mode}'; choose hybrid, dense or lexical",
+                code="invalid_search_mode",
+                mode=mode,
+            )
         readable = self.authz.readable_labels(actor, view)
         backend = await self.backends.get(index)
         wanted = None if labels is None else parse_labels(list(labels))
@@ -513,13 +527,22 @@ class KnowledgeService:
             if caller_id is None or workspace_id is None:  # an engine that does not say: ask the run
                 run = await session.get(Run, request.run_id)
                 if run is None:
-                    raise NodeError(f"run {request.run_id} is not known to this runtime")
+                    raise NodeError(
+                        f"run {request.run_id} is not known to this runtime",
+                        code="run_unknown",
+                        run=request.run_id,
+                    )
                 caller_id, workspace_id = run.started_by, run.workspace_id
             if caller_id is None:
-                raise NodeError("knowledge is searched on behalf of a person, and this run has no caller")
+                raise NodeError(
+                    "knowledge is searched on behalf of a person, and this run has no caller",
+                    code="no_caller",
+                )
             actor = await load_actor(session, caller_id)
             if actor is None:
-                raise NodeError("the person who started this run no longer exists or is inactive")
+                raise NodeError(
+                    "the person who started this run no longer exists or is inactive", code="caller_gone"
+                )
             query = select(KnowledgeIndex).where(KnowledgeIndex.workspace_id == workspace_id)
             indexes = (await session.execute(query)).scalars().all()
             visible = {index.name: (index, await self.view(session, index)) for index in indexes}
@@ -532,14 +555,22 @@ class KnowledgeService:
                 f"no knowledge index named '{request.index}' that this caller may read in the "
                 f"flow's workspace (available: {names})",
                 field="index",
+                code="knowledge_index_unknown",
+                index=request.index,
+                available=names,
             )
         index, view = visible[request.index]
         try:
             hits = await self._search(actor, index, view, request.query, request.k, labels=request.labels)
         except BadRequest as error:
-            raise NodeError(error.message) from None
+            raise NodeError(error.message, code=error.code, **error.extra) from None
         except DirigentError as error:  # the backend (model, store, Marqo) is not available
-            raise ServiceUnavailable(f"knowledge index '{request.index}': {error.message}") from None
+            raise ServiceUnavailable(
+                f"knowledge index '{request.index}': {error.message}",
+                code="knowledge_index_failed",
+                index=request.index,
+                detail=error.message,
+            ) from None
         return [
             Passage(
                 text=hit.text,

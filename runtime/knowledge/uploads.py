@@ -81,7 +81,11 @@ class _Spooler:
             self._field_name, self._field_value = name, bytearray()
             return
         if len(self.upload.files) >= MAX_FILES:
-            raise BadRequest(f"at most {MAX_FILES} files per upload; split the batch")
+            raise BadRequest(
+                f"at most {MAX_FILES} files per upload; split the batch",
+                code="too_many_files",
+                max_files=MAX_FILES,
+            )
         spooled = SpooledFile(safe_filename(filename.decode("utf-8", "replace")))
         self.upload.files.append(spooled)
         self._file = spooled
@@ -172,7 +176,9 @@ async def spool_multipart(
     except BadRequest:
         raise
     except Exception as error:  # python-multipart raises its own errors for broken bodies
-        raise BadRequest(f"the multipart body could not be read: {error}", code="bad_multipart") from None
+        raise BadRequest(
+            f"the multipart body could not be read: {error}", code="bad_multipart", detail=str(error)
+        ) from None
     finally:
         spooler.close()
     return spooler.upload

@@ -93,8 +93,10 @@ class NoModelEndpoint(ServiceUnavailable):
 class EndpointUnavailable(ServiceUnavailable):
     """A call to an endpoint failed; `reason` (one of `FAILURE_REASONS`) says why."""
 
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
+    code = "model_endpoint_failed"
+
+    def __init__(self, message: str, reason: str, endpoint: str = "") -> None:
+        super().__init__(message, reason=reason, endpoint=endpoint)
         self.reason = reason
 
 
@@ -418,7 +420,10 @@ class HFChatModel:
         except EgressDenied as denied:
             raise EgressDenied(
                 f"the model endpoint '{endpoint.name}' at {endpoint.display_url} may not be called: "
-                f"{denied.message}"
+                f"{denied.message}",
+                code="model_endpoint_denied",
+                endpoint=endpoint.name,
+                detail=denied.message,
             ) from None
         except RemoteFailure as failed:  # the guard could not resolve the host name
             raise _unavailable(endpoint, f"cannot be reached: {failed.message}", "unreachable") from None
@@ -674,5 +679,5 @@ def _scrub(text: str, endpoint: ChatEndpoint, limit: int = 300) -> str:
 
 def _unavailable(endpoint: ChatEndpoint, what: str, reason: str) -> EndpointUnavailable:
     return EndpointUnavailable(
-        f"the model endpoint '{endpoint.name}' at {endpoint.display_url} {what}", reason
+        f"the model endpoint '{endpoint.name}' at {endpoint.display_url} {what}", reason, endpoint.name
     )

@@ -35,7 +35,11 @@ from runtime.policy.resources import Platform
 
 def registry(rt: Rt) -> ModelEndpointRegistry:
     if rt.model_endpoints is None:
-        raise Unavailable("model endpoints are not configured in this runtime")
+        raise Unavailable(
+            "model endpoints are not configured in this runtime",
+            code="not_configured",
+            service="model endpoints",
+        )
     return rt.model_endpoints
 
 

@@ -174,6 +174,8 @@ class ModelEndpointRegistry:
                 raise Conflict(
                     f"a model endpoint named '{data.name}' exists already; change it instead",
                     code="name_taken",
+                    what="model_endpoint",
+                    name=data.name,
                 )
             creator = await session.get(User, actor.id)
             row = ModelEndpoint(
@@ -279,7 +281,10 @@ class ModelEndpointRegistry:
     async def test(self, actor: Actor, name: str) -> EndpointTestResult:
         """One one-token chat request through the client and egress guard every call uses."""
         if self.llm is None:
-            raise Unavailable("this runtime's llm service is not a Messages API client; nothing to test")
+            raise Unavailable(
+                "this runtime's llm service is not a Messages API client; nothing to test",
+                code="endpoint_not_testable",
+            )
         async with self.db.read() as session:
             row = (
                 await session.execute(select(ModelEndpoint).where(ModelEndpoint.name == name))
@@ -320,7 +325,7 @@ class ModelEndpointRegistry:
             ).get(name)
         if name == DEFAULT_ENDPOINT and self.settings.llm_url:
             return ModelEndpoints.from_settings(self.settings).get(name)
-        raise NotFound(f"model endpoint '{name}' not found")
+        raise NotFound(f"model endpoint '{name}' not found", code="not_found", resource="model_endpoint")
 
     # -- helpers -------------------------------------------------------------------------
     async def _row(self, session: AsyncSession, name: str) -> ModelEndpoint:
@@ -332,9 +337,10 @@ class ModelEndpointRegistry:
         if name == DEFAULT_ENDPOINT and self.settings.llm_url:
             raise NotFound(
                 "model endpoint 'default' not found among the registered ones: it comes from "
-                "DIRIGENT_LLM_URL (change it there, or register an endpoint named 'default' to override it)"
+                "DIRIGENT_LLM_URL (change it there, or register an endpoint named 'default' to override it)",
+                code="default_endpoint_not_registered",
             )
-        raise NotFound(f"model endpoint '{name}' not found")
+        raise NotFound(f"model endpoint '{name}' not found", code="not_found", resource="model_endpoint")
 
     async def _check_address(self, base_url: str) -> None:
         """Refuse a URL the egress guard would refuse at every call (the operator's own
@@ -344,7 +350,9 @@ class ModelEndpointRegistry:
         try:
             await check_endpoint_address(self.guard, base_url)
         except EgressDenied as denied:
-            raise BadRequest(denied.message, code="endpoint_not_allowed") from None
+            raise BadRequest(
+                denied.message, code="endpoint_not_allowed", host=urlsplit(base_url).hostname or base_url
+            ) from None
 
     async def _versions_using(self, session: AsyncSession, name: str) -> list[dict[str, Any]]:
         found = await session.execute(
@@ -385,30 +393,50 @@ def _checked_base_url(base_url: str) -> str:
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
         raise BadRequest(
-            f"base_url {base_url!r} is not a URL", code="invalid_endpoint", field="base_url"
+            f"base_url {base_url!r} is not a URL",
+            code="invalid_endpoint",
+            reason="not_a_url",
+            base_url=base_url,
+            field="base_url",
         ) from None
     if parts.scheme not in ("http", "https"):
         raise BadRequest(
-            "base_url must start with http:// or https://", code="invalid_endpoint", field="base_url"
+            "base_url must start with http:// or https://",
+            code="invalid_endpoint",
+            reason="scheme",
+            base_url=base_url,
+            field="base_url",
         )
     if not parts.hostname:
         raise BadRequest(
-            "base_url needs a host, e.g. http://tgi:80", code="invalid_endpoint", field="base_url"
+            "base_url needs a host, e.g. http://tgi:80",
+            code="invalid_endpoint",
+            reason="no_host",
+            base_url=base_url,
+            field="base_url",
         )
     if "@" in parts.netloc:
         raise BadRequest(
             "base_url must not contain a user or password; give the key as api_key (stored encrypted)",
             code="invalid_endpoint",
+            reason="credentials",
+            base_url=base_url,
             field="base_url",
         )
     if parts.query or parts.fragment:
         raise BadRequest(
-            "base_url must not have a query (?…) or fragment (#…)", code="invalid_endpoint", field="base_url"
+            "base_url must not have a query (?…) or fragment (#…)",
+            code="invalid_endpoint",
+            reason="query",
+            base_url=base_url,
+            field="base_url",
         )
     if not HTTP_URL.fullmatch(url):  # what the OpenAPI documents (a port 1-65535, printable ASCII)
         raise BadRequest(
             "base_url must be an http:// or https:// URL with a host, e.g. http://tgi.intern:8080",
             code="invalid_endpoint",
+            reason="pattern",
+            base_url=base_url,
             field="base_url",
         )
     return url.rstrip("/")

@@ -44,11 +44,15 @@ class MonitoringController(Controller):
                 await session.execute(select(Workspace).where(Workspace.slug == workspace))
             ).scalar_one_or_none()
             if row is None:
-                raise NotFound("workspace not found")
+                raise NotFound("workspace not found", code="not_found", resource="workspace")
             rt.authz.authorize(actor, "read_monitoring", workspace_view(row))
             if flow:
                 flow_row = await session.get(Flow, flow)
                 if flow_row is None or flow_row.workspace_id != row.id:
-                    raise NotFound(f"flow {flow!r} not found in workspace {workspace!r}")
+                    raise NotFound(
+                        f"flow {flow!r} not found in workspace {workspace!r}",
+                        code="not_found",
+                        resource="flow",
+                    )
             report = await monitoring(session, row.id, period, flow or None)
         return {"workspace": workspace, "flow": flow or None, **report}

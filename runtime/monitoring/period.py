@@ -47,6 +47,8 @@ def _parse(name: str, raw: str, *, end_of_day: bool) -> datetime:
         raise BadRequest(
             f"{name}: expected an ISO date (2026-11-01) or date-time (2026-11-01T08:00:00Z), got {raw!r}",
             code="bad_date",
+            field=name,
+            value=raw,
         ) from None
     return in_supported_range(name, raw, moment)
 
@@ -65,12 +67,17 @@ def parse_period(since: str | None, until: str | None, *, now: datetime) -> Peri
         start = _midnight((end - _TICK).date() - timedelta(days=DEFAULT_DAYS - 1))
     if start >= end:
         raise BadRequest(
-            f"since ({start.isoformat()}) must be before until ({end.isoformat()})", code="bad_range"
+            f"since ({start.isoformat()}) must be before until ({end.isoformat()})",
+            code="bad_range",
+            since=start.isoformat(),
+            until=end.isoformat(),
         )
     if end - start > timedelta(days=MAX_DAYS):
         span = (end - start) / timedelta(days=1)
         raise BadRequest(
             f"the range spans {span:.1f} days; at most {MAX_DAYS} are allowed (narrow since or until)",
             code="range_too_long",
+            days=round(span, 1),
+            max_days=MAX_DAYS,
         )
     return Period(start, end)

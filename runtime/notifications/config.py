@@ -54,9 +54,16 @@ def clean_studio_url(value: str | None) -> str | None:
             f"studio_url must be an http:// or https:// address of at most {MAX_URL} characters, "
             "e.g. https://dirigent.firma.de",
             code="invalid_studio_url",
+            reason="scheme",
+            max_length=MAX_URL,
         )
     if parts.query or parts.fragment:
-        raise BadRequest("studio_url takes no ?query or #fragment", code="invalid_studio_url")
+        raise BadRequest(
+            "studio_url takes no ?query or #fragment",
+            code="invalid_studio_url",
+            reason="query",
+            max_length=MAX_URL,
+        )
     return url
 
 
@@ -121,7 +128,7 @@ async def choose(
     if connection_id is not None:
         connection = await session.get(ConnectionRow, connection_id)
         if connection is None:
-            raise NotFound("connection not found")
+            raise NotFound("connection not found", code="not_found", resource="connection")
         authz.authorize(actor, "manage", connection_view(connection))
         if connection.kind != "email":
             raise BadRequest(
@@ -129,6 +136,7 @@ async def choose(
                 "are sent through an e-mail connection",
                 code="not_an_email_connection",
                 connection=connection.name,
+                kind=connection.kind,
             )
     row = await session.get(NotificationSettings, SETTINGS_ROW)
     if row is None:

@@ -313,7 +313,7 @@ async def get_notification(
 ) -> Notification:
     row = await session.get(Notification, notification_id)
     if row is None:
-        raise NotFound("notification not found")
+        raise NotFound("notification not found", code="not_found", resource="notification")
     authz.authorize(actor, action, view_of(row))
     return row
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Hashable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from cachetools import LRUCache
 from oso import Oso
@@ -221,11 +221,15 @@ class Authorizer:
             return
         if action == "read" or not self._allow(actor, "read", resource):
             self._log_denial(actor, action, resource, "not found")
-            hidden = NotFound(f"{_kind(resource)} not found")
+            kind = _kind(resource)
+            hidden = NotFound(f"{kind} not found", code="not_found", resource=kind.replace(" ", "_"))
             hidden.policy_denial = True  # audited like a 403; answered as if it did not exist
             raise hidden
         self._log_denial(actor, action, resource, "forbidden")
-        raise Forbidden(self.explain(actor, action, resource))
+        denial = self.denial(actor, action, resource)
+        # Every denial is `forbidden` (what clients and the policy matrix test for); `reason`
+        # says which rule, with its parameters, for clients to say it in their language.
+        raise Forbidden(denial.message, code="forbidden", reason=denial.reason, **denial.params)
 
     def filter_allowed(self, actor: Actor, action: str, resources: Iterable[T]) -> list[T]:
         return [resource for resource in resources if self.is_allowed(actor, action, resource)]
@@ -255,6 +259,10 @@ class Authorizer:
 
     def explain(self, actor: Actor, action: str, resource: object) -> str:
         """Why `actor` may not `action` `resource`, in words; call after the policy said no."""
+        return self.denial(actor, action, resource).message
+
+    def denial(self, actor: Actor, action: str, resource: object) -> Denial:
+        """`explain`, with the code and parameters of the reason."""
         special = _special_reason(actor, action, resource)
         if special:
             return special
@@ -262,9 +270,12 @@ class Authorizer:
         what, needs = _EXPLANATIONS.get(type(resource), {}).get(
             action, (f"{action.replace('_', ' ')} this {kind}", "")
         )
-        if not needs:
-            return f"you may not {what}; no rule of the policy allows it"
-        return f"you may not {what}; it needs {needs}"
+        message = (
+            f"you may not {what}; it needs {needs}"
+            if needs
+            else f"you may not {what}; no rule of the policy allows it"
+        )
+        return Denial(message, "policy", {"action": action, "resource": kind.replace(" ", "_")})
 
     # -- internals ---------------------------------------------------------------------
 
@@ -317,23 +328,42 @@ def _kind(resource: object) -> str:
     return RESOURCE_KINDS.get(type(resource), type(resource).__name__)
 
 
-def _special_reason(actor: Actor, action: str, resource: object) -> str | None:
+class Denial(NamedTuple):
+    """Why the policy said no: the English words, and the reason with its parameters (the
+    `reason` of the code `forbidden`, runtime/codes/answers.py) that clients say in their
+    own language."""
+
+    message: str
+    reason: str
+    params: dict[str, Any]
+
+
+def _special_reason(actor: Actor, action: str, resource: object) -> Denial | None:
     """Reasons that depend on the resource's fields rather than on roles alone."""
     if isinstance(resource, FlowVersion) and action in ("approve", "reject"):
         if not actor.has_global_role("board"):
             return None
         this = _version_words(resource)
+        number = getattr(resource, "number", None)
         if actor.id == resource.author_id:
-            return f"four eyes: you authored {this} of this flow, so another board member must {action} it"
+            return Denial(
+                f"four eyes: you authored {this} of this flow, so another board member must {action} it",
+                "four_eyes_author",
+                {"number": number, "action": action},
+            )
         if actor.id == resource.submitted_by:
-            return (
+            return Denial(
                 f"four eyes: you submitted {this} of this flow for approval, "
-                f"so another board member must {action} it"
+                f"so another board member must {action} it",
+                "four_eyes_submitter",
+                {"number": number, "action": action},
             )
         if actor.id in resource.reviewed_by:
-            return (
+            return Denial(
                 "you already reviewed this version in this review round; "
-                f"another board member must {action} it"
+                f"another board member must {action} it",
+                "already_reviewed",
+                {"action": action},
             )
         return None
     if (
@@ -341,24 +371,41 @@ def _special_reason(actor: Actor, action: str, resource: object) -> str | None:
         and action in _BOARD_DOES_NOT
         and actor.has_global_role("board")
     ):
-        return f"board members review flows but do not {_BOARD_DOES_NOT[action]} them"
+        return Denial(
+            f"board members review flows but do not {_BOARD_DOES_NOT[action]} them",
+            "board_does_not",
+            {"action": action},
+        )
     if isinstance(resource, ApprovalTask) and action == "decide":
         assigned_to = ", ".join(resource.assignees) or "nobody"
+        assignees = {"assignees": ", ".join(resource.assignees)}
         if actor.matches_assignee(resource.assignees, resource.workspace_id):
             if actor.id in resource.decided_by:
-                return "you already decided this approval task; each assignee decides once"
+                return Denial(
+                    "you already decided this approval task; each assignee decides once",
+                    "task_already_decided",
+                    {},
+                )
             if actor.id == resource.requested_by:
-                return (
+                return Denial(
                     "four eyes: you started the run that raised this approval task, so another "
-                    f"assignee ({assigned_to}) must decide it"
+                    f"assignee ({assigned_to}) must decide it",
+                    "four_eyes_requester",
+                    assignees,
                 )
             return None
         if actor.has_global_role("admin") or actor.has_workspace_role(resource.workspace_id, "admin"):
-            return (
+            return Denial(
                 "admins see every approval task of their workspace, but only its assignees "
-                f"decide it; this one is assigned to {assigned_to}"
+                f"decide it; this one is assigned to {assigned_to}",
+                "admin_not_assignee",
+                assignees,
             )
-        return f"you may not decide this approval task; it is assigned to {assigned_to}"
+        return Denial(
+            f"you may not decide this approval task; it is assigned to {assigned_to}",
+            "not_assignee",
+            assignees,
+        )
     return None
 
 

@@ -118,6 +118,8 @@ def checked_key(raw: str | None) -> str | None:
         raise BadRequest(
             f"the {HEADER} header must be 1 to {MAX_KEY_LENGTH} visible ASCII characters, e.g. a UUID",
             code="invalid_idempotency_key",
+            header=HEADER,
+            max_length=MAX_KEY_LENGTH,
         )
     return key
 
@@ -164,6 +166,7 @@ def key_admission(caller_id: str, key: str, digest: str) -> Admission:
                 f"the {HEADER} was used before for another request (another assistant, other "
                 "inputs or options); use a new key for a new request",
                 code="idempotency_key_reused",
+                header=HEADER,
             )
         raise AlreadyAccepted(earlier_run)
 

@@ -143,7 +143,7 @@ def _unwritten_view(rt: Runtime, run_id: str) -> resources.Run:
     """A run this process started moments ago and has not written yet (it is that quick)."""
     facts = rt.runs.facts(run_id)
     if facts is None:
-        raise NotFound("run not found")
+        raise NotFound("run not found", code="not_found", resource="run")
     return resources.Run(id=run_id, workspace_id=facts["workspace_id"], started_by=facts["started_by"])
 
 
@@ -206,10 +206,12 @@ class RunController(Controller):
         if data.version is None:  # the live version: the hot path, without an ORM session
             assistant = await rt.assistants.find(slug)
             if assistant is None:
-                raise NotFound("assistant not found")
+                raise NotFound("assistant not found", code="not_found", resource="assistant")
             rt.authz.authorize(actor, "invoke", assistant.view)
             if assistant.version is None:  # global admins pass the policy even when nothing is live
-                raise NotFound("assistant not found: it has no live version")
+                raise NotFound(
+                    "assistant not found: it has no live version", code="not_found", resource="assistant"
+                )
             return await _start_and_answer(
                 rt,
                 actor,
@@ -224,7 +226,7 @@ class RunController(Controller):
         async with rt.db.read() as session:
             flow = (await session.execute(select(Flow).where(Flow.slug == slug))).scalar_one_or_none()
             if flow is None:
-                raise NotFound("assistant not found")
+                raise NotFound("assistant not found", code="not_found", resource="assistant")
             live = await session.get(FlowVersion, flow.live_version_id) if flow.live_version_id else None
             rt.authz.authorize(actor, "invoke", await assistant_view(session, flow, live))
             version = live
@@ -237,14 +239,22 @@ class RunController(Controller):
                     )
                 ).scalar_one_or_none()
                 if version is None:
-                    raise NotFound(f"version {data.version} of '{slug}' not found")
+                    raise NotFound(
+                        f"version {data.version} of '{slug}' not found",
+                        code="not_found",
+                        resource="flow_version",
+                    )
                 if version.state != "published":
                     raise Conflict(
                         f"version {data.version} is {version.state}; only published versions can be invoked",
                         code="not_published",
+                        number=data.version,
+                        state=version.state,
                     )
             if version is None:  # global admins pass the policy even when nothing is live
-                raise NotFound("assistant not found: it has no live version")
+                raise NotFound(
+                    "assistant not found: it has no live version", code="not_found", resource="assistant"
+                )
         return await _start_and_answer(
             rt,
             actor,

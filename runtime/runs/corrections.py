@@ -217,6 +217,7 @@ def _checked(request: TestCaseRequest, draft: _Draft) -> tuple[str, str]:
             f"'{request.output}' is not an output of the working copy; choose one of: "
             f"{', '.join(draft.outputs)}",
             code="unknown_output",
+            output=request.output,
             choices=draft.outputs,
         )
     expected = request.expected if request.expected is not None else draft.expected(output)
@@ -225,6 +226,7 @@ def _checked(request: TestCaseRequest, draft: _Draft) -> tuple[str, str]:
             "say what the output should be: this run has no correction and its output "
             f"'{output}' is no text; send 'expected'",
             code="expected_required",
+            output=output,
         )
     return output, expected
 
@@ -247,6 +249,7 @@ async def add_case(
         raise Conflict(
             f"the working copy has {len(tests)} test cases, the most a flow may have; delete one first",
             code="too_many_cases",
+            count=len(tests),
         )
     name = _unique(request.name or _default_name(draft.run, bool(draft.correction)), draft.taken_names())
     version = await session.get(FlowVersion, draft.run.version_id)

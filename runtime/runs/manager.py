@@ -526,7 +526,11 @@ class RunManager:
             run = await session.get(Run, run_id)
             assert run is not None
             if run.status in TERMINAL_RUN_STATES:
-                raise Conflict(f"the run already ended ({run.status})", code="run_finished")
+                raise Conflict(
+                    f"the run already ended ({run.status})",
+                    code="run_finished",
+                    status=run.status,
+                )
             if run.status == "running":  # driven by another process: ask it via the database
                 run.cancel_requested = True
                 return "cancelling"

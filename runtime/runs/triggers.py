@@ -126,12 +126,17 @@ def _checked_schedule(cron: str | None, timezone: str) -> str:
         raise BadRequest(
             f"'{cron}' is not a cron expression like '0 7 * * 1-5' (07:00 on weekdays)",
             code="invalid_trigger",
+            reason="cron",
+            value=str(cron),
         )
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise BadRequest(
-            f"unknown time zone '{timezone}', e.g. Europe/Berlin", code="invalid_trigger"
+            f"unknown time zone '{timezone}', e.g. Europe/Berlin",
+            code="invalid_trigger",
+            reason="timezone",
+            value=timezone,
         ) from None
     return cron
 
@@ -159,18 +164,21 @@ class TriggerService:
     async def _assistant(self, session: AsyncSession, actor: Actor, slug: str) -> tuple[Flow, FlowVersion]:
         flow = (await session.execute(select(Flow).where(Flow.slug == slug))).scalar_one_or_none()
         if flow is None:
-            raise NotFound("assistant not found")
+            raise NotFound("assistant not found", code="not_found", resource="assistant")
         live = await session.get(FlowVersion, flow.live_version_id) if flow.live_version_id else None
         if live is None:
-            raise NotFound("assistant not found: it has no live version")
+            raise NotFound(
+                "assistant not found: it has no live version", code="not_found", resource="assistant"
+            )
         # Whoever may publish the assistant may open another way to start it.
         if not self.authz.is_allowed(actor, "publish", await version_view(session, flow, live)):
             if self.authz.is_allowed(actor, "read", await assistant_view(session, flow, live)):
                 raise Forbidden(
                     "you may not manage the triggers of this assistant; it needs the role "
-                    "champion or admin in its workspace"
+                    "champion or admin in its workspace",
+                    code="trigger_not_allowed",
                 )
-            raise NotFound("assistant not found")
+            raise NotFound("assistant not found", code="not_found", resource="assistant")
         return flow, live
 
     @staticmethod
@@ -213,7 +221,11 @@ class TriggerService:
     ) -> dict[str, Any]:
         if kind not in KINDS:
             raise BadRequest(
-                f"unknown trigger kind '{kind}'; kinds: {', '.join(KINDS)}", code="invalid_trigger"
+                f"unknown trigger kind '{kind}'; kinds: {', '.join(KINDS)}",
+                code="invalid_trigger",
+                reason="kind",
+                value=kind,
+                kinds=", ".join(KINDS),
             )
         async with self.db.write() as session:
             flow, _ = await self._assistant(session, actor, slug)
@@ -266,7 +278,7 @@ class TriggerService:
             flow, _ = await self._assistant(session, actor, slug)
             trigger = await session.get(Trigger, trigger_id)
             if trigger is None or trigger.flow_id != flow.id:
-                raise NotFound("trigger not found")
+                raise NotFound("trigger not found", code="not_found", resource="trigger")
             await session.delete(trigger)
             await audit(
                 session,
@@ -294,7 +306,7 @@ class TriggerService:
             flow, _ = await self._assistant(session, actor, slug)
             trigger = await session.get(Trigger, trigger_id)
             if trigger is None or trigger.flow_id != flow.id:
-                raise NotFound("trigger not found")
+                raise NotFound("trigger not found", code="not_found", resource="trigger")
             changed = []
             if enabled is not None:
                 trigger.enabled = enabled
@@ -310,11 +322,21 @@ class TriggerService:
                 if trigger.enabled and trigger.cron and ("schedule" in changed or "enabled" in changed):
                     trigger.next_fire_at = next_fire(trigger.cron, trigger.timezone, utcnow())
             elif cron is not None or inputs is not None:
-                raise BadRequest("a webhook trigger has no schedule and takes its inputs from the delivery")
+                raise BadRequest(
+                    "a webhook trigger has no schedule and takes its inputs from the delivery",
+                    code="invalid_trigger",
+                    reason="schedule",
+                    value=trigger.kind,
+                )
             secret = None
             if rotate_secret:
                 if trigger.kind != "webhook":
-                    raise BadRequest("only webhook triggers have a signing key")
+                    raise BadRequest(
+                        "only webhook triggers have a signing key",
+                        code="invalid_trigger",
+                        reason="signing_key",
+                        value=trigger.kind,
+                    )
                 secret = random.token_urlsafe(32)
                 trigger.sealed_secret = self.box.seal({"signing_key": secret})
                 changed.append("signing_key_rotated")
@@ -348,7 +370,7 @@ class TriggerService:
                 else None
             )
             if flow is None or live is None:
-                raise Conflict("the assistant has no live version; nothing to run", code="not_published")
+                raise Conflict("the assistant has no live version; nothing to run", code="no_live_version")
             actor = await load_actor(session, trigger.created_by)
             if actor is None:
                 raise Conflict(
@@ -356,7 +378,10 @@ class TriggerService:
                     code="trigger_orphaned",
                 )
             if not self.authz.is_allowed(actor, "invoke", await assistant_view(session, flow, live)):
-                raise Forbidden("the trigger's creator may no longer use this assistant")
+                raise Forbidden(
+                    "the trigger's creator may no longer use this assistant",
+                    code="trigger_creator_not_allowed",
+                )
         username, slug, content_hash, kind = actor.username, flow.slug, live.content_hash, trigger.kind
 
         def fired(run_id: str) -> list[Event]:
@@ -389,7 +414,7 @@ class TriggerService:
         async with self.db.read() as session:
             trigger = await session.get(Trigger, trigger_id)
         if trigger is None or trigger.kind != "webhook" or not trigger.enabled:
-            raise NotFound("trigger not found")
+            raise NotFound("trigger not found", code="not_found", resource="trigger")
         timestamp = headers.get(TIMESTAMP_HEADER.lower(), "")
         signature = headers.get(SIGNATURE_HEADER.lower(), "")
         if not timestamp.isdigit() or not signature:
@@ -397,6 +422,8 @@ class TriggerService:
                 f"a delivery needs the headers {TIMESTAMP_HEADER} (unix seconds) and "
                 f"{SIGNATURE_HEADER} (sha256=<hex HMAC of '<timestamp>.<body>'>)",
                 code="signature_missing",
+                timestamp_header=TIMESTAMP_HEADER,
+                signature_header=SIGNATURE_HEADER,
             )
         moment = time.time() if now is None else now
         if abs(moment - int(timestamp)) > MAX_SKEW_S:
@@ -413,9 +440,13 @@ class TriggerService:
         try:
             inputs = json.loads(body or b"{}")
         except ValueError:
-            raise BadRequest("the body is not valid JSON") from None
+            raise BadRequest("the body is not valid JSON", code="invalid_delivery", reason="json") from None
         if not isinstance(inputs, dict):
-            raise BadRequest("the body must be a JSON object of the assistant's inputs")
+            raise BadRequest(
+                "the body must be a JSON object of the assistant's inputs",
+                code="invalid_delivery",
+                reason="not_an_object",
+            )
         digest = hashlib.sha256(signature.strip().encode()).hexdigest()
         try:
             return Delivery(await self._start(runs, trigger, inputs, delivery_digest=digest))

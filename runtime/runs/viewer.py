@@ -68,7 +68,7 @@ async def _readable_flow(session: AsyncSession, authz: Authorizer, actor: Actor,
     (its audience, who then see their own runs of it); 404 otherwise."""
     flow = await session.get(Flow, flow_id)
     if flow is None:
-        raise NotFound("flow not found")
+        raise NotFound("flow not found", code="not_found", resource="flow")
     view = flow_view(flow)
     if not authz.is_allowed(actor, "read", view):
         live = await session.get(FlowVersion, flow.live_version_id) if flow.live_version_id else None
@@ -84,6 +84,8 @@ def _statuses(raw: tuple[str, ...]) -> tuple[str, ...]:
         raise BadRequest(
             f"unknown status {', '.join(repr(s) for s in unknown)}; choose from {', '.join(RUN_STATUSES)}",
             code="invalid_status",
+            unknown=", ".join(unknown),
+            statuses=", ".join(RUN_STATUSES),
         )
     return wanted
 
@@ -171,7 +173,7 @@ async def readable_run(session: AsyncSession, authz: Authorizer, actor: Actor, r
     """The stored run, if the caller may read it (404 otherwise)."""
     run = await session.get(Run, run_id)
     if run is None:
-        raise NotFound("run not found")
+        raise NotFound("run not found", code="not_found", resource="run")
     authz.authorize(actor, "read", await run_view(session, run))
     return run
 
@@ -266,7 +268,7 @@ async def step_in_full(
         await session.execute(select(RunStep).where(RunStep.run_id == run.id, RunStep.node_id == node_id))
     ).scalar_one_or_none()
     if step is None:
-        raise NotFound(f"run {run_id} has no step of node '{node_id}'")
+        raise NotFound(f"run {run_id} has no step of node '{node_id}'", code="not_found", resource="step")
     return run, StepFull(
         run_id=run.id,
         node_id=step.node_id,

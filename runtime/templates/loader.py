@@ -34,7 +34,7 @@ class TemplateInvalid(DirigentError):
     code = "template_invalid"
 
     def __init__(self, template: str, file: str, problem: str) -> None:
-        super().__init__(f"starter template '{template}', {file}: {problem}")
+        super().__init__(f"starter template '{template}', {file}: {problem}", template=template, file=file)
         self.template = template
         self.file = file
 

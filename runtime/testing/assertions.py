@@ -18,8 +18,10 @@
 A value check names a flow output (`output`) or a step's output (`node` + `field`); a
 step that did not run has no outputs, and the check fails saying so.
 
-`failure(check, observed)` is None when the check holds, else a sentence with what was
-expected and what was seen: `output 'answer': expected "Ja", got "Nein"`.
+`failure(check, observed)` is None when the check holds, else what was expected and what
+was seen as a coded item (runtime/codes/checks.py): `{"code": "not_equal", "params":
+{"output": "answer", "node": "", "field": "", "expected": '"Ja"', "got": '"Nein"'},
+"message": 'output \'answer\': expected "Ja", got "Nein"'}`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 
+from runtime.codes import coded
 from runtime.engine.cases import (
     MAX_REGEX_SUBJECT,
     ApprovalRaisedCheck,
@@ -66,7 +69,13 @@ class Observed:
 
 
 class _Missing(Exception):
-    """The checked value does not exist (the step did not run, the run has no outputs)."""
+    """The checked value does not exist (the step did not run, the run has no outputs):
+    `code` and `params` say why."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
 
 
 def shown(value: Any) -> str:
@@ -93,13 +102,13 @@ def _text(value: Any) -> str:
 def _value(check: ValueCheck, observed: Observed) -> Any:
     if check.output is not None:
         if observed.status != "succeeded":
-            raise _Missing(f"the run has no outputs (it ended {observed.status})")
+            raise _Missing("run_has_no_outputs", status=observed.status)
         return observed.outputs.get(check.output)
     step = observed.steps.get(check.node or "")
     if step is None:
-        raise _Missing(f"'{check.node}' did not run (the run ended {observed.status} before it)")
+        raise _Missing("step_not_reached", status=observed.status)
     if step.status != "succeeded":
-        raise _Missing(f"'{check.node}' did not run ({step.status})")
+        raise _Missing("step_did_not_run", status=step.status)
     return (step.outputs or {}).get(check.field or "")
 
 
@@ -124,75 +133,78 @@ def _as_json(actual: Any) -> Any:
     return actual
 
 
-def _schema_problem(actual: Any, schema: dict[str, Any]) -> str | None:
+def _schema_problem(actual: Any, schema: dict[str, Any]) -> dict[str, str] | None:
     error = best_match(validator_for(schema)(schema).iter_errors(_as_json(actual)))
     if error is None:
         return None
     where = "/".join(str(part) for part in error.absolute_path)
-    return f"does not fit the schema{f' at {where}' if where else ''}: {error.message}"
+    return {"where": f" at {where}" if where else "", "detail": error.message}
 
 
-def _value_failure(check: ValueCheck, observed: Observed) -> str | None:
-    target = check.target()
+def _value_failure(check: ValueCheck, observed: Observed) -> dict[str, Any] | None:
+    # What was checked, for every failure of a value check: clients say it in their words.
+    checked = {"output": check.output or "", "node": check.node or "", "field": check.field or ""}
+    said = {"checked": check.target()}
     try:
         actual = _value(check, observed)
     except _Missing as missing:
-        return f"{target}: {missing}"
+        return coded(missing.code, said=said, **checked, **missing.params)
     if isinstance(check, EqualsCheck):
         if json_equal(actual, check.value):
             return None
-        return f"{target}: expected {shown(check.value)}, got {shown(actual)}"
+        return coded("not_equal", said=said, **checked, expected=shown(check.value), got=shown(actual))
     if isinstance(check, ContainsCheck):
         if _contains(actual, check.value):
             return None
-        return f"{target} does not contain {shown(check.value)}; it is {shown(actual)}"
+        return coded("does_not_contain", said=said, **checked, expected=shown(check.value), got=shown(actual))
     if isinstance(check, RegexCheck):
         if actual is not None and re.search(check.value, _text(actual)[:MAX_REGEX_SUBJECT]):
             return None
-        return f"{target} does not match /{check.value}/; it is {shown(actual)}"
+        return coded("does_not_match", said=said, **checked, pattern=check.value, got=shown(actual))
     problem = _schema_problem(actual, check.value)
-    return None if problem is None else f"{target} {problem}; it is {shown(actual)}"
+    return (
+        None
+        if problem is None
+        else coded("does_not_fit_schema", said=said, **checked, **problem, got=shown(actual))
+    )
 
 
-def _branch_failure(check: BranchCheck, observed: Observed) -> str | None:
+def _branch_failure(check: BranchCheck, observed: Observed) -> dict[str, Any] | None:
     taken = observed.branches.get(check.node)
     if taken == check.value:
         return None
     if taken is not None:
-        return f"'{check.node}' took the branch '{taken}', not '{check.value}'"
+        return coded("other_branch", node=check.node, taken=taken, expected=check.value)
     step = observed.steps.get(check.node)
-    return f"'{check.node}' took no branch: it did not run ({step.status if step else 'not reached'})"
+    return coded("no_branch", node=check.node, status=step.status if step else "not reached")
 
 
-def _status_failure(check: StatusCheck, observed: Observed) -> str | None:
+def _status_failure(check: StatusCheck, observed: Observed) -> dict[str, Any] | None:
     if observed.status == check.value:
         return None
-    message = f"the run ended {observed.status}, not {check.value}"
+    found = coded("other_status", status=observed.status, expected=check.value, error=observed.error)
     if observed.error:
         where = f" at '{observed.error['node']}'" if observed.error.get("node") else ""
-        message += f"{where}: {observed.error.get('message')}"
-    return message
+        found["message"] += f"{where}: {observed.error.get('message')}"
+    return found
 
 
-def failure(check: Any, observed: Observed) -> str | None:
-    """Why `check` fails on what the run did, or None when it holds."""
+def failure(check: Any, observed: Observed) -> dict[str, Any] | None:
+    """Why `check` fails on what the run did (`{"code", "params", "message"}`), or None
+    when it holds."""
     if isinstance(check, ValueCheck):
         return _value_failure(check, observed)
     if isinstance(check, BranchCheck):
         return _branch_failure(check, observed)
     if isinstance(check, ApprovalRaisedCheck):
-        return (
-            None
-            if check.node in observed.approvals
-            else f"the run did not reach the approval node '{check.node}'"
-        )
+        return None if check.node in observed.approvals else coded("approval_not_reached", node=check.node)
     if isinstance(check, NoConnectorCallCheck):
         calls = [node for node in observed.connector_calls if check.node in (None, node)]
-        return f"connector nodes ran: {', '.join(calls)}" if calls else None
+        return coded("connector_called", nodes=", ".join(calls)) if calls else None
     if isinstance(check, MaxDurationCheck):
         if observed.duration_ms <= check.value:
             return None
-        return f"the case took {observed.duration_ms:.0f} ms, more than the {check.value:g} ms allowed"
+        return coded("too_slow", took_ms=f"{observed.duration_ms:.0f}", max_ms=f"{check.value:g}")
     if isinstance(check, StatusCheck):
         return _status_failure(check, observed)
     raise TypeError(f"not a check of a test case: {type(check).__name__}")

@@ -58,7 +58,7 @@ class _Unfixed(Node):
         return self.inner.branches()
 
     async def run(self, ctx: NodeContext, scope: Scope) -> dict[str, Any]:
-        raise NotFixed(self.message)
+        raise NotFixed(self.message, code="not_fixed")
 
 
 class _NoConnections:
@@ -66,14 +66,17 @@ class _NoConnections:
 
     async def call(self, request: Any) -> Any:
         raise NotFixed(
-            f"connector node '{request.node_id}' is not fixed in this case; test cases never call connections"
+            f"connector node '{request.node_id}' is not fixed in this case; "
+            "test cases never call connections",
+            code="not_fixed",
         )
 
 
 class _NoLLM:
     async def chat(self, request: Any, on_token: Any = None) -> Any:
         raise NotFixed(
-            "in fixed mode test cases never call the LLM; fix the node's outputs, or run the tests live"
+            "in fixed mode test cases never call the LLM; fix the node's outputs, or run the tests live",
+            code="not_fixed",
         )
 
 
@@ -104,7 +107,7 @@ class CaseResult:
     branches: dict[str, str]
     approvals: list[str]
     connector_calls: list[str]
-    failures: list[dict[str, str]]
+    failures: list[dict[str, Any]]
     error: dict[str, Any] | None
     steps: list[dict[str, Any]]
 
@@ -198,7 +201,7 @@ class CaseRunner:
         try:
             inputs = prepare_inputs(self.flow.document, case.inputs)
         except BadRequest as exc:  # validation checks the inputs of cases; a hand-built flow may not
-            return _refused(case, exc.message, _ms_since(began))
+            return _refused(case, exc, _ms_since(began))
         flow = self._guarded_flow(case)
         fixed = self._fixed_outputs(case)
         run_id = f"test-{uuid.uuid4().hex[:12]}"
@@ -231,7 +234,10 @@ class CaseRunner:
         status = outcome.status if outcome.status in ("succeeded", "waiting") else "failed"
         error = None
         if outcome.error:
-            error = {key: outcome.error.get(key) for key in ("node", "type", "message")}
+            # The run's error as stored, with its code and parameters, so clients can word it.
+            error = {key: value for key, value in outcome.error.items() if key != "kind"} | {
+                key: outcome.error.get(key) for key in ("node", "type", "message")
+            }
         observed = Observed(
             status=status,
             outputs=dict(outcome.outputs or {}),
@@ -250,15 +256,22 @@ class CaseRunner:
             duration_ms=duration_ms,
             error=error,
         )
-        failures = []
+        failures: list[dict[str, Any]] = []
         if outcome.error and outcome.error.get("kind") == NotFixed.__name__:
-            failures.append({"check": "fixed", "message": str(outcome.error.get("message"))})
+            failures.append(_not_fixed(outcome.error))
         elif status == "failed" and not any(isinstance(check, StatusCheck) for check in case.expect):
-            failures.append({"check": "status", "message": _unexpected_failure(error)})
+            failures.append(
+                {
+                    "check": "status",
+                    "code": "run_failed",
+                    "params": {"error": error},
+                    "message": _unexpected_failure(error),
+                }
+            )
         for assertion in case.expect:
-            message = failure(assertion, observed)
-            if message is not None:
-                failures.append({"check": assertion.check, "message": message})
+            found = failure(assertion, observed)
+            if found is not None:
+                failures.append({"check": assertion.check, **found})
         return CaseResult(
             name=case.name,
             passed=not failures,
@@ -293,7 +306,14 @@ def _unexpected_failure(error: dict[str, Any] | None) -> str:
     )
 
 
-def _refused(case: TestCase, message: str, duration_ms: float) -> CaseResult:
+def _not_fixed(error: dict[str, Any]) -> dict[str, Any]:
+    """The `fixed` failure of a case that reached a node it had to fix: the step's error."""
+    params = {"node": error.get("node") or "", "type": error.get("type") or ""}
+    return {"check": "fixed", "code": "not_fixed", "params": params, "message": str(error.get("message"))}
+
+
+def _refused(case: TestCase, refused: BadRequest, duration_ms: float) -> CaseResult:
+    message = refused.message
     return CaseResult(
         name=case.name,
         passed=False,
@@ -303,7 +323,17 @@ def _refused(case: TestCase, message: str, duration_ms: float) -> CaseResult:
         branches={},
         approvals=[],
         connector_calls=[],
-        failures=[{"check": "inputs", "message": message}],
+        failures=[
+            {
+                "check": "inputs",
+                "code": refused.code,
+                "params": {
+                    "errors": refused.extra.get("errors", []),
+                    "problems": refused.extra.get("problems", ""),
+                },
+                "message": message,
+            }
+        ],
         error={"node": None, "type": None, "message": message},
         steps=[],
     )

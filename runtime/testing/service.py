@@ -107,6 +107,7 @@ async def run_and_store_tests(
         raise BadRequest(
             f"version {number} has no test cases; add them to the flow document ('tests') and save it",
             code="no_test_cases",
+            number=number,
         )
     mode = "live" if live else "fixed"
     suite = await run_cases(
@@ -187,7 +188,7 @@ async def get_report(rt: Runtime, actor: Actor, report_id: str) -> dict[str, Any
     async with rt.db.read() as session:
         report = await session.get(TestReport, report_id)
         if report is None:
-            raise NotFound("test report not found")
+            raise NotFound("test report not found", code="not_found", resource="test_report")
         try:
             await get_flow(session, rt.authz, actor, report.flow_id)
         except NotFound as hidden:

@@ -69,6 +69,10 @@ class UserController(Controller):
             if existing:
                 from runtime.errors import Conflict
 
-                raise Conflict(f"a workspace '{data.slug}' exists already", code="workspace_exists")
+                raise Conflict(
+                    f"a workspace '{data.slug}' exists already",
+                    code="workspace_exists",
+                    slug=data.slug,
+                )
             workspace = await get_or_create_workspace(session, data.slug, data.name, actor=actor.username)
         return {"id": workspace.id, "slug": workspace.slug, "name": workspace.name}

@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _HASHER = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
 
 
 @functools.cache
@@ -21,8 +22,8 @@ def dummy_password_hash() -> str:
 
 
 def hash_password(password: str) -> str:
-    if len(password) < 8:
-        raise ValueError("a password needs at least 8 characters")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     return _HASHER.hash(password)
 
 

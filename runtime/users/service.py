@@ -14,7 +14,7 @@ from runtime.db.database import Database
 from runtime.db.models import AuthSession, Membership, User, Workspace
 from runtime.errors import BadRequest, Conflict, NotFound, Unauthorized
 from runtime.policy.resources import Actor
-from runtime.users.passwords import hash_password, verify_password
+from runtime.users.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from runtime.users.sessions import revoke_user_sessions
 
 WORKSPACE_ROLES = ("admin", "champion", "user")
@@ -103,7 +103,7 @@ async def set_password(
     try:
         user.password_hash = hash_password(password)
     except ValueError as exc:
-        raise BadRequest(str(exc), code="weak_password") from None
+        raise BadRequest(str(exc), code="weak_password", min_length=MIN_PASSWORD_LENGTH) from None
     ended = await revoke_user_sessions(session, user.id, reason)
     await audit(
         session,
@@ -119,7 +119,7 @@ async def set_password(
 async def find_user(session: AsyncSession, username: str) -> User:
     user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"no user '{username}'", code="user_not_found")
+        raise NotFound(f"no user '{username}'", code="user_not_found", username=username)
     return user
 
 
@@ -153,7 +153,12 @@ async def remove_role(
         user.global_roles = [name for name in (user.global_roles or []) if name != role]
     if not held:
         where = f" in workspace '{workspace_slug}'" if workspace_slug else " (as a global role)"
-        raise Conflict(f"'{username}' does not hold the role '{role}'{where}", code="role_not_held")
+        raise Conflict(
+            f"'{username}' does not hold the role '{role}'{where}",
+            code="role_not_held",
+            username=username,
+            role=role,
+        )
     ended = await revoke_user_sessions(session, user.id, "role_removed")
     await audit(
         session,
@@ -170,7 +175,11 @@ async def get_or_create_workspace(
     session: AsyncSession, slug: str, name: str | None = None, *, actor: str | None = None
 ) -> Workspace:
     if not SLUG.fullmatch(slug):
-        raise BadRequest(f"'{slug}' is not a workspace slug: lowercase letters, digits and -")
+        raise BadRequest(
+            f"'{slug}' is not a workspace slug: lowercase letters, digits and -",
+            code="invalid_workspace_slug",
+            slug=slug,
+        )
     existing = (await session.execute(select(Workspace).where(Workspace.slug == slug))).scalar_one_or_none()
     if existing:
         return existing
@@ -202,19 +211,37 @@ async def add_user(
     """Create a user (or give an existing one another role). Workspace roles need a workspace.
     `email`, when given, is where notifications are mailed (it replaces an earlier one)."""
     if not USERNAME.fullmatch(username):
-        raise BadRequest(f"'{username}' is not a username: letters, digits and _ . @ - (max 64)")
+        raise BadRequest(
+            f"'{username}' is not a username: letters, digits and _ . @ - (max 64)",
+            code="invalid_username",
+            username=username,
+        )
     if email is not None and (len(email) > 254 or not EMAIL.fullmatch(email)):
-        raise BadRequest(f"'{email}' is not an e-mail address like name@firma.de", code="invalid_email")
+        raise BadRequest(
+            f"'{email}' is not an e-mail address like name@firma.de", code="invalid_email", email=email
+        )
     if role not in ROLES:
-        raise BadRequest(f"unknown role '{role}'; roles: {', '.join(ROLES)}")
+        raise BadRequest(
+            f"unknown role '{role}'; roles: {', '.join(ROLES)}",
+            code="unknown_role",
+            role=role,
+            roles=", ".join(ROLES),
+        )
     if role == "board" and workspace_slug:
-        raise BadRequest("'board' is a global role; give no workspace")
+        raise BadRequest(
+            "'board' is a global role; give no workspace", code="role_scope", reason="global", role=role
+        )
     if role in ("champion", "user") and not workspace_slug:
-        raise BadRequest(f"the role '{role}' belongs to a workspace; give --workspace")
+        raise BadRequest(
+            f"the role '{role}' belongs to a workspace; give --workspace",
+            code="role_scope",
+            reason="workspace",
+            role=role,
+        )
     try:
         password_hash = hash_password(password)
     except ValueError as exc:
-        raise BadRequest(str(exc)) from None
+        raise BadRequest(str(exc), code="weak_password", min_length=MIN_PASSWORD_LENGTH) from None
     user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
     if user is None:
         user = User(
@@ -272,9 +299,9 @@ async def remove_user(session: AsyncSession, username: str, *, actor: str | None
     """Deactivate: tokens stop working at once; authored versions keep their author."""
     user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
     if user is None:
-        raise BadRequest(f"no user '{username}'")
+        raise BadRequest(f"no user '{username}'", code="user_not_found", username=username)
     if not user.active:
-        raise Conflict(f"'{username}' is already removed")
+        raise Conflict(f"'{username}' is already removed", code="user_already_removed", username=username)
     user.active = False
     await revoke_user_sessions(session, user.id, "user_removed")
     await audit(

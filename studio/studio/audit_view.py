@@ -7,7 +7,7 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
-from studio.i18n import TEXTS, translate
+from studio.i18n import has_text, translate
 
 PAGE_SIZE = 50
 # Every action the runtime writes; each has a label `audit_action_<action, dots as _>`.
@@ -79,7 +79,7 @@ RESOURCE_TYPES = (
 
 def action_label(action: str, lang: str) -> str:
     key = "audit_action_" + action.replace(".", "_")
-    return translate(key, lang) if key in TEXTS else action
+    return translate(key, lang) if has_text(key) else action
 
 
 def _day(text: str) -> date | None:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from studio.i18n import translate
+from studio.i18n import describe_problem, translate
 
 KINDS = ("http", "webhook", "email", "sql")
 AUTH_TYPES = ("none", "bearer", "basic", "header")
@@ -193,8 +193,9 @@ def connection_row(connection: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def field_problems(errors: list[dict[str, Any]]) -> dict[str, str]:
-    """The runtime's `invalid_connection` errors by form path (`settings.auth.type` -> `auth.type`)."""
+def field_problems(errors: list[dict[str, Any]], lang: str = "de") -> dict[str, str]:
+    """The runtime's `invalid_connection` errors by form path (`settings.auth.type` -> `auth.type`),
+    each said by its code in `lang`."""
     found: dict[str, str] = {}
     for error in errors:
         path = str(error.get("field") or "")
@@ -202,7 +203,7 @@ def field_problems(errors: list[dict[str, Any]]) -> dict[str, str]:
             key = TEST_SETTING + path.removeprefix("test_target.settings.")
         else:
             key = path.removeprefix("settings.") if path.startswith("settings.") else path
-        found[key or "_form"] = str(error.get("message") or "")
+        found[key or "_form"] = describe_problem(error, lang)
     return found
 
 

@@ -26,7 +26,7 @@ BRANCHES = {"approval": ["approved", "rejected", "timeout"]}
 
 
 class EditRefused(ValueError):
-    """An edit that would break the document; `key` names the message in `i18n.TEXTS`."""
+    """An edit that would break the document; `key` names its message (`studio/locales`)."""
 
     def __init__(self, key: str) -> None:
         super().__init__(key)

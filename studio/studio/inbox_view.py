@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from studio import routes
-from studio.i18n_inbox import COMMENT, NOTIFICATIONS, UNKNOWN_NOTIFICATION
+from studio.i18n import fill, has_text, translate
 
 ICONS = {
     "version_submitted": "stamp",
@@ -18,23 +18,16 @@ ICONS = {
 }
 
 
-class _Blank(dict[str, Any]):
-    """Parameters for `str.format_map`: a missing one reads as empty, never a KeyError."""
-
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
 def sentence(kind: str, params: dict[str, Any], language: int) -> str:
     """`language` 0: German, 1: English."""
-    pair = NOTIFICATIONS.get(kind)
-    if pair is None:
-        return UNKNOWN_NOTIFICATION[language]
-    values = _Blank({key: str(value) for key, value in (params or {}).items()})
-    text = pair[language].format_map(values)
+    lang = "en" if language else "de"
+    key = f"notification.{kind}"
+    if not has_text(key):
+        return translate("notification_unknown", lang)
+    text = fill(key, lang, {name: str(value) for name, value in (params or {}).items()})
     comment = str((params or {}).get("comment") or "").strip()
     if kind == "version_rejected" and comment:
-        text = f"{text} {COMMENT[language].format(comment=comment)}"
+        text = f"{text} {translate('notification_comment', lang, comment=comment)}"
     return text
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from studio.i18n import TEXTS, extra_missing_sentence, translate
+from studio.i18n import describe, has_text, translate
 
 JOB_ACTIVE = ("queued", "running")
 FILE_ACTIVE = ("queued", "running")
@@ -87,7 +87,7 @@ def too_complex(params: dict[str, Any], lang: str) -> str:
             value=number_text(params.get("value"), lang, as_bytes=as_bytes),
             maximum=number_text(params.get("maximum"), lang, as_bytes=as_bytes),
         )
-        if key in TEXTS
+        if has_text(key)
         else translate("file_error_file_too_complex", lang)
     )
     return f"{text} {translate('file_too_complex_advice', lang)}"
@@ -99,7 +99,7 @@ def file_error(entry: dict[str, Any], lang: str) -> str:
     if code == "file_too_complex":
         return too_complex(dict(entry.get("params") or {}), lang)
     if code == "extra_missing":  # a PDF, DOCX or HTML file where the 'knowledge' extra is absent
-        return extra_missing_sentence(dict(entry.get("params") or {}), lang)
+        return describe("extra_missing", dict(entry.get("params") or {}), lang) or code
     if code in FILE_ERROR_CODES:
         return translate(f"file_error_{code}", lang)
     message = str(entry.get("error") or code or "")

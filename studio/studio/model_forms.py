@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from studio.i18n import translate
-from studio.i18n_models import probe_failure_text
+from studio.i18n import probe_failure_text, translate
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 KEY_CHOICES = ("keep", "replace", "remove")

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from studio.chat_view import EMPTY, outputs_markdown, value_markdown
-from studio.i18n import ERRORS, TEXTS, describe_error, translate
+from studio.i18n import describe, has_text, translate
 
 PAGE_SIZE = 25
 STATUSES = ("succeeded", "failed", "waiting", "running", "cancelled", "expired")
@@ -91,12 +91,13 @@ def error_words(error: Any, lang: str) -> str:
     message = str(error.get("message") or "")
     code = str(error.get("code") or "")
     if code:
-        if code in ERRORS:
-            return describe_error(code, message, 0, lang)
+        said = describe(code, error, lang)  # the step's error carries its parameters
+        if said is not None:
+            return said
         lead = code.replace("_", " ")
     else:
         key = f"step_error_{error.get('kind') or 'other'}"
-        lead = translate(key if key in TEXTS else "step_error_other", lang)
+        lead = translate(key if has_text(key) else "step_error_other", lang)
     return f"{lead}: {message}" if message else lead
 
 

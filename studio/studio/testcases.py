@@ -9,7 +9,7 @@ approval node (`{node_id: {decision: approve | reject, comment}}`), `expect` lis
     describe_check / case_view      a case and its checks in words
     report_view / gate_view         a runtime test report and a version's gate, to display
     CaseForm / form_from_case /     the editor's form for one case, and back; mistakes raise
-    case_from_form                  `CaseFormError` with a key of `i18n.TEXTS`
+    case_from_form                  `CaseFormError` with a key of the catalogs
     put_case / drop_case            edits of the document's list of cases
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.i18n import RUN_STATUSES, TEXTS, describe_step_error, translate
+from studio.i18n import RUN_STATUSES, describe_problem, describe_step_error, has_text, translate
 
 CHECKS = (
     "equals",
@@ -180,8 +180,8 @@ def _ms(value: Any) -> str:
 
 def _failure(failure: dict[str, Any], lang: str) -> str:
     check = str(failure.get("check") or "")
-    message = str(failure.get("message") or "")
-    label = translate(f"check_{check}", lang) if f"check_{check}" in TEXTS else check
+    message = describe_problem(failure, lang)  # by its code, with its parameters
+    label = translate(f"check_{check}", lang) if has_text(f"check_{check}") else check
     return f"{label}: {message}" if label else message
 
 
@@ -255,7 +255,7 @@ def gate_view(tests: dict[str, Any] | None, lang: str) -> tuple[str, str]:
 
 
 def refusal_key(tests: dict[str, Any] | None) -> tuple[str, dict[str, int]]:
-    """Why the runtime refused a submission, from the version's `tests`: a key of `i18n.TEXTS`."""
+    """Why the runtime refused a submission, from the version's `tests`: a key of the catalogs."""
     tests = tests or {}
     latest = tests.get("latest_fixed") or {}
     if not tests.get("cases"):
@@ -270,7 +270,7 @@ def refusal_key(tests: dict[str, Any] | None) -> tuple[str, dict[str, int]]:
 
 # -- the form for one case ------------------------------------------------------------------------
 class CaseFormError(ValueError):
-    """A form that does not make a case; `key` and `values` name the message in `i18n.TEXTS`."""
+    """A form that does not make a case; `key` and `values` name the message in the catalogs."""
 
     def __init__(self, key: str, **values: Any) -> None:
         super().__init__(key)

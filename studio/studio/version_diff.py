@@ -5,7 +5,7 @@ No Reflex and no HTTP here: `build_diff_view` takes what the runtime answered (t
 `GET .../diff`, both versions' documents, `GET /api/node-types`) and the UI language, and
 returns a `DiffView` that the review and the versions page render with the same components
 (`components.version_diff`). Field titles come from the node type's JSON schema, German ones
-from the studio's tables (`i18n.field_texts`, `i18n_review.FIELDS_BY_TYPE_DE`); prompts and
+from the studio's tables (`i18n.field_texts`, `locales.de.FIELDS_BY_TYPE`); prompts and
 other texts get a line diff (`linediff`); nothing is shown as JSON (`diffview`).
 """
 
@@ -17,8 +17,7 @@ from typing import Any
 
 from studio import flowdoc
 from studio.diffview import diff_rows, sides
-from studio.i18n import TEXTS, field_texts, node_type_title, translate
-from studio.i18n_review import COMMON_FIELDS_DE, FIELDS_BY_TYPE_DE
+from studio.i18n import field_texts, field_title_by_type, has_text, node_type_title, translate
 from studio.linediff import DiffLine, line_diff
 
 # Fields read as text with a line diff, whatever their length (prompts, templates, ...).
@@ -94,11 +93,9 @@ class DiffView:
 # -- titles ------------------------------------------------------------------------------------
 def field_title(node_type: str, name: str, schema: Mapping[str, Any], lang: str) -> str:
     """A config field's title: German from the studio's tables, else the schema's title."""
-    if lang != "en":
-        if (node_type, name) in FIELDS_BY_TYPE_DE:
-            return FIELDS_BY_TYPE_DE[(node_type, name)]
-        if name in COMMON_FIELDS_DE:
-            return COMMON_FIELDS_DE[name]
+    by_type = field_title_by_type(node_type, name, lang)
+    if by_type:
+        return by_type
     spec = (schema.get("properties") or {}).get(name) or {}
     return field_texts(name, str(spec.get("title") or name), "", lang)[0]
 
@@ -267,14 +264,14 @@ def _canvas(
 
 # -- the card ----------------------------------------------------------------------------------
 def _card_value(key: str, value: Any, lang: str) -> Any:
-    if key == "risk" and f"risk_{value}" in TEXTS:
+    if key == "risk" and has_text(f"risk_{value}"):
         return translate(f"risk_{value}", lang)
     return value
 
 
 def card_label(key: str, lang: str) -> str:
     known = f"review_card_{key}"
-    if known in TEXTS:
+    if has_text(known):
         return translate(known, lang)
     return key.replace("_", " ").strip().capitalize()
 

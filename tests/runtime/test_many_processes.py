@@ -39,7 +39,6 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.fernet import Fernet
-from runtime.flows.validation import validate_document
 from sqlalchemy import func, select
 
 from runtime.audit.service import verify
@@ -48,6 +47,7 @@ from runtime.connections.secrets import SecretBox
 from runtime.connections.service import ConnectionService
 from runtime.db.database import Database
 from runtime.db.models import ApprovalTask, Flow, FlowVersion, Run, RunStep, Workspace
+from runtime.engine.validation import validate_document
 from runtime.knowledge.models import IngestionJob
 from runtime.policy.authorizer import Authorizer
 from runtime.settings import Settings

@@ -16,7 +16,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "studio"))
 
 from studio.api import RuntimeClient
 from studio.chat_view import run_error_text
-from studio.i18n_models import MODEL_TEXTS
 from studio.model_forms import endpoint_row, probe_result_text, request_from_form
 
 from runtime.llm.client import FAILURE_REASONS
@@ -75,7 +74,7 @@ def test_the_chat_says_it_in_the_readers_language() -> None:
 # -- the models page -----------------------------------------------------------------------------
 def test_every_reason_the_runtime_gives_has_a_sentence_in_both_languages() -> None:
     for reason in FAILURE_REASONS:
-        german, english = MODEL_TEXTS[f"model_error_{reason}"]
+        german, english = i18n.text_pair(f"model_error_{reason}")
         assert german and english and german != english, reason
         failed = probe_result_text({"ok": False, "error": reason, "latency_ms": 3.0}, "de")
         assert failed == f"Test fehlgeschlagen: {german}"
@@ -215,7 +214,7 @@ def test_the_form_becomes_the_request_the_runtime_expects(
     if body is not None:
         assert built == body
     for key in problems.values():
-        assert key in i18n.TEXTS
+        assert i18n.has_text(key)
 
 
 async def test_the_client_calls_the_model_endpoint_routes() -> None:

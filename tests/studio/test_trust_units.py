@@ -172,7 +172,7 @@ def test_a_value_that_does_not_fit_names_its_field(values: dict[str, str], name:
     with pytest.raises(InputProblem) as problem:
         parse_inputs(INPUTS, values)
     assert (problem.value.name, problem.value.key) == (name, key)
-    assert "{label}" in i18n.TEXTS[key][0] and "{label}" in i18n.TEXTS[key][1]
+    assert all("{label}" in text for text in i18n.text_pair(key))
 
 
 # -- the editor's inputs panel ---------------------------------------------------------------------

@@ -103,19 +103,46 @@ async def test_client_reads_server_sent_events() -> None:
     ("code", "message", "status", "expected"),
     [
         ("login_failed", "wrong", 401, "Benutzername oder Passwort stimmt nicht."),
-        (
-            "forbidden",
-            "four eyes: you authored version 2 of this flow, so another board member must approve it",
-            403,
-            "Vier-Augen-Prinzip: you authored version 2",
-        ),
         ("not_found", "flow not found", 404, "Das gibt es nicht (mehr), oder Sie dürfen es nicht sehen."),
-        ("something_new", "odd", 409, "Geht gerade nicht: Odd"),
+        # A code the catalog does not know: a lead-in, the runtime's message and the code.
+        ("something_new", "odd", 409, "Geht gerade nicht: Odd (something_new)"),
         ("run_not_stored", "the run could not be stored", 503, "Der Lauf konnte nicht gespeichert werden"),
     ],
 )
 def test_errors_become_sentences(code: str, message: str, status: int, expected: str) -> None:
     assert i18n.describe_error(code, message, status, "de").startswith(expected)
+
+
+def test_a_code_is_said_with_its_parameters_in_the_chosen_language() -> None:
+    four_eyes = {"number": 2, "action": "approve", "reason": "four_eyes_author"}
+    message = "four eyes: you authored version 2 of this flow, so another board member must approve it"
+    german = i18n.describe_error("forbidden", message, 403, "de", four_eyes)
+    assert german.startswith("Vier-Augen-Prinzip: Sie haben Version 2 verfasst")
+    english = i18n.describe_error("forbidden", message, 403, "en", four_eyes)
+    assert english.startswith("Four eyes: you authored version 2")
+    # A variant by reason, and a failed check that names what it checked.
+    scope = {"role": "board", "reason": "global"}
+    assert "keinen Arbeitsbereich" in i18n.describe_error("role_scope", "x", 400, "de", scope)
+    check = {
+        "code": "not_equal",
+        "params": {"output": "answer", "node": "", "field": "", "expected": '"Ja."', "got": '"Nein."'},
+    }
+    assert i18n.describe_problem(check, "de") == 'Ausgabe „answer“: erwartet "Ja.", erhalten "Nein.".'
+    assert i18n.describe_problem(check, "en") == 'Output \'answer\': expected "Ja.", got "Nein.".'
+    status = {"code": "other_status", "params": {"status": "failed", "expected": "succeeded", "error": None}}
+    assert i18n.describe_problem(status, "de") == "Der Lauf endete mit „fehlgeschlagen“ statt „erfolgreich“."
+    # An unknown code: the runtime's English with the code, never a crash.
+    assert (
+        i18n.describe_problem({"code": "brand_new", "params": {}, "message": "odd"}, "de")
+        == "odd (brand_new)"
+    )
+    answer = {
+        "error": "bad_request",
+        "errors": [{"field": "name", "code": "missing", "params": {"field": "name"}}],
+    }
+    assert i18n.describe_answer("bad_request", "x", 400, answer, "de") == (
+        "Die Anfrage ist ungültig. name: Pflichtfeld: Bitte ausfüllen."
+    )
 
 
 def test_a_step_refused_by_the_template_budget_is_told_in_words_with_its_limit() -> None:
@@ -141,13 +168,16 @@ def test_a_step_refused_by_the_template_budget_is_told_in_words_with_its_limit()
 def test_every_template_limit_the_runtime_names_has_german_and_english() -> None:
     from nodes.template_budget import LIMIT_DESCRIPTIONS
 
-    assert set(i18n.TEMPLATE_LIMITS) == set(LIMIT_DESCRIPTIONS)
-    for german, english in (*i18n.TEMPLATE_LIMITS.values(), *i18n.STEP_ERRORS.values()):
+    limits = {key.removeprefix("limit.") for key in i18n.CATALOGS["de"] if key.startswith("limit.")}
+    assert limits == set(LIMIT_DESCRIPTIONS)
+    for key in [f"limit.{limit}" for limit in limits] + ["error.template_budget_exceeded"]:
+        german, english = i18n.text_pair(key)
         assert german.strip() and english.strip()
 
 
 def test_every_label_has_german_and_english() -> None:
-    for key, (german, english) in i18n.TEXTS.items():
+    for key in i18n.CATALOGS["de"]:
+        german, english = i18n.text_pair(key)
         assert german.strip() or not english.strip(), key
         assert english.strip() or not german.strip(), key
 

@@ -46,7 +46,11 @@ def _entry(entry: rx.Var, expanded: rx.Var, toggle: Any) -> rx.Component:
                 _clip(entry["resource_type"], size="1"),
                 _clip(entry["resource_id"], size="1", color=rx.color("gray", 10)),
             ),
-            rx.table.cell(_clip(entry["detail"], size="1", color=rx.color("gray", 11))),
+            # The recorded detail is data (JSON as stored, names people gave), not the studio's words.
+            rx.table.cell(
+                _clip(entry["detail"], size="1", color=rx.color("gray", 11)),
+                custom_attrs={"data-user-content": "detail"},
+            ),
             on_click=toggle(entry["seq"]),
             cursor="pointer",
             class_name="audit-row",
@@ -63,8 +67,12 @@ def _entry(entry: rx.Var, expanded: rx.Var, toggle: Any) -> rx.Component:
                     rx.vstack(
                         rx.cond(
                             entry["detail_pretty"] != "",
-                            rx.code_block(
-                                entry["detail_pretty"], language="json", font_size="12px", width="100%"
+                            rx.box(
+                                rx.code_block(
+                                    entry["detail_pretty"], language="json", font_size="12px", width="100%"
+                                ),
+                                custom_attrs={"data-user-content": "detail"},
+                                width="100%",
                             ),
                             rx.text(t("audit_no_detail"), size="1", color=rx.color("gray", 10)),
                         ),

@@ -223,6 +223,7 @@ def empty_state(
         width="100%",
         border=f"1px dashed {rx.color('gray', 6)}",
         border_radius="12px",
+        class_name="empty-state",
     )
 
 

@@ -16,6 +16,7 @@ polled until it ends.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from typing import Any
@@ -31,12 +32,12 @@ from studio.chat_view import (
     main_input,
     outputs_markdown,
     parse_inputs,
-    run_error_text,
     source_groups,
 )
 from studio.components.feedback import feedback_bar
 from studio.components.layout import empty_state, page_frame, page_title
 from studio.components.safe_markdown import safe_markdown
+from studio.i18n import describe_step_error
 from studio.state.base import AppState, t
 
 FLUSH_S = 0.12
@@ -61,7 +62,8 @@ class AssistantsState(AppState):
     inputs_of: dict[str, dict[str, Any]] = {}
     loading: bool = False
     current: str = ""
-    # Each message: id, role (user|assistant), text, kind (preview|final|error), status, run_id.
+    # Each message: id, role (user|assistant), text, kind (preview|final|error), status, run_id;
+    # an error keeps the runtime's error as JSON (`error`) and is said by `shown_messages`.
     messages: list[dict[str, str]] = []
     # Sources of an answer, by the message's id.
     sources: dict[str, list[SourceGroup]] = {}
@@ -138,6 +140,16 @@ class AssistantsState(AppState):
     def set_switch(self, name: str, value: bool) -> None:
         self.values = {**self.values, name: "true" if value else "false"}
 
+    @rx.var
+    def shown_messages(self) -> list[dict[str, str]]:
+        """The messages, an error said in the person's language (it follows the switch)."""
+        return [
+            {**message, "text": describe_step_error(json.loads(message["error"]), self.lang)}
+            if message.get("kind") == "error" and message.get("error")
+            else message
+            for message in self.messages
+        ]
+
     def _update(self, message_id: str, **values: str) -> None:
         self.messages = [
             {**message, **values} if message["id"] == message_id else message for message in self.messages
@@ -191,7 +203,8 @@ class AssistantsState(AppState):
                     final = event
         except ApiError as exc:
             async with self:
-                self._update(answer_id, text=self.error_text(exc), kind="error", status="failed")
+                answer = {**exc.body, "code": exc.code, "message": exc.message}
+                self._update(answer_id, error=json.dumps(answer), kind="error", status="failed")
                 self.busy = False
                 events = self.on_error(exc)
             yield events
@@ -206,7 +219,7 @@ class AssistantsState(AppState):
             elif status == "waiting":
                 self._update(answer_id, text="", kind="final", status=status)
             elif status != "running":
-                self._update(answer_id, text=run_error_text(final, self.lang), kind="error", status=status)
+                self._update(answer_id, error=_error_json(final), kind="error", status=status)
             self.busy = False
             run_id = next((m["run_id"] for m in self.messages if m["id"] == answer_id), "")
         await self._finish(client, answer_id, run_id)
@@ -237,7 +250,7 @@ class AssistantsState(AppState):
                     answer_id, text=outputs_markdown(run.get("outputs")), kind="final", status=status
                 )
             elif status not in ("waiting", "running"):
-                self._update(answer_id, text=run_error_text(run, self.lang), kind="error", status=status)
+                self._update(answer_id, error=_error_json(run), kind="error", status=status)
             found = source_groups(run, self.tr("page"), (self.tr("passage_one"), self.tr("passages_count")))
             if found:
                 self.sources = {**self.sources, answer_id: found}
@@ -270,12 +283,23 @@ def _passage_item(item: rx.Var, document_id: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.vstack(
             rx.hstack(
-                rx.cond(item.where != "", rx.text(item.where, size="1", weight="medium")),
+                rx.cond(
+                    item.where != "",
+                    rx.text(item.where, size="1", weight="medium", custom_attrs=USER_CONTENT),
+                ),
                 rx.badge(t("score"), " ", item.score, size="1", variant="outline"),
                 spacing="2",
                 align="center",
             ),
-            rx.text("„", item.text, "“", size="1", color=rx.color("gray", 11), class_name="passage-text"),
+            rx.text(
+                "„",
+                item.text,
+                "“",
+                size="1",
+                color=rx.color("gray", 11),
+                class_name="passage-text",
+                custom_attrs=USER_CONTENT,
+            ),
             spacing="1",
             flex="1",
             min_width="0",
@@ -300,7 +324,9 @@ def _source_group(group: rx.Var) -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.icon("file-text", size=12),
-            rx.text(group.source, size="1", weight="bold", class_name="source-name"),
+            rx.text(
+                group.source, size="1", weight="bold", class_name="source-name", custom_attrs=USER_CONTENT
+            ),
             rx.text("(", group.count, ")", size="1", color=rx.color("gray", 10), class_name="source-count"),
             align="center",
             spacing="1",
@@ -315,21 +341,45 @@ def _source_group(group: rx.Var) -> rx.Component:
     )
 
 
+# What people wrote (questions, the flow's names) and what the model answered: not the
+# studio's words, so the language check (tests/studio/test_language_journeys.py) skips it.
+USER_CONTENT = {"data-user-content": "true"}
+
+
+def _error_json(run: dict[str, Any]) -> str:
+    """A failed run's error as the message keeps it (JSON text)."""
+    error = run.get("error")
+    return json.dumps(error if isinstance(error, dict) else {"message": str(error or "")})
+
+
 def _message(message: rx.Var) -> rx.Component:
     is_user = message["role"] == "user"
     message_id = message["id"].to(str)
     bubble = rx.box(
         rx.cond(
             is_user,
-            rx.text(message["text"], white_space="pre-wrap"),
+            rx.text(message["text"], white_space="pre-wrap", custom_attrs=USER_CONTENT),
             rx.cond(
                 message["kind"] == "final",
-                rx.cond(message["text"] != "", safe_markdown(message["text"], class_name="answer")),
                 rx.cond(
                     message["text"] != "",
-                    # The LLM's tokens as they come: plain text, marked as a preview.
+                    rx.box(safe_markdown(message["text"], class_name="answer"), custom_attrs=USER_CONTENT),
+                ),
+                rx.cond(
+                    message["text"] != "",
+                    # The LLM's tokens as they come: plain text, marked as a preview; an error
+                    # is the studio's sentence.
                     rx.vstack(
-                        rx.text(message["text"], white_space="pre-wrap", color=rx.color("gray", 11)),
+                        rx.cond(
+                            message["kind"] == "error",
+                            rx.text(message["text"], white_space="pre-wrap", color=rx.color("gray", 11)),
+                            rx.text(
+                                message["text"],
+                                white_space="pre-wrap",
+                                color=rx.color("gray", 11),
+                                custom_attrs=USER_CONTENT,
+                            ),
+                        ),
                         rx.cond(
                             message["kind"] == "preview",
                             rx.text(t("answer_preview"), size="1", color=rx.color("gray", 9)),
@@ -507,7 +557,7 @@ def _chat() -> rx.Component:
             rx.cond(
                 AssistantsState.messages.length() == 0,
                 rx.text(t("your_message"), color=rx.color("gray", 9), size="2"),
-                rx.vstack(rx.foreach(AssistantsState.messages, _message), spacing="3", width="100%"),
+                rx.vstack(rx.foreach(AssistantsState.shown_messages, _message), spacing="3", width="100%"),
             ),
             flex="1",
             width="100%",
@@ -571,6 +621,7 @@ def assistants_page() -> rx.Component:
             rx.text(entry["name"], weight="medium"),
             rx.text(entry["description"], size="1", color=rx.color("gray", 10), line_clamp=3),
             spacing="1",
+            custom_attrs=USER_CONTENT,  # the flow's own name and purpose
         ),
         on_click=AssistantsState.choose(entry["slug"]),
         cursor="pointer",

@@ -28,7 +28,10 @@ FILTER_NAMES = ("action", "who", "resource_type", "resource_id", "since", "until
 
 class AuditState(AppState):
     filters: dict[str, str] = {}
-    entries: list[dict[str, str]] = []
+    # What the runtime answered; the rows and sentences are said from it in the person's
+    # language (computed vars, so that they follow the language switch).
+    _found: list[dict[str, Any]] = []
+    _verified: dict[str, Any] = {}
     # before_seq of each page shown so far (0: the newest page); the last is the current one.
     pages: list[int] = [0]
     has_older: bool = False
@@ -38,11 +41,27 @@ class AuditState(AppState):
 
     verifying: bool = False
     verified: bool = False
-    chain_ok: bool = False
-    chain_text: str = ""
-    chain_problem: str = ""
-    chain_anchors: str = ""
     anchoring: bool = False
+
+    @rx.var
+    def entries(self) -> list[dict[str, str]]:
+        return [entry_row(entry, self.lang) for entry in self._found]
+
+    @rx.var
+    def chain_ok(self) -> bool:
+        return verify_text(self._verified, self.lang)[0] if self._verified else False
+
+    @rx.var
+    def chain_text(self) -> str:
+        return verify_text(self._verified, self.lang)[1] if self._verified else ""
+
+    @rx.var
+    def chain_problem(self) -> str:
+        return verify_text(self._verified, self.lang)[2] if self._verified else ""
+
+    @rx.var
+    def chain_anchors(self) -> str:
+        return anchor_text(self._verified, self.lang) if self._verified else ""
 
     @rx.var
     def may_read(self) -> bool:
@@ -74,7 +93,7 @@ class AuditState(AppState):
             yield self.on_error(exc)
             return
         self.has_older = len(found) > PAGE_SIZE
-        self.entries = [entry_row(entry, self.lang) for entry in found[:PAGE_SIZE]]
+        self._found = found[:PAGE_SIZE]
         self.loading = False
 
     @rx.event
@@ -87,8 +106,7 @@ class AuditState(AppState):
             self.verifying = False
             yield self.on_error(exc)
             return
-        self.chain_ok, self.chain_text, self.chain_problem = verify_text(result, self.lang)
-        self.chain_anchors = anchor_text(result, self.lang)
+        self._verified = result
         self.verifying, self.verified = False, True
 
     @rx.event

@@ -47,9 +47,10 @@ def _row(flow: dict[str, Any]) -> dict[str, str]:
 
 def _flow_row(flow: rx.Var[dict[str, str]]) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(
+        rx.table.cell(  # the flow's own name and slug
             rx.link(rx.text(flow["name"], weight="medium"), href="/flows/" + flow["id"]),
             rx.text(flow["slug"], size="1", color=rx.color("gray", 10)),
+            custom_attrs={"data-user-content": "true"},
         ),
         rx.table.cell(
             rx.cond(

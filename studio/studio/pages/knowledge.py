@@ -46,7 +46,13 @@ def _index_item(index: rx.Var) -> rx.Component:
             rx.hstack(rx.icon("library", size=14), rx.text(index["name"], weight="medium"), align="center"),
             rx.cond(
                 index["description"] != "",
-                rx.text(index["description"], size="1", color=rx.color("gray", 10), line_clamp=2),
+                rx.text(
+                    index["description"],
+                    size="1",
+                    color=rx.color("gray", 10),
+                    line_clamp=2,
+                    custom_attrs={"data-user-content": "true"},  # what its owner wrote
+                ),
             ),
             spacing="1",
         ),

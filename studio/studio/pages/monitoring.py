@@ -101,7 +101,8 @@ def _group_table(title_key: str, rows: rx.Var, first_key: str, table_id: str) ->
         return rx.table.row(
             rx.table.cell(
                 rx.hstack(
-                    rx.text(item["name"], weight="medium"),
+                    # an assistant's own name (a role's name is the studio's, but harmless here)
+                    rx.text(item["name"], weight="medium", custom_attrs={"data-user-content": "true"}),
                     rx.cond(item["extra"] != "", rx.badge(item["extra"], variant="outline", size="1")),
                     align="center",
                 )

@@ -43,7 +43,13 @@ class ReviewState(DiffViewer, AppState):
     selected: str = ""  # "<flow_id>:<number>"
     detail: dict[str, str] = {}
     reviews: list[dict[str, str]] = []
-    report: ReportView = ReportView()
+    # The latest fixed report as the runtime sent it; `report` says it in the person's language.
+    _report_raw: dict[str, Any] = {}
+
+    @rx.var
+    def report(self) -> ReportView:
+        return report_view(self._report_raw or None, self.lang)
+
     # What the runtime answered to `.../uses` ({"uses": None}: it could not be loaded).
     _uses_answer: dict[str, Any] = {}
     can_approve: bool = False
@@ -103,7 +109,7 @@ class ReviewState(DiffViewer, AppState):
     async def _load_detail(self) -> None:
         self.detail, self.reviews, self._uses_answer = {}, [], {}
         self.clear_diff()
-        self.report = ReportView()
+        self._report_raw = {}
         self.comment = ""
         if not self.selected:
             return
@@ -115,7 +121,7 @@ class ReviewState(DiffViewer, AppState):
             self.detail = {"error": self.error_text(exc)}
             return
         with contextlib.suppress(ApiError, KeyError, TypeError, ValueError):
-            self.report = report_view(await latest_fixed_report(api, version), self.lang)
+            self._report_raw = await latest_fixed_report(api, version) or {}
         document = version.get("document") or {}
         self.detail = {
             "flow_id": flow_id,

@@ -115,13 +115,17 @@ class TasksState(AppState):
         yield TasksState.load
 
 
+# The flow's and the task's own words (title, instructions, the drafted text): not the studio's.
+USER_CONTENT = {"data-user-content": "true"}
+
+
 def _task(task: rx.Var) -> rx.Component:
     task_id = task["id"]
     editable = (task["editable"] == "true") & (task["can_decide"] == "true")
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(task["title"], size="4"),
+                rx.heading(task["title"], size="4", custom_attrs=USER_CONTENT),
                 rx.spacer(),
                 rx.badge(task["approvals"], variant="outline"),
                 width="100%",
@@ -129,18 +133,22 @@ def _task(task: rx.Var) -> rx.Component:
             rx.text(
                 t("task_from"),
                 ": ",
-                task["flow"],
+                rx.el.span(task["flow"], custom_attrs=USER_CONTENT),
                 " · ",
                 task["created"],
                 size="1",
                 color=rx.color("gray", 10),
             ),
-            rx.cond(task["instructions"] != "", rx.callout(task["instructions"], icon="info", size="1")),
+            rx.cond(
+                task["instructions"] != "",
+                rx.callout(task["instructions"], icon="info", size="1", custom_attrs=USER_CONTENT),
+            ),
             rx.text(t("task_payload"), size="2", weight="medium"),
             rx.cond(
                 editable,
                 rx.vstack(
                     rx.text_area(
+                        custom_attrs=USER_CONTENT,
                         value=TasksState.edits.get(task_id, task["payload"]),
                         on_change=lambda value: TasksState.set_edited(task_id, value),
                         rows="6",
@@ -152,7 +160,7 @@ def _task(task: rx.Var) -> rx.Component:
                     spacing="1",
                 ),
                 rx.box(
-                    rx.text(task["payload"], white_space="pre-wrap", size="2"),
+                    rx.text(task["payload"], white_space="pre-wrap", size="2", custom_attrs=USER_CONTENT),
                     padding="10px",
                     background=rx.color("gray", 3),
                     border_radius="8px",

@@ -36,11 +36,29 @@ class VersionsState(DiffViewer, AppState):
     flow_name: str = ""
     live_number: int = 0
     can_edit: bool = False
-    versions: list[dict[str, str]] = []
+    # The runtime's versions; `versions` says their gates in the person's language.
+    _rows: list[dict[str, Any]] = []
     diff_from: str = ""
     diff_to: str = ""
     busy: str = ""
     error: str = ""
+
+    @rx.var
+    def versions(self) -> list[dict[str, str]]:
+        return [
+            {
+                "number": str(row["number"]),
+                "state": str(row.get("state") or ""),
+                "author": str(row.get("author") or ""),
+                "submitted_by": str(row.get("submitted_by") or ""),
+                "hash": str(row.get("content_hash") or "")[:12],
+                "full_hash": str(row.get("content_hash") or ""),
+                "created": str(row.get("created_at") or "")[:16].replace("T", " "),
+                "live": "true" if int(row["number"]) == self.live_number else "",
+                **_gate(row, self.lang),
+            }
+            for row in self._rows
+        ]
 
     @rx.var
     def version_numbers(self) -> list[str]:
@@ -63,20 +81,7 @@ class VersionsState(DiffViewer, AppState):
         self.flow_name = flow.get("name", "")
         self.can_edit = "edit" in (flow.get("allowed_actions") or [])
         self.live_number = int((flow.get("live_version") or {}).get("number") or 0)
-        self.versions = [
-            {
-                "number": str(row["number"]),
-                "state": str(row.get("state") or ""),
-                "author": str(row.get("author") or ""),
-                "submitted_by": str(row.get("submitted_by") or ""),
-                "hash": str(row.get("content_hash") or "")[:12],
-                "full_hash": str(row.get("content_hash") or ""),
-                "created": str(row.get("created_at") or "")[:16].replace("T", " "),
-                "live": "true" if int(row["number"]) == self.live_number else "",
-                **_gate(row, self.lang),
-            }
-            for row in rows
-        ]
+        self._rows = rows
         numbers = self.version_numbers
         if self.diff_to not in numbers:
             self.diff_to = numbers[0] if numbers else ""

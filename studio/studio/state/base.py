@@ -15,7 +15,7 @@ import reflex as rx
 
 from studio import routes
 from studio.api import ApiError, RuntimeClient, SignedOut
-from studio.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXTS, describe_error, translate
+from studio.i18n import DEFAULT_LANGUAGE, LANGUAGES, describe_answer, text_pair, translate
 
 TOKEN_MAX_AGE_S = 12 * 3600  # the runtime's default token lifetime (720 minutes)
 YEAR_S = 365 * 24 * 3600
@@ -78,7 +78,7 @@ class AppState(rx.State):
         return translate(key, self.lang, **values)
 
     def error_text(self, exc: ApiError) -> str:
-        return describe_error(exc.code, exc.message, exc.status, self.lang, exc.body)
+        return describe_answer(exc.code, exc.message, exc.status, exc.body, self.lang)
 
     def on_error(self, exc: ApiError) -> list[Any]:
         """The events that answer a failed runtime call: sign-in again, or a toast in words."""
@@ -141,9 +141,12 @@ class AppState(rx.State):
         return [rx.toast.info(translate("signed_out", self.lang)), rx.redirect(routes.LOGIN)]
 
     @rx.event
-    def set_lang(self, lang: str) -> None:
+    def set_lang(self, lang: str) -> Any:
         if lang in LANGUAGES:
             self.lang = lang
+        # A toast says its message in the language it appeared in; it goes with the switch
+        # (what the page shows follows the new language: computed from the runtime's data).
+        return rx.toast.dismiss()
 
     @rx.event
     def set_workspace(self, slug: str) -> Any:
@@ -179,5 +182,5 @@ class AppState(rx.State):
 
 def t(key: str) -> rx.Var:
     """The label `key` in the language the person chose (follows the switch at once)."""
-    german, english = TEXTS[key]
+    german, english = text_pair(key)
     return rx.cond(AppState.lang == "en", english, german)

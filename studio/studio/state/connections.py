@@ -44,7 +44,13 @@ class ConnectionsState(AppState):
     test_set_secrets: list[str] = []
 
     testing: str = ""
-    test_text: dict[str, str] = {}
+    # A connection test's answer, by connection id; `test_text` says it in the person's language.
+    _tests: dict[str, dict[str, Any]] = {}
+
+    @rx.var
+    def test_text(self) -> dict[str, str]:
+        return {key: test_result_text(result, self.lang) for key, result in self._tests.items()}
+
     test_ok: dict[str, bool] = {}
 
     confirm_id: str = ""
@@ -151,7 +157,7 @@ class ConnectionsState(AppState):
                 )
         except ApiError as exc:
             self.saving = False
-            self.field_errors = field_problems(exc.errors) if exc.body.get("errors") else {}
+            self.field_errors = field_problems(exc.errors, self.lang) if exc.body.get("errors") else {}
             if exc.code == "name_taken":
                 self.field_errors = {"name": self.error_text(exc)}
             yield self.on_error(exc)
@@ -183,7 +189,7 @@ class ConnectionsState(AppState):
             yield self.on_error(exc)
             return
         self.testing = ""
-        self.test_text = {**self.test_text, connection_id: test_result_text(result, self.lang)}
+        self._tests = {**self._tests, connection_id: result}
         self.test_ok = {**self.test_ok, connection_id: bool(result.get("ok"))}
 
     @rx.event

@@ -75,7 +75,7 @@ class EditorState(TestPanel, AppState):  # AppState named: a class with only mix
         return flowdoc.canvas_nodes(
             self.doc,
             self.node_types,
-            flowdoc.errors_by_node(self.validation),
+            flowdoc.errors_by_node(self._said_validation()),
             self.steps,
             titles,
             status_labels(self.lang),
@@ -116,7 +116,7 @@ class EditorState(TestPanel, AppState):  # AppState named: a class with only mix
         fields = flowdoc.form_fields(
             schema,
             node.get("config") or {},
-            flowdoc.field_errors(self.validation, self.selected_node),
+            flowdoc.field_errors(self._said_validation(), self.selected_node),
             flowdoc.field_choices(schema, self.offered),
         )
         for field in fields:
@@ -172,8 +172,8 @@ class EditorState(TestPanel, AppState):  # AppState named: a class with only mix
     def flow_level_errors(self) -> dict[str, str]:
         """Errors that name no node, by field (`outputs.answer`, `card.risk`, `inputs`...)."""
         return {
-            str(error.get("field") or ""): str(error.get("message") or "")
-            for error in self.validation
+            str(error.get("field") or ""): str(error["message"])
+            for error in self._said_validation()
             if not error.get("node")
         }
 

@@ -8,6 +8,7 @@ from typing import Any
 import reflex as rx
 
 from studio.api import ApiError, SignedOut
+from studio.i18n import translate
 from studio.inbox_view import badge, row
 from studio.state.base import AppState
 
@@ -120,8 +121,32 @@ class NotifySettingsState(AppState):
     choices: list[dict[str, str]] = []  # e-mail connections of the current workspace
     chosen: str = NO_CONNECTION
     studio_url: str = ""
-    elsewhere: str = ""  # the chosen connection is in another workspace: its words
-    counts: str = ""
+    # The runtime's settings as read; `elsewhere` and `counts` say them in the person's language.
+    _settings: dict[str, Any] = {}
+
+    @rx.var
+    def elsewhere(self) -> str:
+        """The chosen connection is in another workspace: its words."""
+        current = self._settings
+        chosen = str(current.get("connection_id") or "")
+        if not chosen or any(item["id"] == chosen for item in self.choices):
+            return ""
+        name, workspace = current.get("connection_name") or "", current.get("workspace") or ""
+        return translate("notify_elsewhere", self.lang, name=name, workspace=workspace)
+
+    @rx.var
+    def counts(self) -> str:
+        if not self._settings:
+            return ""
+        mails = self._settings.get("mails") or {}
+        return translate(
+            "notify_counts",
+            self.lang,
+            pending=mails.get("pending", 0) + mails.get("sending", 0),
+            sent=mails.get("sent", 0),
+            failed=mails.get("failed", 0),
+        )
+
     saving: bool = False
 
     @rx.var
@@ -150,23 +175,7 @@ class NotifySettingsState(AppState):
         chosen = current.get("connection_id")
         self.chosen = str(chosen) if chosen else NO_CONNECTION
         self.studio_url = str(current.get("studio_url_set") or "")
-        here = any(item["id"] == self.chosen for item in self.choices)
-        self.elsewhere = (
-            self.tr(
-                "notify_elsewhere",
-                name=current.get("connection_name") or "",
-                workspace=current.get("workspace") or "",
-            )
-            if chosen and not here
-            else ""
-        )
-        mails = current.get("mails") or {}
-        self.counts = self.tr(
-            "notify_counts",
-            pending=mails.get("pending", 0) + mails.get("sending", 0),
-            sent=mails.get("sent", 0),
-            failed=mails.get("failed", 0),
-        )
+        self._settings = current
 
     @rx.event
     def set_chosen(self, value: str) -> None:

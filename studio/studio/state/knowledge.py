@@ -10,6 +10,7 @@ from typing import Any
 import reflex as rx
 
 from studio.api import ApiError, RuntimeClient
+from studio.i18n import translate
 from studio.knowledge_view import (
     JOB_ACTIVE,
     document_row,
@@ -33,7 +34,11 @@ class KnowledgeState(AppState):
     loading: bool = False
     current: str = ""
     can_manage: bool = False
-    documents: list[dict[str, str]] = []
+    # What the runtime answered; `documents`, `job_text` and `job_files` say it in the
+    # person's language (they follow the language switch).
+    _documents: list[dict[str, Any]] = []
+    _job: dict[str, Any] = {}
+    _job_sending: bool = False
     documents_loading: bool = False
 
     create_open: bool = False
@@ -49,8 +54,6 @@ class KnowledgeState(AppState):
     job_id: str = ""
     job_status: str = ""
     job_percent: int = 0
-    job_text: str = ""
-    job_files: list[dict[str, str]] = []
 
     query: str = ""
     hits: list[dict[str, str]] = []
@@ -62,6 +65,20 @@ class KnowledgeState(AppState):
     def current_index(self) -> dict[str, str]:
         empty = {"id": "", "name": "", "description": "", "labels": "", "backend": ""}
         return next((row for row in self.indexes if row["id"] == self.current), empty)
+
+    @rx.var
+    def documents(self) -> list[dict[str, str]]:
+        return [document_row(document, self.lang) for document in self._documents]
+
+    @rx.var
+    def job_text(self) -> str:
+        if self._job:
+            return job_summary(self._job, self.lang)
+        return translate("upload_sending", self.lang) if self._job_sending else ""
+
+    @rx.var
+    def job_files(self) -> list[dict[str, str]]:
+        return file_rows(self._job, self.lang) if self._job else []
 
     @rx.var
     def document_rows(self) -> list[dict[str, str]]:
@@ -97,8 +114,8 @@ class KnowledgeState(AppState):
             yield KnowledgeState.load_documents
 
     def _forget_index_view(self) -> None:
-        self.documents, self.hits, self.searched, self.query = [], [], False, ""
-        self.job_id, self.job_status, self.job_files, self.job_text, self.job_percent = "", "", [], "", 0
+        self._documents, self.hits, self.searched, self.query = [], [], False, ""
+        self.job_id, self.job_status, self._job, self._job_sending, self.job_percent = "", "", {}, False, 0
 
     @rx.event
     async def load_documents(self) -> Any:
@@ -115,7 +132,7 @@ class KnowledgeState(AppState):
             yield self.on_error(exc)
             return
         self.can_manage = "manage" in (described.get("allowed_actions") or [])
-        self.documents = [document_row(document, self.lang) for document in found]
+        self._documents = list(found)
         self.documents_loading = False
 
     @rx.event
@@ -199,14 +216,14 @@ class KnowledgeState(AppState):
             yield rx.toast.warning(self.tr("upload_choose_files"))
             return
         self.sending = True
-        self.job_id, self.job_status, self.job_files, self.job_percent = "", "queued", [], 0
-        self.job_text = self.tr("upload_sending")
+        self.job_id, self.job_status, self._job, self.job_percent = "", "queued", {}, 0
+        self._job_sending = True
         yield
         contents = [(str(file.name or "upload"), await file.read()) for file in files]
         try:
             job = await self.api().upload_documents(self.current, contents, parse_labels(self.upload_labels))
         except ApiError as exc:
-            self.sending, self.job_status, self.job_text = False, "", ""
+            self.sending, self.job_status, self._job_sending = False, "", False
             yield self.on_error(exc)
             return
         self.sending = False
@@ -218,8 +235,7 @@ class KnowledgeState(AppState):
         self.job_id = str(job.get("id") or "")
         self.job_status = str(job.get("status") or "")
         self.job_percent = job_progress(job)
-        self.job_text = job_summary(job, self.lang)
-        self.job_files = file_rows(job, self.lang)
+        self._job, self._job_sending = job, False
 
     @rx.event(background=True)
     async def watch_job(self) -> Any:
@@ -254,7 +270,7 @@ class KnowledgeState(AppState):
     @rx.event
     def dismiss_job(self) -> None:
         if self.job_status not in JOB_ACTIVE:
-            self.job_id, self.job_status, self.job_files, self.job_text = "", "", [], ""
+            self.job_id, self.job_status, self._job, self._job_sending = "", "", {}, False
 
     # -- searching -------------------------------------------------------------------------
     @rx.event

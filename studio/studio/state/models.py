@@ -12,7 +12,9 @@ from studio.state.base import AppState
 
 
 class ModelsState(AppState):
-    endpoints: list[dict[str, str]] = []
+    # The runtime's endpoints and test answers; the rows and sentences follow the language.
+    _found: list[dict[str, Any]] = []
+    _probes: dict[str, dict[str, Any]] = {}
     loading: bool = False
 
     dialog_open: bool = False
@@ -26,11 +28,18 @@ class ModelsState(AppState):
     saving: bool = False
 
     testing: str = ""
-    test_text: dict[str, str] = {}
     test_ok: dict[str, bool] = {}
 
     confirm_name: str = ""
     deleting: bool = False
+
+    @rx.var
+    def endpoints(self) -> list[dict[str, str]]:
+        return [endpoint_row(item, self.lang) for item in self._found]
+
+    @rx.var
+    def test_text(self) -> dict[str, str]:
+        return {name: probe_result_text(result, self.lang) for name, result in self._probes.items()}
 
     @rx.event
     async def load(self) -> Any:
@@ -44,7 +53,7 @@ class ModelsState(AppState):
             self.loading = False
             yield self.on_error(exc)
             return
-        self.endpoints = [endpoint_row(item, self.lang) for item in found]
+        self._found = list(found)
         self.loading = False
 
     # -- the form ----------------------------------------------------------------------------
@@ -117,7 +126,7 @@ class ModelsState(AppState):
             yield self.on_error(exc)
             return
         self.testing = ""
-        self.test_text = {**self.test_text, name: probe_result_text(result, self.lang)}
+        self._probes = {**self._probes, name: result}
         self.test_ok = {**self.test_ok, name: bool(result.get("ok"))}
         yield ModelsState.load  # the row's "last test" too
 
@@ -148,6 +157,6 @@ class ModelsState(AppState):
                 yield self.on_error(exc)
             return
         self.deleting, self.confirm_name = False, ""
-        self.test_text = {key: text for key, text in self.test_text.items() if key != name}
+        self._probes = {key: probe for key, probe in self._probes.items() if key != name}
         yield rx.toast.success(self.tr("model_deleted", name=name))
         yield ModelsState.load

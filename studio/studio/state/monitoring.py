@@ -28,12 +28,27 @@ class MonitoringState(AppState):
     loaded: bool = False
     total_runs: int = 0
     points: list[dict[str, Any]] = []
-    tile_rows: list[dict[str, str]] = []
-    assistants: list[dict[str, str]] = []
-    roles: list[dict[str, str]] = []
-    scopes: list[dict[str, str]] = []
-    # The runtime's answer, kept on the server: switching the scope needs no new request.
+    # The runtime's answer, kept on the server: switching the scope needs no new request;
+    # what the page says is computed from it in the person's language.
     _report: dict[str, Any] = {}
+
+    @rx.var
+    def tile_rows(self) -> list[dict[str, str]]:
+        if not self._report:
+            return []
+        return tiles(scope_part(self._report, self.scope).get("summary") or {}, self.lang)
+
+    @rx.var
+    def assistants(self) -> list[dict[str, str]]:
+        return assistant_rows(self._report, self.lang) if self._report else []
+
+    @rx.var
+    def roles(self) -> list[dict[str, str]]:
+        return role_rows(self._report, self.lang) if self._report else []
+
+    @rx.var
+    def scopes(self) -> list[dict[str, str]]:
+        return scope_options(self._report, self.lang) if self._report else []
 
     @rx.var
     def scope_label(self) -> str:
@@ -54,10 +69,7 @@ class MonitoringState(AppState):
             yield self.on_error(exc)
             return
         self._report = report
-        self.assistants = assistant_rows(report, self.lang)
-        self.roles = role_rows(report, self.lang)
-        self.scopes = scope_options(report, self.lang)
-        if self.scope not in {item["value"] for item in self.scopes}:
+        if self.scope not in {item["value"] for item in scope_options(report, self.lang)}:
             self.scope = "all"
         self._show_scope()
         self.total_runs = int(((report.get("summary") or {}).get("runs") or {}).get("total") or 0)
@@ -66,7 +78,6 @@ class MonitoringState(AppState):
     def _show_scope(self) -> None:
         part = scope_part(self._report, self.scope)
         self.points = chart_points(part.get("daily") or [])
-        self.tile_rows = tiles(part.get("summary") or {}, self.lang)
 
     @rx.event
     def choose_scope(self, scope: str) -> None:

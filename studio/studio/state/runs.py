@@ -32,14 +32,43 @@ class RunsState(AppState):
     filters: dict[str, str] = {}
     pages: list[str] = [""]
     next_before: str = ""
-    rows: list[dict[str, str]] = []
+    # What the runtime answered; `rows` and `trace` say it in the person's language.
+    _runs: list[dict[str, Any]] = []
+    _trace_raw: dict[str, Any] = {}
+    _full_steps: dict[str, dict[str, Any]] = {}
     loading: bool = False
     # The trace of the selected run.
     selected: str = ""
-    trace: TraceView = TraceView()
     trace_loading: bool = False
     open_steps: list[str] = []
     full_loading: str = ""
+
+    @rx.var
+    def rows(self) -> list[dict[str, str]]:
+        return [run_row(run, self.lang) for run in self._runs]
+
+    @rx.var
+    def trace(self) -> TraceView:
+        if not self._trace_raw:
+            return TraceView()
+        shown = trace_view(self._trace_raw, self.lang)
+        if not self._full_steps:
+            return shown
+        full = {node: step_view(step, self.lang) for node, step in self._full_steps.items()}
+        return replace(
+            shown,
+            steps=[
+                replace(
+                    item,
+                    inputs=full[item.node_id].inputs,
+                    outputs=full[item.node_id].outputs,
+                    truncated=False,
+                )
+                if item.node_id in full
+                else item
+                for item in shown.steps
+            ],
+        )
 
     @rx.var
     def page_number(self) -> int:
@@ -77,7 +106,7 @@ class RunsState(AppState):
             self.loading = False
             yield self.on_error(exc)
             return
-        self.rows = [run_row(run, self.lang) for run in page.get("runs") or []]
+        self._runs = list(page.get("runs") or [])
         self.next_before = str(page.get("next_before") or "")
         self.loading = False
 
@@ -108,7 +137,7 @@ class RunsState(AppState):
 
     # -- one run's trace ---------------------------------------------------------------------
     def _close_trace(self) -> None:
-        self.selected, self.trace, self.open_steps = "", TraceView(), []
+        self.selected, self._trace_raw, self._full_steps, self.open_steps = "", {}, {}, []
 
     @rx.event
     def close_trace(self) -> None:
@@ -125,7 +154,7 @@ class RunsState(AppState):
             yield self.on_error(exc)
             return
         if self.selected == run_id:  # another run may have been chosen meanwhile
-            self.trace = trace_view(trace, self.lang)
+            self._trace_raw, self._full_steps = trace, {}
         self.trace_loading = False
 
     @rx.event
@@ -144,17 +173,7 @@ class RunsState(AppState):
             self.full_loading = ""
             yield self.on_error(exc)
             return
-        full = step_view(step, self.lang)
-        # New objects, not changed ones: the page then sees the change for sure.
-        self.trace = replace(
-            self.trace,
-            steps=[
-                item
-                if item.node_id != node_id
-                else replace(item, inputs=full.inputs, outputs=full.outputs, truncated=False)
-                for item in self.trace.steps
-            ],
-        )
+        self._full_steps = {**self._full_steps, node_id: step}
         self.full_loading = ""
 
     # -- links -------------------------------------------------------------------------------

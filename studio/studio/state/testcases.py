@@ -17,13 +17,19 @@ import reflex as rx
 
 from studio import testcases
 from studio.api import ApiError
-from studio.i18n import translate
+from studio.i18n import describe_problem, translate
 from studio.state.editor import EditorState
 from studio.testcases import CaseForm, CaseFormError, CaseView, ReportView
 
 
 class CasesState(EditorState):
-    report: ReportView = ReportView()
+    # The runtime's latest report; `report` says it in the person's language.
+    _report_raw: dict[str, Any] = {}
+
+    @rx.var
+    def report(self) -> ReportView:
+        return testcases.report_view(self._report_raw or None, self.lang)
+
     running_cases: bool = False
     live: bool = False
     has_llm: bool = False
@@ -98,7 +104,7 @@ class CasesState(EditorState):
     @rx.event
     async def load_cases(self) -> None:
         """After `EditorState.load`: the version's gate and latest report, and whether live runs can."""
-        self.report = ReportView()
+        self._report_raw = {}
         self.form_open = self.refusal_open = False
         if not self.token or not self.flow_id or not self.saved_number:
             return
@@ -110,7 +116,7 @@ class CasesState(EditorState):
             latest = (await api.test_reports(self.flow_id, self.saved_number))[0]
             if "cases" not in latest:
                 latest = await api.test_report(str(latest["id"]))
-            self.report = testcases.report_view(latest, self.lang)
+            self._report_raw = latest or {}
 
     async def _refresh_gate(self) -> None:
         with contextlib.suppress(ApiError):
@@ -203,7 +209,7 @@ class CasesState(EditorState):
             yield self.on_error(exc)
             return
         problems = [
-            f"{str(error.get('field') or '').removeprefix(path + '.')}: {error.get('message')}"
+            f"{str(error.get('field') or '').removeprefix(path + '.')}: {describe_problem(error, self.lang)}"
             for error in report.get("errors") or []
             if str(error.get("field") or "").startswith(path)
         ]
@@ -256,7 +262,7 @@ class CasesState(EditorState):
             self.running_cases = False
             yield self.on_error(exc)
             return
-        self.report = testcases.report_view(report, self.lang)
+        self._report_raw = report
         await self._refresh_gate()
         self.running_cases = False
         total, failed = int(report.get("total") or 0), int(report.get("failed") or 0)

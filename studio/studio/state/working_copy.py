@@ -23,6 +23,7 @@ import reflex as rx
 
 from studio import editing
 from studio.api import ApiError
+from studio.i18n import describe_problem
 from studio.state.base import AppState
 
 AUTOSAVE_DELAY_MS = 2000
@@ -89,15 +90,19 @@ class WorkingCopy(AppState, mixin=True):
     def problem_count(self) -> int:
         return len(self.validation)
 
+    def _said_validation(self) -> list[dict[str, Any]]:
+        """The validation's problems with `message` in the person's language (by code)."""
+        return [{**error, "message": describe_problem(error, self.lang)} for error in self.validation]
+
     @rx.var
     def problems(self) -> list[dict[str, str]]:
         return [
             {
                 "node": str(error.get("node") or ""),
                 "field": str(error.get("field") or ""),
-                "message": str(error.get("message") or ""),
+                "message": str(error["message"]),
             }
-            for error in self.validation
+            for error in self._said_validation()
         ]
 
     @rx.var
@@ -177,7 +182,10 @@ class WorkingCopy(AppState, mixin=True):
         try:
             report = await self.api().validate(self.doc)
         except ApiError as exc:
-            self.validation = [{"node": None, "field": None, "message": self.error_text(exc)}]
+            # Said by its code when shown, so that it follows the language switch.
+            self.validation = [
+                {"node": None, "field": None, "code": exc.code, "params": exc.body, "message": exc.message}
+            ]
             self.current_hash = ""
             return
         self.validation = list(report.get("errors") or [])

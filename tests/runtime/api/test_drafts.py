@@ -25,6 +25,14 @@ from tests.support.scenario import (  # noqa: F401 (fixtures sc, shared_app)
     template_flow,
 )
 
+# A missing prompt as the API reports it: where, its code with parameters, and the English.
+MISSING_PROMPT = {
+    "node": "answer",
+    "field": "config.prompt",
+    "code": "missing",
+    "params": {"field": "prompt"},
+    "message": "Field required",
+}
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
@@ -77,7 +85,7 @@ async def test_an_invalid_document_is_kept_with_its_problems_and_makes_no_versio
     assert saved["revision"] == 2 and saved["etag"] == '"2"'
     problems = saved["validation"]
     assert problems["valid"] is False and problems["content_hash"] is None
-    assert {"node": "answer", "field": "config.prompt", "message": "Field required"} in problems["errors"]
+    assert MISSING_PROMPT in problems["errors"]
     # The same structure as POST /api/flows/validate answers, for the same document.
     validated = expect(await sc.as_("champion").post("/api/flows/validate", json={"document": broken}), 200)
     assert problems == validated
@@ -91,7 +99,13 @@ async def test_an_invalid_document_is_kept_with_its_problems_and_makes_no_versio
     odd = expect(await write(sc, flow["id"], ["not", "a", "flow"], etag), 200)
     assert odd["document"] == ["not", "a", "flow"]
     assert odd["validation"]["errors"] == [
-        {"node": None, "field": None, "message": "a flow document is a JSON object"}
+        {
+            "node": None,
+            "field": None,
+            "code": "not_an_object",
+            "params": {},
+            "message": "a flow document is a JSON object",
+        }
     ]
 
 
@@ -155,7 +169,7 @@ async def test_a_version_is_cut_from_the_working_copy_only_when_valid(sc: Scenar
     expect(await write(sc, fid, without_prompt(qa_flow()), '"1"'), 200)
     refused = expect(await sc.as_("champion").post(f"/api/flows/{fid}/versions"), 422)
     assert refused["error"] == "invalid_flow"
-    assert {"node": "answer", "field": "config.prompt", "message": "Field required"} in refused["errors"]
+    assert MISSING_PROMPT in refused["errors"]
     assert [v["number"] for v in await sc.versions(fid)] == [1]
 
     audit_before = await sc.audit_count()

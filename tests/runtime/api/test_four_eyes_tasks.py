@@ -52,6 +52,7 @@ async def test_the_requester_does_not_decide_the_task_of_their_own_run(sc: Scena
     refused = await decision(sc, "champion", task_id)
     assert refused.status_code == 403, refused.text
     assert refused.json()["error"] == "forbidden"
+    assert refused.json()["reason"] == "four_eyes_requester"  # for the studio to say it in German
     assert "four eyes" in refused.json()["message"] and "started the run" in refused.json()["message"]
 
     assert expect(await sc.as_("champion2").get(f"/api/tasks/{task_id}"), 200)["can_decide"] is True

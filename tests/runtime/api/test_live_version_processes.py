@@ -14,12 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from runtime.flows.validation import validate_document
 from sqlalchemy import select
 
 from runtime.db.database import Database
 from runtime.db.migrate import upgrade
 from runtime.db.models import Flow, FlowVersion, Workspace
+from runtime.engine.validation import validate_document
 from runtime.users.service import add_user
 from tests.support.runtime_processes import RuntimeProcess
 from tests.support.scenario import template_flow

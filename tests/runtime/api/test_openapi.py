@@ -16,7 +16,12 @@ from tests.support.scenario import Scenario, expect, sc_fixture, shared_app_fixt
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 METHODS = ("get", "post", "put", "patch", "delete")
-PUBLIC = {("get", "/health"), ("post", "/api/auth/login"), ("post", "/api/triggers/{trigger_id}")}
+PUBLIC = {
+    ("get", "/health"),
+    ("get", "/api/error-codes"),  # the table of codes, for clients to translate
+    ("post", "/api/auth/login"),
+    ("post", "/api/triggers/{trigger_id}"),
+}
 
 
 @pytest.fixture(name="schema")

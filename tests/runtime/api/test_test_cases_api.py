@@ -247,11 +247,15 @@ async def test_a_bad_case_is_refused_like_any_flow_error(sc: Scenario) -> None:
     assert {
         "node": None,
         "field": "tests[0].fixed.answer.txt",
+        "code": "case_unknown_node_output",
+        "params": {"node": "answer", "type": "llm", "output": "txt", "outputs": "text, json, usage"},
         "message": "'answer' (llm) has no output 'txt'; its outputs: text, json, usage",
     } in body["errors"]
     assert {
         "node": None,
         "field": "tests[0].inputs.question",
+        "code": "input_required",
+        "params": {"name": "question", "type": "string"},
         "message": "'question' is required (string)",
     } in body["errors"]
 
@@ -280,7 +284,18 @@ async def test_submission_is_refused_without_cases_unrun_cases_or_failing_cases(
     report = await sc.run_tests(failing["id"], passed=False)
     assert (report["total"], report["failed"]) == (2, 1)
     assert report["cases"][1]["failures"] == [
-        {"check": "equals", "message": report["cases"][1]["failures"][0]["message"]}
+        {
+            "check": "equals",
+            "code": "not_equal",
+            "params": {
+                "output": "answer",
+                "node": "",
+                "field": "",
+                "expected": '"Übermorgen."',
+                "got": '"Morgen."',
+            },
+            "message": report["cases"][1]["failures"][0]["message"],
+        }
     ]
     assert "Übermorgen" in report["cases"][1]["failures"][0]["message"]
     refused = await submit_refused(sc, failing["id"])

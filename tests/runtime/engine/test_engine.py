@@ -386,7 +386,7 @@ async def test_timeout_without_a_timeout_edge_expires_the_run() -> None:
     outcome = await Engine().execute(flow_, "run-1", OFFER, completed=stored(waiting.steps),
                                      resolutions={"check": Resolution("timeout")})
     assert outcome.status == "expired"
-    assert outcome.error == {"node": "check", "type": "approval", "kind": "Expired",
+    assert outcome.error == {"node": "check", "type": "approval", "kind": "Expired", "code": "run_expired",
                              "message": "nobody decided the approval task in time"}
     assert outcome.steps["check"].status == "expired"
     assert not {"send", "note", "end"} & set(outcome.steps)
@@ -471,7 +471,8 @@ def test_inputs_get_defaults_and_optional_ones_are_none() -> None:
     with pytest.raises(BadRequest) as raised:
         prepare_inputs(document, {"name": None, "amount": 1, "urgent": None})
     assert raised.value.extra["errors"] == [
-        {"field": "inputs.name", "message": "'name' is required (string)"}]
+        {"field": "inputs.name", "code": "input_required", "params": {"name": "name", "type": "string"},
+         "message": "'name' is required (string)"}]
 
 
 def test_every_input_problem_is_reported_at_once() -> None:

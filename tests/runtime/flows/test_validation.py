@@ -13,6 +13,7 @@ import pytest
 
 from nodes.errors import TemplateBudgetExceeded, TemplateError
 from nodes.registry import DEFAULT_REGISTRY
+from runtime.codes import CODES
 from runtime.engine.compiled import compile_flow
 from runtime.engine.document import canonical_document
 from runtime.engine.executor import Engine
@@ -27,8 +28,11 @@ def assert_errors(document: Any, expected: Expected) -> None:
     report = validate_document(document)
     assert not report.valid and report.content_hash is None
     for error in report.errors:
-        assert set(error) == {"node", "field", "message"}, error
+        assert set(error) == {"node", "field", "code", "params", "message"}, error
         assert isinstance(error["message"], str) and error["message"]
+        # Every problem has a listed code, and every parameter its text names is filled.
+        assert CODES[error["code"]].family == "problem", error
+        assert set(error["params"]) == set(CODES[error["code"]].params), error
     found = [(error["node"], error["field"]) for error in report.errors]
     assert found == [(node_id, field) for node_id, field, _ in expected], report.errors
     for error, (_, _, fragments) in zip(report.errors, expected, strict=True):
@@ -440,9 +444,9 @@ def test_more_than_2000_nodes_are_refused() -> None:
     assert len(document["nodes"]) == count
     report = validate_document(document)
     assert report.too_large
-    assert report.errors == [
-        {"node": None, "field": "nodes", "message": f"the flow has {count} nodes; the limit is {MAX_NODES}"}
-    ]
+    assert report.errors == [{"node": None, "field": "nodes", "code": "too_many_nodes",
+                              "params": {"count": count, "limit": MAX_NODES},
+                              "message": f"the flow has {count} nodes; the limit is {MAX_NODES}"}]
 
 
 def test_exactly_2000_nodes_in_a_chain_validate_quickly() -> None:

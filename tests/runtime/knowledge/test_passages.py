@@ -38,7 +38,7 @@ async def test_a_passage_opens_for_who_may_read_it_and_for_nobody_else(kapi: Api
     }
     assert (await kapi.as_("salesadmin").get(path(salary))).json()["text"] == SALARY
 
-    not_found = {"error": "not_found", "message": "passage not found"}
+    not_found = {"error": "not_found", "message": "passage not found", "resource": "passage"}
     # A label the caller may not read, another workspace, nobody signed in.
     for who in ("user", "champion", "outsider"):
         refused = await kapi.as_(who).get(path(salary))

@@ -86,7 +86,11 @@ async def test_nobody_reads_or_marks_another_persons_notifications(sc: Scenario)
         ):
             answer = await sc.as_(who).request(method, path)
             assert answer.status_code == 404, (who, method, answer.text)
-            assert answer.json() == {"error": "not_found", "message": "notification not found"}
+            assert answer.json() == {
+                "error": "not_found",
+                "message": "notification not found",
+                "resource": "notification",  # the code's parameter: the same for any id
+            }
         assert theirs["id"] not in {item["id"] for item in (await inbox(sc, who, limit=100))["items"]}
     mine = expect(await sc.as_("board1").get(f"/api/notifications/{theirs['id']}"), 200)
     assert mine["read_at"] is None  # nobody else's attempt marked it

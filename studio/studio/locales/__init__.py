@@ -1,0 +1,1 @@
+"""The studio's text catalogs, one module per language (`de`, `en`); `studio.i18n` reads them."""
