@@ -97,7 +97,7 @@ def _loc_to_field(loc: Iterable[Any]) -> str:
 
 def _structural_errors(raw: Mapping[str, Any], exc: ValidationError, report: Validation) -> None:
     """Pydantic errors of the document model, attributed to nodes where possible."""
-    raw_nodes = raw.get("nodes") if isinstance(raw.get("nodes"), list) else []
+    raw_nodes: list[Any] = raw["nodes"] if isinstance(raw.get("nodes"), list) else []
     for error in exc.errors(include_url=False):
         loc = list(error["loc"])
         node_id = None
