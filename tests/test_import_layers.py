@@ -57,7 +57,10 @@ LAYERS: list[tuple[str, set[str]]] = [
     ),
     ("engine", {"engine"}),
     ("storage", {"db", "observability", "policy"}),
-    ("leaves", {"canonical", "errors", "extras", "json_limits", "private_files", "settings", "wire"}),
+    (
+        "leaves",
+        {"canonical", "codes", "errors", "extras", "json_limits", "private_files", "settings", "wire"},
+    ),
 ]
 RANK = {part: rank for rank, (_, parts) in enumerate(LAYERS) for part in parts}
 LAYER_NAME = {part: name for name, parts in LAYERS for part in parts}

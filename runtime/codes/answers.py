@@ -145,6 +145,12 @@ ANSWERS: dict[str, Any] = {
     "extraction_failed": "reading the file stopped unexpectedly; it may be damaged",
     "extra_missing": "this needs the '{extra}' extra: pip install 'dirigent[{extra}]' "
     "(the Python module '{module}' is not installed)",
+    # -- /metrics (runtime/monitoring/metrics_controller.py) and traces: for operators --------
+    "metrics_forbidden": "/metrics may not be read by this client",
+    "metrics_token_required": "/metrics needs `Authorization: Bearer <DIRIGENT_METRICS_TOKEN>`",
+    "metrics_token_invalid": "the metrics token is not the configured one",
+    "metrics_loopback_only": "/metrics answers loopback clients only while DIRIGENT_METRICS_TOKEN is not set",
+    "observability_extra_missing": "traces are configured, but the OpenTelemetry packages are not installed: {hint}",
     "unknown_embedding_model": "the embedding model is not available: name the shipped model or a local directory",
     "knowledge_backend_unavailable": "the knowledge search service is not available right now",
     # -- connections and triggers ---------------------------------------------------------------

@@ -84,7 +84,9 @@ def triggers(rt: Rt) -> TriggerService:
     """The runtime's triggers (they exist where connections do: they use their secret box)."""
     if rt.triggers is None:
         connections(rt)  # says why
-        raise Unavailable("connections are not configured in this runtime")
+        raise Unavailable(
+            "connections are not configured in this runtime", code="not_configured", service="connections"
+        )
     return rt.triggers
 
 

@@ -23,7 +23,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, disable_created_metrics
+
+# No `*_created` series (a timestamp per label set): dashboards do not use them, and they
+# double what Prometheus stores for every counter and histogram.
+disable_created_metrics()
 
 # Seconds: from a template node (~1 ms) to a long agent run (minutes).
 RUN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)

@@ -89,6 +89,11 @@ CODE_TEXTS: dict[str, str] = {
     "error.file_too_complex": "Die Datei ist zu komplex, um sie aufzunehmen.",
     "error.extraction_failed": "Das Lesen der Datei brach unerwartet ab; vielleicht ist sie beschädigt.",
     "error.extra_missing": "Dafür fehlt der Runtime die Erweiterung „{extra}“. Die Administration installiert sie mit: pip install 'dirigent[{extra}]'",
+    "error.metrics_forbidden": "Dieser Client darf /metrics nicht lesen.",
+    "error.metrics_token_required": "/metrics braucht „Authorization: Bearer <DIRIGENT_METRICS_TOKEN>“.",
+    "error.metrics_token_invalid": "Das Metrik-Token ist nicht das eingerichtete.",
+    "error.metrics_loopback_only": "/metrics antwortet nur lokalen Clients, solange DIRIGENT_METRICS_TOKEN nicht gesetzt ist.",
+    "error.observability_extra_missing": "Traces sind eingerichtet, aber die OpenTelemetry-Pakete fehlen: {hint}",
     "error.unknown_embedding_model": "Dieses Modell für die Suche gibt es hier nicht; bitte das mitgelieferte wählen.",
     # -- connections and triggers ------------------------------------------------------------------
     "error.invalid_connection": "Die Verbindung ist ungültig.",
