@@ -118,6 +118,15 @@ ANSWERS: dict[str, dict[int, str]] = {
     "health": {503: "The database does not answer"},
     # The table of codes is a constant: nothing but a fault of the runtime can go wrong.
     "ErrorCodeController.list_codes": {500: "Something went wrong inside Dirigent"},
+    "AuthController.change_password": {429: "Too many wrong current passwords: wait `retry_after` seconds"},
+    "DraftController.write": {
+        412: "The working copy changed since it was read (If-Match does not match its ETag)",
+        428: "The write has no If-Match header (the ETag of GET .../draft)",
+    },
+    "RunsViewerController.add_test_case": {
+        412: "The working copy changed since it was read (If-Match does not match its ETag)",
+        428: "The write has no If-Match header (the ETag of GET /api/flows/{flow_id}/draft)",
+    },
     "AuthController.login": {
         401: "Wrong username or password",
         429: "Too many failed sign-ins for this name or address: wait `retry_after` seconds",
@@ -129,6 +138,7 @@ ANSWERS: dict[str, dict[int, str]] = {
         422: "The document has errors; `errors` names node, field and problem of each",
     },
     "FlowController.save_version": {
+        412: "If-Match names another state of the working copy than the current one",
         413: "The document is over 1 MiB or has more than 2000 nodes",
         422: "The document has errors; `errors` names node, field and problem of each",
     },
@@ -173,6 +183,8 @@ ANSWERS: dict[str, dict[int, str]] = {
     "TestReportController.run_tests": {422: STORED_FLOW_INVALID},
     "TemplateController.list_templates": {403: "Starter templates are for champions and admins"},
     "FeedbackController.give": {409: "The run has not ended yet"},
+    "NotificationSettingsController": {403: "Mail settings are for the installation's admins"},
+    "NotificationSettingsController.choose": {404: "No connection with this id (the mail connection)"},
     "MonitoringController.report": {
         403: "Monitoring is for the workspace's champions and admins and the board",
         404: "No such workspace, or no such flow in it",

@@ -63,7 +63,7 @@ async def system_resolver(host: str, port: int) -> list[str]:
         infos = await asyncio.wait_for(
             loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S
         )
-    except (OSError, TimeoutError) as error:
+    except (OSError, TimeoutError, UnicodeError) as error:  # UnicodeError: not a host name (".x", "a..b")
         raise RemoteFailure(
             f"the host name '{host}' does not resolve ({error})",
             code="host_unresolvable",

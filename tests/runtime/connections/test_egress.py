@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from runtime.connections.egress import EgressGuard, EgressPolicy, refusal, system_resolver
-from runtime.connections.errors import ActionNotAllowed, EgressDenied
+from runtime.connections.errors import ActionNotAllowed, EgressDenied, RemoteFailure
 from runtime.connections.http import HttpCall, HttpClient
 from runtime.connections.kinds import HttpSettings, SettingsInvalid, parse_settings
 from tests.runtime.connections.servers import HttpTarget
@@ -226,3 +226,12 @@ async def test_proxy_environment_variables_do_not_bypass_the_guard(
     with pytest.raises(EgressDenied):
         await client("http://10.0.0.1", EgressGuard(LOOPBACK_ALLOWED)).send(HttpCall("GET", "/"))
     assert target.requests == []
+
+
+async def test_a_name_that_is_no_host_name_is_unresolvable_not_a_crash() -> None:
+    """getaddrinfo raises UnicodeError for an empty label (".x", "a..b"): a model endpoint
+    registered with such a base URL was a 500."""
+    for host in (".FhGCbwj", "a..b"):
+        with pytest.raises(RemoteFailure) as failure:
+            await EgressGuard().addresses(host, 80)
+        assert failure.value.code == "host_unresolvable"
