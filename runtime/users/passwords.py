@@ -11,14 +11,20 @@ _HASHER = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
 
 
-@functools.cache
 def dummy_password_hash() -> str:
     """Verifying against this when the user does not exist keeps login timing uniform.
 
     Made on first use, not at import: one Argon2 hash costs ≈ 50-100 ms of CPU and 64 MiB,
-    which every process (and every CLI command) would pay at start-up otherwise.
+    which every process (and every CLI command) would pay at start-up otherwise. Made by
+    the hasher that verifies (its cost is in the hash): one of another cost would make
+    unknown names quicker to refuse than known ones.
     """
-    return _HASHER.hash("dirigent-timing-equaliser")
+    return _dummy_hash_of(_HASHER)
+
+
+@functools.lru_cache(maxsize=4)
+def _dummy_hash_of(hasher: PasswordHasher) -> str:
+    return hasher.hash("dirigent-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
