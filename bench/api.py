@@ -97,8 +97,13 @@ FLOW = {
     "edges": [{"from": "start", "to": "greet"}, {"from": "greet", "to": "finish"}],
     "outputs": {"answer": "{{ greet.text }}"},
     "card": {"purpose": "benchmark", "risk": "minimal", "owner": "bench"},
-    "tests": [{"name": "greets", "inputs": {"name": "Ada"},
-               "expect": [{"check": "equals", "output": "answer", "value": "Hello Ada"}]}],
+    "tests": [
+        {
+            "name": "greets",
+            "inputs": {"name": "Ada"},
+            "expect": [{"check": "equals", "output": "answer", "value": "Hello Ada"}],
+        }
+    ],
 }
 
 
@@ -133,16 +138,19 @@ async def prepare_dirigent(data_dir: Path, flow: dict[str, Any] = FLOW, slug: st
             as_champion = await load_actor(session, champion.id)
             as_board = await load_actor(session, board.id)
             assert as_champion is not None and as_board is not None
-            created, version = await flows.create_flow(session, authz, as_champion, "sales", flow["name"],
-                                                       slug, flow)
-        report = await run_and_store_tests(db, authz, FlowCache(), {}, as_champion, created.id,
-                                           version.number)
+            created, version = await flows.create_flow(
+                session, authz, as_champion, "sales", flow["name"], slug, flow
+            )
+        report = await run_and_store_tests(
+            db, authz, FlowCache(), {}, as_champion, created.id, version.number
+        )
         assert report["passed"], report  # only a tested version can be submitted
         async with db.write() as session:
             await flows.submit_version(session, authz, as_champion, created.id, version.number)
         async with db.write() as session:
-            await flows.review_version(session, authz, settings, as_board, created.id, version.number,
-                                       "approve", "benchmark")
+            await flows.review_version(
+                session, authz, settings, as_board, created.id, version.number, "approve", "benchmark"
+            )
         async with db.write() as session:
             published = await flows.publish_version(session, authz, as_champion, created.id, version.number)
             assert published.state == "published", published.state
@@ -171,17 +179,42 @@ def _answers(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def uvicorn_server(app: str, *, factory: bool = False, app_dir: Path | None = None,
-                   env: dict[str, str] | None = None, ready_path: str) -> Iterator[str]:
+def uvicorn_server(
+    app: str,
+    *,
+    factory: bool = False,
+    app_dir: Path | None = None,
+    env: dict[str, str] | None = None,
+    ready_path: str,
+) -> Iterator[str]:
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-               "--workers", "1", "--log-level", "warning", "--no-access-log"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     if factory:
         command.append("--factory")
     if app_dir is not None:
         command += ["--app-dir", str(app_dir)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env or dict(os.environ),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env or dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -207,8 +240,18 @@ def uvicorn_server(app: str, *, factory: bool = False, app_dir: Path | None = No
 def dirigent_serve(env: dict[str, str], log_path: Path, *, workers: int = 1) -> Iterator[tuple[str, float]]:
     """`dirigent serve` on a free port; yields its base URL and the seconds until /health said 200."""
     port = free_port()
-    command = [sys.executable, "-m", "runtime.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "runtime.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     base = f"http://127.0.0.1:{port}"
     started = time.monotonic()
     with open(log_path, "w") as log_file:  # uvicorn's log; a pipe nobody reads would fill up and block it
@@ -216,8 +259,9 @@ def dirigent_serve(env: dict[str, str], log_path: Path, *, workers: int = 1) -> 
     try:
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"dirigent serve exited with {process.returncode}: "
-                                   f"{log_path.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"dirigent serve exited with {process.returncode}: {log_path.read_text()[-2000:]}"
+                )
             if _answers(base + "/health"):
                 break
             if time.monotonic() - started > 60:
@@ -290,8 +334,14 @@ class Result:
         return self.ok / self.seconds
 
     def as_json(self) -> dict[str, Any]:
-        return {"rps": round(self.rps, 1), "p50_ms": round(self.p50_ms, 3), "p99_ms": round(self.p99_ms, 3),
-                "requests": self.requests, "ok": self.ok, "errors": self.errors}
+        return {
+            "rps": round(self.rps, 1),
+            "p50_ms": round(self.p50_ms, 3),
+            "p99_ms": round(self.p99_ms, 3),
+            "requests": self.requests,
+            "ok": self.ok,
+            "errors": self.errors,
+        }
 
 
 def _lua_string(text: str) -> str:
@@ -330,15 +380,30 @@ def wrk_run(target: Target, seconds: float, connections: int, script_dir: Path) 
     lines += [f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in target.headers().items()]
     script = script_dir / f"{target.name}.lua"
     script.write_text("\n".join(lines) + "\n" + WRK_COUNT)
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-               "-s", str(script), target.url]
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        target.url,
+    ]
     output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
     line = next((line for line in output.splitlines() if line.startswith("WRK-RESULT ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no result:\n{output}")
     data = json.loads(line.removeprefix("WRK-RESULT "))
-    return Result(data["requests"], data["ok"], data["duration_us"] / 1e6, data["p50_us"] / 1e3,
-                  data["p99_us"] / 1e3, data["errors"])
+    return Result(
+        data["requests"],
+        data["ok"],
+        data["duration_us"] / 1e6,
+        data["p50_us"] / 1e3,
+        data["p99_us"] / 1e3,
+        data["errors"],
+    )
 
 
 async def _python_load(target: Target, seconds: float, connections: int) -> Result:
@@ -380,8 +445,9 @@ async def _python_load(target: Target, seconds: float, connections: int) -> Resu
     elapsed = time.perf_counter() - began
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return Result(len(ordered), len(ordered) - errors, elapsed, statistics.median(ordered) * 1e3, p99 * 1e3,
-                  errors)
+    return Result(
+        len(ordered), len(ordered) - errors, elapsed, statistics.median(ordered) * 1e3, p99 * 1e3, errors
+    )
 
 
 def python_run(target: Target, seconds: float, connections: int, script_dir: Path) -> Result:
@@ -423,12 +489,17 @@ def main(argv: list[str] | None = None) -> int:
     if client == "wrk" and not shutil.which("wrk"):
         parser.error("wrk is not installed (apt-get install -y wrk)")
     load = wrk_run if client == "wrk" else python_run
-    generator = "wrk (1 thread)" if client == "wrk" else (
-        "asyncio raw-socket client" + (" (wrk not found)" if args.client == "auto" else ""))
-    log(f"load generator: {generator}"
+    generator = (
+        "wrk (1 thread)"
+        if client == "wrk"
+        else ("asyncio raw-socket client" + (" (wrk not found)" if args.client == "auto" else ""))
+    )
+    log(
+        f"load generator: {generator}"
         f", {args.connections} connections, {args.warmup:g} s warm-up + {args.duration:g} s per target; "
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs, "
-        f"plain loop {loop_ns_per_iteration():.0f} ns/iteration")
+        f"plain loop {loop_ns_per_iteration():.0f} ns/iteration"
+    )
 
     results: dict[str, Result] = {}
     with tempfile.TemporaryDirectory(prefix="dirigent-bench-api-") as tmp:
@@ -439,9 +510,11 @@ def main(argv: list[str] | None = None) -> int:
                 load(target, args.warmup, args.connections, tmp_path)
             result = load(target, args.duration, args.connections, tmp_path)
             results[target.name] = result
-            log(f"  {target.name:<12} {result.rps:>9.1f} 2xx/s   p50 {result.p50_ms:>8.3f} ms   "
+            log(
+                f"  {target.name:<12} {result.rps:>9.1f} 2xx/s   p50 {result.p50_ms:>8.3f} ms   "
                 f"p99 {result.p99_ms:>8.3f} ms   ({result.ok} of {result.requests} answers 2xx, "
-                f"{result.errors} errors)")
+                f"{result.errors} errors)"
+            )
 
         with uvicorn_server("api:bare_app", app_dir=BENCH_DIR, ready_path="/bare") as base:
             status, answer = http_json("POST", base + "/bare", INVOKE_BODY)
@@ -454,12 +527,15 @@ def main(argv: list[str] | None = None) -> int:
         ready: dict[int, float] = {}
         ready_cpu: dict[int, float] = {}
         for workers in (1, 2):
-            with dirigent_serve(dirigent_env(data_dir), tmp_path / f"serve-{workers}.log",
-                                workers=workers) as (base, ready_s):
+            with dirigent_serve(
+                dirigent_env(data_dir), tmp_path / f"serve-{workers}.log", workers=workers
+            ) as (base, ready_s):
                 ready[workers] = ready_s
                 ready_cpu[workers] = float((tmp_path / f"serve-{workers}.cpu").read_text())
-                log(f"  dirigent serve --workers {workers}: first 200 on /health after {ready_s:.2f} s "
-                    f"({ready_cpu[workers]:.2f} s of CPU in its main process)")
+                log(
+                    f"  dirigent serve --workers {workers}: first 200 on /health after {ready_s:.2f} s "
+                    f"({ready_cpu[workers]:.2f} s of CPU in its main process)"
+                )
                 credentials = {"username": "user", "password": PASSWORD}
                 _, login = http_json("POST", base + "/api/auth/login", credentials)
                 token = login["token"]
@@ -479,24 +555,39 @@ def main(argv: list[str] | None = None) -> int:
     ratio_post = results["dirigent"].rps / results["bare_post"].rps
     scaling = results["dirigent_w2"].rps / results["dirigent"].rps
     if args.json:
-        print(json.dumps({**{name: result.as_json() for name, result in results.items()},
-                          "ratio": round(ratio, 4), "ratio_post": round(ratio_post, 4),
-                          "workers_2_vs_1": round(scaling, 3), "ready_s": ready, "ready_cpu_s": ready_cpu,
-                          "client": client,
-                          "machine": {"cpus": os.cpu_count(), "load_average": round(os.getloadavg()[0], 2)}}))
+        print(
+            json.dumps(
+                {
+                    **{name: result.as_json() for name, result in results.items()},
+                    "ratio": round(ratio, 4),
+                    "ratio_post": round(ratio_post, 4),
+                    "workers_2_vs_1": round(scaling, 3),
+                    "ready_s": ready,
+                    "ready_cpu_s": ready_cpu,
+                    "client": client,
+                    "machine": {"cpus": os.cpu_count(), "load_average": round(os.getloadavg()[0], 2)},
+                }
+            )
+        )
         return 0
     print()
     print(f"{'':<13}{'2xx/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for name, result in results.items():
         print(f"{name:<13}{result.rps:>10.1f}{result.p50_ms:>10.3f}{result.p99_ms:>10.3f}")
     print()
-    print(f"dirigent / bare GET:  {ratio:.1%}   dirigent / bare POST: {ratio_post:.1%}   "
-          f"(goal ≥ {GOAL_RATIO:.0%} of the bare POST: {'met' if ratio_post >= GOAL_RATIO else 'MISSED'})")
-    print(f"dirigent serve --workers 2 / --workers 1 (uvicorn's workers on one port): {scaling:.2f} times   "
-          f"(goal ≥ {GOAL_SCALING:g}: {'met' if scaling >= GOAL_SCALING else 'MISSED'})")
+    print(
+        f"dirigent / bare GET:  {ratio:.1%}   dirigent / bare POST: {ratio_post:.1%}   "
+        f"(goal ≥ {GOAL_RATIO:.0%} of the bare POST: {'met' if ratio_post >= GOAL_RATIO else 'MISSED'})"
+    )
+    print(
+        f"dirigent serve --workers 2 / --workers 1 (uvicorn's workers on one port): {scaling:.2f} times   "
+        f"(goal ≥ {GOAL_SCALING:g}: {'met' if scaling >= GOAL_SCALING else 'MISSED'})"
+    )
     ready_met = "met" if ready[1] <= GOAL_READY_S else "MISSED"
-    print(f"ready after start (dirigent serve, first 200 on /health): {ready[1]:.2f} s with 1 worker "
-          f"({ready_cpu[1]:.2f} s CPU), {ready[2]:.2f} s with 2   (goal ≤ {GOAL_READY_S:g} s: {ready_met})")
+    print(
+        f"ready after start (dirigent serve, first 200 on /health): {ready[1]:.2f} s with 1 worker "
+        f"({ready_cpu[1]:.2f} s CPU), {ready[2]:.2f} s with 2   (goal ≤ {GOAL_READY_S:g} s: {ready_met})"
+    )
     print("goals printed, not asserted")
     return 0
 

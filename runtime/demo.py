@@ -81,9 +81,15 @@ class DemoSetup:
 
     @property
     def changed(self) -> bool:
-        return bool(self.created_workspaces or self.created_users or self.imported
-                    or self.created_connections or self.created_indexes or self.written_databases
-                    or self.published)
+        return bool(
+            self.created_workspaces
+            or self.created_users
+            or self.imported
+            or self.created_connections
+            or self.created_indexes
+            or self.written_databases
+            or self.published
+        )
 
 
 def read_passwords(path: Path) -> dict[str, str]:
@@ -101,8 +107,10 @@ def read_passwords(path: Path) -> dict[str, str]:
 def write_passwords(path: Path, passwords: dict[str, str]) -> None:
     """Write the file readable by its owner only (0600), atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = ["# Dirigent demo logins, created by `dirigent up` (username password).",
-             "# Delete the users and this file to start over with new passwords."]
+    lines = [
+        "# Dirigent demo logins, created by `dirigent up` (username password).",
+        "# Delete the users and this file to start over with new passwords.",
+    ]
     lines += [f"{name} {password}" for name, password in passwords.items()]
     temporary = path.with_name(path.name + ".tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -116,8 +124,14 @@ async def _has_workspace(session: AsyncSession, slug: str) -> bool:
     return (await session.execute(select(Workspace.id).where(Workspace.slug == slug))).first() is not None
 
 
-async def setup_demo(db: Database, data_dir: Path, templates_dir: Path = TEMPLATES_DIR,
-                     settings: Settings | None = None, *, sample_documents: bool = True) -> DemoSetup:
+async def setup_demo(
+    db: Database,
+    data_dir: Path,
+    templates_dir: Path = TEMPLATES_DIR,
+    settings: Settings | None = None,
+    *,
+    sample_documents: bool = True,
+) -> DemoSetup:
     """Create what is missing of the demo (see the module docstring); the database is migrated.
 
     `settings` are the runtime's (the services of the sources read them); by default those
@@ -131,8 +145,9 @@ async def setup_demo(db: Database, data_dir: Path, templates_dir: Path = TEMPLAT
     templates = load_templates(templates_dir)
 
     async with db.read() as session:
-        existing = set((await session.execute(
-            select(User.username).where(User.username.in_(list(PEOPLE))))).scalars())
+        existing = set(
+            (await session.execute(select(User.username).where(User.username.in_(list(PEOPLE))))).scalars()
+        )
     missing = [name for name in PEOPLE if name not in existing]
     # Passwords are kept before the users are created: if creating them fails, the next
     # run uses the same passwords; the other way round they could be lost.
@@ -148,14 +163,16 @@ async def setup_demo(db: Database, data_dir: Path, templates_dir: Path = TEMPLAT
                 result.created_workspaces.append(slug)
         for name in missing:
             role, workspace, _ = PEOPLE[name]
-            await add_user(session, name, passwords[name], role, workspace,
-                           email=f"{name}@{DEMO_MAIL_DOMAIN}")
+            await add_user(
+                session, name, passwords[name], role, workspace, email=f"{name}@{DEMO_MAIL_DOMAIN}"
+            )
             result.created_users.append(name)
         await _import_templates(session, templates, result)
         admin, champion = await _actor(session, "admin"), await _actor(session, TEMPLATE_AUTHOR)
 
-    sources = await setup_sources(db, settings, DEMO_WORKSPACE, admin, champion,
-                                  sample_documents=sample_documents)
+    sources = await setup_sources(
+        db, settings, DEMO_WORKSPACE, admin, champion, sample_documents=sample_documents
+    )
     result.written_databases, result.created_connections = sources.databases, sources.connections
     result.created_indexes = sources.indexes
     result.notes.extend(sources.notes)
@@ -176,8 +193,9 @@ async def _actor(session: AsyncSession, username: str) -> Actor | None:
     return await load_actor(session, user.id) if user else None
 
 
-async def _import_templates(session: AsyncSession, templates: list[StarterTemplate],
-                            result: DemoSetup) -> None:
+async def _import_templates(
+    session: AsyncSession, templates: list[StarterTemplate], result: DemoSetup
+) -> None:
     slugs = [template.slug for template in templates]
     taken = set((await session.execute(select(Flow.slug).where(Flow.slug.in_(slugs)))).scalars())
     wanted = [template for template in templates if template.slug not in taken]
@@ -190,6 +208,7 @@ async def _import_templates(session: AsyncSession, templates: list[StarterTempla
         return
     authz = Authorizer()
     for template in wanted:
-        await create_flow(session, authz, actor, DEMO_WORKSPACE, template.name, template.slug,
-                          template.document)
+        await create_flow(
+            session, authz, actor, DEMO_WORKSPACE, template.name, template.slug, template.document
+        )
         result.imported.append(template.slug)

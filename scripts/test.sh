@@ -36,6 +36,10 @@ record() {  # record LEG EXIT_CODE
     fi
 }
 
+banner "quality gates: ruff check, ruff format --check, mypy (runtime/ and nodes/)"
+.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy runtime nodes
+record "ruff and mypy" $?
+
 banner "pytest: the suite on SQLite ($WORKERS processes), browser journeys apart"
 "$PYTEST" -n "$WORKERS" -m "not browser and not timing and not multiprocess" "$@"
 record "SQLite, all but the browser journeys" $?

@@ -200,7 +200,15 @@ def test_make_test_runs_the_multiprocess_tests_alone_on_postgresql() -> None:
     assert len(marked) == len(runs), f"a pytest leg neither runs nor leaves out multiprocess: {runs}"
     alone = [line for line in runs if '-m "multiprocess"' in line]
     assert len(alone) == 1 and "-n" not in alone[0].split(), alone
-    pg_leg = script[script.index("DIRIGENT_TEST_DATABASE_URL=$url"):]
+    pg_leg = script[script.index("DIRIGENT_TEST_DATABASE_URL=$url") :]
     assert '-m "multiprocess"' in pg_leg
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert re.search(r'^\s*"multiprocess: ', pyproject, re.MULTILINE), "marker not registered"
+
+
+def test_make_test_runs_the_quality_gates() -> None:
+    """ruff check, ruff format --check and mypy over runtime/ and nodes/ are part of the
+    README's test command, so CI fails on a finding like on a failing test."""
+    script = (ROOT / "scripts" / "test.sh").read_text()
+    for command in ("ruff check .", "ruff format --check .", "mypy runtime nodes"):
+        assert command in script, f"scripts/test.sh does not run `{command}`"

@@ -66,8 +66,9 @@ async def database(settings: Settings, *, migrate: bool = True) -> AsyncIterator
             try:
                 await upgrade(db.write_engine)
             except OSError as exc:
-                raise Unavailable(f"cannot reach the database {display_url(db.url)}: "
-                                  f"{exc.strerror or exc}") from None
+                raise Unavailable(
+                    f"cannot reach the database {display_url(db.url)}: {exc.strerror or exc}"
+                ) from None
         yield db
     finally:
         await db.dispose()

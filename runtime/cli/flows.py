@@ -134,8 +134,10 @@ class StepPrinter:
             parts.append(f"{event['usage'].get('total_tokens', 0)} tokens")
         self._line(", ".join(parts))
         if status == "waiting" and isinstance(event.get("request"), Mapping):
-            self._line(f"  waits for: {', '.join(event['request'].get('assignees', []))} "
-                       f"({event['request'].get('title', '')})")
+            self._line(
+                f"  waits for: {', '.join(event['request'].get('assignees', []))} "
+                f"({event['request'].get('title', '')})"
+            )
 
     async def record_steps(self, steps: list[StepRecord]) -> None:
         for step in steps:
@@ -148,8 +150,12 @@ class StepPrinter:
         return False
 
 
-async def run_document(document: Any, inputs: Mapping[str, Any],
-                       fixed: Mapping[str, Mapping[str, Any]] | None, settings: Settings) -> RunOutcome:
+async def run_document(
+    document: Any,
+    inputs: Mapping[str, Any],
+    fixed: Mapping[str, Mapping[str, Any]] | None,
+    settings: Settings,
+) -> RunOutcome:
     """Run a flow document in this process: no server, no database."""
     compiled = compile_flow(document)
     prepared = prepare_inputs(compiled.document, inputs)
@@ -161,8 +167,14 @@ async def run_document(document: Any, inputs: Mapping[str, Any],
     engine = Engine({"llm": llm, "templates": templates}, max_node_timeout_s=settings.node_timeout_s)
     printer = StepPrinter(compiled)
     try:
-        outcome = await engine.execute(compiled, f"local-{uuid.uuid4().hex[:12]}", prepared,
-                                       recorder=printer, emit=printer.emit, fixed_outputs=fixed)
+        outcome = await engine.execute(
+            compiled,
+            f"local-{uuid.uuid4().hex[:12]}",
+            prepared,
+            recorder=printer,
+            emit=printer.emit,
+            fixed_outputs=fixed,
+        )
     finally:
         printer.close()
         await templates.close()
@@ -172,11 +184,20 @@ async def run_document(document: Any, inputs: Mapping[str, Any],
 
 @flow.command("run")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
-@click.option("--inputs", "inputs_json", default="{}", metavar="JSON",
-              help='The flow inputs, e.g. \'{"question": "..."}\' (or @file.json).')
-@click.option("--fixed", "fixed_json", default=None, metavar="JSON",
-              help='Outputs to use instead of running nodes, '
-                   'e.g. \'{"check": {"decision": "approved", ...}}\'.')
+@click.option(
+    "--inputs",
+    "inputs_json",
+    default="{}",
+    metavar="JSON",
+    help='The flow inputs, e.g. \'{"question": "..."}\' (or @file.json).',
+)
+@click.option(
+    "--fixed",
+    "fixed_json",
+    default=None,
+    metavar="JSON",
+    help='Outputs to use instead of running nodes, e.g. \'{"check": {"decision": "approved", ...}}\'.',
+)
 def run_(file: IO[str], inputs_json: str, fixed_json: str | None) -> None:
     """Run FILE locally, step by step, and print the outputs as JSON.
 
@@ -188,8 +209,9 @@ def run_(file: IO[str], inputs_json: str, fixed_json: str | None) -> None:
     fixed = read_json(fixed_json, "--fixed") if fixed_json is not None else None
     if not isinstance(inputs, dict):
         raise click.BadParameter("a JSON object of input names and values", param_hint="--inputs")
-    if fixed is not None and not (isinstance(fixed, dict)
-                                  and all(isinstance(value, dict) for value in fixed.values())):
+    if fixed is not None and not (
+        isinstance(fixed, dict) and all(isinstance(value, dict) for value in fixed.values())
+    ):
         raise click.BadParameter("a JSON object: node id -> object of its outputs", param_hint="--fixed")
     outcome = run(run_document(document, inputs, fixed, load_settings()))
     if outcome.status == "succeeded":
@@ -197,8 +219,11 @@ def run_(file: IO[str], inputs_json: str, fixed_json: str | None) -> None:
         return
     if outcome.status == "waiting":
         nodes = ", ".join(step.node_id for step in outcome.suspensions)
-        click.echo(f"waiting: {nodes} needs a person's decision, which a local run cannot get; "
-                   f"give their outputs with --fixed to go on", err=True)
+        click.echo(
+            f"waiting: {nodes} needs a person's decision, which a local run cannot get; "
+            f"give their outputs with --fixed to go on",
+            err=True,
+        )
         sys.exit(EXIT_WAITING)
     error = outcome.error or {}
     where = f" at node '{error['node']}' ({error.get('type')})" if error.get("node") else ""
@@ -225,8 +250,13 @@ async def test_document(compiled: CompiledFlow, settings: Settings, *, live: boo
     if llm is not None:
         services["llm"] = llm
     try:
-        return await run_cases(compiled, services, mode="live" if live else "fixed",
-                               tester="cli", max_node_timeout_s=settings.node_timeout_s)
+        return await run_cases(
+            compiled,
+            services,
+            mode="live" if live else "fixed",
+            tester="cli",
+            max_node_timeout_s=settings.node_timeout_s,
+        )
     finally:
         await templates.close()
         if llm is not None:
@@ -247,8 +277,9 @@ def print_suite(name: str, suite: SuiteResult) -> None:
 
 @flow.command("test")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
-@click.option("--live", is_flag=True,
-              help="Let llm nodes that a case does not fix call the LLM at DIRIGENT_LLM_URL.")
+@click.option(
+    "--live", is_flag=True, help="Let llm nodes that a case does not fix call the LLM at DIRIGENT_LLM_URL."
+)
 def test_cases(file: IO[str], live: bool) -> None:
     """Run FILE's test cases locally and print what each checked; exit code 1 when one fails.
 
@@ -276,12 +307,25 @@ async def _importer(session: Any, workspace: Workspace, username: str | None) ->
         if user is None:
             raise NotFound(f"no user '{username}'")
     else:
-        champions = (await session.execute(
-            select(User).join(Membership, Membership.user_id == User.id)
-            .where(Membership.workspace_id == workspace.id, Membership.role == "champion",
-                   User.active.is_(True)).order_by(User.username))).scalars().all()
-        user = next((item for item in champions if item.username == "champion"),
-                    champions[0] if champions else None)
+        champions = (
+            (
+                await session.execute(
+                    select(User)
+                    .join(Membership, Membership.user_id == User.id)
+                    .where(
+                        Membership.workspace_id == workspace.id,
+                        Membership.role == "champion",
+                        User.active.is_(True),
+                    )
+                    .order_by(User.username)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        user = next(
+            (item for item in champions if item.username == "champion"), champions[0] if champions else None
+        )
         if user is None:
             raise BadRequest(f"workspace '{workspace.slug}' has no champion; give --as USER")
     actor = await load_actor(session, user.id)
@@ -295,16 +339,22 @@ async def _importer(session: Any, workspace: Workspace, username: str | None) ->
 @click.option("--workspace", required=True, metavar="WS", help="Workspace slug.")
 @click.option("--slug", required=True, help="The flow's slug (its assistant's name in URLs).")
 @click.option("--name", default=None, help="The flow's name (default: the document's name).")
-@click.option("--as", "username", default=None, metavar="USER",
-              help="Act as this user (default: champion, or the workspace's first champion).")
+@click.option(
+    "--as",
+    "username",
+    default=None,
+    metavar="USER",
+    help="Act as this user (default: champion, or the workspace's first champion).",
+)
 def import_(file: IO[str], workspace: str, slug: str, name: str | None, username: str | None) -> None:
     """Create flow SLUG from FILE, or save FILE as its next version."""
     document = read_document(file)
 
     async def main() -> str:
         async with database(load_settings()) as db, db.write() as session:
-            ws = (await session.execute(
-                select(Workspace).where(Workspace.slug == workspace))).scalar_one_or_none()
+            ws = (
+                await session.execute(select(Workspace).where(Workspace.slug == workspace))
+            ).scalar_one_or_none()
             if ws is None:
                 raise NotFound(f"no workspace '{workspace}'")
             actor = await _importer(session, ws, username)
@@ -312,16 +362,21 @@ def import_(file: IO[str], workspace: str, slug: str, name: str | None, username
             authz = Authorizer()
             if existing is None:
                 title = name or (document.get("name") if isinstance(document, dict) else None) or slug
-                _, version = await service.create_flow(session, authz, actor, workspace, title, slug,
-                                                       document)
-                return (f"created flow '{slug}' in '{workspace}' as {actor.username}: "
-                        f"version 1 ({version.content_hash})")
+                _, version = await service.create_flow(
+                    session, authz, actor, workspace, title, slug, document
+                )
+                return (
+                    f"created flow '{slug}' in '{workspace}' as {actor.username}: "
+                    f"version 1 ({version.content_hash})"
+                )
             if existing.workspace_id != ws.id:
                 raise Conflict(f"the slug '{slug}' belongs to a flow in another workspace")
             version, created = await service.save_version(session, authz, actor, existing.id, document)
             if not created:
-                return (f"unchanged: version {version.number} of '{slug}' has this content "
-                        f"({version.content_hash})")
+                return (
+                    f"unchanged: version {version.number} of '{slug}' has this content "
+                    f"({version.content_hash})"
+                )
             return f"saved version {version.number} of '{slug}' as {actor.username} ({version.content_hash})"
 
     click.echo(run(main()))
@@ -330,8 +385,13 @@ def import_(file: IO[str], workspace: str, slug: str, name: str | None, username
 @flow.command("export")
 @click.argument("slug")
 @click.option("--version", "number", type=int, default=None, help="Version number (default: the latest).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="File to write (default: stdout).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="File to write (default: stdout).",
+)
 def export(slug: str, number: int | None, output: str | None) -> None:
     """Write a stored version of flow SLUG as a flow document."""
 
@@ -341,12 +401,18 @@ def export(slug: str, number: int | None, output: str | None) -> None:
             if found is None:
                 raise NotFound(f"no flow '{slug}'")
             query = select(FlowVersion).where(FlowVersion.flow_id == found.id)
-            query = query.where(FlowVersion.number == number) if number is not None else \
-                query.order_by(FlowVersion.number.desc()).limit(1)
+            query = (
+                query.where(FlowVersion.number == number)
+                if number is not None
+                else query.order_by(FlowVersion.number.desc()).limit(1)
+            )
             version = (await session.execute(query)).scalars().first()
             if version is None:
-                raise NotFound(f"flow '{slug}' has no version {number}" if number is not None
-                               else f"flow '{slug}' has no version")
+                raise NotFound(
+                    f"flow '{slug}' has no version {number}"
+                    if number is not None
+                    else f"flow '{slug}' has no version"
+                )
             return version
 
     version = run(main())

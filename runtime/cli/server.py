@@ -41,10 +41,21 @@ GRACEFUL_SHUTDOWN_S = 10
 # take longer there), so `serve --workers 2` never answered.
 WORKER_HEALTHCHECK_S = 180
 
-host_option = click.option("--host", default=DEFAULT_HOST, show_default=True, envvar="DIRIGENT_HOST",
-                           help="Interface to listen on (0.0.0.0: all).")
-port_option = click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535),
-                           envvar="DIRIGENT_PORT", help="TCP port.")
+host_option = click.option(
+    "--host",
+    default=DEFAULT_HOST,
+    show_default=True,
+    envvar="DIRIGENT_HOST",
+    help="Interface to listen on (0.0.0.0: all).",
+)
+port_option = click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    envvar="DIRIGENT_PORT",
+    help="TCP port.",
+)
 
 
 # `serve --workers N` tells its processes how many they are (uvicorn starts them afresh).
@@ -104,16 +115,28 @@ def _shared_metrics(workers: int) -> Iterator[None]:
 
 
 def _run_uvicorn(host: str, port: int, workers: int) -> None:
-    uvicorn.run("runtime.cli.server:make_app", factory=True, host=host, port=port, workers=workers,
-                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-                timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, log_level="info")
+    uvicorn.run(
+        "runtime.cli.server:make_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+        log_level="info",
+    )
 
 
 @click.command()
 @host_option
 @port_option
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Processes (each runs the background sweep too).")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes (each runs the background sweep too).",
+)
 def serve(host: str, port: int, workers: int) -> None:
     """Migrate the database, then serve the HTTP API."""
     settings = load_settings()
@@ -183,8 +206,13 @@ def start_studio(settings: Settings, runtime_url: str) -> Any:
 @click.command()
 @click.option("--host", default="0.0.0.0", show_default=True, help="Interface the studio listens on.")
 @click.option("--port", default=3000, show_default=True, type=int, help="The studio's port.")
-@click.option("--runtime-url", envvar="DIRIGENT_RUNTIME_URL", default="http://127.0.0.1:8000",
-              show_default=True, help="The runtime's HTTP API, the only thing the studio talks to.")
+@click.option(
+    "--runtime-url",
+    envvar="DIRIGENT_RUNTIME_URL",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="The runtime's HTTP API, the only thing the studio talks to.",
+)
 def studio(host: str, port: int, runtime_url: str) -> None:
     """Serve the web studio against a runtime, in the foreground (compose's studio service).
 
@@ -198,8 +226,10 @@ def studio(host: str, port: int, runtime_url: str) -> None:
         process = launch.start(runtime_url, host=host, port=port)
     except launch.StudioUnavailable as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Dirigent studio on {launch.studio_url(host, port)} (runtime {runtime_url}); "
-               "the first start builds the frontend")
+    click.echo(
+        f"Dirigent studio on {launch.studio_url(host, port)} (runtime {runtime_url}); "
+        "the first start builds the frontend"
+    )
     # SIGTERM (docker stop) becomes SystemExit, so the studio's process group is stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
@@ -221,7 +251,7 @@ DEMO_ROLES: dict[str, str] = {
 
 def open_as_whom(setup: DemoSetup, studio_url: str | None, url: str) -> list[str]:
     """What to open as whom: the studio's address and what each demo login is for there."""
-    where = studio_url or f"{url}  (no studio: the API; see README \"Five minutes with curl\")"
+    where = studio_url or f'{url}  (no studio: the API; see README "Five minutes with curl")'
     lines = [f"Open {where} and sign in as:"]
     for name, what in DEMO_ROLES.items():
         if name == "user" and not setup.live_assistants:
@@ -244,13 +274,16 @@ def up_banner(
     lines.append(f"  LLM       {llm}")
     lines.append("")
     if setup.changed:
-        made = [f"workspaces {', '.join(setup.created_workspaces)}" if setup.created_workspaces else "",
-                f"users {', '.join(setup.created_users)}" if setup.created_users else "",
-                f"starter flows {', '.join(setup.imported)}" if setup.imported else "",
-                f"connections {', '.join(setup.created_connections)}" if setup.created_connections else "",
-                f"knowledge indexes {', '.join(setup.created_indexes)}" if setup.created_indexes else "",
-                f"published {', '.join(setup.published)} (submitted by champion, approved by board1)"
-                if setup.published else ""]
+        made = [
+            f"workspaces {', '.join(setup.created_workspaces)}" if setup.created_workspaces else "",
+            f"users {', '.join(setup.created_users)}" if setup.created_users else "",
+            f"starter flows {', '.join(setup.imported)}" if setup.imported else "",
+            f"connections {', '.join(setup.created_connections)}" if setup.created_connections else "",
+            f"knowledge indexes {', '.join(setup.created_indexes)}" if setup.created_indexes else "",
+            f"published {', '.join(setup.published)} (submitted by champion, approved by board1)"
+            if setup.published
+            else "",
+        ]
         lines.append(f"Demo set up: {'; '.join(item for item in made if item)}.")
     else:
         lines.append("Demo already set up; nothing changed.")
@@ -258,8 +291,10 @@ def up_banner(
     lines.append(f"Workspace 'demo' (and 'hr'); starter flows in 'demo': {', '.join(flows) or 'none'}.")
     lines.append(f"Live assistants: {', '.join(setup.live_assistants) or 'none'}.")
     if setup.created_connections:
-        lines.append("The demo connections crm-api, erp-api, itsm and mail point at placeholders on "
-                     "127.0.0.1; an admin repoints them (loopback needs DIRIGENT_EGRESS_ALLOW=127.0.0.1).")
+        lines.append(
+            "The demo connections crm-api, erp-api, itsm and mail point at placeholders on "
+            "127.0.0.1; an admin repoints them (loopback needs DIRIGENT_EGRESS_ALLOW=127.0.0.1)."
+        )
     lines += [f"Note: {note}" for note in setup.notes]
     lines += ["", f"Demo logins (kept in {setup.password_file}):"]
     for name, (_, _, what) in PEOPLE.items():
@@ -267,9 +302,13 @@ def up_banner(
     password = setup.passwords.get("champion") or "PASSWORD"
     body = json.dumps({"username": "champion", "password": password})
     lines += ["", *open_as_whom(setup, studio_url, url)]
-    lines += ["", "Log in:",
-              f"  curl -s {url}/api/auth/login -H 'content-type: application/json' -d '{body}'",
-              "", "Stop with Ctrl+C."]
+    lines += [
+        "",
+        "Log in:",
+        f"  curl -s {url}/api/auth/login -H 'content-type: application/json' -d '{body}'",
+        "",
+        "Stop with Ctrl+C.",
+    ]
     return lines
 
 
@@ -288,10 +327,14 @@ def up(host: str, port: int, no_studio: bool) -> None:
     url = base_url(host, port)
     started = None if no_studio else start_studio(settings, url)  # STUDIO HOOK
     studio_process = None if started is None or isinstance(started, str) else started
-    studio = ("off (--no-studio)" if no_studio
-              else f"{studio_process.studio_url}   (the first start builds it: about a minute; "
-                   f"log in {Path(settings.data_dir) / 'studio.log'})" if studio_process is not None
-              else f"not started: {started}; use the API")
+    studio = (
+        "off (--no-studio)"
+        if no_studio
+        else f"{studio_process.studio_url}   (the first start builds it: about a minute; "
+        f"log in {Path(settings.data_dir) / 'studio.log'})"
+        if studio_process is not None
+        else f"not started: {started}; use the API"
+    )
     studio_url = studio_process.studio_url if studio_process is not None else None
     click.echo("\n".join(up_banner(settings, setup, url, studio, studio_url)))
     sys.stdout.flush()  # before uvicorn's log lines, also when stdout is a pipe or a file
@@ -320,8 +363,9 @@ async def wait_for_schema(runtime: Runtime, stop: asyncio.Event, poll_s: float =
             found = await current_revision(runtime.db.write_engine)
             if found == head:
                 return
-            message = (f"waiting for the database schema {head} (found {found or 'none'}); "
-                       "run `dirigent migrate`")
+            message = (
+                f"waiting for the database schema {head} (found {found or 'none'}); run `dirigent migrate`"
+            )
         except (OSError, SQLAlchemyError) as exc:
             message = f"waiting for the database: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}"
         if message != said:
@@ -331,8 +375,9 @@ async def wait_for_schema(runtime: Runtime, stop: asyncio.Event, poll_s: float =
             await asyncio.wait_for(stop.wait(), poll_s)
 
 
-async def run_worker(settings: Settings, *, migrate_first: bool = False,
-                     stop: asyncio.Event | None = None) -> None:
+async def run_worker(
+    settings: Settings, *, migrate_first: bool = False, stop: asyncio.Event | None = None
+) -> None:
     """The run manager's sweep without HTTP, until SIGTERM/SIGINT (or `stop` is set)."""
     os.umask(PROCESS_UMASK)  # as `serve_app`
     stop = stop or asyncio.Event()
@@ -350,8 +395,10 @@ async def run_worker(settings: Settings, *, migrate_first: bool = False,
         if stop.is_set():
             return
         await runtime.startup(migrate=False, background=True)
-        click.echo(f"worker {runtime.runs.worker_id}: resuming runs and expiring tasks every "
-                   f"{settings.sweep_interval_s:g} s on {display_url(settings.resolved_database_url())}")
+        click.echo(
+            f"worker {runtime.runs.worker_id}: resuming runs and expiring tasks every "
+            f"{settings.sweep_interval_s:g} s on {display_url(settings.resolved_database_url())}"
+        )
         await stop.wait()
         click.echo("worker stopping: runs in progress are left for another process")
     finally:
@@ -362,8 +409,12 @@ async def run_worker(settings: Settings, *, migrate_first: bool = False,
 
 
 @click.command()
-@click.option("--migrate", "migrate_first", is_flag=True,
-              help="Migrate the database first (default: wait until `serve` or `migrate` has).")
+@click.option(
+    "--migrate",
+    "migrate_first",
+    is_flag=True,
+    help="Migrate the database first (default: wait until `serve` or `migrate` has).",
+)
 def worker(migrate_first: bool) -> None:
     """Run the background sweep without HTTP (resume runs, expire tasks) until SIGTERM."""
     settings = load_settings()

@@ -22,23 +22,45 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="At least 8 characters (asked for when not given).")
-@click.option("--role", required=True, type=click.Choice(ROLES),
-              help="champion/user need --workspace; board is global; admin either.")
-@click.option("--workspace", "workspace", default=None, metavar="WS",
-              help="Workspace slug for the role (created if missing).")
-@click.option("--email", default=None, metavar="ADDRESS",
-              help="Where notifications are mailed (replaces an earlier address).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 8 characters (asked for when not given).",
+)
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(ROLES),
+    help="champion/user need --workspace; board is global; admin either.",
+)
+@click.option(
+    "--workspace",
+    "workspace",
+    default=None,
+    metavar="WS",
+    help="Workspace slug for the role (created if missing).",
+)
+@click.option(
+    "--email",
+    default=None,
+    metavar="ADDRESS",
+    help="Where notifications are mailed (replaces an earlier address).",
+)
 def add(name: str, password: str, role: str, workspace: str | None, email: str | None) -> None:
     """Create user NAME, or give an existing user another role (and this password)."""
 
     async def main() -> tuple[bool, bool]:
         async with database(load_settings()) as db, db.write() as session:
-            existed = (await session.execute(
-                select(User.id).where(User.username == name))).first() is not None
-            had_workspace = workspace is None or (await session.execute(
-                select(Workspace.id).where(Workspace.slug == workspace))).first() is not None
+            existed = (
+                await session.execute(select(User.id).where(User.username == name))
+            ).first() is not None
+            had_workspace = (
+                workspace is None
+                or (await session.execute(select(Workspace.id).where(Workspace.slug == workspace))).first()
+                is not None
+            )
             await add_user(session, name, password, role, workspace, email=email)
         return existed, had_workspace
 
@@ -68,15 +90,29 @@ def remove(name: str) -> None:
 async def list_users() -> list[dict[str, Any]]:
     async with database(load_settings()) as db, db.read() as session:
         users = (await session.execute(select(User).order_by(User.username))).scalars().all()
-        rows = (await session.execute(
-            select(Membership.user_id, Membership.role, Workspace.slug)
-            .join(Workspace, Workspace.id == Membership.workspace_id)
-            .order_by(Workspace.slug, Membership.role))).tuples().all()
+        rows = (
+            (
+                await session.execute(
+                    select(Membership.user_id, Membership.role, Workspace.slug)
+                    .join(Workspace, Workspace.id == Membership.workspace_id)
+                    .order_by(Workspace.slug, Membership.role)
+                )
+            )
+            .tuples()
+            .all()
+        )
     roles: dict[str, list[str]] = {}
     for user_id, role, slug in rows:
         roles.setdefault(user_id, []).append(f"{role}@{slug}")
-    return [{"username": row.username, "display_name": row.display_name, "active": row.active,
-             "roles": [*(row.global_roles or []), *roles.get(row.id, [])]} for row in users]
+    return [
+        {
+            "username": row.username,
+            "display_name": row.display_name,
+            "active": row.active,
+            "roles": [*(row.global_roles or []), *roles.get(row.id, [])],
+        }
+        for row in users
+    ]
 
 
 @user.command("list")
@@ -88,6 +124,10 @@ def list_() -> None:
         return
     table = Table("user", "name", "roles", "status", box=None, pad_edge=False)
     for item in users:
-        table.add_row(Text(item["username"]), Text(item["display_name"]),
-                      Text(", ".join(item["roles"]) or "-"), "active" if item["active"] else "removed")
+        table.add_row(
+            Text(item["username"]),
+            Text(item["display_name"]),
+            Text(", ".join(item["roles"]) or "-"),
+            "active" if item["active"] else "removed",
+        )
     Console(soft_wrap=True).print(table)

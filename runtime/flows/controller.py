@@ -181,9 +181,9 @@ class FlowController(Controller):
                 .scalars()
                 .all()
             )
-            names = await _usernames(
-                session, {row.author_id for row in rows} | {row.submitted_by for row in rows}
-            )
+            people: set[str | None] = {row.author_id for row in rows}
+            people |= {row.submitted_by for row in rows}
+            names = await _usernames(session, people)
             gates = await gates_of(session, rows)
         return [version_as_json(row, usernames=names, tests=gates[row.id].as_json()) for row in rows]
 

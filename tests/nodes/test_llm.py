@@ -104,9 +104,7 @@ async def test_a_blank_system_prompt_sends_only_the_user_message(
 ) -> None:
     await run_llm(chat_model, system="  ")
 
-    assert messages_api.last_request["messages"] == [
-        {"role": "user", "content": "Where is Ulm?"}
-    ]
+    assert messages_api.last_request["messages"] == [{"role": "user", "content": "Where is Ulm?"}]
 
 
 async def test_tokens_stream_in_order_through_ctx_send(
@@ -117,8 +115,7 @@ async def test_tokens_stream_in_order_through_ctx_send(
     outputs, _, events = await run_llm(chat_model)
 
     assert events == [
-        {"node": "answer", "type": "token", "text": text}
-        for text in ["Ulm ", "liegt ", "an der ", "Donau."]
+        {"node": "answer", "type": "token", "text": text} for text in ["Ulm ", "liegt ", "an der ", "Donau."]
     ]
     assert outputs["text"] == "Ulm liegt an der Donau."
     sent = messages_api.last_request
@@ -214,16 +211,18 @@ async def test_a_server_error_is_service_unavailable_with_the_servers_reason(
         )
 
     assert str(raised.value) == (
-        f"the model endpoint 'default' at {messages_api.url} failed with HTTP 500: "
-        "CUDA out of memory"
+        f"the model endpoint 'default' at {messages_api.url} failed with HTTP 500: CUDA out of memory"
     )
 
 
 @pytest.mark.parametrize(
     ("status", "error", "expected"),
     [
-        (422, "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 8192",
-         "rejected the request (HTTP 422): Input validation error"),
+        (
+            422,
+            "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 8192",
+            "rejected the request (HTTP 422): Input validation error",
+        ),
         (401, "unauthorized", "refused the credentials (HTTP 401); check the endpoint's API key"),
         (404, "not found", "has no Messages API at this URL (HTTP 404)"),
         (429, "Model is overloaded", "is overloaded (HTTP 429); try again later"),
@@ -263,8 +262,7 @@ async def test_a_slow_server_fails_within_about_the_timeout(
 
     assert time.monotonic() - started < 1.5
     assert str(raised.value) == (
-        f"the model endpoint 'default' at {messages_api.url} did not answer within 0.5 s "
-        "(the node's timeout)"
+        f"the model endpoint 'default' at {messages_api.url} did not answer within 0.5 s (the node's timeout)"
     )
 
 
@@ -367,9 +365,7 @@ async def test_an_error_in_the_token_sink_is_not_blamed_on_the_endpoint(
 # -- endpoints and clients -------------------------------------------------------------
 def test_endpoints_come_from_settings_and_admin_registrations() -> None:
     settings = Settings(llm_url="http://tgi:80/", llm_api_key="k1", llm_model="llama")
-    endpoints = ModelEndpoints.from_settings(
-        settings, [("fast", "https://fast.example/v1", "phi", None)]
-    )
+    endpoints = ModelEndpoints.from_settings(settings, [("fast", "https://fast.example/v1", "phi", None)])
 
     assert endpoints.names() == ["default", "fast"]
     default = endpoints.get("default")
@@ -517,4 +513,3 @@ async def test_an_endpoint_on_a_refused_address_is_never_called(messages_api: Me
     finally:
         await refused.aclose()
     assert messages_api.requests == []
-

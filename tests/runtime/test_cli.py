@@ -61,8 +61,12 @@ CYCLIC = {
 @pytest.fixture
 def env(tmp_path: Path, database_url: str) -> dict[str, str | None]:
     """The environment of a CLI call: a data dir and database of this test, no LLM."""
-    return {"DIRIGENT_DATA_DIR": str(tmp_path / "data"), "DIRIGENT_DATABASE_URL": database_url,
-            "DIRIGENT_LLM_URL": None, "DIRIGENT_JWT_SECRET": None}
+    return {
+        "DIRIGENT_DATA_DIR": str(tmp_path / "data"),
+        "DIRIGENT_DATABASE_URL": database_url,
+        "DIRIGENT_LLM_URL": None,
+        "DIRIGENT_JWT_SECRET": None,
+    }
 
 
 def dirigent(env: dict[str, str | None], *args: str) -> Result:
@@ -76,8 +80,9 @@ def write(path: Path, document: Any) -> str:
 
 # -- users ----------------------------------------------------------------------------
 def test_user_add_list_remove(env: dict[str, str | None]) -> None:
-    added = dirigent(env, "user", "add", "kim", "--password", PASSWORD, "--role", "champion",
-                     "--workspace", "sales")
+    added = dirigent(
+        env, "user", "add", "kim", "--password", PASSWORD, "--role", "champion", "--workspace", "sales"
+    )
     assert added.exit_code == 0, added.output
     assert "created workspace 'sales'" in added.stdout
     assert "created user 'kim' with role champion in workspace 'sales'" in added.stdout
@@ -94,8 +99,9 @@ def test_user_add_list_remove(env: dict[str, str | None]) -> None:
 
     removed = dirigent(env, "user", "remove", "bo")
     assert removed.exit_code == 0 and "removed user 'bo'" in removed.stdout
-    assert "removed" in next(line for line in dirigent(env, "user", "list").stdout.splitlines()
-                             if line.startswith("bo "))
+    assert "removed" in next(
+        line for line in dirigent(env, "user", "list").stdout.splitlines() if line.startswith("bo ")
+    )
 
 
 def test_user_errors_are_messages_without_traceback(env: dict[str, str | None]) -> None:
@@ -128,16 +134,22 @@ def test_both_starter_templates_are_there() -> None:
 def test_flow_validate_reports_every_error(tmp_path: Path, env: dict[str, str | None]) -> None:
     good = dirigent(env, "flow", "validate", write(tmp_path / "hello.json", HELLO))
     assert good.exit_code == 0
-    assert good.stdout.splitlines() == ["valid: Begrüßung",
-                                        f"content hash: {validate_document(HELLO).content_hash}"]
+    assert good.stdout.splitlines() == [
+        "valid: Begrüßung",
+        f"content hash: {validate_document(HELLO).content_hash}",
+    ]
 
     bad = dirigent(env, "flow", "validate", write(tmp_path / "cyclic.json", CYCLIC))
     assert bad.exit_code == 1
-    assert bad.stdout.splitlines() == ["a: the flow has a cycle: a → b → a",
-                                       "b: the flow has a cycle: a → b → a"]
+    assert bad.stdout.splitlines() == [
+        "a: the flow has a cycle: a → b → a",
+        "b: the flow has a cycle: a → b → a",
+    ]
 
-    broken = dict(HELLO, nodes=[*HELLO["nodes"][:1], {"id": "greet", "type": "template", "config": {}},
-                                HELLO["nodes"][2]])
+    broken = dict(
+        HELLO,
+        nodes=[*HELLO["nodes"][:1], {"id": "greet", "type": "template", "config": {}}, HELLO["nodes"][2]],
+    )
     fields = dirigent(env, "flow", "validate", write(tmp_path / "broken.json", broken))
     assert fields.exit_code == 1 and "greet.config.template: Field required" in fields.stdout
 
@@ -147,8 +159,9 @@ def test_flow_validate_reports_every_error(tmp_path: Path, env: dict[str, str | 
 
 
 def test_flow_run_template_only_prints_steps_and_outputs(tmp_path: Path, env: dict[str, str | None]) -> None:
-    result = dirigent(env, "flow", "run", write(tmp_path / "hello.json", HELLO),
-                      "--inputs", '{"name": "Frau Müller"}')
+    result = dirigent(
+        env, "flow", "run", write(tmp_path / "hello.json", HELLO), "--inputs", '{"name": "Frau Müller"}'
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"text": "Guten Tag, Frau Müller!"}
     assert "✔ greet (template) succeeded" in result.stderr
@@ -164,8 +177,15 @@ def test_flow_run_approval_waits_or_takes_fixed_decision(env: dict[str, str | No
     waiting = dirigent(env, "flow", "run", flow, "--inputs", inputs)
     assert waiting.exit_code == 3 and "check needs a person's decision" in waiting.stderr
 
-    decision = {"check": {"decision": "approved", "comment": "", "payload": "Geänderter Text",
-                          "decided_by": ["kim"], "branch": "approved"}}
+    decision = {
+        "check": {
+            "decision": "approved",
+            "comment": "",
+            "payload": "Geänderter Text",
+            "decided_by": ["kim"],
+            "branch": "approved",
+        }
+    }
     approved = dirigent(env, "flow", "run", flow, "--inputs", inputs, "--fixed", json.dumps(decision))
     assert approved.exit_code == 0, approved.output
     outputs = json.loads(approved.stdout)
@@ -175,11 +195,17 @@ def test_flow_run_approval_waits_or_takes_fixed_decision(env: dict[str, str | No
 
 
 def test_flow_run_streams_the_llm(env: dict[str, str | None], messages_api: MessagesApiDouble) -> None:
-    messages_api.reply("Urlaub beantragen Sie im Personalportal.",
-                       usage={"prompt_tokens": 30, "completion_tokens": 6})
-    result = dirigent({**env, "DIRIGENT_LLM_URL": messages_api.url}, "flow", "run",
-                      str(TEMPLATES / "faq-assistant" / "flow.json"),
-                      "--inputs", '{"question": "Wie beantrage ich Urlaub?"}')
+    messages_api.reply(
+        "Urlaub beantragen Sie im Personalportal.", usage={"prompt_tokens": 30, "completion_tokens": 6}
+    )
+    result = dirigent(
+        {**env, "DIRIGENT_LLM_URL": messages_api.url},
+        "flow",
+        "run",
+        str(TEMPLATES / "faq-assistant" / "flow.json"),
+        "--inputs",
+        '{"question": "Wie beantrage ich Urlaub?"}',
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"answer": "Urlaub beantragen Sie im Personalportal."}
     assert "answer ▸ Urlaub beantragen Sie im Personalportal." in result.stderr  # the streamed tokens
@@ -191,23 +217,34 @@ def test_flow_run_streams_the_llm(env: dict[str, str | None], messages_api: Mess
 
 
 def test_flow_run_without_llm_says_so(env: dict[str, str | None]) -> None:
-    result = dirigent(env, "flow", "run", str(TEMPLATES / "faq-assistant" / "flow.json"),
-                      "--inputs", '{"question": "Wie beantrage ich Urlaub?"}')
+    result = dirigent(
+        env,
+        "flow",
+        "run",
+        str(TEMPLATES / "faq-assistant" / "flow.json"),
+        "--inputs",
+        '{"question": "Wie beantrage ich Urlaub?"}',
+    )
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert ("Error: the run failed at node 'answer' (llm): there is no model endpoint named 'default' "
-            "(known endpoints: none); set DIRIGENT_LLM_URL or register an endpoint") in result.stderr
+    assert (
+        "Error: the run failed at node 'answer' (llm): there is no model endpoint named 'default' "
+        "(known endpoints: none); set DIRIGENT_LLM_URL or register an endpoint"
+    ) in result.stderr
     assert "Traceback" not in result.output
 
 
 # -- flow import / export ---------------------------------------------------------------
 def test_flow_import_and_export(tmp_path: Path, env: dict[str, str | None]) -> None:
     path = write(tmp_path / "hello.json", HELLO)
-    assert dirigent(env, "flow", "import", path, "--workspace", "sales", "--slug", "hello").stderr \
+    assert (
+        dirigent(env, "flow", "import", path, "--workspace", "sales", "--slug", "hello").stderr
         == "Error: no workspace 'sales'\n"
+    )
     for name in ("zoe", "champion"):
-        dirigent(env, "user", "add", name, "--password", PASSWORD, "--role", "champion",
-                 "--workspace", "sales")
+        dirigent(
+            env, "user", "add", name, "--password", PASSWORD, "--role", "champion", "--workspace", "sales"
+        )
     dirigent(env, "user", "add", "ulla", "--password", PASSWORD, "--role", "user", "--workspace", "sales")
 
     created = dirigent(env, "flow", "import", path, "--workspace", "sales", "--slug", "hello")
@@ -216,14 +253,25 @@ def test_flow_import_and_export(tmp_path: Path, env: dict[str, str | None]) -> N
     same = dirigent(env, "flow", "import", path, "--workspace", "sales", "--slug", "hello", "--as", "zoe")
     assert same.exit_code == 0 and same.stdout.startswith("unchanged: version 1")
     changed = dict(HELLO, outputs={"text": "{{ greet.text }} Willkommen."})
-    saved = dirigent(env, "flow", "import", write(tmp_path / "v2.json", changed), "--workspace", "sales",
-                     "--slug", "hello", "--as", "zoe")
+    saved = dirigent(
+        env,
+        "flow",
+        "import",
+        write(tmp_path / "v2.json", changed),
+        "--workspace",
+        "sales",
+        "--slug",
+        "hello",
+        "--as",
+        "zoe",
+    )
     assert saved.exit_code == 0 and saved.stdout.startswith("saved version 2 of 'hello' as zoe")
 
     denied = dirigent(env, "flow", "import", path, "--workspace", "sales", "--slug", "other", "--as", "ulla")
     assert denied.exit_code == 1 and denied.stderr.startswith("Error: ")
-    invalid = dirigent(env, "flow", "import", write(tmp_path / "c.json", CYCLIC), "--workspace", "sales",
-                       "--slug", "kreis")
+    invalid = dirigent(
+        env, "flow", "import", write(tmp_path / "c.json", CYCLIC), "--workspace", "sales", "--slug", "kreis"
+    )
     assert invalid.exit_code == 1
     assert "Error: the flow document has 2 errors\n  a: the flow has a cycle" in invalid.stderr
 
@@ -376,14 +424,20 @@ def _dirigent_command() -> list[str]:
 
 @pytest.mark.slow
 def test_serve_answers_and_stops_on_sigterm(env: dict[str, str | None]) -> None:
-    added = dirigent(env, "user", "add", "kim", "--password", PASSWORD, "--role", "champion",
-                     "--workspace", "sales")
+    added = dirigent(
+        env, "user", "add", "kim", "--password", PASSWORD, "--role", "champion", "--workspace", "sales"
+    )
     assert added.exit_code == 0, added.output
     port = _free_port()
     process_env = {key: value for key, value in os.environ.items() if not key.startswith("DIRIGENT_")}
     process_env.update({key: value for key, value in env.items() if value is not None})
-    process = subprocess.Popen([*_dirigent_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                               env=process_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*_dirigent_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=process_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -398,8 +452,9 @@ def test_serve_answers_and_stops_on_sigterm(env: dict[str, str | None]) -> None:
             assert time.monotonic() < deadline, "dirigent serve did not answer /health within 60 s"
             time.sleep(0.2)
         assert health.json()["status"] == "ok"
-        login = httpx.post(f"{url}/api/auth/login", json={"username": "kim", "password": PASSWORD},
-                           timeout=10)
+        login = httpx.post(
+            f"{url}/api/auth/login", json={"username": "kim", "password": PASSWORD}, timeout=10
+        )
         assert login.status_code == 200, login.text
         token = login.json()["token"]
         me = httpx.get(f"{url}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)

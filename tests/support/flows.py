@@ -109,10 +109,19 @@ def _shapes() -> list[Shape]:
         outputs={"result": "{{ join.text }}"},
     )
     diamond = flow(
-        [template("top", "{{ inputs.name }}"), template("left", "L{{ top.text }}"),
-         template("right", "R{{ top.text }}"), template("bottom", "{{ left.text }}|{{ right.text }}")],
-        [edge("start", "top"), edge("top", "left"), edge("top", "right"),
-         edge("left", "bottom"), edge("right", "bottom")],
+        [
+            template("top", "{{ inputs.name }}"),
+            template("left", "L{{ top.text }}"),
+            template("right", "R{{ top.text }}"),
+            template("bottom", "{{ left.text }}|{{ right.text }}"),
+        ],
+        [
+            edge("start", "top"),
+            edge("top", "left"),
+            edge("top", "right"),
+            edge("left", "bottom"),
+            edge("right", "bottom"),
+        ],
         outputs={"result": "{{ bottom.text }}"},
     )
     return [
@@ -127,8 +136,10 @@ SHAPES: list[Shape] = _shapes()
 
 
 # -- a flow with a person in the loop --------------------------------------------------
-APPROVAL_INPUTS = {"customer": {"type": "string", "required": True},
-                   "amount": {"type": "number", "required": True}}
+APPROVAL_INPUTS = {
+    "customer": {"type": "string", "required": True},
+    "amount": {"type": "number", "required": True},
+}
 
 
 def approval_flow(
@@ -144,28 +155,50 @@ def approval_flow(
     `send` also has a plain edge from `draft`, so it shows the gate: it runs only when
     `check` was approved, although `draft` always succeeds.
     """
-    config: dict[str, Any] = {"assignees": list(assignees), "quorum": quorum, "editable": editable,
-                              "title": "Offer for {{ inputs.customer }}", "payload": "{{ draft.text }}"}
+    config: dict[str, Any] = {
+        "assignees": list(assignees),
+        "quorum": quorum,
+        "editable": editable,
+        "title": "Offer for {{ inputs.customer }}",
+        "payload": "{{ draft.text }}",
+    }
     if timeout:
         config["timeout"] = timeout
     nodes = [
         template("draft", '{"customer": "{{ inputs.customer }}", "amount": {{ inputs.amount }}}'),
         node("check", "approval", **config),
-        template("send", "sent {{ check.payload.amount }} to {{ check.payload.customer }} "
-                         "({{ check.decision }} by {{ check.decided_by | join(',') }}: {{ check.comment }})"),
+        template(
+            "send",
+            "sent {{ check.payload.amount }} to {{ check.payload.customer }} "
+            "({{ check.decision }} by {{ check.decided_by | join(',') }}: {{ check.comment }})",
+        ),
         template("note", "not sent: {{ check.decision }}"),
         node("end", "output"),
     ]
-    edges = [*chain("start", "draft", "check"), edge("draft", "send"), edge("check", "send", "approved"),
-             edge("check", "note", "rejected"), edge("send", "end"), edge("note", "end")]
+    edges = [
+        *chain("start", "draft", "check"),
+        edge("draft", "send"),
+        edge("check", "send", "approved"),
+        edge("check", "note", "rejected"),
+        edge("send", "end"),
+        edge("note", "end"),
+    ]
     if timeout_edge:
         nodes.insert(4, template("escalate", "escalated after {{ check.decision }}"))
         edges += [edge("check", "escalate", "timeout"), edge("escalate", "end")]
-    return flow(nodes, edges, inputs=APPROVAL_INPUTS, name="Offer approval", outputs={
-        "decision": "{{ check.decision }}", "payload": "{{ check.payload }}", "sent": "{{ send.text }}",
-        "note": "{{ note.text }}",
-        "escalated": "{{ escalate.text }}" if timeout_edge else "{{ check.branch }}",
-    })
+    return flow(
+        nodes,
+        edges,
+        inputs=APPROVAL_INPUTS,
+        name="Offer approval",
+        outputs={
+            "decision": "{{ check.decision }}",
+            "payload": "{{ check.payload }}",
+            "sent": "{{ send.text }}",
+            "note": "{{ note.text }}",
+            "escalated": "{{ escalate.text }}" if timeout_edge else "{{ check.branch }}",
+        },
+    )
 
 
 # -- test-only node types ---------------------------------------------------------------
@@ -188,8 +221,13 @@ class SleepNode(Node):
         started = time.monotonic()
         await ctx.send({"type": "sleeping", "seconds": seconds, "pid": os.getpid()})
         await asyncio.sleep(seconds)
-        return {"slept": seconds, "pid": os.getpid(), "started": started,
-                "finished": time.monotonic(), "text": await ctx.render(config.text, scope)}
+        return {
+            "slept": seconds,
+            "pid": os.getpid(),
+            "started": started,
+            "finished": time.monotonic(),
+            "text": await ctx.render(config.text, scope),
+        }
 
 
 class FailNode(Node):

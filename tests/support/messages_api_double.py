@@ -134,8 +134,10 @@ class MessagesApiDouble:
         self._server.double = self
         self._thread = threading.Thread(
             # A short poll keeps stop() (which waits for the loop to notice) fast.
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-            name="messages-api-double", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="messages-api-double",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -202,8 +204,15 @@ class _Handler(BaseHTTPRequestHandler):
                 stats = {"connections": self.double.connections, "requests": self.double.served}
             self._send_json(200, stats)
         elif self.path == "/info":
-            self._send_json(200, {"model_id": self.double.model_id, "version": "double",
-                                  "max_input_tokens": 4096, "max_total_tokens": 8192})
+            self._send_json(
+                200,
+                {
+                    "model_id": self.double.model_id,
+                    "version": "double",
+                    "max_input_tokens": 4096,
+                    "max_total_tokens": 8192,
+                },
+            )
         else:
             self._send_json(404, {"error": f"no route {self.path}", "error_type": "not_found"})
 
@@ -237,16 +246,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- answers in TGI's shapes -----------------------------------------------------
     def _envelope(self, body: dict[str, Any], kind: str) -> dict[str, Any]:
-        return {"id": "", "object": kind, "created": int(time.time()),
-                "model": body.get("model") or self.double.model_id,
-                "system_fingerprint": "double-native"}
+        return {
+            "id": "",
+            "object": kind,
+            "created": int(time.time()),
+            "model": body.get("model") or self.double.model_id,
+            "system_fingerprint": "double-native",
+        }
 
     def _completion(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         message = {"role": "assistant", "content": reply.content}
-        return {**self._envelope(body, "chat.completion"),
-                "choices": [{"index": 0, "message": message, "logprobs": None,
-                             "finish_reason": reply.finish_reason}],
-                **({"usage": _with_total(reply.usage)} if reply.usage is not None else {})}
+        return {
+            **self._envelope(body, "chat.completion"),
+            "choices": [
+                {"index": 0, "message": message, "logprobs": None, "finish_reason": reply.finish_reason}
+            ],
+            **({"usage": _with_total(reply.usage)} if reply.usage is not None else {}),
+        }
 
     def _stream(self, body: dict[str, Any], reply: Reply) -> None:
         self.send_response(200)
@@ -258,16 +274,29 @@ class _Handler(BaseHTTPRequestHandler):
             if index and not self.double._sleep(reply.chunk_delay_s):
                 return
             last = index == len(pieces) - 1
-            self._event({**self._envelope(body, "chat.completion.chunk"),
-                         "choices": [{"index": 0,
-                                      "delta": {"role": "assistant", "content": piece},
-                                      "logprobs": None,
-                                      "finish_reason": reply.finish_reason if last else None}],
-                         "usage": None})
+            self._event(
+                {
+                    **self._envelope(body, "chat.completion.chunk"),
+                    "choices": [
+                        {
+                            "index": 0,
+                            "delta": {"role": "assistant", "content": piece},
+                            "logprobs": None,
+                            "finish_reason": reply.finish_reason if last else None,
+                        }
+                    ],
+                    "usage": None,
+                }
+            )
         wants_usage = (body.get("stream_options") or {}).get("include_usage")
         if wants_usage and reply.usage is not None:
-            self._event({**self._envelope(body, "chat.completion.chunk"), "choices": [],
-                         "usage": _with_total(reply.usage)})
+            self._event(
+                {
+                    **self._envelope(body, "chat.completion.chunk"),
+                    "choices": [],
+                    "usage": _with_total(reply.usage),
+                }
+            )
         self._chunk(b"data: [DONE]\n\n")
         self._chunk(b"")  # end of the chunked body
 
@@ -290,8 +319,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _with_total(usage: dict[str, int]) -> dict[str, int]:
-    return {**usage, "total_tokens": sum(usage.get(k, 0) for k in ("prompt_tokens",
-                                                                     "completion_tokens"))}
+    return {**usage, "total_tokens": sum(usage.get(k, 0) for k in ("prompt_tokens", "completion_tokens"))}
 
 
 def closed_port_url() -> str:

@@ -51,8 +51,13 @@ from tests.support.messages_api_double import MessagesApiDouble
 # --------------------------------------------------------------------------- documents
 
 
-def qa_flow(prompt: str = "Beantworte: {{ inputs.question }}", *, risk: str = "limited",
-            name: str = "Fragen", audience: list[str] | None = None) -> dict[str, Any]:
+def qa_flow(
+    prompt: str = "Beantworte: {{ inputs.question }}",
+    *,
+    risk: str = "limited",
+    name: str = "Fragen",
+    audience: list[str] | None = None,
+) -> dict[str, Any]:
     """input → llm → output; `answer` is the LLM's text. Its test case fixes the LLM's answer."""
     document: dict[str, Any] = {
         "schema": "dirigent.flow/v1",
@@ -66,10 +71,17 @@ def qa_flow(prompt: str = "Beantworte: {{ inputs.question }}", *, risk: str = "l
         "edges": [{"from": "start", "to": "answer"}, {"from": "answer", "to": "end"}],
         "outputs": {"answer": "{{ answer.text }}"},
         "card": {"purpose": "Fragen beantworten", "risk": risk, "owner": "Vertrieb"},
-        "tests": [{"name": "beantwortet die Frage", "inputs": {"question": "Wann liefern Sie?"},
-                   "fixed": {"answer": {"text": "Morgen."}},
-                   "expect": [{"check": "equals", "output": "answer", "value": "Morgen."},
-                              {"check": "no_connector_call"}]}],
+        "tests": [
+            {
+                "name": "beantwortet die Frage",
+                "inputs": {"question": "Wann liefern Sie?"},
+                "fixed": {"answer": {"text": "Morgen."}},
+                "expect": [
+                    {"check": "equals", "output": "answer", "value": "Morgen."},
+                    {"check": "no_connector_call"},
+                ],
+            }
+        ],
         "layout": {"start": {"x": 0, "y": 0}},
     }
     if audience is not None:
@@ -77,8 +89,13 @@ def qa_flow(prompt: str = "Beantworte: {{ inputs.question }}", *, risk: str = "l
     return document
 
 
-def template_flow(template: str = "Hallo {{ inputs.name }}", *, risk: str = "limited",
-                  audience: list[str] | None = None, marker: str = "") -> dict[str, Any]:
+def template_flow(
+    template: str = "Hallo {{ inputs.name }}",
+    *,
+    risk: str = "limited",
+    audience: list[str] | None = None,
+    marker: str = "",
+) -> dict[str, Any]:
     """input → template → output, no LLM: runs finish in milliseconds.
 
     `marker` goes into the description, so that two otherwise equal documents differ. Its test
@@ -87,8 +104,10 @@ def template_flow(template: str = "Hallo {{ inputs.name }}", *, risk: str = "lim
         "schema": "dirigent.flow/v1",
         "name": "Gruss",
         "description": f"Grüßt {marker}".strip(),
-        "inputs": {"name": {"type": "string", "required": True},
-                   "times": {"type": "integer", "required": False}},
+        "inputs": {
+            "name": {"type": "string", "required": True},
+            "times": {"type": "integer", "required": False},
+        },
         "nodes": [
             {"id": "start", "type": "input"},
             {"id": "greet", "type": "template", "config": {"template": template}},
@@ -97,8 +116,13 @@ def template_flow(template: str = "Hallo {{ inputs.name }}", *, risk: str = "lim
         "edges": [{"from": "start", "to": "greet"}, {"from": "greet", "to": "end"}],
         "outputs": {"text": "{{ greet.text }}"},
         "card": {"purpose": "Grüßen", "risk": risk, "owner": "Vertrieb"},
-        "tests": [{"name": "grüßt Ada", "inputs": {"name": "Ada"},
-                   "expect": [{"check": "status", "value": "succeeded"}]}],
+        "tests": [
+            {
+                "name": "grüßt Ada",
+                "inputs": {"name": "Ada"},
+                "expect": [{"check": "status", "value": "succeeded"}],
+            }
+        ],
         "layout": {"start": {"x": 10, "y": 20}, "greet": {"x": 200, "y": 20}},
     }
     if audience is not None:
@@ -106,32 +130,50 @@ def template_flow(template: str = "Hallo {{ inputs.name }}", *, risk: str = "lim
     return document
 
 
-def approval_flow(*, assignees: tuple[str, ...] = ("user:champion2",), editable: bool = True,
-                  with_llm: bool = False) -> dict[str, Any]:
+def approval_flow(
+    *, assignees: tuple[str, ...] = ("user:champion2",), editable: bool = True, with_llm: bool = False
+) -> dict[str, Any]:
     """input → [llm →] approval (editable JSON payload) → template → output.
 
     Outputs: `decision` and `sent` (the payload after the decision, as the template saw it).
     Its test case approves (the LLM's draft fixed)."""
     upstream = "draft" if with_llm else "start"
-    payload = ('{"to": "{{ inputs.customer }}", "text": {{ draft.text | json }}}' if with_llm
-               else '{"to": "{{ inputs.customer }}", "text": "Angebot folgt"}')
+    payload = (
+        '{"to": "{{ inputs.customer }}", "text": {{ draft.text | json }}}'
+        if with_llm
+        else '{"to": "{{ inputs.customer }}", "text": "Angebot folgt"}'
+    )
     nodes: list[dict[str, Any]] = [{"id": "start", "type": "input"}]
     edges: list[dict[str, Any]] = []
     if with_llm:
-        nodes.append({"id": "draft", "type": "llm",
-                      "config": {"prompt": "Schreibe an {{ inputs.customer }}", "max_tokens": 32}})
+        nodes.append(
+            {
+                "id": "draft",
+                "type": "llm",
+                "config": {"prompt": "Schreibe an {{ inputs.customer }}", "max_tokens": 32},
+            }
+        )
         edges.append({"from": "start", "to": "draft"})
     nodes += [
-        {"id": "check", "type": "approval",
-         "config": {"assignees": list(assignees), "editable": editable,
-                    "title": "Mail an {{ inputs.customer }}", "instructions": "Bitte prüfen",
-                    "payload": payload}},
+        {
+            "id": "check",
+            "type": "approval",
+            "config": {
+                "assignees": list(assignees),
+                "editable": editable,
+                "title": "Mail an {{ inputs.customer }}",
+                "instructions": "Bitte prüfen",
+                "payload": payload,
+            },
+        },
         {"id": "send", "type": "template", "config": {"template": "{{ check.payload | json }}"}},
         {"id": "end", "type": "output"},
     ]
-    edges += [{"from": upstream, "to": "check"},
-              {"from": "check", "to": "send", "when": "approved"},
-              {"from": "send", "to": "end"}]
+    edges += [
+        {"from": upstream, "to": "check"},
+        {"from": "check", "to": "send", "when": "approved"},
+        {"from": "send", "to": "end"},
+    ]
     return {
         "schema": "dirigent.flow/v1",
         "name": "Freigabe",
@@ -140,12 +182,19 @@ def approval_flow(*, assignees: tuple[str, ...] = ("user:champion2",), editable:
         "edges": edges,
         "outputs": {"decision": "{{ check.decision }}", "sent": "{{ send.text }}"},
         "card": {"purpose": "Mails mit Freigabe", "risk": "limited", "owner": "Vertrieb"},
-        "tests": [{"name": "freigegeben", "inputs": {"customer": "Müller GmbH"},
-                   "fixed": {"draft": {"text": "Guten Tag"}} if with_llm else {},
-                   "decisions": {"check": {"decision": "approve", "comment": "passt"}},
-                   "expect": [{"check": "approval_raised", "node": "check"},
-                              {"check": "equals", "output": "decision", "value": "approved"},
-                              {"check": "contains", "output": "sent", "value": "Müller GmbH"}]}],
+        "tests": [
+            {
+                "name": "freigegeben",
+                "inputs": {"customer": "Müller GmbH"},
+                "fixed": {"draft": {"text": "Guten Tag"}} if with_llm else {},
+                "decisions": {"check": {"decision": "approve", "comment": "passt"}},
+                "expect": [
+                    {"check": "approval_raised", "node": "check"},
+                    {"check": "equals", "output": "decision", "value": "approved"},
+                    {"check": "contains", "output": "sent", "value": "Müller GmbH"},
+                ],
+            }
+        ],
     }
 
 
@@ -161,8 +210,10 @@ def unique_slug(prefix: str = "flow") -> str:
 
 def expect(response: httpx.Response, status: int) -> Any:
     """The JSON body, after checking the status (the body is in the failure message)."""
-    assert response.status_code == status, f"{response.request.method} {response.request.url.path}: " \
-                                           f"expected {status}, got {response.status_code}: {response.text}"
+    assert response.status_code == status, (
+        f"{response.request.method} {response.request.url.path}: "
+        f"expected {status}, got {response.status_code}: {response.text}"
+    )
     return response.json() if response.content else None
 
 
@@ -174,36 +225,64 @@ class Scenario:
     def as_(self, username: str | None) -> Any:
         return self.api.as_(username)
 
-    async def create(self, document: dict[str, Any], slug: str | None = None, *, by: str = "champion",
-                     workspace: str = "sales") -> dict[str, Any]:
+    async def create(
+        self,
+        document: dict[str, Any],
+        slug: str | None = None,
+        *,
+        by: str = "champion",
+        workspace: str = "sales",
+    ) -> dict[str, Any]:
         slug = slug or unique_slug()
-        body = expect(await self.as_(by).post(f"/api/workspaces/{workspace}/flows",
-                                              json={"name": document.get("name", slug), "slug": slug,
-                                                    "document": document}), 201)
+        body = expect(
+            await self.as_(by).post(
+                f"/api/workspaces/{workspace}/flows",
+                json={"name": document.get("name", slug), "slug": slug, "document": document},
+            ),
+            201,
+        )
         self.flows[slug] = body["id"]
         return body
 
-    async def save(self, flow_id: str, document: dict[str, Any], *, by: str = "champion",
-                   status: int | None = None) -> dict[str, Any]:
+    async def save(
+        self, flow_id: str, document: dict[str, Any], *, by: str = "champion", status: int | None = None
+    ) -> dict[str, Any]:
         response = await self.as_(by).post(f"/api/flows/{flow_id}/versions", json={"document": document})
         if status is not None:
             return expect(response, status)  # type: ignore[no-any-return]
         assert response.status_code in (200, 201), response.text
         return response.json()  # type: ignore[no-any-return]
 
-    async def act(self, flow_id: str, number: int, action: str, *, by: str, status: int = 200,
-                  comment: str | None = None) -> Any:
+    async def act(
+        self,
+        flow_id: str,
+        number: int,
+        action: str,
+        *,
+        by: str,
+        status: int = 200,
+        comment: str | None = None,
+    ) -> Any:
         kwargs: dict[str, Any] = {}
         if comment is not None:
             kwargs["json"] = {"comment": comment}
-        return expect(await self.as_(by).post(f"/api/flows/{flow_id}/versions/{number}/{action}", **kwargs),
-                      status)
+        return expect(
+            await self.as_(by).post(f"/api/flows/{flow_id}/versions/{number}/{action}", **kwargs), status
+        )
 
-    async def run_tests(self, flow_id: str, number: int = 1, *, by: str = "champion", live: bool = False,
-                        passed: bool | None = True) -> dict[str, Any]:
+    async def run_tests(
+        self,
+        flow_id: str,
+        number: int = 1,
+        *,
+        by: str = "champion",
+        live: bool = False,
+        passed: bool | None = True,
+    ) -> dict[str, Any]:
         """Run the version's test cases (POST .../test); the stored report."""
-        report = expect(await self.as_(by).post(f"/api/flows/{flow_id}/versions/{number}/test",
-                                                json={"live": live}), 201)
+        report = expect(
+            await self.as_(by).post(f"/api/flows/{flow_id}/versions/{number}/test", json={"live": live}), 201
+        )
         if passed is not None:
             assert report["passed"] is passed, report
         return report  # type: ignore[no-any-return]
@@ -235,13 +314,17 @@ class Scenario:
         await self.publish(flow["id"], 1)
         return flow
 
-    async def invoke(self, slug: str, inputs: dict[str, Any], *, by: str = "user", status: int = 200,
-                     **options: Any) -> Any:
-        return expect(await self.as_(by).post(f"/api/assistants/{slug}/runs",
-                                              json={"inputs": inputs, **options}), status)
+    async def invoke(
+        self, slug: str, inputs: dict[str, Any], *, by: str = "user", status: int = 200, **options: Any
+    ) -> Any:
+        return expect(
+            await self.as_(by).post(f"/api/assistants/{slug}/runs", json={"inputs": inputs, **options}),
+            status,
+        )
 
-    async def waiting_run(self, slug: str, *, by: str = "user",
-                          customer: str = "Müller GmbH") -> dict[str, Any]:
+    async def waiting_run(
+        self, slug: str, *, by: str = "user", customer: str = "Müller GmbH"
+    ) -> dict[str, Any]:
         """Invoke an approval flow; the run waits, with one open task."""
         run = await self.invoke(slug, {"customer": customer}, by=by)
         assert run["status"] == "waiting", run
@@ -258,8 +341,12 @@ class Scenario:
         transport = TestClientTransport(client=self.api.client)  # type: ignore[arg-type]
 
         def send(who: str | None, method: str, path: str, body: Any = None) -> httpx.Response:
-            request = httpx.Request(method, str(self.api.client.base_url).rstrip("/") + path,
-                                    headers=self.as_(who)._headers(), json=body)
+            request = httpx.Request(
+                method,
+                str(self.api.client.base_url).rstrip("/") + path,
+                headers=self.as_(who)._headers(),
+                json=body,
+            )
             barrier.wait(timeout=10)
             response = transport.handle_request(request)
             response.read()
@@ -286,19 +373,30 @@ class Scenario:
 
         async def job() -> T:
             database = self.api.runtime.db
-            async with (database.write() if write else database.read()) as session:
+            async with database.write() if write else database.read() as session:
                 return await work(session)
 
         return self.api.client.blocking_portal.call(job)  # type: ignore[no-any-return]
 
     async def counts(self) -> dict[str, int]:
         """Rows per table that a failed write must not touch (audit entries aside)."""
-        tables = (models.Workspace, models.Flow, models.FlowVersion, models.VersionReview, models.Run,
-                  models.ApprovalTask, models.TaskDecision)
+        tables = (
+            models.Workspace,
+            models.Flow,
+            models.FlowVersion,
+            models.VersionReview,
+            models.Run,
+            models.ApprovalTask,
+            models.TaskDecision,
+        )
 
         async def count(session: AsyncSession) -> dict[str, int]:
-            return {table.__tablename__: (await session.execute(select(func.count()).select_from(table)))
-                    .scalar_one() for table in tables}
+            return {
+                table.__tablename__: (
+                    await session.execute(select(func.count()).select_from(table))
+                ).scalar_one()
+                for table in tables
+            }
 
         return self.in_app(count)
 
@@ -351,8 +449,11 @@ async def shared_scenario(tmp_dir: Path) -> AsyncIterator[tuple[Scenario, Messag
     """An app, its people and an LLM double that several tests share (module-scoped fixtures).
 
     Tests on it must not depend on each other's data: give every flow its own slug."""
-    with (pytest.MonkeyPatch.context() as patch, MessagesApiDouble() as double,
-          _module_database(tmp_dir) as url):
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        MessagesApiDouble() as double,
+        _module_database(tmp_dir) as url,
+    ):
         patch.setattr(passwords, "_HASHER", CHEAP_HASHER)
         app = create_app(api_settings(tmp_dir, url, llm_url=double.url))
         async with AsyncTestClient(app=app) as client:
@@ -367,9 +468,11 @@ async def shared_scenario(tmp_dir: Path) -> AsyncIterator[tuple[Scenario, Messag
 # fixtures `shared_app`, `sc`, `llm`) and marks its tests
 # `pytestmark = pytest.mark.asyncio(loop_scope="module")`; each module gets an app of its own.
 
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module", name="shared_app")
 async def shared_app_fixture(
-        tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Scenario, MessagesApiDouble]]:
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[tuple[Scenario, MessagesApiDouble]]:
     async with shared_scenario(tmp_path_factory.mktemp("api")) as pair:
         yield pair
 

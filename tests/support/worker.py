@@ -48,8 +48,9 @@ async def _start(manager: RunManager, version_id: str) -> None:
         version = await session.get(FlowVersion, version_id)
     assert version is not None, f"no flow version {version_id}"
     inputs = json.loads(os.environ.get("DIRIGENT_TEST_INPUTS", "{}"))
-    run_id, queue = await manager.start(None, version, os.environ["DIRIGENT_TEST_WORKSPACE_ID"], inputs,
-                                        listen=True)
+    run_id, queue = await manager.start(
+        None, version, os.environ["DIRIGENT_TEST_WORKSPACE_ID"], inputs, listen=True
+    )
     say({"action": "started", "run_id": run_id, "pid": os.getpid(), "worker": manager.worker_id})
     manager.start_background()  # keeps the run's heartbeat fresh while this process lives
     assert queue is not None
@@ -82,7 +83,8 @@ async def main(actions: list[str]) -> None:
                 await _start(manager, argument)
             else:
                 raise SystemExit(
-                    f"unknown action {action!r}; actions: resume:RUN_ID, sweep, start:VERSION_ID")
+                    f"unknown action {action!r}; actions: resume:RUN_ID, sweep, start:VERSION_ID"
+                )
     finally:
         await manager.stop()
         if "llm" in services:

@@ -40,12 +40,14 @@ def error_of(response: httpx.Response, status: int) -> dict[str, Any]:
 
 
 async def create_raw(sc: Scenario, document: Any, slug: str | None = None, **extra: Any) -> httpx.Response:
-    return await sc.as_("champion").post("/api/workspaces/sales/flows",
-                                         json={"name": "Kaputt", "slug": slug or unique_slug("bad"),
-                                               "document": document, **extra})
+    return await sc.as_("champion").post(
+        "/api/workspaces/sales/flows",
+        json={"name": "Kaputt", "slug": slug or unique_slug("bad"), "document": document, **extra},
+    )
 
 
 # --------------------------------------------------------------------------- documents
+
 
 async def test_cyclic_document_is_refused_naming_the_cycle(sc: Scenario) -> None:
     cyclic = qa_flow()
@@ -61,8 +63,9 @@ async def test_cyclic_document_is_refused_naming_the_cycle(sc: Scenario) -> None
     # Saving it as a new version of an existing flow is refused the same way.
     flow = await sc.create(qa_flow())
     before = await sc.counts()
-    body = error_of(await sc.as_("champion").post(f"/api/flows/{flow['id']}/versions",
-                                                   json={"document": cyclic}), 422)
+    body = error_of(
+        await sc.as_("champion").post(f"/api/flows/{flow['id']}/versions", json={"document": cyclic}), 422
+    )
     assert any("cycle" in e["message"] for e in body["errors"])
     assert await sc.counts() == before
     assert [v["number"] for v in await sc.versions(flow["id"])] == [1]
@@ -89,8 +92,9 @@ async def test_oversized_document_is_413(sc: Scenario) -> None:
 async def test_more_than_2000_nodes_is_refused(sc: Scenario) -> None:
     before = await sc.counts()
     document = template_flow()
-    document["nodes"] += [{"id": f"n{i}", "type": "template", "config": {"template": "x"}}
-                          for i in range(2000)]
+    document["nodes"] += [
+        {"id": f"n{i}", "type": "template", "config": {"template": "x"}} for i in range(2000)
+    ]
     response = await create_raw(sc, document)
     assert response.status_code in (413, 422), response.text
     assert "2000" in response.json()["message"]
@@ -120,12 +124,17 @@ async def test_template_injection_fails_the_run_with_a_sandbox_message(sc: Scena
     assert "__class__" in run["error"]["message"]
     assert run["outputs"] is None
     # The test panel says the same.
-    test_run = expect(await sc.as_("champion").post(f"/api/flows/{flow['id']}/versions/1/runs",
-                                                     json={"inputs": {"name": "x"}}), 200)
+    test_run = expect(
+        await sc.as_("champion").post(
+            f"/api/flows/{flow['id']}/versions/1/runs", json={"inputs": {"name": "x"}}
+        ),
+        200,
+    )
     assert test_run["status"] == "failed" and "sandbox" in test_run["error"]["message"]
 
 
 # --------------------------------------------------------------------------- tokens
+
 
 def token(sc: Scenario, **claims: Any) -> str:
     return jwt.encode(claims, sc.api.runtime.jwt_secret, algorithm="HS256")
@@ -185,12 +194,12 @@ async def test_token_of_a_removed_user_stops_working_at_once(sc: Scenario) -> No
         response = await sc.as_("leaver").get(path)
         assert response.status_code == 401, (path, response.text)
         assert "no longer exists" in response.json()["message"]
-    login = await sc.api.client.post("/api/auth/login",
-                                     json={"username": "leaver", "password": PASSWORD})
+    login = await sc.api.client.post("/api/auth/login", json={"username": "leaver", "password": PASSWORD})
     assert login.status_code == 401
 
 
 # --------------------------------------------------------------------------- four eyes and lifecycle misuse
+
 
 async def test_approving_ones_own_version_is_refused_with_the_four_eyes_reason(sc: Scenario) -> None:
     # Someone who is champion of sales AND on the board: may build and review, but never their own.
@@ -198,11 +207,14 @@ async def test_approving_ones_own_version_is_refused_with_the_four_eyes_reason(s
     flow = await sc.create(template_flow(), by="dual")
     await sc.submit(flow["id"], by="dual")
     before = await sc.counts()
-    body = error_of(await sc.as_("dual").post(f"/api/flows/{flow['id']}/versions/1/approve",
-                                               json={"comment": "passt"}), 403)
+    body = error_of(
+        await sc.as_("dual").post(f"/api/flows/{flow['id']}/versions/1/approve", json={"comment": "passt"}),
+        403,
+    )
     assert "four eyes" in body["message"] and "authored" in body["message"]
-    body = error_of(await sc.as_("dual").post(f"/api/flows/{flow['id']}/versions/1/reject",
-                                               json={"comment": "nein"}), 403)
+    body = error_of(
+        await sc.as_("dual").post(f"/api/flows/{flow['id']}/versions/1/reject", json={"comment": "nein"}), 403
+    )
     assert "four eyes" in body["message"]
     assert await sc.counts() == before
     version = expect(await sc.as_("board1").get(f"/api/flows/{flow['id']}/versions/1"), 200)
@@ -222,8 +234,14 @@ async def test_deciding_a_task_not_assigned_to_you_is_refused(sc: Scenario) -> N
     run = await sc.waiting_run(flow["slug"])
     task_id = run["tasks"][0]["id"]
     before = await sc.counts()
-    for who, status in (("champion", 404), ("user", 404), ("board1", 404), ("outsider", 404),
-                        ("salesadmin", 403), ("admin", 403)):
+    for who, status in (
+        ("champion", 404),
+        ("user", 404),
+        ("board1", 404),
+        ("outsider", 404),
+        ("salesadmin", 403),
+        ("admin", 403),
+    ):
         response = await sc.as_(who).post(f"/api/tasks/{task_id}/decision", json={"decision": "approve"})
         body = error_of(response, status)
         if status == 403:
@@ -248,8 +266,12 @@ async def test_double_approve_by_the_same_board_member_is_refused(sc: Scenario) 
     await sc.submit(flow["id"])
     assert (await sc.approve(flow["id"], by="board1"))["state"] == "submitted"
     before = await sc.counts()
-    body = error_of(await sc.as_("board1").post(f"/api/flows/{flow['id']}/versions/1/approve",
-                                                 json={"comment": "nochmal"}), 403)
+    body = error_of(
+        await sc.as_("board1").post(
+            f"/api/flows/{flow['id']}/versions/1/approve", json={"comment": "nochmal"}
+        ),
+        403,
+    )
     assert "already reviewed" in body["message"]
     assert await sc.counts() == before
     version = expect(await sc.as_("board1").get(f"/api/flows/{flow['id']}/versions/1"), 200)
@@ -267,6 +289,7 @@ async def test_double_approve_by_the_same_board_member_is_refused(sc: Scenario) 
 # Races: `sc.race` sends the requests from threads at the same moment (see its docstring);
 # each is repeated a few times, since one try may happen to run one request after the other.
 
+
 def one_winner(responses: list[httpx.Response]) -> httpx.Response:
     """Exactly one 200 and one 409 (with a message); the loser."""
     assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
@@ -280,8 +303,11 @@ async def test_concurrent_approvals_exactly_one_wins(sc: Scenario) -> None:
         flow = await sc.create(template_flow())
         await sc.submit(flow["id"])
         path = f"/api/flows/{flow['id']}/versions/1/approve"
-        one_winner(await sc.race(("board1", "POST", path, {"comment": "a"}),
-                                 ("board2", "POST", path, {"comment": "b"})))
+        one_winner(
+            await sc.race(
+                ("board1", "POST", path, {"comment": "a"}), ("board2", "POST", path, {"comment": "b"})
+            )
+        )
         version = expect(await sc.as_("board1").get(f"/api/flows/{flow['id']}/versions/1"), 200)
         assert version["state"] == "approved"
         assert len(version["reviews"]) == 1  # the loser's review was rolled back with its transition
@@ -297,8 +323,10 @@ async def test_concurrent_submits_and_publishes_exactly_one_wins(sc: Scenario) -
         await sc.approve(flow["id"])
         publish = f"/api/flows/{flow['id']}/versions/1/publish"
         one_winner(await sc.race(("champion", "POST", publish), ("champion2", "POST", publish)))
-        entries = expect(await sc.as_("board1").get("/api/audit", params={"action": "version.published",
-                                                                         "limit": 1000}), 200)
+        entries = expect(
+            await sc.as_("board1").get("/api/audit", params={"action": "version.published", "limit": 1000}),
+            200,
+        )
         assert sum(1 for e in entries if e["detail"].get("flow_id") == flow["id"]) == 1
         assert (await sc.as_("user").get("/api/assistants")).status_code == 200
 
@@ -309,8 +337,9 @@ async def test_concurrent_decisions_on_one_task_exactly_one_wins(sc: Scenario) -
         run = await sc.waiting_run(flow["slug"])
         decision = f"/api/tasks/{run['tasks'][0]['id']}/decision"
         approve = {"decision": "approve", "comment": "passt"}
-        loser = one_winner(await sc.race(("champion", "POST", decision, approve),
-                                         ("champion2", "POST", decision, approve)))
+        loser = one_winner(
+            await sc.race(("champion", "POST", decision, approve), ("champion2", "POST", decision, approve))
+        )
         assert "approved" in loser.json()["message"] or "same moment" in loser.json()["message"]
         done = await sc.as_("user").get(f"/api/runs/{run['id']}")
         assert done.json()["status"] == "succeeded"
@@ -324,30 +353,42 @@ async def test_decisions_on_closed_tasks_and_finished_runs_are_409(sc: Scenario)
     run = await sc.waiting_run(flow["slug"])
     expect(await sc.as_("user").post(f"/api/runs/{run['id']}/cancel"), 200)
     before = await sc.counts()
-    body = error_of(await sc.as_("champion").post(f"/api/tasks/{run['tasks'][0]['id']}/decision",
-                                                   json={"decision": "approve"}), 409)
+    body = error_of(
+        await sc.as_("champion").post(
+            f"/api/tasks/{run['tasks'][0]['id']}/decision", json={"decision": "approve"}
+        ),
+        409,
+    )
     assert "cancelled" in body["message"]
     assert await sc.counts() == before
 
     # Decided task: a second decision (by another assignee) is too late.
     run = await sc.waiting_run(flow["slug"])
     task_id = run["tasks"][0]["id"]
-    decided = expect(await sc.as_("champion").post(f"/api/tasks/{task_id}/decision",
-                                                    json={"decision": "approve"}), 200)
+    decided = expect(
+        await sc.as_("champion").post(f"/api/tasks/{task_id}/decision", json={"decision": "approve"}), 200
+    )
     assert decided["run_status"] == "succeeded"
     before = await sc.counts()
-    body = error_of(await sc.as_("champion2").post(f"/api/tasks/{task_id}/decision",
-                                                    json={"decision": "reject"}), 409)
+    body = error_of(
+        await sc.as_("champion2").post(f"/api/tasks/{task_id}/decision", json={"decision": "reject"}), 409
+    )
     assert "approved" in body["message"]
     assert await sc.counts() == before
 
     # A task still open whose run ended meanwhile (e.g. failed elsewhere): no decision either.
     run = await sc.waiting_run(flow["slug"])
-    sc.in_app(lambda session: session.execute(update(Run).where(Run.id == run["id"]).values(status="failed")),
-              write=True)
+    sc.in_app(
+        lambda session: session.execute(update(Run).where(Run.id == run["id"]).values(status="failed")),
+        write=True,
+    )
     before = await sc.counts()
-    body = error_of(await sc.as_("champion").post(f"/api/tasks/{run['tasks'][0]['id']}/decision",
-                                                   json={"decision": "approve"}), 409)
+    body = error_of(
+        await sc.as_("champion").post(
+            f"/api/tasks/{run['tasks'][0]['id']}/decision", json={"decision": "approve"}
+        ),
+        409,
+    )
     assert "no longer waits" in body["message"]
     assert await sc.counts() == before
 
@@ -372,6 +413,7 @@ async def test_rejection_without_a_comment_is_400(sc: Scenario) -> None:
 
 
 # --------------------------------------------------------------------------- request bodies
+
 
 async def test_malformed_json_bodies_are_400_not_valid_json(sc: Scenario) -> None:
     flow = await sc.live(approval_flow())
@@ -401,14 +443,30 @@ async def test_unknown_fields_in_bodies_are_400_naming_the_field(sc: Scenario) -
     await sc.submit(draft["id"])
     before = await sc.counts()
     targets = [
-        ("champion", "/api/workspaces/sales/flows",
-         {"name": "x", "slug": unique_slug(), "document": template_flow(), "owner": "me"}, "owner"),
-        ("champion", f"/api/flows/{draft['id']}/versions",
-         {"document": template_flow(), "force": True}, "force"),
-        ("user", f"/api/assistants/{flow['slug']}/runs",
-         {"inputs": {"customer": "x"}, "priority": 1}, "priority"),
-        ("champion2", f"/api/tasks/{run['tasks'][0]['id']}/decision",
-         {"decision": "approve", "approved_by": "ceo"}, "approved_by"),
+        (
+            "champion",
+            "/api/workspaces/sales/flows",
+            {"name": "x", "slug": unique_slug(), "document": template_flow(), "owner": "me"},
+            "owner",
+        ),
+        (
+            "champion",
+            f"/api/flows/{draft['id']}/versions",
+            {"document": template_flow(), "force": True},
+            "force",
+        ),
+        (
+            "user",
+            f"/api/assistants/{flow['slug']}/runs",
+            {"inputs": {"customer": "x"}, "priority": 1},
+            "priority",
+        ),
+        (
+            "champion2",
+            f"/api/tasks/{run['tasks'][0]['id']}/decision",
+            {"decision": "approve", "approved_by": "ceo"},
+            "approved_by",
+        ),
         ("board1", f"/api/flows/{draft['id']}/versions/1/approve", {"comment": "ok", "quorum": 0}, "quorum"),
         ("admin", "/api/workspaces", {"slug": unique_slug("ws"), "owner": "x"}, "owner"),
     ]
@@ -421,25 +479,33 @@ async def test_unknown_fields_in_bodies_are_400_naming_the_field(sc: Scenario) -
     body = error_of(await create_raw(sc, document), 422)
     assert any(e["field"] == "colour" for e in body["errors"]), body
     assert await sc.counts() == before
-    assert (await sc.api.client.get(f"/api/tasks/{run['tasks'][0]['id']}",
-                                    headers={"Authorization": f"Bearer {sc.api.tokens['champion2']}"}
-                                    )).json()["status"] == "open"
+    assert (
+        await sc.api.client.get(
+            f"/api/tasks/{run['tasks'][0]['id']}",
+            headers={"Authorization": f"Bearer {sc.api.tokens['champion2']}"},
+        )
+    ).json()["status"] == "open"
 
 
 async def test_decision_must_be_approve_or_reject(sc: Scenario) -> None:
     flow = await sc.live(approval_flow())
     run = await sc.waiting_run(flow["slug"])
     before = await sc.counts()
-    body = error_of(await sc.as_("champion2").post(f"/api/tasks/{run['tasks'][0]['id']}/decision",
-                                                    json={"decision": "maybe"}), 400)
+    body = error_of(
+        await sc.as_("champion2").post(
+            f"/api/tasks/{run['tasks'][0]['id']}/decision", json={"decision": "maybe"}
+        ),
+        400,
+    )
     assert "decision" in body["message"]
     # Editing the payload of an approval that does not allow it.
     fixed = await sc.live(approval_flow(editable=False))
     run = await sc.waiting_run(fixed["slug"])
     before = await sc.counts()
     decision = {"decision": "approve", "payload": {"to": "x"}}
-    body = error_of(await sc.as_("champion2").post(f"/api/tasks/{run['tasks'][0]['id']}/decision",
-                                                    json=decision), 400)
+    body = error_of(
+        await sc.as_("champion2").post(f"/api/tasks/{run['tasks'][0]['id']}/decision", json=decision), 400
+    )
     assert "editing" in body["message"]
     assert await sc.counts() == before
 
@@ -447,22 +513,31 @@ async def test_decision_must_be_approve_or_reject(sc: Scenario) -> None:
 async def test_bad_inputs_are_400_listing_each_problem(sc: Scenario) -> None:
     flow = await sc.live(template_flow())
     before = await sc.counts()
-    body = error_of(await sc.as_("user").post(f"/api/assistants/{flow['slug']}/runs",
-                                              json={"inputs": {"times": "drei", "colour": "blau"}}), 400)
+    body = error_of(
+        await sc.as_("user").post(
+            f"/api/assistants/{flow['slug']}/runs", json={"inputs": {"times": "drei", "colour": "blau"}}
+        ),
+        400,
+    )
     fields = {e["field"] for e in body["errors"]}
     assert fields == {"inputs.name", "inputs.times", "inputs.colour"}, body
     assert "'name' is required" in body["message"]
     assert "'times' must be of type integer" in body["message"]
     assert "'colour' is not an input" in body["message"]
     # booleans are not integers; null for a required input is missing
-    body = error_of(await sc.as_("user").post(f"/api/assistants/{flow['slug']}/runs",
-                                              json={"inputs": {"name": None, "times": True}}), 400)
+    body = error_of(
+        await sc.as_("user").post(
+            f"/api/assistants/{flow['slug']}/runs", json={"inputs": {"name": None, "times": True}}
+        ),
+        400,
+    )
     assert {e["field"] for e in body["errors"]} == {"inputs.name", "inputs.times"}
     # `inputs` itself of the wrong type
     error_of(await sc.as_("user").post(f"/api/assistants/{flow['slug']}/runs", json={"inputs": ["Ana"]}), 400)
     # The test panel checks inputs the same way.
-    body = error_of(await sc.as_("champion").post(f"/api/flows/{flow['id']}/versions/1/runs",
-                                                  json={"inputs": {}}), 400)
+    body = error_of(
+        await sc.as_("champion").post(f"/api/flows/{flow['id']}/versions/1/runs", json={"inputs": {}}), 400
+    )
     assert "'name' is required" in body["message"]
     assert await sc.counts() == before  # no run was created for any of them
 
@@ -486,12 +561,15 @@ async def test_unknown_assistant_and_unknown_ids_are_404(sc: Scenario) -> None:
     before = await sc.counts()
     body = error_of(await sc.as_("user").post("/api/assistants/gibt-es-nicht/runs", json={"inputs": {}}), 404)
     assert "assistant not found" in body["message"]
-    for who, method, path in (("user", "GET", "/api/runs/nope"), ("user", "POST", "/api/runs/nope/cancel"),
-                              ("champion2", "GET", "/api/tasks/nope"),
-                              ("champion2", "POST", "/api/tasks/nope/decision"),
-                              ("champion", "GET", "/api/flows/nope/versions/1"),
-                              ("champion", "POST", "/api/flows/nope/versions/1/submit"),
-                              ("user", "GET", "/api/no-such-endpoint")):
+    for who, method, path in (
+        ("user", "GET", "/api/runs/nope"),
+        ("user", "POST", "/api/runs/nope/cancel"),
+        ("champion2", "GET", "/api/tasks/nope"),
+        ("champion2", "POST", "/api/tasks/nope/decision"),
+        ("champion", "GET", "/api/flows/nope/versions/1"),
+        ("champion", "POST", "/api/flows/nope/versions/1/submit"),
+        ("user", "GET", "/api/no-such-endpoint"),
+    ):
         kwargs: dict[str, Any] = {"json": {"decision": "approve"}} if path.endswith("decision") else {}
         body = error_of(await sc.as_(who).request(method, path, **kwargs), 404)
         assert "not found" in body["message"] or "no such endpoint" in body["message"], body

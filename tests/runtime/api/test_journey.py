@@ -20,16 +20,22 @@ def qa_flow(prompt: str = "Beantworte: {{ inputs.question }}", risk: str = "limi
         "edges": [{"from": "start", "to": "answer"}, {"from": "answer", "to": "end"}],
         "outputs": {"answer": "{{ answer.text }}"},
         "card": {"purpose": "Fragen beantworten", "risk": risk, "owner": "Vertrieb"},
-        "tests": [{"name": "antwortet", "inputs": {"question": "Wie spät?"},
-                   "fixed": {"answer": {"text": "Gleich zwölf."}},
-                   "expect": [{"check": "contains", "output": "answer", "value": "zwölf"}]}],
+        "tests": [
+            {
+                "name": "antwortet",
+                "inputs": {"question": "Wie spät?"},
+                "fixed": {"answer": {"text": "Gleich zwölf."}},
+                "expect": [{"check": "contains", "output": "answer", "value": "zwölf"}],
+            }
+        ],
         "layout": {"start": {"x": 0, "y": 0}},
     }
 
 
 async def create_flow(api: ApiHarness, document: dict[str, Any], slug: str = "fragen") -> dict[str, Any]:
     response = await api.as_("champion").post(
-        "/api/workspaces/sales/flows", json={"name": "Fragen", "slug": slug, "document": document})
+        "/api/workspaces/sales/flows", json={"name": "Fragen", "slug": slug, "document": document}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -46,7 +52,8 @@ async def test_build_approve_publish_invoke(api: ApiHarness) -> None:
     assert same.status_code == 200 and same.json()["number"] == 1 and same.json()["created"] is False
 
     changed = await api.as_("champion").post(
-        f"/api/flows/{flow_id}/versions", json={"document": qa_flow("Antworte kurz: {{ inputs.question }}")})
+        f"/api/flows/{flow_id}/versions", json={"document": qa_flow("Antworte kurz: {{ inputs.question }}")}
+    )
     assert changed.status_code == 201 and changed.json()["number"] == 2
 
     # Only a version whose test cases passed can be submitted; version 2 needs its own report.
@@ -61,8 +68,9 @@ async def test_build_approve_publish_invoke(api: ApiHarness) -> None:
     # Four eyes: the board approves, the author cannot — and users cannot edit at all.
     own = await api.as_("champion").post(f"/api/flows/{flow_id}/versions/2/approve", json={"comment": "ok"})
     assert own.status_code == 403
-    approved = await api.as_("board1").post(f"/api/flows/{flow_id}/versions/2/approve",
-                                            json={"comment": "passt"})
+    approved = await api.as_("board1").post(
+        f"/api/flows/{flow_id}/versions/2/approve", json={"comment": "passt"}
+    )
     assert approved.status_code == 200, approved.text
     assert approved.json()["state"] == "approved"
 
@@ -74,8 +82,9 @@ async def test_build_approve_publish_invoke(api: ApiHarness) -> None:
     assert (await api.as_("outsider").get("/api/assistants")).json() == []
 
     # The LLM double answers every chat.
-    run = await api.as_("user").post("/api/assistants/fragen/runs",
-                                     json={"inputs": {"question": "Wie spät?"}})
+    run = await api.as_("user").post(
+        "/api/assistants/fragen/runs", json={"inputs": {"question": "Wie spät?"}}
+    )
     assert run.status_code == 200, run.text
     body = run.json()
     assert body["status"] == "succeeded", body

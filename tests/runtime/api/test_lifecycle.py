@@ -1,7 +1,7 @@
 """The governance lifecycle of a flow version over HTTP.
 
-    draft ──submit──▶ submitted ──approve (quorum)──▶ approved ──publish──▶ published ──retire──▶ retired
-                          └──reject (comment)──▶ rejected          ▲ publish again = rollback ┘
+draft ──submit──▶ submitted ──approve (quorum)──▶ approved ──publish──▶ published ──retire──▶ retired
+                      └──reject (comment)──▶ rejected          ▲ publish again = rollback ┘
 """
 
 from __future__ import annotations
@@ -70,18 +70,29 @@ async def test_draft_submitted_approved_published_retired(sc: Scenario) -> None:
     assert await assistant(sc, slug) is None
 
     # Every step is in the audit trail, in order, under the version's id and hash.
-    assert await actions_for(sc, v1["id"]) == ["version.created", "version.tested", "version.submitted",
-                                               "version.approved", "version.published", "version.retired"]
+    assert await actions_for(sc, v1["id"]) == [
+        "version.created",
+        "version.tested",
+        "version.submitted",
+        "version.approved",
+        "version.published",
+        "version.retired",
+    ]
 
 
 async def test_transitions_out_of_order_are_409_with_the_state(sc: Scenario) -> None:
     flow = await sc.create(template_flow())
     fid = flow["id"]
     before = await sc.counts()
-    for action, who in (("publish", "champion"), ("retire", "champion"), ("approve", "board1"),
-                        ("reject", "board1")):
-        body = await sc.act(fid, 1, action, by=who, status=409,
-                            comment="nein" if action == "reject" else None)
+    for action, who in (
+        ("publish", "champion"),
+        ("retire", "champion"),
+        ("approve", "board1"),
+        ("reject", "board1"),
+    ):
+        body = await sc.act(
+            fid, 1, action, by=who, status=409, comment="nein" if action == "reject" else None
+        )
         assert "draft" in body["message"], (action, body)
         assert body["state"] == "draft"
     await sc.approved(fid)
@@ -198,8 +209,11 @@ async def test_publish_rollback_and_retire(sc: Scenario) -> None:
     assert (run["version"], run["outputs"]["text"]) == (1, "Eins A")
     assert run["content_hash"] == flow["version"]["content_hash"]
     published = expect(await sc.as_("board1").get("/api/audit", params={"action": "version.published"}), 200)
-    rollback = next(e for e in published if e["resource_id"] == flow["version"]["id"]
-                    and e["detail"]["previous_live_version_id"])
+    rollback = next(
+        e
+        for e in published
+        if e["resource_id"] == flow["version"]["id"] and e["detail"]["previous_live_version_id"]
+    )
     assert rollback["detail"]["number"] == 1
 
     # Retiring the version that is not live leaves the assistant alone …
@@ -245,8 +259,11 @@ async def test_diff_against_live_and_against_a_number(sc: Scenario) -> None:
     changed = template_flow("Servus {{ inputs.name }}")
     shout = {"id": "shout", "type": "template", "config": {"template": "{{ greet.text }}!"}}
     changed["nodes"].insert(2, shout)
-    changed["edges"] = [{"from": "start", "to": "greet"}, {"from": "greet", "to": "shout"},
-                        {"from": "shout", "to": "end"}]
+    changed["edges"] = [
+        {"from": "start", "to": "greet"},
+        {"from": "greet", "to": "shout"},
+        {"from": "shout", "to": "end"},
+    ]
     changed["outputs"] = {"text": "{{ shout.text }}"}
     await sc.save(fid, changed, status=201)
     await sc.save(fid, template_flow("Moin {{ inputs.name }}"), status=201)  # v3
@@ -261,12 +278,14 @@ async def test_diff_against_live_and_against_a_number(sc: Scenario) -> None:
     added = {(e["from"], e["to"]) for e in against_live["edges"]["added"]}
     assert added == {("greet", "shout"), ("shout", "end")}
     assert against_live["summary"]["changed"] is True
-    explicit = expect(await sc.as_("board1").get(f"/api/flows/{fid}/versions/2/diff",
-                                                 params={"against": "live"}), 200)
+    explicit = expect(
+        await sc.as_("board1").get(f"/api/flows/{fid}/versions/2/diff", params={"against": "live"}), 200
+    )
     assert explicit == against_live
 
-    against_two = expect(await sc.as_("champion").get(f"/api/flows/{fid}/versions/3/diff",
-                                                      params={"against": "2"}), 200)
+    against_two = expect(
+        await sc.as_("champion").get(f"/api/flows/{fid}/versions/3/diff", params={"against": "2"}), 200
+    )
     assert (against_two["from"], against_two["to"]) == (2, 3)
     assert [n["id"] for n in against_two["nodes"]["removed"]] == ["shout"]
     # The same content against itself: no change.

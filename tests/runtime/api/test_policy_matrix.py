@@ -51,8 +51,18 @@ from tests.support.scenario import (
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-PEOPLE = ("champion", "champion2", "board1", "board2", "user", "outsider", "hrchampion", "admin", "salesadmin",
-          None)
+PEOPLE = (
+    "champion",
+    "champion2",
+    "board1",
+    "board2",
+    "user",
+    "outsider",
+    "hrchampion",
+    "admin",
+    "salesadmin",
+    None,
+)
 
 Body = Callable[[str], Any] | None
 
@@ -72,11 +82,25 @@ class Row:
         return f"{self.method} {self.path} [{self.setup}]"
 
 
-def row(method: str, path: str, setup: str, *statuses: int, body: Body = None, fresh: bool = False,
-        headers: dict[str, str] | None = None) -> Row:
+def row(
+    method: str,
+    path: str,
+    setup: str,
+    *statuses: int,
+    body: Body = None,
+    fresh: bool = False,
+    headers: dict[str, str] | None = None,
+) -> Row:
     assert len(statuses) == len(PEOPLE), f"{method} {path}: {len(statuses)} statuses for {len(PEOPLE)} people"
-    return Row(method, path, setup, dict(zip(PEOPLE, statuses, strict=True)), body, fresh,
-               tuple((headers or {}).items()))
+    return Row(
+        method,
+        path,
+        setup,
+        dict(zip(PEOPLE, statuses, strict=True)),
+        body,
+        fresh,
+        tuple((headers or {}).items()),
+    )
 
 
 def new_workspace(uniq: str) -> dict[str, Any]:
@@ -216,6 +240,7 @@ ROWS = [
 
 # --------------------------------------------------------------------------- setups
 
+
 @dataclass
 class Shared:
     scenario: Scenario
@@ -227,7 +252,9 @@ class Shared:
         if name == "-":
             return {}
         if name == "endpoint":
-            created = expect(await sc.as_("admin").post("/api/model-endpoints", json=new_endpoint(unique_slug())), 201)
+            created = expect(
+                await sc.as_("admin").post("/api/model-endpoints", json=new_endpoint(unique_slug())), 201
+            )
             return {"endpoint": created["name"]}
         if name == "untested":
             flow = await sc.create(template_flow() | {"tests": []})
@@ -248,7 +275,9 @@ class Shared:
             return {"flow": flow["id"], "slug": flow["slug"]}
         if name in ("done-run", "other-run"):
             flow = await sc.live(template_flow())
-            run = await sc.invoke(flow["slug"], {"name": "Ana"}, by="user" if name == "done-run" else "champion2")
+            run = await sc.invoke(
+                flow["slug"], {"name": "Ana"}, by="user" if name == "done-run" else "champion2"
+            )
             assert run["status"] == "succeeded", run
             return {"run": run["id"], "flow": flow["id"]}
         if name == "waiting-run":
@@ -294,8 +323,9 @@ def check_body(response: Any, status: int) -> str | None:
         return f"404 with message {message!r}"
     if status != 404 and len(message) < 15:
         return f"message {message!r} says too little"
-    if status == 403 and not any(word in message for word in ("you may not", "four eyes", "board members",
-                                                              "admins see", "you already")):
+    if status == 403 and not any(
+        word in message for word in ("you may not", "four eyes", "board members", "admins see", "you already")
+    ):
         return f"403 without a reason: {message!r}"
     return None
 
@@ -314,14 +344,17 @@ async def test_policy_matrix(shared: Shared, row_: Row) -> None:
         response = await call(sc, row_, who, context)
         expected = row_.expected[who]
         if response.status_code != expected:
-            mismatches.append(f"  {who or 'nobody':<11} expected {expected}, got {response.status_code}: "
-                              f"{response.text[:200]}")
+            mismatches.append(
+                f"  {who or 'nobody':<11} expected {expected}, got {response.status_code}: "
+                f"{response.text[:200]}"
+            )
         elif problem := check_body(response, expected):
             mismatches.append(f"  {who or 'nobody':<11} {expected}: {problem}")
     assert not mismatches, f"{row_.id}\n" + "\n".join(mismatches)
 
 
 # --------------------------------------------------------------------------- what lists show
+
 
 async def test_lists_show_only_what_the_caller_may_see(shared: Shared) -> None:
     sc = shared.scenario

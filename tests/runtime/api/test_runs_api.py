@@ -35,9 +35,9 @@ def sse_events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:
         name, data = "message", []
         for line in block.split("\n"):
             if line.startswith("event:"):
-                name = line[len("event:"):].strip()
+                name = line[len("event:") :].strip()
             elif line.startswith("data:"):
-                data.append(line[len("data:"):].strip())
+                data.append(line[len("data:") :].strip())
         if data:
             events.append((name, json.loads("\n".join(data))))
     return events
@@ -57,10 +57,15 @@ async def get_run(sc: Scenario, run_id: str, by: str = "user") -> dict[str, Any]
 
 # --------------------------------------------------------------------------- streaming
 
+
 async def test_streaming_sends_steps_tokens_and_the_final_run(sc: Scenario, llm: MessagesApiDouble) -> None:
     flow = await sc.live(qa_flow())
-    llm.reply("Morgen um zehn Uhr.", chunks=["Morgen ", "um ", "zehn ", "Uhr."], chunk_delay_s=0.005,
-              usage={"prompt_tokens": 20, "completion_tokens": 4})
+    llm.reply(
+        "Morgen um zehn Uhr.",
+        chunks=["Morgen ", "um ", "zehn ", "Uhr."],
+        chunk_delay_s=0.005,
+        usage={"prompt_tokens": 20, "completion_tokens": 4},
+    )
     response = await stream(sc, f"/api/assistants/{flow['slug']}/runs", {"question": "Wann?"})
     run_id = response.headers["x-run-id"]
     events = sse_events(response)
@@ -77,8 +82,14 @@ async def test_streaming_sends_steps_tokens_and_the_final_run(sc: Scenario, llm:
     assert {t["node"] for t in tokens} == {"answer"}
 
     steps = [(data["node"], data["status"]) for name, data in events if name == "step"]
-    assert steps == [("start", "running"), ("start", "succeeded"), ("answer", "running"),
-                     ("answer", "succeeded"), ("end", "running"), ("end", "succeeded")]
+    assert steps == [
+        ("start", "running"),
+        ("start", "succeeded"),
+        ("answer", "running"),
+        ("answer", "succeeded"),
+        ("end", "running"),
+        ("end", "succeeded"),
+    ]
     answer_done = events[steps_index(events, "answer", "succeeded")][1]
     assert answer_done["usage"]["total_tokens"] == 24
     # Tokens arrive between the llm step's start and its end.
@@ -94,14 +105,18 @@ async def test_streaming_sends_steps_tokens_and_the_final_run(sc: Scenario, llm:
 
 
 def steps_index(events: list[tuple[str, dict[str, Any]]], node: str, status: str) -> int:
-    return next(i for i, (name, data) in enumerate(events)
-                if name == "step" and data["node"] == node and data["status"] == status)
+    return next(
+        i
+        for i, (name, data) in enumerate(events)
+        if name == "step" and data["node"] == node and data["status"] == status
+    )
 
 
 async def test_streaming_a_test_run_and_a_run_that_waits(sc: Scenario, llm: MessagesApiDouble) -> None:
     draft = await sc.create(qa_flow())
-    events = sse_events(await stream(sc, f"/api/flows/{draft['id']}/versions/1/runs", {"question": "?"},
-                                     by="champion"))
+    events = sse_events(
+        await stream(sc, f"/api/flows/{draft['id']}/versions/1/runs", {"question": "?"}, by="champion")
+    )
     assert events[-1][1]["status"] == "succeeded"
     run = await get_run(sc, events[0][1]["run_id"], by="champion")
     assert run["is_test"] is True
@@ -126,13 +141,17 @@ async def test_streaming_a_failing_run_ends_with_the_error(sc: Scenario, llm: Me
 
 # --------------------------------------------------------------------------- human in the loop
 
+
 async def test_approval_with_an_edited_payload(sc: Scenario, llm: MessagesApiDouble) -> None:
     llm.reply("Sehr geehrte Frau Kunz, anbei das Angebot.")
     flow = await sc.live(approval_flow(with_llm=True))
     run = await sc.invoke(flow["slug"], {"customer": "Kunz AG"})
     assert run["status"] == "waiting" and run["finished_at"] is None
-    assert {s["node_id"]: s["status"] for s in run["steps"]} == {"start": "succeeded", "draft": "succeeded",
-                                                                 "check": "waiting"}
+    assert {s["node_id"]: s["status"] for s in run["steps"]} == {
+        "start": "succeeded",
+        "draft": "succeeded",
+        "check": "waiting",
+    }
 
     # The task shows up for its assignee only, with the payload to check.
     tasks = expect(await sc.as_("champion2").get("/api/tasks"), 200)
@@ -144,12 +163,20 @@ async def test_approval_with_an_edited_payload(sc: Scenario, llm: MessagesApiDou
     assert (await get_run(sc, run["id"], by="champion2"))["status"] == "waiting"  # assignees see the run
 
     edited = {"to": "Kunz AG", "text": "Sehr geehrte Frau Kunz, anbei das überarbeitete Angebot."}
-    decided = expect(await sc.as_("champion2").post(f"/api/tasks/{task['id']}/decision",
-                                                    json={"decision": "approve", "comment": "Ton angepasst",
-                                                          "payload": edited}), 200)
+    decided = expect(
+        await sc.as_("champion2").post(
+            f"/api/tasks/{task['id']}/decision",
+            json={"decision": "approve", "comment": "Ton angepasst", "payload": edited},
+        ),
+        200,
+    )
     assert decided["status"] == "approved"
-    assert decided["resolution"] == {"outcome": "approved", "comment": "Ton angepasst", "payload": edited,
-                                     "decided_by": ["champion2"]}
+    assert decided["resolution"] == {
+        "outcome": "approved",
+        "comment": "Ton angepasst",
+        "payload": edited,
+        "decided_by": ["champion2"],
+    }
 
     done = await get_run(sc, run["id"])
     assert done["status"] == "succeeded", done
@@ -170,8 +197,9 @@ async def test_a_rejection_takes_the_rejected_branch(sc: Scenario) -> None:
     flow = await sc.live(approval_flow())
     run = await sc.waiting_run(flow["slug"])
     decision = {"decision": "reject", "comment": "nicht senden"}
-    decided = expect(await sc.as_("champion2").post(f"/api/tasks/{run['tasks'][0]['id']}/decision",
-                                                    json=decision), 200)
+    decided = expect(
+        await sc.as_("champion2").post(f"/api/tasks/{run['tasks'][0]['id']}/decision", json=decision), 200
+    )
     assert decided["status"] == "rejected" and decided["run_status"] == "succeeded"
     done = await get_run(sc, run["id"])
     assert done["outputs"]["decision"] == "rejected"
@@ -202,8 +230,9 @@ async def test_cancelling_a_waiting_run_closes_its_task(sc: Scenario) -> None:
 async def test_cancelling_a_running_run(sc: Scenario, llm: MessagesApiDouble) -> None:
     flow = await sc.live(qa_flow())
     llm.reply("zu spät", delay_s=2)
-    started = await sc.as_("user").post(f"/api/assistants/{flow['slug']}/runs",
-                                        json={"inputs": {"question": "?"}, "wait_s": 0.1})
+    started = await sc.as_("user").post(
+        f"/api/assistants/{flow['slug']}/runs", json={"inputs": {"question": "?"}, "wait_s": 0.1}
+    )
     assert started.status_code == 202 and started.json()["status"] == "running", started.text
     run_id = started.json()["id"]
     assert expect(await sc.as_("salesadmin").post(f"/api/runs/{run_id}/cancel"), 200)["status"] == "cancelled"
@@ -212,6 +241,7 @@ async def test_cancelling_a_running_run(sc: Scenario, llm: MessagesApiDouble) ->
 
 
 # --------------------------------------------------------------------------- the LLM server fails
+
 
 @pytest.fixture
 def llm_may_reach_loopback(sc: Scenario) -> Any:
@@ -247,8 +277,9 @@ async def test_llm_endpoint_down_fails_the_run_naming_the_node(
     assert events[-1][1]["status"] == "failed" and events[-1][1]["error"]["node"] == "answer"
 
 
-async def test_llm_errors_and_timeouts_fail_the_run_with_a_clear_message(sc: Scenario,
-                                                                         llm: MessagesApiDouble) -> None:
+async def test_llm_errors_and_timeouts_fail_the_run_with_a_clear_message(
+    sc: Scenario, llm: MessagesApiDouble
+) -> None:
     flow = await sc.live(qa_flow())
     llm.reply(status=503, error="Model is overloaded")
     run = await sc.invoke(flow["slug"], {"question": "?"})

@@ -64,15 +64,23 @@ def mail_flow(connection: str, *, to: str = "{{ check.payload.to }}") -> dict[st
         "card": {"purpose": "Angebote per Mail nach Freigabe", "risk": "limited", "owner": "Vertrieb"},
         # Test cases never send mail: the connector's answer is fixed.
         "tests": [
-            {"name": "freigegeben wird gesendet", "inputs": OFFER_INPUTS,
-             "fixed": {"mail": {"status": "sent"}},
-             "decisions": {"check": {"decision": "approve"}},
-             "expect": [{"check": "equals", "output": "sent", "value": "sent"}]},
-            {"name": "abgelehnt wird nicht gesendet", "inputs": OFFER_INPUTS,
-             "fixed": {"mail": {"status": "sent"}},
-             "decisions": {"check": {"decision": "reject", "comment": "nicht jetzt"}},
-             "expect": [{"check": "no_connector_call", "node": "mail"},
-                        {"check": "equals", "output": "decision", "value": "rejected"}]},
+            {
+                "name": "freigegeben wird gesendet",
+                "inputs": OFFER_INPUTS,
+                "fixed": {"mail": {"status": "sent"}},
+                "decisions": {"check": {"decision": "approve"}},
+                "expect": [{"check": "equals", "output": "sent", "value": "sent"}],
+            },
+            {
+                "name": "abgelehnt wird nicht gesendet",
+                "inputs": OFFER_INPUTS,
+                "fixed": {"mail": {"status": "sent"}},
+                "decisions": {"check": {"decision": "reject", "comment": "nicht jetzt"}},
+                "expect": [
+                    {"check": "no_connector_call", "node": "mail"},
+                    {"check": "equals", "output": "decision", "value": "rejected"},
+                ],
+            },
         ],
     }
 

@@ -40,11 +40,18 @@ def connector_flow(
         "outputs": outputs or {"status": "{{ call.status }}", "response": "{{ call.response | json }}"},
         "card": {"purpose": "Aufgaben anlegen", "risk": "limited", "owner": "Vertrieb"},
         # Test cases never call the connection: its answer is fixed.
-        "tests": [{"name": "legt eine Aufgabe an",
-                   "inputs": {name: "Test" for name, spec in (inputs or {"title": {"required": True}}).items()
-                              if spec.get("required")},
-                   "fixed": {"call": {"status": 201, "response": {"task_id": 4711, "state": "open"}}},
-                   "expect": [{"check": "status", "value": "succeeded"}]}],
+        "tests": [
+            {
+                "name": "legt eine Aufgabe an",
+                "inputs": {
+                    name: "Test"
+                    for name, spec in (inputs or {"title": {"required": True}}).items()
+                    if spec.get("required")
+                },
+                "fixed": {"call": {"status": 201, "response": {"task_id": 4711, "state": "open"}}},
+                "expect": [{"check": "status", "value": "succeeded"}],
+            }
+        ],
     }
 
 

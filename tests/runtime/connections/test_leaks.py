@@ -91,11 +91,18 @@ def flow(crm: str, mailer: str) -> dict[str, Any]:
         ],
         "outputs": {"task": "{{ task.response | json }}", "mail": "{{ mail.response | json }}"},
         "card": {"purpose": "Leck-Test", "risk": "limited", "owner": "Test"},
-        "tests": [{"name": "legt an und meldet", "inputs": {"title": "T"},
-                   "fixed": {"task": {"status": 201, "response": {"id": 1}}, "mail": {"status": "sent"}},
-                   "decisions": {"check": {"decision": "approve"}},
-                   "expect": [{"check": "approval_raised", "node": "check"},
-                              {"check": "status", "value": "succeeded"}]}],
+        "tests": [
+            {
+                "name": "legt an und meldet",
+                "inputs": {"title": "T"},
+                "fixed": {"task": {"status": 201, "response": {"id": 1}}, "mail": {"status": "sent"}},
+                "decisions": {"check": {"decision": "approve"}},
+                "expect": [
+                    {"check": "approval_raised", "node": "check"},
+                    {"check": "status", "value": "succeeded"},
+                ],
+            }
+        ],
     }
 
 
@@ -177,8 +184,12 @@ async def test_no_secret_appears_anywhere(
             201,
             json={"name": "Alles", "slug": "leak-all", "document": flow("leak-crm", "leak-mail")},
         )
-        for action, who in (("test", "champion"), ("submit", "champion"), ("approve", "board1"),
-                            ("publish", "champion")):
+        for action, who in (
+            ("test", "champion"),
+            ("submit", "champion"),
+            ("approve", "board1"),
+            ("publish", "champion"),
+        ):
             await call(
                 who,
                 "POST",

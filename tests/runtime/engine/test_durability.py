@@ -65,19 +65,29 @@ class World:
         report = validate_document(document, TEST_REGISTRY)
         assert report.valid and report.document is not None and report.content_hash, report.errors
         async with self.db.write() as session:
-            flow_row = Flow(workspace_id=self.workspace_id, name=slug, slug=slug,
-                            created_by=self.actors["author"].id)
+            flow_row = Flow(
+                workspace_id=self.workspace_id, name=slug, slug=slug, created_by=self.actors["author"].id
+            )
             session.add(flow_row)
             await session.flush()
-            version = FlowVersion(flow_id=flow_row.id, number=1, content_hash=report.content_hash,
-                                  document=report.document.as_json(), state="published",
-                                  author_id=self.actors["author"].id)
+            version = FlowVersion(
+                flow_id=flow_row.id,
+                number=1,
+                content_hash=report.content_hash,
+                document=report.document.as_json(),
+                state="published",
+                author_id=self.actors["author"].id,
+            )
             session.add(version)
         return version
 
     def manager(self, *, orphan_after_s: float = 60.0, sleep_scale: float = 1.0) -> RunManager:
-        settings = Settings(data_dir=self.tmp_path, database_url=self.database_url, sweep_interval_s=0.1,
-                            orphan_after_s=orphan_after_s)
+        settings = Settings(
+            data_dir=self.tmp_path,
+            database_url=self.database_url,
+            sweep_interval_s=0.1,
+            orphan_after_s=orphan_after_s,
+        )
         return RunManager(self.db, settings, Engine({"sleep_scale": sleep_scale}), FlowCache(TEST_REGISTRY))
 
     async def run(self, run_id: str) -> tuple[Run, dict[str, RunStep], list[ApprovalTask]]:
@@ -85,8 +95,9 @@ class World:
             run = await session.get(Run, run_id)
             assert run is not None
             steps = (await session.execute(select(RunStep).where(RunStep.run_id == run_id))).scalars()
-            tasks = (await session.execute(
-                select(ApprovalTask).where(ApprovalTask.run_id == run_id))).scalars()
+            tasks = (
+                await session.execute(select(ApprovalTask).where(ApprovalTask.run_id == run_id))
+            ).scalars()
             return run, {step.node_id: step for step in steps}, list(tasks)
 
     async def task(self, run_id: str) -> ApprovalTask:
@@ -94,15 +105,19 @@ class World:
         [task] = tasks
         return task
 
-    async def decide(self, who: str, task_id: str, decision: str, comment: str = "",
-                     payload: Any = None) -> ApprovalTask:
+    async def decide(
+        self, who: str, task_id: str, decision: str, comment: str = "", payload: Any = None
+    ) -> ApprovalTask:
         async with self.db.write() as session:
             return await decide(session, AUTHZ, self.actors[who], task_id, decision, comment, payload)
 
     async def decisions(self, task_id: str) -> int:
         async with self.db.read() as session:
-            return (await session.execute(select(func.count()).select_from(TaskDecision)
-                                          .where(TaskDecision.task_id == task_id))).scalar_one()
+            return (
+                await session.execute(
+                    select(func.count()).select_from(TaskDecision).where(TaskDecision.task_id == task_id)
+                )
+            ).scalar_one()
 
     async def assert_audit_intact(self) -> None:
         async with self.db.read() as session:
@@ -128,8 +143,9 @@ async def world(db: Database, database_url: str, tmp_path: Path) -> World:
             await session.flush()
             session.add(Membership(user_id=users[name].id, workspace_id=workspace.id, role="user"))
         await session.flush()
-        workspace_id = (await session.execute(
-            select(Workspace.id).where(Workspace.slug == "sales"))).scalar_one()
+        workspace_id = (
+            await session.execute(select(Workspace.id).where(Workspace.slug == "sales"))
+        ).scalar_one()
         actors = {name: await load_actor(session, user.id) for name, user in users.items()}
     return World(db, database_url, workspace_id, actors, tmp_path)  # type: ignore[arg-type]
 
@@ -141,8 +157,9 @@ async def manager(world: World) -> AsyncIterator[RunManager]:
     await runs.stop()
 
 
-async def start_waiting(world: World, runs: RunManager, version: FlowVersion,
-                        inputs: dict[str, Any] | None = None) -> str:
+async def start_waiting(
+    world: World, runs: RunManager, version: FlowVersion, inputs: dict[str, Any] | None = None
+) -> str:
     run_id, _ = await runs.start(world.actors["author"], version, world.workspace_id, inputs or OFFER)
     await runs.wait(run_id, 10)
     run, _, _ = await world.run(run_id)
@@ -156,16 +173,29 @@ async def until_finished(runs: RunManager, run_id: str) -> None:
 
 def _worker_env(world: World, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("DIRIGENT_")}
-    env.update({"DIRIGENT_DATABASE_URL": world.database_url,
-                "DIRIGENT_DATA_DIR": str(world.tmp_path / "worker"), "PYTHONPATH": str(ROOT), **extra})
+    env.update(
+        {
+            "DIRIGENT_DATABASE_URL": world.database_url,
+            "DIRIGENT_DATA_DIR": str(world.tmp_path / "worker"),
+            "PYTHONPATH": str(ROOT),
+            **extra,
+        }
+    )
     return env
 
 
 async def second_process(world: World, *actions: str, **env: str) -> list[dict[str, Any]]:
     """Run `tests.support.worker` with `actions` to its end; its JSON lines."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.support.worker", *actions, cwd=ROOT, env=_worker_env(world, **env),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "tests.support.worker",
+        *actions,
+        cwd=ROOT,
+        env=_worker_env(world, **env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, stderr.decode()
     return [json.loads(line) for line in stdout.decode().splitlines() if line.strip()]
@@ -182,7 +212,10 @@ async def test_waiting_run_is_resumed_by_a_second_process_after_a_restart(world:
     run, steps, [task] = await world.run(approved_run)
     assert run.worker_id == first.worker_id and run.finished_at is None and run.outputs is None
     assert {node_id: step.status for node_id, step in steps.items()} == {
-        "start": "succeeded", "draft": "succeeded", "check": "waiting"}
+        "start": "succeeded",
+        "draft": "succeeded",
+        "check": "waiting",
+    }
     assert steps["check"].outputs == {"request": task.request}
     assert (task.node_id, task.status, task.quorum, task.approvals) == ("check", "open", 1, 0)
     assert task.due_at is None
@@ -194,7 +227,11 @@ async def test_waiting_run_is_resumed_by_a_second_process_after_a_restart(world:
     edited = {"customer": "ACME GmbH", "amount": 990}
     decided = await world.decide("rita", task.id, "approve", "ok", payload=edited)
     assert decided.status == "approved" and decided.resolution == {
-        "outcome": "approved", "comment": "ok", "payload": edited, "decided_by": ["rita"]}
+        "outcome": "approved",
+        "comment": "ok",
+        "payload": edited,
+        "decided_by": ["rita"],
+    }
     await world.decide("ralf", (await world.task(rejected_run)).id, "reject", "too cheap")
     run, _, _ = await world.run(approved_run)
     assert run.status == "waiting"  # nobody here resumes it
@@ -203,20 +240,38 @@ async def test_waiting_run_is_resumed_by_a_second_process_after_a_restart(world:
 
     other_pid = results[0]["pid"]
     assert other_pid != os.getpid()
-    assert results == [{"action": "resume", "run_id": approved_run, "resumed": True, "pid": other_pid},
-                       {"action": "sweep", "resumed": [rejected_run], "pid": other_pid}]
+    assert results == [
+        {"action": "resume", "run_id": approved_run, "resumed": True, "pid": other_pid},
+        {"action": "sweep", "resumed": [rejected_run], "pid": other_pid},
+    ]
 
     run, steps, [task] = await world.run(approved_run)
     assert run.status == "succeeded", run.error
     assert f":{other_pid}:" in (run.worker_id or "")
     assert run.finished_at is not None and run.error is None
-    assert run.outputs == {"decision": "approved", "payload": edited, "note": None, "escalated": None,
-                           "sent": "sent 990 to ACME GmbH (approved by rita: ok)"}
+    assert run.outputs == {
+        "decision": "approved",
+        "payload": edited,
+        "note": None,
+        "escalated": None,
+        "sent": "sent 990 to ACME GmbH (approved by rita: ok)",
+    }
     assert {node_id: step.status for node_id, step in steps.items()} == {
-        "start": "succeeded", "draft": "succeeded", "check": "succeeded", "send": "succeeded",
-        "note": "skipped", "escalate": "skipped", "end": "succeeded"}
-    assert steps["check"].outputs == {"decision": "approved", "comment": "ok", "payload": edited,
-                                      "decided_by": ["rita"], "branch": "approved"}
+        "start": "succeeded",
+        "draft": "succeeded",
+        "check": "succeeded",
+        "send": "succeeded",
+        "note": "skipped",
+        "escalate": "skipped",
+        "end": "succeeded",
+    }
+    assert steps["check"].outputs == {
+        "decision": "approved",
+        "comment": "ok",
+        "payload": edited,
+        "decided_by": ["rita"],
+        "branch": "approved",
+    }
     assert steps["send"].inputs is not None and steps["send"].inputs["check.payload"] == edited
 
     run, steps, [task] = await world.run(rejected_run)
@@ -248,22 +303,37 @@ async def test_a_run_of_a_killed_process_is_adopted_after_orphan_after_s(world: 
     document = flow(
         # `pre` outlasts the flush interval after the run became visible (0.1 s) by far, so it
         # is stored even when that write itself is slow on a busy machine.
-        [node("pre", "sleep", seconds=1.2),
-         node("long", "sleep", seconds=30, timeout_s=120, text="{{ pre.pid }}"), node("end", "output")],
+        [
+            node("pre", "sleep", seconds=1.2),
+            node("long", "sleep", seconds=30, timeout_s=120, text="{{ pre.pid }}"),
+            node("end", "output"),
+        ],
         chain("start", "pre", "long", "end"),
         outputs={"pre_pid": "{{ pre.pid }}", "long_pid": "{{ long.pid }}", "seen": "{{ long.text }}"},
     )
     version = await world.version(document, "naps")
     doomed = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.support.worker", f"start:{version.id}", cwd=ROOT,
-        env=_worker_env(world, DIRIGENT_TEST_INPUTS=json.dumps({"name": "Ada"}),
-                        DIRIGENT_TEST_WORKSPACE_ID=world.workspace_id,
-                        DIRIGENT_ORPHAN_AFTER_S=str(orphan_after_s), DIRIGENT_SWEEP_INTERVAL_S="0.1"),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        sys.executable,
+        "-m",
+        "tests.support.worker",
+        f"start:{version.id}",
+        cwd=ROOT,
+        env=_worker_env(
+            world,
+            DIRIGENT_TEST_INPUTS=json.dumps({"name": "Ada"}),
+            DIRIGENT_TEST_WORKSPACE_ID=world.workspace_id,
+            DIRIGENT_ORPHAN_AFTER_S=str(orphan_after_s),
+            DIRIGENT_SWEEP_INTERVAL_S="0.1",
+        ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     survivor = world.manager(orphan_after_s=orphan_after_s, sleep_scale=0.01)
     try:
-        lines = await _events_until(doomed, lambda line: line.get("event", {}).get("type") == "sleeping"
-                                    and line["event"]["node"] == "long")
+        lines = await _events_until(
+            doomed,
+            lambda line: line.get("event", {}).get("type") == "sleeping" and line["event"]["node"] == "long",
+        )
         started = lines[0]
         run_id, doomed_pid = started["run_id"], started["pid"]
         assert doomed_pid == doomed.pid
@@ -275,7 +345,9 @@ async def test_a_run_of_a_killed_process_is_adopted_after_orphan_after_s(world: 
         assert run.status == "running" and run.worker_id == started["worker"]
         # `pre` was flushed before `long` began (write-behind interval); `long` is in flight.
         assert {node_id: step.status for node_id, step in steps.items()} == {
-            "start": "succeeded", "pre": "succeeded"}
+            "start": "succeeded",
+            "pre": "succeeded",
+        }
 
         doomed.kill()  # SIGKILL: no shutdown, no release, no last heartbeat
         await doomed.wait()
@@ -308,8 +380,9 @@ async def test_a_run_of_a_killed_process_is_adopted_after_orphan_after_s(world: 
 
 
 async def _running(runs: RunManager, world: World, version: FlowVersion) -> str:
-    run_id, queue = await runs.start(world.actors["author"], version, world.workspace_id, {"name": "Ada"},
-                                     listen=True)
+    run_id, queue = await runs.start(
+        world.actors["author"], version, world.workspace_id, {"name": "Ada"}, listen=True
+    )
     assert queue is not None
     async for event in runs.events(queue):
         if event.get("type") == "sleeping":
@@ -321,9 +394,16 @@ async def test_a_run_released_at_shutdown_is_adopted_at_once_and_its_cancelled_s
     world: World,
 ) -> None:
     version = await world.version(
-        flow([node("long", "sleep", seconds=30, timeout_s=120),
-              template("after", "done after {{ long.slept }}")],
-             chain("start", "long", "after"), outputs={"text": "{{ after.text }}"}), "release")
+        flow(
+            [
+                node("long", "sleep", seconds=30, timeout_s=120),
+                template("after", "done after {{ long.slept }}"),
+            ],
+            chain("start", "long", "after"),
+            outputs={"text": "{{ after.text }}"},
+        ),
+        "release",
+    )
     first = world.manager()
     run_id = await _running(first, world, version)
     await first.stop()
@@ -331,7 +411,9 @@ async def test_a_run_released_at_shutdown_is_adopted_at_once_and_its_cancelled_s
     run, steps, _ = await world.run(run_id)
     assert (run.status, run.worker_id, run.heartbeat_at) == ("running", None, None)
     assert {node_id: step.status for node_id, step in steps.items()} == {
-        "start": "succeeded", "long": "cancelled"}
+        "start": "succeeded",
+        "long": "cancelled",
+    }
 
     second = world.manager(sleep_scale=0.01)  # no waiting for orphan_after_s: the run was released
     try:
@@ -348,15 +430,21 @@ async def test_cancelling_a_running_run_records_the_interrupted_step(
     world: World, manager: RunManager
 ) -> None:
     version = await world.version(
-        flow([node("long", "sleep", seconds=30, timeout_s=120), template("after", "x")],
-             chain("start", "long", "after")), "cancel")
+        flow(
+            [node("long", "sleep", seconds=30, timeout_s=120), template("after", "x")],
+            chain("start", "long", "after"),
+        ),
+        "cancel",
+    )
     run_id = await _running(manager, world, version)
     assert await manager.cancel(world.actors["author"], run_id) == "cancelled"
     run, steps, _ = await world.run(run_id)
     assert run.status == "cancelled" and run.finished_at is not None
     assert run.error is not None and run.error["kind"] == "Cancelled"
     assert {node_id: step.status for node_id, step in steps.items()} == {
-        "start": "succeeded", "long": "cancelled"}
+        "start": "succeeded",
+        "long": "cancelled",
+    }
     with pytest.raises(Conflict):
         await manager.cancel(world.actors["author"], run_id)
 
@@ -368,8 +456,11 @@ async def test_two_concurrent_decisions_one_wins(world: World, manager: RunManag
         run_id = await start_waiting(world, manager, version)
         task = await world.task(run_id)
 
-        results = await asyncio.gather(world.decide("rita", task.id, "approve", "yes"),
-                                       world.decide("ralf", task.id, "reject", "no"), return_exceptions=True)
+        results = await asyncio.gather(
+            world.decide("rita", task.id, "approve", "yes"),
+            world.decide("ralf", task.id, "reject", "no"),
+            return_exceptions=True,
+        )
 
         winners = [result for result in results if isinstance(result, ApprovalTask)]
         losers = [result for result in results if isinstance(result, Exception)]
@@ -450,8 +541,9 @@ async def test_decisions_on_finished_runs_conflict(world: World, manager: RunMan
 async def test_sequential_approvals_resume_once_per_decision(world: World, manager: RunManager) -> None:
     document = approval_flow()
     document["nodes"].insert(2, node("second", "approval", assignees=["user:ralf"], title="Second look"))
-    document["edges"] = [item for item in document["edges"]
-                         if (item["from"], item["to"]) != ("draft", "check")]
+    document["edges"] = [
+        item for item in document["edges"] if (item["from"], item["to"]) != ("draft", "check")
+    ]
     document["edges"] += [edge("draft", "second"), edge("second", "check", "approved")]
     version = await world.version(document, "twice")
     run_id = await start_waiting(world, manager, version)
@@ -464,7 +556,9 @@ async def test_sequential_approvals_resume_once_per_decision(world: World, manag
     run, steps, tasks = await world.run(run_id)
     assert run.status == "waiting" and steps["check"].status == "waiting"
     assert sorted((task.node_id, task.status) for task in tasks) == [
-        ("check", "open"), ("second", "approved")]
+        ("check", "open"),
+        ("second", "approved"),
+    ]
 
     # The first task stays approved; that alone is no reason to drive the run again.
     for _ in range(3):
@@ -562,15 +656,21 @@ async def test_a_process_whose_run_was_taken_over_stops_driving_it_without_a_wri
     nothing: before, it drove them on beside the adopter (steps written twice, a mail
     in flight here seen as "interrupted" there)."""
     version = await world.version(
-        flow([node("long", "sleep", seconds=30, timeout_s=120), template("after", "after {{ long.slept }}")],
-             chain("start", "long", "after"), outputs={"text": "{{ after.text }}"}), "taken-over")
+        flow(
+            [node("long", "sleep", seconds=30, timeout_s=120), template("after", "after {{ long.slept }}")],
+            chain("start", "long", "after"),
+            outputs={"text": "{{ after.text }}"},
+        ),
+        "taken-over",
+    )
     slow = world.manager()
     try:
         run_id = await _running(slow, world, version)
         for _ in range(100):  # its row is written once it runs longer than run_visible_after_s
             async with world.db.write() as session:  # another process adopts it
                 adopted = await session.execute(
-                    update(Run).where(Run.id == run_id).values(worker_id="adopter:1"))
+                    update(Run).where(Run.id == run_id).values(worker_id="adopter:1")
+                )
             if adopted.rowcount == 1:  # type: ignore[attr-defined]
                 break
             await asyncio.sleep(0.05)

@@ -56,8 +56,12 @@ def compiled(document: dict[str, Any]) -> CompiledFlow:
     return compile_flow(document, TEST_REGISTRY)
 
 
-async def execute(document: dict[str, Any] | CompiledFlow, inputs: Mapping[str, Any] | None = None,
-                  engine: Engine | None = None, **options: Any) -> RunOutcome:
+async def execute(
+    document: dict[str, Any] | CompiledFlow,
+    inputs: Mapping[str, Any] | None = None,
+    engine: Engine | None = None,
+    **options: Any,
+) -> RunOutcome:
     flow_ = document if isinstance(document, CompiledFlow) else compiled(document)
     prepared = prepare_inputs(flow_.document, {"name": "Ada"} if inputs is None else inputs)
     return await (engine or Engine()).execute(flow_, "run-1", prepared, **options)
@@ -101,8 +105,10 @@ async def test_shapes_run_in_topological_generations(shape: Shape) -> None:
 async def test_independent_nodes_run_concurrently() -> None:
     width = 5
     ids = [f"nap{index}" for index in range(width)]
-    document = flow([node(node_id, "sleep", seconds=0.2) for node_id in ids] + [node("end", "output")],
-                    [edge("start", node_id) for node_id in ids] + [edge(node_id, "end") for node_id in ids])
+    document = flow(
+        [node(node_id, "sleep", seconds=0.2) for node_id in ids] + [node("end", "output")],
+        [edge("start", node_id) for node_id in ids] + [edge(node_id, "end") for node_id in ids],
+    )
     flow_ = compiled(document)
     assert flow_.generations[1] == ids
 
@@ -117,8 +123,10 @@ async def test_independent_nodes_run_concurrently() -> None:
 
 
 async def test_dependent_nodes_run_one_after_another() -> None:
-    document = flow([node(f"nap{index}", "sleep", seconds=0.1) for index in range(3)],
-                    chain("start", "nap0", "nap1", "nap2"))
+    document = flow(
+        [node(f"nap{index}", "sleep", seconds=0.1) for index in range(3)],
+        chain("start", "nap0", "nap1", "nap2"),
+    )
     began = time.perf_counter()
     outcome = await execute(document)
     assert outcome.status == "succeeded"
@@ -129,8 +137,10 @@ async def test_dependent_nodes_run_one_after_another() -> None:
 
 # -- failures ---------------------------------------------------------------------------
 async def test_node_timeout_fails_the_step_and_the_run() -> None:
-    document = flow([node("slow", "sleep", seconds=5, timeout_s=0.1), template("after", "x")],
-                    chain("start", "slow", "after"))
+    document = flow(
+        [node("slow", "sleep", seconds=5, timeout_s=0.1), template("after", "x")],
+        chain("start", "slow", "after"),
+    )
     began = time.perf_counter()
     outcome = await execute(document)
     assert time.perf_counter() - began < 2
@@ -138,8 +148,12 @@ async def test_node_timeout_fails_the_step_and_the_run() -> None:
     assert outcome.status == "failed"
     step = outcome.steps["slow"]
     assert step.status == "failed"
-    assert step.error == {"node": "slow", "type": "sleep", "kind": "NodeTimeout",
-                          "message": "the node took longer than its timeout (0.1 s)"}
+    assert step.error == {
+        "node": "slow",
+        "type": "sleep",
+        "kind": "NodeTimeout",
+        "message": "the node took longer than its timeout (0.1 s)",
+    }
     assert outcome.error == step.error
     assert "after" not in outcome.steps
     assert step.duration_ms is not None and 90 <= step.duration_ms < 2000
@@ -166,9 +180,15 @@ async def test_a_failing_node_fails_the_run_with_its_id_and_type(
     mode: str, expected: tuple[str, str]
 ) -> None:
     kind, message = expected
-    document = flow([template("before", "ok"), node("broken", "fail", mode=mode), template("after", "x"),
-                     node("end", "output")],
-                    chain("start", "before", "broken", "after", "end"))
+    document = flow(
+        [
+            template("before", "ok"),
+            node("broken", "fail", mode=mode),
+            template("after", "x"),
+            node("end", "output"),
+        ],
+        chain("start", "before", "broken", "after", "end"),
+    )
     recorder = ListRecorder()
     outcome = await execute(document, recorder=recorder)
 
@@ -184,10 +204,15 @@ async def test_a_failing_node_fails_the_run_with_its_id_and_type(
 
 
 async def test_nodes_already_running_beside_a_failure_finish_and_nothing_else_starts() -> None:
-    document = flow([node("broken", "fail"), node("slow", "sleep", seconds=0.2), template("after", "x"),
-                     template("later", "{{ slow.text }}")],
-                    [edge("start", "broken"), edge("start", "slow"), edge("broken", "after"),
-                     edge("slow", "later")])
+    document = flow(
+        [
+            node("broken", "fail"),
+            node("slow", "sleep", seconds=0.2),
+            template("after", "x"),
+            template("later", "{{ slow.text }}"),
+        ],
+        [edge("start", "broken"), edge("start", "slow"), edge("broken", "after"), edge("slow", "later")],
+    )
     recorder = ListRecorder()
     outcome = await execute(document, recorder=recorder)
     assert outcome.status == "failed" and outcome.error["node"] == "broken"  # type: ignore[index]
@@ -197,8 +222,9 @@ async def test_nodes_already_running_beside_a_failure_finish_and_nothing_else_st
 
 async def test_an_unknown_reference_at_run_time_fails_the_step_not_the_engine() -> None:
     # `inputs.meta.nope` is not checkable before the run: the input is an object.
-    document = flow([template("a", "{{ inputs.meta.nope }}")], [edge("start", "a")],
-                    inputs={"meta": {"type": "object"}})
+    document = flow(
+        [template("a", "{{ inputs.meta.nope }}")], [edge("start", "a")], inputs={"meta": {"type": "object"}}
+    )
     outcome = await execute(document, {"meta": {"k": 1}})
     assert outcome.status == "failed"
     assert outcome.error is not None and outcome.error["kind"] == "TemplateError"
@@ -211,11 +237,21 @@ def _routed(condition: str = "inputs.amount > 50000", branches: list[str] | None
     if branches:
         router["branches"] = branches
     return flow(
-        [node("route", "router", **router), template("big", "BIG {{ inputs.amount }}"),
-         template("small", "small"), template("after_small", "{{ small.text }}!"),
-         template("join", "[{{ big.text }}|{{ after_small.text }}]")],
-        [edge("start", "route"), edge("route", "big", "true"), edge("route", "small", "false"),
-         edge("small", "after_small"), edge("big", "join"), edge("after_small", "join")],
+        [
+            node("route", "router", **router),
+            template("big", "BIG {{ inputs.amount }}"),
+            template("small", "small"),
+            template("after_small", "{{ small.text }}!"),
+            template("join", "[{{ big.text }}|{{ after_small.text }}]"),
+        ],
+        [
+            edge("start", "route"),
+            edge("route", "big", "true"),
+            edge("route", "small", "false"),
+            edge("small", "after_small"),
+            edge("big", "join"),
+            edge("after_small", "join"),
+        ],
         inputs={"amount": {"type": "number", "required": True}},
         outputs={"joined": "{{ join.text }}", "big": "{{ big.text }}", "branch": "{{ route.branch }}"},
     )
@@ -248,14 +284,21 @@ async def test_router_condition_takes_one_branch_and_skips_the_other(
 
 async def test_router_with_named_branches() -> None:
     document = flow(
-        [node("route", "router", condition="inputs.kind", branches=["billing", "tech"]),
-         template("billing", "B"), template("tech", "T")],
+        [
+            node("route", "router", condition="inputs.kind", branches=["billing", "tech"]),
+            template("billing", "B"),
+            template("tech", "T"),
+        ],
         [edge("start", "route"), edge("route", "billing", "billing"), edge("route", "tech", "tech")],
         inputs={"kind": {"type": "string", "required": True}},
     )
     outcome = await execute(document, {"kind": "tech"})
-    assert statuses(outcome) == {"start": "succeeded", "route": "succeeded", "billing": "skipped",
-                                 "tech": "succeeded"}
+    assert statuses(outcome) == {
+        "start": "succeeded",
+        "route": "succeeded",
+        "billing": "skipped",
+        "tech": "succeeded",
+    }
 
     unknown = await execute(document, {"kind": "sales"})
     assert unknown.status == "failed"
@@ -271,10 +314,17 @@ async def test_a_node_behind_gates_runs_only_if_every_gate_is_open(
     first: int, second: int, expected: str
 ) -> None:
     document = flow(
-        [node("one", "router", condition="inputs.a == 1"), node("two", "router", condition="inputs.b == 1"),
-         template("both", "both open")],
-        [edge("start", "one"), edge("start", "two"),
-         edge("one", "both", "true"), edge("two", "both", "true")],
+        [
+            node("one", "router", condition="inputs.a == 1"),
+            node("two", "router", condition="inputs.b == 1"),
+            template("both", "both open"),
+        ],
+        [
+            edge("start", "one"),
+            edge("start", "two"),
+            edge("one", "both", "true"),
+            edge("two", "both", "true"),
+        ],
         inputs={"a": {"type": "integer"}, "b": {"type": "integer"}},
     )
     outcome = await execute(document, {"a": first, "b": second})
@@ -282,19 +332,34 @@ async def test_a_node_behind_gates_runs_only_if_every_gate_is_open(
     assert outcome.steps["both"].status == expected
 
 
-@pytest.mark.parametrize(("go_left", "go_right", "expected"), [
-    (True, False, "succeeded"), (False, True, "succeeded"),
-    (True, True, "succeeded"), (False, False, "skipped"),
-])
+@pytest.mark.parametrize(
+    ("go_left", "go_right", "expected"),
+    [
+        (True, False, "succeeded"),
+        (False, True, "succeeded"),
+        (True, True, "succeeded"),
+        (False, False, "skipped"),
+    ],
+)
 async def test_a_merge_runs_when_any_source_succeeded(go_left: bool, go_right: bool, expected: str) -> None:
     document = flow(
-        [node("left_gate", "router", condition="inputs.left"),
-         node("right_gate", "router", condition="inputs.right"),
-         template("left", "L"), template("right", "R"), template("merge", "{{ left.text }}{{ right.text }}"),
-         template("after", "{{ merge.text }}.")],
-        [edge("start", "left_gate"), edge("start", "right_gate"), edge("left_gate", "left", "true"),
-         edge("right_gate", "right", "true"), edge("left", "merge"), edge("right", "merge"),
-         edge("merge", "after")],
+        [
+            node("left_gate", "router", condition="inputs.left"),
+            node("right_gate", "router", condition="inputs.right"),
+            template("left", "L"),
+            template("right", "R"),
+            template("merge", "{{ left.text }}{{ right.text }}"),
+            template("after", "{{ merge.text }}."),
+        ],
+        [
+            edge("start", "left_gate"),
+            edge("start", "right_gate"),
+            edge("left_gate", "left", "true"),
+            edge("right_gate", "right", "true"),
+            edge("left", "merge"),
+            edge("right", "merge"),
+            edge("merge", "after"),
+        ],
         inputs={"left": {"type": "boolean"}, "right": {"type": "boolean"}},
         outputs={"after": "{{ after.text }}"},
     )
@@ -326,8 +391,13 @@ async def test_approval_suspends_the_run_with_its_request() -> None:
     assert waiting.suspension is not None and waiting.suspension.kind == "approval"
     assert waiting.outputs == {"request": waiting.suspension.request}
     assert waiting.suspension.request == {
-        "title": "Offer for ACME", "instructions": "", "payload": {"customer": "ACME", "amount": 1200},
-        "assignees": ["user:rita", "user:ralf"], "quorum": 2, "timeout_s": 3 * 24 * 3600.0, "editable": True,
+        "title": "Offer for ACME",
+        "instructions": "",
+        "payload": {"customer": "ACME", "amount": 1200},
+        "assignees": ["user:rita", "user:ralf"],
+        "quorum": 2,
+        "timeout_s": 3 * 24 * 3600.0,
+        "editable": True,
         "requester_may_decide": False,  # four eyes on tasks: the policy reads it from the task
     }
     # The waiting step is handed to the recorder; nodes behind it are not even recorded.
@@ -336,8 +406,11 @@ async def test_approval_suspends_the_run_with_its_request() -> None:
 
 async def test_nodes_independent_of_a_waiting_node_still_run() -> None:
     document = approval_flow()
-    document["nodes"] += [template("log1", "{{ inputs.customer }}"), template("log2", "{{ log1.text }}"),
-                          template("log3", "{{ log2.text }} logged")]
+    document["nodes"] += [
+        template("log1", "{{ inputs.customer }}"),
+        template("log2", "{{ log1.text }}"),
+        template("log3", "{{ log2.text }} logged"),
+    ]
     document["edges"] += chain("start", "log1", "log2", "log3")
     outcome = await execute(compiled(document), OFFER)
     assert outcome.status == "waiting"
@@ -346,15 +419,21 @@ async def test_nodes_independent_of_a_waiting_node_still_run() -> None:
 
 
 RESOLUTIONS = {
-    "approved": (Resolution("approved", "ok", {"customer": "ACME", "amount": 1200}, ["rita"]),
-                 {"send": "succeeded", "note": "skipped", "escalate": "skipped", "end": "succeeded"},
-                 {"sent": "sent 1200 to ACME (approved by rita: ok)", "note": None, "escalated": None}),
-    "rejected": (Resolution("rejected", "too cheap", {"customer": "ACME", "amount": 1200}, ["ralf"]),
-                 {"send": "skipped", "note": "succeeded", "escalate": "skipped", "end": "succeeded"},
-                 {"sent": None, "note": "not sent: rejected", "escalated": None}),
-    "timeout": (Resolution("timeout", "", {"customer": "ACME", "amount": 1200}, []),
-                {"send": "skipped", "note": "skipped", "escalate": "succeeded", "end": "succeeded"},
-                {"sent": None, "note": None, "escalated": "escalated after timeout"}),
+    "approved": (
+        Resolution("approved", "ok", {"customer": "ACME", "amount": 1200}, ["rita"]),
+        {"send": "succeeded", "note": "skipped", "escalate": "skipped", "end": "succeeded"},
+        {"sent": "sent 1200 to ACME (approved by rita: ok)", "note": None, "escalated": None},
+    ),
+    "rejected": (
+        Resolution("rejected", "too cheap", {"customer": "ACME", "amount": 1200}, ["ralf"]),
+        {"send": "skipped", "note": "succeeded", "escalate": "skipped", "end": "succeeded"},
+        {"sent": None, "note": "not sent: rejected", "escalated": None},
+    ),
+    "timeout": (
+        Resolution("timeout", "", {"customer": "ACME", "amount": 1200}, []),
+        {"send": "skipped", "note": "skipped", "escalate": "succeeded", "end": "succeeded"},
+        {"sent": None, "note": None, "escalated": "escalated after timeout"},
+    ),
 }
 
 
@@ -364,8 +443,14 @@ async def test_resume_takes_the_edge_of_the_outcome(outcome_name: str) -> None:
     flow_, waiting = await _suspended()
     recorder = ListRecorder()
     # As another process would: the steps come back from the database, without the suspension.
-    outcome = await Engine().execute(flow_, "run-1", OFFER, completed=stored(waiting.steps),
-                                     resolutions={"check": resolution}, recorder=recorder)
+    outcome = await Engine().execute(
+        flow_,
+        "run-1",
+        OFFER,
+        completed=stored(waiting.steps),
+        resolutions={"check": resolution},
+        recorder=recorder,
+    )
 
     assert outcome.status == "succeeded", outcome.error
     check = outcome.steps["check"]
@@ -383,11 +468,17 @@ async def test_resume_takes_the_edge_of_the_outcome(outcome_name: str) -> None:
 
 async def test_timeout_without_a_timeout_edge_expires_the_run() -> None:
     flow_, waiting = await _suspended(timeout="PT1S", timeout_edge=False)
-    outcome = await Engine().execute(flow_, "run-1", OFFER, completed=stored(waiting.steps),
-                                     resolutions={"check": Resolution("timeout")})
+    outcome = await Engine().execute(
+        flow_, "run-1", OFFER, completed=stored(waiting.steps), resolutions={"check": Resolution("timeout")}
+    )
     assert outcome.status == "expired"
-    assert outcome.error == {"node": "check", "type": "approval", "kind": "Expired", "code": "run_expired",
-                             "message": "nobody decided the approval task in time"}
+    assert outcome.error == {
+        "node": "check",
+        "type": "approval",
+        "kind": "Expired",
+        "code": "run_expired",
+        "message": "nobody decided the approval task in time",
+    }
     assert outcome.steps["check"].status == "expired"
     assert not {"send", "note", "end"} & set(outcome.steps)
 
@@ -396,29 +487,49 @@ async def test_edited_payload_is_what_downstream_sees() -> None:
     flow_, waiting = await _suspended()
     edited = {"customer": "ACME GmbH", "amount": 990, "note": "discount"}
     outcome = await Engine().execute(
-        flow_, "run-1", OFFER, completed=stored(waiting.steps),
-        resolutions={"check": Resolution("approved", "cheaper", edited, ["rita", "ralf"])})
+        flow_,
+        "run-1",
+        OFFER,
+        completed=stored(waiting.steps),
+        resolutions={"check": Resolution("approved", "cheaper", edited, ["rita", "ralf"])},
+    )
     assert outcome.status == "succeeded"
     assert outcome.steps["send"].outputs == {"text": "sent 990 to ACME GmbH (approved by rita,ralf: cheaper)"}
     assert outcome.outputs is not None and outcome.outputs["payload"] == edited  # kept as an object
-    assert outcome.steps["send"].inputs == {"check.comment": "cheaper", "check.decided_by": ["rita", "ralf"],
-                                            "check.decision": "approved", "check.payload": edited}
+    assert outcome.steps["send"].inputs == {
+        "check.comment": "cheaper",
+        "check.decided_by": ["rita", "ralf"],
+        "check.decision": "approved",
+        "check.payload": edited,
+    }
 
 
 async def test_resume_in_the_same_process_needs_nothing_but_the_steps() -> None:
     flow_, waiting = await _suspended()
-    same = await Engine().execute(flow_, "run-1", OFFER, completed=waiting.steps,
-                                  resolutions={"check": Resolution("approved", "", OFFER, ["rita"])})
-    other = await Engine().execute(flow_, "run-1", OFFER, completed=stored(waiting.steps),
-                                   resolutions={"check": Resolution("approved", "", OFFER, ["rita"])})
+    same = await Engine().execute(
+        flow_,
+        "run-1",
+        OFFER,
+        completed=waiting.steps,
+        resolutions={"check": Resolution("approved", "", OFFER, ["rita"])},
+    )
+    other = await Engine().execute(
+        flow_,
+        "run-1",
+        OFFER,
+        completed=stored(waiting.steps),
+        resolutions={"check": Resolution("approved", "", OFFER, ["rita"])},
+    )
     assert same.outputs == other.outputs and same.status == other.status == "succeeded"
 
 
 # -- fixed outputs (the test panel) ----------------------------------------------------
 async def test_fixed_outputs_replace_a_node_run() -> None:
-    document = flow([node("answer", "llm", prompt="{{ inputs.name }}"),
-                     template("after", "<{{ answer.text }}>")],
-                    chain("start", "answer", "after"), outputs={"text": "{{ after.text }}"})
+    document = flow(
+        [node("answer", "llm", prompt="{{ inputs.name }}"), template("after", "<{{ answer.text }}>")],
+        chain("start", "answer", "after"),
+        outputs={"text": "{{ after.text }}"},
+    )
     fixed: dict[str, dict[str, Any]] = {"answer": {"text": "pinned", "json": None, "usage": {}}}
     # No LLM service at all: the node would fail if it ran.
     outcome = await execute(document, fixed_outputs=fixed)
@@ -433,8 +544,14 @@ async def test_fixed_outputs_replace_a_node_run() -> None:
 
 async def test_fixed_outputs_of_an_approval_do_not_suspend() -> None:
     fixed: dict[str, dict[str, Any]] = {
-        "check": {"decision": "rejected", "comment": "test", "payload": None, "decided_by": [],
-                  "branch": "rejected"}}
+        "check": {
+            "decision": "rejected",
+            "comment": "test",
+            "payload": None,
+            "decided_by": [],
+            "branch": "rejected",
+        }
+    }
     outcome = await execute(compiled(approval_flow()), OFFER, fixed_outputs=fixed)
     assert outcome.status == "succeeded"
     assert outcome.outputs is not None and outcome.outputs["note"] == "not sent: rejected"
@@ -471,8 +588,13 @@ def test_inputs_get_defaults_and_optional_ones_are_none() -> None:
     with pytest.raises(BadRequest) as raised:
         prepare_inputs(document, {"name": None, "amount": 1, "urgent": None})
     assert raised.value.extra["errors"] == [
-        {"field": "inputs.name", "code": "input_required", "params": {"name": "name", "type": "string"},
-         "message": "'name' is required (string)"}]
+        {
+            "field": "inputs.name",
+            "code": "input_required",
+            "params": {"name": "name", "type": "string"},
+            "message": "'name' is required (string)",
+        }
+    ]
 
 
 def test_every_input_problem_is_reported_at_once() -> None:
@@ -489,8 +611,9 @@ def test_every_input_problem_is_reported_at_once() -> None:
         "inputs.urgent": "'urgent' must be of type boolean, got str",
         "inputs.tags": "'tags' must be of type array, got str",
         "inputs.meta": "'meta' must be of type object, got list",
-        "inputs.colour":
-            "'colour' is not an input of this flow (inputs: name, amount, count, urgent, tags, meta)",
+        "inputs.colour": (
+            "'colour' is not an input of this flow (inputs: name, amount, count, urgent, tags, meta)"
+        ),
     }
     for message in problems.values():
         assert message in error.message
@@ -499,29 +622,56 @@ def test_every_input_problem_is_reported_at_once() -> None:
 # -- outputs ----------------------------------------------------------------------------
 async def test_single_expression_outputs_keep_their_type() -> None:
     document = flow(
-        [template("a", "{{ inputs.amount }}")], [edge("start", "a")],
-        inputs={"amount": {"type": "integer"}, "tags": {"type": "array"}, "meta": {"type": "object"},
-                "flag": {"type": "boolean"}, "note": {"type": "string"}},
-        outputs={"amount": "{{ inputs.amount }}", "tags": "{{ inputs.tags }}", "meta": "{{ inputs.meta }}",
-                 "flag": "{{ inputs.flag }}", "note": "{{ inputs.note }}",
-                 "doubled": "{{ inputs.amount * 2 }}",
-                 "first": "{{ inputs.tags[0] }}", "padded": "  {{ inputs.tags }}\n",
-                 "node_text": "{{ a.text }}", "sentence": "Total: {{ inputs.amount }}",
-                 "two": "{{ inputs.amount }}{{ inputs.tags }}", "encoded": "{{ inputs.meta | json }}"},
+        [template("a", "{{ inputs.amount }}")],
+        [edge("start", "a")],
+        inputs={
+            "amount": {"type": "integer"},
+            "tags": {"type": "array"},
+            "meta": {"type": "object"},
+            "flag": {"type": "boolean"},
+            "note": {"type": "string"},
+        },
+        outputs={
+            "amount": "{{ inputs.amount }}",
+            "tags": "{{ inputs.tags }}",
+            "meta": "{{ inputs.meta }}",
+            "flag": "{{ inputs.flag }}",
+            "note": "{{ inputs.note }}",
+            "doubled": "{{ inputs.amount * 2 }}",
+            "first": "{{ inputs.tags[0] }}",
+            "padded": "  {{ inputs.tags }}\n",
+            "node_text": "{{ a.text }}",
+            "sentence": "Total: {{ inputs.amount }}",
+            "two": "{{ inputs.amount }}{{ inputs.tags }}",
+            "encoded": "{{ inputs.meta | json }}",
+        },
     )
     outcome = await execute(document, {"amount": 42, "tags": ["a", "b"], "meta": {"k": [1]}, "flag": False})
     assert outcome.status == "succeeded", outcome.error
     assert outcome.outputs == {
-        "amount": 42, "tags": ["a", "b"], "meta": {"k": [1]}, "flag": False, "note": None, "doubled": 84,
-        "first": "a", "padded": ["a", "b"], "node_text": "42", "sentence": "Total: 42",
-        "two": '42["a", "b"]', "encoded": '{"k": [1]}',
+        "amount": 42,
+        "tags": ["a", "b"],
+        "meta": {"k": [1]},
+        "flag": False,
+        "note": None,
+        "doubled": 84,
+        "first": "a",
+        "padded": ["a", "b"],
+        "node_text": "42",
+        "sentence": "Total: 42",
+        "two": '42["a", "b"]',
+        "encoded": '{"k": [1]}',
     }
     assert type(outcome.outputs["amount"]) is int and type(outcome.outputs["flag"]) is bool
 
 
 async def test_outputs_that_cannot_be_rendered_fail_the_run() -> None:
-    document = flow([template("a", "x")], [edge("start", "a")], inputs={"meta": {"type": "object"}},
-                    outputs={"bad": "{{ inputs.meta.nope }}"})
+    document = flow(
+        [template("a", "x")],
+        [edge("start", "a")],
+        inputs={"meta": {"type": "object"}},
+        outputs={"bad": "{{ inputs.meta.nope }}"},
+    )
     outcome = await execute(document, {"meta": {}})
     assert outcome.status == "failed" and outcome.error is not None
     assert outcome.error["kind"] == "OutputError" and outcome.error["node"] is None
@@ -535,8 +685,12 @@ async def test_events_follow_every_step() -> None:
     outcome = await execute(_routed(), {"amount": 1}, emit=events.append)
     assert outcome.status == "succeeded"
     step_events = [(event["node"], event["status"]) for event in events if event["type"] == "step"]
-    assert step_events[:4] == [("start", "running"), ("start", "succeeded"), ("route", "running"),
-                               ("route", "succeeded")]
+    assert step_events[:4] == [
+        ("start", "running"),
+        ("start", "succeeded"),
+        ("route", "running"),
+        ("route", "succeeded"),
+    ]
     assert ("big", "skipped") in step_events and ("big", "running") not in step_events
     finished = {node_id for node_id, status in step_events if status != "running"}
     assert finished == set(outcome.steps)
@@ -552,9 +706,10 @@ async def test_cancel_requested_between_generations() -> None:
 
 
 async def test_cancelling_the_task_propagates_and_records_the_step_cancelled() -> None:
-    document = flow([node("slow", "sleep", seconds=5), node("quick", "sleep", seconds=0),
-                     template("after", "x")],
-                    [edge("start", "slow"), edge("start", "quick"), edge("slow", "after")])
+    document = flow(
+        [node("slow", "sleep", seconds=5), node("quick", "sleep", seconds=0), template("after", "x")],
+        [edge("start", "slow"), edge("start", "quick"), edge("slow", "after")],
+    )
     recorder = ListRecorder()
     events: list[dict[str, Any]] = []
     task = asyncio.create_task(execute(document, recorder=recorder, emit=events.append))
@@ -570,12 +725,16 @@ async def test_cancelling_the_task_propagates_and_records_the_step_cancelled() -
 
 
 async def test_a_step_cancelled_in_an_earlier_pass_runs_again() -> None:
-    document = flow([node("slow", "sleep", seconds=0.01, text="again"),
-                     template("after", "{{ slow.text }}!")],
-                    chain("start", "slow", "after"), outputs={"text": "{{ after.text }}"})
+    document = flow(
+        [node("slow", "sleep", seconds=0.01, text="again"), template("after", "{{ slow.text }}!")],
+        chain("start", "slow", "after"),
+        outputs={"text": "{{ after.text }}"},
+    )
     flow_ = compiled(document)
-    cancelled = {"start": StepRecord("start", "input", "succeeded", outputs={"name": "Ada"}),
-                 "slow": StepRecord("slow", "sleep", "cancelled")}
+    cancelled = {
+        "start": StepRecord("start", "input", "succeeded", outputs={"name": "Ada"}),
+        "slow": StepRecord("slow", "sleep", "cancelled"),
+    }
     outcome = await Engine().execute(flow_, "run-1", {"name": "Ada"}, completed=cancelled)
     assert outcome.status == "succeeded"
     assert outcome.steps["slow"].status == "succeeded"

@@ -15,18 +15,38 @@ BASE: dict[str, Any] = {
     "description": "Follow-up suggestions for open offers",
     "inputs": {"question": {"type": "string", "required": True}},
     "nodes": [
-        {"id": "find", "type": "retrieval", "title": "",
-         "config": {"index": "offers", "query": "{{ inputs.question }}", "k": 5}},
-        {"id": "answer", "type": "llm", "title": "", "config": {
-            "model": "default", "prompt": PROMPT,
-            "json_schema": {"type": "object", "properties": {"x": {"type": "string"}}}}},
-        {"id": "check", "type": "approval", "title": "",
-         "config": {"assignees": ["role:sales-lead"], "timeout": "P3D"}},
+        {
+            "id": "find",
+            "type": "retrieval",
+            "title": "",
+            "config": {"index": "offers", "query": "{{ inputs.question }}", "k": 5},
+        },
+        {
+            "id": "answer",
+            "type": "llm",
+            "title": "",
+            "config": {
+                "model": "default",
+                "prompt": PROMPT,
+                "json_schema": {"type": "object", "properties": {"x": {"type": "string"}}},
+            },
+        },
+        {
+            "id": "check",
+            "type": "approval",
+            "title": "",
+            "config": {"assignees": ["role:sales-lead"], "timeout": "P3D"},
+        },
     ],
     "edges": [{"from": "find", "to": "answer"}, {"from": "answer", "to": "check"}],
     "outputs": {"answer": "{{ answer.text }}"},
-    "card": {"purpose": "Follow-ups", "data_sources": ["CRM"], "risk": "limited",
-             "owner": "sales", "thresholds": {"min_confidence": 0.7}},
+    "card": {
+        "purpose": "Follow-ups",
+        "data_sources": ["CRM"],
+        "risk": "limited",
+        "owner": "sales",
+        "thresholds": {"min_confidence": 0.7},
+    },
     "audience": [],
     "layout": {"find": {"x": 80, "y": 120}},
 }
@@ -59,54 +79,181 @@ def remove_node(d):
 # (case, change, expected summary counts, expected rest of the diff: a sub-dict check)
 CASES = [
     ("identical", lambda d: None, {}, {"summary": {"changed": False}}),
-    ("layout only", lambda d: d.update(layout={"find": {"x": 0, "y": 0}, "check": {}}),
-     {}, {"summary": {"changed": False}}),
+    (
+        "layout only",
+        lambda d: d.update(layout={"find": {"x": 0, "y": 0}, "check": {}}),
+        {},
+        {"summary": {"changed": False}},
+    ),
     ("node order only", lambda d: d["nodes"].reverse(), {}, {"summary": {"changed": False}}),
-    ("node added", add_node, {"nodes_added": 1, "edges_added": 1}, {
-        "nodes": {"added": [{"id": "task", "type": "connector", "title": "",
-                             "config": {"action": "create"}}]},
-        "edges": {"added": [{"from": "check", "to": "task", "when": "approved"}]}}),
-    ("node removed", remove_node, {"nodes_removed": 1, "edges_removed": 1}, {
-        "nodes": {"removed": [{"id": "check", "type": "approval", "title": "", "config": {
-            "assignees": ["role:sales-lead"], "timeout": "P3D"}}]},
-        "edges": {"removed": [{"from": "answer", "to": "check", "when": None}]}}),
-    ("type change", lambda d: node(d, "check").update(type="human_review"),
-     {"nodes_changed": 1}, {"nodes": {"changed": [{"id": "check", "type": "human_review", "title": "",
-        "fields": [{"field": "type", "old": "approval", "new": "human_review",
-                    "text_diff": None}]}]}}),
-    ("nested config", lambda d: node(d, "answer")["config"]["json_schema"]["properties"]
-        .update(x={"type": "integer"}), {"nodes_changed": 1},
-     {"nodes": {"changed": [{"id": "answer", "type": "llm", "title": "", "fields": [
-         {"field": "config.json_schema.properties.x.type", "old": "string", "new": "integer",
-          "text_diff": None}]}]}}),
-    ("config key added and list changed", lambda d: node(d, "check")["config"].update(
-        assignees=["role:cfo"], reminder="P1D"), {"nodes_changed": 1},
-     {"nodes": {"changed": [{"id": "check", "type": "approval", "title": "", "fields": [
-         {"field": "config.assignees", "old": ["role:sales-lead"], "new": ["role:cfo"],
-          "text_diff": None},
-         {"field": "config.reminder", "old": None, "new": "P1D", "text_diff": None}]}]}}),
-    ("edge when", lambda d: d["edges"][1].update(when="approved"), {"edges_changed": 1},
-     {"edges": {"added": [], "removed": [], "changed": [
-         {"from": "answer", "to": "check", "old_when": None, "new_when": "approved"}]}}),
-    ("inputs", lambda d: d.update(inputs={
-        "question": {"type": "string", "required": False}, "lang": {"type": "string"}}), {},
-     {"inputs": {"added": ["lang"], "removed": [], "changed": [
-         {"name": "question", "old": {"type": "string", "required": True},
-          "new": {"type": "string", "required": False}}]}}),
-    ("outputs", lambda d: d.update(outputs={"text": "{{ answer.text }}"}), {},
-     {"outputs": {"added": ["text"], "removed": ["answer"], "changed": []}}),
-    ("card", lambda d: d["card"].update(risk="high", thresholds={"min_confidence": 0.9}), {},
-     {"card": [{"field": "risk", "old": "limited", "new": "high"},
-               {"field": "thresholds.min_confidence", "old": 0.7, "new": 0.9}]}),
-    ("tests", lambda d: d.update(tests=[{"name": "neu", "expect": [{"check": "status", "value": "failed"}]}]),
-     {}, {"tests": {"added": ["neu"], "removed": [], "changed": []}}),
-    ("meta", lambda d: d.update(name="SalesBot", audience=["emea"]), {},
-     {"meta": [{"field": "name", "old": "SalesGPT", "new": "SalesBot"},
-               {"field": "audience", "old": [], "new": ["emea"]}]}),
+    (
+        "node added",
+        add_node,
+        {"nodes_added": 1, "edges_added": 1},
+        {
+            "nodes": {
+                "added": [{"id": "task", "type": "connector", "title": "", "config": {"action": "create"}}]
+            },
+            "edges": {"added": [{"from": "check", "to": "task", "when": "approved"}]},
+        },
+    ),
+    (
+        "node removed",
+        remove_node,
+        {"nodes_removed": 1, "edges_removed": 1},
+        {
+            "nodes": {
+                "removed": [
+                    {
+                        "id": "check",
+                        "type": "approval",
+                        "title": "",
+                        "config": {"assignees": ["role:sales-lead"], "timeout": "P3D"},
+                    }
+                ]
+            },
+            "edges": {"removed": [{"from": "answer", "to": "check", "when": None}]},
+        },
+    ),
+    (
+        "type change",
+        lambda d: node(d, "check").update(type="human_review"),
+        {"nodes_changed": 1},
+        {
+            "nodes": {
+                "changed": [
+                    {
+                        "id": "check",
+                        "type": "human_review",
+                        "title": "",
+                        "fields": [
+                            {"field": "type", "old": "approval", "new": "human_review", "text_diff": None}
+                        ],
+                    }
+                ]
+            }
+        },
+    ),
+    (
+        "nested config",
+        lambda d: node(d, "answer")["config"]["json_schema"]["properties"].update(x={"type": "integer"}),
+        {"nodes_changed": 1},
+        {
+            "nodes": {
+                "changed": [
+                    {
+                        "id": "answer",
+                        "type": "llm",
+                        "title": "",
+                        "fields": [
+                            {
+                                "field": "config.json_schema.properties.x.type",
+                                "old": "string",
+                                "new": "integer",
+                                "text_diff": None,
+                            }
+                        ],
+                    }
+                ]
+            }
+        },
+    ),
+    (
+        "config key added and list changed",
+        lambda d: node(d, "check")["config"].update(assignees=["role:cfo"], reminder="P1D"),
+        {"nodes_changed": 1},
+        {
+            "nodes": {
+                "changed": [
+                    {
+                        "id": "check",
+                        "type": "approval",
+                        "title": "",
+                        "fields": [
+                            {
+                                "field": "config.assignees",
+                                "old": ["role:sales-lead"],
+                                "new": ["role:cfo"],
+                                "text_diff": None,
+                            },
+                            {"field": "config.reminder", "old": None, "new": "P1D", "text_diff": None},
+                        ],
+                    }
+                ]
+            }
+        },
+    ),
+    (
+        "edge when",
+        lambda d: d["edges"][1].update(when="approved"),
+        {"edges_changed": 1},
+        {
+            "edges": {
+                "added": [],
+                "removed": [],
+                "changed": [{"from": "answer", "to": "check", "old_when": None, "new_when": "approved"}],
+            }
+        },
+    ),
+    (
+        "inputs",
+        lambda d: d.update(
+            inputs={"question": {"type": "string", "required": False}, "lang": {"type": "string"}}
+        ),
+        {},
+        {
+            "inputs": {
+                "added": ["lang"],
+                "removed": [],
+                "changed": [
+                    {
+                        "name": "question",
+                        "old": {"type": "string", "required": True},
+                        "new": {"type": "string", "required": False},
+                    }
+                ],
+            }
+        },
+    ),
+    (
+        "outputs",
+        lambda d: d.update(outputs={"text": "{{ answer.text }}"}),
+        {},
+        {"outputs": {"added": ["text"], "removed": ["answer"], "changed": []}},
+    ),
+    (
+        "card",
+        lambda d: d["card"].update(risk="high", thresholds={"min_confidence": 0.9}),
+        {},
+        {
+            "card": [
+                {"field": "risk", "old": "limited", "new": "high"},
+                {"field": "thresholds.min_confidence", "old": 0.7, "new": 0.9},
+            ]
+        },
+    ),
+    (
+        "tests",
+        lambda d: d.update(tests=[{"name": "neu", "expect": [{"check": "status", "value": "failed"}]}]),
+        {},
+        {"tests": {"added": ["neu"], "removed": [], "changed": []}},
+    ),
+    (
+        "meta",
+        lambda d: d.update(name="SalesBot", audience=["emea"]),
+        {},
+        {
+            "meta": [
+                {"field": "name", "old": "SalesGPT", "new": "SalesBot"},
+                {"field": "audience", "old": [], "new": ["emea"]},
+            ]
+        },
+    ),
 ]
 
-ZERO = dict.fromkeys(("nodes_added", "nodes_removed", "nodes_changed",
-                      "edges_added", "edges_removed", "edges_changed"), 0)
+ZERO = dict.fromkeys(
+    ("nodes_added", "nodes_removed", "nodes_changed", "edges_added", "edges_removed", "edges_changed"), 0
+)
 
 
 def assert_contains(actual: Any, expected: Any, path: str = "") -> None:
@@ -117,8 +264,7 @@ def assert_contains(actual: Any, expected: Any, path: str = "") -> None:
         assert actual == expected, path
 
 
-@pytest.mark.parametrize(("change", "counts", "expected"),
-                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("change", "counts", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_diff_cases(change, counts, expected):
     new = edit(change)
     diff = diff_documents(BASE, new)
@@ -169,8 +315,7 @@ def test_summary_text():
         d["card"]["risk"] = "high"
 
     text = diff_summary_text(diff_documents(BASE, edit(change)))
-    assert text == ("2 nodes added, 1 changed (answer: config.prompt), 1 edge added, "
-                    "risk limited → high")
+    assert text == ("2 nodes added, 1 changed (answer: config.prompt), 1 edge added, risk limited → high")
     assert diff_summary_text(diff_documents(BASE, BASE)) == "no changes"
 
 

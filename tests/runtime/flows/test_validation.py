@@ -444,9 +444,15 @@ def test_more_than_2000_nodes_are_refused() -> None:
     assert len(document["nodes"]) == count
     report = validate_document(document)
     assert report.too_large
-    assert report.errors == [{"node": None, "field": "nodes", "code": "too_many_nodes",
-                              "params": {"count": count, "limit": MAX_NODES},
-                              "message": f"the flow has {count} nodes; the limit is {MAX_NODES}"}]
+    assert report.errors == [
+        {
+            "node": None,
+            "field": "nodes",
+            "code": "too_many_nodes",
+            "params": {"count": count, "limit": MAX_NODES},
+            "message": f"the flow has {count} nodes; the limit is {MAX_NODES}",
+        }
+    ]
 
 
 def test_exactly_2000_nodes_in_a_chain_validate_quickly() -> None:

@@ -232,11 +232,14 @@ async def test_connector_and_approval_checks_fail_when_the_flow_calls_or_waits()
     ]
     result = await one(never)
     assert result.approvals == ["check"]
-    assert result.failures == [{
-        "check": "equals", "code": "not_equal",
-        "params": {"output": "sent", "node": "", "field": "", "expected": '"egal"', "got": "null"},
-        "message": "output 'sent': expected \"egal\", got null",
-    }]
+    assert result.failures == [
+        {
+            "check": "equals",
+            "code": "not_equal",
+            "params": {"output": "sent", "node": "", "field": "", "expected": '"egal"', "got": "null"},
+            "message": "output 'sent': expected \"egal\", got null",
+        }
+    ]
 
 
 # -- fixed outputs and what must be fixed ------------------------------------------------
@@ -285,8 +288,12 @@ async def test_an_unfixed_connector_fails_the_case_naming_it_in_every_mode(mode:
     assert not result.passed and result.status == "failed"
     message = "connector node 'send' is not fixed in this case; test cases never call connections"
     assert result.error == {"node": "send", "type": "connector", "message": message, "code": "not_fixed"}
-    assert result.failures[0] == {"check": "fixed", "code": "not_fixed",
-                                  "params": {"node": "send", "type": "connector"}, "message": message}
+    assert result.failures[0] == {
+        "check": "fixed",
+        "code": "not_fixed",
+        "params": {"node": "send", "type": "connector"},
+        "message": message,
+    }
     assert connections.calls == []
     # Not reached, not needed: the same case on the high branch passes without fixing it.
     assert (
