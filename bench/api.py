@@ -42,7 +42,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -56,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, get, post
+from published import free_port, publish_assistant  # bench/published.py, beside this file
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
@@ -115,47 +115,10 @@ def dirigent_env(data_dir: Path) -> dict[str, str]:
 
 async def prepare_dirigent(data_dir: Path, flow: dict[str, Any] = FLOW, slug: str = SLUG) -> None:
     """Users, a flow, tested and submitted by a champion, approved by a board member, published."""
-    from runtime.db.database import Database
-    from runtime.db.migrate import upgrade
-    from runtime.engine.compiled import FlowCache
-    from runtime.flows import service as flows
-    from runtime.policy.authorizer import Authorizer
     from runtime.settings import Settings
-    from runtime.testing.service import run_and_store_tests
-    from runtime.users.service import add_user, load_actor
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    settings = Settings(data_dir=data_dir, jwt_secret=JWT_SECRET)
-    db = Database(settings.resolved_database_url())
-    authz = Authorizer()
-    try:
-        await upgrade(db.write_engine)
-        async with db.write() as session:
-            champion = await add_user(session, "champion", PASSWORD, "champion", "sales")
-            board = await add_user(session, "board1", PASSWORD, "board")
-            await add_user(session, "user", PASSWORD, "user", "sales")
-        async with db.write() as session:
-            as_champion = await load_actor(session, champion.id)
-            as_board = await load_actor(session, board.id)
-            assert as_champion is not None and as_board is not None
-            created, version = await flows.create_flow(
-                session, authz, as_champion, "sales", flow["name"], slug, flow
-            )
-        report = await run_and_store_tests(
-            db, authz, FlowCache(), {}, as_champion, created.id, version.number
-        )
-        assert report["passed"], report  # only a tested version can be submitted
-        async with db.write() as session:
-            await flows.submit_version(session, authz, as_champion, created.id, version.number)
-        async with db.write() as session:
-            await flows.review_version(
-                session, authz, settings, as_board, created.id, version.number, "approve", "benchmark"
-            )
-        async with db.write() as session:
-            published = await flows.publish_version(session, authz, as_champion, created.id, version.number)
-            assert published.state == "published", published.state
-    finally:
-        await db.dispose()
+    await publish_assistant(Settings(data_dir=data_dir, jwt_secret=JWT_SECRET), flow, slug, PASSWORD)
 
 
 def stored_runs(data_dir: Path) -> dict[str, int]:
@@ -164,12 +127,6 @@ def stored_runs(data_dir: Path) -> dict[str, int]:
 
 
 # -- servers --------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -220,7 +177,8 @@ def uvicorn_server(
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"{app} exited with {process.returncode}: {process.stderr.read()[-2000:]}")
+                said = process.stderr.read() if process.stderr else ""
+                raise RuntimeError(f"{app} exited with {process.returncode}: {said[-2000:]}")
             if _answers(base + ready_path):
                 break
             if time.monotonic() > deadline:

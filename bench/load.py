@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from published import free_port, publish_assistant  # bench/published.py, beside this file
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -159,51 +160,10 @@ def messages_api_double(words: int, delay_s: float) -> Iterator[str]:
 
 async def prepare(url: str) -> None:
     """Migrate; people; the chat assistant tested, submitted, approved and published."""
-    from runtime.db.database import Database
-    from runtime.db.migrate import upgrade
-    from runtime.engine.compiled import FlowCache
-    from runtime.flows import service as flows
-    from runtime.policy.authorizer import Authorizer
     from runtime.settings import Settings
-    from runtime.testing.service import run_and_store_tests
-    from runtime.users.service import add_user, load_actor
 
-    db = Database(url)
-    authz = Authorizer()
     settings = Settings(database_url=url, jwt_secret=JWT_SECRET)
-    try:
-        await upgrade(db.write_engine)
-        async with db.write() as session:
-            champion = await add_user(session, "champion", PASSWORD, "champion", "sales")
-            board = await add_user(session, "board1", PASSWORD, "board")
-            for person in PEOPLE:
-                await add_user(session, person, PASSWORD, "user", "sales")
-        async with db.write() as session:
-            as_champion = await load_actor(session, champion.id)
-            as_board = await load_actor(session, board.id)
-            assert as_champion is not None and as_board is not None
-            flow, version = await flows.create_flow(session, authz, as_champion, "sales", "Chat", SLUG, FLOW)
-        report = await run_and_store_tests(db, authz, FlowCache(), {}, as_champion, flow.id, version.number)
-        assert report["passed"], report
-        async with db.write() as session:
-            await flows.submit_version(session, authz, as_champion, flow.id, version.number)
-        async with db.write() as session:
-            await flows.review_version(
-                session, authz, settings, as_board, flow.id, version.number, "approve", "Lasttest"
-            )
-        async with db.write() as session:
-            published = await flows.publish_version(session, authz, as_champion, flow.id, version.number)
-            assert published.state == "published", published.state
-    finally:
-        await db.dispose()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    await publish_assistant(settings, FLOW, SLUG, PASSWORD, end_users=PEOPLE, comment="Lasttest")
 
 
 @dataclass
