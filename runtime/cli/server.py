@@ -10,7 +10,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,14 @@ from litestar import Litestar
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from runtime.api.errors import EXCEPTION_HANDLERS
 from runtime.app import create_app
 from runtime.cli.common import database, display_url, load_settings, require_observability, run
 from runtime.context import Runtime
 from runtime.db.migrate import alembic_config, upgrade
 from runtime.demo import PEOPLE, DemoSetup, setup_demo
+from runtime.monitoring.metrics_controller import metrics_endpoint
+from runtime.monitoring.metrics_state import SharedState
 from runtime.observability import tracing
 from runtime.private_files import PROCESS_UMASK, private_directory
 from runtime.settings import Settings
@@ -375,10 +378,51 @@ async def wait_for_schema(runtime: Runtime, stop: asyncio.Event, poll_s: float =
             await asyncio.wait_for(stop.wait(), poll_s)
 
 
+class _MetricsServer(uvicorn.Server):
+    """uvicorn inside the worker's own loop: the worker's signal handlers stay in charge."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def worker_metrics_app(runtime: Runtime) -> Litestar:
+    """A worker's `/metrics`: the same endpoint and the same access rule (metrics token, or
+    loopback clients only) as `serve`; the worker serves nothing else."""
+    app = Litestar(route_handlers=[metrics_endpoint], exception_handlers=EXCEPTION_HANDLERS)
+    app.state.runtime = runtime
+    app.state.metrics_state = SharedState(runtime.db)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def _worker_metrics(runtime: Runtime, host: str, port: int | None) -> AsyncIterator[None]:
+    if port is None:
+        yield
+        return
+    config = uvicorn.Config(
+        worker_metrics_app(runtime), host=host, port=port, lifespan="off", log_level="warning"
+    )
+    server = _MetricsServer(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
 async def run_worker(
-    settings: Settings, *, migrate_first: bool = False, stop: asyncio.Event | None = None
+    settings: Settings,
+    *,
+    migrate_first: bool = False,
+    stop: asyncio.Event | None = None,
+    metrics_host: str = "127.0.0.1",
+    metrics_port: int | None = None,
 ) -> None:
-    """The run manager's sweep without HTTP, until SIGTERM/SIGINT (or `stop` is set)."""
+    """The run manager's sweep without HTTP, until SIGTERM/SIGINT (or `stop` is set);
+    with `metrics_port`, its counters on `/metrics` there (runs it resumes, their nodes
+    and model calls: a worker's work is not in any `serve` process's answer)."""
     os.umask(PROCESS_UMASK)  # as `serve_app`
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -399,7 +443,10 @@ async def run_worker(
             f"worker {runtime.runs.worker_id}: resuming runs and expiring tasks every "
             f"{settings.sweep_interval_s:g} s on {display_url(settings.resolved_database_url())}"
         )
-        await stop.wait()
+        async with _worker_metrics(runtime, metrics_host, metrics_port):
+            if metrics_port is not None:
+                click.echo(f"worker metrics on {base_url(metrics_host, metrics_port)}/metrics")
+            await stop.wait()
         click.echo("worker stopping: runs in progress are left for another process")
     finally:
         await runtime.shutdown()
@@ -415,8 +462,19 @@ async def run_worker(
     is_flag=True,
     help="Migrate the database first (default: wait until `serve` or `migrate` has).",
 )
-def worker(migrate_first: bool) -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Serve this worker's /metrics on this port (same access rule as `serve`).",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port.")
+def worker(migrate_first: bool, metrics_port: int | None, metrics_host: str) -> None:
     """Run the background sweep without HTTP (resume runs, expire tasks) until SIGTERM."""
     settings = load_settings()
     require_observability(settings)
-    run(run_worker(settings, migrate_first=migrate_first))
+    run(
+        run_worker(
+            settings, migrate_first=migrate_first, metrics_host=metrics_host, metrics_port=metrics_port
+        )
+    )

@@ -407,6 +407,38 @@ async def test_worker_sweeps_until_stopped(tmp_path: Path, database_url: str) ->
     await asyncio.wait_for(worker, 10)
 
 
+async def test_a_worker_serves_its_metrics_under_the_same_rule_as_serve(
+    tmp_path: Path, database_url: str
+) -> None:
+    """`dirigent worker --metrics-port`: /metrics with the worker's counters and the
+    shared-state gauges; the metrics token is required as at `serve`; nothing else."""
+    token = "worker-metrics-" + "t" * 24
+    settings = Settings(
+        data_dir=tmp_path / "data", database_url=database_url, sweep_interval_s=0.05, metrics_token=token
+    )
+    port = _free_port()
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, migrate_first=True, stop=stop, metrics_port=port))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            for _ in range(200):  # until the worker has started its server
+                try:
+                    refused = await client.get("/metrics")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+            assert refused.status_code == 401 and refused.json()["error"] == "metrics_token_required"
+            answer = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 200, answer.text
+            assert "dirigent_runs_total" in answer.text and "dirigent_state_up 1.0" in answer.text
+            assert (await client.get("/health")).status_code == 404  # the API is not served here
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 10)
+    with pytest.raises(httpx.ConnectError):  # the server stopped with the worker
+        httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+
+
 # -- serve, for real ----------------------------------------------------------------------
 def _free_port() -> int:
     with socket.socket() as sock:
