@@ -239,3 +239,17 @@ def state_badge(state: rx.Var) -> rx.Component:
         ("rejected", rx.badge(t("state_rejected"), color_scheme="red")),
         rx.badge(state),
     )
+
+
+def tested_callout(text: rx.Var, *, ok: bool, class_name: str) -> rx.Component:
+    """The answer of a "Testen" button (a connection, a model endpoint): green or red,
+    with `data-ok` for the journeys that read it."""
+    return rx.callout(
+        text,
+        icon="circle-check" if ok else "circle-alert",
+        color_scheme="green" if ok else "red",
+        size="1",
+        width="100%",
+        class_name=class_name,
+        custom_attrs={"data-ok": "true" if ok else "false"},
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import reflex as rx
 
 from studio.components.confirm import confirm_dialog
-from studio.components.layout import empty_state, page_frame, page_title
+from studio.components.layout import empty_state, page_frame, page_title, tested_callout
 from studio.components.notify_settings import notify_settings_card
 from studio.connection_forms import (
     AUTH_TYPES,
@@ -225,18 +225,6 @@ def _dialog() -> rx.Component:
     )
 
 
-def _test_result(text: rx.Var, *, ok: bool) -> rx.Component:
-    return rx.callout(
-        text,
-        icon="circle-check" if ok else "circle-alert",
-        color_scheme="green" if ok else "red",
-        size="1",
-        width="100%",
-        class_name="conn-test-result",
-        custom_attrs={"data-ok": "true" if ok else "false"},
-    )
-
-
 def _connection(row: rx.Var) -> rx.Component:
     connection_id = row["id"]
     return rx.card(
@@ -327,8 +315,8 @@ def _connection(row: rx.Var) -> rx.Component:
                 State.test_text.contains(connection_id),
                 rx.cond(
                     State.test_ok[connection_id],
-                    _test_result(State.test_text[connection_id], ok=True),
-                    _test_result(State.test_text[connection_id], ok=False),
+                    tested_callout(State.test_text[connection_id], ok=True, class_name="conn-test-result"),
+                    tested_callout(State.test_text[connection_id], ok=False, class_name="conn-test-result"),
                 ),
             ),
             spacing="2",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import reflex as rx
 
 from studio.components.confirm import confirm_dialog
-from studio.components.layout import empty_state, page_frame, page_title
+from studio.components.layout import empty_state, page_frame, page_title, tested_callout
 from studio.state.base import t
 from studio.state.models import ModelsState as State
 
@@ -151,18 +151,6 @@ def _dialog() -> rx.Component:
     )
 
 
-def _test_result(text: rx.Var, *, ok: bool) -> rx.Component:
-    return rx.callout(
-        text,
-        icon="circle-check" if ok else "circle-alert",
-        color_scheme="green" if ok else "red",
-        size="1",
-        width="100%",
-        class_name="model-test-result",
-        custom_attrs={"data-ok": "true" if ok else "false"},
-    )
-
-
 def _endpoint(row: rx.Var) -> rx.Component:
     name = row["name"]
     own = row["source"] == "admin"
@@ -266,8 +254,8 @@ def _endpoint(row: rx.Var) -> rx.Component:
                 State.test_text.contains(name),
                 rx.cond(
                     State.test_ok[name],
-                    _test_result(State.test_text[name], ok=True),
-                    _test_result(State.test_text[name], ok=False),
+                    tested_callout(State.test_text[name], ok=True, class_name="model-test-result"),
+                    tested_callout(State.test_text[name], ok=False, class_name="model-test-result"),
                 ),
             ),
             spacing="2",
