@@ -24,9 +24,9 @@ from tests.support.messages_api_double import MessagesApiDouble
 from tests.support.runtime_processes import RuntimeProcess
 from tests.support.scenario import _module_database, qa_flow
 
-# timing: how many runs still reach a removed endpoint depends on how many fit into one
-# sweep of the other process; beside three other test processes (make test's first leg)
-# a busy machine fitted three where two are the bound. Run alone, as latency tests are.
+# timing: the bound of one sweep interval (plus scheduling room) is wall-clock; run alone,
+# as latency tests are. How many runs reach a removed endpoint *before* the sweep is not
+# asserted (that depends on the machine's load); that none does *after* it, is.
 pytestmark = [pytest.mark.slow, pytest.mark.timing]
 
 PASSWORD = "correct-horse-battery"
@@ -131,12 +131,13 @@ def test_every_process_follows_an_admins_endpoint_changes_within_a_sweep(
         assert run["outputs"]["answer"] == "Antwort vom zweiten Server." and took <= BOUND_S
         assert "authorization" not in second.headers[-1]
 
-        # Removed at A: B stops using it.
-        calls = len(second.requests)
+        # Removed at A: B stops using it, and once it has, it never goes back to it.
         admin_at_a.call("DELETE", "/api/model-endpoints/gpu", 200)
         run, took = first_run_where(lambda run: run["status"] == "failed")
         assert run["error"]["code"] == "no_model_endpoint" and run["error"]["model"] == "gpu", run
         assert took <= BOUND_S
-        time.sleep(SWEEP_S * 2)
-        assert test_run()["status"] == "failed"
-        assert len(second.requests) - calls <= 2  # only runs that started before B's sweep saw it
+        calls_when_b_saw_it = len(second.requests)
+        for _ in range(3):
+            time.sleep(SWEEP_S)
+            assert test_run()["error"]["code"] == "no_model_endpoint"
+        assert len(second.requests) == calls_when_b_saw_it
