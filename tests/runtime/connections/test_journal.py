@@ -125,8 +125,10 @@ async def test_a_call_is_in_flight_while_it_is_made_and_done_after(
 async def test_a_failed_call_is_not_made_again(
     sc: Scenario, http: HttpTarget, allow_loopback: ConnectionService
 ) -> None:
-    name = await crm(sc, http, timeout_s=0.3)
-    http.route("/api/tasks", status=201, delay_s=1.0, times=1)  # times out: may have arrived
+    # A time-out long enough for a loaded machine to deliver the request (at 0.3 s the
+    # client sometimes gave up before the server had read it), and an answer later still.
+    name = await crm(sc, http, timeout_s=1.0)
+    http.route("/api/tasks", status=201, delay_s=3.0, times=1)  # times out: may have arrived
     req = request(name, "j2", workspace_id=workspace(sc))
     with pytest.raises(RemoteFailure):
         call(sc, allow_loopback, req)
