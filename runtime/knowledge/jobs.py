@@ -282,6 +282,11 @@ class IngestionJobs:
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the job fails as a whole only when the runtime cannot go on
+            if not await self._still_exists(job_id):
+                # Its index was deleted (with its jobs) by another process, and the job's
+                # next write found it gone before this process's heartbeat noticed.
+                log.info("ingestion job %s stopped: its index was deleted", job_id)
+                return
             log.exception("ingestion job %s failed", job_id)
             message = (
                 error.message
@@ -291,6 +296,10 @@ class IngestionJobs:
             await self._finish(job_id, "failed", message)
         finally:
             self._index_of.pop(job_id, None)
+
+    async def _still_exists(self, job_id: str) -> bool:
+        async with self.service.db.read() as session:
+            return await session.get(IngestionJob, job_id) is not None
 
     async def _process(self, job_id: str) -> None:
         service = self.service
