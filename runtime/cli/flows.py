@@ -28,7 +28,7 @@ from runtime.llm.client import HFChatModel, ModelEndpoints
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.settings import Settings
-from runtime.templates.loader import read_flow_file, uses_files
+from runtime.starters.loader import read_flow_file, uses_files
 from runtime.testing.runner import SuiteResult, run_cases
 from runtime.users.service import load_actor
 

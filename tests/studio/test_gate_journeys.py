@@ -26,7 +26,7 @@ def _flow(stack: Stack, slug: str) -> dict[str, Any]:
 
 
 def test_champion_starts_from_a_template_and_the_board_reads_its_report(stack: Stack, new_page: Any) -> None:
-    templates = stack.api("champion", "GET", "/api/templates")
+    templates = stack.api("champion", "GET", "/api/starters")
     template = next(item for item in templates if item["slug"] == TEMPLATE)
     cases = template["document"]["tests"]
     page = new_page()
