@@ -81,7 +81,7 @@ from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field
 
 from nodes.errors import NodeError
-from nodes.template_workers import shared_templates
+from nodes.rendering.workers import shared_templates
 
 Scope = Mapping[str, Any]
 Outputs = dict[str, Any]
@@ -146,7 +146,7 @@ class NodeContext:
     node_id: str
     node_type: str
     flow_inputs: Mapping[str, Any]
-    # The engine hands in its `nodes.template_workers.Templates`; without one, the process's.
+    # The engine hands in its `nodes.rendering.workers.Templates`; without one, the process's.
     render: Renderer = _shared_render
     evaluate: Evaluator = _shared_evaluate
     services: Mapping[str, Any] = field(default_factory=dict)

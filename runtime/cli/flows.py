@@ -51,7 +51,7 @@ def flow() -> None:
 
 
 def read_document(source: IO[str]) -> Any:
-    """The flow document in FILE; a starter template's `flow.json` loads as the template
+    """The flow document in FILE; a starter's `flow.json` loads as the starter
     (prompt files resolved, tests merged), like `dirigent up` imports it."""
     text = source.read()
     try:

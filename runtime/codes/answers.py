@@ -191,7 +191,7 @@ ANSWERS: dict[str, Any] = {
     ),
     "not_an_email_connection": "connection '{connection}' is a {kind} connection; notifications are sent through an e-mail connection",
     # -- starter flows (runtime/starters/loader.py): a fault of the installation --------------
-    "template_invalid": "starter template '{template}', {file} cannot be loaded",
+    "template_invalid": "starter flow '{template}', {file} cannot be loaded",
     # -- the audit trail ----------------------------------------------------------------------------
     "audit_log_empty": "the audit log is empty: there is no head to anchor yet",
     "audit_head_broken": "the audit trail's head cannot be anchored: {detail}",

@@ -37,7 +37,7 @@ class StarterInvalid(DirigentError):
     code = "template_invalid"
 
     def __init__(self, starter: str, file: str, problem: str) -> None:
-        super().__init__(f"starter template '{starter}', {file}: {problem}", template=starter, file=file)
+        super().__init__(f"starter flow '{starter}', {file}: {problem}", template=starter, file=file)
         self.starter = starter
         self.file = file
 

@@ -86,7 +86,7 @@ def test_file_references_outside_or_missing_are_refused(
     directory = make(tmp_path, flow=with_file(reference))
     with pytest.raises(StarterInvalid) as error:
         load_starter(directory)
-    assert error.value.message.startswith(f"starter template 'begruessung', {file}: ")
+    assert error.value.message.startswith(f"starter flow 'begruessung', {file}: ")
     assert problem in error.value.message
     assert "secret" not in error.value.message
 
@@ -135,7 +135,7 @@ def test_bad_files_name_the_starter_and_the_file(
         return
     with pytest.raises(StarterInvalid) as error:
         load_starter(directory)
-    assert error.value.message.startswith(f"starter template 'begruessung', {file}: {problem}")
+    assert error.value.message.startswith(f"starter flow 'begruessung', {file}: {problem}")
     assert (error.value.starter, error.value.file) == ("begruessung", file)
 
 

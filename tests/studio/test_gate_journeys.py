@@ -1,4 +1,4 @@
-"""Test cases gate approval, end to end in Chromium: a flow from a starter template whose
+"""Test cases gate approval, end to end in Chromium: a flow from a starter whose
 cases pass goes to the board with its report; a failing case blocks submission, and only
 an admin may submit anyway, with a reason.
 

@@ -166,7 +166,7 @@ def test_a_step_refused_by_the_template_budget_is_told_in_words_with_its_limit()
 
 
 def test_every_template_limit_the_runtime_names_has_german_and_english() -> None:
-    from nodes.template_budget import LIMIT_DESCRIPTIONS
+    from nodes.rendering.budget import LIMIT_DESCRIPTIONS
 
     limits = {key.removeprefix("limit.") for key in i18n.CATALOGS["de"] if key.startswith("limit.")}
     assert limits == set(LIMIT_DESCRIPTIONS)

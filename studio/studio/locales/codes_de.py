@@ -128,7 +128,7 @@ CODE_TEXTS: dict[str, str] = {
     "error.invalid_studio_url.query": "Die Adresse des Studios darf kein ?… und kein #… enthalten.",
     "error.default_endpoint_not_registered": "Das Modell „default“ kommt aus DIRIGENT_LLM_URL und wird dort geändert.",
     "error.endpoint_not_testable": "Das Sprachmodell dieser Laufzeit lässt sich hier nicht testen.",
-    # -- starter templates and the audit trail --------------------------------------------------------
+    # -- starter flows and the audit trail -----------------------------------------------------------
     "error.template_invalid": "Die Vorlage „{template}“ ({file}) lässt sich nicht laden.",
     "error.audit_log_empty": "Das Audit-Protokoll ist leer; es gibt noch nichts zu verankern.",
     "error.audit_head_broken": "Das Ende der Prüfkette lässt sich nicht verankern ({detail}).",

@@ -11,7 +11,7 @@ Keys (identical in both languages; `tests/studio/test_catalog.py` checks that, a
     lead.<code>           a lead-in before the runtime's own message, for a code without a
                           sentence of its own (a fallback that is logged)
     node.<type>           a node type's title; `node.<type>.about` its line in the palette
-    limit.<name>          a limit of the template budget (nodes/template_budget.py)
+    limit.<name>          a limit of the template budget (nodes/rendering/budget.py)
     notification.<kind>   what a notification in the inbox says
 
 German only, because English shows the node's own schema texts: `FIELDS`, `FIELDS_BY_TYPE`
@@ -1086,7 +1086,7 @@ TEXTS: dict[str, str] = {
     "node.connector": "Verbindung",
     "node.connector.about": "Ruft ein angebundenes System auf (REST, E-Mail, SQL).",
     # ============================================================================================
-    # The template budget's limits (nodes/template_budget.py; limit.<name>)
+    # The template budget's limits (nodes/rendering/budget.py; limit.<name>)
     # ============================================================================================
     "limit.output_chars": "Länge des Ergebnisses in Zeichen",
     "limit.string_chars": "Länge eines Textes in Zeichen",
