@@ -25,9 +25,9 @@ WORKDIR /app
 COPY --chown=dirigent:dirigent pyproject.toml README.md ./
 COPY --chown=dirigent:dirigent runtime runtime
 COPY --chown=dirigent:dirigent nodes nodes
-COPY --chown=dirigent:dirigent templates templates
+COPY --chown=dirigent:dirigent starters starters
 COPY --chown=dirigent:dirigent studio studio
-# Editable, so that templates/ and studio/ (data and app, not packages) are found beside
+# Editable, so that starters/ and studio/ (data and app, not packages) are found beside
 # the code. The core dependencies are what the runtime and worker need to start; the extras
 # are what this image serves besides: `knowledge` (embedded index, file parsers, Marqo's
 # client) and `studio` (compose's studio service runs `dirigent studio`). tests/test_ci_files.py

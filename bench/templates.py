@@ -2,9 +2,9 @@
 
 Prints figures; asserts nothing. For each shape of template, the median time of one render
 
-    in-process    `nodes.templating.render` / `evaluate` in this thread (the static budget
+    in-process    `nodes.rendering.templating.render` / `evaluate` in this thread (the static budget
                   only: what every render cost before the worker processes)
-    Templates     `nodes.template_workers.Templates.render` / `evaluate`, as the engine
+    Templates     `nodes.rendering.workers.Templates.render` / `evaluate`, as the engine
                   calls them: plain lookups stay in this process, everything else is a
                   round trip to a worker (pickle of the named scope entries there, JSON back)
 
@@ -31,8 +31,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from nodes.template_workers import ProcessLimits, Templates
-from nodes.templating import MISSING, evaluate, evaluate_plain, render, render_plain
+from nodes.rendering.templating import MISSING, evaluate, evaluate_plain, render, render_plain
+from nodes.rendering.workers import ProcessLimits, Templates
 
 DOCUMENT = " ".join(f"Absatz {i}: Lieferung, Angebot und Rechnung." for i in range(2500))  # ≈ 100 KB
 SCOPE: dict[str, Any] = {

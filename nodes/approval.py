@@ -64,7 +64,45 @@ def _parse_payload(text: str) -> Any:
     return text
 
 
-class ApprovalNode(Node):
+class ApprovalConfig(NodeConfig):
+    assignees: list[str] = Field(
+        ...,
+        min_length=1,
+        description="Who decides: role:<role> (e.g. role:board, role:champion) or user:<name>",
+    )
+    quorum: int = Field(1, ge=1, le=10, description="How many approvals are needed")
+    timeout: str | None = Field(None, description="ISO-8601 duration after which the task expires, e.g. P3D")
+    editable: bool = Field(False, description="The assignee may edit the payload")
+    requester_may_decide: bool = Field(
+        False,
+        description="Four eyes: whoever started the run may decide this task too "
+        "(only when the flow's card says risk: minimal; such decisions are audited)",
+    )
+    title: str = template_field("Title of the task shown to the assignee", "Approval needed")
+    instructions: str = Field("", description="What the assignee should check")
+    payload: str = template_field("What is to be approved (text or JSON)", "")
+
+    @field_validator("assignees")
+    @classmethod
+    def _assignees_have_a_kind(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not ASSIGNEE.match(item):
+                raise PydanticCustomError(
+                    "invalid_assignee",
+                    "'{value}' is not an assignee; use role:<role> or user:<username>",
+                    {"value": item},
+                )
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_is_a_duration(cls, value: str | None) -> str | None:
+        if value:
+            parse_duration(value)
+        return value
+
+
+class ApprovalNode(Node[ApprovalConfig]):
     type = "approval"
     title = "Approval"
     description = "Pauses the run until a person approves or rejects (four eyes on actions)."
@@ -72,45 +110,6 @@ class ApprovalNode(Node):
     outputs = ("decision", "comment", "payload", "decided_by", "branch")
     template_fields = ("title", "payload")
     BRANCHES = ("approved", "rejected", "timeout")
-
-    class Config(NodeConfig):
-        assignees: list[str] = Field(
-            ...,
-            min_length=1,
-            description="Who decides: role:<role> (e.g. role:board, role:champion) or user:<name>",
-        )
-        quorum: int = Field(1, ge=1, le=10, description="How many approvals are needed")
-        timeout: str | None = Field(
-            None, description="ISO-8601 duration after which the task expires, e.g. P3D"
-        )
-        editable: bool = Field(False, description="The assignee may edit the payload")
-        requester_may_decide: bool = Field(
-            False,
-            description="Four eyes: whoever started the run may decide this task too "
-            "(only when the flow's card says risk: minimal; such decisions are audited)",
-        )
-        title: str = template_field("Title of the task shown to the assignee", "Approval needed")
-        instructions: str = Field("", description="What the assignee should check")
-        payload: str = template_field("What is to be approved (text or JSON)", "")
-
-        @field_validator("assignees")
-        @classmethod
-        def _assignees_have_a_kind(cls, value: list[str]) -> list[str]:
-            for item in value:
-                if not ASSIGNEE.match(item):
-                    raise PydanticCustomError(
-                        "invalid_assignee",
-                        "'{value}' is not an assignee; use role:<role> or user:<username>",
-                        {"value": item},
-                    )
-            return value
-
-        @field_validator("timeout")
-        @classmethod
-        def _timeout_is_a_duration(cls, value: str | None) -> str | None:
-            if value:
-                parse_duration(value)
-            return value
 
     def branches(self) -> tuple[str, ...]:
         return self.BRANCHES
@@ -120,14 +119,14 @@ class ApprovalNode(Node):
         return Suspend(
             kind="approval",
             request={
-                "title": await ctx.render(config.title, scope),  # type: ignore[attr-defined]
-                "instructions": config.instructions,  # type: ignore[attr-defined]
-                "payload": _parse_payload(await ctx.render(config.payload, scope)),  # type: ignore[attr-defined]
-                "assignees": list(config.assignees),  # type: ignore[attr-defined]
-                "quorum": config.quorum,  # type: ignore[attr-defined]
-                "timeout_s": parse_duration(config.timeout) if config.timeout else None,  # type: ignore[attr-defined]
-                "editable": config.editable,  # type: ignore[attr-defined]
-                "requester_may_decide": config.requester_may_decide,  # type: ignore[attr-defined]
+                "title": await ctx.render(config.title, scope),
+                "instructions": config.instructions,
+                "payload": _parse_payload(await ctx.render(config.payload, scope)),
+                "assignees": list(config.assignees),
+                "quorum": config.quorum,
+                "timeout_s": parse_duration(config.timeout) if config.timeout else None,
+                "editable": config.editable,
+                "requester_may_decide": config.requester_may_decide,
             },
         )
 

@@ -3,7 +3,11 @@
 A node type is one class in one module of this package, plus one line in
 `nodes/registry.py`::
 
-    class TemplateNode(Node):
+    class TemplateConfig(NodeConfig):
+        template: str = template_field("Jinja2 template, e.g. Hello {{ inputs.name }}")
+
+
+    class TemplateNode(Node[TemplateConfig]):
         type = "template"
         title = "Template"
         description = "Renders a Jinja2 template (sandboxed)."
@@ -11,18 +15,20 @@ A node type is one class in one module of this package, plus one line in
         outputs = ("text",)
         template_fields = ("template",)
 
-        class Config(NodeConfig):
-            template: str = template_field("Jinja2 template, e.g. Hello {{ inputs.name }}")
-
         async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
             return {"text": await ctx.render(self.config.template, scope)}
 
 The rules:
 
-1. **Config.** `Config` is a Pydantic model derived from `NodeConfig` (unknown fields
-   are refused). Its JSON schema drives the studio's form, so every field has a
-   description. Fields that hold Jinja2 templates are named in `template_fields`; the
-   flow validator checks every `{{ node.field }}` reference in them.
+1. **Config.** A node's config is a Pydantic model derived from `NodeConfig` (unknown
+   fields are refused), named as the type parameter: `Node[TemplateConfig]` makes
+   `self.config` a `TemplateConfig` for the type checker and `TemplateNode.Config` the
+   model the flow validator checks a document's `config` against. Its JSON schema drives
+   the studio's form (`describe()`), so every field has a description. Fields that hold
+   Jinja2 templates are named in `template_fields`; the flow validator checks every
+   `{{ node.field }}` reference in them. (The older spelling, a nested `class
+   Config(NodeConfig)` in an unparameterised `Node` subclass, still works; its
+   `self.config` is untyped.)
 2. **Outputs.** `outputs` names the keys `run` returns; nothing else is visible
    downstream. A type whose outputs depend on its config or on the document (the
    `input` node) overrides `declared_outputs`.
@@ -31,14 +37,17 @@ The rules:
    finished. A node on a branch that was not taken appears with all its declared
    outputs set to `None` (rendered as an empty string).
 4. **Context.** `ctx` (a `NodeContext`) is everything a node may touch outside itself:
-   `await ctx.render()` for sandboxed templates and `await ctx.evaluate()` for
-   expressions (both under the template budget: a template that needs Jinja's general
-   machinery is rendered in a worker process with a time and memory limit, never on the
-   event loop), `ctx.emit()` for streamed events (LLM tokens),
-   `ctx.record_usage()` for tokens, `ctx.services` for clients the runtime hands in
-   (LLM, knowledge, connections), and `ctx.caller_id` / `ctx.workspace_id`: who the run
-   acts for and where (knowledge search, for one, is filtered by that person's access).
-   Nodes never import `runtime`.
+   `await ctx.render(template, scope)` for sandboxed templates and
+   `await ctx.evaluate(expression, scope)` for expressions (both under the template
+   budget: a template that needs Jinja's general machinery is rendered in a worker
+   process with a time and memory limit, never on the event loop);
+   `await ctx.send(event)` streams an event (an LLM token) to whoever watches the run;
+   `ctx.record_usage(prompt_tokens, completion_tokens)` counts tokens (`ctx.usage`
+   holds the sum); `ctx.service(name)` is a client the runtime hands in (`"llm"`,
+   `"knowledge"`, `"connections"`), or a `NodeError` naming what is missing;
+   `ctx.caller_id` / `ctx.workspace_id` say who the run acts for and where (knowledge
+   search, for one, is filtered by that person's access); `ctx.is_test` marks a test
+   run from the editor. Nodes never import `runtime`.
 5. **Errors.** A node raises `NodeError` with a message a champion understands (what
    was expected, what was found). The engine wraps every failure with the node's id and
    type; a node need not repeat them.
@@ -67,21 +76,27 @@ from __future__ import annotations
 import builtins
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from nodes.errors import NodeError
-from nodes.template_workers import shared_templates
+from nodes.rendering.workers import shared_templates
 
 Scope = Mapping[str, Any]
 Outputs = dict[str, Any]
 
 
 class NodeConfig(BaseModel):
-    """Base of every node's `Config`: strict, so a typo in a field name is an error."""
+    """Base of every node's config model: strict, so a typo in a field name is an error."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The title "Config" is what the studio has always received at the top of a node
+    # type's form schema (`describe()`), from the nested `class Config` of earlier
+    # nodes; a config model named after its node type keeps it.
+    model_config = ConfigDict(extra="forbid", title="Config")
+
+
+ConfigT = TypeVar("ConfigT", bound=NodeConfig)
 
 
 def template_field(description: str, default: Any = ..., **extra: Any) -> Any:
@@ -110,12 +125,9 @@ class Resolution:
     decided_by: list[str] = field(default_factory=list)
 
 
-class Renderer(Protocol):
-    async def __call__(self, template: str, scope: Scope) -> str: ...
-
-
-class Evaluator(Protocol):
-    async def __call__(self, expression: str, scope: Scope) -> Any: ...
+# `ctx.render(template, scope)` and `ctx.evaluate(expression, scope)`.
+Renderer = Callable[[str, Scope], Awaitable[str]]
+Evaluator = Callable[[str, Scope], Awaitable[Any]]
 
 
 def _shared_render(template: str, scope: Scope) -> Awaitable[str]:
@@ -134,9 +146,9 @@ class NodeContext:
     node_id: str
     node_type: str
     flow_inputs: Mapping[str, Any]
-    # The engine hands in its `nodes.template_workers.Templates`; without one, the process's.
-    render: Renderer = _shared_render  # type: ignore[assignment]
-    evaluate: Evaluator = _shared_evaluate  # type: ignore[assignment]
+    # The engine hands in its `nodes.rendering.workers.Templates`; without one, the process's.
+    render: Renderer = _shared_render
+    evaluate: Evaluator = _shared_evaluate
     services: Mapping[str, Any] = field(default_factory=dict)
     emit: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None
     fixed_outputs: Mapping[str, Any] | None = None
@@ -182,8 +194,11 @@ class NodeContext:
             ) from None
 
 
-class Node:
-    """Base class of every node type; see the module docstring for the contract."""
+class Node(Generic[ConfigT]):
+    """Base class of every node type; see the module docstring for the contract.
+
+    `Node[SomeConfig]` types `self.config` as `SomeConfig` and sets `Config` to it.
+    """
 
     type: ClassVar[str]
     title: ClassVar[str]
@@ -200,9 +215,19 @@ class Node:
     # True for types that cost money or time to run (rule 9): their steps are persisted at once.
     costly: ClassVar[bool] = False
 
-    def __init__(self, node_id: str, config: NodeConfig) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Config" in cls.__dict__:  # the nested spelling: `class Config(NodeConfig)`
+            return
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            if get_origin(base) is Node:
+                (config,) = get_args(base)
+                if isinstance(config, builtins.type) and issubclass(config, NodeConfig):
+                    cls.Config = config
+
+    def __init__(self, node_id: str, config: ConfigT) -> None:
         self.id = node_id
-        self.config = config
+        self.config: ConfigT = config
 
     # -- static description, used by validation and the studio ----------------------
     def declared_outputs(self, flow_inputs: Mapping[str, Any]) -> tuple[str, ...]:

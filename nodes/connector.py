@@ -186,7 +186,59 @@ def _coerce(name: str, value: str, kind: ParamType) -> Any:
     return value
 
 
-class ConnectorNode(Node):
+class ConnectorConfig(NodeConfig):
+    connection: str = Field(
+        ...,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Name of a connection of the flow's workspace, e.g. crm",
+    )
+    action: str = Field(
+        "call",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="What this call does, e.g. create_task (shown to the board and audited)",
+    )
+    method: Method = Field("GET", description="HTTP method (http connections)")
+    path: str = template_field("Path under the connection's base URL, e.g. /tasks/{{ inputs.id }}", "/")
+    query: dict[str, str] = _templates("Query parameters (templates)")
+    headers: dict[str, str] = _templates("Extra request headers (templates)")
+    body: str | None = template_field('JSON body template, e.g. {"title": {{ draft.text | json }}}', None)
+    select: dict[str, str] = Field(
+        default_factory=dict, description="Output fields from the JSON answer: {name: $.path.to[0].value}"
+    )
+    fail_on_error: bool = Field(True, description="Fail the node when the HTTP status is 400 or above")
+    to: str | None = template_field("Recipients, comma-separated (email connections)", None)
+    cc: str | None = template_field("Copy recipients, comma-separated (email connections)", None)
+    subject: str | None = template_field("Subject (email connections)", None)
+    text: str | None = template_field("Message text (email connections)", None)
+    sql: str | None = Field(
+        None,
+        description="SELECT statement with :named parameters (sql connections); fixed text, never a template",
+    )
+    params: dict[str, str] = _templates("Values of the :named parameters (templates)")
+    param_types: dict[str, ParamType] = Field(
+        default_factory=dict, description="Types of parameters other than string"
+    )
+    max_rows: int | None = Field(None, ge=1, le=10_000, description="At most this many rows (sql)")
+    timeout_s: float = Field(60.0, gt=0, le=600, description="Seconds before giving up")
+
+    @field_validator("select")
+    @classmethod
+    def _selectors(cls, value: dict[str, str]) -> dict[str, str]:
+        for selector in value.values():
+            parse_selector(selector)
+        return value
+
+    @field_validator("sql")
+    @classmethod
+    def _sql_is_not_a_template(cls, value: str | None) -> str | None:
+        if value is not None and ("{{" in value or "{%" in value):
+            raise PydanticCustomError(
+                "sql_is_a_template", "sql is fixed text; pass values as :named parameters in `params`"
+            )
+        return value
+
+
+class ConnectorNode(Node[ConnectorConfig]):
     type = "connector"
     title = "Connector"
     description = "Calls a configured connection: HTTP/REST, webhook, e-mail or a read-only SQL query."
@@ -196,60 +248,8 @@ class ConnectorNode(Node):
     default_timeout_s = 60.0
     side_effects = True
 
-    class Config(NodeConfig):
-        connection: str = Field(
-            ...,
-            pattern=r"^[A-Za-z0-9_.-]{1,64}$",
-            description="Name of a connection of the flow's workspace, e.g. crm",
-        )
-        action: str = Field(
-            "call",
-            pattern=r"^[A-Za-z0-9_.-]{1,64}$",
-            description="What this call does, e.g. create_task (shown to the board and audited)",
-        )
-        method: Method = Field("GET", description="HTTP method (http connections)")
-        path: str = template_field("Path under the connection's base URL, e.g. /tasks/{{ inputs.id }}", "/")
-        query: dict[str, str] = _templates("Query parameters (templates)")
-        headers: dict[str, str] = _templates("Extra request headers (templates)")
-        body: str | None = template_field('JSON body template, e.g. {"title": {{ draft.text | json }}}', None)
-        select: dict[str, str] = Field(
-            default_factory=dict, description="Output fields from the JSON answer: {name: $.path.to[0].value}"
-        )
-        fail_on_error: bool = Field(True, description="Fail the node when the HTTP status is 400 or above")
-        to: str | None = template_field("Recipients, comma-separated (email connections)", None)
-        cc: str | None = template_field("Copy recipients, comma-separated (email connections)", None)
-        subject: str | None = template_field("Subject (email connections)", None)
-        text: str | None = template_field("Message text (email connections)", None)
-        sql: str | None = Field(
-            None,
-            description="SELECT statement with :named parameters (sql connections); "
-            "fixed text, never a template",
-        )
-        params: dict[str, str] = _templates("Values of the :named parameters (templates)")
-        param_types: dict[str, ParamType] = Field(
-            default_factory=dict, description="Types of parameters other than string"
-        )
-        max_rows: int | None = Field(None, ge=1, le=10_000, description="At most this many rows (sql)")
-        timeout_s: float = Field(60.0, gt=0, le=600, description="Seconds before giving up")
-
-        @field_validator("select")
-        @classmethod
-        def _selectors(cls, value: dict[str, str]) -> dict[str, str]:
-            for selector in value.values():
-                parse_selector(selector)
-            return value
-
-        @field_validator("sql")
-        @classmethod
-        def _sql_is_not_a_template(cls, value: str | None) -> str | None:
-            if value is not None and ("{{" in value or "{%" in value):
-                raise PydanticCustomError(
-                    "sql_is_a_template", "sql is fixed text; pass values as :named parameters in `params`"
-                )
-            return value
-
     async def run(self, ctx: NodeContext, scope: Scope) -> Outputs | Suspend:
-        config: ConnectorNode.Config = self.config  # type: ignore[assignment]
+        config = self.config
 
         async def render(value: str | None) -> str:
             return await ctx.render(value, scope) if value else ""
@@ -310,7 +310,7 @@ class ConnectorNode(Node):
                 "nobody said whether the interrupted call arrived; it was neither repeated nor confirmed",
                 code="side_effect_uncertain",
                 reason="unanswered",
-                connection=self.config.connection,  # type: ignore[attr-defined]
+                connection=self.config.connection,
             )
         payload = resolution.payload if isinstance(resolution.payload, dict) else {}
         call = payload.get("call")
@@ -319,7 +319,7 @@ class ConnectorNode(Node):
                 "the task no longer carries the call it asked about",
                 code="side_effect_uncertain",
                 reason="task_lost",
-                connection=self.config.connection,  # type: ignore[attr-defined]
+                connection=self.config.connection,
             )
         request = ConnectorRequest(
             run_id=ctx.run_id,
@@ -339,12 +339,12 @@ class ConnectorNode(Node):
                 "the call is still uncertain after a person's answer",
                 code="side_effect_uncertain",
                 reason="still_uncertain",
-                connection=self.config.connection,  # type: ignore[attr-defined]
+                connection=self.config.connection,
             )
         return self._outputs(result)
 
     def _outputs(self, result: ConnectorResult) -> Outputs:
-        config: ConnectorNode.Config = self.config  # type: ignore[assignment]
+        config = self.config
         if (
             config.fail_on_error
             and isinstance(result.status, int)

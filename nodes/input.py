@@ -8,14 +8,15 @@ from typing import Any
 from nodes.base import Node, NodeConfig, NodeContext, Outputs, Scope
 
 
-class InputNode(Node):
+class InputConfig(NodeConfig):
+    pass
+
+
+class InputNode(Node[InputConfig]):
     type = "input"
     title = "Input"
     description = "Start of the flow. Downstream nodes read the flow's inputs as {{ inputs.name }}."
     category = "flow"
-
-    class Config(NodeConfig):
-        pass
 
     def declared_outputs(self, flow_inputs: Mapping[str, Any]) -> tuple[str, ...]:
         return tuple(flow_inputs)

@@ -12,7 +12,19 @@ from nodes.errors import NodeError
 from nodes.services import ChatModel, ChatRequest
 
 
-class LLMNode(Node):
+class LLMConfig(NodeConfig):
+    model: str = Field("default", description="Name of a registered model endpoint")
+    system: str = template_field("System prompt: role and rules for the model", "")
+    prompt: str = template_field("User prompt, e.g. {{ inputs.question }}")
+    temperature: float = Field(0.2, ge=0.0, le=2.0, description="Creativity, 0 = deterministic")
+    max_tokens: int = Field(512, ge=1, le=32_768, description="Longest answer in tokens")
+    json_schema: dict[str, Any] | None = Field(
+        None, description="If set, the answer must be JSON valid against this schema"
+    )
+    timeout_s: float = Field(120.0, gt=0, le=3600, description="Seconds before giving up")
+
+
+class LLMNode(Node[LLMConfig]):
     type = "llm"
     title = "LLM"
     description = "Asks the language model: a system and a user prompt in, text (or JSON) out."
@@ -22,24 +34,13 @@ class LLMNode(Node):
     default_timeout_s = 120.0
     costly = True  # a model call: its step is persisted as soon as it finishes
 
-    class Config(NodeConfig):
-        model: str = Field("default", description="Name of a registered model endpoint")
-        system: str = template_field("System prompt: role and rules for the model", "")
-        prompt: str = template_field("User prompt, e.g. {{ inputs.question }}")
-        temperature: float = Field(0.2, ge=0.0, le=2.0, description="Creativity, 0 = deterministic")
-        max_tokens: int = Field(512, ge=1, le=32_768, description="Longest answer in tokens")
-        json_schema: dict[str, Any] | None = Field(
-            None, description="If set, the answer must be JSON valid against this schema"
-        )
-        timeout_s: float = Field(120.0, gt=0, le=3600, description="Seconds before giving up")
-
     async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
         config = self.config
         messages = []
-        system = await ctx.render(config.system, scope)  # type: ignore[attr-defined]
+        system = await ctx.render(config.system, scope)
         if system.strip():
             messages.append({"role": "system", "content": system})
-        messages.append({"role": "user", "content": await ctx.render(config.prompt, scope)})  # type: ignore[attr-defined]
+        messages.append({"role": "user", "content": await ctx.render(config.prompt, scope)})
         model: ChatModel = ctx.service("llm")
 
         async def forward(token: str) -> None:
@@ -47,18 +48,18 @@ class LLMNode(Node):
 
         result = await model.chat(
             ChatRequest(
-                model=config.model,  # type: ignore[attr-defined]
+                model=config.model,
                 messages=messages,
-                temperature=config.temperature,  # type: ignore[attr-defined]
-                max_tokens=config.max_tokens,  # type: ignore[attr-defined]
-                json_schema=config.json_schema,  # type: ignore[attr-defined]
+                temperature=config.temperature,
+                max_tokens=config.max_tokens,
+                json_schema=config.json_schema,
                 timeout_s=self.timeout_s(),
             ),
             on_token=forward,
         )
         ctx.record_usage(result.usage.get("prompt_tokens", 0), result.usage.get("completion_tokens", 0))
         parsed: Any = None
-        if config.json_schema is not None:  # type: ignore[attr-defined]
+        if config.json_schema is not None:
             parsed = parse_json_answer(result.text)
         return {"text": result.text, "json": parsed, "usage": dict(ctx.usage)}
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from nodes.base import Node, NodeConfig, NodeContext, Outputs, Scope
 
 
-class OutputNode(Node):
+class OutputConfig(NodeConfig):
+    pass
+
+
+class OutputNode(Node[OutputConfig]):
     type = "output"
     title = "Output"
     description = "End of the flow. What the caller gets is defined in the flow's outputs."
     category = "flow"
-
-    class Config(NodeConfig):
-        pass
 
     async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
         return {}

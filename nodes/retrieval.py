@@ -70,7 +70,33 @@ def context_text(passages: list[Passage]) -> str:
     )
 
 
-class RetrievalNode(Node):
+class RetrievalConfig(NodeConfig):
+    index: str = Field(
+        ...,
+        min_length=1,
+        max_length=64,
+        description="Name of a knowledge index of the flow's workspace, e.g. offers",
+    )
+    query: str = template_field("What to search for, e.g. {{ inputs.question }}")
+    k: int = Field(5, ge=1, le=50, description="How many passages at most")
+    min_score: float = Field(
+        0.0, ge=0.0, le=1.0, description="Leave out passages scoring below this (0 to 1; 1 = best match)"
+    )
+    labels: list[str] | None = Field(
+        None,
+        description="Only passages carrying one of these labels (never more than the caller may read)",
+    )
+    timeout_s: float = Field(60.0, gt=0, le=600, description="Seconds before giving up")
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_not_empty(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise PydanticCustomError("labels_empty", "give at least one label, or leave the field out")
+        return value
+
+
+class RetrievalNode(Node[RetrievalConfig]):
     type = "retrieval"
     title = "Knowledge search"
     description = "Finds passages in a knowledge index (only what the caller may read), with their sources."
@@ -79,33 +105,8 @@ class RetrievalNode(Node):
     template_fields = ("query",)
     default_timeout_s = 60.0
 
-    class Config(NodeConfig):
-        index: str = Field(
-            ...,
-            min_length=1,
-            max_length=64,
-            description="Name of a knowledge index of the flow's workspace, e.g. offers",
-        )
-        query: str = template_field("What to search for, e.g. {{ inputs.question }}")
-        k: int = Field(5, ge=1, le=50, description="How many passages at most")
-        min_score: float = Field(
-            0.0, ge=0.0, le=1.0, description="Leave out passages scoring below this (0 to 1; 1 = best match)"
-        )
-        labels: list[str] | None = Field(
-            None,
-            description="Only passages carrying one of these labels (never more than the caller may read)",
-        )
-        timeout_s: float = Field(60.0, gt=0, le=600, description="Seconds before giving up")
-
-        @field_validator("labels")
-        @classmethod
-        def _labels_not_empty(cls, value: list[str] | None) -> list[str] | None:
-            if value is not None and not value:
-                raise PydanticCustomError("labels_empty", "give at least one label, or leave the field out")
-            return value
-
     async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
-        config: RetrievalNode.Config = self.config  # type: ignore[assignment]
+        config = self.config
         query = (await ctx.render(config.query, scope)).strip()
         if not query:
             raise NodeError(

@@ -12,8 +12,6 @@ Two modes:
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -25,7 +23,41 @@ from nodes.services import ChatModel, ChatRequest
 REVIEW = "review"
 
 
-class RouterNode(Node):
+class RouterConfig(NodeConfig):
+    condition: str | None = Field(
+        None, description="Expression, e.g. inputs.amount > 50000 (true/false or a branch name)"
+    )
+    branches: list[str] = Field(
+        default_factory=list,
+        description="Branch names the condition can return (default: true, false)",
+    )
+    classes: list[str] | None = Field(
+        None, description="Classes for LLM classification, e.g. billing, technical, other"
+    )
+    text: str = template_field("What to classify, e.g. {{ inputs.ticket }}", "")
+    instructions: str = Field("", description="Extra guidance for the classification")
+    model: str = Field("default", description="Model endpoint for classification")
+    threshold: float = Field(
+        0.0, ge=0.0, le=1.0, description="Below this confidence the run goes to 'review'"
+    )
+    timeout_s: float = Field(60.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> RouterConfig:
+        if bool(self.condition) == bool(self.classes):
+            raise PydanticCustomError(
+                "router_one_mode", "set either 'condition' or 'classes' (exactly one of them)"
+            )
+        if self.classes is not None and len(set(self.classes)) != len(self.classes):
+            raise PydanticCustomError("router_class_twice", "'classes' contains a class twice")
+        if self.classes and REVIEW in self.classes:
+            raise PydanticCustomError(
+                "router_review_reserved", "'review' is reserved for low-confidence results"
+            )
+        return self
+
+
+class RouterNode(Node[RouterConfig]):
     type = "router"
     title = "Router"
     description = "Sends the run down one branch: by a condition, or by an LLM classification."
@@ -34,57 +66,25 @@ class RouterNode(Node):
     template_fields = ("text",)
     expression_fields = ("condition",)
 
-    class Config(NodeConfig):
-        condition: str | None = Field(
-            None, description="Expression, e.g. inputs.amount > 50000 (true/false or a branch name)"
-        )
-        branches: list[str] = Field(
-            default_factory=list,
-            description="Branch names the condition can return (default: true, false)",
-        )
-        classes: list[str] | None = Field(
-            None, description="Classes for LLM classification, e.g. billing, technical, other"
-        )
-        text: str = template_field("What to classify, e.g. {{ inputs.ticket }}", "")
-        instructions: str = Field("", description="Extra guidance for the classification")
-        model: str = Field("default", description="Model endpoint for classification")
-        threshold: float = Field(
-            0.0, ge=0.0, le=1.0, description="Below this confidence the run goes to 'review'"
-        )
-        timeout_s: float = Field(60.0, gt=0, le=3600)
-
-        @model_validator(mode="after")
-        def _one_mode(self) -> RouterNode.Config:
-            if bool(self.condition) == bool(self.classes):
-                raise PydanticCustomError(
-                    "router_one_mode", "set either 'condition' or 'classes' (exactly one of them)"
-                )
-            if self.classes is not None and len(set(self.classes)) != len(self.classes):
-                raise PydanticCustomError("router_class_twice", "'classes' contains a class twice")
-            if self.classes and REVIEW in self.classes:
-                raise PydanticCustomError(
-                    "router_review_reserved", "'review' is reserved for low-confidence results"
-                )
-            return self
-
     def is_costly(self) -> bool:
         """A classification asks the model (persisted at once); a condition is free."""
-        return bool(getattr(self.config, "classes", None))
+        return bool(self.config.classes)
 
     def branches(self) -> tuple[str, ...]:
-        config: Any = self.config
+        config = self.config
         if config.classes:
             return (*config.classes, REVIEW)
         return tuple(config.branches) or ("true", "false")
 
     async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
-        config: Any = self.config
+        config = self.config
         if config.condition:
-            return await self._by_condition(ctx, config, scope)
-        return await self._by_classification(ctx, config, scope)
+            return await self._by_condition(ctx, config.condition, scope)
+        return await self._by_classification(ctx, config.classes or [], scope)
 
-    async def _by_condition(self, ctx: NodeContext, config: Any, scope: Scope) -> Outputs:
-        value = await ctx.evaluate(config.condition, scope)
+    async def _by_condition(self, ctx: NodeContext, condition: str, scope: Scope) -> Outputs:
+        config = self.config
+        value = await ctx.evaluate(condition, scope)
         if isinstance(value, str) and config.branches:
             if value not in config.branches:
                 raise NodeError(
@@ -100,9 +100,9 @@ class RouterNode(Node):
             branch = "true" if value else "false"
         return {"branch": branch, "confidence": 1.0, "label": branch}
 
-    async def _by_classification(self, ctx: NodeContext, config: Any, scope: Scope) -> Outputs:
+    async def _by_classification(self, ctx: NodeContext, classes: list[str], scope: Scope) -> Outputs:
+        config = self.config
         text = await ctx.render(config.text, scope)
-        classes = list(config.classes)
         system = (
             "You classify text into exactly one of these classes: "
             + ", ".join(classes)
@@ -129,9 +129,11 @@ class RouterNode(Node):
         )
         ctx.record_usage(result.usage.get("prompt_tokens", 0), result.usage.get("completion_tokens", 0))
         answer = parse_json_answer(result.text)
-        label = answer.get("label") if isinstance(answer, dict) else None
+        if not isinstance(answer, dict):  # JSON, but not the object asked for
+            answer = {}
+        label = answer.get("label")
         try:
-            confidence = max(0.0, min(1.0, float(answer.get("confidence", 0.0))))  # type: ignore[union-attr]
+            confidence = max(0.0, min(1.0, float(answer.get("confidence", 0.0))))
         except (TypeError, ValueError):
             confidence = 0.0
         if label not in classes:

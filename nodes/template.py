@@ -5,7 +5,11 @@ from __future__ import annotations
 from nodes.base import Node, NodeConfig, NodeContext, Outputs, Scope, template_field
 
 
-class TemplateNode(Node):
+class TemplateConfig(NodeConfig):
+    template: str = template_field("Jinja2 template, e.g. Hello {{ inputs.name }}")
+
+
+class TemplateNode(Node[TemplateConfig]):
     type = "template"
     title = "Template"
     description = "Renders text from a template, e.g. to build a prompt or an e-mail body."
@@ -13,8 +17,5 @@ class TemplateNode(Node):
     outputs = ("text",)
     template_fields = ("template",)
 
-    class Config(NodeConfig):
-        template: str = template_field("Jinja2 template, e.g. Hello {{ inputs.name }}")
-
     async def run(self, ctx: NodeContext, scope: Scope) -> Outputs:
-        return {"text": await ctx.render(self.config.template, scope)}  # type: ignore[attr-defined]
+        return {"text": await ctx.render(self.config.template, scope)}

@@ -44,7 +44,7 @@ from runtime.policy.resources import Platform
 from runtime.runs.controller import RunController
 from runtime.runs.viewer_controller import RunsViewerController
 from runtime.settings import Settings
-from runtime.templates.controller import TemplateController
+from runtime.starters.controller import StarterController
 from runtime.testing.controller import TestReportController
 from runtime.users.auth_controller import AuthController
 from runtime.users.controller import UserController
@@ -60,7 +60,7 @@ CONTROLLERS: list[Any] = [
     KnowledgeController,
     ConnectionController,
     TestReportController,
-    TemplateController,
+    StarterController,
     FeedbackController,
     MonitoringController,
     AuthController,

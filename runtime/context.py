@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
-from nodes.template_workers import ProcessLimits, Templates
+from nodes.rendering.workers import ProcessLimits, Templates
 from runtime.audit.anchors import Anchorer
 from runtime.connections.egress import EgressGuard, EgressPolicy
 from runtime.connections.secrets import SecretBox, load_key

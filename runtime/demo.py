@@ -8,9 +8,9 @@
                  `<name>@demo.local`, for notification mails.
     passwords    generated once, kept in `<data_dir>/demo-passwords.txt` (0600) as
                  `username password` lines, printed by every `dirigent up`
-    flows        every starter template (`templates/`, read by `runtime.templates.loader`),
+    flows        every starter flow (`starters/`, read by `runtime.starters.loader`),
                  imported into `demo` as the champion
-    sources      the connections, demo databases and knowledge indexes the templates use
+    sources      the connections, demo databases and knowledge indexes the starters use
                  (`runtime.demo_sources`)
     assistant    the FAQ assistant, taken through the lifecycle to live (submitted by
                  champion, approved by board1, published), so that `user` can chat at once
@@ -18,7 +18,7 @@
 
 `setup_demo` only ever adds what is missing: it never resets a password, never touches
 a user that exists (an admin may have removed or changed it on purpose), and skips a
-template whose slug is taken. A second run changes nothing, not even the audit log.
+starter whose slug is taken. A second run changes nothing, not even the audit log.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ from runtime.flows.service import create_flow
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.settings import Settings
-from runtime.templates.loader import TEMPLATES_DIR, StarterTemplate, load_templates
+from runtime.starters.loader import STARTERS_DIR, Starter, load_starters
 from runtime.users.service import add_user, get_or_create_workspace, load_actor
 
-__all__ = ["PEOPLE", "DemoSetup", "StarterTemplate", "load_templates", "read_passwords", "setup_demo"]
+__all__ = ["PEOPLE", "DemoSetup", "Starter", "load_starters", "read_passwords", "setup_demo"]
 
 DEMO_WORKSPACE = "demo"
 WORKSPACES = {"demo": "Demo", "hr": "Personal"}
@@ -58,7 +58,7 @@ PEOPLE: dict[str, tuple[str, str | None, str]] = {
 # Demo addresses for notification mails (`<name>@demo.local`; the demo's `mail` connection
 # may send there once an admin points it at a real SMTP server and chooses it).
 DEMO_MAIL_DOMAIN = "demo.local"
-TEMPLATE_AUTHOR = "champion"
+STARTER_AUTHOR = "champion"
 PASSWORD_FILE = "demo-passwords.txt"
 
 
@@ -127,7 +127,7 @@ async def _has_workspace(session: AsyncSession, slug: str) -> bool:
 async def setup_demo(
     db: Database,
     data_dir: Path,
-    templates_dir: Path = TEMPLATES_DIR,
+    starters_dir: Path = STARTERS_DIR,
     settings: Settings | None = None,
     *,
     sample_documents: bool = True,
@@ -142,7 +142,7 @@ async def setup_demo(
     password_file = Path(data_dir) / PASSWORD_FILE
     stored = read_passwords(password_file)
     result = DemoSetup(password_file=password_file)
-    templates = load_templates(templates_dir)
+    starters = load_starters(starters_dir)
 
     async with db.read() as session:
         existing = set(
@@ -167,8 +167,8 @@ async def setup_demo(
                 session, name, passwords[name], role, workspace, email=f"{name}@{DEMO_MAIL_DOMAIN}"
             )
             result.created_users.append(name)
-        await _import_templates(session, templates, result)
-        admin, champion = await _actor(session, "admin"), await _actor(session, TEMPLATE_AUTHOR)
+        await _import_starters(session, starters, result)
+        admin, champion = await _actor(session, "admin"), await _actor(session, STARTER_AUTHOR)
 
     sources = await setup_sources(
         db, settings, DEMO_WORKSPACE, admin, champion, sample_documents=sample_documents
@@ -193,22 +193,18 @@ async def _actor(session: AsyncSession, username: str) -> Actor | None:
     return await load_actor(session, user.id) if user else None
 
 
-async def _import_templates(
-    session: AsyncSession, templates: list[StarterTemplate], result: DemoSetup
-) -> None:
-    slugs = [template.slug for template in templates]
+async def _import_starters(session: AsyncSession, starters: list[Starter], result: DemoSetup) -> None:
+    slugs = [starter.slug for starter in starters]
     taken = set((await session.execute(select(Flow.slug).where(Flow.slug.in_(slugs)))).scalars())
-    wanted = [template for template in templates if template.slug not in taken]
+    wanted = [starter for starter in starters if starter.slug not in taken]
     result.present.extend(slug for slug in slugs if slug in taken)
     if not wanted:
         return
-    actor = await _actor(session, TEMPLATE_AUTHOR)
+    actor = await _actor(session, STARTER_AUTHOR)
     if actor is None:
-        result.notes.append(f"starter flows not imported: the user '{TEMPLATE_AUTHOR}' is missing or removed")
+        result.notes.append(f"starter flows not imported: the user '{STARTER_AUTHOR}' is missing or removed")
         return
     authz = Authorizer()
-    for template in wanted:
-        await create_flow(
-            session, authz, actor, DEMO_WORKSPACE, template.name, template.slug, template.document
-        )
-        result.imported.append(template.slug)
+    for starter in wanted:
+        await create_flow(session, authz, actor, DEMO_WORKSPACE, starter.name, starter.slug, starter.document)
+        result.imported.append(starter.slug)

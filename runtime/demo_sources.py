@@ -1,4 +1,4 @@
-"""The systems and documents the starter templates use, for the demo workspace of `dirigent up`.
+"""The systems and documents the starter flows use, for the demo workspace of `dirigent up`.
 
     databases    `crm.db` and `erp.db` in the directory SQL connections may read SQLite files
                  from (`DIRIGENT_SQL_SQLITE_DIR`, by default `<data_dir>-demo`): small SQLite

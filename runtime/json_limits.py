@@ -3,7 +3,7 @@
 Decoders (msgspec, the standard library, Pydantic) and everything that walks a value
 afterwards (hashing, diffs, templates, response encoders) recurse once per level and fail
 with `RecursionError` somewhere below 1000 levels. Flow documents and request bodies are
-shallow (the deepest starter template nests 13 levels), so the runtime refuses anything
+shallow (the deepest starter flow nests 13 levels), so the runtime refuses anything
 deeper than `MAX_DEPTH` where JSON enters it: request bodies (`runtime.api.request`),
 webhook deliveries, flow documents from any source, responses of HTTP connections.
 

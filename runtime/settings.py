@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     # Strict-Transport-Security with this max-age. 0: no such header.
     hsts_max_age_s: int = Field(0, ge=0)
 
-    # Template rendering off the event loop (nodes/template_workers.py): worker processes
+    # Template rendering off the event loop (nodes/rendering/workers.py): worker processes
     # per runtime process, and what one render in a worker may take before it is stopped.
     template_workers: int = Field(2, ge=1, le=64)
     template_cpu_seconds: float = Field(0.5, gt=0, le=60)

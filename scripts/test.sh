@@ -8,7 +8,7 @@
 #      extras into a fresh virtualenv (PyPI or pip's cache) and starts it;
 #   2. the browser journeys (Chromium against a real studio) in one process: they share
 #      one studio build and one runtime per session;
-#   3. every test that touches the database (tests/runtime, tests/templates) again against
+#   3. every test that touches the database (tests/runtime, tests/starters) again against
 #      a throwaway PostgreSQL cluster from scripts/postgres-test-server.sh, with
 #      DIRIGENT_TEST_DATABASE_URL set; then, alone, the latency tests and the `multiprocess`
 #      tests (several runtime processes on that PostgreSQL, killed and restarted: they need
@@ -52,7 +52,7 @@ rc=$?
 [[ $rc -ne 5 ]] || rc=0  # a selection (-k) that leaves none of them is not a failure here
 record "SQLite, browser journeys and latency tests" $rc
 
-banner "pytest: tests/runtime and tests/templates on PostgreSQL"
+banner "pytest: tests/runtime and tests/starters on PostgreSQL"
 if ! "$PG_SERVER" check >/dev/null; then
     cat >&2 <<'EOF'
 
@@ -79,14 +79,14 @@ else
         echo "PostgreSQL test server: $url"
         DIRIGENT_TEST_DATABASE_URL=$url DIRIGENT_TEST_POSTGRES_URL=$url \
             "$PYTEST" -n "$WORKERS" -m "not browser and not timing and not multiprocess" \
-                tests/runtime tests/templates
+                tests/runtime tests/starters
         rc=$?
         if [[ $rc -eq 5 ]]; then
             echo "No tests were collected for PostgreSQL: that is a failure (the leg tested nothing)."
         fi
         if [[ $rc -eq 0 ]]; then
             DIRIGENT_TEST_DATABASE_URL=$url DIRIGENT_TEST_POSTGRES_URL=$url \
-                "$PYTEST" -m "timing and not multiprocess" tests/runtime tests/templates
+                "$PYTEST" -m "timing and not multiprocess" tests/runtime tests/starters
             rc=$?
         fi
         if [[ $rc -eq 0 ]]; then  # -s: the multi-process tests print their counts
@@ -94,7 +94,7 @@ else
                 "$PYTEST" -s -m "multiprocess" tests/runtime
             rc=$?
         fi
-        record "PostgreSQL, tests/runtime and tests/templates" $rc
+        record "PostgreSQL, tests/runtime and tests/starters" $rc
     else
         record "PostgreSQL, tests/runtime (server did not start)" 1
     fi

@@ -155,7 +155,7 @@ def test_dockerfile_installs_core_and_the_extras_the_stack_uses() -> None:
     torch = re.search(r"^RUN pip install torch\S* --index-url \S+/cpu$", text, re.MULTILINE)
     assert torch and torch.start() < text.index("RUN pip install -e")
     copied = set(re.findall(r"^COPY \S+ (\S+) \1$", text, re.MULTILINE))
-    assert {"runtime", "nodes", "templates", "studio"} <= copied, copied
+    assert {"runtime", "nodes", "starters", "studio"} <= copied, copied
 
 
 def _readme_compose_section() -> str:

@@ -5,7 +5,7 @@
                  the HTTP edge of the slices
     composition  context.py: builds the services the app hands to the controllers
     slices       approvals, audit, connections, feedback, flows, knowledge, llm,
-                 monitoring, notifications, runs, templates, testing, users (their
+                 monitoring, notifications, runs, starters, testing, users (their
                  services, models and schemas); among themselves without cycles
     engine       engine/: the flow document, its validation and its execution (it builds
                  on `nodes/`, which imports nothing of `runtime`)
@@ -50,7 +50,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "monitoring",
             "notifications",
             "runs",
-            "templates",
+            "starters",
             "testing",
             "users",
         },

@@ -33,7 +33,7 @@ from runtime.knowledge.limits import IngestLimits
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("runtime", "nodes")
-OWN = {"runtime", "nodes", "studio", "templates", "tests", "bench"}
+OWN = {"runtime", "nodes", "studio", "starters", "tests", "bench"}
 
 
 def _canonical(name: str) -> str:

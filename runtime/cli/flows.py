@@ -28,7 +28,7 @@ from runtime.llm.client import HFChatModel, ModelEndpoints
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.settings import Settings
-from runtime.templates.loader import read_flow_file, uses_files
+from runtime.starters.loader import read_flow_file, uses_files
 from runtime.testing.runner import SuiteResult, run_cases
 from runtime.users.service import load_actor
 
@@ -51,7 +51,7 @@ def flow() -> None:
 
 
 def read_document(source: IO[str]) -> Any:
-    """The flow document in FILE; a starter template's `flow.json` loads as the template
+    """The flow document in FILE; a starter's `flow.json` loads as the starter
     (prompt files resolved, tests merged), like `dirigent up` imports it."""
     text = source.read()
     try:

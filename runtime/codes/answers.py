@@ -190,8 +190,8 @@ ANSWERS: dict[str, Any] = {
         ("scheme", "query"),
     ),
     "not_an_email_connection": "connection '{connection}' is a {kind} connection; notifications are sent through an e-mail connection",
-    # -- starter templates (runtime/templates/loader.py): a fault of the installation ----------
-    "template_invalid": "starter template '{template}', {file} cannot be loaded",
+    # -- starter flows (runtime/starters/loader.py): a fault of the installation --------------
+    "template_invalid": "starter flow '{template}', {file} cannot be loaded",
     # -- the audit trail ----------------------------------------------------------------------------
     "audit_log_empty": "the audit log is empty: there is no head to anchor yet",
     "audit_head_broken": "the audit trail's head cannot be anchored: {detail}",

@@ -83,7 +83,7 @@ DOCUMENT: dict[str, str | tuple[str, tuple[str, ...]]] = {
     "unknown_reference": "'{reference}' is neither a node nor 'inputs'",
     "not_upstream": "'{reference}' is not upstream of this node; connect it first",
     "unknown_node_output": "'{node}' has no output '{output}'; its outputs: {outputs}",
-    # Templates and expressions in configs and outputs (nodes/templating.py)
+    # Templates and expressions in configs and outputs (nodes/rendering/templating.py)
     "template_syntax": "template syntax error on line {line}: {detail}",
     "expression_syntax": "expression syntax error: {detail}",
     "template_too_deep": "the template is nested too deeply to be read",

@@ -20,7 +20,7 @@ STEPS: dict[str, Any] = {
     "run_unknown": "run {run} is not known to this runtime",
     "node_not_resumable": "node type '{type}' cannot be resumed",
     "service_not_configured": "this node needs the '{service}' service, which is not configured in this runtime (available: {available})",
-    # -- templates (nodes/templating.py, nodes/template_workers.py) -------------------------------
+    # -- templates (nodes/rendering/templating.py, nodes/rendering/workers.py) -----------------
     "template_forbidden": "the template tried something the sandbox forbids: {detail}",
     "template_undefined": "the template refers to something that does not exist: {detail}",
     "template_failed": "the template failed to render: {detail}",

@@ -14,7 +14,7 @@ from cachetools import LRUCache
 
 from nodes.base import Node
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
-from nodes.templating import references
+from nodes.rendering.templating import references
 from runtime.engine.document import FlowDocument
 from runtime.engine.validation import validate_document
 from runtime.errors import InvalidFlow

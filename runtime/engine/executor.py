@@ -40,7 +40,7 @@ from typing import Any
 
 from nodes.base import Node, NodeContext, Resolution, Suspend
 from nodes.errors import NodeError, NodeTimeout
-from nodes.template_workers import Templates, shared_templates
+from nodes.rendering.workers import Templates, shared_templates
 from runtime.engine.compiled import CompiledFlow
 from runtime.engine.inputs import render_outputs
 from runtime.engine.records import Recorder, RunOutcome, StepRecord

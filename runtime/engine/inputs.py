@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from nodes.template_workers import Templates
+from nodes.rendering.workers import Templates
 from runtime.codes import coded
 from runtime.engine.document import FlowDocument, InputSpec, value_fits
 from runtime.errors import BadRequest

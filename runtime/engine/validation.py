@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from nodes.base import Node
 from nodes.errors import TemplateError
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
-from nodes.templating import references
+from nodes.rendering.templating import references
 from runtime.codes import coded
 from runtime.codes.pydantic_errors import coded_problem
 from runtime.engine.case_validation import check_cases

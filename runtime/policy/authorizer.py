@@ -100,8 +100,8 @@ _EXPLANATIONS: dict[type, dict[str, tuple[str, str]]] = {
         "create_workspace": ("create workspaces", "the global role admin"),
         "read_audit": ("read the audit trail", "the global role admin or board"),
         "anchor_audit": ("anchor the audit trail's head", "the global role admin or board"),
-        "read_templates": (
-            "see the starter templates",
+        "read_starters": (
+            "see the starter flows",
             "the role champion or admin in a workspace (or the global role admin)",
         ),
         "read_health": ("see the runtime's health details", "the global role admin"),

@@ -64,13 +64,13 @@ workspace_role(caller: Caller, "board", _workspace_id) if
 
 
 # ---------------------------------------------------------------------------
-# Platform: users, model endpoints, workspaces, the audit trail, starter templates
+# Platform: users, model endpoints, workspaces, the audit trail, starter flows
 # ---------------------------------------------------------------------------
 
 resource Platform {
     permissions = [
         "read", "manage_users", "manage_endpoints", "create_workspace", "read_audit",
-        "anchor_audit", "read_templates", "read_health", "manage_notifications"
+        "anchor_audit", "read_starters", "read_health", "manage_notifications"
     ];
     roles = ["admin", "board"];
 
@@ -95,12 +95,12 @@ has_role(caller: Caller, "board", _platform: Platform) if
 # Everybody signed in knows the platform exists: a refusal here is a 403, never a 404.
 has_permission(_caller: Caller, "read", _platform: Platform);
 
-# Starter templates are for whoever builds flows: a champion (or admin) of some
+# Starter flows are for whoever builds flows: a champion (or admin) of some
 # workspace, or a global admin (champion of every workspace).
-has_permission(caller: Caller, "read_templates", _platform: Platform) if
+has_permission(caller: Caller, "read_starters", _platform: Platform) if
     workspace_id in caller.workspace_ids() and
     workspace_role(caller, "champion", workspace_id);
-has_permission(caller: Caller, "read_templates", _platform: Platform) if
+has_permission(caller: Caller, "read_starters", _platform: Platform) if
     caller.has_global_role("admin");
 
 

@@ -272,7 +272,7 @@ class RuntimeClient:
             body["allow_live_reads"] = True
         return self.stream_events(f"/api/flows/{_segment(flow_id)}/versions/{int(number)}/runs", body)
 
-    # -- test cases and starter templates -------------------------------------------------
+    # -- test cases and starter flows -----------------------------------------------------
     async def run_tests(self, flow_id: str, number: int, live: bool = False) -> dict[str, Any]:
         """Run every test case of a version; the runtime stores and returns the report."""
         return await self.request(
@@ -291,9 +291,9 @@ class RuntimeClient:
     async def test_report(self, report_id: str) -> dict[str, Any]:
         return await self.request("GET", f"/api/test-reports/{_segment(report_id)}")
 
-    async def templates(self) -> list[dict[str, Any]]:
-        """Starter templates: slug, name, description, language, readme, needs, document."""
-        return await self.request("GET", "/api/templates")
+    async def starters(self) -> list[dict[str, Any]]:
+        """Starter flows: slug, name, description, language, readme, needs, document."""
+        return await self.request("GET", "/api/starters")
 
     # -- assistants, runs, tasks --------------------------------------------------------
     async def assistants(self) -> list[dict[str, Any]]:

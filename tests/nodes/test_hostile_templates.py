@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 
 from nodes.errors import TemplateBudgetExceeded, TemplateError
-from nodes.template_budget import TemplateLimits
-from nodes.template_workers import ProcessLimits, RenderUsage, Templates
-from nodes.templating import evaluate, render
+from nodes.rendering.budget import TemplateLimits
+from nodes.rendering.templating import evaluate, render
+from nodes.rendering.workers import ProcessLimits, RenderUsage, Templates
 from tests.nodes.hostile_templates import HOSTILE_EXPRESSIONS, HOSTILE_TEMPLATES, Hostile
 
 CPU_BUDGET_S = 1.0

@@ -448,8 +448,10 @@ def router(threshold: float) -> RouterNode:
         ('{"label": "billing", "confidence": 0.92}', "billing", 0.92),
         ('{"label": "billing", "confidence": 0.41}', "review", 0.41),
         ('{"label": "sales", "confidence": 0.99}', "review", 0.0),
+        # JSON, but not the object asked for: a person looks at it (was an AttributeError)
+        ('["billing", 0.99]', "review", 0.0),
     ],
-    ids=["confident", "unsure", "unknown-label"],
+    ids=["confident", "unsure", "unknown-label", "not-an-object"],
 )
 async def test_router_classification_picks_a_branch_or_review(
     chat_model: HFChatModel,

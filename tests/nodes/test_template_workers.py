@@ -1,4 +1,4 @@
-"""`Templates` (nodes/template_workers.py): plain lookups in this process, everything else in
+"""`Templates` (nodes/rendering/workers.py): plain lookups in this process, everything else in
 worker processes — with the same results as rendering here, and the event loop free."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from nodes.errors import TemplateBudgetExceeded, TemplateError
-from nodes.template_budget import TemplateLimits
-from nodes.template_workers import ProcessLimits, RenderUsage, Templates
-from nodes.templating import evaluate, render
+from nodes.rendering.budget import TemplateLimits
+from nodes.rendering.templating import evaluate, render
+from nodes.rendering.workers import ProcessLimits, RenderUsage, Templates
 
 SCOPE: dict[str, Any] = {
     "inputs": {"name": "Ada", "amount": 60_000, "tags": ["a", "b"], "text": "one two three four five"},

@@ -1,4 +1,4 @@
-"""The template sandbox (`nodes.templating`): what it renders, refuses, and references."""
+"""The template sandbox (`nodes.rendering.templating`): what it renders, refuses, and references."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from nodes.errors import TemplateError
-from nodes.templating import evaluate, references, render
+from nodes.rendering.templating import evaluate, references, render
 
 SCOPE: dict[str, Any] = {
     "inputs": {"name": "Ada", "amount": 60_000, "tags": ["a", "b"]},

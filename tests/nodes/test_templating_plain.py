@@ -1,5 +1,5 @@
 """Plain templates (`text {{ name.field }} text`) and plain expressions (`name.field`) are
-rendered without Jinja's machinery (`nodes.templating._render_plain`). They must give
+rendered without Jinja's machinery (`nodes.rendering.templating._render_plain`). They must give
 exactly what Jinja gives — the same text, the same value, the same error."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from nodes.errors import TemplateError
-from nodes.templating import ENVIRONMENT, _plain_expression, _plain_template, evaluate, render
+from nodes.rendering.templating import ENVIRONMENT, _plain_expression, _plain_template, evaluate, render
 
 
 class Shouting:

@@ -24,12 +24,12 @@ from runtime.cli import cli
 from runtime.cli.server import run_worker
 from runtime.db.database import Database
 from runtime.db.models import AuditEntry, Flow, User, Workspace
-from runtime.demo import PEOPLE, load_templates, read_passwords, setup_demo
+from runtime.demo import PEOPLE, load_starters, read_passwords, setup_demo
 from runtime.engine.validation import validate_document
 from runtime.settings import Settings
 from tests.support.messages_api_double import MessagesApiDouble
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+STARTERS = Path(__file__).resolve().parents[2] / "starters"
 PASSWORD = "correct-horse-battery"
 
 HELLO = {
@@ -116,18 +116,18 @@ def test_user_errors_are_messages_without_traceback(env: dict[str, str | None]) 
 
 
 # -- flow validate / run ----------------------------------------------------------------
-@pytest.mark.parametrize("template", load_templates(TEMPLATES), ids=lambda template: template.slug)
-def test_starter_templates_are_valid(template: Any, env: dict[str, str | None]) -> None:
-    report = validate_document(template.document)
+@pytest.mark.parametrize("starter", load_starters(STARTERS), ids=lambda starter: starter.slug)
+def test_starters_are_valid(starter: Any, env: dict[str, str | None]) -> None:
+    report = validate_document(starter.document)
     assert report.valid, report.errors
-    assert template.language == "de" and template.description and template.slug == template.path.parent.name
-    result = dirigent(env, "flow", "validate", str(template.path))
+    assert starter.language == "de" and starter.description and starter.slug == starter.path.parent.name
+    result = dirigent(env, "flow", "validate", str(starter.path))
     assert result.exit_code == 0
     assert f"content hash: {report.content_hash}" in result.stdout
 
 
-def test_both_starter_templates_are_there() -> None:
-    slugs = {template.slug for template in load_templates(TEMPLATES)}
+def test_the_starters_are_there() -> None:
+    slugs = {starter.slug for starter in load_starters(STARTERS)}
     assert {"faq-assistant", "approval-demo"} <= slugs
 
 
@@ -172,7 +172,7 @@ def test_flow_run_template_only_prints_steps_and_outputs(tmp_path: Path, env: di
 
 
 def test_flow_run_approval_waits_or_takes_fixed_decision(env: dict[str, str | None]) -> None:
-    flow = str(TEMPLATES / "approval-demo" / "flow.json")
+    flow = str(STARTERS / "approval-demo" / "flow.json")
     inputs = json.dumps({"recipient": "Frau Müller", "topic": "Lieferung"})
     waiting = dirigent(env, "flow", "run", flow, "--inputs", inputs)
     assert waiting.exit_code == 3 and "check needs a person's decision" in waiting.stderr
@@ -202,7 +202,7 @@ def test_flow_run_streams_the_llm(env: dict[str, str | None], messages_api: Mess
         {**env, "DIRIGENT_LLM_URL": messages_api.url},
         "flow",
         "run",
-        str(TEMPLATES / "faq-assistant" / "flow.json"),
+        str(STARTERS / "faq-assistant" / "flow.json"),
         "--inputs",
         '{"question": "Wie beantrage ich Urlaub?"}',
     )
@@ -221,7 +221,7 @@ def test_flow_run_without_llm_says_so(env: dict[str, str | None]) -> None:
         env,
         "flow",
         "run",
-        str(TEMPLATES / "faq-assistant" / "flow.json"),
+        str(STARTERS / "faq-assistant" / "flow.json"),
         "--inputs",
         '{"question": "Wie beantrage ich Urlaub?"}',
     )
@@ -322,18 +322,18 @@ async def _audit_count(db: Database) -> int:
 
 async def test_demo_setup_is_idempotent(db: Database, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    first = await setup_demo(db, data_dir, TEMPLATES)
+    first = await setup_demo(db, data_dir, STARTERS)
     assert first.changed
     assert first.created_workspaces == ["demo", "hr"]
     assert first.created_users == list(PEOPLE)
-    assert sorted(first.imported) == sorted(template.slug for template in load_templates(TEMPLATES))
+    assert sorted(first.imported) == sorted(starter.slug for starter in load_starters(STARTERS))
     assert all(first.passwords.values())
     password_file = data_dir / "demo-passwords.txt"
     assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
     assert read_passwords(password_file) == first.passwords
     entries = await _audit_count(db)
 
-    second = await setup_demo(db, data_dir, TEMPLATES)
+    second = await setup_demo(db, data_dir, STARTERS)
     assert not second.changed
     assert second.passwords == first.passwords
     assert sorted(second.present) == sorted(first.imported) and not second.notes
@@ -348,7 +348,7 @@ async def test_demo_setup_is_idempotent(db: Database, tmp_path: Path) -> None:
 
     # Without the password file the users stay as they are; their passwords are unknown.
     password_file.unlink()
-    third = await setup_demo(db, data_dir, TEMPLATES)
+    third = await setup_demo(db, data_dir, STARTERS)
     assert not third.changed and set(third.passwords.values()) == {None} and len(third.notes) == len(PEOPLE)
     assert await _audit_count(db) == entries
 
@@ -356,7 +356,7 @@ async def test_demo_setup_is_idempotent(db: Database, tmp_path: Path) -> None:
 async def test_demo_passwords_log_in(db: Database, tmp_path: Path) -> None:
     from runtime.users.service import authenticate
 
-    setup = await setup_demo(db, tmp_path / "data", TEMPLATES)
+    setup = await setup_demo(db, tmp_path / "data", STARTERS)
     async with db.write() as session:
         for name, password in setup.passwords.items():
             assert password is not None
@@ -372,8 +372,8 @@ async def test_the_demo_has_someone_other_than_the_champion_to_decide_the_champi
     from runtime.policy.resources import ApprovalTask
     from runtime.users.service import load_actor
 
-    await setup_demo(db, tmp_path / "data", TEMPLATES)
-    [demo] = [template for template in load_templates(TEMPLATES) if template.slug == "approval-demo"]
+    await setup_demo(db, tmp_path / "data", STARTERS)
+    [demo] = [starter for starter in load_starters(STARTERS) if starter.slug == "approval-demo"]
     [check] = [node for node in demo.document["nodes"] if node["type"] == "approval"]
     async with db.read() as session:
         ids = dict((await session.execute(select(User.username, User.id))).tuples().all())

@@ -22,10 +22,10 @@ from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import assistant_view
 from runtime.settings import Settings
-from runtime.templates.loader import load_templates
+from runtime.starters.loader import load_starters
 from runtime.users.service import add_user, get_or_create_workspace, load_actor
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+STARTERS = Path(__file__).resolve().parents[2] / "starters"
 
 
 async def actor_named(session: AsyncSession, username: str) -> Actor:
@@ -38,7 +38,7 @@ async def actor_named(session: AsyncSession, username: str) -> Actor:
 async def _demo_without_sources(db: Database) -> None:
     """Workspaces, people and the FAQ flow, as `setup_demo` makes them (without the sources,
     whose knowledge indexes load an embedding model)."""
-    faq = next(template for template in load_templates(TEMPLATES) if template.slug == DEMO_ASSISTANT)
+    faq = next(starter for starter in load_starters(STARTERS) if starter.slug == DEMO_ASSISTANT)
     async with db.write() as session:
         await get_or_create_workspace(session, DEMO_WORKSPACE, "Demo")
         for name, (role, workspace, _) in PEOPLE.items():

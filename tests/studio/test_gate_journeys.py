@@ -1,4 +1,4 @@
-"""Test cases gate approval, end to end in Chromium: a flow from a starter template whose
+"""Test cases gate approval, end to end in Chromium: a flow from a starter whose
 cases pass goes to the board with its report; a failing case blocks submission, and only
 an admin may submit anyway, with a reason.
 
@@ -26,7 +26,7 @@ def _flow(stack: Stack, slug: str) -> dict[str, Any]:
 
 
 def test_champion_starts_from_a_template_and_the_board_reads_its_report(stack: Stack, new_page: Any) -> None:
-    templates = stack.api("champion", "GET", "/api/templates")
+    templates = stack.api("champion", "GET", "/api/starters")
     template = next(item for item in templates if item["slug"] == TEMPLATE)
     cases = template["document"]["tests"]
     page = new_page()

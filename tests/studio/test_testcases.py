@@ -1,4 +1,4 @@
-"""The studio's test cases, reports, gate and template gallery without a browser."""
+"""The studio's test cases, reports, gate and starter gallery without a browser."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "studio"))
 
 from studio.api import RuntimeClient
 
-from studio import diffview, i18n, templates, testcases
+from studio import diffview, i18n, starters, testcases
 
 DOCUMENT = {
     "inputs": {"question": {"type": "string"}, "amount": {"type": "number"}},
@@ -205,8 +205,8 @@ def test_report_and_gate_in_words() -> None:
     )
 
 
-def test_template_cards_say_what_they_need() -> None:
-    view = templates.template_view(
+def test_starter_cards_say_what_they_need() -> None:
+    view = starters.starter_view(
         {
             "slug": "finance",
             "name": "FinanceGPT",
@@ -218,7 +218,7 @@ def test_template_cards_say_what_they_need() -> None:
     )
     assert view.needs == ["Verbindung: erp", "Wissensindex: rechnungen"] and view.cases == 2
     assert view.readme == "Prüft Rechnungen.\n## Ablauf"  # the name is shown above it
-    assert templates.renamed({"name": "a", "nodes": []}, "b") == {"name": "b", "nodes": []}
+    assert starters.renamed({"name": "a", "nodes": []}, "b") == {"name": "b", "nodes": []}
 
 
 async def test_client_runs_tests_and_submits_with_an_override_reason() -> None:

@@ -1,5 +1,5 @@
 """The studio's pure parts without a browser: the runtime client, the document edits,
-the forms from JSON schema, the translations and the starter templates."""
+the forms from JSON schema, the translations and the starter flows."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "studio"))
 
 from studio.api import ApiError, RuntimeClient, SignedOut, Unreachable
 
-from studio import flowdoc, i18n, templates
+from studio import flowdoc, i18n, starters
 
 LLM_SCHEMA = {
     "properties": {
@@ -156,7 +156,7 @@ def test_a_step_refused_by_the_template_budget_is_told_in_words_with_its_limit()
     }
     german = i18n.describe_step_error(error, "de")
     english = i18n.describe_step_error(error, "en")
-    assert german.startswith("Die Vorlage braucht mehr, als ihr Budget erlaubt: Schleifendurchläufe")
+    assert german.startswith("Die Textvorlage braucht mehr, als ihr Budget erlaubt: Schleifendurchläufe")
     assert "höchstens 100000" in german
     assert english.startswith("The template needs more than its budget allows: loop iterations")
     assert "(at most 100000)" in english
@@ -166,7 +166,7 @@ def test_a_step_refused_by_the_template_budget_is_told_in_words_with_its_limit()
 
 
 def test_every_template_limit_the_runtime_names_has_german_and_english() -> None:
-    from nodes.template_budget import LIMIT_DESCRIPTIONS
+    from nodes.rendering.budget import LIMIT_DESCRIPTIONS
 
     limits = {key.removeprefix("limit.") for key in i18n.CATALOGS["de"] if key.startswith("limit.")}
     assert limits == set(LIMIT_DESCRIPTIONS)
@@ -184,7 +184,7 @@ def test_every_label_has_german_and_english() -> None:
 
 # -- document edits --------------------------------------------------------------------------------
 def test_edits_add_connect_move_and_remove() -> None:
-    document = templates.blank_document("Test")
+    document = starters.blank_document("Test")
     document, node_id = flowdoc.add_node(document, "llm", 300.4, 99.6, LLM_SCHEMA)
     assert node_id == "llm_1"
     assert flowdoc.find_node(document, "llm_1")["config"] == {}  # required prompt left for the person
@@ -204,7 +204,7 @@ def test_edits_add_connect_move_and_remove() -> None:
 
 
 def test_canvas_shows_errors_and_run_status_on_nodes() -> None:
-    document = templates.blank_document("Test")
+    document = starters.blank_document("Test")
     errors = flowdoc.errors_by_node(
         [
             {"node": "end", "field": "config.x", "message": "bad"},
@@ -263,7 +263,7 @@ def test_parse_value(kind: str, raw: str, value: object) -> None:
 
 
 def test_variables_are_inputs_and_upstream_outputs() -> None:
-    document = templates.blank_document("Test")
+    document = starters.blank_document("Test")
     document, llm = flowdoc.add_node(document, "llm", 0, 0)
     document, tpl = flowdoc.add_node(document, "template", 0, 0)
     document = flowdoc.connect(flowdoc.connect(document, "start", llm), llm, tpl)
@@ -287,6 +287,6 @@ def test_edge_branches() -> None:
     assert flowdoc.edge_branches(document, "route") == ["a", "b", "review"]
 
 
-# -- templates ---------------------------------------------------------------------------------------
+# -- starters ----------------------------------------------------------------------------------------
 def test_short_names_spell_out_umlauts() -> None:
-    assert templates.slugify("Größe & Übersicht") == "groesse-uebersicht"
+    assert starters.slugify("Größe & Übersicht") == "groesse-uebersicht"

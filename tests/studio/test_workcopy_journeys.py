@@ -308,7 +308,7 @@ def _zoom(page: Any) -> float:
 
 
 def test_the_canvas_is_readable_labels_whole_and_the_map_out_of_the_way(stack: Stack, new_page: Any) -> None:
-    templates = stack.api("champion", "GET", "/api/templates")
+    templates = stack.api("champion", "GET", "/api/starters")
     template = next(item for item in templates if item["slug"] == "hr-onboarding")
     document = copy.deepcopy(template["document"])
     flow_id = _create(stack, document, "wc-canvas")

@@ -82,7 +82,7 @@ def exercise_workers(data_dir: str) -> dict[str, Any]:
     import asyncio
     from pathlib import Path
 
-    from nodes.template_workers import Templates
+    from nodes.rendering.workers import Templates
     from runtime.knowledge.errors import FileRejected
     from runtime.knowledge.extraction_pool import ExtractionPool
     from runtime.knowledge.limits import IngestLimits

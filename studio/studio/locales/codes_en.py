@@ -112,7 +112,7 @@ CODE_TEXTS: dict[str, str] = {
     "error.invalid_studio_url.query": "The studio's address must not have a ?… or #… part.",
     "error.default_endpoint_not_registered": "Model endpoint 'default' comes from DIRIGENT_LLM_URL; change it there.",
     "error.endpoint_not_testable": "This runtime's llm service is not a Messages API client; nothing to test.",
-    "error.template_invalid": "Starter template '{template}', {file} cannot be loaded.",
+    "error.template_invalid": "Starter flow '{template}', {file} cannot be loaded.",
     "error.audit_log_empty": "The audit log is empty: there is no head to anchor yet.",
     "error.audit_head_broken": "The audit trail's head cannot be anchored: {detail}.",
     "error.missing": "Required: please fill in this field.",

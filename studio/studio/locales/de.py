@@ -11,7 +11,7 @@ Keys (identical in both languages; `tests/studio/test_catalog.py` checks that, a
     lead.<code>           a lead-in before the runtime's own message, for a code without a
                           sentence of its own (a fallback that is logged)
     node.<type>           a node type's title; `node.<type>.about` its line in the palette
-    limit.<name>          a limit of the template budget (nodes/template_budget.py)
+    limit.<name>          a limit of the template budget (nodes/rendering/budget.py)
     notification.<kind>   what a notification in the inbox says
 
 German only, because English shows the node's own schema texts: `FIELDS`, `FIELDS_BY_TYPE`
@@ -119,7 +119,7 @@ TEXTS: dict[str, str] = {
     "edge_when_any": "immer",
     "flow_description": "Beschreibung",
     "flow_inputs": "Eingaben",
-    "flow_inputs_hint": "Was Nutzer dem Assistenten geben; in Vorlagen als {{ inputs.name }}.",
+    "flow_inputs_hint": "Was Nutzer dem Assistenten geben; in Textvorlagen als {{ inputs.name }}.",
     "flow_outputs": "Ergebnisse",
     "flow_outputs_hint": "Was der Assistent zurückgibt, z. B. {{ answer.text }}.",
     "add_input": "Eingabe hinzufügen",
@@ -244,17 +244,17 @@ TEXTS: dict[str, str] = {
     "task_decided": "Entschieden. Der Lauf ist jetzt: {status}.",
     "cannot_decide": "Sie sehen diese Aufgabe, dürfen aber nicht entscheiden.",
     "instructions": "Hinweise",
-    # == template gallery, test cases, their reports, the submission gate ======================
-    # -- template gallery -----------------------------------------------------------------------
+    # == starter gallery, test cases, their reports, the submission gate =======================
+    # -- starter gallery ("Vorlagen": starter flows; Jinja text is a "Textvorlage") ------------
     "gallery_hint": "Starten Sie mit einer Vorlage – fertig verdrahtet, dokumentiert und mit Testfällen – oder mit einem leeren Flow.",
-    "template_needs": "Braucht",
+    "starter_needs": "Braucht",
     "needs_connection": "Verbindung",
     "needs_index": "Wissensindex",
     "needs_nothing": "Keine Verbindungen nötig",
-    "template_cases": "Testfälle",
-    "template_english": "auf Englisch",
+    "starter_cases": "Testfälle",
+    "starter_english": "auf Englisch",
     "blank_flow_about": "Eine Eingabe, eine Ausgabe – ziehen Sie die Bausteine selbst auf die Fläche.",
-    "templates_unavailable": "Die Vorlagen konnten nicht geladen werden; ein leerer Flow geht immer.",
+    "starters_unavailable": "Die Vorlagen konnten nicht geladen werden; ein leerer Flow geht immer.",
     # -- test cases in the editor ---------------------------------------------------------------
     "tab_cases": "Testfälle",
     "cases_hint": "Ein Testfall startet den Flow mit festen Eingaben und prüft, was herauskommt. Eingereicht werden kann eine Version erst, wenn alle Testfälle bestehen.",
@@ -929,7 +929,7 @@ TEXTS: dict[str, str] = {
     "step_error_NodeTimeout": "Zeitüberschreitung",
     "step_error_ServiceUnavailable": "Dienst nicht erreichbar",
     "step_error_RemoteFailure": "Die Gegenstelle meldet einen Fehler",
-    "step_error_TemplateError": "Fehler in der Vorlage",
+    "step_error_TemplateError": "Fehler in der Textvorlage",
     "step_error_ConnectionMissing": "Verbindung fehlt",
     "step_error_ActionNotAllowed": "Aktion nicht erlaubt",
     "step_error_EgressDenied": "Ziel nicht freigegeben",
@@ -1053,7 +1053,7 @@ TEXTS: dict[str, str] = {
     "error.endpoint_in_use": "Freigegebene Versionen nutzen dieses Modell noch. Ändern Sie stattdessen die Adresse (der Name bleibt) oder ziehen Sie die Versionen zuerst zurück.",
     "error.invalid_endpoint": "Die Adresse des Servers ist ungültig: http(s)://rechner:port, ohne Benutzer, Passwort oder ?…",
     # == step errors with parameters (nodes/errors.py) ==============================================
-    "error.template_budget_exceeded": "Die Vorlage braucht mehr, als ihr Budget erlaubt: {limit} (höchstens {limit_value}). Bitte vereinfachen Sie die Vorlage.",
+    "error.template_budget_exceeded": "Die Textvorlage braucht mehr, als ihr Budget erlaubt: {limit} (höchstens {limit_value}). Bitte vereinfachen Sie die Textvorlage.",
     # ============================================================================================
     # Lead-ins: a code without a sentence of its own, the runtime's message follows (lead.<code>)
     # ============================================================================================
@@ -1074,7 +1074,7 @@ TEXTS: dict[str, str] = {
     "node.output": "Ausgabe",
     "node.output.about": "Ende des Flows; was zurückkommt, steht unter „Flow → Ergebnisse“.",
     "node.template": "Textvorlage",
-    "node.template.about": "Baut Text aus einer Vorlage, z. B. einen Prompt oder eine E-Mail.",
+    "node.template.about": "Baut Text aus einer Textvorlage, z. B. einen Prompt oder eine E-Mail.",
     "node.llm": "Sprachmodell",
     "node.llm.about": "Fragt das Sprachmodell: System- und Nutzer-Prompt rein, Text raus.",
     "node.retrieval": "Wissenssuche",
@@ -1086,7 +1086,7 @@ TEXTS: dict[str, str] = {
     "node.connector": "Verbindung",
     "node.connector.about": "Ruft ein angebundenes System auf (REST, E-Mail, SQL).",
     # ============================================================================================
-    # The template budget's limits (nodes/template_budget.py; limit.<name>)
+    # The template budget's limits (nodes/rendering/budget.py; limit.<name>)
     # ============================================================================================
     "limit.output_chars": "Länge des Ergebnisses in Zeichen",
     "limit.string_chars": "Länge eines Textes in Zeichen",
@@ -1125,7 +1125,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "temperature": ("Kreativität", "0 = immer gleich, höher = freier formuliert"),
     "max_tokens": ("Höchstlänge (Tokens)", "Längste Antwort in Tokens"),
     "json_schema": ("JSON-Schema", "Wenn gesetzt, muss die Antwort JSON nach diesem Schema sein"),
-    "template": ("Vorlage", "Jinja2-Vorlage, z. B. Guten Tag, {{ inputs.name }}"),
+    "template": ("Textvorlage", "Jinja2-Textvorlage, z. B. Guten Tag, {{ inputs.name }}"),
     "index": ("Wissensindex", "Name eines Wissensindex dieses Arbeitsbereichs"),
     "query": ("Suchanfrage", "Wonach gesucht wird, z. B. {{ inputs.question }}"),
     "k": ("Anzahl Treffer", "Wie viele Textstellen höchstens"),

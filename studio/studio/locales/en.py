@@ -11,7 +11,7 @@ Keys (identical in both languages; `tests/studio/test_catalog.py` checks that, a
     lead.<code>           a lead-in before the runtime's own message, for a code without a
                           sentence of its own (a fallback that is logged)
     node.<type>           a node type's title; `node.<type>.about` its line in the palette
-    limit.<name>          a limit of the template budget (nodes/template_budget.py)
+    limit.<name>          a limit of the template budget (nodes/rendering/budget.py)
     notification.<kind>   what a notification in the inbox says
 """
 
@@ -75,7 +75,7 @@ TEXTS: dict[str, str] = {
     "create": "Create",
     "flow_created": "Flow “{name}” created.",
     "no_flows": "No flows in this workspace yet.",
-    "no_flows_hint": "Create a new flow – quickest from a template.",
+    "no_flows_hint": "Create a new flow – quickest from a starter flow.",
     "col_name": "Name",
     "col_newest": "Newest version",
     "col_live": "Live version",
@@ -241,17 +241,17 @@ TEXTS: dict[str, str] = {
     "task_decided": "Decided. The run is now: {status}.",
     "cannot_decide": "You can see this task but may not decide it.",
     "instructions": "Instructions",
-    # == template gallery, test cases, their reports, the submission gate ======================
-    # -- template gallery -----------------------------------------------------------------------
-    "gallery_hint": "Start from a template – wired, documented and with test cases – or from a blank flow.",
-    "template_needs": "Needs",
+    # == starter gallery, test cases, their reports, the submission gate =======================
+    # -- starter gallery ("starters": starter flows; Jinja text is a "template") ---------------
+    "gallery_hint": "Start from a starter flow – wired, documented and with test cases – or from a blank flow.",
+    "starter_needs": "Needs",
     "needs_connection": "Connection",
     "needs_index": "Knowledge index",
     "needs_nothing": "No connections needed",
-    "template_cases": "test cases",
-    "template_english": "in English",
+    "starter_cases": "test cases",
+    "starter_english": "in English",
     "blank_flow_about": "One input, one output – drag the building blocks onto the canvas yourself.",
-    "templates_unavailable": "The templates could not be loaded; a blank flow always works.",
+    "starters_unavailable": "The starter flows could not be loaded; a blank flow always works.",
     # -- test cases in the editor ---------------------------------------------------------------
     "tab_cases": "Test cases",
     "cases_hint": "A test case runs the flow with set inputs and checks what comes out. A version can be submitted once all its test cases pass.",
@@ -1077,7 +1077,7 @@ TEXTS: dict[str, str] = {
     "node.connector": "Connector",
     "node.connector.about": "Calls a connected system (REST, e-mail, SQL).",
     # ============================================================================================
-    # The template budget's limits (nodes/template_budget.py; limit.<name>)
+    # The template budget's limits (nodes/rendering/budget.py; limit.<name>)
     # ============================================================================================
     "limit.output_chars": "length of the result in characters",
     "limit.string_chars": "length of one text in characters",

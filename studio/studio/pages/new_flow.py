@@ -1,6 +1,6 @@
-""" "New flow": a gallery of the runtime's starter templates with their README, or a blank flow.
+""" "New flow": a gallery of the runtime's starter flows with their README, or a blank flow.
 
-Choosing a template creates the flow in the current workspace from the template's
+Choosing a starter creates the flow in the current workspace from the starter's
 document (`POST /api/workspaces/{ws}/flows`, like any new flow) and opens the editor.
 """
 
@@ -13,8 +13,8 @@ import reflex as rx
 from studio import routes
 from studio.api import ApiError
 from studio.i18n import translate
+from studio.starters import BLANK, StarterView, blank_document, renamed, slugify, starter_view
 from studio.state.base import AppState, t
-from studio.templates import BLANK, TemplateView, blank_document, renamed, slugify, template_view
 
 PANE_HEIGHT = "min(50vh, 500px)"  # gallery and README scroll inside, the form below stays put
 MARKDOWN = {
@@ -26,12 +26,12 @@ MARKDOWN = {
 
 
 class NewFlowState(AppState):
-    templates: list[TemplateView] = []
+    starters: list[StarterView] = []
     _documents: dict[str, dict[str, Any]] = {}
-    loading_templates: bool = False
+    loading_starters: bool = False
 
     dialog_open: bool = False
-    new_template: str = BLANK
+    new_starter: str = BLANK
     new_name: str = ""
     new_slug: str = ""
     name_touched: bool = False
@@ -39,9 +39,9 @@ class NewFlowState(AppState):
     creating: bool = False
 
     @rx.var
-    def chosen(self) -> TemplateView:
-        found = next((item for item in self.templates if item.slug == self.new_template), None)
-        blank = TemplateView(
+    def chosen(self) -> StarterView:
+        found = next((item for item in self.starters if item.slug == self.new_starter), None)
+        blank = StarterView(
             slug=BLANK,
             name=translate("blank_flow", self.lang),
             readme=translate("blank_flow_about", self.lang),
@@ -53,24 +53,24 @@ class NewFlowState(AppState):
         self.new_name = self.new_slug = ""
         self.name_touched = self.slug_touched = False
         self.dialog_open = True
-        self.loading_templates = True
+        self.loading_starters = True
         yield
         try:
-            listed = await self.api().templates()
+            listed = await self.api().starters()
         except ApiError as exc:
             listed = []
-            yield rx.toast.warning(f"{self.tr('templates_unavailable')} ({self.error_text(exc)})")
-        self.templates = sorted(
-            (template_view(item, self.lang) for item in listed), key=lambda item: item.name.lower()
+            yield rx.toast.warning(f"{self.tr('starters_unavailable')} ({self.error_text(exc)})")
+        self.starters = sorted(
+            (starter_view(item, self.lang) for item in listed), key=lambda item: item.name.lower()
         )
         self._documents = {str(item.get("slug")): dict(item.get("document") or {}) for item in listed}
-        self.loading_templates = False
-        self._choose(self.templates[0].slug if self.templates else BLANK)
+        self.loading_starters = False
+        self._choose(self.starters[0].slug if self.starters else BLANK)
 
     def _choose(self, slug: str) -> None:
-        self.new_template = slug
+        self.new_starter = slug
         if not self.name_touched:
-            name = next((item.name for item in self.templates if item.slug == slug), "")
+            name = next((item.name for item in self.starters if item.slug == slug), "")
             self.new_name = name
             if not self.slug_touched:
                 self.new_slug = slugify(name)
@@ -80,7 +80,7 @@ class NewFlowState(AppState):
         self.dialog_open = value
 
     @rx.event
-    def set_new_template(self, slug: str) -> None:
+    def set_new_starter(self, slug: str) -> None:
         self._choose(slug)
 
     @rx.event
@@ -102,10 +102,10 @@ class NewFlowState(AppState):
         if not name:
             yield rx.toast.error(self.tr("flow_name") + "?")
             return
-        if self.new_template == BLANK or self.new_template not in self._documents:
+        if self.new_starter == BLANK or self.new_starter not in self._documents:
             document = blank_document(name)
         else:
-            document = renamed(self._documents[self.new_template], name)
+            document = renamed(self._documents[self.new_starter], name)
         self.creating = True
         yield
         try:
@@ -121,10 +121,10 @@ class NewFlowState(AppState):
 
 
 def _choice(slug: rx.Var, body: rx.Component) -> rx.Component:
-    selected = NewFlowState.new_template == slug
+    selected = NewFlowState.new_starter == slug
     return rx.box(
         body,
-        on_click=NewFlowState.set_new_template(slug),
+        on_click=NewFlowState.set_new_starter(slug),
         padding="10px",
         border_radius="8px",
         cursor="pointer",
@@ -138,14 +138,14 @@ def _choice(slug: rx.Var, body: rx.Component) -> rx.Component:
     )
 
 
-def _template_card(item: rx.Var) -> rx.Component:
+def _starter_card(item: rx.Var) -> rx.Component:
     return _choice(
         item.slug,
         rx.vstack(
             rx.hstack(
                 rx.text(item.name, weight="bold", size="2"),
                 rx.spacer(),
-                rx.cond(item.cases > 0, rx.badge(item.cases.to_string(), " ", t("template_cases"), size="1")),
+                rx.cond(item.cases > 0, rx.badge(item.cases.to_string(), " ", t("starter_cases"), size="1")),
                 width="100%",
                 align="center",
             ),
@@ -160,7 +160,7 @@ def _needs(item: rx.Var) -> rx.Component:
     return rx.cond(
         item.needs.length() > 0,
         rx.flex(
-            rx.text(t("template_needs"), ":", size="1", weight="bold"),
+            rx.text(t("starter_needs"), ":", size="1", weight="bold"),
             rx.foreach(item.needs, lambda need: rx.badge(need, variant="outline", color_scheme="amber")),
             wrap="wrap",
             gap="4px",
@@ -178,7 +178,7 @@ def _preview() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.heading(chosen.name, size="4"),
-            rx.cond(chosen.language == "en", rx.badge(t("template_english"), color_scheme="blue")),
+            rx.cond(chosen.language == "en", rx.badge(t("starter_english"), color_scheme="blue")),
             align="center",
         ),
         _needs(chosen),
@@ -201,8 +201,8 @@ def _preview() -> rx.Component:
 def new_flow_dialog() -> rx.Component:
     gallery = rx.grid(
         rx.vstack(
-            rx.foreach(NewFlowState.templates, _template_card),
-            rx.cond(NewFlowState.loading_templates, rx.center(rx.spinner(), width="100%", padding="12px")),
+            rx.foreach(NewFlowState.starters, _starter_card),
+            rx.cond(NewFlowState.loading_starters, rx.center(rx.spinner(), width="100%", padding="12px")),
             _choice(
                 rx.Var.create(BLANK),
                 rx.vstack(

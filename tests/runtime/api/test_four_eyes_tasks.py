@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from runtime.templates.loader import TEMPLATES_DIR, load_templates
+from runtime.starters.loader import STARTERS_DIR, load_starters
 from tests.support.scenario import (
     Scenario,
     approval_flow,
@@ -60,9 +60,9 @@ async def test_the_requester_does_not_decide_the_task_of_their_own_run(sc: Scena
     assert decided["status"] == "approved" and decided["run_status"] == "succeeded"
 
 
-async def test_the_approval_demo_template_is_not_approved_by_whoever_invoked_it(sc: Scenario) -> None:
+async def test_the_approval_demo_starter_is_not_approved_by_whoever_invoked_it(sc: Scenario) -> None:
     """The report: a champion invoked approval-demo and approved their own message."""
-    [demo] = [template for template in load_templates(TEMPLATES_DIR) if template.slug == "approval-demo"]
+    [demo] = [starter for starter in load_starters(STARTERS_DIR) if starter.slug == "approval-demo"]
     flow = await sc.live(demo.document)
     run = await sc.invoke(
         flow["slug"], {"recipient": "Firma Müller GmbH", "topic": "Lieferverzögerung"}, by="champion"

@@ -24,8 +24,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 from litestar.testing import transport as test_transport
 
-from nodes.template_budget import TemplateLimits
-from nodes.template_workers import ProcessLimits, Templates
+from nodes.rendering.budget import TemplateLimits
+from nodes.rendering.workers import ProcessLimits, Templates
 from runtime.app import create_app
 from tests.nodes.hostile_templates import HOSTILE_TEMPLATES, Hostile
 from tests.support.api import ApiHarness, api_settings, seed_people

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from nodes.template_workers import ProcessLimits, Templates
+from nodes.rendering.workers import ProcessLimits, Templates
 from runtime.engine.compiled import compile_flow
 from runtime.engine.executor import Engine
 from runtime.testing.runner import run_cases

@@ -358,7 +358,7 @@ SSTI_PAYLOADS = [
     "{{ lipsum.__globals__['os'] }}",
     "{% set d = {} %}{{ d.update({'a': 1}) }}",
 ]
-# Refused by the template budget (nodes/template_budget.py): a stable code and the limit.
+# Refused by the template budget (nodes/rendering/budget.py): a stable code and the limit.
 EXHAUSTION_PAYLOADS = [
     ("{{ 9 ** 99 ** 99 ** 99 ** 99 }}", "number_bits"),  # left-associative: the result explodes
     (

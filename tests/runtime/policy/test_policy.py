@@ -95,7 +95,7 @@ platform    manage_endpoints    F     F        F    F     F     A      F
 platform    create_workspace    F     F        F    F     F     A      F
 platform    read_audit          F     F        F    F     A     A      F
 platform    anchor_audit        F     F        F    F     A     A      F
-platform    read_templates      A     A        F    F     F     A      F
+platform    read_starters       A     A        F    F     F     A      F
 platform    read_health         F     F        F    F     F     A      F
 platform    manage_notifications F    F        F    F     F     A      F
 

@@ -2,12 +2,12 @@
 
 A champion's template must never be able to stop the server. Two layers see to that:
 
-1. **Static budgets** (this module, applied by the sandbox in `nodes.template_sandbox`):
+1. **Static budgets** (this module, applied by the sandbox in `nodes.rendering.sandbox`):
    every operation that can build something big or loop for long is checked *before* it
    runs — repetition with `*`, `%`/`format` widths, `lipsum`, `wordwrap`, `indent`,
    `center`, joins, loop iterations, calls — and the rendered text is collected in a
    bounded sink. A refusal is a `TemplateBudgetExceeded` naming the limit and its value.
-2. **A hard stop** (`nodes.template_workers`): whatever the static budgets do not foresee
+2. **A hard stop** (`nodes.rendering.workers`): whatever the static budgets do not foresee
    runs in a worker process with a CPU-time, wall-clock and memory limit, and the
    worker is killed and replaced at the limit.
 

@@ -4,10 +4,10 @@
 outputs). A template that is text with `{{ name.field }}` lookups (the common case) is
 rendered in the calling thread: its cost is the size of its text. Anything else goes
 through Jinja's general machinery, which a hostile template could keep busy for hours;
-it is sent to one of a few worker processes (`python -m nodes.template_worker`), each
+it is sent to one of a few worker processes (`python -m nodes.rendering.worker`), each
 rendering under
 
-* the static budget of `nodes.template_budget` (a clear refusal, usually in microseconds),
+* the static budget of `nodes.rendering.budget` (a clear refusal, usually in microseconds),
 * a CPU-time limit (`SIGPROF` after `cpu_seconds` of the worker's CPU: a clean refusal),
 * a memory limit (`RLIMIT_AS` at its idle size + `memory_mb`: `MemoryError`, refused,
   and the worker is replaced),
@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from nodes.errors import TemplateBudgetExceeded, TemplateError
-from nodes.template_budget import DEFAULT_LIMITS, TemplateLimits, refuse
-from nodes.templating import MISSING, evaluate_plain, render_plain
+from nodes.rendering.budget import DEFAULT_LIMITS, TemplateLimits, refuse
+from nodes.rendering.templating import MISSING, evaluate_plain, render_plain
 
 _FRAME_HEADER = 4  # every message is its length (4 bytes, big-endian), then the bytes
 _MAX_ANSWER = 64 * 1024 * 1024
@@ -149,7 +149,7 @@ class _Worker:
     @classmethod
     def command(cls, limits: TemplateLimits, process: ProcessLimits) -> list[str]:
         config = json.dumps({"limits": dataclasses.asdict(limits), "process": dataclasses.asdict(process)})
-        return [sys.executable, "-m", "nodes.template_worker", config]
+        return [sys.executable, "-m", "nodes.rendering.worker", config]
 
     async def send(self, message: bytes) -> None:
         data = memoryview(len(message).to_bytes(_FRAME_HEADER, "big") + message)

@@ -1,6 +1,6 @@
-"""`dirigent up`'s demo gives the templates what they need: connections, databases, indexes.
+"""`dirigent up`'s demo gives the starters what they need: connections, databases, indexes.
 
-One demo setup (the embedding model loads once), then the templates' own nodes run against
+One demo setup (the embedding model loads once), then the starters' own nodes run against
 it: the SQL of SalesGPT and FinanceGPT on the demo databases, LegalGPT's search and
 refusal on the demo contracts.
 """
@@ -25,11 +25,11 @@ from runtime.engine.inputs import prepare_inputs
 from runtime.knowledge.service import KnowledgeService
 from runtime.policy.resources import Actor
 from runtime.settings import Settings
-from runtime.templates.loader import StarterTemplate, load_templates
+from runtime.starters.loader import Starter, load_starters
 from runtime.testing.runner import run_cases
 from runtime.users.service import load_actor
 
-TEMPLATES = {template.slug: template for template in load_templates()}
+STARTERS = {starter.slug: starter for starter in load_starters()}
 
 
 async def _audit_count(db: Database) -> int:
@@ -49,15 +49,15 @@ async def _people(db: Database) -> tuple[Actor, Actor, str]:
 
 
 async def _run_node(
-    template: StarterTemplate,
+    starter: Starter,
     node_id: str,
     scope: dict[str, Any],
     services: dict[str, Any],
     who: Actor,
     ws: str,
 ) -> dict[str, Any]:
-    """One node of a template, run for real against the demo's services."""
-    flow = compile_flow(template.document)
+    """One node of a starter, run for real against the demo's services."""
+    flow = compile_flow(starter.document)
     inputs = prepare_inputs(flow.document, scope.pop("inputs", {}))
     ctx = NodeContext(
         run_id=f"demo-check-{node_id}",
@@ -78,8 +78,8 @@ async def test_the_demo_sets_up_what_the_templates_need_once_and_it_works(
     data_dir = tmp_path / "data"
     settings = Settings(data_dir=data_dir)
     first = await setup_demo(db, data_dir, settings=settings)
-    needed_connections = {name for t in TEMPLATES.values() for name in t.needs["connections"]}
-    needed_indexes = {name for t in TEMPLATES.values() for name in t.needs["indexes"]}
+    needed_connections = {name for t in STARTERS.values() for name in t.needs["connections"]}
+    needed_indexes = {name for t in STARTERS.values() for name in t.needs["indexes"]}
     assert set(first.created_connections) == needed_connections
     assert set(first.created_indexes) == needed_indexes == set(INDEXES)
     assert first.written_databases == ["crm", "erp"] and not first.notes
@@ -113,7 +113,7 @@ async def test_the_demo_sets_up_what_the_templates_need_once_and_it_works(
 
         # SalesGPT's query finds the most overdue offer over 50,000 € in the demo CRM.
         services = {"connections": connections, "knowledge": knowledge}
-        sales = TEMPLATES["sales-offer-followup"]
+        sales = STARTERS["sales-offer-followup"]
         found = await _run_node(sales, "find_offer", {}, services, champion, workspace_id)
         assert found["status"] == 1
         offer = found["response"]["offer"]
@@ -130,13 +130,13 @@ async def test_the_demo_sets_up_what_the_templates_need_once_and_it_works(
             "extract": {"json": {"invoice_number": "RE-2025-0777", "supplier_vat_id": "de 287 654 321"}},
         }
         dupes = await _run_node(
-            TEMPLATES["finance-invoice-check"], "dupes", extracted, services, champion, workspace_id
+            STARTERS["finance-invoice-check"], "dupes", extracted, services, champion, workspace_id
         )
         assert dupes["status"] == 1 and dupes["response"]["rows"][0]["booking_id"] == "BU-2025-004502"
 
         # LegalGPT on the demo contracts: a question the contracts answer passes the router to
         # the (fixed) model; one they do not is refused, with the model never asked.
-        legal = copy.deepcopy(TEMPLATES["legal-contract-questions"].document)
+        legal = copy.deepcopy(STARTERS["legal-contract-questions"].document)
         answer = {"text": "Sechs Monate zum Jahresende (§ 14 Abs. 2) [1].", "json": None, "usage": {}}
         legal["tests"] = [
             {

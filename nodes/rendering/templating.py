@@ -2,13 +2,13 @@
 
 Every template in a flow (prompts, bodies, output mappings, router conditions) goes
 through here, so the sandbox is the same everywhere: `BudgetedEnvironment`
-(`nodes.template_sandbox`: an `ImmutableSandboxedEnvironment` — no attribute tricks such
+(`nodes.rendering.sandbox`: an `ImmutableSandboxedEnvironment` — no attribute tricks such
 as `''.__class__.__mro__`, no mutation of the data it is handed — with the budget of
-`nodes.template_budget`) and `StrictUndefined` (a reference to something that does not
+`nodes.rendering.budget`) and `StrictUndefined` (a reference to something that does not
 exist is an error, not an empty string).
 
 `render` and `evaluate` here run in the calling thread, under the static budget only.
-The engine renders through `nodes.template_workers.Templates`, which does the plain
+The engine renders through `nodes.rendering.workers.Templates`, which does the plain
 lookups below in-process and sends everything else to a worker process with a CPU,
 time and memory limit.
 """
@@ -26,9 +26,9 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedErr
 from jinja2.exceptions import SecurityError
 
 from nodes.errors import TemplateError, TemplateTooLarge
-from nodes.template_budget import DEFAULT_LIMITS, TemplateLimits, check_text, metered, refuse
-from nodes.template_filters import bounded_json
-from nodes.template_sandbox import BudgetedEnvironment
+from nodes.rendering.budget import DEFAULT_LIMITS, TemplateLimits, check_text, metered, refuse
+from nodes.rendering.filters import bounded_json
+from nodes.rendering.sandbox import BudgetedEnvironment
 
 
 def _finalize(value: Any) -> Any:
@@ -261,7 +261,7 @@ def render(source: str, scope: Mapping[str, Any], limits: TemplateLimits = DEFAU
     """Render `source` with `scope` in this thread; every failure becomes a `TemplateError`.
 
     The static budget applies (`limits`); the time and memory limits do not — those are
-    what `nodes.template_workers` adds."""
+    what `nodes.rendering.workers` adds."""
     text = render_plain(source, scope, limits)
     if text is not None:
         return text

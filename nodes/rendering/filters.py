@@ -1,4 +1,4 @@
-"""The budgeted filters and globals of the template sandbox (`nodes.template_sandbox`).
+"""The budgeted filters and globals of the template sandbox (`nodes.rendering.sandbox`).
 
 Jinja's own filters, each wrapped so that its input counts as work; those that can build
 far more than they are given check their arguments first (`center`, `indent`,
@@ -19,7 +19,7 @@ import markupsafe
 from jinja2.filters import FILTERS, make_attrgetter
 from jinja2.utils import _PassArg, generate_lorem_ipsum, pass_context, pass_eval_context
 
-from nodes.template_budget import (
+from nodes.rendering.budget import (
     check_items,
     check_printf,
     check_string,

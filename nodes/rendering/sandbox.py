@@ -3,7 +3,7 @@
 `ImmutableSandboxedEnvironment` stops attribute tricks (`''.__class__.__mro__`) and
 mutation of the data a template is handed, but not work: `lipsum(999999)`, `'x' * n`,
 `'%0999999999d' % 1`, nested loops. `BudgetedEnvironment` checks each of those against
-the `TemplateLimits` of the render in progress (`nodes.template_budget`) through the
+the `TemplateLimits` of the render in progress (`nodes.rendering.budget`) through the
 sandbox's own hooks:
 
 * `call_binop` — `*` (repetition, big numbers), `**`, `%` (printf widths), `+`;
@@ -13,7 +13,7 @@ sandbox's own hooks:
 * `wrap_str_format` — `'{:>999999999}'.format(1)` is checked field by field;
 * code generation — every `{% for %}` iterates through a counter, `~` checks the size of
   what it joins, and the buffers of macros and blocks count what they collect;
-* filters and globals (`nodes.template_filters`) — `lipsum`, `range`, `wordwrap`,
+* filters and globals (`nodes.rendering.filters`) — `lipsum`, `range`, `wordwrap`,
   `indent`, `center`, `join`, `format`, `replace`, `batch`, `slice`, `tojson` check their
   arguments; every other filter counts the size of its input, and those that turn a list
   into text refuse one whose text would be too long.
@@ -32,7 +32,7 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEscapeFormatter, SandboxedFormatter
 
-from nodes.template_budget import (
+from nodes.rendering.budget import (
     check_format_spec,
     check_items,
     check_printf,
@@ -43,7 +43,7 @@ from nodes.template_budget import (
     refuse,
     text_size,
 )
-from nodes.template_filters import (
+from nodes.rendering.filters import (
     LOOP_COUNTER,
     bounded_lipsum,
     bounded_range,
@@ -123,7 +123,7 @@ class _BudgetedEscapeFormatter(_BudgetedFormatter, SandboxedEscapeFormatter):
 
 
 class BudgetedEnvironment(ImmutableSandboxedEnvironment):
-    """The sandbox with the budget of `nodes.template_budget` (see the module docstring)."""
+    """The sandbox with the budget of `nodes.rendering.budget` (see the module docstring)."""
 
     code_generator_class = BudgetedCodeGenerator
     intercepted_binops = frozenset(["*", "**", "%", "+"])

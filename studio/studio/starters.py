@@ -1,7 +1,7 @@
-"""Starting points for "new flow": the blank flow, and the runtime's starter templates
-(`GET /api/templates`) shaped for the gallery.
+"""Starting points for "new flow": the blank flow, and the runtime's starter flows
+(`GET /api/starters`) shaped for the gallery.
 
-The studio reads templates only from the runtime, so a studio deployed apart from the
+The studio reads starters only from the runtime, so a studio deployed apart from the
 runtime's files shows the same list the runtime imports.
 """
 
@@ -18,7 +18,7 @@ BLANK = "blank"
 
 
 def blank_document(name: str) -> dict[str, Any]:
-    """The smallest valid flow: one input, passed through a template, one output."""
+    """The smallest valid flow: one input, passed through to one output."""
     return {
         "schema": "dirigent.flow/v1",
         "name": name,
@@ -36,7 +36,7 @@ def blank_document(name: str) -> dict[str, Any]:
 
 
 @dataclass
-class TemplateView:
+class StarterView:
     """One card of the gallery; `needs` are the connections and indexes, in words."""
 
     slug: str = ""
@@ -48,19 +48,19 @@ class TemplateView:
     cases: int = 0
 
 
-def template_view(template: dict[str, Any], lang: str) -> TemplateView:
-    needs = template.get("needs") or {}
-    return TemplateView(
-        slug=str(template.get("slug") or ""),
-        name=str(template.get("name") or template.get("slug") or ""),
-        description=str(template.get("description") or ""),
-        language=str(template.get("language") or "de"),
-        readme=_without_title(str(template.get("readme") or "")),
+def starter_view(starter: dict[str, Any], lang: str) -> StarterView:
+    needs = starter.get("needs") or {}
+    return StarterView(
+        slug=str(starter.get("slug") or ""),
+        name=str(starter.get("name") or starter.get("slug") or ""),
+        description=str(starter.get("description") or ""),
+        language=str(starter.get("language") or "de"),
+        readme=_without_title(str(starter.get("readme") or "")),
         needs=[
             *(f"{translate('needs_connection', lang)}: {name}" for name in needs.get("connections") or []),
             *(f"{translate('needs_index', lang)}: {name}" for name in needs.get("indexes") or []),
         ],
-        cases=len((template.get("document") or {}).get("tests") or []),
+        cases=len((starter.get("document") or {}).get("tests") or []),
     )
 
 
@@ -71,7 +71,7 @@ def _without_title(readme: str) -> str:
 
 
 def renamed(document: dict[str, Any], name: str) -> dict[str, Any]:
-    """A template's document for a new flow called `name`."""
+    """A starter's document for a new flow called `name`."""
     copied = copy.deepcopy(document)
     copied["name"] = name
     return copied

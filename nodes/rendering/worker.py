@@ -1,6 +1,6 @@
-"""One template worker process: `python -m nodes.template_worker '<limits as JSON>'`.
+"""One template worker process: `python -m nodes.rendering.worker '<limits as JSON>'`.
 
-Started and spoken to by `nodes.template_workers`. It reads requests (a pickle of
+Started and spoken to by `nodes.rendering.workers`. It reads requests (a pickle of
 `(kind, source, scope)`, length-prefixed) on stdin and writes one answer per request
 (JSON, length-prefixed) on stdout. Each render runs under the static budget, with a
 CPU-time limit (SIGPROF) and the process under a memory limit (RLIMIT_AS); the parent
@@ -20,8 +20,8 @@ import time
 from typing import Any
 
 from nodes.errors import TemplateBudgetExceeded, TemplateError
-from nodes.template_budget import TemplateLimits, refuse
-from nodes.templating import evaluate, render
+from nodes.rendering.budget import TemplateLimits, refuse
+from nodes.rendering.templating import evaluate, render
 
 _MB = 1024 * 1024
 
