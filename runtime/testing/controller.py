@@ -10,6 +10,7 @@ from runtime.api.deps import Caller, Rt
 from runtime.api.params import VersionNumber
 from runtime.api.schemas import TestCasesRequest
 from runtime.testing.responses import TestReportOut
+from runtime.testing.rules import TestCaseRulesOut, case_rules
 from runtime.testing.service import VersionTests
 
 
@@ -20,14 +21,30 @@ def provide_version_tests(rt: Rt) -> VersionTests:
     )
 
 
+def provide_case_rules(rt: Rt) -> TestCaseRulesOut:
+    """The rules of test cases, with the node types of this runtime's registry."""
+    return case_rules(rt.registry)
+
+
 Tests = NamedDependency[VersionTests]
+Rules = NamedDependency[TestCaseRulesOut]
 
 
 class TestReportController(Controller):
     __test__ = False  # not a pytest class, although its name starts with "Test"
     path = "/api"
     tags = ["test cases"]
-    dependencies = {"tests": Provide(provide_version_tests, sync_to_thread=False)}
+    dependencies = {
+        "tests": Provide(provide_version_tests, sync_to_thread=False),
+        "rules": Provide(provide_case_rules, sync_to_thread=False),
+    }
+
+    @get("/test-cases/rules", exclude_from_auth=True)
+    async def case_rules(self, rules: Rules) -> TestCaseRulesOut:
+        """What clients need to build test cases: the checks and what each names, the node
+        types a case cannot fix, the decisions a case can script. The same for everyone,
+        so it needs no sign-in."""
+        return rules
 
     @post("/flows/{flow_id:str}/versions/{number:int}/test", status_code=201)
     async def run_tests(
