@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -16,7 +16,7 @@ class CaseResultOut(BaseModel):
 
     name: str
     passed: bool
-    status: str = Field(description="The run's end: succeeded, failed, waiting, ...")
+    status: Literal["succeeded", "waiting", "failed"] = Field(description="How the case's run ended")
     duration_ms: float
     outputs: dict[str, Any] = Field(description="The flow's outputs in this case")
     branches: dict[str, str] = Field(description="Branch each router node took")
