@@ -68,7 +68,7 @@ class Unreachable(ApiError):
 RULES_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 
 
-def test_case_rules(base_url: str | None = None) -> dict[str, Any]:
+def fetch_case_rules(base_url: str | None = None) -> dict[str, Any]:
     """The runtime's rules of test cases (which checks exist and what each names, which node
     types a case cannot fix, ...): a synchronous call, made once per studio process by
     `studio.testcases.rules` for the pure functions that build and describe cases."""

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.api import ApiError, test_case_rules
+from studio.api import ApiError, fetch_case_rules
 from studio.i18n import RUN_STATUSES, describe_problem, describe_step_error, has_text, translate
 
 SHORT = 80
@@ -85,7 +85,7 @@ def rules() -> CaseRules:
     if _rules is not None:
         return _rules
     try:
-        return use_rules(test_case_rules())
+        return use_rules(fetch_case_rules())
     except ApiError:
         return CaseRules()
 
