@@ -51,7 +51,7 @@ async def publish_assistant(
                 session, authz, as_champion, "sales", document["name"], slug, document
             )
         report = await run_and_store_tests(db, authz, FlowCache(), {}, as_champion, flow.id, version.number)
-        assert report["passed"], report  # only a tested version can be submitted
+        assert report.passed, report  # only a tested version can be submitted
         async with db.write() as session:
             await flows.submit_version(session, authz, as_champion, flow.id, version.number)
         async with db.write() as session:

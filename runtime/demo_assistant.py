@@ -85,8 +85,8 @@ async def publish_demo_assistant(
         report = await run_and_store_tests(
             db, authz, FlowCache(), {}, champion, flow_id, NUMBER, node_timeout_s=settings.node_timeout_s
         )
-        if not report["passed"]:
-            result.notes.append(f"'{slug}' is not published: its test cases failed (report {report['id']})")
+        if not report.passed:
+            result.notes.append(f"'{slug}' is not published: its test cases failed (report {report.id})")
             return result
         async with db.write() as session:
             state = (await submit_version(session, authz, champion, flow_id, NUMBER)).state

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 from runtime.errors import BadRequest
 
@@ -62,3 +62,21 @@ def in_supported_range(name: str, raw: str, moment: datetime) -> datetime:
             f"'{name}' must be {SUPPORTED_TIMES}, not {raw!r}", code="time_out_of_range", field=name
         )
     return utc
+
+
+# -- what responses carry ---------------------------------------------------------------
+class Out(BaseModel):
+    """Base of response models whose JSON leaves some keys out rather than sending `null`.
+
+    A few answers carry a key only sometimes (an HTTP test's `status`, a failed file's
+    `params`); clients tell "absent" from `null`. Name such fields in `absent_when_unset`:
+    they are left out of the JSON unless they were given when the model was made."""
+
+    absent_when_unset: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        for name in self.absent_when_unset - self.model_fields_set:
+            data.pop(name, None)
+        return data

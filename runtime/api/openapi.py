@@ -118,6 +118,8 @@ ANSWERS: dict[str, dict[int, str]] = {
     "health": {503: "The database does not answer"},
     # The table of codes is a constant: nothing but a fault of the runtime can go wrong.
     "ErrorCodeController.list_codes": {500: "Something went wrong inside Dirigent"},
+    # The rules of test cases are read from the engine's models: constants, like the codes.
+    "TestReportController.case_rules": {500: "Something went wrong inside Dirigent"},
     "AuthController.change_password": {429: "Too many wrong current passwords: wait `retry_after` seconds"},
     "DraftController.write": {
         412: "The working copy changed since it was read (If-Match does not match its ETag)",

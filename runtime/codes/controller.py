@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import msgspec
+from typing import Literal
+
 from litestar import Controller, get
+from pydantic import BaseModel, Field
 
 from runtime.codes import CODES
 
 
-class ErrorCode(msgspec.Struct):
+class ErrorCodeOut(BaseModel):
     """One code: its family (answer, problem, check, step), its English text with the
     parameters as `{name}`, the parameters' names, and the words `reason` can take."""
 
     code: str
-    family: str
-    message: str
+    family: Literal["answer", "problem", "check", "step"]
+    message: str = Field(description="English text; parameters as {name}")
     params: list[str]
-    reasons: list[str]
+    reasons: list[str] = Field(description="The words the parameter `reason` can take")
 
 
 class ErrorCodeController(Controller):
@@ -24,10 +26,10 @@ class ErrorCodeController(Controller):
     tags = ["meta"]
 
     @get("", exclude_from_auth=True)
-    async def list_codes(self) -> list[ErrorCode]:
+    async def list_codes(self) -> list[ErrorCodeOut]:
         """The table of `runtime/codes`: the same for everyone, so it needs no sign-in."""
         return [
-            ErrorCode(
+            ErrorCodeOut(
                 code=entry.code,
                 family=entry.family,
                 message=entry.template,

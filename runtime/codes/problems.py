@@ -106,7 +106,7 @@ DOCUMENT: dict[str, str | tuple[str, tuple[str, ...]]] = {
     "labels_empty": "give at least one label, or leave the field out",
 }
 
-# Test cases of a document (runtime/flows/cases.py, runtime/flows/case_validation.py).
+# Test cases of a document (runtime/engine/cases.py, runtime/engine/case_validation.py).
 CASES: dict[str, str | tuple[str, tuple[str, ...]]] = {
     "check_target": "name what to check: either 'output' (a flow output) or 'node' and 'field' (a step output)",
     "invalid_regex": "'{pattern}' is not a valid regular expression: {detail}",

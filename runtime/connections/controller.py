@@ -11,19 +11,29 @@ POST              /api/triggers/{trigger_id}       (public: HMAC-signed webhook 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from pydantic import Field
 
 from runtime.api.deps import Caller, Rt
 from runtime.api.params import VersionNumber
 from runtime.api.schemas import Body, documented_pattern
+from runtime.connections.responses import (
+    ConnectionOut,
+    ConnectionTestOut,
+    DeliveryOut,
+    TriggerOut,
+    VersionConnectionsOut,
+)
 from runtime.connections.service import NAME, ConnectionService
 from runtime.errors import PayloadTooLarge, Unavailable
-from runtime.flows import service as flows
+from runtime.flows.version_connections import VersionConnections
 from runtime.runs.admission import REPLAYED_HEADER
+from runtime.runs.manager import RunManager
 from runtime.runs.triggers import TriggerService
 
 MAX_DELIVERY_BYTES = 1024 * 1024
@@ -71,7 +81,8 @@ class TriggerCreate(Body):
     inputs: dict[str, Any] = Field(default_factory=dict, description="Schedule: the run's inputs")
 
 
-def connections(rt: Rt) -> ConnectionService:
+def provide_connections(rt: Rt) -> ConnectionService:
+    """The runtime's connections; 503 `not_configured` in a runtime without them."""
     service = rt.services.get("connections")
     if not isinstance(service, ConnectionService):
         raise Unavailable(
@@ -80,45 +91,82 @@ def connections(rt: Rt) -> ConnectionService:
     return service
 
 
-def triggers(rt: Rt) -> TriggerService:
-    """The runtime's triggers (they exist where connections do: they use their secret box)."""
+@dataclass(frozen=True)
+class AssistantTriggers:
+    """The runtime's triggers, and the runs a delivery starts."""
+
+    service: TriggerService
+    runs: RunManager
+
+
+def provide_triggers(rt: Rt) -> AssistantTriggers:
+    """The triggers (they exist where connections do: they use their secret box)."""
     if rt.triggers is None:
-        connections(rt)  # says why
+        provide_connections(rt)  # says why
         raise Unavailable(
             "connections are not configured in this runtime", code="not_configured", service="connections"
         )
-    return rt.triggers
+    return AssistantTriggers(rt.triggers, rt.runs)
+
+
+def provide_version_connections(rt: Rt) -> VersionConnections:
+    return VersionConnections(rt.db, rt.authz, provide_connections(rt))
+
+
+Connections = NamedDependency[ConnectionService]
+Triggers = NamedDependency[AssistantTriggers]
+Versions = NamedDependency[VersionConnections]
 
 
 class ConnectionController(Controller):
     path = "/api"
     tags = ["connections"]
+    dependencies = {
+        "connections": Provide(provide_connections, sync_to_thread=False),
+        "triggers": Provide(provide_triggers, sync_to_thread=False),
+        "versions": Provide(provide_version_connections, sync_to_thread=False),
+    }
 
     @get("/workspaces/{workspace:str}/connections")
-    async def list_connections(self, rt: Rt, actor: Caller, workspace: FromPath[str]) -> list[dict[str, Any]]:
-        return await connections(rt).list_connections(actor, workspace)
+    async def list_connections(
+        self, connections: Connections, actor: Caller, workspace: FromPath[str]
+    ) -> list[ConnectionOut]:
+        return [
+            ConnectionOut.model_validate(row) for row in await connections.list_connections(actor, workspace)
+        ]
 
     @post("/workspaces/{workspace:str}/connections")
     async def create_connection(
-        self, rt: Rt, actor: Caller, workspace: FromPath[str], data: JSONBody[ConnectionCreate]
-    ) -> dict[str, Any]:
+        self,
+        connections: Connections,
+        actor: Caller,
+        workspace: FromPath[str],
+        data: JSONBody[ConnectionCreate],
+    ) -> ConnectionOut:
         target = data.test_target.model_dump() if data.test_target is not None else None
-        return await connections(rt).create(
+        created = await connections.create(
             actor, workspace, data.name, data.kind, data.settings, data.secrets, target
         )
+        return ConnectionOut.model_validate(created)
 
     @get("/connections/{connection_id:str}")
-    async def get_connection(self, rt: Rt, actor: Caller, connection_id: FromPath[str]) -> dict[str, Any]:
-        return await connections(rt).get(actor, connection_id)
+    async def get_connection(
+        self, connections: Connections, actor: Caller, connection_id: FromPath[str]
+    ) -> ConnectionOut:
+        return ConnectionOut.model_validate(await connections.get(actor, connection_id))
 
     @patch("/connections/{connection_id:str}")
     async def update_connection(
-        self, rt: Rt, actor: Caller, connection_id: FromPath[str], data: JSONBody[ConnectionPatch]
-    ) -> dict[str, Any]:
+        self,
+        connections: Connections,
+        actor: Caller,
+        connection_id: FromPath[str],
+        data: JSONBody[ConnectionPatch],
+    ) -> ConnectionOut:
         target: Any = ...  # left out: kept
         if "test_target" in data.model_fields_set:
             target = data.test_target.model_dump() if data.test_target is not None else None
-        return await connections(rt).update(
+        updated = await connections.update(
             actor,
             connection_id,
             name=data.name,
@@ -126,60 +174,55 @@ class ConnectionController(Controller):
             secrets=data.secrets,
             test_target=target,
         )
+        return ConnectionOut.model_validate(updated)
 
     @delete("/connections/{connection_id:str}", status_code=204)
-    async def delete_connection(self, rt: Rt, actor: Caller, connection_id: FromPath[str]) -> None:
-        await connections(rt).delete(actor, connection_id)
+    async def delete_connection(
+        self, connections: Connections, actor: Caller, connection_id: FromPath[str]
+    ) -> None:
+        await connections.delete(actor, connection_id)
 
     @post("/connections/{connection_id:str}/test", status_code=200)
     async def test_connection(
         self,
-        rt: Rt,
+        connections: Connections,
         actor: Caller,
         connection_id: FromPath[str],
         target: FromQuery[Literal["production", "test"]] = "production",
-    ) -> dict[str, Any]:
-        return await connections(rt).test(actor, connection_id, target)
+    ) -> ConnectionTestOut:
+        return ConnectionTestOut.model_validate(await connections.test(actor, connection_id, target))
 
     @get("/flows/{flow_id:str}/versions/{number:int}/connections")
     async def version_connections(
-        self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: VersionNumber
-    ) -> dict[str, Any]:
+        self, versions: Versions, actor: Caller, flow_id: FromPath[str], number: VersionNumber
+    ) -> VersionConnectionsOut:
         """Which connections and actions a version uses (the board approves these too)."""
-        async with rt.db.read() as session:
-            flow, version = await flows.get_version(session, rt.authz, actor, flow_id, number)
-        used = await connections(rt).used_by(flow.workspace_id, version.document)
-        return {
-            "flow_id": flow_id,
-            "version": number,
-            "content_hash": version.content_hash,
-            "uses": used,
-            "missing": sorted({entry["connection"] for entry in used if not entry["exists"]}),
-        }
+        return await versions.of(actor, flow_id, number)
 
     # -- triggers ---------------------------------------------------------------------
     @get("/assistants/{slug:str}/triggers")
-    async def list_triggers(self, rt: Rt, actor: Caller, slug: FromPath[str]) -> list[dict[str, Any]]:
-        return await triggers(rt).list_triggers(actor, slug)
+    async def list_triggers(self, triggers: Triggers, actor: Caller, slug: FromPath[str]) -> list[TriggerOut]:
+        return [TriggerOut.model_validate(row) for row in await triggers.service.list_triggers(actor, slug)]
 
     @post("/assistants/{slug:str}/triggers")
     async def create_trigger(
-        self, rt: Rt, actor: Caller, slug: FromPath[str], data: JSONBody[TriggerCreate]
-    ) -> dict[str, Any]:
-        return await triggers(rt).create(
+        self, triggers: Triggers, actor: Caller, slug: FromPath[str], data: JSONBody[TriggerCreate]
+    ) -> TriggerOut:
+        created = await triggers.service.create(
             actor, slug, data.kind, name=data.name, cron=data.cron, timezone=data.timezone, inputs=data.inputs
         )
+        return TriggerOut.model_validate(created)
 
     @patch("/assistants/{slug:str}/triggers/{trigger_id:str}")
     async def update_trigger(
         self,
-        rt: Rt,
+        triggers: Triggers,
         actor: Caller,
         slug: FromPath[str],
         trigger_id: FromPath[str],
         data: JSONBody[TriggerPatch],
-    ) -> dict[str, Any]:
-        return await triggers(rt).update(
+    ) -> TriggerOut:
+        updated = await triggers.service.update(
             actor,
             slug,
             trigger_id,
@@ -189,17 +232,18 @@ class ConnectionController(Controller):
             inputs=data.inputs,
             rotate_secret=data.rotate_secret,
         )
+        return TriggerOut.model_validate(updated)
 
     @delete("/assistants/{slug:str}/triggers/{trigger_id:str}", status_code=204)
     async def delete_trigger(
-        self, rt: Rt, actor: Caller, slug: FromPath[str], trigger_id: FromPath[str]
+        self, triggers: Triggers, actor: Caller, slug: FromPath[str], trigger_id: FromPath[str]
     ) -> None:
-        await triggers(rt).delete(actor, slug, trigger_id)
+        await triggers.service.delete(actor, slug, trigger_id)
 
     @post("/triggers/{trigger_id:str}", exclude_from_auth=True, status_code=202)
     async def deliver(
-        self, rt: Rt, request: Request[Any, Any, Any], trigger_id: FromPath[str]
-    ) -> Response[Any]:
+        self, triggers: Triggers, request: Request[Any, Any, Any], trigger_id: FromPath[str]
+    ) -> Response[DeliveryOut]:
         """A signed webhook delivery: starts a run with the JSON body as inputs."""
         body = await request.body()
         if len(body) > MAX_DELIVERY_BYTES:
@@ -210,11 +254,11 @@ class ConnectionController(Controller):
                 limit_bytes=MAX_DELIVERY_BYTES,
                 what="delivery",
             )
-        delivery = await triggers(rt).deliver(rt.runs, trigger_id, body, dict(request.headers))
+        delivery = await triggers.service.deliver(triggers.runs, trigger_id, body, dict(request.headers))
         if delivery.replayed:  # delivered before: the run it started (stored), nothing new
             return Response(
-                {"run_id": delivery.run_id, "status": "started", "replayed": True},
+                DeliveryOut(run_id=delivery.run_id, status="started", replayed=True),
                 status_code=202,
                 headers={REPLAYED_HEADER: "true"},
             )
-        return Response({"run_id": delivery.run_id, "status": "started"}, status_code=202)
+        return Response(DeliveryOut(run_id=delivery.run_id, status="started"), status_code=202)

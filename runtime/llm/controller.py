@@ -17,7 +17,10 @@ stored and how every process learns of a change: `runtime/llm/endpoints.py`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from runtime.api.deps import Caller, Rt
@@ -30,48 +33,64 @@ from runtime.llm.schemas import (
     ModelEndpointPatch,
     ModelEndpointView,
 )
-from runtime.policy.resources import Platform
+from runtime.policy.authorizer import Authorizer
+from runtime.policy.resources import Actor, Platform
 
 
-def registry(rt: Rt) -> ModelEndpointRegistry:
+@dataclass(frozen=True)
+class EndpointDesk:
+    """The registered model endpoints, and the policy that says who may change them."""
+
+    registry: ModelEndpointRegistry
+    authz: Authorizer
+
+    def managed_by(self, actor: Actor) -> ModelEndpointRegistry:
+        """The registry, for an actor the policy lets manage endpoints (403 otherwise)."""
+        self.authz.authorize(actor, "manage_endpoints", Platform())
+        return self.registry
+
+
+def provide_endpoints(rt: Rt) -> EndpointDesk:
     if rt.model_endpoints is None:
         raise Unavailable(
             "model endpoints are not configured in this runtime",
             code="not_configured",
             service="model endpoints",
         )
-    return rt.model_endpoints
+    return EndpointDesk(rt.model_endpoints, rt.authz)
+
+
+Endpoints = NamedDependency[EndpointDesk]
 
 
 class ModelEndpointController(Controller):
     path = "/api/model-endpoints"
     tags = ["models"]
+    dependencies = {"endpoints": Provide(provide_endpoints, sync_to_thread=False)}
 
     @get("/")
-    async def list_endpoints(self, rt: Rt, actor: Caller) -> list[ModelEndpointView]:
+    async def list_endpoints(self, endpoints: Endpoints, actor: Caller) -> list[ModelEndpointView]:
         """Names are visible to every signed-in user (the studio offers them in forms);
         API keys to nobody."""
-        return await registry(rt).list_endpoints()
+        return await endpoints.registry.list_endpoints()
 
     @post("/")
-    async def register(self, rt: Rt, actor: Caller, data: JSONBody[ModelEndpointCreate]) -> ModelEndpointView:
-        rt.authz.authorize(actor, "manage_endpoints", Platform())
-        return await registry(rt).create(actor, data)
+    async def register(
+        self, endpoints: Endpoints, actor: Caller, data: JSONBody[ModelEndpointCreate]
+    ) -> ModelEndpointView:
+        return await endpoints.managed_by(actor).create(actor, data)
 
     @patch("/{name:str}")
     async def change(
-        self, rt: Rt, actor: Caller, name: FromPath[str], data: JSONBody[ModelEndpointPatch]
+        self, endpoints: Endpoints, actor: Caller, name: FromPath[str], data: JSONBody[ModelEndpointPatch]
     ) -> ModelEndpointView:
-        rt.authz.authorize(actor, "manage_endpoints", Platform())
-        return await registry(rt).update(actor, name, data)
+        return await endpoints.managed_by(actor).update(actor, name, data)
 
     @delete("/{name:str}", status_code=200)
-    async def unregister(self, rt: Rt, actor: Caller, name: FromPath[str]) -> EndpointRemoved:
-        rt.authz.authorize(actor, "manage_endpoints", Platform())
-        await registry(rt).delete(actor, name)
+    async def unregister(self, endpoints: Endpoints, actor: Caller, name: FromPath[str]) -> EndpointRemoved:
+        await endpoints.managed_by(actor).delete(actor, name)
         return EndpointRemoved(name=name)
 
     @post("/{name:str}/test", status_code=200)
-    async def test(self, rt: Rt, actor: Caller, name: FromPath[str]) -> EndpointTestResult:
-        rt.authz.authorize(actor, "manage_endpoints", Platform())
-        return await registry(rt).test(actor, name)
+    async def test(self, endpoints: Endpoints, actor: Caller, name: FromPath[str]) -> EndpointTestResult:
+        return await endpoints.managed_by(actor).test(actor, name)

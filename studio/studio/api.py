@@ -64,6 +64,26 @@ class Unreachable(ApiError):
         super().__init__(0, "unreachable", detail)
 
 
+# `GET /api/test-cases/rules` is public and the same for everyone: asked briefly, once.
+RULES_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
+
+
+def fetch_case_rules(base_url: str | None = None) -> dict[str, Any]:
+    """The runtime's rules of test cases (which checks exist and what each names, which node
+    types a case cannot fix, ...): a synchronous call, made once per studio process by
+    `studio.testcases.rules` for the pure functions that build and describe cases."""
+    try:
+        response = httpx.get(
+            f"{(base_url or runtime_url()).rstrip('/')}/api/test-cases/rules", timeout=RULES_TIMEOUT
+        )
+    except httpx.HTTPError as exc:
+        raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+    if response.status_code >= 400:
+        raise _error_from(response)
+    served = response.json()
+    return served if isinstance(served, dict) else {}
+
+
 def _error_from(response: httpx.Response) -> ApiError:
     try:
         body = response.json()

@@ -1,15 +1,18 @@
-"""Test cases of a flow document and test reports, shaped for people (no Reflex, no HTTP).
+"""Test cases of a flow document and test reports, shaped for people (no Reflex).
 
 A case (`document["tests"][i]`) is `{name, description, inputs, fixed, decisions, expect}`;
 `fixed` pins what a node returns (`{node_id: {field: value}}`), `decisions` decides an
 approval node (`{node_id: {decision: approve | reject, comment}}`), `expect` lists checks
 (`{"check", "output" | "node" + "field", "value"}`; the runtime's model is
-`runtime.flows.cases`).
+`runtime.engine.cases`). Which checks exist, what each names and which node types a case
+cannot fix are the runtime's rules (`GET /api/test-cases/rules`), asked once per process
+(`rules()`), never copied here.
 
     describe_check / case_view      a case and its checks in words
     report_view / gate_view         a runtime test report and a version's gate, to display
     CaseForm / form_from_case /     the editor's form for one case, and back; mistakes raise
     case_from_form                  `CaseFormError` with a key of the catalogs
+    CaseRules / rules / use_rules   the runtime's rules of test cases
     put_case / drop_case            edits of the document's list of cases
 """
 
@@ -20,32 +23,71 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from studio.api import ApiError, fetch_case_rules
 from studio.i18n import RUN_STATUSES, describe_problem, describe_step_error, has_text, translate
 
-CHECKS = (
-    "equals",
-    "contains",
-    "regex",
-    "json_schema",
-    "branch",
-    "approval_raised",
-    "no_connector_call",
-    "max_duration_ms",
-    "status",
-)
-# On an output or a node's field: a value to compare with.
-ON_VALUE = frozenset({"equals", "contains", "regex", "json_schema"})
-# On a node: the branch it took, whether it raised an approval, whether it called out.
-ON_NODE = frozenset({"branch", "approval_raised", "no_connector_call"})
-# Without a value (the check is the statement itself).
-NO_VALUE = frozenset({"approval_raised", "no_connector_call"})
-# May leave out the node: then it is about the whole run.
-NODE_OPTIONAL = frozenset({"no_connector_call"})
-DECISIONS = ("approve", "reject")
-STATUSES = ("succeeded", "waiting", "failed")
-# Node types a case may not pin: they are the flow's edges, or decided by `decisions`.
-NOT_FIXABLE = frozenset({"input", "output", "approval"})
 SHORT = 80
+
+
+@dataclass(frozen=True)
+class CaseRules:
+    """The runtime's rules of test cases, in the sets the form and the sentences use."""
+
+    checks: tuple[str, ...] = ()
+    # On an output or a node's field: a value to compare with.
+    on_value: frozenset[str] = frozenset()
+    # On a node: the branch it took, whether it raised an approval, whether it called out.
+    on_node: frozenset[str] = frozenset()
+    # Without a value (the check is the statement itself).
+    no_value: frozenset[str] = frozenset()
+    # May leave out the node: then it is about the whole run.
+    node_optional: frozenset[str] = frozenset()
+    decisions: tuple[str, ...] = ()
+    # Node types a case may not pin: they are the flow's edges, or decided by `decisions`.
+    not_fixable: frozenset[str] = frozenset()
+    # The checks of a case taken from a run ("Als Testfall übernehmen").
+    from_run_checks: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, served: Mapping[str, Any]) -> CaseRules:
+        """From the answer of `GET /api/test-cases/rules`."""
+        checks = [rule for rule in served.get("checks") or [] if isinstance(rule, Mapping)]
+
+        def named(keep: Any) -> frozenset[str]:
+            return frozenset(str(rule["check"]) for rule in checks if keep(rule))
+
+        return cls(
+            checks=tuple(str(rule["check"]) for rule in checks),
+            on_value=named(lambda rule: rule.get("on") == "value"),
+            on_node=named(lambda rule: rule.get("on") == "node"),
+            no_value=named(lambda rule: not rule.get("needs_value")),
+            node_optional=named(lambda rule: rule.get("on") == "node" and rule.get("node") == "optional"),
+            decisions=tuple(str(decision) for decision in served.get("decisions") or []),
+            not_fixable=frozenset(str(item.get("type")) for item in served.get("not_fixable") or []),
+            from_run_checks=tuple(str(check) for check in served.get("from_run_checks") or []),
+        )
+
+
+_rules: CaseRules | None = None
+
+
+def use_rules(served: Mapping[str, Any]) -> CaseRules:
+    """Keep `served` (an answer of `GET /api/test-cases/rules`) as the rules of this process."""
+    global _rules
+    _rules = CaseRules.of(served)
+    return _rules
+
+
+def rules() -> CaseRules:
+    """The runtime's rules of test cases, asked on first use and kept: they are constants of
+    the runtime's code, the same for every person. Without an answer nothing is kept (the
+    next call asks again) and no check is known meanwhile."""
+    if _rules is not None:
+        return _rules
+    try:
+        return use_rules(fetch_case_rules())
+    except ApiError:
+        return CaseRules()
 
 
 def plain(value: Any) -> Any:
@@ -83,9 +125,9 @@ def describe_check(expect: dict[str, Any], lang: str) -> str:
     check = str(expect.get("check") or "")
     target = describe_target(expect, lang)
     value = expect.get("value")
-    if check not in CHECKS:
+    if check not in rules().checks:
         return translate("says_unknown", lang, check=check)
-    if check in NO_VALUE and not target:
+    if check in rules().no_value and not target:
         return translate(f"says_{check}_any", lang)
     if check == "max_duration_ms":
         try:
@@ -118,7 +160,7 @@ def case_view(case: dict[str, Any], index: int, lang: str, result: str = "") -> 
     decisions = []
     for node, decided in (case.get("decisions") or {}).items():
         decision = str((decided or {}).get("decision") or "")
-        label = translate(f"decision_{decision}", lang) if decision in DECISIONS else decision
+        label = translate(f"decision_{decision}", lang) if decision in rules().decisions else decision
         decisions.append(f"{node}: {label}")
     return CaseView(
         index=index,
@@ -302,14 +344,14 @@ def _text(value: Any) -> tuple[str, str]:
 
 def shaped(row: dict[str, str]) -> dict[str, str]:
     """A check row with what its form shows: `on` (value | node | run), `needs_field`, `needs_value`."""
-    check = row.get("check") or ""
-    on = "value" if check in ON_VALUE else "node" if check in ON_NODE else "run"
+    check, known = row.get("check") or "", rules()
+    on = "value" if check in known.on_value else "node" if check in known.on_node else "run"
     by_node = (row.get("target") or "").startswith("node:")
     return {
         **row,
         "on": on,
         "needs_field": "true" if on == "value" and by_node else "",
-        "needs_value": "" if check in NO_VALUE else "true",
+        "needs_value": "" if check in known.no_value else "true",
     }
 
 
@@ -366,10 +408,10 @@ def _input_value(kind: str, raw: str) -> Any:
 
 
 def _expect(row: dict[str, str]) -> dict[str, Any]:
-    check = row.get("check") or ""
+    check, known = row.get("check") or "", rules()
     kind, _, name = (row.get("target") or "").partition(":")
     expect: dict[str, Any] = {"check": check}
-    if check in ON_VALUE:
+    if check in known.on_value:
         if not name:
             raise CaseFormError("case_needs_target")
         if kind == "output":
@@ -378,11 +420,11 @@ def _expect(row: dict[str, str]) -> dict[str, Any]:
             raise CaseFormError("case_needs_field", node=name)
         else:
             expect.update(node=name, field=(row.get("field") or "").strip())
-    elif check in ON_NODE and name and kind == "node":
+    elif check in known.on_node and name and kind == "node":
         expect["node"] = name
-    elif check in ON_NODE and check not in NODE_OPTIONAL:
+    elif check in known.on_node and check not in known.node_optional:
         raise CaseFormError("case_needs_node")
-    if check in NO_VALUE:
+    if check in known.no_value:
         return expect
     raw = row.get("value") or ""
     try:
@@ -440,7 +482,7 @@ def case_from_form(form: CaseForm, document: dict[str, Any], index: int) -> dict
             ),
         }
         for node, decision in form.decisions.items()
-        if decision in DECISIONS
+        if decision in rules().decisions
     }
     expect = [_expect(row) for row in form.checks]
     if not expect:
@@ -455,7 +497,7 @@ def fixable_nodes(document: dict[str, Any], outputs_by_type: dict[str, list[str]
     found = []
     for node in document.get("nodes") or []:
         node_type = str(node.get("type") or "")
-        if node_type in NOT_FIXABLE:
+        if node_type in rules().not_fixable:
             continue
         example = {name: "" for name in outputs_by_type.get(node_type, [])[:2]}
         found.append(

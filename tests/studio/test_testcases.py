@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from types import MappingProxyType
 
@@ -14,7 +17,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "studio"))
 
 from studio.api import RuntimeClient
 
+from nodes.registry import DEFAULT_REGISTRY
+from runtime.testing.rules import case_rules
 from studio import diffview, i18n, starters, testcases
+
+STUDIO = Path(__file__).resolve().parents[2] / "studio" / "studio"
+# The studio modules about test cases: none of them may keep its own copy of the runtime's rules.
+CASE_MODULES = ("testcases.py", "state/testcases.py", "state/case_from_run.py")
+
+
+@pytest.fixture(autouse=True)
+def served_rules() -> None:
+    """The rules as the runtime serves them (`GET /api/test-cases/rules` answers exactly these;
+    tests/runtime/api/test_test_cases_api.py checks them against the engine)."""
+    testcases.use_rules(case_rules(DEFAULT_REGISTRY).model_dump(mode="json"))
+
 
 DOCUMENT = {
     "inputs": {"question": {"type": "string"}, "amount": {"type": "number"}},
@@ -253,3 +270,92 @@ def test_the_diff_names_test_cases_and_their_checks_in_words() -> None:
     assert rows[0]["label"] == "Testfälle" and rows[1]["label"] == "Neu"
     assert rows[2]["label"] == "Rechnung ok · Erwartet"
     assert rows[2]["new"] == "Ergebnis „text“ enthält „Fehler“"
+
+
+# -- the runtime's rules, not a copy --------------------------------------------------------------
+def copied_rules(source: str) -> list[str]:
+    """Collections of literal strings in `source` that repeat the runtime's rules of test
+    cases: two or more check names, or the node types whose fixing validation refuses."""
+    engine = case_rules(DEFAULT_REGISTRY)
+    checks = {rule.check for rule in engine.checks}
+    refused = {item.type for item in engine.not_fixable if item.code is not None}  # input, approval
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            words = {
+                item.value
+                for item in node.elts
+                if isinstance(item, ast.Constant) and isinstance(item.value, str)
+            }
+            if len(words & checks) >= 2 or refused <= words:
+                found.append(f"line {node.lineno}: {sorted(words)}")
+    return found
+
+
+def test_the_studio_keeps_no_copy_of_the_runtimes_case_rules() -> None:
+    copies = {name: copied_rules((STUDIO / name).read_text(encoding="utf-8")) for name in CASE_MODULES}
+    assert copies == {name: [] for name in CASE_MODULES}
+    # What the check finds: the copies the studio used to keep.
+    assert copied_rules('CHECKS = ("equals", "contains")') and copied_rules(
+        'NOT_FIXABLE = frozenset({"input", "output", "approval"})'
+    )
+
+
+def test_the_served_rules_give_the_form_what_it_offers() -> None:
+    rules = testcases.rules()
+    assert rules.checks == (
+        "equals",
+        "contains",
+        "regex",
+        "json_schema",
+        "branch",
+        "approval_raised",
+        "no_connector_call",
+        "max_duration_ms",
+        "status",
+    )
+    assert rules.on_value == {"equals", "contains", "regex", "json_schema"}
+    assert rules.on_node == {"branch", "approval_raised", "no_connector_call"}
+    assert rules.no_value == {"approval_raised", "no_connector_call"}
+    assert rules.node_optional == {"no_connector_call"}
+    assert rules.decisions == ("approve", "reject")
+    assert rules.not_fixable == {"input", "output", "approval"}
+    assert rules.from_run_checks == ("equals", "contains")
+
+
+def test_the_rules_are_asked_once_and_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real HTTP server on 127.0.0.1 stands in for the runtime: the first use asks it, later
+    uses do not; without an answer nothing is kept and no check is known."""
+    served = json.dumps(case_rules(DEFAULT_REGISTRY).model_dump(mode="json")).encode()
+    asked: list[str] = []
+
+    class Runtime(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(served)))
+            self.end_headers()
+            self.wfile.write(served)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Runtime)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setattr(testcases, "_rules", None)
+        monkeypatch.setenv("DIRIGENT_RUNTIME_URL", f"http://127.0.0.1:{server.server_port}")
+        assert (
+            testcases.describe_check({"check": "no_connector_call"}, "de")
+            == "Keine Verbindung wird aufgerufen"
+        )
+        assert testcases.rules().checks[0] == "equals"
+        assert asked == ["/api/test-cases/rules"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    monkeypatch.setattr(testcases, "_rules", None)  # and the runtime is gone
+    assert testcases.rules().checks == ()
+    assert testcases._rules is None

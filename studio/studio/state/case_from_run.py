@@ -14,8 +14,7 @@ import reflex as rx
 from studio.api import ApiError
 from studio.chat_view import value_markdown
 from studio.state.runs import RunsState
-
-CHECKS = ("equals", "contains")
+from studio.testcases import rules
 
 
 class CaseFromRunState(RunsState):
@@ -71,7 +70,7 @@ class CaseFromRunState(RunsState):
 
     @rx.event
     def set_case_check(self, check: str) -> None:
-        if check in CHECKS:
+        if check in rules().from_run_checks:
             self.case_check = check
 
     @rx.event

@@ -97,7 +97,8 @@ class CasesState(EditorState):
     @rx.var
     def check_options(self) -> list[dict[str, str]]:
         return [
-            {"value": check, "label": translate(f"check_{check}", self.lang)} for check in testcases.CHECKS
+            {"value": check, "label": translate(f"check_{check}", self.lang)}
+            for check in testcases.rules().checks
         ]
 
     # -- loading --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 PUBLIC = {
     ("get", "/health"),
     ("get", "/api/error-codes"),  # the table of codes, for clients to translate
+    ("get", "/api/test-cases/rules"),  # the rules of test cases, for clients that build them
     ("post", "/api/auth/login"),
     ("post", "/api/triggers/{trigger_id}"),
 }

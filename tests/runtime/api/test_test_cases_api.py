@@ -372,3 +372,68 @@ async def test_a_passed_gate_is_audited_on_submission(sc: Scenario) -> None:
         "tests": "passed",
         "test_report_id": report["id"],
     }
+
+
+# -- the rules clients build cases with (GET /api/test-cases/rules) -----------------------------
+def _rule_case(rule: dict[str, Any], *, node: bool, value: bool) -> dict[str, Any]:
+    """An expectation of the check `rule` names, with or without a node and a value."""
+    expectation: dict[str, Any] = {"check": rule["check"]}
+    if rule["on"] == "value":
+        expectation["output"] = "text"
+    elif node:
+        expectation["node"] = "draft"
+    if value:
+        # A JSON schema for json_schema, the first of a closed set, else text (a regex, a
+        # branch and a duration in milliseconds accept "1" alike).
+        expectation["value"] = (
+            rule["values"] or [{"type": "string"} if rule["check"] == "json_schema" else "1"]
+        )[0]
+    return {"name": "case", "expect": [expectation]}
+
+
+async def test_the_case_rules_are_served_without_sign_in_and_are_the_engines(sc: Scenario) -> None:
+    """What the studio builds its case form from is what the engine's models accept: every
+    check, with or without a node and a value exactly as served, and the node types whose
+    fixing validation refuses with the served code."""
+    from runtime.engine.case_validation import NOT_FIXABLE
+    from runtime.engine.cases import CHECKS, TestCase
+
+    rules = expect(await sc.as_(None).get("/api/test-cases/rules"), 200)
+    assert [rule["check"] for rule in rules["checks"]] == list(CHECKS)
+    for rule in rules["checks"]:
+        name = rule["check"]
+        TestCase.model_validate(_rule_case(rule, node=rule["node"] == "required", value=rule["needs_value"]))
+        if rule["node"] == "optional" and rule["on"] == "node":
+            TestCase.model_validate(_rule_case(rule, node=False, value=rule["needs_value"]))
+        if rule["node"] == "required":
+            with pytest.raises(ValueError):
+                TestCase.model_validate(_rule_case(rule, node=False, value=rule["needs_value"]))
+        if rule["node"] == "none":
+            with pytest.raises(ValueError):
+                TestCase.model_validate(
+                    {"name": "c", "expect": [{"check": name, "node": "draft", "value": 1}]}
+                )
+        with pytest.raises(ValueError):  # a value where none is served, none where one is
+            TestCase.model_validate(
+                _rule_case(rule, node=rule["node"] == "required", value=not rule["needs_value"])
+            )
+        if rule["values"] is not None:
+            with pytest.raises(ValueError):
+                TestCase.model_validate({"name": "c", "expect": [{"check": name, "value": "something else"}]})
+    served = {item["type"]: item["code"] for item in rules["not_fixable"]}
+    assert {kind: code for kind, code in served.items() if code is not None} == NOT_FIXABLE
+    assert [kind for kind, code in served.items() if code is None] == ["output"]  # nothing to fix there
+    assert rules["decisions"] == ["approve", "reject"]
+    assert rules["from_run_checks"] == ["equals", "contains"]
+    # Fixing an input or an approval node is refused with the served code.
+    document = with_cases(
+        approval_flow(),
+        {
+            "name": "fixes",
+            "fixed": {"check": {"decision": "approve"}},
+            "expect": [{"check": "status", "value": "succeeded"}],
+        },
+    )
+    answer = await sc.as_("champion").post("/api/flows/validate", json={"document": document})
+    codes = {problem["code"] for problem in answer.json().get("errors", [])}
+    assert served["approval"] in codes, answer.json()
