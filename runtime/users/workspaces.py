@@ -7,6 +7,8 @@ error (the CLI). Neither checks the policy: the caller authorizes what it does t
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,3 +25,14 @@ async def workspace_by_slug(session: AsyncSession, slug: str) -> Workspace:
     if workspace is None:
         raise NotFound("workspace not found", code="not_found", resource="workspace")
     return workspace
+
+
+async def all_workspaces(session: AsyncSession) -> Sequence[Workspace]:
+    """Every workspace, by slug."""
+    return (await session.execute(select(Workspace).order_by(Workspace.slug))).scalars().all()
+
+
+async def workspaces_with_ids(session: AsyncSession, ids: Collection[str]) -> Sequence[Workspace]:
+    if not ids:
+        return []
+    return (await session.execute(select(Workspace).where(Workspace.id.in_(ids)))).scalars().all()
