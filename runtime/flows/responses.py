@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from runtime.db.models import Flow, FlowVersion, VersionReview, iso
 from runtime.engine.validation import Validation
@@ -279,6 +279,9 @@ class DraftOut(BaseModel):
 
 class NodeTypeOut(BaseModel):
     """A node type the studio offers (`nodes.base.Node.describe`)."""
+
+    # A key `describe` gains must be added here, not dropped from the answer unseen.
+    model_config = ConfigDict(extra="forbid")
 
     type: str
     title: str

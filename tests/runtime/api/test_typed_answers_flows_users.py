@@ -7,7 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from nodes.registry import DEFAULT_REGISTRY
 from runtime.app import create_app
+from runtime.engine.validation import validate_document
+from runtime.flows.responses import NodeTypeOut, ValidationOut
 from tests.support.api import api_settings
 
 TAGS = {"flows", "users"}
@@ -54,3 +57,12 @@ def test_a_version_answer_names_its_fields_and_their_types(tmp_path: Path, datab
         "published",
         "retired",
     }
+
+
+def test_the_node_type_and_validation_models_carry_every_key_of_what_they_wrap() -> None:
+    for node_type in DEFAULT_REGISTRY.values():
+        described = node_type.describe()
+        assert NodeTypeOut.model_validate(described).model_dump() == described, node_type.type
+    report = validate_document({"nodes": [{"id": "a", "type": "no-such-type"}]})
+    assert not report.valid
+    assert ValidationOut.of(report).model_dump() == report.as_json()
