@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.db.database import Database
-from runtime.db.models import Flow, User, Workspace
+from runtime.db.models import Flow, User
 from runtime.demo_assistant import publish_demo_assistant
 from runtime.demo_sources import setup_sources
 from runtime.flows.service import create_flow
@@ -41,6 +41,7 @@ from runtime.policy.resources import Actor
 from runtime.settings import Settings
 from runtime.starters.loader import STARTERS_DIR, Starter, load_starters
 from runtime.users.service import add_user, get_or_create_workspace, load_actor
+from runtime.users.workspaces import find_workspace
 
 __all__ = ["PEOPLE", "DemoSetup", "Starter", "load_starters", "read_passwords", "setup_demo"]
 
@@ -121,7 +122,7 @@ def write_passwords(path: Path, passwords: dict[str, str]) -> None:
 
 
 async def _has_workspace(session: AsyncSession, slug: str) -> bool:
-    return (await session.execute(select(Workspace.id).where(Workspace.slug == slug))).first() is not None
+    return await find_workspace(session, slug) is not None
 
 
 async def setup_demo(

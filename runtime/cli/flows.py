@@ -31,6 +31,7 @@ from runtime.settings import Settings
 from runtime.starters.loader import read_flow_file, uses_files
 from runtime.testing.runner import SuiteResult, run_cases
 from runtime.users.service import load_actor
+from runtime.users.workspaces import find_workspace
 
 EXIT_WAITING = 3
 OUTPUT_PREVIEW = 160
@@ -352,9 +353,7 @@ def import_(file: IO[str], workspace: str, slug: str, name: str | None, username
 
     async def main() -> str:
         async with database(load_settings()) as db, db.write() as session:
-            ws = (
-                await session.execute(select(Workspace).where(Workspace.slug == workspace))
-            ).scalar_one_or_none()
+            ws = await find_workspace(session, workspace)
             if ws is None:
                 raise NotFound(f"no workspace '{workspace}'")
             actor = await _importer(session, ws, username)

@@ -26,6 +26,7 @@ from runtime.knowledge.models import IngestionJob, KnowledgeIndex
 from runtime.knowledge.service import KnowledgeService
 from runtime.policy.resources import Actor
 from runtime.users.service import load_actor
+from runtime.users.workspaces import find_workspace
 
 POLL_S = 0.25
 
@@ -167,15 +168,13 @@ async def _ingest(
                         " (add --create --workspace WS to create it)" if not create else " (give --workspace)"
                     )
                     raise NotFound(f"no knowledge index '{index_name}'{hint}")
-                workspace_id = (
-                    index.workspace_id
-                    if index is not None
-                    else (
-                        await session.execute(select(Workspace.id).where(Workspace.slug == workspace))
-                    ).scalar_one_or_none()
-                )
-                if workspace_id is None:
-                    raise NotFound(f"no workspace '{workspace}'")
+                if index is not None:
+                    workspace_id = index.workspace_id
+                else:  # `--create --workspace WS` (checked above)
+                    found = await find_workspace(session, str(workspace))
+                    if found is None:
+                        raise NotFound(f"no workspace '{workspace}'")
+                    workspace_id = found.id
                 actor = await _actor(session, workspace_id, username)
             if index is None:
                 assert workspace is not None

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from runtime.cli.common import database, load_settings, run
 from runtime.db.models import Membership, User, Workspace
 from runtime.users.service import ROLES, add_user, remove_user
+from runtime.users.workspaces import find_workspace
 
 
 @click.group("user")
@@ -56,11 +57,7 @@ def add(name: str, password: str, role: str, workspace: str | None, email: str |
             existed = (
                 await session.execute(select(User.id).where(User.username == name))
             ).first() is not None
-            had_workspace = (
-                workspace is None
-                or (await session.execute(select(Workspace.id).where(Workspace.slug == workspace))).first()
-                is not None
-            )
+            had_workspace = workspace is None or await find_workspace(session, workspace) is not None
             await add_user(session, name, password, role, workspace, email=email)
         return existed, had_workspace
 

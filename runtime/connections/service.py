@@ -52,6 +52,7 @@ from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import workspace_view
 from runtime.settings import Settings
+from runtime.users.workspaces import workspace_by_slug
 
 log = logging.getLogger("dirigent.connections")
 SCHEDULE_INTERVAL_ENV = "DIRIGENT_SCHEDULE_INTERVAL_S"
@@ -102,11 +103,7 @@ class ConnectionService(ConnectorCalls):
         }
 
     async def _workspace(self, session: AsyncSession, actor: Actor, slug: str, action: str) -> Workspace:
-        workspace = (
-            await session.execute(select(Workspace).where(Workspace.slug == slug))
-        ).scalar_one_or_none()
-        if workspace is None:
-            raise NotFound("workspace not found", code="not_found", resource="workspace")
+        workspace = await workspace_by_slug(session, slug)
         self.authz.authorize(actor, action, workspace_view(workspace))
         return workspace
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit.service import append as audit
 from runtime.db.database import update_exactly_one
-from runtime.db.models import Flow, FlowVersion, VersionReview, Workspace, utcnow
+from runtime.db.models import Flow, FlowVersion, VersionReview, utcnow
 from runtime.engine.validation import MAX_DOCUMENT_BYTES, too_large, validate_document_in_thread
 from runtime.errors import BadRequest, Conflict, InvalidFlow, NotFound
 from runtime.flows.gate import gate_of
@@ -30,6 +30,7 @@ from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import current_round, flow_view, version_view, workspace_view
 from runtime.settings import Settings
+from runtime.users.workspaces import workspace_by_slug
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -80,11 +81,7 @@ async def create_flow(
     slug: str,
     document: Mapping[str, Any],
 ) -> tuple[Flow, FlowVersion]:
-    workspace = (
-        await session.execute(select(Workspace).where(Workspace.slug == workspace_slug))
-    ).scalar_one_or_none()
-    if workspace is None:
-        raise NotFound("workspace not found", code="not_found", resource="workspace")
+    workspace = await workspace_by_slug(session, workspace_slug)
     authz.authorize(actor, "create_flow", workspace_view(workspace))
     if not SLUG.fullmatch(slug or ""):
         raise BadRequest(

@@ -6,20 +6,20 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.params import FromPath
 
-from runtime.api.deps import Caller, Rt
-from runtime.flows import service
-from runtime.flows.uses import VersionUses, version_uses
+from runtime.api.deps import Caller
+from runtime.flows.controller import FLOWS, Flows
+from runtime.flows.uses import VersionUses
 
 
 class VersionUsesController(Controller):
     path = "/api"
     tags = ["flows"]
+    dependencies = FLOWS
 
     @get("/flows/{flow_id:str}/versions/{number:int}/uses")
-    async def uses(self, rt: Rt, actor: Caller, flow_id: FromPath[str], number: FromPath[int]) -> VersionUses:
+    async def uses(
+        self, flows: Flows, actor: Caller, flow_id: FromPath[str], number: FromPath[int]
+    ) -> VersionUses:
         """Connections (with what they touch in production), knowledge indexes and model
         endpoints the version's nodes use, each with whether it exists now."""
-        async with rt.db.read() as session:
-            flow, version = await service.get_version(session, rt.authz, actor, flow_id, number)
-            workspace_id, document = flow.workspace_id, version.document
-        return await version_uses(rt.db, rt.settings, workspace_id, document)
+        return await flows.uses(actor, flow_id, number)

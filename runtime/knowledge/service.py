@@ -41,6 +41,7 @@ from runtime.policy.views import workspace_view
 from runtime.private_files import private_directory
 from runtime.settings import Settings
 from runtime.users.service import load_actor
+from runtime.users.workspaces import workspace_by_slug
 
 log = logging.getLogger("dirigent.knowledge")
 
@@ -215,11 +216,7 @@ class KnowledgeService:
         return index, view
 
     async def _workspace(self, session: AsyncSession, actor: Actor, slug: str, action: str) -> Workspace:
-        workspace = (
-            await session.execute(select(Workspace).where(Workspace.slug == slug))
-        ).scalar_one_or_none()
-        if workspace is None:
-            raise NotFound("workspace not found", code="not_found", resource="workspace")
+        workspace = await workspace_by_slug(session, slug)
         self.authz.authorize(actor, action, workspace_view(workspace))
         return workspace
 

@@ -16,6 +16,7 @@ from runtime.errors import BadRequest, Conflict, NotFound, Unauthorized
 from runtime.policy.resources import Actor
 from runtime.users.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from runtime.users.sessions import revoke_user_sessions
+from runtime.users.workspaces import find_workspace
 
 WORKSPACE_ROLES = ("admin", "champion", "user")
 GLOBAL_ROLES = ("board", "admin")
@@ -135,9 +136,7 @@ async def remove_role(
     their sessions: whoever held the role signs in again. How many sessions ended."""
     user = await find_user(session, username)
     if workspace_slug:
-        workspace = (
-            await session.execute(select(Workspace).where(Workspace.slug == workspace_slug))
-        ).scalar_one_or_none()
+        workspace = await find_workspace(session, workspace_slug)
         held = False
         if workspace is not None:
             removed = await session.execute(
@@ -180,7 +179,7 @@ async def get_or_create_workspace(
             code="invalid_workspace_slug",
             slug=slug,
         )
-    existing = (await session.execute(select(Workspace).where(Workspace.slug == slug))).scalar_one_or_none()
+    existing = await find_workspace(session, slug)
     if existing:
         return existing
     workspace = Workspace(slug=slug, name=name or slug.replace("-", " ").title())
