@@ -42,6 +42,7 @@ from runtime.runs.service import TERMINAL_OR_WAITING, RunService
 IdempotencyKeyHeader = Annotated[
     str | None, HeaderParameter(name=admission.HEADER, description=admission.HEADER_DESCRIPTION)
 ]
+ENDED = "The run ended, or waits for a person; with `stream`, its Server-Sent Events"
 # What an invocation answers besides its 200 (the Server-Sent Events of `"stream": true`
 # are added to the 200 by `runtime.api.openapi`).
 STARTED = {
@@ -151,7 +152,7 @@ class RunController(Controller):
         """The live assistants the caller may invoke, by name."""
         return [AssistantOut.of(*row) for row in await runs.invocable(actor)]
 
-    @post("/assistants/{slug:str}/runs", status_code=200, responses=STARTED)
+    @post("/assistants/{slug:str}/runs", status_code=200, responses=STARTED, response_description=ENDED)
     async def invoke(
         self,
         runs: Runs,
@@ -179,7 +180,12 @@ class RunController(Controller):
             idempotency=idempotency,
         )
 
-    @post("/flows/{flow_id:str}/versions/{number:int}/runs", status_code=200, responses=STARTED)
+    @post(
+        "/flows/{flow_id:str}/versions/{number:int}/runs",
+        status_code=200,
+        responses=STARTED,
+        response_description=ENDED,
+    )
     async def test_run(
         self,
         runs: Runs,
