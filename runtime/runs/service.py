@@ -134,18 +134,21 @@ class RunService:
             self.authz.authorize(actor, "cancel", view)
         return await self.manager.cancel(actor, run_id)
 
-    def _unwritten_view(self, run_id: str) -> resources.Run:
+    def _unwritten_facts(self, run_id: str) -> dict[str, Any]:
         """A run this process started moments ago and has not written yet (it is that quick)."""
         facts = self.manager.facts(run_id)
         if facts is None:
             raise NotFound("run not found", code="not_found", resource="run")
+        return facts
+
+    def _unwritten_view(self, run_id: str, facts: dict[str, Any] | None = None) -> resources.Run:
+        facts = facts or self._unwritten_facts(run_id)
         return resources.Run(id=run_id, workspace_id=facts["workspace_id"], started_by=facts["started_by"])
 
     def _unwritten_run(self, actor: Actor, run_id: str) -> dict[str, Any]:
-        self.authz.authorize(actor, "read", self._unwritten_view(run_id))
-        facts = self.manager.facts(run_id) or {}
-        body = run_as_json(facts, [], []) if facts else {"id": run_id, "status": "running"}
-        return {**body, "feedback": None}
+        facts = self._unwritten_facts(run_id)  # once: the run may end (and leave memory) meanwhile
+        self.authz.authorize(actor, "read", self._unwritten_view(run_id, facts))
+        return {**run_as_json(facts, [], []), "feedback": None}
 
     # -- the runs viewer -----------------------------------------------------------------
     async def flow_runs(
