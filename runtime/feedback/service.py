@@ -9,7 +9,7 @@ stays out of the audit trail (it may quote personal data), its presence is recor
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -17,13 +17,18 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit.service import append as audit
+from runtime.db.database import Database
 from runtime.db.models import Run, User, iso, new_id, utcnow
 from runtime.engine.records import TERMINAL_RUN_STATES
-from runtime.errors import BadRequest, Conflict
+from runtime.errors import BadRequest, Conflict, NotFound
 from runtime.feedback.models import RunFeedback
+from runtime.policy import resources
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import run_view
+
+if TYPE_CHECKING:  # a type only: the runs slice imports this module (a run's feedback)
+    from runtime.runs.manager import RunManager
 
 Rating = Literal["up", "down"]
 MAX_CORRECTION = 4000
@@ -130,3 +135,37 @@ async def starter_feedback(session: AsyncSession, run: Run) -> dict[str, Any] | 
         )
     ).first()
     return feedback_as_json(found[0], found[1]) if found else None
+
+
+class FeedbackService:
+    """`POST /api/runs/{id}/feedback` bound to the database, the policy and the run manager
+    (which knows the runs this process started and has not written yet)."""
+
+    __slots__ = ("authz", "db", "manager")
+
+    def __init__(self, db: Database, authz: Authorizer, manager: RunManager) -> None:
+        self.db = db
+        self.authz = authz
+        self.manager = manager
+
+    async def give(
+        self, actor: Actor, run_id: str, rating: Rating, correction: str | None
+    ) -> tuple[dict[str, Any], bool]:
+        """`give_feedback` on the run `run_id`: its JSON and whether it is new."""
+        async with self.db.write() as session:
+            run = await session.get(Run, run_id)
+            if run is None:
+                facts = self.manager.facts(run_id)
+                if facts is None:
+                    raise NotFound("run not found", code="not_found", resource="run")
+                # Started here moments ago and not written yet: it has not ended.
+                view = resources.Run(
+                    id=run_id, workspace_id=facts["workspace_id"], started_by=facts["started_by"]
+                )
+                self.authz.authorize(actor, "feedback", view)
+                raise Conflict(
+                    "the run is running; feedback is possible once it has ended",
+                    code="run_not_finished",
+                    status="running",
+                )
+            return await give_feedback(session, self.authz, actor, run, rating, correction)

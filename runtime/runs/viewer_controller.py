@@ -14,8 +14,9 @@ from typing import Annotated
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
-from runtime.api.deps import Caller, Rt
-from runtime.runs import corrections, viewer
+from runtime.api.deps import Caller
+from runtime.runs import viewer
+from runtime.runs.deps import RUNS_DEPENDENCIES, Runs
 from runtime.runs.viewer_schemas import (
     RunPage,
     RunTrace,
@@ -45,11 +46,12 @@ StatusQuery = Annotated[
 class RunsViewerController(Controller):
     path = "/api"
     tags = ["runs"]
+    dependencies = RUNS_DEPENDENCIES
 
     @get("/flows/{flow_id:str}/runs")
     async def list_flow_runs(
         self,
-        rt: Rt,
+        runs: Runs,
         actor: Caller,
         flow_id: FromPath[str],
         status: StatusQuery = None,
@@ -75,41 +77,33 @@ class RunsViewerController(Controller):
             has_correction=has_correction,
             include_tests=include_tests,
         )
-        async with rt.db.read() as session:
-            page = await viewer.list_flow_runs(
-                session, rt.authz, actor, flow_id, filters, limit=limit, before=before
-            )
+        page = await runs.flow_runs(actor, flow_id, filters, limit, before)
         headers = {"X-Next-Before": page.next_before} if page.next_before else {}
         return Response(page, headers=headers)
 
     @get("/runs/{run_id:str}/trace")
-    async def trace(self, rt: Rt, actor: Caller, run_id: FromPath[str]) -> RunTrace:
+    async def trace(self, runs: Runs, actor: Caller, run_id: FromPath[str]) -> RunTrace:
         """Each step with its inputs, outputs (cut past a size, marked "… [+N]"), error,
         time and tokens; the asker's rating and correction. Reading someone else's run is
         audited (`run.viewed`)."""
-        async with rt.db.read() as session:
-            run, trace = await viewer.run_trace(session, rt.authz, actor, run_id)
-        await viewer.audit_read_of_others(rt.db, actor, run, "trace")
-        return trace
+        return await runs.trace(actor, run_id)
 
     @get("/runs/{run_id:str}/steps/{node_id:str}")
-    async def step(self, rt: Rt, actor: Caller, run_id: FromPath[str], node_id: FromPath[str]) -> StepFull:
+    async def step(
+        self, runs: Runs, actor: Caller, run_id: FromPath[str], node_id: FromPath[str]
+    ) -> StepFull:
         """One step's inputs and outputs as stored (what the trace may have cut)."""
-        async with rt.db.read() as session:
-            run, step = await viewer.step_in_full(session, rt.authz, actor, run_id, node_id)
-        await viewer.audit_read_of_others(rt.db, actor, run, "step")
-        return step
+        return await runs.step(actor, run_id, node_id)
 
     @get("/runs/{run_id:str}/test-case")
-    async def propose_test_case(self, rt: Rt, actor: Caller, run_id: FromPath[str]) -> TestCaseProposal:
+    async def propose_test_case(self, runs: Runs, actor: Caller, run_id: FromPath[str]) -> TestCaseProposal:
         """The case `POST` would add, with the working copy's ETag to send back."""
-        async with rt.db.read() as session:
-            return await corrections.propose_case(session, rt.authz, actor, run_id, rt.registry)
+        return await runs.propose_test_case(actor, run_id)
 
     @post("/runs/{run_id:str}/test-case", status_code=201)
     async def add_test_case(
         self,
-        rt: Rt,
+        runs: Runs,
         actor: Caller,
         run_id: FromPath[str],
         data: JSONBody[TestCaseRequest],
@@ -117,8 +111,5 @@ class RunsViewerController(Controller):
     ) -> Response[TestCaseCreated]:
         """Add the run as a test case to its flow's working copy. Needs `If-Match`: missing
         428 `if_match_required`; changed since 412 `draft_changed`."""
-        async with rt.db.write() as session:
-            created = await corrections.add_case(
-                session, rt.authz, actor, run_id, data, if_match, rt.registry
-            )
+        created = await runs.add_test_case(actor, run_id, data, if_match)
         return Response(created, status_code=201, headers={"ETag": created.etag})

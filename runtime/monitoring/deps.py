@@ -1,0 +1,19 @@
+"""The monitoring slice's dependency: `monitoring: Monitoring` (a `MonitoringService`).
+
+The provider names `actor` so that it is resolved after it, alone on its level (see
+`runtime.runs.deps`)."""
+
+from __future__ import annotations
+
+from litestar.di import NamedDependency, Provide
+
+from runtime.api.deps import Caller, Rt
+from runtime.monitoring.reports import MonitoringService
+
+
+def provide_monitoring(rt: Rt, actor: Caller) -> MonitoringService:
+    return MonitoringService(rt.db, rt.authz)
+
+
+MONITORING_DEPENDENCIES = {"monitoring": Provide(provide_monitoring, sync_to_thread=False)}
+Monitoring = NamedDependency[MonitoringService]
