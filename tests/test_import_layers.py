@@ -1,8 +1,8 @@
 """The packages of `runtime/` import each other top-down, without cycles.
 
     entry        app.py (the Litestar app), cli/, demo*.py
-    api          api/ and every slice's controller (`controller.py`, `*_controller.py`):
-                 the HTTP edge of the slices
+    api          api/ and every slice's controller (`controller.py`, `*_controller.py`) and
+                 dependency providers (`deps.py`): the HTTP edge of the slices
     composition  context.py: builds the services the app hands to the controllers
     slices       approvals, audit, connections, feedback, flows, knowledge, llm,
                  monitoring, notifications, runs, starters, testing, users (their
@@ -78,8 +78,8 @@ def part_of(module: str) -> str | None:
     parts = module.split(".")
     if parts[0] != "runtime" or len(parts) < 2:
         return None
-    if len(parts) > 2 and parts[-1].endswith("controller"):
-        return "api"  # a slice's controller is the HTTP edge of that slice
+    if len(parts) > 2 and (parts[-1].endswith("controller") or parts[-1] == "deps"):
+        return "api"  # a slice's controller and its dependency providers: its HTTP edge
     return parts[1]
 
 
