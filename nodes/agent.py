@@ -249,7 +249,8 @@ class AgentNode(Node):
                     messages=state["messages"],
                     temperature=config.temperature,
                     max_tokens=min(left, TURN_MAX_TOKENS),
-                    timeout_s=max(0.001, config.timeout_s - state["elapsed_s"] - (turn_began - began)),
+                    # A second past the loop's own budget: the budget's clear error comes first.
+                    timeout_s=max(0.001, config.timeout_s - state["elapsed_s"] - (turn_began - began)) + 1.0,
                     tools=definitions,
                 ),
                 on_token=forward,

@@ -140,7 +140,11 @@ def definition(tool: ConnectionTool | KnowledgeTool) -> dict[str, Any]:
     """The tool as the Messages API's `tools` list describes it to the model."""
     return {
         "type": "function",
-        "function": {"name": tool.name, "description": tool.description, "parameters": tool.arguments_schema()},
+        "function": {
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": tool.arguments_schema(),
+        },
     }
 
 
