@@ -193,6 +193,7 @@ async def test_a_connection_tool_calls_the_server_and_the_model_reads_the_answer
     )
 
 
+@pytest.mark.timing
 async def test_two_calls_of_one_turn_run_at_the_same_time(
     sc: Scenario, llm: MessagesApiDouble, http: HttpTarget, allow_loopback: ConnectionService
 ) -> None:
