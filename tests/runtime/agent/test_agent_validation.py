@@ -10,6 +10,9 @@ import pytest
 from runtime.engine.validation import validate_document
 from tests.runtime.agent.test_agent_runs import agent_flow, crm_tool
 
+TOOL = "config.tools.0.connection"  # pydantic names the tool's kind in the path
+NOT_OBJECT = "agent_tool_parameters_not_object"
+
 
 def problems(document: dict[str, Any]) -> list[tuple[str | None, str | None, str]]:
     return [(error["node"], error["field"], error["code"]) for error in validate_document(document).errors]
@@ -24,12 +27,12 @@ def test_a_flow_with_good_tools_is_valid() -> None:
     ("tool", "field", "code"),
     [
         ({"kind": "mcp", "name": "x", "description": "?"}, "config.tools.0", "union_tag_invalid"),
-        (crm_tool("crm", parameters={"type": "objekt"}), "config.tools.0.connection.parameters", "invalid_json_schema"),
-        (crm_tool("crm", parameters={"type": "string"}), "config.tools.0.connection.parameters", "agent_tool_parameters_not_object"),
-        (crm_tool("crm", parameters={"type": "object", "properties": {}}), "config.tools.0.connection", "agent_tool_placeholder"),
-        (crm_tool("crm", method="TRACE"), "config.tools.0.connection.method", "literal_error"),
-        (crm_tool("crm", name="löschen!"), "config.tools.0.connection.name", "string_pattern_mismatch"),
-        (crm_tool("crm", approve="manchmal"), "config.tools.0.connection.approve", "literal_error"),
+        (crm_tool("crm", parameters={"type": "objekt"}), f"{TOOL}.parameters", "invalid_json_schema"),
+        (crm_tool("crm", parameters={"type": "array"}), f"{TOOL}.parameters", NOT_OBJECT),
+        (crm_tool("crm", parameters={"type": "object"}), TOOL, "agent_tool_placeholder"),
+        (crm_tool("crm", method="TRACE"), f"{TOOL}.method", "literal_error"),
+        (crm_tool("crm", name="löschen!"), f"{TOOL}.name", "string_pattern_mismatch"),
+        (crm_tool("crm", approve="manchmal"), f"{TOOL}.approve", "literal_error"),
     ],
     ids=["unknown kind", "bad schema", "parameters not an object", "placeholder not a parameter",
          "unknown method", "bad name", "unknown approve"],
