@@ -352,3 +352,27 @@ async def test_a_second_change_in_a_later_turn_gets_a_task_of_its_own(
     assert run["status"] == "succeeded", run["error"]
     assert [request.path for request in http.requests] == ["/api/tasks/1", "/api/tasks/2"]
     assert run["outputs"] == {"answer": "Beide Notizen angelegt."}
+
+
+# -- streaming --------------------------------------------------------------------------------
+async def test_the_stream_says_which_tool_is_called_and_streams_the_answer(
+    sc: Scenario, llm: MessagesApiDouble, http: HttpTarget, allow_loopback: ConnectionService
+) -> None:
+    connection = await crm(sc, http)
+    llm.script(Reply(tool_calls=[tool_call("read_task", {"id": 4})]), "Aufgabe vier ist erledigt.")
+    flow = await sc.create(agent_flow([crm_tool(connection)]))
+
+    response = await sc.as_("champion").post(
+        f"/api/flows/{flow['id']}/versions/1/runs", json={"inputs": {"question": "?"}, "stream": True}
+    )
+
+    assert response.status_code == 200
+    events = [
+        json.loads(line[len("data: ") :]) for line in response.text.splitlines() if line.startswith("data: ")
+    ]
+    agent_events = [event for event in events if event.get("node") == "agent"]
+    tools = [(event["tool"], event["status"]) for event in agent_events if event.get("type") == "tool"]
+    assert tools == [("read_task", "calling"), ("read_task", "done")]
+    tokens = "".join(event["text"] for event in agent_events if event.get("type") == "token")
+    assert tokens == "Aufgabe vier ist erledigt."
+    assert llm.requests[0]["stream"] is True and llm.requests[1]["stream"] is True
