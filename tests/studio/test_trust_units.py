@@ -108,12 +108,7 @@ def test_the_passages_an_agent_found_are_sources_too() -> None:
         "text": "30 Tage",
         "score": 0.8,
     }
-    run = {
-        "steps": [
-            {"node_type": "agent", "outputs": {"sources": [found], "documents": []}},
-            {"node_type": "retrieval", "outputs": {"documents": [found]}},
-        ]
-    }
+    run = {"steps": [{"node_type": "agent", "outputs": {"sources": [found]}}]}
     [group] = source_groups(run, "Seite")
     assert (group.source, [p.chunk_id for p in group.passages]) == ("urlaub.txt", ["u1"])
 
