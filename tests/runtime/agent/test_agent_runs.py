@@ -344,8 +344,8 @@ async def test_a_second_change_in_a_later_turn_gets_a_task_of_its_own(
     assert second["node_id"] == "agent.2"
 
     # The sweep finds nothing to do while the second task is open (the first is decided).
-    manager = sc.api.runtime.runs
-    assert run["id"] not in await manager.sweep()
+    # (On the app's loop: PostgreSQL connections must not be used from the test's loop.)
+    assert run["id"] not in sc.api.client.blocking_portal.call(sc.api.runtime.runs.sweep)
 
     await decide(sc, second["id"], "approve")
     run = await run_after(sc, run["id"])
