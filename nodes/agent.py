@@ -356,7 +356,9 @@ class AgentNode(Node):
         try:
             result, sources = await call_tool(ctx, tool, arguments, call["key"])
         except NodeError as error:
-            if error.code == "agent_call_uncertain":
+            # A call that must not be guessed about, or a test case that reached a tool it
+            # must fix (test cases never call connections): the run stops, visibly.
+            if error.code in ("agent_call_uncertain", "not_fixed"):
                 raise
             # The model hears what went wrong (a refused path, an unreachable server) and
             # may try otherwise; the step keeps the error for the champion.
