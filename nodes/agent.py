@@ -173,7 +173,8 @@ class AgentNode(Node):
                 "the stored state of the agent's loop is missing; it cannot go on",
                 code="agent_state_lost",
             )
-        decision = "approved" if resolution.outcome == "approved" else "refused"
+        # An unanswered task (its `approval_timeout` passed) counts as a refusal.
+        decision = {"approved": "approved", "timeout": "unanswered"}.get(resolution.outcome, "refused")
         for call in state["pending"]:
             if call.get("waiting"):
                 call.pop("waiting")
@@ -323,15 +324,17 @@ class AgentNode(Node):
             except ToolRefused as refused:
                 self._settle(state, call, "refused", {"error": str(refused)})
                 continue
-            if call.get("decision") == "refused":
+            if call.get("decision") in ("refused", "unanswered"):
+                why = (
+                    "a person refused this call"
+                    if call["decision"] == "refused"
+                    else "nobody approved this call in time"
+                )
                 self._settle(
                     state,
                     call,
                     "refused",
-                    {
-                        "error": "a person refused this call; it was not made",
-                        "comment": call.get("comment", ""),
-                    },
+                    {"error": f"{why}; it was not made", "comment": call.get("comment", "")},
                 )
                 continue
             if tool.needs_approval() and call.get("decision") != "approved":

@@ -376,3 +376,24 @@ async def test_the_stream_says_which_tool_is_called_and_streams_the_answer(
     tokens = "".join(event["text"] for event in agent_events if event.get("type") == "token")
     assert tokens == "Aufgabe vier ist erledigt."
     assert llm.requests[0]["stream"] is True and llm.requests[1]["stream"] is True
+
+
+async def test_a_call_nobody_approves_in_time_is_not_made_and_the_loop_goes_on(
+    sc: Scenario, llm: MessagesApiDouble, http: HttpTarget, allow_loopback: ConnectionService
+) -> None:
+    connection = await crm(sc, http)
+    llm.script(Reply(tool_calls=[tool_call("note_task", {"id": 5, "note": "x"})]), "Keine Freigabe bekommen.")
+    document = agent_flow([crm_tool(connection, "note_task", "POST")], approval_timeout="PT1S")
+
+    run = await start(sc, document)
+    assert run["status"] == "waiting" and run["tasks"][0]["due_at"] is not None
+    await asyncio.sleep(1.2)
+    sc.api.client.blocking_portal.call(sc.api.runtime.runs.sweep)  # expires the task, resumes the run
+    run = await run_after(sc, run["id"])
+
+    assert run["status"] == "succeeded", run["error"]
+    assert run["outputs"] == {"answer": "Keine Freigabe bekommen."}
+    assert run["tasks"][0]["status"] == "expired"
+    assert http.requests == []
+    [answered] = tool_messages(llm.requests[1])
+    assert "nobody approved this call in time" in json.loads(answered["content"])["error"]
