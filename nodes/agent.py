@@ -39,6 +39,7 @@ from nodes.agent_tools import (
     KnowledgeTool,
     Tool,
     ToolRefused,
+    approval_request,
     call_tool,
     compact,
     definition,
@@ -398,39 +399,19 @@ class AgentNode(Node):
 
     def _suspend(self, ctx: NodeContext, state: dict[str, Any], waiting: list[dict[str, Any]]) -> Suspend:
         config: AgentNode.Config = self.config  # type: ignore[assignment]
-        tools = {tool.name: tool for tool in config.tools}
         state["approvals"] += 1
-        shown = []
         for call in waiting:
-            tool = tools[call["name"]]
-            entry: dict[str, Any] = {"tool": tool.name, "arguments": call["arguments"]}
-            if isinstance(tool, ConnectionTool):
-                entry.update(connection=tool.connection, method=tool.method, path=tool.path)
-            shown.append(entry)
             state["steps"].append(
-                {"kind": "approval", "turn": state["turns"], "tool": tool.name, "call_id": call["id"]}
+                {"kind": "approval", "turn": state["turns"], "tool": call["name"], "call_id": call["id"]}
             )
-        first = shown[0]
-        title = (
-            f"{first['tool']}: {first.get('method', '')} {first.get('connection', '')}{first.get('path', '')}"
+        request = approval_request({tool.name: tool for tool in config.tools}, waiting)
+        request.update(
+            assignees=list(config.approvers),
+            timeout_s=parse_duration(config.approval_timeout) if config.approval_timeout else None,
+            approval_round=state["approvals"],
+            agent_state=state,
         )
-        if len(shown) > 1:
-            title += f" (+{len(shown) - 1})"
-        return Suspend(
-            kind="approval",
-            request={
-                "title": title.strip(),
-                "instructions": "",
-                "payload": {"calls": shown},
-                "assignees": list(config.approvers),
-                "quorum": 1,
-                "timeout_s": parse_duration(config.approval_timeout) if config.approval_timeout else None,
-                "editable": False,
-                "requester_may_decide": False,
-                "approval_round": state["approvals"],
-                "agent_state": state,
-            },
-        )
+        return Suspend(kind="approval", request=request)
 
     def _answer(self, state: dict[str, Any], text: str) -> Outputs:
         config: AgentNode.Config = self.config  # type: ignore[assignment]

@@ -232,3 +232,30 @@ async def call_tool(
             connection=tool.connection,
         )
     return {"status": answer.status, "response": answer.response}, []
+
+
+def approval_request(
+    tools: dict[str, ConnectionTool | KnowledgeTool], waiting: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What the approval task shows about the calls that wait: the tool, and for a connection
+    its method and path, with the model's arguments; the caller adds who decides and the
+    loop's state. Never editable: an approved call is made exactly as shown."""
+    shown = []
+    for call in waiting:
+        tool = tools[call["name"]]
+        entry: dict[str, Any] = {"tool": tool.name, "arguments": call["arguments"]}
+        if isinstance(tool, ConnectionTool):
+            entry.update(connection=tool.connection, method=tool.method, path=tool.path)
+        shown.append(entry)
+    first = shown[0]
+    title = f"{first['tool']}: {first.get('method', '')} {first.get('connection', '')}{first.get('path', '')}"
+    if len(shown) > 1:
+        title += f" (+{len(shown) - 1})"
+    return {
+        "title": title.strip(),
+        "instructions": "",
+        "payload": {"calls": shown},
+        "quorum": 1,
+        "editable": False,
+        "requester_may_decide": False,
+    }
