@@ -58,7 +58,9 @@ The rules:
    `Suspend` instead of outputs. The engine persists the run as `waiting`; when the
    task is decided it calls `resume(ctx, resolution)` for the node's outputs — possibly
    in another process, days later. Everything a node needs to resume must therefore be
-   in the `Suspend` request or the resolution, never in memory.
+   in the `Suspend` request (handed back as `resolution.request`) or the resolution,
+   never in memory. `resume` may suspend again (an agent's next call that needs a
+   person): its request then says `approval_round` (2, 3, ...), one task per round.
 8. **Purity.** A node instance is created per run from its config; it keeps no state
    between runs. Anything with side effects outside Dirigent (a connector) should make
    the effect idempotent using `ctx.idempotency_key`.
@@ -123,6 +125,8 @@ class Resolution:
     comment: str = ""
     payload: Any = None
     decided_by: list[str] = field(default_factory=list)
+    # The `Suspend.request` the decision answers, as stored with the waiting step.
+    request: dict[str, Any] | None = None
 
 
 # `ctx.render(template, scope)` and `ctx.evaluate(expression, scope)`.
@@ -281,7 +285,7 @@ class Node(Generic[ConfigT]):
     async def run(self, ctx: NodeContext, scope: Scope) -> Outputs | Suspend:
         raise NotImplementedError
 
-    async def resume(self, ctx: NodeContext, resolution: Resolution) -> Outputs:
+    async def resume(self, ctx: NodeContext, resolution: Resolution) -> Outputs | Suspend:
         raise NodeError(f"node type '{self.type}' cannot be resumed", code="node_not_resumable")
 
     @classmethod

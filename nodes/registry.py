@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
+from nodes.agent import AgentNode
 from nodes.approval import ApprovalNode
 from nodes.base import Node
 from nodes.connector import ConnectorNode
@@ -39,5 +40,15 @@ class NodeRegistry(Mapping[str, type[Node]]):
 
 
 DEFAULT_REGISTRY = NodeRegistry(
-    [InputNode, OutputNode, TemplateNode, LLMNode, RouterNode, ApprovalNode, RetrievalNode, ConnectorNode]
+    [
+        InputNode,
+        OutputNode,
+        TemplateNode,
+        LLMNode,
+        RouterNode,
+        ApprovalNode,
+        RetrievalNode,
+        ConnectorNode,
+        AgentNode,
+    ]
 )

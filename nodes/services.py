@@ -18,11 +18,27 @@ from typing import Any, Protocol
 @dataclass(frozen=True)
 class ChatRequest:
     model: str
-    messages: list[dict[str, str]]
+    # Messages API messages: {"role", "content"}; an agent's also carry `tool_calls`
+    # (assistant) and `tool_call_id` (role "tool").
+    messages: list[dict[str, Any]]
     temperature: float = 0.2
     max_tokens: int = 512
     json_schema: dict[str, Any] | None = None
     timeout_s: float = 60.0
+    # Tool definitions in the Messages API's shape ({"type": "function", "function":
+    # {"name", "description", "parameters"}}) and `tool_choice` ("auto", "none", ...).
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One tool call the model asked for: its id (to answer it), the tool and the arguments
+    as the model wrote them (a JSON text; servers differ in whether they send an object)."""
+
+    id: str
+    name: str
+    arguments: str
 
 
 @dataclass
@@ -31,6 +47,8 @@ class ChatResult:
     usage: dict[str, int] = field(default_factory=dict)
     model: str = ""
     finish_reason: str | None = None
+    # The tools the model asks to call, as `ToolCall`s (none: the answer is `text`).
+    tool_calls: list[ToolCall] = field(default_factory=list)
 
 
 TokenSink = Callable[[str], Awaitable[None]]

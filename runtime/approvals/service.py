@@ -12,13 +12,13 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nodes.base import Resolution
 from runtime.audit.service import append as audit
 from runtime.db.database import update_exactly_one
-from runtime.db.models import ApprovalTask, FlowVersion, Run, TaskDecision, utcnow
+from runtime.db.models import ApprovalTask, FlowVersion, Run, RunStep, TaskDecision, utcnow
 from runtime.engine.records import StepRecord
 from runtime.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from runtime.notifications import service as notifications
@@ -33,10 +33,53 @@ RESOLVED = ("approved", "rejected", "expired")
 MAX_DECISION_PAYLOAD_BYTES = 256 * 1024
 
 
+# The same in SQL, for the sweep that looks for decided tasks whose step still waits for them
+# (`runtime.runs.manager`): the task's step, the task's round, the waiting step's round.
+STEP_NODE = func.coalesce(ApprovalTask.request["step_node"].as_string(), ApprovalTask.node_id)
+TASK_ROUND = func.coalesce(ApprovalTask.request["approval_round"].as_integer(), 1)
+STEP_ROUND = func.coalesce(RunStep.outputs[("request", "approval_round")].as_integer(), 1)
+
+
+def approval_round(request: Any) -> int:
+    """Which approval of its step a request is: an agent's loop may wait several times in
+    one step (`approval_round` 1, 2, ...); every other suspension is round 1."""
+    value = request.get("approval_round") if isinstance(request, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 1 else 1
+
+
+def task_node_id(node_id: str, round_: int) -> str:
+    """The `node_id` of a step's task: the step's id for its first approval, `<id>.<round>`
+    for later ones (node ids have no dots; one task per run and this id, as the table says).
+    The step's id itself is kept in the task's request as `step_node`."""
+    if round_ <= 1:
+        return node_id
+    suffix = f".{round_}"
+    return node_id[: 64 - len(suffix)] + suffix
+
+
+def step_node_of(task: ApprovalTask) -> str:
+    """The id of the step a task belongs to (see `task_node_id`)."""
+    return str((task.request or {}).get("step_node") or task.node_id)
+
+
+def waiting_request(step: StepRecord) -> Any:
+    """The request a waiting step stands for (its `Suspend`, or as stored with the step)."""
+    return step.suspension.request if step.suspension is not None else (step.outputs or {}).get("request")
+
+
+def answers(task: ApprovalTask, step: StepRecord | None) -> bool:
+    """Whether `task` is the one `step` waits for now (not an earlier round's, long decided)."""
+    return (
+        step is not None
+        and step.status == "waiting"
+        and approval_round(task.request) == approval_round(waiting_request(step))
+    )
+
+
 async def create_tasks(
     session: AsyncSession, run_id: str, workspace_id: str, content_hash: str, waiting: list[StepRecord]
 ) -> list[ApprovalTask]:
-    """One task per waiting approval step (idempotent: a task per run and node)."""
+    """One task per waiting approval step and round (idempotent: a task per run and task node id)."""
     existing = {
         node_id
         for (node_id,) in await session.execute(
@@ -48,15 +91,20 @@ async def create_tasks(
     for step in waiting:
         # A step that began waiting in a process that died before it wrote the task comes
         # back from the database without its `suspension`; its request is in its outputs.
-        suspension = step.suspension
-        stored = suspension.request if suspension is not None else (step.outputs or {}).get("request")
-        if step.node_id in existing or not isinstance(stored, dict):
+        stored = waiting_request(step)
+        if not isinstance(stored, dict):
+            continue
+        round_ = approval_round(stored)
+        node_id = task_node_id(step.node_id, round_)
+        if node_id in existing:
             continue
         request: dict[str, Any] = dict(stored)
+        if round_ > 1:
+            request["step_node"] = step.node_id
         timeout_s = request.get("timeout_s")
         task = ApprovalTask(
             run_id=run_id,
-            node_id=step.node_id,
+            node_id=node_id,
             workspace_id=workspace_id,
             title=str(request.get("title") or "Approval needed")[:500],
             request=request,
@@ -339,10 +387,11 @@ async def resolutions_for(
     ).scalars()
     resolutions = {}
     for task in tasks:
-        step = steps.get(task.node_id)
-        if step is not None and step.status == "waiting" and task.resolution:
+        node_id = step_node_of(task)
+        step = steps.get(node_id)
+        if answers(task, step) and task.resolution:
             data = task.resolution
-            resolutions[task.node_id] = Resolution(
+            resolutions[node_id] = Resolution(
                 outcome=data["outcome"],
                 comment=data.get("comment", ""),
                 payload=data.get("payload"),

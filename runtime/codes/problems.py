@@ -104,6 +104,11 @@ DOCUMENT: dict[str, str | tuple[str, tuple[str, ...]]] = {
     "invalid_selector": "'{selector}' is not a selector like $.data.items[0].id (at '{rest}')",
     "sql_is_a_template": "sql is fixed text; pass values as :named parameters in `params`",
     "labels_empty": "give at least one label, or leave the field out",
+    # agent nodes (nodes/agent.py, nodes/agent_tools.py, runtime/engine/validation.py)
+    "agent_tool_parameters_not_object": "a tool's parameters are a JSON schema of an object ('type': 'object'), not '{type}'",
+    "agent_tool_placeholder": "the path's placeholder '{name}' must be a required property of the parameters",
+    "agent_tool_duplicate": "two tools are named '{name}'",
+    "agent_approval_required": "the tool '{tool}' changes something and says approve: never, which the card's risk '{risk}' does not allow (only: {allowed})",
 }
 
 # Test cases of a document (runtime/engine/cases.py, runtime/engine/case_validation.py).

@@ -55,6 +55,15 @@ STEPS: dict[str, Any] = {
     "connector_body_not_json": "the body did not render to JSON ({detail}); use the json filter for texts",
     "connector_http_error": "connection '{connection}' answered HTTP {status} to {action}",
     "not_fixed": "{type} node '{node}' is not fixed in this case",
+    # agent nodes (nodes/agent.py, nodes/agent_tools.py)
+    "agent_budget_exceeded": "the agent used up its {budget} ({limit}) without answering",
+    "agent_state_lost": "the stored state of the agent's loop is missing; it cannot go on",
+    "agent_call_uncertain": (
+        "the tool '{tool}' was interrupted mid-call earlier; nobody knows whether it arrived, "
+        "so the agent stops instead of calling it again",
+        ("connection",),
+    ),
+    "agent_answer_schema": "the agent's answer does not fit the json_schema: {detail}",
     # -- connections (runtime/connections/*.py) --------------------------------------------------
     "connection_missing": "the connection '{connection}' does not exist in this workspace (connections: {connections})",
     "side_effect_uncertain": (

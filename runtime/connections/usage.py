@@ -29,9 +29,23 @@ def host_of(row: ConnectionRow) -> str:
 
 
 def connections_used(document: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The connector nodes of a flow document: node, connection, action and the call's shape."""
+    """The connector nodes of a flow document, and the connection tools of its agents: node,
+    connection, action (an agent's tool: its name) and the call's shape."""
     used = []
     for node in document.get("nodes") or []:
+        if isinstance(node, Mapping) and node.get("type") == "agent":
+            for tool in (node.get("config") or {}).get("tools") or []:
+                if isinstance(tool, Mapping) and tool.get("kind") == "connection":
+                    used.append(
+                        {
+                            "node": node.get("id"),
+                            "connection": tool.get("connection"),
+                            "action": tool.get("name"),
+                            "method": tool.get("method", "GET"),
+                            "path": tool.get("path", "/"),
+                        }
+                    )
+            continue
         if not isinstance(node, Mapping) or node.get("type") != "connector":
             continue
         config = node.get("config") or {}

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Generator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import CoroutineType
 from typing import Any
@@ -458,16 +459,34 @@ class _RunState:
             )
             began = time.perf_counter()
             ctx = self._context(node)
+            stored = (waiting.suspension.request if waiting.suspension else None) or (
+                waiting.outputs or {}
+            ).get("request")
+            if resolution.request is None and isinstance(stored, dict):
+                resolution = replace(resolution, request=stored)
             try:
-                step.outputs = await node.resume(ctx, resolution)
+                resumed = await node.resume(ctx, resolution)
             except Exception as exc:
                 self._fail(step, exc)
+            else:
+                if isinstance(resumed, Suspend):  # waits again (an agent's next approval round)
+                    step.status = "waiting"
+                    step.suspension = resumed
+                    step.outputs = {"request": resumed.request}
+                    step.durable = True
+                else:
+                    step.outputs = resumed
             step.finished_at = _now()
             if waiting.started_at:
                 step.duration_ms = round((step.finished_at - waiting.started_at).total_seconds() * 1000, 3)
             else:
                 self._close(step, began, ctx)
-            if resolution.outcome == "timeout" and "timeout" not in self.flow.outgoing_branches[node_id]:
+            if (
+                resolution.outcome == "timeout"
+                and "timeout" not in self.flow.outgoing_branches[node_id]
+                # A node that answers a timeout itself (an agent: the call counts as refused).
+                and not getattr(node, "resumes_after_timeout", False)
+            ):
                 step.status = "expired"
                 expired.append(node_id)
             self._finish_step(step)

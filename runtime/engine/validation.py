@@ -220,6 +220,7 @@ def _check_semantics(document: FlowDocument, registry: NodeRegistry, report: Val
                     branches=", ".join(branches),
                 )
 
+    _check_agent_tools(document, instances, report)
     acyclic = _check_cycles(graph, report)
     _check_reachability(graph, document, report)
     if acyclic:
@@ -228,6 +229,35 @@ def _check_semantics(document: FlowDocument, registry: NodeRegistry, report: Val
     check_cases(document, instances, report)
     report.graph = graph
     report.instances = instances
+
+
+# Risk classes of the card under which an agent's tool may change something without a
+# person approving each call (`approve: never`): only where little can go wrong.
+UNAPPROVED_SIDE_EFFECTS_RISKS = ("minimal",)
+
+
+def _check_agent_tools(document: FlowDocument, instances: Mapping[str, Node], report: Validation) -> None:
+    """An agent's tool that changes something runs without approval only if the card allows it.
+
+    Checked here, not in the policy: the policy decides about people and resources, and no
+    person is asked when a document is validated — but every version is validated before it
+    is cut, so no approved version has such a tool."""
+    from nodes.agent import AgentNode
+
+    risk = document.card.risk
+    for node_id, instance in instances.items():
+        if not isinstance(instance, AgentNode):
+            continue
+        for index, tool in enumerate(instance.config.tools):  # type: ignore[attr-defined]
+            if tool.approve == "never" and tool.side_effects and risk not in UNAPPROVED_SIDE_EFFECTS_RISKS:
+                report.add(
+                    node_id,
+                    f"config.tools.{index}.approve",
+                    "agent_approval_required",
+                    tool=tool.name,
+                    risk=risk,
+                    allowed=", ".join(UNAPPROVED_SIDE_EFFECTS_RISKS),
+                )
 
 
 def _check_cycles(graph: nx.DiGraph, report: Validation) -> bool:

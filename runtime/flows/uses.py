@@ -1,12 +1,14 @@
 """What a flow version uses outside itself, for the board's review: connections, knowledge
 indexes and model endpoints, each with the nodes that use it and whether it exists now.
 
-    connections  from the connector nodes (`runtime.connections.usage.production_touches`):
+    connections  from the connector nodes and the agents' connection tools
+                 (`runtime.connections.usage.production_touches`):
                  kind, host, actions, side effects, whether a test target exists, and
                  `touches_production`: published runs always call production, so every
                  connection that exists is touched there once the version is live
-    indexes      from the retrieval nodes: backend and how many documents it holds
-    models       from the llm nodes and the routers that classify with a model: the
+    indexes      from the retrieval nodes and the agents' knowledge tools: backend and how
+                 many documents it holds
+    models       from the llm and agent nodes and the routers that classify with a model: the
                  endpoint's host and served model (never its URL: it may hold a password)
 
 Served by `GET /api/flows/{id}/versions/{n}/uses` (`runtime.flows.uses_controller`).
@@ -69,22 +71,29 @@ def _nodes(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def indexes_used(document: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Index name -> ids of the retrieval nodes that search it (in document order)."""
+    """Index name -> ids of the retrieval nodes (and agents with a knowledge tool) that search
+    it (in document order)."""
     used: dict[str, list[str]] = {}
     for node in _nodes(document):
         config = node.get("config") or {}
         if node.get("type") == "retrieval" and config.get("index"):
             used.setdefault(str(config["index"]), []).append(str(node.get("id")))
+        if node.get("type") == "agent":
+            for tool in config.get("tools") or []:
+                if isinstance(tool, Mapping) and tool.get("kind") == "knowledge" and tool.get("index"):
+                    nodes = used.setdefault(str(tool["index"]), [])
+                    if str(node.get("id")) not in nodes:
+                        nodes.append(str(node.get("id")))
     return used
 
 
 def models_used(document: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Model endpoint name -> ids of the nodes that call it: every llm node, and routers
-    that classify (`classes`; a router with a `condition` calls no model)."""
+    """Model endpoint name -> ids of the nodes that call it: every llm and agent node, and
+    routers that classify (`classes`; a router with a `condition` calls no model)."""
     used: dict[str, list[str]] = {}
     for node in _nodes(document):
         config = node.get("config") or {}
-        if node.get("type") == "llm" or (node.get("type") == "router" and config.get("classes")):
+        if node.get("type") in ("llm", "agent") or (node.get("type") == "router" and config.get("classes")):
             used.setdefault(str(config.get("model") or DEFAULT_MODEL), []).append(str(node.get("id")))
     return used
 

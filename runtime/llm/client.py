@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import os
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -39,7 +40,7 @@ from huggingface_hub.errors import HfHubHTTPError, TextGenerationError
 from huggingface_hub.utils._http import async_hf_response_event_hook, set_async_client_factory
 
 from nodes.errors import ServiceUnavailable
-from nodes.services import ChatRequest, ChatResult, TokenSink
+from nodes.services import ChatRequest, ChatResult, TokenSink, ToolCall
 from runtime.connections.egress import EgressGuard, GuardedTransport2
 from runtime.connections.errors import EgressDenied, RemoteFailure
 from runtime.observability import metrics, tracing
@@ -528,11 +529,13 @@ class HFChatModel:
             raise ValueError("the answer has no choices")
         choice = output.choices[0]
         text = (choice.message.content if choice.message else None) or ""
+        calls = (getattr(choice.message, "tool_calls", None) if choice.message else None) or []
         return ChatResult(
             text=text,
             usage=_usage(output.usage),
             model=output.model or endpoint.model,
             finish_reason=choice.finish_reason,
+            tool_calls=[_tool_call(call, number) for number, call in enumerate(calls)],
         )
 
     async def _stream(
@@ -543,6 +546,7 @@ class HFChatModel:
         on_token: TokenSink,
     ) -> ChatResult:
         pieces: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}  # streamed tool calls by index, pieces joined
         usage: dict[str, int] = _usage(None)
         finish_reason: str | None = None
         model = endpoint.model
@@ -555,14 +559,22 @@ class HFChatModel:
                 for choice in _list(chunk.get("choices"), "choices"):
                     choice = _object(choice, "choice")
                     finish_reason = _text(choice, "finish_reason") or finish_reason
-                    piece = _text(_object(choice.get("delta") or {}, "delta"), "content")
+                    delta = _object(choice.get("delta") or {}, "delta")
+                    _gather_tool_calls(calls, _list(delta.get("tool_calls"), "tool calls"))
+                    piece = _text(delta, "content")
                     if piece:
                         pieces.append(piece)
                         try:
                             await on_token(piece)
                         except Exception as error:
                             raise _TokenSinkFailed(error) from error
-        return ChatResult(text="".join(pieces), usage=usage, model=model, finish_reason=finish_reason)
+        return ChatResult(
+            text="".join(pieces),
+            usage=usage,
+            model=model,
+            finish_reason=finish_reason,
+            tool_calls=[_tool_call(calls[index], index) for index in sorted(calls)],
+        )
 
 
 def _arguments(endpoint: ChatEndpoint, request: ChatRequest) -> dict[str, Any]:
@@ -576,7 +588,46 @@ def _arguments(endpoint: ChatEndpoint, request: ChatRequest) -> dict[str, Any]:
         # TGI's grammar format. huggingface_hub 2.x would also translate OpenAI's
         # {"type": "json_schema", ...} into this, but older versions pass it through.
         arguments["response_format"] = {"type": "json_object", "value": request.json_schema}
+    if request.tools:
+        arguments["tools"] = request.tools
+        arguments["tool_choice"] = request.tool_choice or "auto"
     return arguments
+
+
+def _gather_tool_calls(calls: dict[int, dict[str, Any]], deltas: list[Any]) -> None:
+    """Add a streamed chunk's tool-call pieces: the id and name come once, the arguments
+    in pieces (OpenAI's and TGI's streaming shape), keyed by the call's `index`."""
+    for position, raw in enumerate(deltas):
+        delta = _object(raw, "tool call")
+        index = delta.get("index", position)
+        if not isinstance(index, int):
+            raise ValueError("a streamed tool call has no numeric index")
+        call = calls.setdefault(index, {"id": "", "function": {"name": "", "arguments": ""}})
+        call["id"] = _text(delta, "id") or call["id"]
+        function = _object(delta.get("function") or {}, "tool call function")
+        call["function"]["name"] = _text(function, "name") or call["function"]["name"]
+        arguments = function.get("arguments")
+        if isinstance(arguments, dict):  # some servers send the whole object at once
+            call["function"]["arguments"] = arguments
+        elif arguments is not None:
+            call["function"]["arguments"] += _text(function, "arguments") or ""
+
+
+def _tool_call(call: Any, number: int) -> ToolCall:
+    """A tool call of an answer (huggingface_hub's dataclass, or a streamed dict) as a `ToolCall`;
+    ValueError (a bad answer) without a function name. Arguments stay JSON text."""
+
+    def part(value: Any, name: str) -> Any:
+        return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+    function = part(call, "function")
+    name = part(function, "name")
+    if not isinstance(name, str) or not name:
+        raise ValueError("a tool call of the answer names no function")
+    arguments = part(function, "arguments")
+    if not isinstance(arguments, str):  # TGI sends an object; OpenAI a JSON text
+        arguments = json.dumps(arguments if arguments is not None else {})
+    return ToolCall(id=str(part(call, "id") or f"call_{number}"), name=name, arguments=arguments)
 
 
 def _usage(reported: Any) -> dict[str, int]:

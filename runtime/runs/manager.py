@@ -569,12 +569,14 @@ class RunManager:
                     await session.execute(
                         select(Run.id)
                         .join(ApprovalTask, ApprovalTask.run_id == Run.id)
-                        # Only decisions not applied yet: a task stays `approved` after its run went on.
-                        .join(RunStep, (RunStep.run_id == Run.id) & (RunStep.node_id == ApprovalTask.node_id))
+                        # Only decisions not applied yet: a task stays `approved` after its run went
+                        # on, and an agent's step that waits again waits for its next round's task.
+                        .join(RunStep, (RunStep.run_id == Run.id) & (RunStep.node_id == approvals.STEP_NODE))
                         .where(
                             Run.status == "waiting",
                             ApprovalTask.status.in_(approvals.RESOLVED),
                             RunStep.status == "waiting",
+                            approvals.TASK_ROUND == approvals.STEP_ROUND,
                         )
                         .distinct()
                         .limit(50)

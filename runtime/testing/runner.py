@@ -89,6 +89,11 @@ def must_fix(node: Node, mode: Mode) -> str | None:
             f"llm node '{node.id}' is not fixed in this case; in fixed mode test cases never call the LLM "
             "(fix its outputs, or run the tests live)"
         )
+    if mode == "fixed" and node.type == "agent":
+        return (
+            f"agent node '{node.id}' is not fixed in this case; in fixed mode test cases never call the LLM "
+            "nor an agent's tools (fix its outputs, or run the tests live)"
+        )
     if mode == "fixed" and node.type == "router" and getattr(node.config, "classes", None):
         return (
             f"router node '{node.id}' classifies with the LLM and is not fixed in this case; "

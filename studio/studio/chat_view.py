@@ -167,18 +167,24 @@ def _where(passage: dict[str, Any], page_word: str) -> str:
     return " · ".join(parts)
 
 
+# Node types whose outputs carry passages, and the output that holds them.
+SOURCE_OUTPUTS = {"retrieval": "documents", "agent": "sources"}
+
+
 def source_groups(
     run: dict[str, Any], page_word: str = "S.", counts: tuple[str, str] = ("Textstelle", "Textstellen")
 ) -> list[SourceGroup]:
-    """The passages of the run's retrieval steps, one group per document, in the order the
-    documents were first found; a passage found twice is listed once (best score kept).
+    """The passages of the run's retrieval steps (and those its agents' knowledge tools
+    found: their `sources`), one group per document, in the order the documents were first
+    found; a passage found twice is listed once (best score kept).
     `counts`: the words for one passage and for several."""
     groups: dict[str, SourceGroup] = {}
     seen: dict[str, SourcePassage] = {}
     for step in run.get("steps") or []:
-        if step.get("node_type") != "retrieval":
+        found = SOURCE_OUTPUTS.get(str(step.get("node_type")))
+        if found is None:
             continue
-        for passage in (step.get("outputs") or {}).get("documents") or []:
+        for passage in (step.get("outputs") or {}).get(found) or []:
             key = str(passage.get("document_id") or passage.get("source") or "")
             chunk = str(passage.get("chunk_id") or "")
             score = f"{float(passage.get('score') or 0):.2f}"

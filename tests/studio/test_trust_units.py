@@ -100,6 +100,19 @@ def test_sources_are_grouped_by_document_with_their_passages() -> None:
     assert [group.count for group in groups] == ["2 Textstellen", "1 Textstelle"]
 
 
+def test_the_passages_an_agent_found_are_sources_too() -> None:
+    found = {
+        "document_id": "urlaub",
+        "chunk_id": "u1",
+        "source": "urlaub.txt",
+        "text": "30 Tage",
+        "score": 0.8,
+    }
+    run = {"steps": [{"node_type": "agent", "outputs": {"sources": [found]}}]}
+    [group] = source_groups(run, "Seite")
+    assert (group.source, [p.chunk_id for p in group.passages]) == ("urlaub.txt", ["u1"])
+
+
 # -- the inputs form ------------------------------------------------------------------------------
 INPUTS = {
     "topic": {"type": "string", "enum": ["Lieferung", "Rechnung"], "default": "Lieferung", "title": "Thema"},

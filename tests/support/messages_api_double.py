@@ -12,14 +12,20 @@ uses:
     GET  /info                  TGI's model description
     GET  /stats                 {"connections": accepted TCP connections, "requests": chat requests}
 
-Tests script the next answers (`reply(...)` or `respond_with(fn)`) and read what was
-sent (`requests`, `last_request`, `headers`). Like vLLM started with `--api-key`, the
+Tests script the next answers (`reply(...)`, `script(...)` or `respond_with(fn)`) and read
+what was sent (`requests`, `last_request`, `headers`). Like vLLM started with `--api-key`, the
 double can require a key (`MessagesApiDouble(api_key=...)`): a chat request without
 `Authorization: Bearer <key>` gets 401 and is counted in `refused`, not in `requests`::
 
     messages_api.reply("Paris.", usage={"prompt_tokens": 9, "completion_tokens": 2})
     ... run the node ...
     assert messages_api.last_request["temperature"] == 0.2
+
+An answer may ask for tools instead (OpenAI's format, as TGI and vLLM send it; streamed,
+the call's arguments come in pieces): `Reply(tool_calls=[tool_call("search", {"query":
+"Urlaub"})])`. `script(first, second, ...)` answers the next requests in that order::
+
+    messages_api.script(Reply(tool_calls=[tool_call("search", {"query": "Urlaub"})]), "30 Tage.")
 
 Like TGI, it sends with TCP_NODELAY: each streamed chunk leaves at once. (Without it the
 first chunk after the headers waits for the client's delayed ACK, ≈ 40 ms on a reused
@@ -34,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import signal
 import socket
@@ -61,7 +68,9 @@ class Reply:
         chunk_delay_s: seconds between streamed chunks (a slowly trickling stream).
         chunks: the streamed pieces (their concatenation is then the whole answer, streamed
             or not); default: `text` cut after each space.
-        finish_reason: reported with the last chunk / in the JSON answer.
+        finish_reason: reported with the last chunk / in the JSON answer ("tool_calls"
+            when the reply asks for tools and says nothing else).
+        tool_calls: tools the model asks to call (`tool_call(...)`), OpenAI's format.
     """
 
     text: str = "Hello from the Messages API double."
@@ -72,6 +81,13 @@ class Reply:
     chunk_delay_s: float = 0.0
     chunks: list[str] | None = None
     finish_reason: str = "stop"
+    tool_calls: list[dict[str, Any]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.tool_calls and self.finish_reason == "stop":
+            self.finish_reason = "tool_calls"
+        if self.tool_calls and self.text == Reply.text and self.chunks is None:
+            self.text = ""  # a tool call says nothing unless told to
 
     @property
     def content(self) -> str:
@@ -85,6 +101,19 @@ class Reply:
 
 
 Responder = Callable[[dict[str, Any]], "Reply | str"]
+
+
+def tool_call(name: str, arguments: dict[str, Any] | str, call_id: str | None = None) -> dict[str, Any]:
+    """A tool call of a scripted reply, in OpenAI's format (arguments as a JSON text)."""
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+    return {
+        "id": call_id or f"call_{name}_{next(_call_numbers)}",
+        "type": "function",
+        "function": {"name": name, "arguments": text},
+    }
+
+
+_call_numbers = itertools.count(1)
 
 
 class MessagesApiDouble:
@@ -112,6 +141,20 @@ class MessagesApiDouble:
         """Answer every following request with `Reply(text, **options)` (or that `Reply`)."""
         scripted = text if isinstance(text, Reply) else Reply(text, **options)
         self._responder = lambda body: scripted
+
+    def script(self, *replies: Reply | str) -> None:
+        """Answer the next requests with `replies`, in order; once they are used up, every
+        further request gets HTTP 500 (a loop that asks once too often fails visibly)."""
+        queue = list(replies)
+        lock = threading.Lock()
+
+        def next_reply(body: dict[str, Any]) -> Reply | str:
+            with lock:
+                if queue:
+                    return queue.pop(0)
+            return Reply(status=500, error="the script of the Messages API double has no more answers")
+
+        self._responder = next_reply
 
     def respond_with(self, responder: Responder) -> None:
         """Answer with `responder(request body)`: a `Reply`, or just the text."""
@@ -255,7 +298,10 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _completion(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
-        message = {"role": "assistant", "content": reply.content}
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+        if reply.tool_calls:
+            message["content"] = reply.content or None
+            message["tool_calls"] = reply.tool_calls
         return {
             **self._envelope(body, "chat.completion"),
             "choices": [
@@ -273,7 +319,7 @@ class _Handler(BaseHTTPRequestHandler):
         for index, piece in enumerate(pieces):
             if index and not self.double._sleep(reply.chunk_delay_s):
                 return
-            last = index == len(pieces) - 1
+            last = index == len(pieces) - 1 and not reply.tool_calls
             self._event(
                 {
                     **self._envelope(body, "chat.completion.chunk"),
@@ -281,6 +327,21 @@ class _Handler(BaseHTTPRequestHandler):
                         {
                             "index": 0,
                             "delta": {"role": "assistant", "content": piece},
+                            "logprobs": None,
+                            "finish_reason": reply.finish_reason if last else None,
+                        }
+                    ],
+                    "usage": None,
+                }
+            )
+        for delta, last in _tool_call_deltas(reply.tool_calls or []):
+            self._event(
+                {
+                    **self._envelope(body, "chat.completion.chunk"),
+                    "choices": [
+                        {
+                            "index": 0,
+                            "delta": {"role": "assistant", "content": None, "tool_calls": [delta]},
                             "logprobs": None,
                             "finish_reason": reply.finish_reason if last else None,
                         }
@@ -316,6 +377,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         with contextlib.suppress(OSError):  # the client gave up already
             self.wfile.write(data)
+
+
+def _tool_call_deltas(calls: list[dict[str, Any]]) -> list[tuple[dict[str, Any], bool]]:
+    """Streamed pieces of tool calls, as OpenAI sends them: per call, its id and name with
+    the first half of the arguments, then the rest; (delta, whether it is the last piece)."""
+    deltas: list[dict[str, Any]] = []
+    for index, call in enumerate(calls):
+        function = call.get("function") or {}
+        arguments = str(function.get("arguments") or "")
+        half = len(arguments) // 2
+        deltas.append(
+            {
+                "index": index,
+                "id": call.get("id"),
+                "type": "function",
+                "function": {"name": function.get("name"), "arguments": arguments[:half]},
+            }
+        )
+        deltas.append({"index": index, "function": {"arguments": arguments[half:]}})
+    return [(delta, number == len(deltas) - 1) for number, delta in enumerate(deltas)]
 
 
 def _with_total(usage: dict[str, int]) -> dict[str, int]:

@@ -215,6 +215,11 @@ CODE_TEXTS: dict[str, str] = {
     "error.invalid_selector": "„{selector}“ ist kein Selektor wie $.data.items[0].id (bei „{rest}“).",
     "error.sql_is_a_template": "SQL ist fester Text; Werte bitte als :benannte Parameter in „params“ übergeben.",
     "error.labels_empty": "Bitte mindestens eine Kennzeichnung angeben oder das Feld weglassen.",
+    # Agent-Bausteine
+    "error.agent_tool_parameters_not_object": "Die Parameter eines Werkzeugs sind ein JSON-Schema eines Objekts („type“: „object“), nicht „{type}“.",
+    "error.agent_tool_placeholder": "Der Platzhalter „{name}“ im Pfad muss ein Pflichtfeld der Parameter sein.",
+    "error.agent_tool_duplicate": "Zwei Werkzeuge heißen „{name}“.",
+    "error.agent_approval_required": "Das Werkzeug „{tool}“ ändert etwas und ist mit approve: never ohne Freigabe eingetragen; die Risikoklasse „{risk}“ der Karte erlaubt das nicht (nur: {allowed}).",
     # -- test cases ------------------------------------------------------------------------------------
     "error.check_target": "Bitte angeben, was geprüft wird: eine Ausgabe des Flows oder Baustein und Feld.",
     "error.invalid_regex": "„{pattern}“ ist kein gültiger regulärer Ausdruck ({detail}).",
@@ -284,6 +289,11 @@ CODE_TEXTS: dict[str, str] = {
     "error.connector_param_type": "Der Parameter „{name}“ braucht den Typ {kind}, ergab aber „{value}“.",
     "error.connector_body_not_json": "Der Inhalt ergab kein JSON ({detail}); für Texte den Filter json verwenden.",
     "error.connector_http_error": "Die Verbindung „{connection}“ antwortete mit HTTP {status} auf {action}.",
+    # Agent-Bausteine
+    "error.agent_budget_exceeded": "Der Agent hat sein Budget {budget} ({limit}) aufgebraucht, ohne zu antworten.",
+    "error.agent_state_lost": "Der gespeicherte Stand der Agent-Schleife fehlt; sie kann nicht weiterlaufen.",
+    "error.agent_call_uncertain": "Das Werkzeug „{tool}“ wurde früher mitten im Aufruf unterbrochen; niemand weiß, ob er ankam. Der Agent hält an, statt ihn zu wiederholen.",
+    "error.agent_answer_schema": "Die Antwort des Agenten passt nicht zum JSON-Schema: {detail}",
     "error.not_fixed": "Der Baustein „{node}“ ({type}) ist in diesem Testfall nicht festgelegt.",
     "error.connection_missing": "Die Verbindung „{connection}“ gibt es in diesem Arbeitsbereich nicht (vorhanden: {connections}).",
     "error.call_failed_before": "Dieser Aufruf schlug schon einmal fehl und wird nicht wiederholt ({detail}).",

@@ -195,6 +195,11 @@ CODE_TEXTS: dict[str, str] = {
     "error.invalid_selector": "'{selector}' is not a selector like $.data.items[0].id (at '{rest}')",
     "error.sql_is_a_template": "Sql is fixed text; pass values as :named parameters in `params`.",
     "error.labels_empty": "Give at least one label, or leave the field out.",
+    # agent nodes
+    "error.agent_tool_parameters_not_object": "A tool's parameters are a JSON schema of an object ('type': 'object'), not '{type}'.",
+    "error.agent_tool_placeholder": "The path's placeholder '{name}' must be a required property of the parameters.",
+    "error.agent_tool_duplicate": "Two tools are named '{name}'.",
+    "error.agent_approval_required": "The tool '{tool}' changes something and says approve: never, which the card's risk '{risk}' does not allow (only: {allowed}).",
     "error.check_target": "Name what to check: either 'output' (a flow output) or 'node' and 'field' (a step output)",
     "error.invalid_regex": "'{pattern}' is not a valid regular expression: {detail}.",
     "error.invalid_json_schema": "Not a valid JSON schema{where}: {detail}.",
@@ -260,6 +265,11 @@ CODE_TEXTS: dict[str, str] = {
     "error.connector_param_type": "Parameter '{name}' should be {kind}, but rendered to '{value}'.",
     "error.connector_body_not_json": "The body did not render to JSON ({detail}); use the json filter for texts.",
     "error.connector_http_error": "Connection '{connection}' answered HTTP {status} to {action}.",
+    # agent nodes
+    "error.agent_budget_exceeded": "The agent used up its {budget} ({limit}) without answering.",
+    "error.agent_state_lost": "The stored state of the agent's loop is missing; it cannot go on.",
+    "error.agent_call_uncertain": "The tool '{tool}' was interrupted mid-call earlier; nobody knows whether it arrived, so the agent stops instead of calling it again.",
+    "error.agent_answer_schema": "The agent's answer does not fit the JSON schema: {detail}",
     "error.not_fixed": "{type} node '{node}' is not fixed in this case.",
     "error.connection_missing": "The connection '{connection}' does not exist in this workspace (connections: {connections})",
     "error.call_failed_before": "{detail} (this call failed before; it is not made again)",

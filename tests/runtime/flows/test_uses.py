@@ -188,3 +188,42 @@ async def test_the_review_answers_are_described_for_clients(sc: Scenario) -> Non
     assert {"from", "to"} <= set(components["VersionDiff"]["properties"])
     assert list(components["DiffEdge"]["properties"]) == ["from", "to", "when"]
     assert "touches_production" in components["ConnectionUse"]["required"]
+
+
+async def test_an_agents_tools_are_what_the_version_uses(sc: Scenario) -> None:
+    """The board sees the connections an agent's tools call (a POST: side effects), the
+    indexes its knowledge tools search and the model it asks."""
+    crm = await create_connection(sc, unique_slug("crm"), "http", http_settings(["GET", "POST"]))
+    index = unique_slug("handbuch")
+    await add_index(sc, index, documents=1)
+    tools = [
+        {"kind": "connection", "name": "note_task", "description": "Notiz", "connection": crm["name"],
+         "method": "POST", "path": "/tasks"},
+        {"kind": "knowledge", "name": "handbuch", "description": "Handbuch", "index": index},
+    ]  # fmt: skip
+    agent = {
+        "schema": "dirigent.flow/v1",
+        "name": "Agent",
+        "inputs": {"question": {"type": "string", "required": True}},
+        "nodes": [
+            {"id": "start", "type": "input"},
+            {"id": "helper", "type": "agent", "config": {"prompt": "{{ inputs.question }}", "tools": tools}},
+            {"id": "end", "type": "output"},
+        ],
+        "edges": [{"from": "start", "to": "helper"}, {"from": "helper", "to": "end"}],
+        "outputs": {"answer": "{{ helper.text }}"},
+        "card": {"purpose": "Helfen", "risk": "limited", "owner": "Vertrieb"},
+    }
+    flow = await sc.create(agent)
+
+    uses = expect(await sc.as_("board1").get(f"/api/flows/{flow['id']}/versions/1/uses"), 200)
+
+    [connection] = uses["connections"]
+    assert (connection["name"], connection["actions"], connection["nodes"], connection["side_effects"]) == (
+        crm["name"],
+        ["note_task"],
+        ["helper"],
+        True,
+    )
+    assert [(item["name"], item["nodes"]) for item in uses["indexes"]] == [(index, ["helper"])]
+    assert [(item["name"], item["nodes"]) for item in uses["models"]] == [("default", ["helper"])]
