@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
@@ -16,9 +16,17 @@ from runtime.db.models import ApprovalTask, Flow, Run
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import task_view
-from runtime.runs.manager import RunManager
 
 INBOX_LIMIT = 500
+
+
+class Resumer(Protocol):
+    """What a decision needs of the run manager (`runtime.runs.manager.RunManager`, which
+    imports this slice: named by its shape here, not imported)."""
+
+    async def resume(self, run_id: str) -> bool: ...
+
+    async def wait(self, run_id: str, timeout_s: float) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +41,7 @@ class Decided:
 class TaskService:
     __slots__ = ("authz", "db", "manager")
 
-    def __init__(self, db: Database, authz: Authorizer, manager: RunManager) -> None:
+    def __init__(self, db: Database, authz: Authorizer, manager: Resumer) -> None:
         self.db = db
         self.authz = authz
         self.manager = manager

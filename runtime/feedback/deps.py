@@ -12,7 +12,7 @@ from runtime.feedback.service import FeedbackService
 
 
 def provide_feedback(rt: Rt, actor: Caller) -> FeedbackService:
-    return FeedbackService(rt.db, rt.authz, rt.runs)
+    return FeedbackService(rt.db, rt.authz, rt.runs.facts)
 
 
 FEEDBACK_DEPENDENCIES = {"feedback": Provide(provide_feedback, sync_to_thread=False)}

@@ -9,7 +9,8 @@ stays out of the audit trail (it may quote personal data), its presence is recor
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -26,9 +27,6 @@ from runtime.policy import resources
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor
 from runtime.policy.views import run_view
-
-if TYPE_CHECKING:  # a type only: the runs slice imports this module (a run's feedback)
-    from runtime.runs.manager import RunManager
 
 Rating = Literal["up", "down"]
 MAX_CORRECTION = 4000
@@ -138,15 +136,21 @@ async def starter_feedback(session: AsyncSession, run: Run) -> dict[str, Any] | 
 
 
 class FeedbackService:
-    """`POST /api/runs/{id}/feedback` bound to the database, the policy and the run manager
-    (which knows the runs this process started and has not written yet)."""
+    """`POST /api/runs/{id}/feedback` bound to the database, the policy and `running_here`:
+    the row values of a run this process started and has not written yet (the run
+    manager's `facts`; passed as a function, since the runs slice imports this one)."""
 
-    __slots__ = ("authz", "db", "manager")
+    __slots__ = ("authz", "db", "running_here")
 
-    def __init__(self, db: Database, authz: Authorizer, manager: RunManager) -> None:
+    def __init__(
+        self,
+        db: Database,
+        authz: Authorizer,
+        running_here: Callable[[str], dict[str, Any] | None],
+    ) -> None:
         self.db = db
         self.authz = authz
-        self.manager = manager
+        self.running_here = running_here
 
     async def give(
         self, actor: Actor, run_id: str, rating: Rating, correction: str | None
@@ -155,7 +159,7 @@ class FeedbackService:
         async with self.db.write() as session:
             run = await session.get(Run, run_id)
             if run is None:
-                facts = self.manager.facts(run_id)
+                facts = self.running_here(run_id)
                 if facts is None:
                     raise NotFound("run not found", code="not_found", resource="run")
                 # Started here moments ago and not written yet: it has not ended.
