@@ -12,74 +12,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, get, post, put
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from runtime.api.deps import Caller, Rt
 from runtime.api.schemas import Body
 from runtime.notifications import config, service
-from runtime.notifications.models import Notification
-from runtime.policy.resources import Platform
-
-
-class NotificationOut(BaseModel):
-    id: str
-    kind: str = Field(
-        description="version_submitted | version_approved | version_rejected | task_assigned | task_overdue"
-    )
-    params: dict[str, Any] = Field(
-        description="What the studio words the notification with (flow, number, by, title, ...)"
-    )
-    target_type: str = Field(description="version | task")
-    target_id: str
-    created_at: datetime
-    read_at: datetime | None
-
-    @classmethod
-    def of(cls, row: Notification) -> NotificationOut:
-        return cls(
-            id=row.id,
-            kind=row.kind,
-            params=row.params or {},
-            target_type=row.target_type,
-            target_id=row.target_id,
-            created_at=row.created_at,
-            read_at=row.read_at,
-        )
-
-
-class NotificationPage(BaseModel):
-    items: list[NotificationOut]
-    unread: int
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page; null: no more")
-
-
-class UnreadCount(BaseModel):
-    unread: int
-
-
-class MarkedRead(BaseModel):
-    marked: int
-    unread: int
-
-
-class MailSettingsOut(BaseModel):
-    connection_id: str | None
-    connection_name: str | None
-    workspace: str | None
-    studio_url: str = Field(description="What links in mails point at")
-    studio_url_set: str | None = Field(description="The admin's address; null: DIRIGENT_STUDIO_URL")
-    updated_by: str | None
-    updated_at: datetime | None
-    mails: dict[str, int] = Field(description="Outbox rows per status: pending, sending, sent, failed")
-
-    @classmethod
-    def of(cls, choice: config.MailChoice) -> MailSettingsOut:
-        return cls(**choice.__dict__)
+from runtime.notifications.inbox import Inbox, MailSettingsDesk
+from runtime.notifications.responses import (
+    MailSettingsOut,
+    MarkedRead,
+    NotificationOut,
+    NotificationPage,
+    UnreadCount,
+)
 
 
 class MailSettingsIn(Body):
@@ -95,72 +45,67 @@ CursorQuery = Annotated[
 ]
 
 
+def provide_inbox(rt: Rt, actor: Caller) -> Inbox:
+    # Names `actor` so that it is resolved after it, alone on its level (see runtime.runs.deps).
+    return Inbox(rt.db, rt.authz)
+
+
+def provide_mail_settings(rt: Rt, actor: Caller) -> MailSettingsDesk:
+    return MailSettingsDesk(rt.db, rt.authz, rt.settings)
+
+
+Inboxes = NamedDependency[Inbox]
+MailSettings = NamedDependency[MailSettingsDesk]
+
+
 class NotificationController(Controller):
     path = "/api/notifications"
     tags = ["notifications"]
+    dependencies = {"inbox": Provide(provide_inbox, sync_to_thread=False)}
 
     @get("/")
     async def list_notifications(
         self,
-        rt: Rt,
+        inbox: Inboxes,
         actor: Caller,
         unread_only: FromQuery[bool] = False,
         limit: LimitQuery = 50,
         cursor: CursorQuery = None,
     ) -> NotificationPage:
-        async with rt.db.read() as session:
-            rows, next_cursor = await service.inbox_page(
-                session, rt.authz, actor, unread_only=unread_only, limit=limit, cursor=cursor
-            )
-            unread = await service.unread_count(session, actor)
-        return NotificationPage(
-            items=[NotificationOut.of(row) for row in rows], unread=unread, next_cursor=next_cursor
-        )
+        return await inbox.page(actor, unread_only=unread_only, limit=limit, cursor=cursor)
 
     @get("/unread-count")
-    async def count_unread(self, rt: Rt, actor: Caller) -> UnreadCount:
-        return UnreadCount(unread=await service.unread_count_quick(rt.db, actor))
+    async def count_unread(self, inbox: Inboxes, actor: Caller) -> UnreadCount:
+        return UnreadCount(unread=await inbox.unread(actor))
 
     @get("/{notification_id:str}")
     async def get_notification(
-        self, rt: Rt, actor: Caller, notification_id: FromPath[str]
+        self, inbox: Inboxes, actor: Caller, notification_id: FromPath[str]
     ) -> NotificationOut:
-        async with rt.db.read() as session:
-            return NotificationOut.of(
-                await service.get_notification(session, rt.authz, actor, notification_id)
-            )
+        return await inbox.one(actor, notification_id)
 
     @post("/read-all", status_code=200)
-    async def read_all(self, rt: Rt, actor: Caller) -> MarkedRead:
-        async with rt.db.write() as session:
-            marked = await service.mark_all_read(session, actor)
-            return MarkedRead(marked=marked, unread=await service.unread_count(session, actor))
+    async def read_all(self, inbox: Inboxes, actor: Caller) -> MarkedRead:
+        return await inbox.read_all(actor)
 
     @post("/{notification_id:str}/read", status_code=200)
-    async def read_one(self, rt: Rt, actor: Caller, notification_id: FromPath[str]) -> NotificationOut:
-        async with rt.db.write() as session:
-            return NotificationOut.of(await service.mark_read(session, rt.authz, actor, notification_id))
+    async def read_one(
+        self, inbox: Inboxes, actor: Caller, notification_id: FromPath[str]
+    ) -> NotificationOut:
+        return await inbox.read_one(actor, notification_id)
 
 
 class NotificationSettingsController(Controller):
     path = "/api/admin/notification-settings"
     tags = ["notifications"]
+    dependencies = {"mail_settings": Provide(provide_mail_settings, sync_to_thread=False)}
 
     @get("/")
-    async def read_settings(self, rt: Rt, actor: Caller) -> MailSettingsOut:
-        rt.authz.authorize(actor, "manage_notifications", Platform())
-        async with rt.db.read() as session:
-            return MailSettingsOut.of(await config.read_choice(session, rt.settings))
+    async def read_settings(self, mail_settings: MailSettings, actor: Caller) -> MailSettingsOut:
+        return await mail_settings.read(actor)
 
     @put("/")
-    async def choose(self, rt: Rt, actor: Caller, data: JSONBody[MailSettingsIn]) -> MailSettingsOut:
-        async with rt.db.write() as session:
-            choice = await config.choose(
-                session,
-                rt.authz,
-                actor,
-                rt.settings,
-                connection_id=data.connection_id,
-                studio_url=data.studio_url,
-            )
-        return MailSettingsOut.of(choice)
+    async def choose(
+        self, mail_settings: MailSettings, actor: Caller, data: JSONBody[MailSettingsIn]
+    ) -> MailSettingsOut:
+        return await mail_settings.choose(actor, connection_id=data.connection_id, studio_url=data.studio_url)

@@ -10,6 +10,7 @@ import asyncio
 from typing import Any
 
 from litestar import Controller, get
+from litestar.di import NamedDependency, Provide
 from pydantic import BaseModel, Field
 
 from runtime.api.deps import Caller, Rt
@@ -51,18 +52,27 @@ async def _starters(authz: Authorizer, actor: Actor) -> list[StarterOut]:
     return [StarterOut.of(starter) for starter in starters]
 
 
+def provide_policy(rt: Rt, actor: Caller) -> Authorizer:
+    # Names `actor` so that it is resolved after it, alone on its level (see runtime.runs.deps).
+    return rt.authz
+
+
+Policy = NamedDependency[Authorizer]
+
+
 class StarterController(Controller):
     path = "/api"
     tags = ["starters"]
+    dependencies = {"policy": Provide(provide_policy, sync_to_thread=False)}
 
     @get("/starters")
-    async def list_starters(self, rt: Rt, actor: Caller) -> list[StarterOut]:
+    async def list_starters(self, policy: Policy, actor: Caller) -> list[StarterOut]:
         """Every starter with its README and its document (prompts resolved, test cases
         included), for champions: the policy's `read_starters` on the platform."""
-        return await _starters(rt.authz, actor)
+        return await _starters(policy, actor)
 
     @get("/templates", deprecated=True)
-    async def list_templates(self, rt: Rt, actor: Caller) -> list[StarterOut]:
+    async def list_templates(self, policy: Policy, actor: Caller) -> list[StarterOut]:
         """Deprecated: the former name of `GET /api/starters`, answered the same for studios
         deployed before the rename. Use `GET /api/starters`."""
-        return await _starters(rt.authz, actor)
+        return await _starters(policy, actor)
