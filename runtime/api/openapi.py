@@ -134,6 +134,7 @@ ANSWERS: dict[str, dict[int, str]] = {
         429: "Too many failed sign-ins for this name or address: wait `retry_after` seconds",
     },
     "UserController.create_workspace": {409: "A workspace with this slug exists"},
+    "AuthController.take_role": {409: "The user does not hold this role in the workspace"},
     "FlowController.create_flow": {
         409: "The slug is used by another flow",
         413: "The document is over 1 MiB or has more than 2000 nodes",

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from runtime.api.params import INT32_MAX
 from runtime.flows.service import SLUG as FLOW_SLUG
+from runtime.users.passwords import MIN_PASSWORD_LENGTH
 from runtime.users.service import SLUG as WORKSPACE_SLUG
 
 # The base of every body and its helpers live below the slices, which use them too.
@@ -106,10 +107,14 @@ class DecisionRequest(Body):
 
 
 # -- sessions and passwords (runtime/users/auth_controller.py) ---------------------------
+# The length a new password needs, shown in the OpenAPI; the service checks it and answers
+# its own code (`weak_password` with `min_length`, which the studio words).
+NEW_PASSWORD = {"minLength": MIN_PASSWORD_LENGTH}
+
 class PasswordChange(Body):
     current_password: str = Field(..., min_length=1, max_length=1024)
-    new_password: str = Field(..., min_length=1, max_length=1024)
+    new_password: str = Field(..., min_length=1, max_length=1024, json_schema_extra=NEW_PASSWORD)
 
 
 class PasswordReset(Body):
-    new_password: str = Field(..., min_length=1, max_length=1024)
+    new_password: str = Field(..., min_length=1, max_length=1024, json_schema_extra=NEW_PASSWORD)
