@@ -111,6 +111,7 @@ class DecisionRequest(Body):
 # its own code (`weak_password` with `min_length`, which the studio words).
 NEW_PASSWORD = {"minLength": MIN_PASSWORD_LENGTH}
 
+
 class PasswordChange(Body):
     current_password: str = Field(..., min_length=1, max_length=1024)
     new_password: str = Field(..., min_length=1, max_length=1024, json_schema_extra=NEW_PASSWORD)
