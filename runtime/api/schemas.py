@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import Field
+from pydantic.config import JsonDict
 
 from runtime.api.params import INT32_MAX
 from runtime.flows.service import SLUG as FLOW_SLUG
@@ -109,7 +110,7 @@ class DecisionRequest(Body):
 # -- sessions and passwords (runtime/users/auth_controller.py) ---------------------------
 # The length a new password needs, shown in the OpenAPI; the service checks it and answers
 # its own code (`weak_password` with `min_length`, which the studio words).
-NEW_PASSWORD = {"minLength": MIN_PASSWORD_LENGTH}
+NEW_PASSWORD: JsonDict = {"minLength": MIN_PASSWORD_LENGTH}
 
 
 class PasswordChange(Body):

@@ -26,6 +26,7 @@ The same guard is in front of model endpoints (`runtime/llm/client.py`, through
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import os
 import socket
@@ -298,12 +299,9 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     def __init__(
         self, guard: EgressGuard, hosts: Iterable[str], *, verify: ssl.SSLContext | bool = True
     ) -> None:
-        super().__init__(verify=verify, trust_env=False)
-        context = (
-            verify
-            if isinstance(verify, ssl.SSLContext)
-            else (ssl.create_default_context() if verify else _insecure_context())
-        )
+        context = verify if isinstance(verify, ssl.SSLContext) else tls_context(verify=verify)
+        # httpx builds a TLS context of its own unless it is handed one: hand it ours.
+        super().__init__(verify=context, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=context,
             max_connections=20,
@@ -312,10 +310,16 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         )
 
 
-def _insecure_context() -> ssl.SSLContext:
+@functools.cache
+def tls_context(*, verify: bool = True) -> ssl.SSLContext:
+    """The process's TLS context, made once: loading the trusted certificates takes
+    20-50 ms of CPU, which a context per outbound call (as each connector and agent tool
+    call makes a transport) paid on the event loop. An SSLContext is meant to be shared;
+    nothing here changes it after it is made."""
     context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     return context
 
 
@@ -372,10 +376,10 @@ class GuardedTransport2(httpx2.AsyncHTTPTransport):
         keepalive: int = 5,
         keepalive_expiry_s: float = 5.0,
     ) -> None:
-        super().__init__(trust_env=False)
+        super().__init__(verify=tls_context(), trust_env=False)
         allowed = None if hosts is None else frozenset(normalise_host(host) for host in hosts)
         self._pool = httpcore2.AsyncConnectionPool(
-            ssl_context=ssl.create_default_context(),
+            ssl_context=tls_context(),
             max_connections=max_connections,
             max_keepalive_connections=keepalive,
             keepalive_expiry=keepalive_expiry_s,

@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses
 from typing import TypeVar
 
-from runtime.connections.egress import EgressGuard
+from runtime.connections.egress import EgressGuard, tls_context
 from runtime.connections.errors import ActionNotAllowed, RemoteFailure
 from runtime.connections.kinds import EmailSettings
 
@@ -63,14 +63,6 @@ class _PinnedSMTPSSL(smtplib.SMTP_SSL):
 
 def _text(reply: bytes | str) -> str:
     return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
-
-
-def _tls_context(verify: bool) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 class EmailSender:
@@ -144,7 +136,7 @@ class EmailSender:
     async def _session(self, work: Callable[[smtplib.SMTP], T]) -> T:
         settings = self.settings
         sock = await self.guard.connect_socket(settings.host, settings.port, settings.timeout_s)
-        context = _tls_context(settings.verify_tls)
+        context = tls_context(verify=settings.verify_tls)
         password = self.secrets.get("password")
         if settings.username and not password:
             sock.close()
