@@ -7,7 +7,6 @@ from typing import Any
 
 import reflex as rx
 
-from studio.api import ApiError
 from studio.state.base import AppState, t
 
 
@@ -36,11 +35,10 @@ class FeedbackState(AppState):
             return
         self.sending = run_id
         yield
-        try:
+        async with self._runtime_call("sending") as call:
             await self.api().give_feedback(run_id, rating, correction)
-        except ApiError as exc:
-            self.sending = ""
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
         self.sending, self.correcting = "", ""
         self.given = {**self.given, run_id: rating}

@@ -100,11 +100,10 @@ class AssistantsState(AppState):
             return
         self.loading = True
         yield
-        try:
+        async with self._runtime_call("loading") as call:
             found = await self.api().assistants()
-        except ApiError as exc:
-            self.loading = False
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
         self.assistants = [
             {
@@ -117,7 +116,6 @@ class AssistantsState(AppState):
             for item in found
         ]
         self.inputs_of = {item["slug"]: item.get("inputs") or {} for item in found}
-        self.loading = False
         if self.current not in self.inputs_of:
             self._show(self.assistants[0]["slug"] if self.assistants else "")
 
@@ -258,10 +256,10 @@ class AssistantsState(AppState):
     # -- a source's passage -------------------------------------------------------------------
     @rx.event
     async def open_passage(self, document_id: str, chunk_id: str) -> Any:
-        try:
+        async with self._runtime_call() as call:
             passage = await self.api().passage(document_id, chunk_id)
-        except ApiError as exc:
-            return self.on_error(exc)
+        if call.failed:
+            return call.events
         where = [f"{self.tr('page')} {passage['page']}" if passage.get("page") not in (None, "") else ""]
         where.append(str(passage.get("section") or ""))
         self.passage = {

@@ -8,7 +8,6 @@ from typing import Any
 
 import reflex as rx
 
-from studio.api import ApiError
 from studio.audit_view import (
     ACTIONS,
     PAGE_SIZE,
@@ -86,25 +85,22 @@ class AuditState(AppState):
         params: dict[str, Any] = {**query_params(self.filters), "limit": PAGE_SIZE + 1}
         if self.pages[-1]:
             params["before_seq"] = self.pages[-1]
-        try:
+        async with self._runtime_call("loading") as call:
             found = await self.api().audit(params)
-        except ApiError as exc:
-            self.loading = False
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
         self.has_older = len(found) > PAGE_SIZE
         self._found = found[:PAGE_SIZE]
-        self.loading = False
 
     @rx.event
     async def verify(self) -> Any:
         self.verifying = True
         yield
-        try:
+        async with self._runtime_call("verifying") as call:
             result = await self.api().audit_verify()
-        except ApiError as exc:
-            self.verifying = False
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
         self._verified = result
         self.verifying, self.verified = False, True
@@ -113,13 +109,11 @@ class AuditState(AppState):
     async def anchor(self) -> Any:
         self.anchoring = True
         yield
-        try:
+        async with self._runtime_call("anchoring") as call:
             anchored = await self.api().audit_anchor()
-        except ApiError as exc:
-            self.anchoring = False
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
-        self.anchoring = False
         yield rx.toast.success(self.tr("audit_anchored", seq=anchored.get("seq") or 0))
         yield AuditState.verify
 
@@ -161,13 +155,11 @@ class AuditState(AppState):
             for key, value in query_params(self.filters).items()
             if key in ("action", "since", "until")
         }
-        try:
+        async with self._runtime_call("exporting") as call:
             text = await self.api().audit_export(params)
-        except ApiError as exc:
-            self.exporting = False
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
-        self.exporting = False
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
         lines = text.count("\n")
         yield rx.download(data=text, filename=f"dirigent-audit-{stamp}.jsonl")

@@ -6,7 +6,6 @@ from typing import Any
 
 import reflex as rx
 
-from studio.api import ApiError
 from studio.components.layout import empty_state, page_frame, page_title, state_badge
 from studio.pages.new_flow import NewFlowState, new_flow_dialog
 from studio.state.base import AppState, t
@@ -23,13 +22,9 @@ class FlowsState(AppState):
             return
         self.loading = True
         yield
-        try:
+        async with self._runtime_call("loading") as call:
             self.flows = [_row(flow) for flow in await self.api().flows(self.workspace or None)]
-        except ApiError as exc:
-            self.loading = False
-            yield self.on_error(exc)
-            return
-        self.loading = False
+        yield call.events
 
 
 def _row(flow: dict[str, Any]) -> dict[str, str]:

@@ -108,13 +108,11 @@ class NewFlowState(AppState):
             document = renamed(self._documents[self.new_template], name)
         self.creating = True
         yield
-        try:
+        async with self._runtime_call("creating") as call:
             created = await self.api().create_flow(self.workspace, name, slug, document)
-        except ApiError as exc:
-            self.creating = False
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
-        self.creating = False
         self.dialog_open = False
         yield rx.toast.success(self.tr("flow_created", name=name))
         yield rx.redirect(routes.editor(created["id"]))

@@ -70,12 +70,11 @@ class ReviewState(DiffViewer, AppState):
         self.loading = True
         yield
         api = self.api()
-        try:
+        async with self._runtime_call("loading") as call:
             flows = await api.flows()
             histories = await asyncio.gather(*(api.versions(flow["id"]) for flow in flows))
-        except ApiError as exc:
-            self.loading = False
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
         queue = []
         for flow, versions in zip(flows, histories, strict=True):
@@ -95,7 +94,6 @@ class ReviewState(DiffViewer, AppState):
                         }
                     )
         self.queue = queue
-        self.loading = False
         keys = [item["key"] for item in queue]
         # ?version=<flow_id>:<number>: the version a notification leads to.
         wanted = self.router.url.query_parameters.get("version", "")
@@ -183,13 +181,11 @@ class ReviewState(DiffViewer, AppState):
         self.deciding = action
         yield
         flow, number = self.detail.get("name", ""), self.detail["number"]
-        try:
+        async with self._runtime_call("deciding") as call:
             await self.api().lifecycle(self.detail["flow_id"], int(number), action, self.comment)
-        except ApiError as exc:
-            self.deciding = ""
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
-        self.deciding = ""
         key = "approved_ok" if action == "approve" else "rejected_ok"
         yield rx.toast.success(self.tr(key, n=number, flow=flow))
         yield ReviewState.load

@@ -14,7 +14,6 @@ from typing import Any
 
 import reflex as rx
 
-from studio.api import ApiError
 from studio.components.layout import empty_state, page_frame, page_title
 from studio.state.base import AppState, t
 
@@ -52,11 +51,10 @@ class TasksState(AppState):
             return
         self.loading = True
         yield
-        try:
+        async with self._runtime_call("loading") as call:
             found = await self.api().tasks("open")
-        except ApiError as exc:
-            self.loading = False
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
         self.tasks = [
             {
@@ -80,7 +78,6 @@ class TasksState(AppState):
         # from the task's own payload. Decided tasks' texts are dropped.
         self.edits = {task["id"]: self.edits.get(task["id"], task["payload"]) for task in self.tasks}
         self.comments = {task["id"]: self.comments.get(task["id"], "") for task in self.tasks}
-        self.loading = False
 
     @rx.event
     def set_edited(self, task_id: str, value: str) -> None:
@@ -101,13 +98,11 @@ class TasksState(AppState):
         edited = self.edits.get(task_id)
         if task.get("editable") and edited is not None and edited != task.get("payload"):
             payload = payload_value(self.originals.get(task_id), edited)
-        try:
+        async with self._runtime_call("deciding") as call:
             answer = await self.api().decide(task_id, decision, self.comments.get(task_id, ""), payload)
-        except ApiError as exc:
-            self.deciding = ""
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
-        self.deciding = ""
         self.edits = {key: value for key, value in self.edits.items() if key != task_id}
         self.comments = {key: value for key, value in self.comments.items() if key != task_id}
         status = self.tr(f"run_status_{answer.get('run_status')}") if answer.get("run_status") else "-"

@@ -8,7 +8,6 @@ from typing import Any
 import reflex as rx
 
 from studio import routes
-from studio.api import ApiError
 from studio.components.layout import page_frame, state_badge
 from studio.components.version_diff import version_diff
 from studio.state.base import AppState, t
@@ -71,12 +70,11 @@ class VersionsState(DiffViewer, AppState):
         self.flow_id = _route_id(self.router.url.path)
         self.error = ""
         api = self.api()
-        try:
+        async with self._runtime_call(error_to="error") as call:
             flow = await api.flow(self.flow_id)
             rows = await api.versions(self.flow_id)
-        except ApiError as exc:
-            self.error = self.error_text(exc)
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
         self.flow_name = flow.get("name", "")
         self.can_edit = "edit" in (flow.get("allowed_actions") or [])
@@ -109,13 +107,11 @@ class VersionsState(DiffViewer, AppState):
     async def lifecycle(self, number: str, action: str) -> Any:
         self.busy = f"{action}:{number}"
         yield
-        try:
+        async with self._runtime_call("busy") as call:
             await self.api().lifecycle(self.flow_id, int(number), action)
-        except ApiError as exc:
-            self.busy = ""
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
-        self.busy = ""
         yield rx.toast.success(self.tr(LIFECYCLE_MESSAGES[action], n=number))
         yield VersionsState.load
 
