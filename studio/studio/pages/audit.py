@@ -19,9 +19,9 @@ from studio.audit_view import (
 )
 from studio.components.audit_table import audit_table
 from studio.components.layout import empty_state, page_frame, page_title
+from studio.components.paged_list import ALL, filter_select, paged_list, pager
 from studio.state.base import AppState, t
 
-ALL = "__all__"
 FILTER_NAMES = ("action", "who", "resource_type", "resource_id", "since", "until")
 
 
@@ -219,14 +219,12 @@ def _chain_banner() -> rx.Component:
 
 
 def _select(name: str, options: tuple[str, ...], label: Any, all_key: str) -> rx.Component:
-    return rx.select.root(
-        rx.select.trigger(placeholder=t(all_key), id=f"audit-{name.replace('_', '-')}", width="100%"),
-        rx.select.content(
-            rx.select.item(t(all_key), value=ALL),
-            *[rx.select.item(label(option), value=option) for option in options],
-        ),
-        name=name,
-        default_value=AuditState.filters.get(name, ALL),
+    return filter_select(
+        name,
+        f"audit-{name.replace('_', '-')}",
+        all_key,
+        [(option, label(option)) for option in options],
+        AuditState.filters.get(name, ALL),
     )
 
 
@@ -316,45 +314,9 @@ def _filters() -> rx.Component:
 
 def _list() -> rx.Component:
     table = audit_table(AuditState.entries, AuditState.expanded, AuditState.toggle)
-    pager = rx.hstack(
-        rx.button(
-            rx.icon("chevron-left", size=14),
-            t("audit_newer"),
-            size="1",
-            variant="soft",
-            disabled=AuditState.page_number <= 1,
-            on_click=AuditState.newer,
-            id="audit-newer",
-        ),
-        rx.text(
-            t("audit_page"),
-            " ",
-            AuditState.page_number,
-            size="1",
-            color=rx.color("gray", 10),
-            id="audit-page",
-        ),
-        rx.button(
-            t("audit_older"),
-            rx.icon("chevron-right", size=14),
-            size="1",
-            variant="soft",
-            disabled=~AuditState.has_older,
-            on_click=AuditState.older,
-            id="audit-older",
-        ),
-        justify="center",
-        align="center",
-        width="100%",
-    )
-    return rx.cond(
-        AuditState.entries.length() > 0,
-        rx.vstack(table, pager, spacing="3", width="100%"),
-        rx.cond(
-            AuditState.loading,
-            rx.center(rx.spinner(size="3"), padding="40px"),
-            empty_state("search-x", "audit_empty", "audit_empty_hint"),
-        ),
+    pages = pager("audit", AuditState.page_number, AuditState.has_older, AuditState.newer, AuditState.older)
+    return paged_list(
+        AuditState.entries, table, pages, AuditState.loading, ("search-x", "audit_empty", "audit_empty_hint")
     )
 
 

@@ -12,6 +12,7 @@ import reflex as rx
 
 from studio import routes
 from studio.api import ApiError
+from studio.components.dialog_footer import dialog_footer
 from studio.i18n import translate
 from studio.state.base import AppState, t
 from studio.templates import BLANK, TemplateView, blank_document, renamed, slugify, template_view
@@ -253,17 +254,13 @@ def new_flow_dialog() -> rx.Component:
             rx.vstack(
                 gallery,
                 fields,
-                rx.hstack(
-                    rx.dialog.close(rx.button(t("cancel"), variant="soft", color_scheme="gray")),
+                dialog_footer(
                     rx.button(
                         t("create"),
                         on_click=NewFlowState.create,
                         loading=NewFlowState.creating,
                         id="new-flow-create",
                     ),
-                    justify="end",
-                    width="100%",
-                    spacing="3",
                 ),
                 spacing="4",
                 width="100%",
