@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from studio import routes
+from studio.pages.account import account_page
 from studio.pages.assistants import AssistantsState, assistants_page
 from studio.pages.audit import AuditState, audit_page
 from studio.pages.connections import connections_page
@@ -17,8 +18,9 @@ from studio.pages.models import models_page
 from studio.pages.monitoring import monitoring_page
 from studio.pages.review import ReviewState, review_page
 from studio.pages.runs import runs_page
-from studio.pages.tasks import TasksState, tasks_page
+from studio.pages.tasks import tasks_page
 from studio.pages.versions import VersionsState, versions_page
+from studio.state.account import AccountState
 from studio.state.base import AppState
 from studio.state.connections import ConnectionsState
 from studio.state.editor import EditorState
@@ -27,6 +29,7 @@ from studio.state.knowledge import KnowledgeState
 from studio.state.models import ModelsState
 from studio.state.monitoring import MonitoringState
 from studio.state.runs import RunsState
+from studio.state.tasks import TasksState
 from studio.state.testcases import CasesState
 
 TITLE = "Dirigent Studio"
@@ -122,4 +125,10 @@ app.add_page(
     route=routes.INBOX,
     title=f"{TITLE} - Posteingang",
     on_load=[AppState.require_sign_in, InboxState.load],
+)
+app.add_page(
+    account_page,
+    route=routes.ACCOUNT,
+    title=f"{TITLE} - Konto",
+    on_load=[AppState.require_sign_in, AccountState.clear_form],
 )
