@@ -142,6 +142,9 @@ async def test_a_wrong_or_weak_password_is_said_at_its_field_by_code(
     new = "ein-neues-passwort-42"
     await _submit(state, {"current_password": "falsch-falsch", "new_password": new, "repeat_password": new})
     assert state.field_errors == {"current": "Das bisherige Passwort stimmt nicht."}
+    state.lang = "en"  # the refusal follows the language switch (said from its code)
+    assert state.field_errors == {"current": "The current password is wrong."}
+    state.lang = "de"
     await _submit(state, {"current_password": PASSWORD, "new_password": "kurz", "repeat_password": "kurz"})
     assert list(state.field_errors) == ["new"] and "zu kurz" in state.field_errors["new"]
     assert state.saving is False and state.token == api.tokens["user"]

@@ -1119,7 +1119,7 @@ TEXTS: dict[str, str] = {
     "account_title": "Konto",
     "account_signed_in_as": "Angemeldet als",
     "password_change_title": "Passwort ändern",
-    "password_change_hint": "Danach endet jede andere Sitzung: Wer Sie an einem anderen Gerät oder Browser ist, meldet sich neu an.",
+    "password_change_hint": "Danach enden alle anderen Sitzungen: An anderen Geräten und Browsern melden Sie sich neu an.",
     "password_current": "Bisheriges Passwort",
     "password_new": "Neues Passwort",
     "password_repeat": "Neues Passwort wiederholen",

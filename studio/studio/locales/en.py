@@ -1110,7 +1110,7 @@ TEXTS: dict[str, str] = {
     "account_title": "Account",
     "account_signed_in_as": "Signed in as",
     "password_change_title": "Change password",
-    "password_change_hint": "Every other session ends then: on another device or browser, you sign in again.",
+    "password_change_hint": "All your other sessions end then: on other devices and browsers, you sign in again.",
     "password_current": "Current password",
     "password_new": "New password",
     "password_repeat": "Repeat the new password",

@@ -13,6 +13,7 @@ from typing import Any
 import reflex as rx
 
 from studio.api import ApiError, SignedOut
+from studio.i18n import describe_answer
 from studio.state.base import AppState
 
 # Which field a refusal belongs to; any other code is said above the button.
@@ -20,31 +21,44 @@ FIELD_OF_CODE = {"wrong_password": "current", "weak_password": "new"}
 
 
 class AccountState(AppState):
-    field_errors: dict[str, str] = {}  # "current", "new", "repeat", "_form" -> the problem in words
+    # The problems by field ("current", "new", "repeat", "_form"): a text key of the studio's,
+    # or the runtime's answer; `field_errors` says them in the person's language (and follows
+    # the language switch).
+    _problems: dict[str, dict[str, Any]] = {}
     saving: bool = False
     # Bumped after a change: the form's uncontrolled fields start empty again.
     form_key: int = 0
 
+    @rx.var
+    def field_errors(self) -> dict[str, str]:
+        return {field: self._said(problem) for field, problem in self._problems.items()}
+
+    def _said(self, problem: dict[str, Any]) -> str:
+        if "key" in problem:
+            return self.tr(str(problem["key"]))
+        code, message, status, body = problem["code"], problem["message"], problem["status"], problem["body"]
+        return describe_answer(code, message, status, body, self.lang)
+
     @rx.event
     def clear_form(self) -> None:
-        self.field_errors, self.saving = {}, False
+        self._problems, self.saving = {}, False
 
     @rx.event
     async def change_password(self, form: dict[str, Any]) -> Any:
         current = str(form.get("current_password") or "")
         new = str(form.get("new_password") or "")
         repeat = str(form.get("repeat_password") or "")
-        errors: dict[str, str] = {}
+        problems: dict[str, dict[str, Any]] = {}
         if not current:
-            errors["current"] = self.tr("password_current_missing")
+            problems["current"] = {"key": "password_current_missing"}
         if not new:
-            errors["new"] = self.tr("password_new_missing")
+            problems["new"] = {"key": "password_new_missing"}
         elif new != repeat:
-            errors["repeat"] = self.tr("password_repeat_differs")
+            problems["repeat"] = {"key": "password_repeat_differs"}
         elif new == current:
-            errors["new"] = self.tr("password_unchanged")
-        self.field_errors = errors
-        if errors:
+            problems["new"] = {"key": "password_unchanged"}
+        self._problems = problems
+        if problems:
             return
         self.saving = True
         yield
@@ -56,7 +70,8 @@ class AccountState(AppState):
             return
         except ApiError as exc:
             self.saving = False
-            self.field_errors = {FIELD_OF_CODE.get(exc.code, "_form"): self.error_text(exc)}
+            said = {"code": exc.code, "message": exc.message, "status": exc.status, "body": exc.body}
+            self._problems = {FIELD_OF_CODE.get(exc.code, "_form"): said}
             return
         self.token = str(answer.get("token") or "")
         self.saving, self.form_key = False, self.form_key + 1
