@@ -33,7 +33,7 @@ def filter_select(
     )
 
 
-def pager(prefix: str, page_number: rx.Var, has_older: rx.Var, on_newer: Any, on_older: Any) -> rx.Component:
+def pager(prefix: str, page_number: Any, has_older: Any, on_newer: Any, on_older: Any) -> rx.Component:
     return rx.hstack(
         rx.button(
             rx.icon("chevron-left", size=14),
