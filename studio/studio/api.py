@@ -186,6 +186,14 @@ class RuntimeClient:
         """End this token's session in the runtime (every runtime process refuses it after)."""
         await self.request("POST", "/api/auth/logout")
 
+    async def change_password(self, current_password: str, new_password: str) -> dict[str, Any]:
+        """One's own new password: every session ends; the answer signs in again (`token`)."""
+        return await self.request(
+            "POST",
+            "/api/auth/password",
+            json_body={"current_password": current_password, "new_password": new_password},
+        )
+
     async def me(self) -> dict[str, Any]:
         return await self.request("GET", "/api/me")
 

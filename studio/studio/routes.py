@@ -17,6 +17,7 @@ MODELS = "/models"
 MONITORING = "/monitoring"
 AUDIT = "/audit"
 INBOX = "/inbox"
+ACCOUNT = "/account"
 
 
 def editor(flow_id: str) -> str:

@@ -5,29 +5,38 @@ from __future__ import annotations
 import reflex as rx
 
 from studio import routes
-from studio.pages.assistants import AssistantsState, assistants_page
-from studio.pages.audit import AuditState, audit_page
+from studio.pages.account import account_page
+from studio.pages.assistants import assistants_page
+from studio.pages.audit import audit_page
 from studio.pages.connections import connections_page
 from studio.pages.editor import editor_page
-from studio.pages.flows import FlowsState, flows_page
+from studio.pages.flows import flows_page
 from studio.pages.inbox import inbox_page
 from studio.pages.knowledge import knowledge_page
-from studio.pages.login import LoginState, login_page
+from studio.pages.login import login_page
 from studio.pages.models import models_page
 from studio.pages.monitoring import monitoring_page
-from studio.pages.review import ReviewState, review_page
+from studio.pages.review import review_page
 from studio.pages.runs import runs_page
-from studio.pages.tasks import TasksState, tasks_page
-from studio.pages.versions import VersionsState, versions_page
+from studio.pages.tasks import tasks_page
+from studio.pages.versions import versions_page
+from studio.state.account import AccountState
+from studio.state.assistants import AssistantsState
+from studio.state.audit import AuditState
 from studio.state.base import AppState
 from studio.state.connections import ConnectionsState
 from studio.state.editor import EditorState
+from studio.state.flows import FlowsState
 from studio.state.inbox import InboxState, NotifySettingsState
 from studio.state.knowledge import KnowledgeState
+from studio.state.login import LoginState
 from studio.state.models import ModelsState
 from studio.state.monitoring import MonitoringState
+from studio.state.review import ReviewState
 from studio.state.runs import RunsState
+from studio.state.tasks import TasksState
 from studio.state.testcases import CasesState
+from studio.state.versions import VersionsState
 
 TITLE = "Dirigent Studio"
 
@@ -122,4 +131,10 @@ app.add_page(
     route=routes.INBOX,
     title=f"{TITLE} - Posteingang",
     on_load=[AppState.require_sign_in, InboxState.load],
+)
+app.add_page(
+    account_page,
+    route=routes.ACCOUNT,
+    title=f"{TITLE} - Konto",
+    on_load=[AppState.require_sign_in, AccountState.clear_form],
 )

@@ -292,6 +292,18 @@ def _trace(page: Any) -> None:
     page.wait_for_selector("#run-trace")
 
 
+def _password_refused(page: Any) -> None:
+    """A wrong current password: the refusal, by its code, at its field."""
+    page.fill("#account-current-password", "nicht-das-passwort")
+    page.fill("#account-new-password", "ein-neues-passwort-42")
+    page.fill("#account-repeat-password", "ein-neues-passwort-43")
+    page.click("#password-save")
+    page.wait_for_selector("#repeat_password-error")
+    page.fill("#account-repeat-password", "ein-neues-passwort-42")
+    page.click("#password-save")
+    page.wait_for_selector("#current_password-error")
+
+
 def visits(who: str, world: World) -> list[Visit]:
     if who == "champion":
         return [
@@ -317,6 +329,7 @@ def visits(who: str, world: World) -> list[Visit]:
             Visit("chat-error", "/assistants", ".assistant-item", _ask(world.failing_slug, "failed")),
             Visit("tasks", "/tasks", ".empty-state"),
             Visit("inbox", "/inbox", "#inbox-list, .empty-state"),
+            Visit("account", "/account", "#password-form", _password_refused),
         ]
     if who == "admin":
         return [

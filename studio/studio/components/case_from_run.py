@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from studio.components.dialog_footer import dialog_footer
 from studio.components.safe_markdown import safe_markdown
 from studio.state.base import t
 from studio.state.case_from_run import CaseFromRunState as S
@@ -112,8 +113,7 @@ def _form() -> rx.Component:
                     S.case_error, icon="circle-alert", color_scheme="red", size="1", id="run-case-error"
                 ),
             ),
-            rx.hstack(
-                rx.dialog.close(rx.button(t("cancel"), variant="soft", color_scheme="gray", type="button")),
+            dialog_footer(
                 rx.button(
                     rx.icon("flask-conical", size=14),
                     t("case_create"),
@@ -121,8 +121,6 @@ def _form() -> rx.Component:
                     loading=S.case_busy,
                     id="run-case-create",
                 ),
-                justify="end",
-                width="100%",
             ),
             spacing="3",
             width="100%",
@@ -150,16 +148,14 @@ def _created() -> rx.Component:
                 size="1",
             ),
         ),
-        rx.hstack(
-            rx.dialog.close(rx.button(t("close"), variant="soft", color_scheme="gray")),
+        dialog_footer(
             rx.button(
                 rx.icon("list-checks", size=14),
                 t("case_open_editor"),
                 on_click=S.open_editor_cases,
                 id="run-case-open-editor",
             ),
-            justify="end",
-            width="100%",
+            cancel_key="close",
         ),
         spacing="3",
         width="100%",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from studio.components.dialog_footer import dialog_footer
 from studio.components.node_form import MONO
 from studio.components.report import render_report
 from studio.state.base import t
@@ -349,13 +350,7 @@ def case_dialog() -> rx.Component:
                     S.form_error, icon="triangle-alert", color_scheme="red", size="1", id="case-error"
                 ),
             ),
-            rx.hstack(
-                rx.dialog.close(rx.button(t("cancel"), variant="soft", color_scheme="gray", type="button")),
-                rx.button(rx.icon("save", size=14), t("save"), type="submit", id="case-save"),
-                justify="end",
-                width="100%",
-                spacing="3",
-            ),
+            dialog_footer(rx.button(rx.icon("save", size=14), t("save"), type="submit", id="case-save")),
             spacing="2",
             width="100%",
         ),

@@ -6,6 +6,7 @@ from typing import Any
 
 import reflex as rx
 
+from studio.components.dialog_footer import dialog_footer
 from studio.state.base import t
 
 
@@ -24,8 +25,7 @@ def confirm_dialog(
         rx.alert_dialog.content(
             rx.alert_dialog.title(title),
             rx.alert_dialog.description(*body, size="2"),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button(t("cancel"), variant="soft", color_scheme="gray")),
+            dialog_footer(
                 rx.button(
                     rx.icon("trash-2", size=14),
                     t(confirm_key),
@@ -34,8 +34,7 @@ def confirm_dialog(
                     on_click=on_confirm,
                     id="confirm-delete",
                 ),
-                justify="end",
-                spacing="3",
+                alert=True,
                 margin_top="16px",
             ),
             id=dialog_id,

@@ -153,6 +153,11 @@ def header() -> rx.Component:
             ),
             rx.menu.content(
                 rx.menu.item(
+                    rx.hstack(rx.icon("key-round", size=14), t("account_title")),
+                    on_click=rx.redirect(routes.ACCOUNT),
+                    id="account-link",
+                ),
+                rx.menu.item(
                     rx.hstack(rx.icon("log-out", size=14), t("sign_out")),
                     on_click=AppState.sign_out,
                     id="sign-out",

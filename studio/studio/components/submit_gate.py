@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from studio.components.dialog_footer import dialog_footer
 from studio.state.base import t
 from studio.state.testcases import CasesState
 
@@ -103,14 +104,11 @@ def refusal_dialog() -> rx.Component:
                         id="refusal-detail",
                     ),
                 ),
-                rx.hstack(
-                    rx.dialog.close(rx.button(t("close"), variant="soft", color_scheme="gray")),
+                dialog_footer(
                     rx.button(
                         rx.icon("flask-conical", size=14), t("to_cases"), on_click=S.show_cases, id="to-cases"
                     ),
-                    justify="end",
-                    width="100%",
-                    spacing="3",
+                    cancel_key="close",
                 ),
                 rx.cond(S.is_admin, _override()),
                 spacing="3",

@@ -1112,6 +1112,23 @@ TEXTS: dict[str, str] = {
     "notification.task_overdue": "Nicht rechtzeitig entschieden und abgelaufen: {title}",
     "notification_unknown": "Neue Benachrichtigung",
     "notification_comment": "Begründung: {comment}",
+    # ============================================================================================
+    # The tasks page's link (?task=<id>) and one's own password (account page)
+    # ============================================================================================
+    "task_link_gone": "Die verlinkte Aufgabe ist nicht mehr offen: schon entschieden, abgelaufen oder nicht für Sie.",
+    "account_title": "Konto",
+    "account_signed_in_as": "Angemeldet als",
+    "password_change_title": "Passwort ändern",
+    "password_change_hint": "Danach enden alle anderen Sitzungen: An anderen Geräten und Browsern melden Sie sich neu an.",
+    "password_current": "Bisheriges Passwort",
+    "password_new": "Neues Passwort",
+    "password_repeat": "Neues Passwort wiederholen",
+    "password_change": "Passwort ändern",
+    "password_current_missing": "Bitte das bisherige Passwort eingeben.",
+    "password_new_missing": "Bitte ein neues Passwort eingeben.",
+    "password_repeat_differs": "Die Wiederholung stimmt nicht mit dem neuen Passwort überein.",
+    "password_unchanged": "Das neue Passwort ist das bisherige.",
+    "password_changed": "Passwort geändert. Andere Sitzungen sind beendet.",
     # The runtime's codes (error.<code>), one module of their own: `codes_de.py`.
     **CODE_TEXTS,
 }

@@ -1103,6 +1103,23 @@ TEXTS: dict[str, str] = {
     "notification.task_overdue": "Not decided in time, expired: {title}",
     "notification_unknown": "New notification",
     "notification_comment": "Reason: {comment}",
+    # ============================================================================================
+    # The tasks page's link (?task=<id>) and one's own password (account page)
+    # ============================================================================================
+    "task_link_gone": "The linked task is no longer open: already decided, expired, or not yours.",
+    "account_title": "Account",
+    "account_signed_in_as": "Signed in as",
+    "password_change_title": "Change password",
+    "password_change_hint": "All your other sessions end then: on other devices and browsers, you sign in again.",
+    "password_current": "Current password",
+    "password_new": "New password",
+    "password_repeat": "Repeat the new password",
+    "password_change": "Change password",
+    "password_current_missing": "Please enter your current password.",
+    "password_new_missing": "Please enter a new password.",
+    "password_repeat_differs": "The repetition differs from the new password.",
+    "password_unchanged": "The new password is the current one.",
+    "password_changed": "Password changed. Other sessions have ended.",
     # The runtime's codes (error.<code>), one module of their own: `codes_en.py`.
     **CODE_TEXTS,
 }

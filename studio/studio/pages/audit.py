@@ -3,175 +3,19 @@ trail, newest first, page by page, and an export of what the filters match (JSON
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import reflex as rx
 
-from studio.api import ApiError
 from studio.audit_view import (
     ACTIONS,
-    PAGE_SIZE,
     RESOURCE_TYPES,
-    anchor_text,
-    entry_row,
-    query_params,
-    verify_text,
 )
 from studio.components.audit_table import audit_table
 from studio.components.layout import empty_state, page_frame, page_title
-from studio.state.base import AppState, t
-
-ALL = "__all__"
-FILTER_NAMES = ("action", "who", "resource_type", "resource_id", "since", "until")
-
-
-class AuditState(AppState):
-    filters: dict[str, str] = {}
-    # What the runtime answered; the rows and sentences are said from it in the person's
-    # language (computed vars, so that they follow the language switch).
-    _found: list[dict[str, Any]] = []
-    _verified: dict[str, Any] = {}
-    # before_seq of each page shown so far (0: the newest page); the last is the current one.
-    pages: list[int] = [0]
-    has_older: bool = False
-    loading: bool = False
-    exporting: bool = False
-    expanded: str = ""
-
-    verifying: bool = False
-    verified: bool = False
-    anchoring: bool = False
-
-    @rx.var
-    def entries(self) -> list[dict[str, str]]:
-        return [entry_row(entry, self.lang) for entry in self._found]
-
-    @rx.var
-    def chain_ok(self) -> bool:
-        return verify_text(self._verified, self.lang)[0] if self._verified else False
-
-    @rx.var
-    def chain_text(self) -> str:
-        return verify_text(self._verified, self.lang)[1] if self._verified else ""
-
-    @rx.var
-    def chain_problem(self) -> str:
-        return verify_text(self._verified, self.lang)[2] if self._verified else ""
-
-    @rx.var
-    def chain_anchors(self) -> str:
-        return anchor_text(self._verified, self.lang) if self._verified else ""
-
-    @rx.var
-    def may_read(self) -> bool:
-        return self.is_board or "admin" in self.global_roles
-
-    @rx.var
-    def page_number(self) -> int:
-        return len(self.pages)
-
-    @rx.event
-    async def load(self) -> Any:
-        if not self.token or not self.may_read:
-            return
-        self.pages = [0]
-        yield AuditState.fetch
-        yield AuditState.verify
-
-    @rx.event
-    async def fetch(self) -> Any:
-        self.loading = True
-        yield
-        params: dict[str, Any] = {**query_params(self.filters), "limit": PAGE_SIZE + 1}
-        if self.pages[-1]:
-            params["before_seq"] = self.pages[-1]
-        try:
-            found = await self.api().audit(params)
-        except ApiError as exc:
-            self.loading = False
-            yield self.on_error(exc)
-            return
-        self.has_older = len(found) > PAGE_SIZE
-        self._found = found[:PAGE_SIZE]
-        self.loading = False
-
-    @rx.event
-    async def verify(self) -> Any:
-        self.verifying = True
-        yield
-        try:
-            result = await self.api().audit_verify()
-        except ApiError as exc:
-            self.verifying = False
-            yield self.on_error(exc)
-            return
-        self._verified = result
-        self.verifying, self.verified = False, True
-
-    @rx.event
-    async def anchor(self) -> Any:
-        self.anchoring = True
-        yield
-        try:
-            anchored = await self.api().audit_anchor()
-        except ApiError as exc:
-            self.anchoring = False
-            yield self.on_error(exc)
-            return
-        self.anchoring = False
-        yield rx.toast.success(self.tr("audit_anchored", seq=anchored.get("seq") or 0))
-        yield AuditState.verify
-
-    @rx.event
-    def apply_filters(self, form: dict[str, Any]) -> Any:
-        self.filters = {name: str(form.get(name) or "").replace(ALL, "") for name in FILTER_NAMES}
-        self.pages = [0]
-        return AuditState.fetch
-
-    @rx.event
-    def clear_filters(self) -> Any:
-        self.filters, self.pages = {}, [0]
-        return AuditState.fetch
-
-    @rx.event
-    def older(self) -> Any:
-        if self.has_older and self.entries:
-            self.pages = [*self.pages, int(self.entries[-1]["seq"])]
-            return AuditState.fetch
-        return None
-
-    @rx.event
-    def newer(self) -> Any:
-        if len(self.pages) > 1:
-            self.pages = self.pages[:-1]
-            return AuditState.fetch
-        return None
-
-    @rx.event
-    def toggle(self, seq: str) -> None:
-        self.expanded = "" if self.expanded == seq else seq
-
-    @rx.event
-    async def export(self) -> Any:
-        self.exporting = True
-        yield
-        params = {
-            key: value
-            for key, value in query_params(self.filters).items()
-            if key in ("action", "since", "until")
-        }
-        try:
-            text = await self.api().audit_export(params)
-        except ApiError as exc:
-            self.exporting = False
-            yield self.on_error(exc)
-            return
-        self.exporting = False
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-        lines = text.count("\n")
-        yield rx.download(data=text, filename=f"dirigent-audit-{stamp}.jsonl")
-        yield rx.toast.success(self.tr("audit_exported", count=lines))
+from studio.components.paged_list import ALL, filter_select, paged_list, pager
+from studio.state.audit import AuditState
+from studio.state.base import t
 
 
 def _chain_banner() -> rx.Component:
@@ -227,14 +71,12 @@ def _chain_banner() -> rx.Component:
 
 
 def _select(name: str, options: tuple[str, ...], label: Any, all_key: str) -> rx.Component:
-    return rx.select.root(
-        rx.select.trigger(placeholder=t(all_key), id=f"audit-{name.replace('_', '-')}", width="100%"),
-        rx.select.content(
-            rx.select.item(t(all_key), value=ALL),
-            *[rx.select.item(label(option), value=option) for option in options],
-        ),
-        name=name,
-        default_value=AuditState.filters.get(name, ALL),
+    return filter_select(
+        name,
+        f"audit-{name.replace('_', '-')}",
+        all_key,
+        [(option, label(option)) for option in options],
+        AuditState.filters.get(name, ALL),
     )
 
 
@@ -324,45 +166,9 @@ def _filters() -> rx.Component:
 
 def _list() -> rx.Component:
     table = audit_table(AuditState.entries, AuditState.expanded, AuditState.toggle)
-    pager = rx.hstack(
-        rx.button(
-            rx.icon("chevron-left", size=14),
-            t("audit_newer"),
-            size="1",
-            variant="soft",
-            disabled=AuditState.page_number <= 1,
-            on_click=AuditState.newer,
-            id="audit-newer",
-        ),
-        rx.text(
-            t("audit_page"),
-            " ",
-            AuditState.page_number,
-            size="1",
-            color=rx.color("gray", 10),
-            id="audit-page",
-        ),
-        rx.button(
-            t("audit_older"),
-            rx.icon("chevron-right", size=14),
-            size="1",
-            variant="soft",
-            disabled=~AuditState.has_older,
-            on_click=AuditState.older,
-            id="audit-older",
-        ),
-        justify="center",
-        align="center",
-        width="100%",
-    )
-    return rx.cond(
-        AuditState.entries.length() > 0,
-        rx.vstack(table, pager, spacing="3", width="100%"),
-        rx.cond(
-            AuditState.loading,
-            rx.center(rx.spinner(size="3"), padding="40px"),
-            empty_state("search-x", "audit_empty", "audit_empty_hint"),
-        ),
+    pages = pager("audit", AuditState.page_number, AuditState.has_older, AuditState.newer, AuditState.older)
+    return paged_list(
+        AuditState.entries, table, pages, AuditState.loading, ("search-x", "audit_empty", "audit_empty_hint")
     )
 
 

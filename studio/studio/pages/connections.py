@@ -8,6 +8,7 @@ from __future__ import annotations
 import reflex as rx
 
 from studio.components.confirm import confirm_dialog
+from studio.components.dialog_footer import dialog_footer
 from studio.components.layout import empty_state, page_frame, page_title, tested_callout
 from studio.components.notify_settings import notify_settings_card
 from studio.connection_forms import (
@@ -203,14 +204,7 @@ def _dialog() -> rx.Component:
                     rx.text(t("conn_name_hint"), size="1", color=rx.color("gray", 10)),
                     rx.match(State.form_kind, *[(kind, _kind_fields(kind)) for kind in KINDS], rx.fragment()),
                     _problem("_form"),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button(t("cancel"), variant="soft", color_scheme="gray", type="button")
-                        ),
-                        rx.button(t("save"), type="submit", loading=State.saving, id="conn-save"),
-                        justify="end",
-                        width="100%",
-                    ),
+                    dialog_footer(rx.button(t("save"), type="submit", loading=State.saving, id="conn-save")),
                     spacing="3",
                     width="100%",
                 ),

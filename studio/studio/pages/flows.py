@@ -2,47 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import reflex as rx
 
-from studio.api import ApiError
 from studio.components.layout import empty_state, page_frame, page_title, state_badge
-from studio.pages.new_flow import NewFlowState, new_flow_dialog
-from studio.state.base import AppState, t
-
-
-class FlowsState(AppState):
-    # Display rows: id, name, slug, latest_number, latest_state, live_number ("" when none).
-    flows: list[dict[str, str]] = []
-    loading: bool = False
-
-    @rx.event
-    async def load(self) -> Any:
-        if not self.token:
-            return
-        self.loading = True
-        yield
-        try:
-            self.flows = [_row(flow) for flow in await self.api().flows(self.workspace or None)]
-        except ApiError as exc:
-            self.loading = False
-            yield self.on_error(exc)
-            return
-        self.loading = False
-
-
-def _row(flow: dict[str, Any]) -> dict[str, str]:
-    latest = flow.get("latest_version") or {}
-    live = flow.get("live_version") or {}
-    return {
-        "id": flow["id"],
-        "name": flow["name"],
-        "slug": flow["slug"],
-        "latest_number": str(latest.get("number", "")),
-        "latest_state": str(latest.get("state", "")),
-        "live_number": str(live.get("number", "")),
-    }
+from studio.pages.new_flow import new_flow_dialog
+from studio.state.base import t
+from studio.state.flows import FlowsState
+from studio.state.new_flow import NewFlowState
 
 
 def _flow_row(flow: rx.Var[dict[str, str]]) -> rx.Component:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from studio.components.confirm import confirm_dialog
+from studio.components.dialog_footer import dialog_footer
 from studio.components.layout import empty_state, page_frame, page_title
 from studio.state.base import t
 from studio.state.knowledge import UPLOAD_ID, KnowledgeState
@@ -81,15 +82,10 @@ def _create_dialog() -> rx.Component:
                     rx.text(t("index_labels"), size="2", weight="medium"),
                     rx.input(name="labels", id="index-labels", placeholder="vertrieb", width="100%"),
                     rx.text(t("labels_hint"), size="1", color=rx.color("gray", 10)),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button(t("cancel"), variant="soft", color_scheme="gray", type="button")
-                        ),
+                    dialog_footer(
                         rx.button(
                             t("create"), type="submit", loading=KnowledgeState.creating, id="index-create"
                         ),
-                        justify="end",
-                        width="100%",
                         margin_top="8px",
                     ),
                     spacing="2",

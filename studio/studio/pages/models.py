@@ -9,6 +9,7 @@ from __future__ import annotations
 import reflex as rx
 
 from studio.components.confirm import confirm_dialog
+from studio.components.dialog_footer import dialog_footer
 from studio.components.layout import empty_state, page_frame, page_title, tested_callout
 from studio.state.base import t
 from studio.state.models import ModelsState as State
@@ -129,14 +130,7 @@ def _dialog() -> rx.Component:
                     ),
                     rx.separator(size="4"),
                     _key_field(),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button(t("cancel"), variant="soft", color_scheme="gray", type="button")
-                        ),
-                        rx.button(t("save"), type="submit", loading=State.saving, id="model-save"),
-                        justify="end",
-                        width="100%",
-                    ),
+                    dialog_footer(rx.button(t("save"), type="submit", loading=State.saving, id="model-save")),
                     spacing="3",
                     width="100%",
                 ),

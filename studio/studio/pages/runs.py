@@ -11,13 +11,13 @@ from studio import routes
 from studio.chat_view import EMPTY
 from studio.components.case_from_run import case_from_run_dialog
 from studio.components.layout import empty_state, page_frame
+from studio.components.paged_list import ALL, filter_select, paged_list, pager
 from studio.components.safe_markdown import safe_markdown
 from studio.runs_view import STATUSES
 from studio.state.base import t
 from studio.state.case_from_run import CaseFromRunState
 from studio.state.runs import RunsState as S
 
-ALL = "__all__"
 STATUS_COLOURS = {
     "succeeded": "green",
     "failed": "red",
@@ -98,15 +98,7 @@ def _row(row: rx.Var) -> rx.Component:
 
 
 def _select(name: str, all_key: str, options: list[tuple[str, rx.Var]]) -> rx.Component:
-    return rx.select.root(
-        rx.select.trigger(placeholder=t(all_key), id=f"runs-{name}", width="100%"),
-        rx.select.content(
-            rx.select.item(t(all_key), value=ALL),
-            *[rx.select.item(label, value=value) for value, label in options],
-        ),
-        name=name,
-        default_value=S.filters.get(name, ALL),
-    )
+    return filter_select(name, f"runs-{name}", all_key, options, S.filters.get(name, ALL))
 
 
 def _filters() -> rx.Component:
@@ -181,39 +173,8 @@ def _table() -> rx.Component:
         size="1",
         id="runs-table",
     )
-    pager = rx.hstack(
-        rx.button(
-            rx.icon("chevron-left", size=14),
-            t("runs_newer"),
-            size="1",
-            variant="soft",
-            disabled=S.page_number <= 1,
-            on_click=S.newer,
-            id="runs-newer",
-        ),
-        rx.text(t("runs_page"), " ", S.page_number, size="1", color=rx.color("gray", 10), id="runs-page"),
-        rx.button(
-            t("runs_older"),
-            rx.icon("chevron-right", size=14),
-            size="1",
-            variant="soft",
-            disabled=S.next_before == "",
-            on_click=S.older,
-            id="runs-older",
-        ),
-        justify="center",
-        align="center",
-        width="100%",
-    )
-    return rx.cond(
-        S.rows.length() > 0,
-        rx.vstack(table, pager, spacing="3", width="100%"),
-        rx.cond(
-            S.loading,
-            rx.center(rx.spinner(size="3"), padding="40px"),
-            empty_state("history", "runs_empty", "runs_empty_hint"),
-        ),
-    )
+    pages = pager("runs", S.page_number, S.next_before != "", S.newer, S.older)
+    return paged_list(S.rows, table, pages, S.loading, ("history", "runs_empty", "runs_empty_hint"))
 
 
 def _value_box(text: rx.Var, class_name: str) -> rx.Component:

@@ -1,119 +1,13 @@
 """Tasks: approval tasks a running flow raised for me; approve or reject with a comment,
-editing the payload where the node allows it.
-
-Each card is keyed by its task's id and its text areas are controlled by per-task state
-(`edits[task_id]`, `comments[task_id]`): when a decided task leaves the list, the cards
-below move up with their own text, never the text of the card that was there before.
-(Uncontrolled text areas, keyed by position, once showed — and sent — the previous
-card's edited letter for the next task.)"""
+editing the payload where the node allows it. The state is `state.tasks.TasksState`."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import reflex as rx
 
-from studio.api import ApiError
 from studio.components.layout import empty_state, page_frame, page_title
-from studio.state.base import AppState, t
-
-
-def payload_text(payload: Any) -> str:
-    if payload is None:
-        return ""
-    if isinstance(payload, str):
-        return payload
-    return json.dumps(payload, ensure_ascii=False, indent=2)
-
-
-def payload_value(original: Any, text: str) -> Any:
-    """The edited text back in the payload's shape (JSON stays JSON when it parses)."""
-    if isinstance(original, str) or original is None:
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-class TasksState(AppState):
-    tasks: list[dict[str, str]] = []
-    originals: dict[str, Any] = {}
-    # The text in each card, by task id: the payload as shown (and edited), the comment.
-    edits: dict[str, str] = {}
-    comments: dict[str, str] = {}
-    loading: bool = False
-    deciding: str = ""
-
-    @rx.event
-    async def load(self) -> Any:
-        if not self.token:
-            return
-        self.loading = True
-        yield
-        try:
-            found = await self.api().tasks("open")
-        except ApiError as exc:
-            self.loading = False
-            yield self.on_error(exc)
-            return
-        self.tasks = [
-            {
-                "id": task["id"],
-                "title": str(task.get("title") or ""),
-                "flow": str((task.get("flow") or {}).get("name") or ""),
-                "instructions": str(task.get("instructions") or ""),
-                "payload": payload_text(task.get("payload")),
-                "editable": "true" if task.get("editable") else "",
-                "can_decide": "true" if task.get("can_decide") else "",
-                # "Was this already sent?" after an interrupted call: yes/no instead of approve/reject
-                "uncertain": "true" if task.get("question") == "side_effect_uncertain" else "",
-                "approvals": f"{len(task.get('approvals') or [])}/{task.get('quorum') or 1}",
-                "due": str(task.get("due_at") or "")[:16].replace("T", " "),
-                "created": str(task.get("created_at") or "")[:16].replace("T", " "),
-            }
-            for task in found
-        ]
-        self.originals = {task["id"]: task.get("payload") for task in found}
-        # What someone typed into a card that is still open stays; everything else starts
-        # from the task's own payload. Decided tasks' texts are dropped.
-        self.edits = {task["id"]: self.edits.get(task["id"], task["payload"]) for task in self.tasks}
-        self.comments = {task["id"]: self.comments.get(task["id"], "") for task in self.tasks}
-        self.loading = False
-
-    @rx.event
-    def set_edited(self, task_id: str, value: str) -> None:
-        if task_id in self.originals:
-            self.edits = {**self.edits, task_id: value}
-
-    @rx.event
-    def set_comment(self, task_id: str, value: str) -> None:
-        if task_id in self.originals:
-            self.comments = {**self.comments, task_id: value}
-
-    @rx.event
-    async def decide(self, task_id: str, decision: str) -> Any:
-        self.deciding = f"{decision}:{task_id}"
-        yield
-        task = next((item for item in self.tasks if item["id"] == task_id), {})
-        payload = None
-        edited = self.edits.get(task_id)
-        if task.get("editable") and edited is not None and edited != task.get("payload"):
-            payload = payload_value(self.originals.get(task_id), edited)
-        try:
-            answer = await self.api().decide(task_id, decision, self.comments.get(task_id, ""), payload)
-        except ApiError as exc:
-            self.deciding = ""
-            yield self.on_error(exc)
-            return
-        self.deciding = ""
-        self.edits = {key: value for key, value in self.edits.items() if key != task_id}
-        self.comments = {key: value for key, value in self.comments.items() if key != task_id}
-        status = self.tr(f"run_status_{answer.get('run_status')}") if answer.get("run_status") else "-"
-        yield rx.toast.success(self.tr("task_decided", status=status))
-        yield TasksState.load
-
+from studio.state.base import t
+from studio.state.tasks import TasksState
 
 # The flow's and the task's own words (title, instructions, the drafted text): not the studio's.
 USER_CONTENT = {"data-user-content": "true"}
@@ -209,7 +103,10 @@ def _task(task: rx.Var) -> rx.Component:
         ),
         width="100%",
         class_name="task-card",
-        custom_attrs={"data-task": task_id},
+        # The task a link names (`?task=<id>`): ringed, and scrolled to (`state.tasks`).
+        box_shadow=rx.cond(TasksState.linked == task_id, "0 0 0 2px var(--accent-9)", "none"),
+        id="task-" + task_id,
+        custom_attrs={"data-task": task_id, "data-linked": rx.cond(TasksState.linked == task_id, "true", "")},
         key=task_id,
     )
 
@@ -220,6 +117,10 @@ def tasks_page() -> rx.Component:
             "tasks_title",
             "tasks_subtitle",
             rx.button(rx.icon("refresh-cw", size=14), t("reload"), variant="soft", on_click=TasksState.load),
+        ),
+        rx.cond(
+            TasksState.link_gone,
+            rx.callout(t("task_link_gone"), icon="info", color_scheme="gray", id="task-link-gone"),
         ),
         rx.cond(
             TasksState.tasks.length() == 0,

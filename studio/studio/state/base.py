@@ -9,6 +9,8 @@ and sends them to the sign-in page with a notice.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import reflex as rx
@@ -19,6 +21,16 @@ from studio.i18n import DEFAULT_LANGUAGE, LANGUAGES, describe_answer, text_pair,
 
 TOKEN_MAX_AGE_S = 12 * 3600  # the runtime's default token lifetime (720 minutes)
 YEAR_S = 365 * 24 * 3600
+
+
+@dataclass
+class RuntimeCall:
+    """How the calls in an `AppState._runtime_call` block went."""
+
+    failed: bool = False
+    error: ApiError | None = None
+    # What to answer with: the error as a toast (or sign-in again); [] when all went well.
+    events: list[Any] = field(default_factory=list)
 
 
 class AppState(rx.State):
@@ -89,6 +101,37 @@ class AppState(rx.State):
                 rx.redirect(f"{routes.LOGIN}?next={self.router.url.path or '/'}"),
             ]
         return [rx.toast.error(self.error_text(exc), duration=8000)]
+
+    @contextlib.asynccontextmanager
+    async def _runtime_call(self, busy: str = "", *, error_to: str = "") -> AsyncIterator[RuntimeCall]:
+        """Runs its block; an `ApiError` in it ends the block and becomes `call.events`.
+
+        (Underscored like every helper of a state: Reflex makes the public methods of a
+        state event handlers, bound to the state that defines them, here `AppState`, not
+        the page's state whose `busy` var is meant.)
+
+        `busy` names the var that shows a spinner (`loading`, `saving`, `testing`...): it is
+        reset to its empty value when the block ends, however it ends. `error_to` names a
+        var that keeps the error in words for the page (a failed load shown in place).
+        The usual shape of an event handler::
+
+            self.loading = True
+            yield
+            async with self._runtime_call("loading") as call:
+                self.items = await self.api().items(self.workspace)
+            yield call.events
+        """
+        call = RuntimeCall()
+        try:
+            yield call
+        except ApiError as exc:
+            call.failed, call.error = True, exc
+            if error_to:
+                setattr(self, error_to, self.error_text(exc))
+            call.events = self.on_error(exc)
+        finally:
+            if busy:
+                setattr(self, busy, type(getattr(self, busy))())
 
     def _forget_person(self) -> None:
         self.token = ""

@@ -63,22 +63,18 @@ class ConnectionsState(AppState):
             return
         self.loading = True
         yield
-        try:
+        async with self._runtime_call("loading") as call:
             found = await self.api().connections(self.workspace)
-        except ApiError as exc:
-            self.loading = False
-            yield self.on_error(exc)
-            return
-        self.connections = [connection_row(item) for item in found]
-        self.settings_of = {
-            str(item["id"]): {
-                "settings": item.get("settings") or {},
-                "secrets": sorted(item.get("secrets") or {}),
-                "test_target": item.get("test_target"),
+            self.connections = [connection_row(item) for item in found]
+            self.settings_of = {
+                str(item["id"]): {
+                    "settings": item.get("settings") or {},
+                    "secrets": sorted(item.get("secrets") or {}),
+                    "test_target": item.get("test_target"),
+                }
+                for item in found
             }
-            for item in found
-        }
-        self.loading = False
+        yield call.events
 
     # -- the form ----------------------------------------------------------------------------
     @rx.event
@@ -182,15 +178,11 @@ class ConnectionsState(AppState):
     async def _test(self, connection_id: str, target: str) -> Any:
         self.testing = connection_id
         yield
-        try:
+        async with self._runtime_call("testing") as call:
             result = await self.api().test_connection(connection_id, target)
-        except ApiError as exc:
-            self.testing = ""
-            yield self.on_error(exc)
-            return
-        self.testing = ""
-        self._tests = {**self._tests, connection_id: result}
-        self.test_ok = {**self.test_ok, connection_id: bool(result.get("ok"))}
+            self._tests = {**self._tests, connection_id: result}
+            self.test_ok = {**self.test_ok, connection_id: bool(result.get("ok"))}
+        yield call.events
 
     @rx.event
     def ask_delete(self, connection_id: str, name: str) -> None:
@@ -205,12 +197,11 @@ class ConnectionsState(AppState):
     async def confirm_delete(self) -> Any:
         self.deleting = True
         yield
-        try:
+        async with self._runtime_call("deleting") as call:
             await self.api().delete_connection(self.confirm_id)
-        except ApiError as exc:
-            self.deleting = False
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
-        self.deleting, self.confirm_id = False, ""
+        self.confirm_id = ""
         yield rx.toast.success(self.tr("conn_deleted", name=self.confirm_name))
         yield ConnectionsState.load

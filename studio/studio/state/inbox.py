@@ -46,24 +46,17 @@ class InboxState(AppState):
             return
         self.loading = True
         yield
-        try:
-            page = await self.api().notifications(limit=PAGE)
-        except ApiError as exc:
-            self.loading = False
-            yield self.on_error(exc)
-            return
-        self._show(page, append=False)
+        async with self._runtime_call("loading") as call:
+            self._show(await self.api().notifications(limit=PAGE), append=False)
+        yield call.events
 
     @rx.event
     async def load_more(self) -> Any:
         if not self.next_cursor:
             return
-        try:
-            page = await self.api().notifications(limit=PAGE, cursor=self.next_cursor)
-        except ApiError as exc:
-            yield self.on_error(exc)
-            return
-        self._show(page, append=True)
+        async with self._runtime_call() as call:
+            self._show(await self.api().notifications(limit=PAGE, cursor=self.next_cursor), append=True)
+        yield call.events
 
     def _show(self, page: dict[str, Any], *, append: bool) -> None:
         rows = [row(item) for item in page.get("items") or []]
@@ -80,12 +73,10 @@ class InboxState(AppState):
 
     @rx.event
     async def mark_read(self, notification_id: str) -> Any:
-        try:
+        async with self._runtime_call() as call:
             await self.api().mark_read(notification_id)
-        except ApiError as exc:
-            return self.on_error(exc)
-        self._read_locally(notification_id)
-        return None
+            self._read_locally(notification_id)
+        return call.events
 
     async def _mark(self, notification_id: str) -> None:
         try:
@@ -104,14 +95,11 @@ class InboxState(AppState):
 
     @rx.event
     async def mark_all(self) -> Any:
-        try:
+        async with self._runtime_call() as call:
             answer = await self.api().mark_all_read()
-        except ApiError as exc:
-            yield self.on_error(exc)
-            return
-        self.items = [{**item, "unread": ""} for item in self.items]
-        self.unread = int(answer.get("unread") or 0)
-        yield rx.toast.success(self.tr("inbox_marked_all"))
+            self.items = [{**item, "unread": ""} for item in self.items]
+            self.unread = int(answer.get("unread") or 0)
+        yield call.events or rx.toast.success(self.tr("inbox_marked_all"))
 
 
 class NotifySettingsState(AppState):
@@ -158,18 +146,16 @@ class NotifySettingsState(AppState):
         if not self.token or "admin" not in self.global_roles:
             return
         api = self.api()
-        try:
+        async with self._runtime_call() as call:
             current = await api.notification_settings()
             connections = await api.connections(self.workspace) if self.workspace else []
-        except ApiError as exc:
-            yield self.on_error(exc)
-            return
-        self.choices = [
-            {"id": str(item["id"]), "name": str(item["name"])}
-            for item in connections
-            if item.get("kind") == "email"
-        ]
-        self._show(current)
+            self.choices = [
+                {"id": str(item["id"]), "name": str(item["name"])}
+                for item in connections
+                if item.get("kind") == "email"
+            ]
+            self._show(current)
+        yield call.events
 
     def _show(self, current: dict[str, Any]) -> None:
         chosen = current.get("connection_id")
@@ -190,14 +176,8 @@ class NotifySettingsState(AppState):
         self.saving = True
         yield
         connection_id = None if self.chosen == NO_CONNECTION else self.chosen
-        try:
-            current = await self.api().set_notification_settings(
-                connection_id, self.studio_url.strip() or None
+        async with self._runtime_call("saving") as call:
+            self._show(
+                await self.api().set_notification_settings(connection_id, self.studio_url.strip() or None)
             )
-        except ApiError as exc:
-            self.saving = False
-            yield self.on_error(exc)
-            return
-        self.saving = False
-        self._show(current)
-        yield rx.toast.success(self.tr("notify_saved"))
+        yield call.events or rx.toast.success(self.tr("notify_saved"))

@@ -99,14 +99,11 @@ class KnowledgeState(AppState):
             return
         self.loading = True
         yield
-        try:
-            found = await self.api().knowledge_indexes(self.workspace)
-        except ApiError as exc:
-            self.loading = False
-            yield self.on_error(exc)
+        async with self._runtime_call("loading") as call:
+            self.indexes = [index_row(index) for index in await self.api().knowledge_indexes(self.workspace)]
+        if call.failed:
+            yield call.events
             return
-        self.indexes = [index_row(index) for index in found]
-        self.loading = False
         if self.current not in {row["id"] for row in self.indexes}:
             self.current = self.indexes[0]["id"] if self.indexes else ""
             self._forget_index_view()
@@ -124,16 +121,11 @@ class KnowledgeState(AppState):
         self.documents_loading = True
         yield
         api = self.api()
-        try:
+        async with self._runtime_call("documents_loading") as call:
             described = await api.knowledge_index(self.current)
-            found = await api.documents(self.current)
-        except ApiError as exc:
-            self.documents_loading = False
-            yield self.on_error(exc)
-            return
-        self.can_manage = "manage" in (described.get("allowed_actions") or [])
-        self._documents = list(found)
-        self.documents_loading = False
+            self._documents = list(await api.documents(self.current))
+            self.can_manage = "manage" in (described.get("allowed_actions") or [])
+        yield call.events
 
     @rx.event
     def choose(self, index_id: str) -> Any:
@@ -156,18 +148,17 @@ class KnowledgeState(AppState):
             return
         self.creating = True
         yield
-        try:
+        async with self._runtime_call("creating") as call:
             created = await self.api().create_index(
                 self.workspace,
                 name,
                 str(form.get("description") or "").strip(),
                 parse_labels(str(form.get("labels") or "")),
             )
-        except ApiError as exc:
-            self.creating = False
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
-        self.creating, self.create_open = False, False
+        self.create_open = False
         self.current = str(created["id"])
         self._forget_index_view()
         yield rx.toast.success(self.tr("index_created", name=name))
@@ -187,16 +178,15 @@ class KnowledgeState(AppState):
         kind, item_id, name = self.confirm_kind, self.confirm_id, self.confirm_name
         self.deleting = True
         yield
-        try:
+        async with self._runtime_call("deleting") as call:
             if kind == "index":
                 await self.api().delete_index(item_id)
             else:
                 await self.api().delete_document(self.current, item_id)
-        except ApiError as exc:
-            self.deleting = False
-            yield self.on_error(exc)
+        if call.failed:
+            yield call.events
             return
-        self.deleting, self.confirm_kind = False, ""
+        self.confirm_kind = ""
         if kind == "index":
             self.current = ""
             yield rx.toast.success(self.tr("index_deleted", name=name))
@@ -220,13 +210,12 @@ class KnowledgeState(AppState):
         self._job_sending = True
         yield
         contents = [(str(file.name or "upload"), await file.read()) for file in files]
-        try:
+        async with self._runtime_call("sending") as call:
             job = await self.api().upload_documents(self.current, contents, parse_labels(self.upload_labels))
-        except ApiError as exc:
-            self.sending, self.job_status, self._job_sending = False, "", False
-            yield self.on_error(exc)
+        if call.failed:
+            self.job_status, self._job_sending = "", False
+            yield call.events
             return
-        self.sending = False
         self._show_job(job)
         yield rx.clear_selected_files(UPLOAD_ID)
         yield KnowledgeState.watch_job
@@ -284,11 +273,8 @@ class KnowledgeState(AppState):
             k = int(form.get("k") or 5)
         except ValueError:
             k = 5
-        try:
+        async with self._runtime_call("searching") as call:
             answer = await self.api().search_index(self.current, query, k)
-        except ApiError as exc:
-            self.searching = False
-            yield self.on_error(exc)
-            return
-        self.hits = [hit_row(hit) for hit in answer.get("results") or []]
-        self.searching, self.searched = False, True
+            self.hits = [hit_row(hit) for hit in answer.get("results") or []]
+            self.searched = True
+        yield call.events

@@ -47,14 +47,9 @@ class ModelsState(AppState):
             return
         self.loading = True
         yield
-        try:
-            found = await self.api().model_endpoints()
-        except ApiError as exc:
-            self.loading = False
-            yield self.on_error(exc)
-            return
-        self._found = list(found)
-        self.loading = False
+        async with self._runtime_call("loading") as call:
+            self._found = list(await self.api().model_endpoints())
+        yield call.events
 
     # -- the form ----------------------------------------------------------------------------
     @rx.event
@@ -119,16 +114,11 @@ class ModelsState(AppState):
     async def test(self, name: str) -> Any:
         self.testing = name
         yield
-        try:
+        async with self._runtime_call("testing") as call:
             result = await self.api().test_model_endpoint(name)
-        except ApiError as exc:
-            self.testing = ""
-            yield self.on_error(exc)
-            return
-        self.testing = ""
-        self._probes = {**self._probes, name: result}
-        self.test_ok = {**self.test_ok, name: bool(result.get("ok"))}
-        yield ModelsState.load  # the row's "last test" too
+            self._probes = {**self._probes, name: result}
+            self.test_ok = {**self.test_ok, name: bool(result.get("ok"))}
+        yield call.events or ModelsState.load  # the row's "last test" too
 
     @rx.event
     def ask_delete(self, name: str) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 import reflex as rx
 
-from studio.api import ApiError
 from studio.monitoring_view import (
     assistant_rows,
     chart_points,
@@ -62,18 +61,15 @@ class MonitoringState(AppState):
             self.since, self.until = default_range(datetime.now(UTC).date())
         self.loading = True
         yield
-        try:
+        async with self._runtime_call("loading") as call:
             report = await self.api().monitoring(self.workspace, self.since, self.until)
-        except ApiError as exc:
-            self.loading = False
-            yield self.on_error(exc)
-            return
-        self._report = report
-        if self.scope not in {item["value"] for item in scope_options(report, self.lang)}:
-            self.scope = "all"
-        self._show_scope()
-        self.total_runs = int(((report.get("summary") or {}).get("runs") or {}).get("total") or 0)
-        self.loading, self.loaded = False, True
+            self._report = report
+            if self.scope not in {item["value"] for item in scope_options(report, self.lang)}:
+                self.scope = "all"
+            self._show_scope()
+            self.total_runs = int(((report.get("summary") or {}).get("runs") or {}).get("total") or 0)
+            self.loaded = True
+        yield call.events
 
     def _show_scope(self) -> None:
         part = scope_part(self._report, self.scope)

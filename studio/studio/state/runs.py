@@ -13,7 +13,6 @@ from typing import Any
 import reflex as rx
 
 from studio import routes
-from studio.api import ApiError
 from studio.runs_view import PAGE_SIZE, TraceView, list_filters, run_row, step_view, trace_view
 from studio.state.base import AppState
 
@@ -84,31 +83,23 @@ class RunsState(AppState):
             self.flow_id, self.flow_name, self.filters = flow_id, "", {}
             self._close_trace()
         self.pages, self.load_error = [""], ""
-        try:
+        async with self._runtime_call(error_to="load_error") as call:
             flow = await self.api().flow(flow_id)
-        except ApiError as exc:
-            self.load_error = self.error_text(exc)
-            yield self.on_error(exc)
-            return
-        self.flow_name = str(flow.get("name") or "")
-        self.can_edit = "edit" in (flow.get("allowed_actions") or [])
-        yield RunsState.fetch
+            self.flow_name = str(flow.get("name") or "")
+            self.can_edit = "edit" in (flow.get("allowed_actions") or [])
+        yield call.events or RunsState.fetch
 
     @rx.event
     async def fetch(self) -> Any:
         self.loading = True
         yield
-        try:
+        async with self._runtime_call("loading") as call:
             page = await self.api().flow_runs(
                 self.flow_id, list_filters(self.filters), PAGE_SIZE, self.pages[-1]
             )
-        except ApiError as exc:
-            self.loading = False
-            yield self.on_error(exc)
-            return
-        self._runs = list(page.get("runs") or [])
-        self.next_before = str(page.get("next_before") or "")
-        self.loading = False
+            self._runs = list(page.get("runs") or [])
+            self.next_before = str(page.get("next_before") or "")
+        yield call.events
 
     @rx.event
     def apply_filters(self, form: dict[str, Any]) -> Any:
@@ -147,15 +138,11 @@ class RunsState(AppState):
     async def open_run(self, run_id: str) -> Any:
         self.selected, self.trace_loading, self.open_steps = run_id, True, []
         yield
-        try:
+        async with self._runtime_call("trace_loading") as call:
             trace = await self.api().run_trace(run_id)
-        except ApiError as exc:
-            self.trace_loading = False
-            yield self.on_error(exc)
-            return
-        if self.selected == run_id:  # another run may have been chosen meanwhile
-            self._trace_raw, self._full_steps = trace, {}
-        self.trace_loading = False
+            if self.selected == run_id:  # another run may have been chosen meanwhile
+                self._trace_raw, self._full_steps = trace, {}
+        yield call.events
 
     @rx.event
     def toggle_step(self, node_id: str) -> None:
@@ -167,14 +154,10 @@ class RunsState(AppState):
         """The step's inputs and outputs as stored (the trace cut them)."""
         self.full_loading = node_id
         yield
-        try:
+        async with self._runtime_call("full_loading") as call:
             step = await self.api().run_step(self.selected, node_id)
-        except ApiError as exc:
-            self.full_loading = ""
-            yield self.on_error(exc)
-            return
-        self._full_steps = {**self._full_steps, node_id: step}
-        self.full_loading = ""
+            self._full_steps = {**self._full_steps, node_id: step}
+        yield call.events
 
     # -- links -------------------------------------------------------------------------------
     @rx.event

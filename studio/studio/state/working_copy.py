@@ -23,14 +23,13 @@ import reflex as rx
 
 from studio import editing
 from studio.api import ApiError
-from studio.i18n import describe_problem
-from studio.state.base import AppState
+from studio.state.validation import Validation
 
 AUTOSAVE_DELAY_MS = 2000
 SAVE_STATES = ("saved", "pending", "conflict", "failed")
 
 
-class WorkingCopy(AppState, mixin=True):
+class WorkingCopy(Validation, mixin=True):
     flow_id: str = ""
     flow_name: str = ""
     flow_workspace: str = ""
@@ -38,9 +37,6 @@ class WorkingCopy(AppState, mixin=True):
     load_error: str = ""
     read_only: bool = True
 
-    doc: dict[str, Any] = {}
-    validation: list[dict[str, Any]] = []
-    current_hash: str = ""  # content hash of `doc` when it is valid
     # The newest version of the flow.
     saved_number: int = 0
     saved_state: str = ""
@@ -85,25 +81,6 @@ class WorkingCopy(AppState, mixin=True):
         """Changes with every edit while one waits to be saved; "" when there is nothing to do."""
         waiting = self.edit_seq != self.saved_seq and self.save_state == "pending"
         return f"{self.flow_id}:{self.edit_seq}" if waiting and not self.read_only else ""
-
-    @rx.var
-    def problem_count(self) -> int:
-        return len(self.validation)
-
-    def _said_validation(self) -> list[dict[str, Any]]:
-        """The validation's problems with `message` in the person's language (by code)."""
-        return [{**error, "message": describe_problem(error, self.lang)} for error in self.validation]
-
-    @rx.var
-    def problems(self) -> list[dict[str, str]]:
-        return [
-            {
-                "node": str(error.get("node") or ""),
-                "field": str(error.get("field") or ""),
-                "message": str(error["message"]),
-            }
-            for error in self._said_validation()
-        ]
 
     @rx.var
     def cut_blocked_reason(self) -> str:
@@ -177,19 +154,6 @@ class WorkingCopy(AppState, mixin=True):
         self.edit_seq += 1
         if self.save_state != "conflict":
             self.save_state = "pending"
-
-    async def _validate(self) -> None:
-        try:
-            report = await self.api().validate(self.doc)
-        except ApiError as exc:
-            # Said by its code when shown, so that it follows the language switch.
-            self.validation = [
-                {"node": None, "field": None, "code": exc.code, "params": exc.body, "message": exc.message}
-            ]
-            self.current_hash = ""
-            return
-        self.validation = list(report.get("errors") or [])
-        self.current_hash = str(report.get("content_hash") or "")
 
     @rx.event
     async def undo(self) -> None:
