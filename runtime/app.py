@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from nodes.registry import DEFAULT_REGISTRY, NodeRegistry
 from runtime.api.auth import caller_of, jwt_auth
-from runtime.api.deps import Rt, provide_actor, provide_runtime
+from runtime.api.deps import Root, provide_actor, provide_composition
 from runtime.api.errors import EXCEPTION_HANDLERS
 from runtime.api.methods import allow_every_method
 from runtime.api.openapi import StrictBodySchemaPlugin, openapi_router
@@ -26,8 +26,8 @@ from runtime.api.security import LocalSwagger, security_headers, swagger_assets
 from runtime.approvals.controller import TaskController
 from runtime.audit.controller import AuditController
 from runtime.codes.controller import ErrorCodeController
+from runtime.composition import Composition
 from runtime.connections.controller import ConnectionController
-from runtime.context import Runtime
 from runtime.errors import Unavailable
 from runtime.feedback.controller import FeedbackController
 from runtime.flows.controller import FlowController
@@ -87,18 +87,18 @@ class Health(msgspec.Struct, omit_defaults=True):
 
 
 @get("/health", tags=["ops"], exclude_from_auth=True)
-async def health(rt: Rt, request: Request[Any, Any, Any]) -> Health:
+async def health(root: Root, request: Request[Any, Any, Any]) -> Health:
     """`{"status": "ok"}` for anyone (load balancers); with an admin's token also the
     database kind and this process's name (host:pid), which others need not know."""
     try:
-        async with rt.db.read() as session:
+        async with root.db.read() as session:
             await session.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError):  # a probe needs an answer, not a 500 with a stack trace
         raise Unavailable("the database does not answer", code="database_unavailable") from None
     caller = await caller_of(request)
-    if caller is None or not rt.authz.is_allowed(caller, "read_health", Platform()):
+    if caller is None or not root.authz.is_allowed(caller, "read_health", Platform()):
         return Health(status="ok")
-    return Health(status="ok", database=rt.db.dialect, worker=rt.runs.worker_id)
+    return Health(status="ok", database=root.db.dialect, worker=root.runs.worker_id)
 
 
 def create_app(
@@ -111,7 +111,7 @@ def create_app(
 ) -> Litestar:
     settings = settings or Settings()
     tracing.configure(settings)  # before the runtime: its engine asks whether to trace
-    runtime = Runtime.build(settings, services=services, registry=registry)
+    runtime = Composition.build(settings, services=services, registry=registry)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -126,7 +126,7 @@ def create_app(
     app = Litestar(
         route_handlers=[health, metrics_endpoint, swagger_assets(), *CONTROLLERS],
         dependencies={
-            "rt": Provide(provide_runtime, sync_to_thread=False),
+            "root": Provide(provide_composition, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
@@ -150,7 +150,7 @@ def create_app(
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
         request_max_body_size=2 * 1024 * 1024,
     )
-    app.state.runtime = runtime
+    app.state.composition = runtime
     app.state.verified_tokens = auth.token_cls  # this app's own memory of verified tokens
     app.state.metrics_state = SharedState(runtime.db)  # /metrics' gauges read from the database
     return app

@@ -3,7 +3,7 @@
     entry        app.py (the Litestar app), cli/, demo*.py
     api          api/ and every slice's controller (`controller.py`, `*_controller.py`) and
                  dependency providers (`deps.py`): the HTTP edge of the slices
-    composition  context.py: builds the services the app hands to the controllers
+    composition  composition.py: builds the services the app hands to the controllers
     slices       approvals, audit, connections, feedback, flows, knowledge, llm,
                  monitoring, notifications, runs, starters, testing, users (their
                  services, models and schemas); among themselves without cycles
@@ -36,7 +36,7 @@ LATE_BINDING = "late binding"
 LAYERS: list[tuple[str, set[str]]] = [
     ("entry", {"app", "cli", "demo", "demo_assistant", "demo_sources"}),
     ("api", {"api"}),
-    ("composition", {"context"}),
+    ("composition", {"composition"}),
     (
         "slices",
         {

@@ -102,7 +102,7 @@ class VerifiedTokens(Token):
 async def retrieve_actor(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Actor | None:
     if not isinstance(token.jti, str):
         return None
-    return await read_actor(connection.app.state.runtime.db, token.sub, token.jti)
+    return await read_actor(connection.app.state.composition.db, token.sub, token.jti)
 
 
 async def caller_of(request: ASGIConnection[Any, Any, Any, Any]) -> Actor | None:
@@ -112,11 +112,11 @@ async def caller_of(request: ASGIConnection[Any, Any, Any, Any]) -> Actor | None
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "bearer" or not encoded:
         return None
-    settings = request.app.state.runtime.settings
+    settings = request.app.state.composition.settings
     try:
         token = request.app.state.verified_tokens.decode(
             encoded.strip(),
-            request.app.state.runtime.jwt_secret,
+            request.app.state.composition.jwt_secret,
             ALGORITHM,
             audience=[AUDIENCE],
             issuer=[settings.token_issuer],

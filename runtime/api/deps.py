@@ -7,24 +7,24 @@ from typing import Any
 from litestar import Request
 from litestar.di import NamedDependency
 
-from runtime.context import Runtime
+from runtime.composition import Composition
 from runtime.db.models import iso
 from runtime.policy.resources import Actor
 
 
-def provide_runtime(request: Request[Any, Any, Any]) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+def provide_composition(request: Request[Any, Any, Any]) -> Composition:
+    return request.app.state.composition  # type: ignore[no-any-return]
 
 
-def provide_actor(request: Request[Any, Any, Any], rt: Rt) -> Actor:
-    """The caller. It names `rt` only so that the two are resolved one after the other:
+def provide_actor(request: Request[Any, Any, Any], root: Root) -> Actor:
+    """The caller. It names `root` only so that the two are resolved one after the other:
     Litestar resolves dependencies of the same level concurrently, in an anyio task group,
     which for two attribute reads cost about a tenth of an invocation's time."""
     return request.user  # type: ignore[no-any-return]
 
 
-__all__ = ["Caller", "Rt", "iso", "provide_actor", "provide_runtime"]
+__all__ = ["Caller", "Root", "iso", "provide_actor", "provide_composition"]
 
-# Explicit markers (Litestar 3 drops inferred dependencies): `rt: Rt`, `actor: Caller`.
-Rt = NamedDependency[Runtime]
+# Explicit markers (Litestar 3 drops inferred dependencies): `root: Root`, `actor: Caller`.
+Root = NamedDependency[Composition]
 Caller = NamedDependency[Actor]

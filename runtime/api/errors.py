@@ -43,7 +43,7 @@ def dirigent_error(request: Request[Any, Any, Any], exc: DirigentError) -> Respo
         actor = request.scope.get("user")
         background = BackgroundTask(
             _audit_denial,
-            request.app.state.runtime,
+            request.app.state.composition,
             getattr(actor, "username", None),
             request.method,
             request.url.path,

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from litestar.di import NamedDependency, Provide
 
-from runtime.api.deps import Caller, Rt
+from runtime.api.deps import Caller, Root
 from runtime.approvals.tasks import TaskService
 
 
-def provide_tasks(rt: Rt, actor: Caller) -> TaskService:
-    return TaskService(rt.db, rt.authz, rt.runs)
+def provide_tasks(root: Root, actor: Caller) -> TaskService:
+    return TaskService(root.db, root.authz, root.runs)
 
 
 TASKS_DEPENDENCIES = {"tasks": Provide(provide_tasks, sync_to_thread=False)}

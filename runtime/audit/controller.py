@@ -8,14 +8,14 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery
 from litestar.response import Stream
 
-from runtime.api.deps import Caller, Rt
+from runtime.api.deps import Caller, Root
 from runtime.api.params import AuditPageLimit, AuditSeq, parse_time
 from runtime.audit.responses import AnchorOut, AuditEntryOut, VerifyOut
 from runtime.audit.trail import AuditTrail
 
 
-def provide_audit(rt: Rt) -> AuditTrail:
-    return AuditTrail(rt.db, rt.authz, rt.settings)
+def provide_audit(root: Root) -> AuditTrail:
+    return AuditTrail(root.db, root.authz, root.settings)
 
 
 Audit = NamedDependency[AuditTrail]

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from nodes.errors import NodeError
 from runtime.cli.common import database, error_line, load_settings, read_json, run
+from runtime.composition import templates_for
 from runtime.connections.egress import EgressGuard, EgressPolicy
-from runtime.context import templates_for
 from runtime.db.models import Flow, FlowVersion, Membership, User, Workspace
 from runtime.engine.compiled import CompiledFlow, compile_flow, compile_validated
 from runtime.engine.executor import Engine

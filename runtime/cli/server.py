@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from runtime.api.errors import EXCEPTION_HANDLERS
 from runtime.app import create_app
 from runtime.cli.common import database, display_url, load_settings, require_observability, run
-from runtime.context import Runtime
+from runtime.composition import Composition
 from runtime.db.migrate import alembic_config, upgrade
 from runtime.demo import PEOPLE, DemoSetup, setup_demo
 from runtime.monitoring.metrics_controller import metrics_endpoint
@@ -357,7 +357,7 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await connection.run_sync(read)
 
 
-async def wait_for_schema(runtime: Runtime, stop: asyncio.Event, poll_s: float = 2.0) -> None:
+async def wait_for_schema(runtime: Composition, stop: asyncio.Event, poll_s: float = 2.0) -> None:
     """Until the database is at the head revision (another process migrates it)."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     said = ""
@@ -386,17 +386,17 @@ class _MetricsServer(uvicorn.Server):
         yield
 
 
-def worker_metrics_app(runtime: Runtime) -> Litestar:
+def worker_metrics_app(runtime: Composition) -> Litestar:
     """A worker's `/metrics`: the same endpoint and the same access rule (metrics token, or
     loopback clients only) as `serve`; the worker serves nothing else."""
     app = Litestar(route_handlers=[metrics_endpoint], exception_handlers=EXCEPTION_HANDLERS)
-    app.state.runtime = runtime
+    app.state.composition = runtime
     app.state.metrics_state = SharedState(runtime.db)
     return app
 
 
 @contextlib.asynccontextmanager
-async def _worker_metrics(runtime: Runtime, host: str, port: int | None) -> AsyncIterator[None]:
+async def _worker_metrics(runtime: Composition, host: str, port: int | None) -> AsyncIterator[None]:
     if port is None:
         yield
         return
@@ -431,7 +431,7 @@ async def run_worker(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(number, stop.set)
     tracing.configure(settings)  # resumed runs are traced as in `serve`
-    runtime = Runtime.build(settings)
+    runtime = Composition.build(settings)
     try:
         if migrate_first:
             await upgrade(runtime.db.write_engine)

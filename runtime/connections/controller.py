@@ -19,7 +19,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from pydantic import Field
 
-from runtime.api.deps import Caller, Rt
+from runtime.api.deps import Caller, Root
 from runtime.api.params import VersionNumber
 from runtime.api.schemas import Body, documented_pattern
 from runtime.connections.responses import (
@@ -81,9 +81,9 @@ class TriggerCreate(Body):
     inputs: dict[str, Any] = Field(default_factory=dict, description="Schedule: the run's inputs")
 
 
-def provide_connections(rt: Rt) -> ConnectionService:
+def provide_connections(root: Root) -> ConnectionService:
     """The runtime's connections; 503 `not_configured` in a runtime without them."""
-    service = rt.services.get("connections")
+    service = root.services.get("connections")
     if not isinstance(service, ConnectionService):
         raise Unavailable(
             "connections are not configured in this runtime", code="not_configured", service="connections"
@@ -99,18 +99,18 @@ class AssistantTriggers:
     runs: RunManager
 
 
-def provide_triggers(rt: Rt) -> AssistantTriggers:
+def provide_triggers(root: Root) -> AssistantTriggers:
     """The triggers (they exist where connections do: they use their secret box)."""
-    if rt.triggers is None:
-        provide_connections(rt)  # says why
+    if root.triggers is None:
+        provide_connections(root)  # says why
         raise Unavailable(
             "connections are not configured in this runtime", code="not_configured", service="connections"
         )
-    return AssistantTriggers(rt.triggers, rt.runs)
+    return AssistantTriggers(root.triggers, root.runs)
 
 
-def provide_version_connections(rt: Rt) -> VersionConnections:
-    return VersionConnections(rt.db, rt.authz, provide_connections(rt))
+def provide_version_connections(root: Root) -> VersionConnections:
+    return VersionConnections(root.db, root.authz, provide_connections(root))
 
 
 Connections = NamedDependency[ConnectionService]

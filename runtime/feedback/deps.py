@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from litestar.di import NamedDependency, Provide
 
-from runtime.api.deps import Caller, Rt
+from runtime.api.deps import Caller, Root
 from runtime.feedback.service import FeedbackService
 
 
-def provide_feedback(rt: Rt, actor: Caller) -> FeedbackService:
-    return FeedbackService(rt.db, rt.authz, rt.runs.facts)
+def provide_feedback(root: Root, actor: Caller) -> FeedbackService:
+    return FeedbackService(root.db, root.authz, root.runs.facts)
 
 
 FEEDBACK_DEPENDENCIES = {"feedback": Provide(provide_feedback, sync_to_thread=False)}

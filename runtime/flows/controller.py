@@ -13,7 +13,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
-from runtime.api.deps import Caller, Rt
+from runtime.api.deps import Caller, Root
 from runtime.api.params import VersionNumber, VersionOrLive, version_or_live
 from runtime.api.schemas import (
     FlowCreate,
@@ -38,14 +38,14 @@ from runtime.flows.responses import (
 )
 
 
-def provide_flows(rt: Rt) -> FlowService:
+def provide_flows(root: Root) -> FlowService:
     """The flows slice of this runtime: its database, policy, settings and node types."""
     return FlowService(
-        db=rt.db,
-        authz=rt.authz,
-        settings=rt.settings,
-        registry=rt.registry,
-        connections=rt.services.get("connections"),
+        db=root.db,
+        authz=root.authz,
+        settings=root.settings,
+        registry=root.registry,
+        connections=root.services.get("connections"),
     )
 
 

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from pydantic import Field
 
-from runtime.api.deps import Caller, Rt
+from runtime.api.deps import Caller, Root
 from runtime.api.schemas import Body, Integer, documented_pattern
 from runtime.errors import Unavailable
 from runtime.knowledge.responses import (
@@ -53,9 +53,9 @@ class SearchRequest(Body):
     mode: Literal["hybrid", "dense", "lexical"] = Field("hybrid", description="hybrid, dense or lexical")
 
 
-def provide_knowledge(rt: Rt) -> KnowledgeService:
+def provide_knowledge(root: Root) -> KnowledgeService:
     """The runtime's knowledge service; 503 `not_configured` in a runtime without one."""
-    service = rt.services.get("knowledge")
+    service = root.services.get("knowledge")
     if not isinstance(service, KnowledgeService):
         raise Unavailable(
             "knowledge indexes are not configured in this runtime",

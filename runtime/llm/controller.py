@@ -23,7 +23,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from runtime.api.deps import Caller, Rt
+from runtime.api.deps import Caller, Root
 from runtime.errors import Unavailable
 from runtime.llm.endpoints import ModelEndpointRegistry
 from runtime.llm.schemas import (
@@ -50,14 +50,14 @@ class EndpointDesk:
         return self.registry
 
 
-def provide_endpoints(rt: Rt) -> EndpointDesk:
-    if rt.model_endpoints is None:
+def provide_endpoints(root: Root) -> EndpointDesk:
+    if root.model_endpoints is None:
         raise Unavailable(
             "model endpoints are not configured in this runtime",
             code="not_configured",
             service="model endpoints",
         )
-    return EndpointDesk(rt.model_endpoints, rt.authz)
+    return EndpointDesk(root.model_endpoints, root.authz)
 
 
 Endpoints = NamedDependency[EndpointDesk]

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from litestar.di import NamedDependency, Provide
 
-from runtime.api.deps import Caller, Rt
+from runtime.api.deps import Caller, Root
 from runtime.monitoring.reports import MonitoringService
 
 
-def provide_monitoring(rt: Rt, actor: Caller) -> MonitoringService:
-    return MonitoringService(rt.db, rt.authz)
+def provide_monitoring(root: Root, actor: Caller) -> MonitoringService:
+    return MonitoringService(root.db, root.authz)
 
 
 MONITORING_DEPENDENCIES = {"monitoring": Provide(provide_monitoring, sync_to_thread=False)}

@@ -93,7 +93,7 @@ def process_exposition() -> bytes:
 async def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Prometheus metrics (text format 0.0.4); see the module docstring for who may read them."""
     state: SharedState = request.app.state.metrics_state
-    check_access(request.app.state.runtime.settings, request)
+    check_access(request.app.state.composition.settings, request)
     body = process_exposition() + await state.exposition()
     return Response(body, media_type=CONTENT_TYPE)
 

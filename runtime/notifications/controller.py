@@ -19,7 +19,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from pydantic import Field
 
-from runtime.api.deps import Caller, Rt
+from runtime.api.deps import Caller, Root
 from runtime.api.schemas import Body
 from runtime.notifications import config, service
 from runtime.notifications.inbox import Inbox, MailSettingsDesk
@@ -45,13 +45,13 @@ CursorQuery = Annotated[
 ]
 
 
-def provide_inbox(rt: Rt, actor: Caller) -> Inbox:
+def provide_inbox(root: Root, actor: Caller) -> Inbox:
     # Names `actor` so that it is resolved after it, alone on its level (see runtime.runs.deps).
-    return Inbox(rt.db, rt.authz)
+    return Inbox(root.db, root.authz)
 
 
-def provide_mail_settings(rt: Rt, actor: Caller) -> MailSettingsDesk:
-    return MailSettingsDesk(rt.db, rt.authz, rt.settings)
+def provide_mail_settings(root: Root, actor: Caller) -> MailSettingsDesk:
+    return MailSettingsDesk(root.db, root.authz, root.settings)
 
 
 Inboxes = NamedDependency[Inbox]

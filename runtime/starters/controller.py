@@ -13,7 +13,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 from pydantic import BaseModel, Field
 
-from runtime.api.deps import Caller, Rt
+from runtime.api.deps import Caller, Root
 from runtime.policy.authorizer import Authorizer
 from runtime.policy.resources import Actor, Platform
 from runtime.starters.loader import Starter, load_starters
@@ -52,9 +52,9 @@ async def _starters(authz: Authorizer, actor: Actor) -> list[StarterOut]:
     return [StarterOut.of(starter) for starter in starters]
 
 
-def provide_policy(rt: Rt, actor: Caller) -> Authorizer:
+def provide_policy(root: Root, actor: Caller) -> Authorizer:
     # Names `actor` so that it is resolved after it, alone on its level (see runtime.runs.deps).
-    return rt.authz
+    return root.authz
 
 
 Policy = NamedDependency[Authorizer]

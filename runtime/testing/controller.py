@@ -6,7 +6,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from runtime.api.deps import Caller, Rt
+from runtime.api.deps import Caller, Root
 from runtime.api.params import VersionNumber
 from runtime.api.schemas import TestCasesRequest
 from runtime.testing.responses import TestReportOut
@@ -14,16 +14,16 @@ from runtime.testing.rules import TestCaseRulesOut, case_rules
 from runtime.testing.service import VersionTests
 
 
-def provide_version_tests(rt: Rt) -> VersionTests:
+def provide_version_tests(root: Root) -> VersionTests:
     """The test cases of stored versions, bound to this runtime's database, policy and node services."""
     return VersionTests(
-        rt.db, rt.authz, rt.runs.cache, rt.services, node_timeout_s=rt.settings.node_timeout_s
+        root.db, root.authz, root.runs.cache, root.services, node_timeout_s=root.settings.node_timeout_s
     )
 
 
-def provide_case_rules(rt: Rt) -> TestCaseRulesOut:
+def provide_case_rules(root: Root) -> TestCaseRulesOut:
     """The rules of test cases, with the node types of this runtime's registry."""
-    return case_rules(rt.registry)
+    return case_rules(root.registry)
 
 
 Tests = NamedDependency[VersionTests]

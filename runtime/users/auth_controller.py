@@ -19,7 +19,7 @@ from litestar import Controller, Request, delete, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from runtime.api.deps import Caller, Rt
+from runtime.api.deps import Caller, Root
 from runtime.api.schemas import LoginRequest, PasswordChange, PasswordReset
 from runtime.users.auth_service import AuthService
 from runtime.users.responses import RoleRemovedOut, SessionsEndedOut, SignedOutOut, SignInOut
@@ -31,8 +31,8 @@ def client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-def provide_auth(rt: Rt) -> AuthService:
-    return AuthService(db=rt.db, authz=rt.authz, settings=rt.settings, jwt_secret=rt.jwt_secret)
+def provide_auth(root: Root) -> AuthService:
+    return AuthService(db=root.db, authz=root.authz, settings=root.settings, jwt_secret=root.jwt_secret)
 
 
 Auth = NamedDependency[AuthService]

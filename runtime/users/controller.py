@@ -6,14 +6,14 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 
-from runtime.api.deps import Caller, Rt
+from runtime.api.deps import Caller, Root
 from runtime.api.schemas import WorkspaceCreate
 from runtime.users.responses import MeOut, WorkspaceCreatedOut, WorkspaceOut
 from runtime.users.user_service import UserService
 
 
-def provide_users(rt: Rt) -> UserService:
-    return UserService(db=rt.db, authz=rt.authz)
+def provide_users(root: Root) -> UserService:
+    return UserService(db=root.db, authz=root.authz)
 
 
 Users = NamedDependency[UserService]

@@ -47,7 +47,7 @@ class ApiHarness:
 
     @property
     def runtime(self) -> Any:
-        return self.client.app.state.runtime
+        return self.client.app.state.composition
 
     def as_(self, username: str | None) -> _As:
         return _As(self, username)

@@ -458,7 +458,7 @@ async def shared_scenario(tmp_dir: Path) -> AsyncIterator[tuple[Scenario, Messag
         app = create_app(api_settings(tmp_dir, url, llm_url=double.url))
         async with AsyncTestClient(app=app) as client:
             await seed_people(url)
-            harness = ApiHarness(client, app.state.runtime.settings)
+            harness = ApiHarness(client, app.state.composition.settings)
             for name in PEOPLE:
                 await harness.login(name)
             yield Scenario(harness), double

@@ -1,7 +1,7 @@
 """The house rules of the HTTP API, checked over the whole app (issue 11): every success
 answer has a model in the OpenAPI (so clients and the studio read shapes, not guesses),
 no controller builds SQL (queries belong to the slices' services), and handlers take the
-slice's service they use rather than the whole runtime (`rt`)."""
+slice's service they use rather than the whole runtime (the composition root, `root`)."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_handlers_take_what_they_use_not_the_whole_runtime(app: Litestar) -> Non
     whole = sorted(
         handler.handler_name
         for handler in handlers
-        if "rt" in inspect.signature(handler.fn).parameters
+        if "root" in inspect.signature(handler.fn).parameters
         and handler.handler_name not in WHOLE_RUNTIME_ALLOWED
     )
     assert whole == []

@@ -288,7 +288,7 @@ async def test_health_answers_503_when_the_database_does_not(tmp_path: Path) -> 
     app = create_app(Settings(data_dir=data, jwt_secret="h" * 40), background=False)  # SQLite in data
     async with AsyncTestClient(app=app) as client:
         assert (await client.get("/health")).status_code == 200
-        await app.state.runtime.db.dispose()
+        await app.state.composition.db.dispose()
         for path in data.glob("dirigent.db*"):
             path.unlink()
         (data / "dirigent.db").write_bytes(b"no database" * 100)

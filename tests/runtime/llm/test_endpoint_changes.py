@@ -11,7 +11,7 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, select
 
-from runtime.context import Runtime
+from runtime.composition import Composition
 from runtime.db import change_counters
 from runtime.db.database import Database
 from runtime.db.migrate import alembic_config, upgrade
@@ -30,9 +30,9 @@ NEW_COLUMNS = {
 
 
 @pytest.fixture
-async def runtime(tmp_path: Path, database_url: str) -> AsyncIterator[Runtime]:
+async def runtime(tmp_path: Path, database_url: str) -> AsyncIterator[Composition]:
     """A runtime as `dirigent worker` builds one: no HTTP, its sweep called by the test."""
-    built = Runtime.build(
+    built = Composition.build(
         Settings(data_dir=tmp_path / "data", database_url=database_url, llm_url=None, jwt_secret="x" * 40)
     )
     await built.startup(migrate=True, background=False)
@@ -42,7 +42,7 @@ async def runtime(tmp_path: Path, database_url: str) -> AsyncIterator[Runtime]:
         await built.shutdown()
 
 
-def served(runtime: Runtime) -> Any:
+def served(runtime: Composition) -> Any:
     llm = runtime.services["llm"]
     assert isinstance(llm, HFChatModel)
     return llm.endpoints
@@ -55,7 +55,7 @@ async def another_process_registers(db: Database, name: str, base_url: str) -> N
         await change_counters.bump(session, change_counters.MODEL_ENDPOINTS)
 
 
-async def test_the_sweep_reloads_when_the_counter_moved_and_only_then(runtime: Runtime) -> None:
+async def test_the_sweep_reloads_when_the_counter_moved_and_only_then(runtime: Composition) -> None:
     assert served(runtime).names() == []
     await another_process_registers(runtime.db, "gpu", "http://gpu.invalid:8080")
     assert served(runtime).names() == []  # nothing tells this process but the database
@@ -79,7 +79,7 @@ async def test_the_sweep_reloads_when_the_counter_moved_and_only_then(runtime: R
 
 
 async def test_a_failing_reload_does_not_stop_the_sweep(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    runtime: Composition, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def broken(session: Any, name: str) -> int:
         raise OSError("database went away")

@@ -39,7 +39,7 @@ async def metered(
     app.state.metrics_state.ttl_s = 0.0
     async with AsyncTestClient(app=app) as client:
         await seed_people(database_url)
-        harness = ApiHarness(client, app.state.runtime.settings)
+        harness = ApiHarness(client, app.state.composition.settings)
         for name in PEOPLE:
             await harness.login(name)
         yield Scenario(harness)

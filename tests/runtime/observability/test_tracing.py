@@ -99,7 +99,7 @@ async def traced(
     try:
         async with AsyncTestClient(app=app) as client:
             await seed_people(database_url)
-            harness = ApiHarness(client, app.state.runtime.settings)
+            harness = ApiHarness(client, app.state.composition.settings)
             for name in PEOPLE:
                 await harness.login(name)
             connections = harness.runtime.services["connections"]

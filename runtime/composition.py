@@ -1,7 +1,10 @@
-"""`Runtime`: everything a request handler needs, built once per process.
+"""`Composition`: the composition root — every part of a runtime process (database,
+policy, run manager, node services, background loops), built once per process.
 
-Controllers receive it as the `rt` dependency; tests build one with their own database
-and services (e.g. an LLM test double) through `create_app(settings, services=...)`.
+Handlers do not take it: each slice's dependency provider (`provide_<slice>(root, ...)` in
+its controller or `deps.py`) takes it as the `root` dependency and hands its handlers the
+service they use. Tests build one with their own database and services (e.g. an LLM test
+double) through `create_app(settings, services=...)`.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ def warm_up() -> None:
 
 
 @dataclass
-class Runtime:
+class Composition:
     settings: Settings
     db: Database
     authz: Authorizer
@@ -95,7 +98,7 @@ class Runtime:
         settings: Settings,
         services: Mapping[str, Any] | None = None,
         registry: NodeRegistry = DEFAULT_REGISTRY,
-    ) -> Runtime:
+    ) -> Composition:
         private_directory(settings.data_dir)
         db = Database(settings.resolved_database_url())
         node_services: dict[str, Any] = dict(services or {})
