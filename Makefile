@@ -17,7 +17,7 @@ PYTHON ?= $(shell for p in python3.11 python3.12 python3; do \
 # Extra arguments for the first (SQLite) pytest run, e.g. make test PYTEST_ARGS="-k flows -x".
 PYTEST_ARGS ?=
 
-.PHONY: venv up test lint bench load clean
+.PHONY: venv up test lint studio-types bench load clean
 
 venv: $(VENV)/.installed
 
@@ -45,6 +45,11 @@ test: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+
+# The studio's types of the runtime's answers, from the runtime's OpenAPI (after a response
+# model changed; tests/studio/test_api_types.py tells when).
+studio-types: venv
+	PYTHONPATH=$(CURDIR) $(PY) scripts/studio_api_types.py
 
 # Every bench/*.py but the load test, which runs for minutes (make load).
 bench: venv

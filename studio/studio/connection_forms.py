@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from studio.api_types import ConnectionOut
 from studio.i18n import describe_problem, translate
 
 KINDS = ("http", "webhook", "email", "sql")
@@ -174,7 +175,7 @@ def test_target_from_form(
     return target, {f"{TEST_SETTING}{path}": key for path, key in problems.items()}
 
 
-def connection_row(connection: dict[str, Any]) -> dict[str, str]:
+def connection_row(connection: ConnectionOut) -> dict[str, str]:
     kind = str(connection.get("kind") or "")
     settings = connection.get("settings") or {}
     target = str(settings.get(TARGET.get(kind, ""), "") or "")

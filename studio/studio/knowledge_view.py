@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from studio.api_types import HitOut, IndexOut
 from studio.i18n import describe, has_text, translate
 
 JOB_ACTIVE = ("queued", "running")
@@ -40,7 +41,7 @@ def moment(value: Any) -> str:
     return str(value or "")[:16].replace("T", " ")
 
 
-def index_row(index: dict[str, Any]) -> dict[str, str]:
+def index_row(index: IndexOut) -> dict[str, str]:
     return {
         "id": str(index["id"]),
         "name": str(index.get("name") or ""),
@@ -163,7 +164,7 @@ def documents_with_uploads(
     return pending + documents
 
 
-def hit_row(hit: dict[str, Any]) -> dict[str, str]:
+def hit_row(hit: HitOut) -> dict[str, str]:
     return {
         "id": str(hit.get("chunk_id") or ""),
         "text": str(hit.get("text") or ""),

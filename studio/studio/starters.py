@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from studio.api_types import StarterOut
 from studio.i18n import translate
 
 BLANK = "blank"
@@ -48,7 +49,7 @@ class StarterView:
     cases: int = 0
 
 
-def starter_view(starter: dict[str, Any], lang: str) -> StarterView:
+def starter_view(starter: StarterOut, lang: str) -> StarterView:
     needs = starter.get("needs") or {}
     return StarterView(
         slug=str(starter.get("slug") or ""),

@@ -6,6 +6,7 @@ from typing import Any
 
 import reflex as rx
 
+from studio.api_types import FlowOut
 from studio.state.base import AppState
 
 
@@ -25,7 +26,7 @@ class FlowsState(AppState):
         yield call.events
 
 
-def _row(flow: dict[str, Any]) -> dict[str, str]:
+def _row(flow: FlowOut) -> dict[str, str]:
     latest = flow.get("latest_version") or {}
     live = flow.get("live_version") or {}
     return {

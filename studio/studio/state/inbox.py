@@ -8,6 +8,7 @@ from typing import Any
 import reflex as rx
 
 from studio.api import ApiError, SignedOut
+from studio.api_types import MailSettingsOut, NotificationPage
 from studio.i18n import translate
 from studio.inbox_view import badge, row
 from studio.state.base import AppState
@@ -58,7 +59,7 @@ class InboxState(AppState):
             self._show(await self.api().notifications(limit=PAGE, cursor=self.next_cursor), append=True)
         yield call.events
 
-    def _show(self, page: dict[str, Any], *, append: bool) -> None:
+    def _show(self, page: NotificationPage, *, append: bool) -> None:
         rows = [row(item) for item in page.get("items") or []]
         self.items = [*self.items, *rows] if append else rows
         self.next_cursor = str(page.get("next_cursor") or "")
@@ -157,7 +158,7 @@ class NotifySettingsState(AppState):
             self._show(current)
         yield call.events
 
-    def _show(self, current: dict[str, Any]) -> None:
+    def _show(self, current: MailSettingsOut) -> None:
         chosen = current.get("connection_id")
         self.chosen = str(chosen) if chosen else NO_CONNECTION
         self.studio_url = str(current.get("studio_url_set") or "")

@@ -10,6 +10,7 @@ from typing import Any
 import reflex as rx
 
 from studio.api import ApiError, RuntimeClient
+from studio.api_types import JobOut
 from studio.i18n import translate
 from studio.knowledge_view import (
     JOB_ACTIVE,
@@ -220,7 +221,7 @@ class KnowledgeState(AppState):
         yield rx.clear_selected_files(UPLOAD_ID)
         yield KnowledgeState.watch_job
 
-    def _show_job(self, job: dict[str, Any]) -> None:
+    def _show_job(self, job: JobOut) -> None:
         self.job_id = str(job.get("id") or "")
         self.job_status = str(job.get("status") or "")
         self.job_percent = job_progress(job)

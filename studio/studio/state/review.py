@@ -13,17 +13,17 @@ from typing import Any
 import reflex as rx
 
 from studio.api import ApiError, RuntimeClient
+from studio.api_types import TestReportOut, VersionDetailOut
 from studio.state.base import AppState
 from studio.state.version_diff import DiffViewer
 from studio.testcases import ReportView, report_view
 from studio.uses_view import UsesView, uses_view
 
 
-async def latest_fixed_report(api: RuntimeClient, version: dict[str, Any]) -> dict[str, Any] | None:
+async def latest_fixed_report(api: RuntimeClient, version: VersionDetailOut) -> TestReportOut | None:
     """The newest fixed-output report of a version: what gates it, and what the board reads."""
+    # The version names its latest report (LatestFixedOut: no cases); the cases are read here.
     latest = (version.get("tests") or {}).get("latest_fixed") or None
-    if latest and "cases" in latest:
-        return latest
     if latest and latest.get("id"):
         return await api.test_report(str(latest["id"]))
     reports = await api.test_reports(str(version["flow_id"]), int(version["number"]))

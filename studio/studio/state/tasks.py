@@ -16,6 +16,7 @@ from typing import Any
 
 import reflex as rx
 
+from studio.api_types import TaskListItemOut
 from studio.state.base import AppState
 from studio.tasks_view import linked_task, payload_value, scroll_script, task_card
 
@@ -31,7 +32,7 @@ class TasksState(AppState):
     linked: str = ""  # the task `?task=` names, when it is open here: its card is highlighted
     link_gone: bool = False  # `?task=` names a task that is not (or no longer) open for me
 
-    def _show(self, found: list[dict[str, Any]]) -> None:
+    def _show(self, found: list[TaskListItemOut]) -> None:
         self.tasks = [task_card(task) for task in found]
         self.originals = {task["id"]: task.get("payload") for task in found}
         # What someone typed into a card that is still open stays; everything else starts

@@ -23,6 +23,7 @@ import reflex as rx
 
 from studio import editing
 from studio.api import ApiError
+from studio.api_types import DraftOut
 from studio.state.validation import Validation
 
 AUTOSAVE_DELAY_MS = 2000
@@ -125,7 +126,7 @@ class WorkingCopy(Validation, mixin=True):
         self.form_epoch += 1
         self._history_depths()
 
-    def _take_draft(self, draft: dict[str, Any]) -> None:
+    def _take_draft(self, draft: DraftOut) -> None:
         document = draft.get("document")
         self.doc = document if isinstance(document, dict) else {}
         report = draft.get("validation") or {}
