@@ -366,7 +366,8 @@ class AgentNode(Node):
                 raise
             # The model hears what went wrong (a refused path, an unreachable server) and
             # may try otherwise; the step keeps the error for the champion.
-            self._settle(state, call, "failed", {"error": error.message}, began)
+            told = {"error": error.message, **({"code": error.code} if error.code else {})}
+            self._settle(state, call, "failed", told, began)
             await ctx.send({"type": "tool", "tool": tool.name, "status": "failed"})
             return
         status = result.get("status") if isinstance(result, dict) else None

@@ -66,7 +66,7 @@ class McpServerRegistry:
             found = await list_tools(self.service.access(row), self.service.guard, TEST_TIMEOUT_S)
         except McpFailure as failure:
             raise Unavailable(
-                failure.message, code="mcp_server_unavailable", server=name, reason=failure.reason
+                failure.message, code="mcp_server_unavailable", server=name, cause=failure.reason
             ) from None
         return McpToolList(server=name, tools=self._tool_views(row, found))
 
@@ -231,7 +231,9 @@ class McpServerRegistry:
         try:
             checked = _checked_base_url(url)
         except BadRequest as bad:
-            raise BadRequest(bad.message, code="invalid_mcp_url", field="url", url=url) from None
+            raise BadRequest(
+                f"the url is not a server address ({bad.message})", code="invalid_mcp_url", field="url", url=url
+            ) from None
         parts = urlsplit(checked)
         host = parts.hostname or ""
         try:

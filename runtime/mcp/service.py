@@ -67,7 +67,7 @@ class McpService:
                 failure.message,
                 code=FAILURE_CODES.get(failure.reason, "mcp_unavailable"),
                 server=call.server,
-                reason=failure.reason,
+                cause=failure.reason,
             ) from None
         if isinstance(answer, tuple):
             text, is_error = answer
