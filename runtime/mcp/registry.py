@@ -232,7 +232,10 @@ class McpServerRegistry:
             checked = _checked_base_url(url)
         except BadRequest as bad:
             raise BadRequest(
-                f"the url is not a server address ({bad.message})", code="invalid_mcp_url", field="url", url=url
+                f"the url is not a server address ({bad.message})",
+                code="invalid_mcp_url",
+                field="url",
+                url=url,
             ) from None
         parts = urlsplit(checked)
         host = parts.hostname or ""
