@@ -21,6 +21,8 @@ import httpx2
 
 from runtime.connections.egress import EgressGuard, GuardedTransport2
 from runtime.connections.errors import EgressDenied, RemoteFailure
+from runtime.errors import ExtraMissing
+from runtime.extras import needs_extra
 
 if TYPE_CHECKING:
     from mcp.client.session import ClientSession
@@ -66,12 +68,11 @@ async def connected(
 ) -> AsyncIterator[ClientSession]:
     """An initialised MCP session with `server`, within `timeout_s` in all."""
     try:
-        from mcp.client.session import ClientSession
-        from mcp.client.streamable_http import streamable_http_client
-    except ImportError:
-        raise McpFailure(
-            "not_installed", "the MCP SDK is not installed in this runtime: pip install 'dirigent[mcp]'"
-        ) from None
+        with needs_extra("mcp", "MCP servers"):
+            from mcp.client.session import ClientSession
+            from mcp.client.streamable_http import streamable_http_client
+    except ExtraMissing as missing:
+        raise McpFailure("not_installed", missing.message) from None
     host, port = _origin(server.url)
     try:
         await guard.addresses(host, port)
