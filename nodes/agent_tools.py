@@ -264,6 +264,7 @@ async def call_tool(
                 arguments=arguments,
                 input_schema=tool.input_schema,
                 run_id=ctx.run_id,
+                idempotency_key=f"{ctx.idempotency_key}:{call_key}",
             )
         )
         return {"text": reply.text, "is_error": reply.is_error}, []

@@ -79,6 +79,9 @@ class McpCall:
     input_schema: dict[str, Any]
     run_id: str = ""
     timeout_s: float = 60.0
+    # Set for a call that may change something: it is written down before it is made
+    # (the connections' call journal), so a resumed loop never makes it twice.
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,9 @@ class McpTools(Protocol):
         ...
 
     async def call(self, call: McpCall) -> McpAnswer:
-        """Call the tool. Raises `nodes.errors.NodeError` with code `mcp_server_missing`,
+        """Call the tool (a tool not marked read-only at most once per `idempotency_key`).
+        Raises `nodes.errors.NodeError` with code `agent_call_uncertain` (an earlier
+        attempt was interrupted mid-call), `mcp_server_missing`,
         `mcp_tool_changed` (the server's schema is not the version's), `mcp_not_allowed`
         (egress guard), `mcp_unavailable` (unreachable, timeout, no SDK)."""
         ...

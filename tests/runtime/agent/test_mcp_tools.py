@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from nodes.services import McpAnswer, McpCall
 from runtime.connections.egress import EgressGuard, EgressPolicy
 from runtime.mcp.service import McpService
 from tests.runtime.agent.test_agent_runs import (
@@ -283,3 +284,24 @@ async def test_a_call_is_checked_against_the_egress_allow_list_again(
     assert run["status"] == "succeeded", run["error"]
     told = json.loads(tool_messages(llm.requests[1])[0]["content"])
     assert told["code"] == "mcp_not_allowed"
+
+
+async def test_a_changing_call_is_journaled_so_a_resumed_loop_never_makes_it_twice(
+    sc: Scenario, mcp_v1: McpProcess, mcp_loopback: McpService
+) -> None:
+    server = await register(sc, mcp_v1.url)
+    tool = await mcp_tool(sc, server["name"], "create_ticket")
+    before = len(mcp_v1.calls)
+    call = McpCall(
+        server=server["name"],
+        tool="create_ticket",
+        arguments={"title": "Nur einmal"},
+        input_schema=tool["input_schema"],
+        idempotency_key=f"run-{server['name']}:agent:1.0-abc",
+    )
+
+    first = await mcp_loopback.call(call)
+    again = await mcp_loopback.call(call)  # as a loop resumed after a crash would
+
+    assert first == again == McpAnswer(text="Ticket angelegt: Nur einmal", is_error=False)
+    assert mcp_v1.calls[before:] == ["Nur einmal"]
