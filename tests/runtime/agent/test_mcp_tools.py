@@ -305,3 +305,24 @@ async def test_a_changing_call_is_journaled_so_a_resumed_loop_never_makes_it_twi
 
     assert first == again == McpAnswer(text="Ticket angelegt: Nur einmal", is_error=False)
     assert mcp_v1.calls[before:] == ["Nur einmal"]
+
+
+async def test_changes_and_removal_are_audited_without_the_token(
+    sc: Scenario, mcp_v1: McpProcess, mcp_loopback: McpService
+) -> None:
+    server = await register(sc, mcp_v1.url)
+    name = server["name"]
+    changed = expect(
+        await sc.as_("admin").request(
+            "PATCH", f"/api/mcp-servers/{name}", json={"read_only_tools": ["create_ticket"]}
+        ),
+        200,
+    )
+    assert (changed["read_only_tools"], changed["has_bearer_token"]) == (["create_ticket"], True)
+    expect(await sc.as_("admin").request("DELETE", f"/api/mcp-servers/{name}"), 200)
+    assert (await sc.as_("admin").post(f"/api/mcp-servers/{name}/test")).status_code == 404
+
+    trail = await sc.as_("admin").get("/api/audit", params={"resource_type": "mcp_server"})
+    actions = [entry["action"] for entry in expect(trail, 200) if entry["detail"].get("name") == name]
+    assert sorted(actions) == ["mcp_server.registered", "mcp_server.removed", "mcp_server.updated"]
+    assert TOKEN not in trail.text
