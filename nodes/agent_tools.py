@@ -310,7 +310,12 @@ def approval_request(tools: dict[str, AnyTool], waiting: list[dict[str, Any]]) -
             entry.update(server=tool.server, mcp_tool=tool.tool)
         shown.append(entry)
     first = shown[0]
-    title = f"{first['tool']}: {first.get('method', '')} {first.get('connection', '')}{first.get('path', '')}"
+    if "server" in first:
+        title = f"{first['tool']}: MCP {first['server']} {first['mcp_tool']}"
+    else:
+        title = (
+            f"{first['tool']}: {first.get('method', '')} {first.get('connection', '')}{first.get('path', '')}"
+        )
     if len(shown) > 1:
         title += f" (+{len(shown) - 1})"
     return {

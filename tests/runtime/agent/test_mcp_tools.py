@@ -210,6 +210,7 @@ async def test_a_tool_not_marked_read_only_waits_for_approval_and_is_called_once
     assert run["status"] == "waiting", run["error"]
     assert len(mcp_v1.calls) == before
     [task] = run["tasks"]
+    assert task["title"] == f"create_ticket: MCP {server['name']} create_ticket"
     shown = task["payload"]["calls"][0]
     assert (shown["tool"], shown["server"], shown["mcp_tool"]) == (
         "create_ticket",
