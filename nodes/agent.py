@@ -35,14 +35,14 @@ from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from nodes.agent_tools import (
-    ConnectionTool,
-    KnowledgeTool,
+    AnyTool,
     Tool,
     ToolRefused,
     approval_request,
     call_tool,
     compact,
     definition,
+    needs_approval,
     parse_arguments,
 )
 from nodes.approval import ASSIGNEE, parse_duration
@@ -97,7 +97,7 @@ class AgentNode(Node):
 
         @field_validator("tools")
         @classmethod
-        def _names_are_unique(cls, value: list[ConnectionTool | KnowledgeTool]) -> list[Any]:
+        def _names_are_unique(cls, value: list[AnyTool]) -> list[Any]:
             seen: set[str] = set()
             for tool in value:
                 if tool.name in seen:
@@ -306,11 +306,11 @@ class AgentNode(Node):
             ]
 
     async def _call_tools(
-        self, ctx: NodeContext, state: dict[str, Any], tools: dict[str, ConnectionTool | KnowledgeTool]
+        self, ctx: NodeContext, state: dict[str, Any], tools: dict[str, AnyTool]
     ) -> list[dict[str, Any]]:
         """Make the pending calls that may run now (concurrently); the ones that wait for a
         person are returned (and marked `waiting`)."""
-        runnable: list[tuple[dict[str, Any], ConnectionTool | KnowledgeTool, dict[str, Any]]] = []
+        runnable: list[tuple[dict[str, Any], AnyTool, dict[str, Any]]] = []
         waiting: list[dict[str, Any]] = []
         for call in state["pending"]:
             if "result" in call:
@@ -338,7 +338,7 @@ class AgentNode(Node):
                     {"error": f"{why}; it was not made", "comment": call.get("comment", "")},
                 )
                 continue
-            if tool.needs_approval() and call.get("decision") != "approved":
+            if call.get("decision") != "approved" and await needs_approval(ctx, tool):
                 call["waiting"] = True
                 waiting.append(call)
                 continue
@@ -352,7 +352,7 @@ class AgentNode(Node):
         ctx: NodeContext,
         state: dict[str, Any],
         call: dict[str, Any],
-        tool: ConnectionTool | KnowledgeTool,
+        tool: AnyTool,
         arguments: dict[str, Any],
     ) -> None:
         await ctx.send({"type": "tool", "tool": tool.name, "status": "calling"})
@@ -366,11 +366,13 @@ class AgentNode(Node):
                 raise
             # The model hears what went wrong (a refused path, an unreachable server) and
             # may try otherwise; the step keeps the error for the champion.
-            self._settle(state, call, "failed", {"error": error.message}, began)
+            told = {"error": error.message, **({"code": error.code} if error.code else {})}
+            self._settle(state, call, "failed", told, began)
             await ctx.send({"type": "tool", "tool": tool.name, "status": "failed"})
             return
         status = result.get("status") if isinstance(result, dict) else None
         failed = isinstance(status, int) and not isinstance(status, bool) and status >= 400
+        failed = failed or (isinstance(result, dict) and result.get("is_error") is True)
         for source in sources:
             if all(known.get("chunk_id") != source.get("chunk_id") for known in state["sources"]):
                 state["sources"].append(source)

@@ -8,6 +8,12 @@
                  call that happened) and the audit line.
     knowledge    a search in a knowledge index with the access of whoever started the
                  run; the passages become sources of the node's answer.
+    mcp          a tool of an MCP server an admin registered (`/api/mcp-servers`). Its
+                 description and `input_schema` are copied into the document when the
+                 flow is built (the studio takes them from `GET /api/mcp-servers/{name}/tools`),
+                 so the board approves exactly that schema; a call is refused with
+                 `mcp_tool_changed` when the server's schema differs at run time. A tool
+                 the admin did not mark read-only is a side effect (waits for a person).
 
 A tool changes something outside Dirigent when its method is not GET/HEAD/OPTIONS; such
 a call runs only after a person approved it (`approve: "auto"`, the default), unless the
@@ -32,6 +38,7 @@ from nodes.base import NodeConfig, NodeContext
 from nodes.connector import ConnectorRequest, ConnectorService, Method, UncertainCall
 from nodes.errors import NodeError
 from nodes.retrieval import KnowledgeSearch, RetrievalRequest, where
+from nodes.services import McpCall, McpTools
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOOL_NAME = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
@@ -133,10 +140,52 @@ class KnowledgeTool(NodeConfig):
         }
 
 
-Tool = Annotated[ConnectionTool | KnowledgeTool, Field(discriminator="kind")]
+class McpTool(NodeConfig):
+    kind: Literal["mcp"]
+    name: str = Field(..., pattern=TOOL_NAME, description="The tool's name, as the model sees it")
+    description: str = Field(..., min_length=1, max_length=2000, description="What it does, for the model")
+    server: str = Field(..., pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Name of a registered MCP server")
+    tool: str = Field(..., min_length=1, max_length=128, description="The tool's name at the server")
+    input_schema: dict[str, Any] = Field(
+        ..., description="The tool's input schema, copied from GET /api/mcp-servers/{server}/tools"
+    )
+    approve: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="auto: tools the admin did not mark read-only wait for a person; always: every "
+        "call waits; never: none waits (only when the flow's card says risk: minimal)",
+    )
+
+    @field_validator("input_schema")
+    @classmethod
+    def _input_schema_is_a_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return checked_schema(value)
+
+    @property
+    def side_effects(self) -> bool:
+        # Whether the admin marked it read-only is known only at run time (`needs_approval`).
+        return True
+
+    def needs_approval(self) -> bool:
+        return self.approve != "never"
+
+    def arguments_schema(self) -> dict[str, Any]:
+        return self.input_schema
 
 
-def definition(tool: ConnectionTool | KnowledgeTool) -> dict[str, Any]:
+AnyTool = ConnectionTool | KnowledgeTool | McpTool
+Tool = Annotated[AnyTool, Field(discriminator="kind")]
+
+
+async def needs_approval(ctx: NodeContext, tool: AnyTool) -> bool:
+    """Whether a call of `tool` waits for a person; an MCP tool's `auto` asks whether the
+    admin marked it read-only (now, not when the version was approved)."""
+    if isinstance(tool, McpTool) and tool.approve == "auto":
+        mcp: McpTools = ctx.service("mcp")
+        return not await mcp.read_only(tool.server, tool.tool)
+    return tool.needs_approval()
+
+
+def definition(tool: AnyTool) -> dict[str, Any]:
     """The tool as the Messages API's `tools` list describes it to the model."""
     return {
         "type": "function",
@@ -148,7 +197,7 @@ def definition(tool: ConnectionTool | KnowledgeTool) -> dict[str, Any]:
     }
 
 
-def parse_arguments(tool: ConnectionTool | KnowledgeTool, text: str) -> dict[str, Any]:
+def parse_arguments(tool: AnyTool, text: str) -> dict[str, Any]:
     """The model's arguments as an object fitting the tool's schema; `ToolRefused` (told to
     the model, which may try again) when they are not."""
     try:
@@ -203,9 +252,22 @@ def connection_request(
 
 
 async def call_tool(
-    ctx: NodeContext, tool: ConnectionTool | KnowledgeTool, arguments: dict[str, Any], call_key: str
+    ctx: NodeContext, tool: AnyTool, arguments: dict[str, Any], call_key: str
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Make one tool call: (its result for the model, the passages it found as sources)."""
+    if isinstance(tool, McpTool):
+        mcp: McpTools = ctx.service("mcp")
+        reply = await mcp.call(
+            McpCall(
+                server=tool.server,
+                tool=tool.tool,
+                arguments=arguments,
+                input_schema=tool.input_schema,
+                run_id=ctx.run_id,
+                idempotency_key=f"{ctx.idempotency_key}:{call_key}",
+            )
+        )
+        return {"text": reply.text, "is_error": reply.is_error}, []
     if isinstance(tool, KnowledgeTool):
         knowledge: KnowledgeSearch = ctx.service("knowledge")
         passages = await knowledge.retrieve(
@@ -234,9 +296,7 @@ async def call_tool(
     return {"status": answer.status, "response": answer.response}, []
 
 
-def approval_request(
-    tools: dict[str, ConnectionTool | KnowledgeTool], waiting: list[dict[str, Any]]
-) -> dict[str, Any]:
+def approval_request(tools: dict[str, AnyTool], waiting: list[dict[str, Any]]) -> dict[str, Any]:
     """What the approval task shows about the calls that wait: the tool, and for a connection
     its method and path, with the model's arguments; the caller adds who decides and the
     loop's state. Never editable: an approved call is made exactly as shown."""
@@ -246,9 +306,16 @@ def approval_request(
         entry: dict[str, Any] = {"tool": tool.name, "arguments": call["arguments"]}
         if isinstance(tool, ConnectionTool):
             entry.update(connection=tool.connection, method=tool.method, path=tool.path)
+        elif isinstance(tool, McpTool):
+            entry.update(server=tool.server, mcp_tool=tool.tool)
         shown.append(entry)
     first = shown[0]
-    title = f"{first['tool']}: {first.get('method', '')} {first.get('connection', '')}{first.get('path', '')}"
+    if "server" in first:
+        title = f"{first['tool']}: MCP {first['server']} {first['mcp_tool']}"
+    else:
+        title = (
+            f"{first['tool']}: {first.get('method', '')} {first.get('connection', '')}{first.get('path', '')}"
+        )
     if len(shown) > 1:
         title += f" (+{len(shown) - 1})"
     return {

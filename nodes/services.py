@@ -6,6 +6,7 @@ the same implementations. Names under which they are registered:
     "llm"        ChatModel       chat completions against registered model endpoints
     "knowledge"  (Knowledge issue) search in knowledge indexes, filtered per caller
     "connections"(Connectors issue) calls to configured connections
+    "mcp"        McpTools        tools of the MCP servers admins registered
 """
 
 from __future__ import annotations
@@ -63,4 +64,45 @@ class ChatModel(Protocol):
         Raises `nodes.errors.ServiceUnavailable` when the model is not configured, the
         endpoint is unreachable, answers with an error, or exceeds `timeout_s`.
         """
+        ...
+
+
+@dataclass(frozen=True)
+class McpCall:
+    """One call of a tool of a registered MCP server, as an agent's version declares it."""
+
+    server: str
+    tool: str
+    arguments: dict[str, Any]
+    # The tool's input schema as the version holds it (copied when the flow was built):
+    # the call is refused when the server's schema differs now.
+    input_schema: dict[str, Any]
+    run_id: str = ""
+    timeout_s: float = 60.0
+    # Set for a call that may change something: it is written down before it is made
+    # (the connections' call journal), so a resumed loop never makes it twice.
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True)
+class McpAnswer:
+    """The tool's text content (bounded), and whether the server called it an error."""
+
+    text: str
+    is_error: bool = False
+
+
+class McpTools(Protocol):
+    """Tools of the MCP servers an admin registered (registered as "mcp")."""
+
+    async def read_only(self, server: str, tool: str) -> bool:
+        """Whether the admin marked `tool` of `server` read-only (no approval needed)."""
+        ...
+
+    async def call(self, call: McpCall) -> McpAnswer:
+        """Call the tool (a tool not marked read-only at most once per `idempotency_key`).
+        Raises `nodes.errors.NodeError` with code `agent_call_uncertain` (an earlier
+        attempt was interrupted mid-call), `mcp_server_missing`,
+        `mcp_tool_changed` (the server's schema is not the version's), `mcp_not_allowed`
+        (egress guard), `mcp_unavailable` (unreachable, timeout, no SDK)."""
         ...

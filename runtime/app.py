@@ -35,6 +35,7 @@ from runtime.flows.draft_controller import DraftController
 from runtime.flows.uses_controller import VersionUsesController
 from runtime.knowledge.controller import KnowledgeController
 from runtime.llm.controller import ModelEndpointController
+from runtime.mcp.controller import McpServerController
 from runtime.monitoring.controller import MonitoringController
 from runtime.monitoring.metrics_controller import measure_requests, metrics_endpoint
 from runtime.monitoring.metrics_state import SharedState
@@ -68,6 +69,7 @@ CONTROLLERS: list[Any] = [
     NotificationSettingsController,
     VersionUsesController,
     RunsViewerController,
+    McpServerController,
     ErrorCodeController,
 ]
 

@@ -31,6 +31,8 @@ from runtime.engine.executor import Engine
 from runtime.knowledge.service import KnowledgeService
 from runtime.llm.client import HFChatModel, ModelEndpoints
 from runtime.llm.endpoints import ModelEndpointRegistry
+from runtime.mcp.registry import McpServerRegistry
+from runtime.mcp.service import McpService
 from runtime.notifications.outbox import MailOutbox
 from runtime.policy.authorizer import Authorizer
 from runtime.private_files import create_once, private_directory, private_file
@@ -91,6 +93,8 @@ class Composition:
     model_endpoints: ModelEndpointRegistry | None = None
     # Webhook and schedule triggers (None: no connections here, whose secret box they use).
     triggers: TriggerService | None = None
+    # MCP servers admins register (their tools: the `mcp` node service).
+    mcp_servers: McpServerRegistry | None = None
 
     @classmethod
     def build(
@@ -116,6 +120,7 @@ class Composition:
             else SecretBox(load_key(settings.data_dir, key_file=settings.secret_key_file))
         )
         node_services.setdefault("templates", templates_for(settings))
+        node_services.setdefault("mcp", McpService(db, box, guard))
         engine = Engine(node_services, max_node_timeout_s=settings.node_timeout_s)
         runs = RunManager(db, settings, engine, FlowCache(registry))
         connections = node_services["connections"]
@@ -144,6 +149,9 @@ class Composition:
             model_endpoints=model_endpoints,
             triggers=TriggerService(db, connections.box, connections.authz)
             if isinstance(connections, ConnectionService)
+            else None,
+            mcp_servers=McpServerRegistry(mcp)
+            if isinstance(mcp := node_services["mcp"], McpService)
             else None,
         )
 

@@ -6,6 +6,7 @@ code says that one is missing.
                                         PDF/DOCX/HTML parsers, the Marqo client
     pip install 'dirigent[studio]'      the Reflex web studio (studio/launch.py checks it)
     pip install 'dirigent[observability]'  OpenTelemetry traces (runtime/observability/tracing.py)
+    pip install 'dirigent[mcp]'         the MCP SDK: agents call tools of MCP servers (runtime/mcp/)
     pip install 'dirigent[bench]'       Haystack, only for bench/
     pip install 'dirigent[test]'        the test suite's tools
 

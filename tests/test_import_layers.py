@@ -4,7 +4,7 @@
     api          api/ and every slice's controller (`controller.py`, `*_controller.py`) and
                  dependency providers (`deps.py`): the HTTP edge of the slices
     composition  composition.py: builds the services the app hands to the controllers
-    slices       approvals, audit, connections, feedback, flows, knowledge, llm,
+    slices       approvals, audit, connections, feedback, flows, knowledge, llm, mcp,
                  monitoring, notifications, runs, starters, testing, users (their
                  services, models and schemas); among themselves without cycles
     engine       engine/: the flow document, its validation and its execution (it builds
@@ -47,6 +47,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "flows",
             "knowledge",
             "llm",
+            "mcp",
             "monitoring",
             "notifications",
             "runs",

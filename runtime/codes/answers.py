@@ -183,6 +183,10 @@ ANSWERS: dict[str, Any] = {
     "endpoint_in_use": ("model endpoint '{endpoint}' is used by approved versions", ("versions",)),
     "default_endpoint_not_registered": "model endpoint 'default' comes from DIRIGENT_LLM_URL; change it there",
     "endpoint_not_testable": "this runtime's llm service is not a Messages API client; nothing to test",
+    # -- MCP servers (runtime/mcp/registry.py) -----------------------------------------------------
+    "invalid_mcp_url": ("the url is not a server address: {url}", ("field",)),
+    "mcp_server_not_allowed": "the address {host} is blocked; internal addresses are allowed in DIRIGENT_EGRESS_ALLOW",
+    "mcp_server_unavailable": ("MCP server '{server}' cannot be asked for its tools", ("cause",)),
     # -- notifications ----------------------------------------------------------------------------
     "invalid_studio_url": (
         "studio_url must be an http:// or https:// address",

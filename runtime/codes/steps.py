@@ -64,6 +64,15 @@ STEPS: dict[str, Any] = {
         ("connection",),
     ),
     "agent_answer_schema": "the agent's answer does not fit the json_schema: {detail}",
+    # MCP tools of agents (runtime/mcp/service.py); told to the model, kept in the step
+    "mcp_server_missing": "there is no MCP server '{server}'; an admin registers it",
+    "mcp_tool_changed": (
+        "the tool '{tool}' of MCP server '{server}' changed at the server; it is not called "
+        "until a new version with its current schema is approved",
+        ("change",),
+    ),
+    "mcp_not_allowed": ("MCP server '{server}' is at an address the egress guard refuses", ("cause",)),
+    "mcp_unavailable": ("MCP server '{server}' cannot be reached or did not answer", ("cause",)),
     # -- connections (runtime/connections/*.py) --------------------------------------------------
     "connection_missing": "the connection '{connection}' does not exist in this workspace (connections: {connections})",
     "side_effect_uncertain": (

@@ -402,3 +402,22 @@ class ChangeCounter(Base):
     __tablename__ = "change_counters"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- MCP servers (runtime/mcp/) ----------------------------------------------------------
+class McpServer(Base):
+    """A streamable-HTTP MCP server registered by an admin; agents call its tools. Every
+    call reads its row, so no process keeps it in memory (no change counter needed)."""
+
+    __tablename__ = "mcp_servers"
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(String(500))
+    # Headers sent with every request (a bearer token becomes `Authorization`), sealed with
+    # the connections' `SecretBox`; never answered.
+    headers_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Tools the admin marks read-only: an agent calls them without asking a person.
+    read_only_tools: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

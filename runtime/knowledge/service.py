@@ -1,6 +1,6 @@
 """The knowledge service: indexes, documents, search — and the `knowledge` node service.
 
-One instance per runtime process (`Runtime.services["knowledge"]`). Controllers call it
+One instance per runtime process (`Composition.services["knowledge"]`). Controllers call it
 with the caller; the `retrieval` node calls `retrieve()` with its run id, and the service
 finds out who started that run. Every decision about access goes through the policy:
 `KnowledgeIndex` `read`/`manage`, and `readable_labels` for the passages.

@@ -70,7 +70,8 @@ workspace_role(caller: Caller, "board", _workspace_id) if
 resource Platform {
     permissions = [
         "read", "manage_users", "manage_endpoints", "create_workspace", "read_audit",
-        "anchor_audit", "read_starters", "read_health", "manage_notifications"
+        "anchor_audit", "read_starters", "read_health", "manage_notifications",
+        "manage_mcp_servers", "read_mcp_servers"
     ];
     roles = ["admin", "board"];
 
@@ -85,6 +86,9 @@ resource Platform {
     "read_health" if "admin";
     # Which e-mail connection mails notifications, and the studio address in the mails.
     "manage_notifications" if "admin";
+    # MCP servers agents call: admins register them (runtime/mcp/).
+    "manage_mcp_servers" if "admin";
+    "read_mcp_servers" if "admin";
 }
 
 has_role(caller: Caller, "admin", _platform: Platform) if
@@ -102,6 +106,11 @@ has_permission(caller: Caller, "read_starters", _platform: Platform) if
     workspace_role(caller, "champion", workspace_id);
 has_permission(caller: Caller, "read_starters", _platform: Platform) if
     caller.has_global_role("admin");
+
+# Names and tools of MCP servers: for whoever builds flows (a champion of some workspace).
+has_permission(caller: Caller, "read_mcp_servers", _platform: Platform) if
+    workspace_id in caller.workspace_ids() and
+    workspace_role(caller, "champion", workspace_id);
 
 
 # ---------------------------------------------------------------------------

@@ -339,6 +339,14 @@ CODE_TEXTS: dict[str, str] = {
     "error.sql_cannot_query": "{host} lässt sich nicht abfragen ({detail}).",
     "error.sql_no_rows": "Die Anweisung lieferte keine Zeilen; SQL-Verbindungen führen Abfragen (SELECT) aus.",
     # -- what a test check looked at ({checked}) --------------------------------------------------------
+    # MCP-Server und die MCP-Werkzeuge der Agenten
+    "error.invalid_mcp_url": "„{url}“ ist keine Serveradresse; sie muss wie https://mcp.intern/mcp aussehen.",
+    "error.mcp_server_not_allowed": "Die Adresse {host} ist gesperrt; interne Adressen erlaubt DIRIGENT_EGRESS_ALLOW.",
+    "error.mcp_server_unavailable": "Der MCP-Server „{server}“ kann nicht nach seinen Werkzeugen gefragt werden.",
+    "error.mcp_server_missing": "Es gibt keinen MCP-Server „{server}“; ein Admin meldet ihn an.",
+    "error.mcp_tool_changed": "Das Werkzeug „{tool}“ des MCP-Servers „{server}“ hat sich am Server geändert; es wird erst wieder aufgerufen, wenn eine neue Version mit seinem aktuellen Schema freigegeben ist.",
+    "error.mcp_not_allowed": "Der MCP-Server „{server}“ liegt an einer Adresse, die die Ausgangssperre nicht erlaubt.",
+    "error.mcp_unavailable": "Der MCP-Server „{server}“ ist nicht erreichbar oder hat nicht geantwortet.",
     "checked.output": "Ausgabe „{output}“",
     "checked.step": "„{node}.{field}“",
 }

@@ -314,6 +314,14 @@ CODE_TEXTS: dict[str, str] = {
     "error.sql_cannot_connect": "Cannot connect to {host}: {detail}.",
     "error.sql_cannot_query": "Cannot query {host} ({detail})",
     "error.sql_no_rows": "The statement returned no rows; sql connections run queries (SELECT)",
+    # MCP servers and the MCP tools of agents
+    "error.invalid_mcp_url": "'{url}' is not a server address; it must look like https://mcp.intern/mcp.",
+    "error.mcp_server_not_allowed": "The address {host} is blocked; internal addresses are allowed in DIRIGENT_EGRESS_ALLOW.",
+    "error.mcp_server_unavailable": "The MCP server '{server}' cannot be asked for its tools.",
+    "error.mcp_server_missing": "There is no MCP server '{server}'; an admin registers it.",
+    "error.mcp_tool_changed": "The tool '{tool}' of the MCP server '{server}' changed at the server; it is not called until a new version with its current schema is approved.",
+    "error.mcp_not_allowed": "The MCP server '{server}' is at an address the egress guard refuses.",
+    "error.mcp_unavailable": "The MCP server '{server}' cannot be reached or did not answer.",
     "checked.output": "output '{output}'",
     "checked.step": "'{node}.{field}'",
 }

@@ -18,6 +18,16 @@ def problems(document: dict[str, Any]) -> list[tuple[str | None, str | None, str
     return [(error["node"], error["field"], error["code"]) for error in validate_document(document).errors]
 
 
+# An MCP tool whose input schema was not copied from the server.
+MCP_TOOL = {
+    "kind": "mcp",
+    "name": "ticket",
+    "description": "Ticket",
+    "server": "tickets",
+    "tool": "create_ticket",
+}
+
+
 def test_a_flow_with_good_tools_is_valid() -> None:
     knowledge = {"kind": "knowledge", "name": "handbuch", "description": "Handbuch", "index": "handbuch"}
     assert problems(agent_flow([crm_tool("crm"), crm_tool("crm", "note_task", "POST"), knowledge])) == []
@@ -26,7 +36,9 @@ def test_a_flow_with_good_tools_is_valid() -> None:
 @pytest.mark.parametrize(
     ("tool", "field", "code"),
     [
-        ({"kind": "mcp", "name": "x", "description": "?"}, "config.tools.0", "union_tag_invalid"),
+        ({"kind": "shell", "name": "x", "description": "?"}, "config.tools.0", "union_tag_invalid"),
+        (MCP_TOOL, "config.tools.0.mcp.input_schema", "missing"),
+        ({**MCP_TOOL, "input_schema": {"type": "array"}}, "config.tools.0.mcp.input_schema", NOT_OBJECT),
         (crm_tool("crm", parameters={"type": "objekt"}), f"{TOOL}.parameters", "invalid_json_schema"),
         (crm_tool("crm", parameters={"type": "array"}), f"{TOOL}.parameters", NOT_OBJECT),
         (crm_tool("crm", parameters={"type": "object"}), TOOL, "agent_tool_placeholder"),
@@ -34,7 +46,8 @@ def test_a_flow_with_good_tools_is_valid() -> None:
         (crm_tool("crm", name="löschen!"), f"{TOOL}.name", "string_pattern_mismatch"),
         (crm_tool("crm", approve="manchmal"), f"{TOOL}.approve", "literal_error"),
     ],
-    ids=["unknown kind", "bad schema", "parameters not an object", "placeholder not a parameter",
+    ids=["unknown kind", "mcp without its schema", "mcp schema not an object", "bad schema",
+         "parameters not an object", "placeholder not a parameter",
          "unknown method", "bad name", "unknown approve"],
 )  # fmt: skip
 def test_a_bad_tool_is_refused_with_its_field(tool: dict[str, Any], field: str, code: str) -> None:

@@ -25,6 +25,7 @@ Placeholders in paths: {flow} {slug} {run} {task} {report} {endpoint}. Setups:
   done-run     a finished run started by `user` ({run}, and its flow {flow})
   other-run    a finished run started by `champion2`
   endpoint     a model endpoint registered by admin ({endpoint})
+  mcp          an MCP server registered by admin ({mcp})
 A row whose setup a successful call changes (`fresh`) gets a new setup per successful caller.
 All rows share one app (module scope); every setup makes flows with slugs of their own.
 """
@@ -118,6 +119,10 @@ def changed_document(uniq: str) -> dict[str, Any]:
 def new_endpoint(uniq: str) -> dict[str, Any]:
     # `.invalid` never resolves: the egress guard lets it pass (every call checks again).
     return {"name": f"m-{uniq}", "base_url": "http://models.invalid:8080", "api_key": "sk-matrix"}
+
+
+def new_mcp_server(uniq: str) -> dict[str, Any]:
+    return {"name": f"mcp-{uniq}", "url": "https://tools.invalid/mcp", "bearer_token": "mcp-matrix"}
 
 
 def greet(_: str) -> dict[str, Any]:
@@ -234,6 +239,16 @@ ROWS = [
     row("POST", "/api/model-endpoints/{endpoint}/test", "endpoint", 403, 403, 403, 403, 403, 403, 403, 200, 403, 401),
     row("DELETE", "/api/model-endpoints/{endpoint}", "endpoint", 403, 403, 403, 403, 403, 403, 403, 200, 403, 401,
         fresh=True),
+    # MCP servers: global admins manage them; whoever builds flows (a champion) sees names.
+    row("GET",  "/api/mcp-servers",          "mcp",          403, 403, 403, 403, 403, 403, 403, 200, 403, 401),
+    row("GET",  "/api/mcp-servers/names",    "mcp",          200, 200, 403, 403, 403, 403, 200, 200, 200, 401),
+    row("POST", "/api/mcp-servers",          "-",            403, 403, 403, 403, 403, 403, 403, 201, 403, 401,
+        body=new_mcp_server),
+    row("PATCH", "/api/mcp-servers/{mcp}",   "mcp",          403, 403, 403, 403, 403, 403, 403, 200, 403, 401,
+        body=lambda _: {"read_only_tools": ["search"]}),
+    row("POST", "/api/mcp-servers/{mcp}/test", "mcp",        403, 403, 403, 403, 403, 403, 403, 200, 403, 401),
+    row("DELETE", "/api/mcp-servers/{mcp}",  "mcp",          403, 403, 403, 403, 403, 403, 403, 200, 403, 401,
+        fresh=True),
 ]
 # fmt: on
 
@@ -256,6 +271,11 @@ class Shared:
                 await sc.as_("admin").post("/api/model-endpoints", json=new_endpoint(unique_slug())), 201
             )
             return {"endpoint": created["name"]}
+        if name == "mcp":
+            created = expect(
+                await sc.as_("admin").post("/api/mcp-servers", json=new_mcp_server(unique_slug())), 201
+            )
+            return {"mcp": created["name"]}
         if name == "untested":
             flow = await sc.create(template_flow() | {"tests": []})
             return {"flow": flow["id"], "slug": flow["slug"]}
