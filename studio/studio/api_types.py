@@ -569,6 +569,56 @@ class MarkedRead(TypedDict):
     unread: int
 
 
+class McpServerNames(TypedDict):
+    name: str
+    read_only_tools: list[str]
+
+
+class McpServerRemoved(TypedDict):
+    name: str
+    removed: NotRequired[bool]
+
+
+class McpServerTestResult(TypedDict):
+    name: str
+    ok: bool
+    latency_ms: float
+    tools: NotRequired[list[McpToolView]]
+    # Why it failed, for programs
+    error: NotRequired[
+        Literal["not_allowed", "unreachable", "timeout", "bad_response", "not_installed"] | None
+    ]
+    # What happened, in English; never a token
+    message: NotRequired[str]
+
+
+class McpServerView(TypedDict):
+    name: str
+    url: str
+    # The token itself is never shown
+    has_bearer_token: bool
+    # Names of the further headers; their values are never shown
+    header_names: list[str]
+    read_only_tools: list[str]
+    created_by: NotRequired[str | None]
+    created_at: NotRequired[str | None]
+    updated_at: NotRequired[str | None]
+
+
+class McpToolList(TypedDict):
+    server: str
+    tools: list[McpToolView]
+
+
+class McpToolView(TypedDict):
+    name: str
+    description: NotRequired[str]
+    # Copy it into the agent's tool as `input_schema`
+    input_schema: dict[str, Any]
+    # The admin marked it read-only: no approval needed
+    read_only: bool
+
+
 class MeOut(TypedDict):
     id: str
     username: str
