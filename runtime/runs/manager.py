@@ -48,6 +48,7 @@ from runtime.errors import Conflict, Unavailable
 from runtime.observability import metrics, tracing
 from runtime.observability.labels import RunLabels
 from runtime.policy.resources import Actor
+from runtime.runs import sub_run_waits as sub_runs
 from runtime.runs.admission import Admission, prune_expired
 from runtime.runs.recorder import RunStart, SqlRecorder, load_steps
 from runtime.runs.views import run_as_json
@@ -119,6 +120,8 @@ class RunManager:
         listen: bool = False,
         allow_live_reads: bool = False,
         admission: Admission | None = None,
+        parent_run_id: str | None = None,
+        call_depth: int = 0,
     ) -> tuple[str, asyncio.Queue[dict[str, Any]] | None]:
         """Start a run of `version` in the background; it is written as the recorder decides.
 
@@ -144,6 +147,8 @@ class RunManager:
             "is_test": is_test,
             "allow_live_reads": live_reads,
             "inputs": prepared,
+            "parent_run_id": parent_run_id,
+            "call_depth": call_depth,
             "worker_id": self.worker_id,
             "heartbeat_at": now,
             "started_at": now,
@@ -493,6 +498,7 @@ class RunManager:
             version = await session.get(FlowVersion, run.version_id) if run else None
             steps = await load_steps(session, run_id)
             resolutions = await approvals.resolutions_for(session, run_id, steps)
+            resolutions.update(await sub_runs.resolutions_for(session, steps))
             if run is None or version is None:
                 return False
             inputs = dict(run.inputs or {})
@@ -614,7 +620,9 @@ class RunManager:
         for run_id in cancels:
             if (task := self._tasks.get(run_id)) is not None:
                 task.cancel()
-        resumed = [run_id for run_id in decided if await self.resume(run_id)]
+        async with self.db.read() as session:
+            decided = [*decided, *await sub_runs.parents_to_resume(session)]
+        resumed = [run_id for run_id in dict.fromkeys(decided) if await self.resume(run_id)]
         resumed += [
             run_id
             for run_id in orphans
