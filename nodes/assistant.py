@@ -123,7 +123,8 @@ class AssistantNode(Node[AssistantConfig]):
         if outcome.status != "succeeded":
             error = outcome.error or {}
             raise NodeError(
-                f"assistant '{self.config.assistant}' ended {outcome.status}: {error.get('message', '')}",
+                f"assistant '{self.config.assistant}' ended {outcome.status} (run {outcome.run_id}): "
+                f"{error.get('message', '')}",
                 code="assistant_run_failed",
                 assistant=self.config.assistant,
                 status=outcome.status,

@@ -151,7 +151,7 @@ class MapNode(Node[MapConfig]):
                 {
                     "index": index,
                     "run_id": outcome.run_id or None,
-                    "code": error.get("code") or f"run_{outcome.status}",
+                    "code": error.get("code") or "assistant_run_failed",
                     "message": str(error.get("message") or outcome.status),
                 }
             )
