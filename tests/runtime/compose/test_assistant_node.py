@@ -3,11 +3,14 @@ linked sub-run for the same person (policy and knowledge access carried through)
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 
 from tests.runtime.compose.flows import assistant_node, editor_run, parent_flow, retrieval_flow, slug
 from tests.runtime.knowledge.conftest import upload
-from tests.support.scenario import Scenario, expect, template_flow
+from tests.support.scenario import Scenario, approval_flow, expect, template_flow
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -123,3 +126,76 @@ async def test_an_assistant_that_calls_itself_is_stopped_at_the_depth_limit(sc: 
         error = expect(await sc.as_("champion").get(f"/api/runs/{error['run_id']}"), 200)["error"]
     assert error["code"] == "assistant_depth_exceeded" and error["limit"] == 5
     assert depth == 5
+
+
+async def _run_when(sc: Scenario, run_id: str, status: str) -> dict[str, Any]:
+    for _ in range(300):
+        run = expect(await sc.as_("champion").get(f"/api/runs/{run_id}"), 200)
+        if run["status"] == status:
+            return run  # type: ignore[no-any-return]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"run {run_id} is {run['status']}, not {status}")
+
+
+async def test_a_sub_run_waiting_for_approval_makes_the_parent_wait_until_it_ends(sc: Scenario) -> None:
+    mailer = slug("freigabe")
+    await sc.live(approval_flow(), mailer)
+    node = assistant_node(mailer, {"customer": "{{ inputs.name }}"}, outputs_expected=["decision", "sent"])
+    document = parent_flow(node, {"decision": "{{ sub.decision }}", "sent": "{{ sub.sent }}"})
+
+    parent = await editor_run(sc, document, {"name": "Müller GmbH"})
+
+    assert parent["status"] == "waiting", parent["error"]
+    assert parent["tasks"] == []  # the parent waits for its sub-run, not for a person
+    [step] = [step for step in parent["steps"] if step["node_id"] == "sub"]
+    [sub_id] = step["outputs"]["request"]["sub_runs"]
+    sub = expect(await sc.as_("champion").get(f"/api/runs/{sub_id}"), 200)
+    assert sub["status"] == "waiting" and sub["parent_run_id"] == parent["id"]
+    [task] = sub["tasks"]
+
+    expect(
+        await sc.as_("champion2").post(f"/api/tasks/{task['id']}/decision", json={"decision": "approve"}), 200
+    )
+
+    done = await _run_when(sc, parent["id"], "succeeded")
+    assert done["outputs"]["decision"] == "approved"
+    assert "Müller GmbH" in done["outputs"]["sent"]
+    [step] = [step for step in done["steps"] if step["node_id"] == "sub"]
+    assert step["outputs"]["run_id"] == sub_id
+
+
+async def test_a_map_waits_for_all_items_when_one_waits_for_approval(sc: Scenario) -> None:
+    mailer = slug("freigabe")
+    await sc.live(approval_flow(), mailer)
+    node = {
+        "id": "each",
+        "type": "map",
+        "config": {"assistant": mailer, "items": "inputs.rows", "input": {"customer": "{{ item }}"}},
+    }
+    document = parent_flow(node, {"count": "{{ each.count }}"}, {"rows": {"type": "array", "required": True}})
+
+    parent = await editor_run(sc, document, {"rows": ["A GmbH", "B AG"]})
+
+    assert parent["status"] == "waiting", parent["error"]
+    [step] = [step for step in parent["steps"] if step["node_id"] == "each"]
+    sub_ids = step["outputs"]["request"]["sub_runs"]
+    assert len(sub_ids) == 2
+    for number, sub_id in enumerate(sub_ids):
+        [task] = expect(await sc.as_("champion").get(f"/api/runs/{sub_id}"), 200)["tasks"]
+        decision = "approve" if number == 0 else "reject"
+        expect(
+            await sc.as_("champion2").post(f"/api/tasks/{task['id']}/decision", json={"decision": decision}),
+            200,
+        )
+        if number == 0:  # one of two ended: the parent still waits
+            await _run_when(sc, sub_id, "succeeded")
+            await asyncio.sleep(0.5)  # a few sweeps
+            assert (
+                expect(await sc.as_("champion").get(f"/api/runs/{parent['id']}"), 200)["status"] == "waiting"
+            )
+
+    done = await _run_when(sc, parent["id"], "succeeded")
+    [step] = [step for step in done["steps"] if step["node_id"] == "each"]
+    first, second = step["outputs"]["results"]
+    assert first["decision"] == "approved" and second["decision"] == "rejected"
+    assert step["outputs"]["failed"] == []
