@@ -35,8 +35,7 @@ from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from nodes.agent_tools import (
-    ConnectionTool,
-    KnowledgeTool,
+    AnyTool,
     Tool,
     ToolRefused,
     approval_request,
@@ -44,6 +43,7 @@ from nodes.agent_tools import (
     compact,
     definition,
     parse_arguments,
+    prepare_tools,
 )
 from nodes.approval import ASSIGNEE, parse_duration
 from nodes.base import Node, NodeConfig, NodeContext, Outputs, Resolution, Scope, Suspend, template_field
@@ -59,7 +59,9 @@ TURN_MAX_TOKENS = 4096
 class AgentNode(Node):
     type = "agent"
     title = "Agent"
-    description = "A model that uses the tools it is given (connections, knowledge) until it can answer."
+    description = (
+        "A model that uses the tools it is given (connections, knowledge, assistants) until it can answer."
+    )
     category = "ai"
     outputs = ("text", "json", "steps", "usage", "sources")
     template_fields = ("system", "prompt")
@@ -97,7 +99,7 @@ class AgentNode(Node):
 
         @field_validator("tools")
         @classmethod
-        def _names_are_unique(cls, value: list[ConnectionTool | KnowledgeTool]) -> list[Any]:
+        def _names_are_unique(cls, value: list[AnyTool]) -> list[Any]:
             seen: set[str] = set()
             for tool in value:
                 if tool.name in seen:
@@ -206,8 +208,9 @@ class AgentNode(Node):
 
     async def _turns(self, ctx: NodeContext, state: dict[str, Any], began: float) -> Outputs | Suspend:
         config: AgentNode.Config = self.config  # type: ignore[assignment]
-        tools = {tool.name: tool for tool in config.tools}
-        definitions = [definition(tool) for tool in config.tools] or None
+        prepared = await prepare_tools(ctx, config.tools)  # assistant tools: inputs, side effects
+        tools = {tool.name: tool for tool in prepared}
+        definitions = [definition(tool) for tool in prepared] or None
         model: ChatModel = ctx.service("llm")
 
         async def forward(token: str) -> None:
@@ -306,11 +309,11 @@ class AgentNode(Node):
             ]
 
     async def _call_tools(
-        self, ctx: NodeContext, state: dict[str, Any], tools: dict[str, ConnectionTool | KnowledgeTool]
+        self, ctx: NodeContext, state: dict[str, Any], tools: dict[str, AnyTool]
     ) -> list[dict[str, Any]]:
         """Make the pending calls that may run now (concurrently); the ones that wait for a
         person are returned (and marked `waiting`)."""
-        runnable: list[tuple[dict[str, Any], ConnectionTool | KnowledgeTool, dict[str, Any]]] = []
+        runnable: list[tuple[dict[str, Any], AnyTool, dict[str, Any]]] = []
         waiting: list[dict[str, Any]] = []
         for call in state["pending"]:
             if "result" in call:
@@ -352,13 +355,20 @@ class AgentNode(Node):
         ctx: NodeContext,
         state: dict[str, Any],
         call: dict[str, Any],
-        tool: ConnectionTool | KnowledgeTool,
+        tool: AnyTool,
         arguments: dict[str, Any],
     ) -> None:
         await ctx.send({"type": "tool", "tool": tool.name, "status": "calling"})
         began = time.monotonic()
         try:
-            result, sources = await call_tool(ctx, tool, arguments, call["key"])
+            result, sources = await call_tool(
+                # A sub-assistant waits at most the loop's budget (which cuts it anyway).
+                ctx,
+                tool,
+                arguments,
+                call["key"],
+                wait_s=float(self.config.timeout_s),  # type: ignore[attr-defined]
+            )
         except NodeError as error:
             # A call that must not be guessed about, or a test case that reached a tool it
             # must fix (test cases never call connections): the run stops, visibly.
