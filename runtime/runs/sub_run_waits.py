@@ -38,11 +38,12 @@ def _request(step: StepRecord) -> Any:
     return step.suspension.request if step.suspension else (step.outputs or {}).get("request")
 
 
-async def parents_to_resume(session: AsyncSession, limit: int = 50) -> list[str]:
-    """Waiting runs with a step that waits for sub-runs, none of which is still going."""
+async def parents_to_resume(session: AsyncSession, limit: int = 50, only: str | None = None) -> list[str]:
+    """Waiting runs with a step that waits for sub-runs, none of which is still going
+    (`only`: whether that one run is such a run)."""
+    query = select(Run.id) if only is None else select(Run.id).where(Run.id == only)
     rows = await session.execute(
-        select(Run.id)
-        .join(RunStep, RunStep.run_id == Run.id)
+        query.join(RunStep, RunStep.run_id == Run.id)
         .where(
             Run.status == "waiting",
             RunStep.status == "waiting",
