@@ -34,6 +34,7 @@ from jsonschema.validators import validator_for
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from nodes.assistant import SLUG, PublishedNumber
 from nodes.base import NodeConfig, NodeContext
 from nodes.connector import ConnectorRequest, ConnectorService, Method, UncertainCall
 from nodes.errors import NodeError
@@ -43,7 +44,6 @@ from nodes.services import AssistantFacts, AssistantRuns, SubRunRequest
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOOL_NAME = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-ASSISTANT_SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
 # What one tool result may put into the model's context, in characters of JSON.
 MAX_RESULT_CHARS = 16_000
 
@@ -145,8 +145,10 @@ class AssistantTool(NodeConfig):
     kind: Literal["assistant"]
     name: str = Field(..., pattern=TOOL_NAME, description="The tool's name, as the model sees it")
     description: str = Field(..., min_length=1, max_length=2000, description="What it does, for the model")
-    assistant: str = Field(..., pattern=ASSISTANT_SLUG, description="Slug of a published assistant")
-    version: int | Literal["live"] = Field("live", description='A published version number, or "live"')
+    assistant: str = Field(..., pattern=SLUG, description="Slug of a published assistant")
+    version: PublishedNumber | Literal["live"] = Field(
+        "live", description='A published version number, or "live"'
+    )
     parameters: dict[str, Any] | None = Field(
         None, description="JSON schema of its inputs; left out: derived from the assistant's inputs"
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -28,6 +28,8 @@ from nodes.services import WAITS_FOR_SUB_RUNS, AssistantRuns, SubRunOutcome, Sub
 SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.+?)\}\}\s*$", re.DOTALL)
 OUTPUT_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+# A published version's number (versions count from 1).
+PublishedNumber = Annotated[int, Field(ge=1)]
 
 
 def version_of(value: int | Literal["live"]) -> int | None:
@@ -60,7 +62,7 @@ def stored_sub_runs(resolution: Resolution) -> list[str]:
 
 class AssistantConfig(NodeConfig):
     assistant: str = Field(..., pattern=SLUG, description="Slug of a published assistant")
-    version: int | Literal["live"] = Field(
+    version: PublishedNumber | Literal["live"] = Field(
         "live", description='A published version number, or "live" for whatever is live when it runs'
     )
     inputs: dict[str, str] = Field(
@@ -68,7 +70,7 @@ class AssistantConfig(NodeConfig):
         description="The assistant's inputs: {name: template}, e.g. {question: {{ inputs.question }}}",
         json_schema_extra={"format": "template"},
     )
-    outputs_expected: list[str] = Field(
+    outputs_expected: list[Annotated[str, Field(pattern=OUTPUT_NAME)]] = Field(
         default_factory=list,
         max_length=64,
         description="Outputs of the assistant that later nodes refer to by name, e.g. answer",

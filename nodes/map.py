@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from nodes.assistant import SLUG, render_inputs, stored_sub_runs, version_of, waiting_for
+from nodes.assistant import SLUG, PublishedNumber, render_inputs, stored_sub_runs, version_of, waiting_for
 from nodes.base import Node, NodeConfig, NodeContext, Outputs, Resolution, Scope, Suspend
 from nodes.errors import NodeError
 from nodes.services import AssistantRuns, SubRunOutcome, SubRunRequest
@@ -37,7 +37,9 @@ NODE_FAILURES = frozenset(
 class MapConfig(NodeConfig):
     items: str = Field(..., min_length=1, description="Expression yielding a list, e.g. inputs.customers")
     assistant: str = Field(..., pattern=SLUG, description="Slug of a published assistant, run per item")
-    version: int | Literal["live"] = Field("live", description='A published version number, or "live"')
+    version: PublishedNumber | Literal["live"] = Field(
+        "live", description='A published version number, or "live"'
+    )
     input: dict[str, str] = Field(
         default_factory=dict,
         description="The assistant's inputs per item: {name: template}, e.g. {name: {{ item.name }}}",
