@@ -113,7 +113,13 @@ class MapNode(Node[MapConfig]):
                 # A sub-run that waits for a person frees its place: the others go on.
                 return await service.wait(run_id, max(0.0, deadline - loop.time()))
 
-        outcomes = await asyncio.gather(*(one(index, item) for index, item in enumerate(items)))
+        # A failure of the node (the caller may not invoke the assistant) stops the other items.
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one(index, item)) for index, item in enumerate(items)]
+        except* NodeError as failures:
+            raise failures.exceptions[0] from None
+        outcomes = [task.result() for task in tasks]
         if not all(outcome.ended for outcome in outcomes):
             return waiting_for(
                 [outcome.run_id for outcome in outcomes if outcome.run_id],

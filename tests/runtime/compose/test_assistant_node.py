@@ -199,3 +199,18 @@ async def test_a_map_waits_for_all_items_when_one_waits_for_approval(sc: Scenari
     first, second = step["outputs"]["results"]
     assert first["decision"] == "approved" and second["decision"] == "rejected"
     assert step["outputs"]["failed"] == []
+
+
+async def test_a_test_case_must_fix_an_assistant_node(sc: Scenario) -> None:
+    greeter = slug("gruss")
+    await sc.live(template_flow(), greeter)
+    document = parent_flow(assistant_node(greeter, {"name": "x"}), {"run": "{{ sub.run_id }}"})
+    document["tests"] = [
+        {"name": "ohne", "inputs": {"name": "Ada"}, "expect": [{"check": "status", "value": "succeeded"}]}
+    ]
+    flow = await sc.create(document, slug("eltern"))
+
+    report = await sc.run_tests(flow["id"], passed=False)
+
+    [case] = report["cases"]
+    assert any(failure["code"] == "not_fixed" for failure in case["failures"]), case
