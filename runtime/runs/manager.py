@@ -544,7 +544,23 @@ class RunManager:
 
     # -- cancelling -------------------------------------------------------------------
     async def cancel(self, actor: Actor, run_id: str) -> str:
-        """Cancel a run; returns the status it has (or will have shortly)."""
+        """Cancel a run and the sub-runs it started that are still going; returns the
+        status it has (or will have shortly)."""
+        status = await self._cancel_one(actor, run_id)
+        async with self.db.read() as session:
+            children = (
+                await session.execute(
+                    select(Run.id).where(
+                        Run.parent_run_id == run_id, Run.status.in_(("queued", "running", "waiting"))
+                    )
+                )
+            ).scalars()
+        for child in list(children):
+            with contextlib.suppress(Conflict):  # it ended meanwhile
+                await self.cancel(actor, child)
+        return status
+
+    async def _cancel_one(self, actor: Actor, run_id: str) -> str:
         task = self._tasks.get(run_id)
         if task is not None:
             task.cancel()

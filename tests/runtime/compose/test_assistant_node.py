@@ -214,3 +214,20 @@ async def test_a_test_case_must_fix_an_assistant_node(sc: Scenario) -> None:
 
     [case] = report["cases"]
     assert any(failure["code"] == "not_fixed" for failure in case["failures"]), case
+
+
+async def test_cancelling_a_waiting_parent_cancels_its_sub_run_and_its_task(sc: Scenario) -> None:
+    mailer = slug("freigabe")
+    await sc.live(approval_flow(), mailer)
+    node = assistant_node(mailer, {"customer": "{{ inputs.name }}"})
+    parent = await editor_run(sc, parent_flow(node, {"run": "{{ sub.run_id }}"}), {"name": "Müller GmbH"})
+    assert parent["status"] == "waiting", parent["error"]
+    [step] = [step for step in parent["steps"] if step["node_id"] == "sub"]
+    [sub_id] = step["outputs"]["request"]["sub_runs"]
+
+    expect(await sc.as_("champion").post(f"/api/runs/{parent['id']}/cancel"), 200)
+
+    assert expect(await sc.as_("champion").get(f"/api/runs/{parent['id']}"), 200)["status"] == "cancelled"
+    sub = expect(await sc.as_("champion").get(f"/api/runs/{sub_id}"), 200)
+    assert sub["status"] == "cancelled"
+    assert [task["status"] for task in sub["tasks"]] == ["cancelled"]
