@@ -28,6 +28,9 @@ from nodes.services import WAITS_FOR_SUB_RUNS, AssistantRuns, SubRunOutcome, Sub
 SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.+?)\}\}\s*$", re.DOTALL)
 OUTPUT_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+# How long a node waits for sub-runs itself: under the engine's cap on a node's time
+# (`DIRIGENT_NODE_TIMEOUT_S`, 300 s by default); past it, the run waits (stored, no timer).
+MAX_WAIT_S = 280.0
 # A published version's number (versions count from 1).
 PublishedNumber = Annotated[int, Field(ge=1)]
 
@@ -76,7 +79,10 @@ class AssistantConfig(NodeConfig):
         description="Outputs of the assistant that later nodes refer to by name, e.g. answer",
     )
     timeout_s: float = Field(
-        120.0, gt=0, le=3600, description="Seconds to wait for the sub-run before waiting without a timer"
+        120.0,
+        gt=0,
+        le=MAX_WAIT_S,
+        description="Seconds to wait for the sub-run in the node before the run waits for it (stored)",
     )
 
 

@@ -21,7 +21,15 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from nodes.assistant import SLUG, PublishedNumber, render_inputs, stored_sub_runs, version_of, waiting_for
+from nodes.assistant import (
+    MAX_WAIT_S,
+    SLUG,
+    PublishedNumber,
+    render_inputs,
+    stored_sub_runs,
+    version_of,
+    waiting_for,
+)
 from nodes.base import Node, NodeConfig, NodeContext, Outputs, Resolution, Scope, Suspend
 from nodes.errors import NodeError
 from nodes.services import AssistantRuns, SubRunOutcome, SubRunRequest
@@ -48,7 +56,10 @@ class MapConfig(NodeConfig):
     max_parallel: int = Field(4, ge=1, le=HARD_MAX_PARALLEL, description="Sub-runs at once at most")
     max_items: int = Field(100, ge=1, le=HARD_MAX_ITEMS, description="Items at most; more are refused")
     timeout_s: float = Field(
-        300.0, gt=0, le=3600, description="Seconds to wait for all items before waiting without a timer"
+        240.0,
+        gt=0,
+        le=MAX_WAIT_S,
+        description="Seconds to wait for all items in the node before the run waits for them (stored)",
     )
 
 
@@ -59,7 +70,7 @@ class MapNode(Node[MapConfig]):
     category = "logic"
     outputs = ("results", "failed", "count")
     expression_fields = ("items",)
-    default_timeout_s = 310.0
+    default_timeout_s = 250.0
     side_effects = True
     costly = True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -12,9 +13,9 @@ from typing import Any
 import pytest
 
 from runtime.connections.service import ConnectionService
-from tests.runtime.compose.flows import editor_run, map_node, parent_flow, slug
+from tests.runtime.compose.flows import assistant_node, editor_run, map_node, parent_flow, slug
 from tests.runtime.connections.conftest import create_connection
-from tests.support.scenario import Scenario, template_flow
+from tests.support.scenario import Scenario, expect, template_flow
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -167,3 +168,26 @@ async def test_items_that_are_not_a_list_are_a_clear_error(sc: Scenario) -> None
 
     assert run["status"] == "failed"
     assert run["error"]["code"] == "map_items_not_a_list" and run["error"]["got"] == "str"
+
+
+async def test_a_sub_run_that_outlasts_the_nodes_wait_is_waited_for_stored(
+    sc: Scenario, counting: CountingServer, allow_loopback: ConnectionService
+) -> None:
+    counting.pause_s = 1.0
+    connection = slug("langsam")
+    settings = {"base_url": counting.url + "/api", "allowed_methods": ["GET"], "allowed_paths": ["/items"]}
+    await create_connection(sc, connection, "http", settings, test_target=True)
+    fetcher = slug("holen")
+    await sc.live(fetching_flow(connection), fetcher)
+    node = assistant_node(fetcher, {"n": "{{ 7 }}"}, outputs_expected=["n"], timeout_s=0.1)
+
+    parent = await editor_run(sc, parent_flow(node, {"n": "{{ sub.n }}"}), {"name": "x"})
+
+    assert parent["status"] == "waiting", parent["error"]  # the node stopped waiting; the run waits
+    for _ in range(100):
+        parent = expect(await sc.as_("champion").get(f"/api/runs/{parent['id']}"), 200)
+        if parent["status"] not in ("waiting", "running"):
+            break
+        await asyncio.sleep(0.1)
+    assert parent["status"] == "succeeded", parent["error"]
+    assert parent["outputs"] == {"n": 7}
