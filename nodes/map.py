@@ -7,7 +7,8 @@ refused with `map_too_many_items` before anything starts. Each item is a sub-run
 for the same person (`nodes/assistant.py` says what that means).
 
 Outputs: `results` (one per item, in the items' order: the sub-run's outputs, or null when it
-failed), `failed` (`{index, run_id, code, message}` per failed item), `count`.
+failed), `failed` (`{index, run_id, code, message}` per failed item), `count`, `run_ids`
+(the sub-run of each item, linked to this run by its `parent_run_id`).
 
 When a sub-run waits for a person, the node waits until all of its sub-runs have ended
 (the ids are in its suspension's request, so any process can collect them), then collects.
@@ -68,7 +69,7 @@ class MapNode(Node[MapConfig]):
     title = "Map"
     description = "Runs a published assistant for each item of a list, a few at a time."
     category = "logic"
-    outputs = ("results", "failed", "count")
+    outputs = ("results", "failed", "count", "run_ids")
     expression_fields = ("items",)
     default_timeout_s = 250.0
     side_effects = True
@@ -174,4 +175,10 @@ class MapNode(Node[MapConfig]):
                     "message": str(error.get("message") or outcome.status),
                 }
             )
-        return {"results": results, "failed": failed, "count": len(outcomes)}
+        return {
+            "results": results,
+            "failed": failed,
+            "count": len(outcomes),
+            # The sub-runs, per item (None: it could not start): the trace links to them.
+            "run_ids": [outcome.run_id or None for outcome in outcomes],
+        }

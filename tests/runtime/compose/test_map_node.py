@@ -143,6 +143,9 @@ async def test_map_collects_failed_items_and_goes_on(sc: Scenario) -> None:
     ]
     assert outputs["failed"][0]["run_id"] and outputs["failed"][1]["run_id"] is None
     assert outputs["count"] == 5
+    assert [bool(run_id) for run_id in outputs["run_ids"]] == [True, True, True, False, True]
+    sub = expect(await sc.as_("champion").get(f"/api/runs/{outputs['run_ids'][0]}"), 200)
+    assert sub["parent_run_id"] == run["id"] and sub["outputs"] == {"text": "4"}
 
 
 async def test_more_items_than_max_items_are_refused_before_anything_runs(sc: Scenario) -> None:
