@@ -16,6 +16,9 @@ restart: approved calls are made (once: each has its own idempotency key in the 
 journal), refused ones are reported to the model as refused. A later turn may ask for
 another approval (`approval_round` counts them; each is a task of its own).
 
+An assistant tool (`kind: assistant`) runs a published assistant as a sub-run of this run,
+for the same person (`nodes/assistant.py`).
+
 Outputs: `text` (the final answer), `json` (parsed when `json_schema` is set), `steps`
 (every model turn and tool call, in order), `usage` (tokens of all turns), `sources` (the
 passages knowledge tools found, as a retrieval node's `documents`).

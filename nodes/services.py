@@ -6,6 +6,8 @@ the same implementations. Names under which they are registered:
     "llm"        ChatModel       chat completions against registered model endpoints
     "knowledge"  (Knowledge issue) search in knowledge indexes, filtered per caller
     "connections"(Connectors issue) calls to configured connections
+    "assistants" AssistantRuns  published assistants as sub-runs of the run (assistant and map
+                                nodes, agents' assistant tools), for the same person
 """
 
 from __future__ import annotations
