@@ -108,3 +108,32 @@ async def test_approve_never_on_an_assistant_tool_needs_a_minimal_risk_card(sc: 
     )
     assert response.status_code == 422, response.text
     assert any(error["code"] == "agent_approval_required" for error in response.json()["errors"])
+
+
+async def test_an_approved_assistant_call_starts_the_linked_sub_run(
+    sc: Scenario, llm: MessagesApiDouble
+) -> None:
+    mailer = slug("freigabe")
+    await sc.live(approval_flow(), mailer)
+    llm.script(
+        Reply(tool_calls=[tool_call("helfer", {"customer": "Meyer KG"})]), "Die Mail wartet auf Freigabe."
+    )
+    run = await editor_run(sc, agent_flow(assistant_tool(mailer)), {"question": "Schreibe Meyer"})
+    [task] = run["tasks"]
+
+    expect(
+        await sc.as_("champion2").post(f"/api/tasks/{task['id']}/decision", json={"decision": "approve"}), 200
+    )
+
+    for _ in range(200):
+        run = expect(await sc.as_("champion").get(f"/api/runs/{run['id']}"), 200)
+        if run["status"] not in ("waiting", "running"):
+            break
+        await asyncio.sleep(0.05)
+    assert run["status"] == "succeeded", run["error"]
+    [answered] = [message for message in llm.requests[1]["messages"] if message["role"] == "tool"]
+    result = json.loads(answered["content"])
+    # The sub-assistant itself waits for its own approval: the model hears that it has not finished.
+    assert result["status"] == "waiting"
+    sub = expect(await sc.as_("champion").get(f"/api/runs/{result['run_id']}"), 200)
+    assert sub["parent_run_id"] == run["id"] and sub["inputs"] == {"customer": "Meyer KG"}
