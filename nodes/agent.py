@@ -16,6 +16,9 @@ restart: approved calls are made (once: each has its own idempotency key in the 
 journal), refused ones are reported to the model as refused. A later turn may ask for
 another approval (`approval_round` counts them; each is a task of its own).
 
+An assistant tool (`kind: assistant`) runs a published assistant as a sub-run of this run,
+for the same person (`nodes/assistant.py`).
+
 Outputs: `text` (the final answer), `json` (parsed when `json_schema` is set), `steps`
 (every model turn and tool call, in order), `usage` (tokens of all turns), `sources` (the
 passages knowledge tools found, as a retrieval node's `documents`).
@@ -44,6 +47,7 @@ from nodes.agent_tools import (
     definition,
     needs_approval,
     parse_arguments,
+    prepare_tools,
 )
 from nodes.approval import ASSIGNEE, parse_duration
 from nodes.base import Node, NodeConfig, NodeContext, Outputs, Resolution, Scope, Suspend, template_field
@@ -59,7 +63,9 @@ TURN_MAX_TOKENS = 4096
 class AgentNode(Node):
     type = "agent"
     title = "Agent"
-    description = "A model that uses the tools it is given (connections, knowledge) until it can answer."
+    description = (
+        "A model that uses the tools it is given (connections, knowledge, assistants) until it can answer."
+    )
     category = "ai"
     outputs = ("text", "json", "steps", "usage", "sources")
     template_fields = ("system", "prompt")
@@ -206,8 +212,9 @@ class AgentNode(Node):
 
     async def _turns(self, ctx: NodeContext, state: dict[str, Any], began: float) -> Outputs | Suspend:
         config: AgentNode.Config = self.config  # type: ignore[assignment]
-        tools = {tool.name: tool for tool in config.tools}
-        definitions = [definition(tool) for tool in config.tools] or None
+        prepared = await prepare_tools(ctx, config.tools)  # assistant tools: inputs, side effects
+        tools = {tool.name: tool for tool in prepared}
+        definitions = [definition(tool) for tool in prepared] or None
         model: ChatModel = ctx.service("llm")
 
         async def forward(token: str) -> None:
@@ -358,7 +365,14 @@ class AgentNode(Node):
         await ctx.send({"type": "tool", "tool": tool.name, "status": "calling"})
         began = time.monotonic()
         try:
-            result, sources = await call_tool(ctx, tool, arguments, call["key"])
+            result, sources = await call_tool(
+                # A sub-assistant waits at most the loop's budget (which cuts it anyway).
+                ctx,
+                tool,
+                arguments,
+                call["key"],
+                wait_s=float(self.config.timeout_s),  # type: ignore[attr-defined]
+            )
         except NodeError as error:
             # A call that must not be guessed about, or a test case that reached a tool it
             # must fix (test cases never call connections): the run stops, visibly.

@@ -14,8 +14,14 @@
                  so the board approves exactly that schema; a call is refused with
                  `mcp_tool_changed` when the server's schema differs at run time. A tool
                  the admin did not mark read-only is a side effect (waits for a person).
+    assistant    a published assistant (`nodes/assistant.py`), run as a sub-run for the
+                 same person; its inputs are the arguments (their schema is `parameters`,
+                 or derived from the assistant's inputs when left out). It counts as
+                 changing something when its version may (connector calls that are not
+                 idempotent, approval nodes, nested assistants) — and, before that is
+                 known (when the flow is saved), always.
 
-A tool changes something outside Dirigent when its method is not GET/HEAD/OPTIONS; such
+A connection tool changes something outside Dirigent when its method is not GET/HEAD/OPTIONS; such
 a call runs only after a person approved it (`approve: "auto"`, the default), unless the
 tool says `approve: "never"` and the flow's card allows it (see `runtime.engine.validation`).
 `approve: "always"` holds even reading calls for a person.
@@ -31,14 +37,15 @@ from urllib.parse import quote
 
 from jsonschema import Draft202012Validator, SchemaError, ValidationError
 from jsonschema.validators import validator_for
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from nodes.assistant import SLUG, PublishedNumber
 from nodes.base import NodeConfig, NodeContext
 from nodes.connector import ConnectorRequest, ConnectorService, Method, UncertainCall
 from nodes.errors import NodeError
 from nodes.retrieval import KnowledgeSearch, RetrievalRequest, where
-from nodes.services import McpCall, McpTools
+from nodes.services import AssistantFacts, AssistantRuns, McpCall, McpTools, SubRunRequest
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOOL_NAME = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
@@ -172,7 +179,46 @@ class McpTool(NodeConfig):
         return self.input_schema
 
 
-AnyTool = ConnectionTool | KnowledgeTool | McpTool
+class AssistantTool(NodeConfig):
+    kind: Literal["assistant"]
+    name: str = Field(..., pattern=TOOL_NAME, description="The tool's name, as the model sees it")
+    description: str = Field(..., min_length=1, max_length=2000, description="What it does, for the model")
+    assistant: str = Field(..., pattern=SLUG, description="Slug of a published assistant")
+    version: PublishedNumber | Literal["live"] = Field(
+        "live", description='A published version number, or "live"'
+    )
+    parameters: dict[str, Any] | None = Field(
+        None, description="JSON schema of its inputs; left out: derived from the assistant's inputs"
+    )
+    approve: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="auto: calls wait for a person when the assistant may change something; "
+        "always: every call waits; never: none waits (only when the flow's card says risk: minimal)",
+    )
+    # What the runtime says about the assistant (`prepare_tools`), for this run.
+    _facts: AssistantFacts | None = PrivateAttr(None)
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters_are_a_schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return checked_schema(value) if value is not None else None
+
+    @property
+    def side_effects(self) -> bool:
+        return self._facts.side_effects if self._facts is not None else True
+
+    def needs_approval(self) -> bool:
+        return self.approve == "always" or (self.approve == "auto" and self.side_effects)
+
+    def arguments_schema(self) -> dict[str, Any]:
+        if self.parameters is not None:
+            return self.parameters
+        if self._facts is not None:
+            return self._facts.parameters
+        return {"type": "object", "properties": {}}
+
+
+AnyTool = ConnectionTool | KnowledgeTool | McpTool | AssistantTool
 Tool = Annotated[AnyTool, Field(discriminator="kind")]
 
 
@@ -183,6 +229,24 @@ async def needs_approval(ctx: NodeContext, tool: AnyTool) -> bool:
         mcp: McpTools = ctx.service("mcp")
         return not await mcp.read_only(tool.server, tool.tool)
     return tool.needs_approval()
+
+
+async def prepare_tools(ctx: NodeContext, tools: list[AnyTool]) -> list[AnyTool]:
+    """The tools for this run: each assistant tool a copy that knows what the runtime says
+    about its assistant now (its inputs, its side effects), asked for this run's caller —
+    an assistant they may not invoke fails the node with a clear code. (Copies: a compiled
+    flow's nodes, and so their configs, are shared by the runs of a version.)"""
+    if not any(isinstance(tool, AssistantTool) for tool in tools):
+        return tools
+    service: AssistantRuns = ctx.service("assistants")
+    prepared: list[AnyTool] = []
+    for tool in tools:
+        if isinstance(tool, AssistantTool):
+            version = None if tool.version == "live" else int(tool.version)
+            tool = tool.model_copy()
+            tool._facts = await service.describe(ctx.caller_id, tool.assistant, version)
+        prepared.append(tool)
+    return prepared
 
 
 def definition(tool: AnyTool) -> dict[str, Any]:
@@ -252,9 +316,11 @@ def connection_request(
 
 
 async def call_tool(
-    ctx: NodeContext, tool: AnyTool, arguments: dict[str, Any], call_key: str
+    ctx: NodeContext, tool: AnyTool, arguments: dict[str, Any], call_key: str, wait_s: float = 60.0
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Make one tool call: (its result for the model, the passages it found as sources)."""
+    if isinstance(tool, AssistantTool):
+        return await call_assistant(ctx, tool, arguments, wait_s), []
     if isinstance(tool, McpTool):
         mcp: McpTools = ctx.service("mcp")
         reply = await mcp.call(
@@ -296,6 +362,38 @@ async def call_tool(
     return {"status": answer.status, "response": answer.response}, []
 
 
+async def call_assistant(
+    ctx: NodeContext, tool: AssistantTool, arguments: dict[str, Any], wait_s: float
+) -> dict[str, Any]:
+    """Run the assistant as a sub-run with the arguments as its inputs; its outputs for the
+    model. A sub-run that fails is told to the model as a failed call (NodeError)."""
+    service: AssistantRuns = ctx.service("assistants")
+    run_id = await service.start(
+        SubRunRequest(
+            assistant=tool.assistant,
+            version=None if tool.version == "live" else int(tool.version),
+            inputs=arguments,
+            parent_run_id=ctx.run_id,
+            caller_id=ctx.caller_id,
+            is_test=ctx.is_test,
+        )
+    )
+    outcome = await service.wait(run_id, wait_s)
+    if outcome.status == "succeeded":
+        return {"status": "succeeded", "run_id": run_id, "outputs": outcome.outputs or {}}
+    if not outcome.ended:  # it waits for a person (or takes long): the model hears so
+        return {"status": outcome.status, "run_id": run_id, "note": "the assistant has not finished yet"}
+    error = outcome.error or {}
+    raise NodeError(
+        f"assistant '{tool.assistant}' ended {outcome.status} (run {run_id}): {error.get('message', '')}",
+        code="assistant_run_failed",
+        assistant=tool.assistant,
+        status=outcome.status,
+        run_id=run_id,
+        detail=str(error.get("message", "")),
+    )
+
+
 def approval_request(tools: dict[str, AnyTool], waiting: list[dict[str, Any]]) -> dict[str, Any]:
     """What the approval task shows about the calls that wait: the tool, and for a connection
     its method and path, with the model's arguments; the caller adds who decides and the
@@ -308,6 +406,8 @@ def approval_request(tools: dict[str, AnyTool], waiting: list[dict[str, Any]]) -
             entry.update(connection=tool.connection, method=tool.method, path=tool.path)
         elif isinstance(tool, McpTool):
             entry.update(server=tool.server, mcp_tool=tool.tool)
+        elif isinstance(tool, AssistantTool):
+            entry.update(assistant=tool.assistant, version=str(tool.version))
         shown.append(entry)
     first = shown[0]
     if "server" in first:

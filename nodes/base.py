@@ -44,7 +44,7 @@ The rules:
    `await ctx.send(event)` streams an event (an LLM token) to whoever watches the run;
    `ctx.record_usage(prompt_tokens, completion_tokens)` counts tokens (`ctx.usage`
    holds the sum); `ctx.service(name)` is a client the runtime hands in (`"llm"`,
-   `"knowledge"`, `"connections"`), or a `NodeError` naming what is missing;
+   `"knowledge"`, `"connections"`, `"assistants"`), or a `NodeError` naming what is missing;
    `ctx.caller_id` / `ctx.workspace_id` say who the run acts for and where (knowledge
    search, for one, is filtered by that person's access); `ctx.is_test` marks a test
    run from the editor. Nodes never import `runtime`.

@@ -6,10 +6,12 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from nodes.agent import AgentNode
 from nodes.approval import ApprovalNode
+from nodes.assistant import AssistantNode
 from nodes.base import Node
 from nodes.connector import ConnectorNode
 from nodes.input import InputNode
 from nodes.llm import LLMNode
+from nodes.map import MapNode
 from nodes.output import OutputNode
 from nodes.retrieval import RetrievalNode
 from nodes.router import RouterNode
@@ -50,5 +52,7 @@ DEFAULT_REGISTRY = NodeRegistry(
         RetrievalNode,
         ConnectorNode,
         AgentNode,
+        AssistantNode,
+        MapNode,
     ]
 )

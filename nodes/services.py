@@ -7,6 +7,8 @@ the same implementations. Names under which they are registered:
     "knowledge"  (Knowledge issue) search in knowledge indexes, filtered per caller
     "connections"(Connectors issue) calls to configured connections
     "mcp"        McpTools        tools of the MCP servers admins registered
+    "assistants" AssistantRuns  published assistants as sub-runs of the run (assistant and map
+                                nodes, agents' assistant tools), for the same person
 """
 
 from __future__ import annotations
@@ -105,4 +107,74 @@ class McpTools(Protocol):
         attempt was interrupted mid-call), `mcp_server_missing`,
         `mcp_tool_changed` (the server's schema is not the version's), `mcp_not_allowed`
         (egress guard), `mcp_unavailable` (unreachable, timeout, no SDK)."""
+
+
+# -- "assistants": published assistants as sub-runs (nodes/assistant.py, nodes/map.py) ------
+# A waiting step whose request says `waits_for: sub_runs` waits for the runs named in its
+# `sub_runs`, not for a person: the runtime raises no task for it and resumes the run once
+# all of them have ended (the resolution's `request` is that request again).
+WAITS_FOR_SUB_RUNS = "sub_runs"
+ENDED_RUN_STATES = frozenset({"succeeded", "failed", "cancelled", "expired"})
+
+
+@dataclass(frozen=True)
+class SubRunRequest:
+    """Start assistant `assistant` (`version`: a published number, None = the live one) for
+    the caller of the parent run, with `inputs`, as a sub-run of `parent_run_id`."""
+
+    assistant: str
+    version: int | None
+    inputs: dict[str, Any]
+    parent_run_id: str
+    caller_id: str | None
+    is_test: bool = False
+
+
+@dataclass(frozen=True)
+class SubRunOutcome:
+    """Where a sub-run stands: `status` is a run's status (ended, `waiting` or `running`)."""
+
+    run_id: str
+    status: str
+    outputs: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED_RUN_STATES
+
+
+@dataclass(frozen=True)
+class AssistantFacts:
+    """What an agent needs to offer an assistant as a tool: its inputs as a JSON schema, and
+    whether a run of it may change something outside Dirigent (connector calls that are not
+    idempotent, approval nodes)."""
+
+    slug: str
+    version: int
+    parameters: dict[str, Any]
+    side_effects: bool
+
+
+class AssistantRuns(Protocol):
+    """Published assistants run as sub-runs of a run, acting for the same person.
+
+    Every method raises `nodes.errors.NodeError` with a stable code when the assistant or
+    version does not exist (`assistant_not_found`), the caller may not invoke it
+    (`assistant_forbidden`), or the calls nest too deep (`assistant_depth_exceeded`)."""
+
+    async def start(self, request: SubRunRequest) -> str:
+        """Start the sub-run (stored before this returns); its run id."""
+        ...
+
+    async def wait(self, run_id: str, timeout_s: float) -> SubRunOutcome:
+        """The sub-run after up to `timeout_s` (ended, waiting for a person, or running)."""
+        ...
+
+    async def outcomes(self, run_ids: list[str]) -> list[SubRunOutcome]:
+        """The stored state of each run, in the order asked."""
+        ...
+
+    async def describe(self, caller_id: str | None, assistant: str, version: int | None) -> AssistantFacts:
+        """The assistant's inputs and whether it has side effects (checked for the caller)."""
         ...

@@ -38,6 +38,7 @@ from runtime.policy.authorizer import Authorizer
 from runtime.private_files import create_once, private_directory, private_file
 from runtime.runs.live import LiveAssistants
 from runtime.runs.manager import RunManager
+from runtime.runs.sub_runs import SubRuns
 from runtime.runs.triggers import TriggerService
 from runtime.settings import Settings
 from runtime.users.passwords import dummy_password_hash
@@ -135,12 +136,18 @@ class Composition:
         )
         # Every process (replica, worker) follows the admins' changes within one sweep.
         runs.sweep_hooks.append(model_endpoints.refresh)
+        authz, assistants = Authorizer(), LiveAssistants(db)
+        # Published assistants as sub-runs (`assistant` and `map` nodes): they need the
+        # run manager, which needs the engine, so they join its services last.
+        if "assistants" not in node_services:
+            node_services["assistants"] = SubRuns(db, authz, runs, assistants)
+            engine.services["assistants"] = node_services["assistants"]
         return cls(
             settings=settings,
             db=db,
-            authz=Authorizer(),
+            authz=authz,
             runs=runs,
-            assistants=LiveAssistants(db),
+            assistants=assistants,
             registry=registry,
             services=node_services,
             jwt_secret=jwt_secret(settings),

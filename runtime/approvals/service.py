@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nodes.base import Resolution
+from nodes.services import WAITS_FOR_SUB_RUNS
 from runtime.audit.service import append as audit
 from runtime.db.database import update_exactly_one
 from runtime.db.models import ApprovalTask, FlowVersion, Run, RunStep, TaskDecision, utcnow
@@ -92,8 +93,8 @@ async def create_tasks(
         # A step that began waiting in a process that died before it wrote the task comes
         # back from the database without its `suspension`; its request is in its outputs.
         stored = waiting_request(step)
-        if not isinstance(stored, dict):
-            continue
+        if not isinstance(stored, dict) or stored.get("waits_for") == WAITS_FOR_SUB_RUNS:
+            continue  # (a step waiting for sub-runs waits for no person: runtime/runs/sub_run_waits.py)
         round_ = approval_round(stored)
         node_id = task_node_id(step.node_id, round_)
         if node_id in existing:

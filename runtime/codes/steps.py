@@ -122,4 +122,15 @@ STEPS: dict[str, Any] = {
     "sql_cannot_connect": "cannot connect to {host}: {detail}",
     "sql_cannot_query": "cannot query {host} ({detail})",
     "sql_no_rows": "the statement returned no rows; sql connections run queries (SELECT)",
+    # assistant and map nodes: published assistants as sub-runs (nodes/assistant.py, nodes/map.py)
+    "assistant_not_found": "there is no published version {version} of assistant '{assistant}'",
+    "assistant_forbidden": "the person this run acts for may not invoke assistant '{assistant}'",
+    "assistant_depth_exceeded": "assistants call assistants more than {limit} deep here (does '{assistant}' call itself?)",
+    "assistant_inputs_invalid": "the inputs do not fit assistant '{assistant}': {detail}",
+    "assistant_run_failed": "assistant '{assistant}' ended {status} (run {run_id}): {detail}",
+    "assistant_output_missing": "assistant '{assistant}' has no output {missing} (it has: {available})",
+    "sub_runs_lost": "the stored list of sub-runs is missing; the node cannot go on",
+    "sub_run_lost": "the sub-run was not stored",
+    "map_items_not_a_list": "items must yield a list, not {got}",
+    "map_too_many_items": "{count} items are more than max_items ({limit})",
 }

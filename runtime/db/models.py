@@ -244,6 +244,10 @@ class Run(Base):
     created_at: Mapped[datetime] = _created()
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A sub-run (an `assistant` or `map` node's, migration 0019): the run that started it,
+    # and how deeply assistants call assistants here (0: started by a person or a trigger).
+    parent_run_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    call_depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RunStep(Base):

@@ -48,6 +48,7 @@ from runtime.errors import Conflict, Unavailable
 from runtime.observability import metrics, tracing
 from runtime.observability.labels import RunLabels
 from runtime.policy.resources import Actor
+from runtime.runs import sub_run_waits as sub_runs
 from runtime.runs.admission import Admission, prune_expired
 from runtime.runs.recorder import RunStart, SqlRecorder, load_steps
 from runtime.runs.views import run_as_json
@@ -119,6 +120,8 @@ class RunManager:
         listen: bool = False,
         allow_live_reads: bool = False,
         admission: Admission | None = None,
+        parent_run_id: str | None = None,
+        call_depth: int = 0,
     ) -> tuple[str, asyncio.Queue[dict[str, Any]] | None]:
         """Start a run of `version` in the background; it is written as the recorder decides.
 
@@ -144,6 +147,8 @@ class RunManager:
             "is_test": is_test,
             "allow_live_reads": live_reads,
             "inputs": prepared,
+            "parent_run_id": parent_run_id,
+            "call_depth": call_depth,
             "worker_id": self.worker_id,
             "heartbeat_at": now,
             "started_at": now,
@@ -174,6 +179,7 @@ class RunManager:
                 caller_id=values["started_by"],
                 workspace_id=workspace_id,
                 test_mode=(is_test, live_reads),
+                parent_run_id=parent_run_id,
             ),
         )
         return run_id, queue
@@ -301,6 +307,7 @@ class RunManager:
         caller_id: str | None = None,
         workspace_id: str | None = None,
         test_mode: tuple[bool, bool] = (False, False),
+        parent_run_id: str | None = None,
     ) -> str | None:
         """Execute the run until it ends or waits; the status it reached (None: not concluded)."""
         began = time.perf_counter()
@@ -348,6 +355,9 @@ class RunManager:
                 )
             self._stop_visibility(run_id, visible)
             await self._conclude(run_id, version.content_hash, outcome, recorder, resumed=bool(completed))
+            if parent_run_id is not None and outcome.status in TERMINAL_RUN_STATES:
+                # A parent waiting for this sub-run goes on now rather than at the next sweep.
+                self._spawn_wake(parent_run_id)
         except asyncio.CancelledError:
             raise
         except Exception:  # the database went away mid-run: the sweep will take over later
@@ -493,11 +503,13 @@ class RunManager:
             version = await session.get(FlowVersion, run.version_id) if run else None
             steps = await load_steps(session, run_id)
             resolutions = await approvals.resolutions_for(session, run_id, steps)
+            resolutions.update(await sub_runs.resolutions_for(session, steps))
             if run is None or version is None:
                 return False
             inputs = dict(run.inputs or {})
             caller_id, workspace_id = run.started_by, run.workspace_id
             test_mode = (bool(run.is_test), bool(run.is_test and run.allow_live_reads))
+            parent_run_id = run.parent_run_id
         self._spawn(
             run_id,
             self._drive(
@@ -509,13 +521,46 @@ class RunManager:
                 caller_id=caller_id,
                 workspace_id=workspace_id,
                 test_mode=test_mode,
+                parent_run_id=parent_run_id,
             ),
         )
         return True
 
+    def _spawn_wake(self, parent_run_id: str) -> None:
+        task = asyncio.create_task(self._wake(parent_run_id), name=f"wake-{parent_run_id}")
+        self._background.append(task)  # stopped with the process
+        task.add_done_callback(self._background.remove)
+
+    async def _wake(self, parent_run_id: str) -> None:
+        """Resume `parent_run_id` if it waits for sub-runs that have all ended (else the
+        sweep will, once they have: this is only the quicker path)."""
+        try:
+            async with self.db.read() as session:
+                ready = await sub_runs.parents_to_resume(session, only=parent_run_id)
+            if ready:
+                await self.resume(parent_run_id)
+        except Exception as error:  # the sweep tries again
+            log.warning("could not resume run %s after its sub-run (%s)", parent_run_id, error)
+
     # -- cancelling -------------------------------------------------------------------
     async def cancel(self, actor: Actor, run_id: str) -> str:
-        """Cancel a run; returns the status it has (or will have shortly)."""
+        """Cancel a run and the sub-runs it started that are still going; returns the
+        status it has (or will have shortly)."""
+        status = await self._cancel_one(actor, run_id)
+        async with self.db.read() as session:
+            children = (
+                await session.execute(
+                    select(Run.id).where(
+                        Run.parent_run_id == run_id, Run.status.in_(("queued", "running", "waiting"))
+                    )
+                )
+            ).scalars()
+        for child in list(children):
+            with contextlib.suppress(Conflict):  # it ended meanwhile
+                await self.cancel(actor, child)
+        return status
+
+    async def _cancel_one(self, actor: Actor, run_id: str) -> str:
         task = self._tasks.get(run_id)
         if task is not None:
             task.cancel()
@@ -614,7 +659,9 @@ class RunManager:
         for run_id in cancels:
             if (task := self._tasks.get(run_id)) is not None:
                 task.cancel()
-        resumed = [run_id for run_id in decided if await self.resume(run_id)]
+        async with self.db.read() as session:
+            decided = [*decided, *await sub_runs.parents_to_resume(session)]
+        resumed = [run_id for run_id in dict.fromkeys(decided) if await self.resume(run_id)]
         resumed += [
             run_id
             for run_id in orphans

@@ -54,6 +54,9 @@ class RunOut(_Strict):
     created_at: str | None
     started_at: str | None
     finished_at: str | None
+    parent_run_id: str | None = Field(
+        None, description="A sub-run (of an assistant or map node): the run whose node started it"
+    )
     steps: list[StepOut]
     tasks: list[TaskOut]
 

@@ -25,6 +25,7 @@ RUN_FIELDS = (
     "created_at",
     "started_at",
     "finished_at",
+    "parent_run_id",
 )
 
 
@@ -60,6 +61,8 @@ def run_as_json(run: Mapping[str, Any], steps: Iterable[Any], tasks: list[dict[s
         "created_at": iso(run["created_at"]),
         "started_at": iso(run.get("started_at")),
         "finished_at": iso(run.get("finished_at")),
+        # A sub-run (an `assistant` or `map` node's): the run whose node started it.
+        "parent_run_id": run.get("parent_run_id"),
         "steps": [step_as_json(step) for step in ordered],
         "tasks": tasks,
     }

@@ -72,6 +72,24 @@ class _NoConnections:
         )
 
 
+class _NoAssistants:
+    """The `assistants` service of a test: test cases never start runs of other assistants."""
+
+    async def start(self, request: Any) -> Any:
+        raise NotFixed(
+            f"assistant '{request.assistant}' would be run; test cases never start other "
+            "assistants' runs (fix the node's outputs)",
+            code="not_fixed",
+        )
+
+    async def describe(self, caller_id: Any, assistant: str, version: Any) -> Any:
+        raise NotFixed(
+            f"an agent's tool would run assistant '{assistant}'; test cases never start other "
+            "assistants' runs (fix the agent's outputs)",
+            code="not_fixed",
+        )
+
+
 class _NoLLM:
     async def chat(self, request: Any, on_token: Any = None) -> Any:
         raise NotFixed(
@@ -84,6 +102,11 @@ def must_fix(node: Node, mode: Mode) -> str | None:
     """Why `node` must be fixed in a case run in `mode`, or None."""
     if node.type == "connector":
         return f"connector node '{node.id}' is not fixed in this case; test cases never call connections"
+    if node.type in ("assistant", "map"):
+        return (
+            f"{node.type} node '{node.id}' is not fixed in this case; test cases never start "
+            "other assistants' runs (fix its outputs)"
+        )
     if mode == "fixed" and node.type == "llm":
         return (
             f"llm node '{node.id}' is not fixed in this case; in fixed mode test cases never call the LLM "
@@ -160,7 +183,7 @@ class CaseRunner:
         self.caller_id = caller_id
         self.workspace_id = workspace_id
         self.tester = tester
-        guarded = {**services, "connections": _NoConnections()}
+        guarded = {**services, "connections": _NoConnections(), "assistants": _NoAssistants()}
         if mode == "fixed":
             guarded["llm"] = _NoLLM()
         self.engine = Engine(guarded, max_node_timeout_s=max_node_timeout_s)

@@ -852,6 +852,8 @@ class RunOut(TypedDict):
     created_at: str | None
     started_at: str | None
     finished_at: str | None
+    # A sub-run (of an assistant or map node): the run whose node started it
+    parent_run_id: NotRequired[str | None]
     steps: list[StepOut]
     tasks: list[TaskOut]
 
@@ -895,6 +897,8 @@ class RunStartedOut(TypedDict):
     created_at: str | None
     started_at: str | None
     finished_at: str | None
+    # A sub-run (of an assistant or map node): the run whose node started it
+    parent_run_id: NotRequired[str | None]
     steps: list[StepOut]
     tasks: list[TaskOut]
 
@@ -938,6 +942,8 @@ class RunWithFeedbackOut(TypedDict):
     created_at: str | None
     started_at: str | None
     finished_at: str | None
+    # A sub-run (of an assistant or map node): the run whose node started it
+    parent_run_id: NotRequired[str | None]
     steps: list[StepOut]
     tasks: list[TaskOut]
     # The starter's feedback, if given

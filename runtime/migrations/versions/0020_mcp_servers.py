@@ -12,7 +12,7 @@ from alembic import op
 import runtime.db.models
 
 revision = "0020_mcp_servers"
-down_revision = "0011_ingest_bounds"
+down_revision = "0019_sub_runs"
 branch_labels = None
 depends_on = None
 

@@ -338,6 +338,17 @@ CODE_TEXTS: dict[str, str] = {
     "error.sql_cannot_connect": "Keine Verbindung zu {host} ({detail}).",
     "error.sql_cannot_query": "{host} lässt sich nicht abfragen ({detail}).",
     "error.sql_no_rows": "Die Anweisung lieferte keine Zeilen; SQL-Verbindungen führen Abfragen (SELECT) aus.",
+    # Assistent- und Map-Bausteine (Assistenten als Unterläufe)
+    "error.assistant_not_found": "Vom Assistenten „{assistant}“ gibt es keine veröffentlichte Version {version}.",
+    "error.assistant_forbidden": "Die Person, für die dieser Lauf arbeitet, darf den Assistenten „{assistant}“ nicht aufrufen.",
+    "error.assistant_depth_exceeded": "Assistenten rufen hier Assistenten tiefer als {limit} Ebenen auf (ruft „{assistant}“ sich selbst auf?).",
+    "error.assistant_inputs_invalid": "Die Eingaben passen nicht zum Assistenten „{assistant}“: {detail}",
+    "error.assistant_run_failed": "Der Assistent „{assistant}“ endete mit {status} (Lauf {run_id}): {detail}",
+    "error.assistant_output_missing": "Der Assistent „{assistant}“ hat keine Ausgabe {missing} (vorhanden: {available}).",
+    "error.sub_runs_lost": "Die gespeicherte Liste der Unterläufe fehlt; der Baustein kann nicht weiterlaufen.",
+    "error.sub_run_lost": "Der Unterlauf wurde nicht gespeichert.",
+    "error.map_items_not_a_list": "items muss eine Liste ergeben, nicht {got}.",
+    "error.map_too_many_items": "{count} Einträge sind mehr als max_items ({limit}).",
     # -- what a test check looked at ({checked}) --------------------------------------------------------
     # MCP-Server und die MCP-Werkzeuge der Agenten
     "error.invalid_mcp_url": "„{url}“ ist keine Serveradresse; sie muss wie https://mcp.intern/mcp aussehen.",

@@ -322,6 +322,17 @@ CODE_TEXTS: dict[str, str] = {
     "error.mcp_tool_changed": "The tool '{tool}' of the MCP server '{server}' changed at the server; it is not called until a new version with its current schema is approved.",
     "error.mcp_not_allowed": "The MCP server '{server}' is at an address the egress guard refuses.",
     "error.mcp_unavailable": "The MCP server '{server}' cannot be reached or did not answer.",
+    # assistant and map nodes (assistants as sub-runs)
+    "error.assistant_not_found": "There is no published version {version} of assistant '{assistant}'.",
+    "error.assistant_forbidden": "The person this run acts for may not invoke assistant '{assistant}'.",
+    "error.assistant_depth_exceeded": "Assistants call assistants more than {limit} deep here (does '{assistant}' call itself?).",
+    "error.assistant_inputs_invalid": "The inputs do not fit assistant '{assistant}': {detail}",
+    "error.assistant_run_failed": "Assistant '{assistant}' ended {status} (run {run_id}): {detail}",
+    "error.assistant_output_missing": "Assistant '{assistant}' has no output {missing} (it has: {available}).",
+    "error.sub_runs_lost": "The stored list of sub-runs is missing; the node cannot go on.",
+    "error.sub_run_lost": "The sub-run was not stored.",
+    "error.map_items_not_a_list": "items must yield a list, not {got}.",
+    "error.map_too_many_items": "{count} items are more than max_items ({limit}).",
     "checked.output": "output '{output}'",
     "checked.step": "'{node}.{field}'",
 }
