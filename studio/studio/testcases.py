@@ -47,6 +47,8 @@ class CaseRules:
     not_fixable: frozenset[str] = frozenset()
     # The checks of a case taken from a run ("Als Testfall übernehmen").
     from_run_checks: tuple[str, ...] = ()
+    # Checks that take `arguments` (tool_called: a subset of a tool call's arguments).
+    with_arguments: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, served: Mapping[str, Any]) -> CaseRules:
@@ -65,6 +67,7 @@ class CaseRules:
             decisions=tuple(str(decision) for decision in served.get("decisions") or []),
             not_fixable=frozenset(str(item.get("type")) for item in served.get("not_fixable") or []),
             from_run_checks=tuple(str(check) for check in served.get("from_run_checks") or []),
+            with_arguments=named(lambda rule: bool(rule.get("arguments"))),
         )
 
 
@@ -138,6 +141,11 @@ def describe_check(expect: dict[str, Any], lang: str) -> str:
     if check == "status":
         status = translate(f"run_status_{value}", lang) if isinstance(value, str) else _short(value)
         return translate("says_status", lang, value=_quoted(status, lang))
+    if check in rules().with_arguments and expect.get("arguments"):
+        return translate(
+            f"says_{check}_with", lang, target=target, value=_quoted(value, lang),
+            arguments=_short(expect["arguments"]),
+        )  # fmt: skip
     return translate(f"says_{check}", lang, target=target, value=_quoted(value, lang))
 
 
@@ -343,7 +351,8 @@ def _text(value: Any) -> tuple[str, str]:
 
 
 def shaped(row: dict[str, str]) -> dict[str, str]:
-    """A check row with what its form shows: `on` (value | node | run), `needs_field`, `needs_value`."""
+    """A check row with what its form shows: `on` (value | node | run), `needs_field`,
+    `needs_value`, `takes_arguments` (tool_called: a JSON subset of a call's arguments)."""
     check, known = row.get("check") or "", rules()
     on = "value" if check in known.on_value else "node" if check in known.on_node else "run"
     by_node = (row.get("target") or "").startswith("node:")
@@ -352,6 +361,8 @@ def shaped(row: dict[str, str]) -> dict[str, str]:
         "on": on,
         "needs_field": "true" if on == "value" and by_node else "",
         "needs_value": "" if check in known.no_value else "true",
+        "takes_arguments": "true" if check in known.with_arguments else "",
+        "arguments": row.get("arguments") or "",
     }
 
 
@@ -367,6 +378,7 @@ def check_row(expect: dict[str, Any], key: str) -> dict[str, str]:
     else:
         target = ""
     value, is_json = _text(expect.get("value"))
+    arguments = expect.get("arguments")
     return shaped(
         {
             "key": key,
@@ -375,6 +387,8 @@ def check_row(expect: dict[str, Any], key: str) -> dict[str, str]:
             "field": str(expect.get("field") or ""),
             "value": value,
             "json": is_json,
+            # tool_called's subset of a call's arguments, as JSON ("": any call)
+            "arguments": "" if arguments is None else json.dumps(arguments, ensure_ascii=False),
         }
     )
 
@@ -428,8 +442,12 @@ def _expect(row: dict[str, str]) -> dict[str, Any]:
         return expect
     raw = row.get("value") or ""
     try:
+        if (row.get("arguments") or "").strip() and check in known.with_arguments:
+            expect["arguments"] = json.loads(row["arguments"])
         if check == "max_duration_ms":
             expect["value"] = float(raw.replace(",", "."))
+        elif check == "steps_at_most":
+            expect["value"] = int(raw.strip())
         elif check == "json_schema" or row.get("json") or raw.lstrip()[:1] in ("{", "["):
             expect["value"] = json.loads(raw)
         else:
@@ -489,6 +507,10 @@ def case_from_form(form: CaseForm, document: dict[str, Any], index: int) -> dict
         raise CaseFormError("case_needs_check")
     case: dict[str, Any] = {"name": name, "description": form.description.strip(), "inputs": inputs}
     case.update({"fixed": fixed, "decisions": decisions, "expect": expect})
+    # The form does not edit an agent's scripted turns; an edited case keeps them.
+    scripts = (cases[index].get("agents") or {}) if 0 <= index < len(cases) else {}
+    if scripts:
+        case["agents"] = scripts
     return case
 
 
@@ -507,7 +529,13 @@ def fixable_nodes(document: dict[str, Any], outputs_by_type: dict[str, list[str]
 
 
 def approval_nodes(document: dict[str, Any]) -> list[str]:
-    return [str(node.get("id")) for node in document.get("nodes") or [] if node.get("type") == "approval"]
+    """Nodes a case may script a decision for: approval nodes, and agents (whose calls that
+    change something wait for a person)."""
+    return [
+        str(node.get("id"))
+        for node in document.get("nodes") or []
+        if node.get("type") in ("approval", "agent")
+    ]
 
 
 def targets(document: dict[str, Any], lang: str) -> list[dict[str, str]]:

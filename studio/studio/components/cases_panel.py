@@ -287,6 +287,18 @@ def _check_row(row: rx.Var) -> rx.Component:
             ),
             rx.spacer(),
         ),
+        rx.cond(
+            row["takes_arguments"] == "true",
+            rx.input(
+                name="arguments__" + key,
+                default_value=row["arguments"],
+                key=_key("a" + key),
+                placeholder=t("check_arguments"),
+                font_family=MONO,
+                width="100%",
+                id="check-arguments-" + key,
+            ),
+        ),
         rx.icon_button(
             rx.icon("x", size=12),
             size="1",

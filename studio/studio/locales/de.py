@@ -323,6 +323,15 @@ TEXTS: dict[str, str] = {
     "says_max_duration_ms": "Der Lauf dauert höchstens {value} ms",
     "says_status": "Der Lauf endet mit Status {value}",
     "says_unknown": "Prüfung „{check}“",
+    # -- agents in test cases ------------------------------------------------------------------
+    "check_tool_called": "ruft das Werkzeug auf",
+    "check_tool_not_called": "ruft das Werkzeug nicht auf",
+    "check_steps_at_most": "braucht höchstens (Modell-Runden)",
+    "check_arguments": "mit Argumenten (JSON-Objekt, Teilmenge; leer: beliebig)",
+    "says_tool_called": "{target} ruft das Werkzeug {value} auf",
+    "says_tool_called_with": "{target} ruft das Werkzeug {value} auf, mit {arguments}",
+    "says_tool_not_called": "{target} ruft das Werkzeug {value} nicht auf",
+    "says_steps_at_most": "{target} braucht höchstens {value} Modell-Runden",
     # -- reports ----------------------------------------------------------------------------------
     "report_title": "Testbericht",
     "report_summary": "{passed} von {total} Tests bestanden",

@@ -320,6 +320,15 @@ TEXTS: dict[str, str] = {
     "says_max_duration_ms": "The run takes at most {value} ms",
     "says_status": "The run ends with the status {value}",
     "says_unknown": "Check “{check}”",
+    # -- agents in test cases ------------------------------------------------------------------
+    "check_tool_called": "calls the tool",
+    "check_tool_not_called": "does not call the tool",
+    "check_steps_at_most": "takes at most (model turns)",
+    "check_arguments": "with arguments (a JSON object, a subset; empty: any)",
+    "says_tool_called": "{target} calls the tool {value}",
+    "says_tool_called_with": "{target} calls the tool {value} with {arguments}",
+    "says_tool_not_called": "{target} does not call the tool {value}",
+    "says_steps_at_most": "{target} takes at most {value} model turns",
     # -- reports ----------------------------------------------------------------------------------
     "report_title": "Test report",
     "report_summary": "{passed} of {total} tests passed",

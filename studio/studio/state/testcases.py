@@ -192,6 +192,7 @@ class CasesState(EditorState):
                     **row,
                     "field": str(data.get(f"field__{row['key']}", row["field"])),
                     "value": str(data.get(f"value__{row['key']}", row["value"])),
+                    "arguments": str(data.get(f"arguments__{row['key']}", row.get("arguments") or "")),
                 }
                 for row in self.form_checks
             ],
