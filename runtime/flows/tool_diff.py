@@ -38,12 +38,14 @@ class ToolSnapshot(BaseModel):
     index: str | None = None
 
 
-class ToolChange(ToolSnapshot):
-    """A tool in both versions whose declaration changed; `effect`/`held` are the new
-    version's, `old_effect`/`old_held` the live one's."""
+class ToolChange(BaseModel):
+    """A tool in both versions whose declaration changed: as the live version declares it
+    (`old`) and as the new one does (`new`)."""
 
-    old_effect: Effect
-    old_held: bool | None
+    node: str
+    name: str
+    old: ToolSnapshot
+    new: ToolSnapshot
     fields: list[str] = Field(description="The tool's changed fields (`method`, `parameters.required`, ...)")
 
 
@@ -101,13 +103,17 @@ def diff_tools(
 ) -> dict[str, list[dict[str, Any]]]:
     """The agents' tools the new document adds, removes and changes against the old one."""
     before, after = agent_tools(old), agent_tools(new)
-    changed = []
-    for key, tool in after.items():
-        if key in before and (fields := _changed_fields(before[key], tool)):
-            old_effect, old_held = _effect(before[key])
-            changed.append(
-                {**_snapshot(key[0], tool), "old_effect": old_effect, "old_held": old_held, "fields": fields}
-            )
+    changed = [
+        {
+            "node": key[0],
+            "name": key[1],
+            "old": _snapshot(key[0], before[key]),
+            "new": _snapshot(key[0], tool),
+            "fields": fields,
+        }
+        for key, tool in after.items()
+        if key in before and (fields := _changed_fields(before[key], tool))
+    ]
     return {
         "added": [_snapshot(key[0], tool) for key, tool in after.items() if key not in before],
         "removed": [_snapshot(key[0], tool) for key, tool in before.items() if key not in after],
@@ -119,7 +125,10 @@ def tools_summary_text(tools: Mapping[str, list[Mapping[str, Any]]]) -> list[str
     """`tools added: agent.note_task (changes)` and the like, for the diff's one line."""
     parts = []
     for verb in ("added", "removed", "changed"):
-        names = [f"{tool['node']}.{tool['name']} ({tool['effect']})" for tool in tools.get(verb) or []]
+        names = [
+            f"{tool['node']}.{tool['name']} ({(tool.get('new') or tool)['effect']})"
+            for tool in tools.get(verb) or []
+        ]
         if names:
             parts.append(f"tools {verb}: {', '.join(names)}")
     return parts

@@ -26,11 +26,11 @@ def test_gained_lost_and_changed_tools_with_their_side_effect_class() -> None:
     assert tools(diff, "added") == [("agent", "note_task", "changes", False)]
     assert tools(diff, "removed") == [("agent", "handbuch", "reads", False)]
     [changed] = diff.tools.changed
-    assert (changed.name, changed.old_effect, changed.effect, changed.old_held, changed.held) == (
+    assert (changed.name, changed.old.effect, changed.new.effect, changed.old.held, changed.new.held) == (
         "read_task", "reads", "changes", False, True,
     )  # fmt: skip
     assert changed.fields == ["method"]
-    assert (changed.connection, changed.method, changed.path) == ("crm", "PUT", "/tasks/{id}")
+    assert (changed.old.method, changed.new.method, changed.new.path) == ("GET", "PUT", "/tasks/{id}")
     assert diff.tools.removed[0].index == "handbuch"
     summary = diff_summary_text(diff.model_dump(mode="json", by_alias=True))
     assert "tools added: agent.note_task (changes)" in summary
