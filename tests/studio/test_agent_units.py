@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "studio"))
 
 from studio.diffview import diff_rows
@@ -16,7 +18,7 @@ from studio.diffview import diff_rows
 from runtime.engine.compiled import compile_flow
 from runtime.flows.diff import version_diff
 from runtime.testing.runner import run_cases
-from studio import runs_view
+from studio import agent_tools_form, runs_view
 from tests.runtime.agent.test_agent_case_checks import HANDBOOK, WRITE, flow
 from tests.runtime.agent.test_agent_runs import agent_flow, crm_tool
 
@@ -113,3 +115,69 @@ def test_the_diff_shows_gained_and_lost_tools_with_their_side_effect_class() -> 
     assert english["tool+agent · note_task"]["new"].startswith("changes something · waits for approval")
     assert not any(key.startswith("tool") for key in (row["key"] for row in diff_rows(
         version_diff(live, live, 1, 2).model_dump(mode="json", by_alias=True), "de")))  # fmt: skip
+
+
+# -- the agent's tools in its form -----------------------------------------------------------------
+def _agent_document(tools: list[dict[str, Any]]) -> dict[str, Any]:
+    return agent_flow(tools)
+
+
+def test_tools_are_added_edited_and_removed_by_id_never_by_position() -> None:
+    document = agent_tools_form.add_tool(_agent_document([]), "agent", "connection")
+    document = agent_tools_form.add_tool(document, "agent", "knowledge")
+    tools = agent_tools_form.tools_of(document, "agent")
+    assert [(tool["kind"], tool["name"]) for tool in tools] == [
+        ("connection", "aktion_1"),
+        ("knowledge", "suche_1"),
+    ]
+    ids = agent_tools_form.current_ids(None, tools)
+    assert len(set(ids)) == 2
+    remembered = agent_tools_form.remember(ids, tools)
+    # Remembered ids stay with their tools while the names are the same...
+    assert agent_tools_form.current_ids(remembered, tools) == ids
+    # ...and after an undo that put other tools there, the tools get other ids (drawn anew).
+    other = [tools[1], tools[0]]
+    assert set(agent_tools_form.current_ids(remembered, other)).isdisjoint(ids)
+    # Removing the first tool: the second keeps its id and its values.
+    removed = agent_tools_form.remove_tool(document, "agent", ids.index(ids[0]))
+    left = agent_tools_form.tools_of(removed, "agent")
+    assert [tool["name"] for tool in left] == ["suche_1"]
+    cards = agent_tools_form.tool_cards(left, ids[1:], {})
+    assert (cards[0]["key"], cards[0]["kind"], cards[0]["top_k"]) == (ids[1], "knowledge", "5")
+
+
+def test_each_field_is_read_back_and_a_new_kind_keeps_name_and_description() -> None:
+    document = agent_tools_form.add_tool(_agent_document([]), "agent", "connection")
+    edit = agent_tools_form.set_tool_field
+    document = edit(document, "agent", 0, "description", "Legt eine Notiz an")
+    document = edit(document, "agent", 0, "method", "POST")
+    document = edit(document, "agent", 0, "path", " /tasks/{id}/notes ")
+    schema = '{"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}'
+    document = edit(document, "agent", 0, "parameters", schema)
+    [tool] = agent_tools_form.tools_of(document, "agent")
+    assert tool["path"] == "/tasks/{id}/notes" and tool["parameters"]["required"] == ["id"]
+    assert tool["method"] == "POST" and tool["description"] == "Legt eine Notiz an"
+    with pytest.raises(agent_tools_form.ToolFormError, match="parameters"):
+        edit(document, "agent", 0, "parameters", "{nicht json")
+    with pytest.raises(agent_tools_form.ToolFormError, match="top_k"):
+        edit(document, "agent", 0, "top_k", "viele")
+    switched = edit(document, "agent", 0, "kind", "knowledge")
+    [tool] = agent_tools_form.tools_of(switched, "agent")
+    assert tool == {
+        "kind": "knowledge", "name": "aktion_1", "description": "Legt eine Notiz an", "index": "", "top_k": 5,
+    }  # fmt: skip
+
+
+def test_a_card_shows_the_runtimes_problems_of_its_own_tool_only() -> None:
+    from runtime.engine.validation import validate_document
+
+    document = agent_flow([crm_tool("crm"), crm_tool("crm", "note_task", parameters={"type": "array"})])
+    errors = {
+        str(error["field"]).removeprefix("config."): str(error["message"])
+        for error in validate_document(document).errors
+        if str(error["field"]).startswith("config.tools.")
+    }
+    tools = agent_tools_form.tools_of(document, "agent")
+    first, second = agent_tools_form.tool_cards(tools, ["a", "b"], errors)
+    assert first["errors"] == "" and "parameters" in second["errors"]
+    assert second["parameters"].startswith("{") and second["approve"] == "auto"
