@@ -155,8 +155,10 @@ def tool_cards(
     cards = []
     for index, (tool_id, tool) in enumerate(zip(ids, tools, strict=True)):
         prefix = f"tools.{index}"
+        # pydantic names the tool's kind in the path (`tools.0.connection.path`): left out.
+        kind = f"{tool.get('kind')}."
         said = [
-            f"{field[len(prefix) + 1 :] or 'tool'}: {message}"
+            f"{field[len(prefix) + 1 :].removeprefix(kind) or tool.get('name') or index}: {message}"
             for field, message in errors.items()
             if field == prefix or field.startswith(prefix + ".")
         ]

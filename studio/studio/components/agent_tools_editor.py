@@ -31,6 +31,7 @@ def _input(card: rx.Var, field: str, **props: object) -> rx.Component:
         width="100%",
         size="1",
         class_name=f"tool-{field}",
+        id="tool-" + field + "-" + tool_id,
         **props,
     )
 
@@ -86,6 +87,7 @@ def _connection_fields(card: rx.Var) -> rx.Component:
             width="100%",
             size="1",
             class_name="tool-parameters",
+            id="tool-parameters-" + tool_id,
         ),
         _label("tool_approve"),
         _select(card, "approve", list(APPROVE), labels=True),
@@ -140,6 +142,7 @@ def _card(card: rx.Var) -> rx.Component:
                 width="100%",
                 size="1",
                 class_name="tool-description",
+                id="tool-description-" + tool_id,
             ),
             rx.cond(card["kind"] == "connection", _connection_fields(card), _knowledge_fields(card)),
             rx.cond(

@@ -1135,6 +1135,8 @@ TEXTS: dict[str, str] = {
     "node.approval.about": "Hält an, bis ein Mensch freigibt oder ablehnt.",
     "node.connector": "Verbindung",
     "node.connector.about": "Ruft ein angebundenes System auf (REST, E-Mail, SQL).",
+    "node.agent": "Agent",
+    "node.agent.about": "Ein Modell, das die ihm gegebenen Werkzeuge nutzt (Verbindungen, Wissen), bis es antworten kann.",
     # ============================================================================================
     # The template budget's limits (nodes/rendering/budget.py; limit.<name>)
     # ============================================================================================
@@ -1220,6 +1222,17 @@ FIELDS: dict[str, tuple[str, str]] = {
     "payload": ("Zu prüfender Inhalt", "Was freigegeben werden soll (Text oder JSON)"),
     "connection": ("Verbindung", "Name einer eingerichteten Verbindung"),
     "action": ("Aktion", "Was die Verbindung tun soll"),
+    # agent nodes
+    "tools": ("Werkzeuge", "Was das Modell aufrufen darf; Aufrufe, die etwas ändern, warten auf Freigabe"),
+    "max_steps": (
+        "Höchstzahl Runden",
+        "So oft darf das Modell höchstens antworten; jede Runde kann Werkzeuge aufrufen",
+    ),
+    "approvers": ("Wer Aufrufe freigibt", "role:<rolle> oder user:<name>, eine pro Zeile"),
+    "approval_timeout": (
+        "Frist für Freigaben",
+        "ISO-8601-Dauer, danach gilt ein Aufruf als abgelehnt, z. B. P1D",
+    ),
 }
 
 # Titles by (node type, field), before `FIELDS` (by field name only: its "query" is the

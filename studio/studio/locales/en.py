@@ -1126,6 +1126,8 @@ TEXTS: dict[str, str] = {
     "node.approval.about": "Pauses until a person approves or rejects.",
     "node.connector": "Connector",
     "node.connector.about": "Calls a connected system (REST, e-mail, SQL).",
+    "node.agent": "Agent",
+    "node.agent.about": "A model that uses the tools it is given (connections, knowledge) until it can answer.",
     # ============================================================================================
     # The template budget's limits (nodes/rendering/budget.py; limit.<name>)
     # ============================================================================================

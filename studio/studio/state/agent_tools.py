@@ -42,7 +42,7 @@ class AgentTools(Canvas, mixin=True):
     def selected_tools(self) -> list[dict[str, str]]:
         if self.selected_type != "agent":
             return []
-        tools = self._tools()
+        tools = tools_form.tools_of(self.doc, self.selected_node)
         ids = tools_form.current_ids(self.tool_ids.get(self.selected_node), tools)
         errors = {
             str(error.get("field") or "").removeprefix("config."): str(error.get("message") or "")
