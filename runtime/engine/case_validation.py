@@ -175,7 +175,8 @@ class _CaseChecker:
                 )
         elif isinstance(assertion, ApprovalRaisedCheck):
             node = self.node(f"{where}.node", assertion.node)
-            if node is not None and node.type != "approval":
+            # An agent raises approvals too: for the calls it holds for a person.
+            if node is not None and node.type not in ("approval", "agent"):
                 self.error(f"{where}.node", "not_an_approval_node", node=assertion.node, type=node.type)
         elif isinstance(assertion, AGENT_CHECKS):
             node = self.node(f"{where}.node", assertion.node)

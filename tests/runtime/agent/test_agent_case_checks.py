@@ -117,8 +117,9 @@ async def test_a_held_call_waits_and_counts_as_called_and_a_decision_lets_it_run
         "value": "note_task",
         "arguments": {"note": "Nachfassen"},
     }
+    raised = {"check": "approval_raised", "node": "agent"}
     waiting = await run(
-        flow(called, {"check": "status", "value": "waiting"}, script={"turns": WRITE, "tools": {}})
+        flow(called, raised, {"check": "status", "value": "waiting"}, script={"turns": WRITE, "tools": {}})
     )
     assert waiting.passed, waiting.failures
     approved = await run(
