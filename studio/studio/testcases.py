@@ -339,6 +339,8 @@ class CaseForm:
     decisions: dict[str, str] = field(default_factory=dict)  # node -> approve | reject | ""
     comments: dict[str, str] = field(default_factory=dict)
     checks: list[dict[str, str]] = field(default_factory=list)  # check, target, field, value, json
+    # agent node -> its script as JSON text: {"turns": [...], "tools": {...}} ("": not scripted)
+    agents: dict[str, str] = field(default_factory=dict)
 
 
 def _text(value: Any) -> tuple[str, str]:
@@ -407,6 +409,10 @@ def form_from_case(case: dict[str, Any] | None) -> CaseForm:
         decisions={node: str(item.get("decision") or "") for node, item in decided.items()},
         comments={node: str(item.get("comment") or "") for node, item in decided.items()},
         checks=[check_row(expect, f"c{number}") for number, expect in enumerate(case.get("expect") or [])],
+        agents={
+            node: json.dumps(script, ensure_ascii=False, indent=1)
+            for node, script in (case.get("agents") or {}).items()
+        },
     )
 
 
@@ -507,11 +513,34 @@ def case_from_form(form: CaseForm, document: dict[str, Any], index: int) -> dict
         raise CaseFormError("case_needs_check")
     case: dict[str, Any] = {"name": name, "description": form.description.strip(), "inputs": inputs}
     case.update({"fixed": fixed, "decisions": decisions, "expect": expect})
-    # The form does not edit an agent's scripted turns; an edited case keeps them.
-    scripts = (cases[index].get("agents") or {}) if 0 <= index < len(cases) else {}
+    scripts: dict[str, Any] = {}
+    for node, raw in form.agents.items():
+        if not raw.strip():
+            continue
+        try:
+            script = json.loads(raw)
+        except ValueError as exc:
+            raise CaseFormError("case_bad_json", node=node, detail=str(exc)) from exc
+        if not isinstance(script, dict):
+            raise CaseFormError("case_bad_json", node=node, detail=type(script).__name__)
+        scripts[node] = script
     if scripts:
         case["agents"] = scripts
     return case
+
+
+AGENT_SCRIPT_EXAMPLE = json.dumps(
+    {
+        "turns": [{"tool_calls": [{"tool": "aufgabe_lesen", "arguments": {"id": 7}}]}, {"text": "…"}],
+        "tools": {"aufgabe_lesen": {"status": "offen"}},
+    },
+    ensure_ascii=False,
+)
+
+
+def agent_nodes(document: dict[str, Any]) -> list[str]:
+    """Agent nodes a case may script: the model's turns and the tools' results."""
+    return [str(node.get("id")) for node in document.get("nodes") or [] if node.get("type") == "agent"]
 
 
 def fixable_nodes(document: dict[str, Any], outputs_by_type: dict[str, list[str]]) -> list[dict[str, str]]:

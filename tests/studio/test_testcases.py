@@ -397,8 +397,8 @@ AGENT_CASE = {
 
 
 def test_an_agent_case_survives_the_form_with_its_script_and_arguments() -> None:
-    """The form edits the agent checks (a tool's name, arguments as JSON, turns as a number)
-    and decisions for the agent's held calls; the scripted turns it does not show are kept."""
+    """The form edits the agent checks (a tool's name, arguments as JSON, turns as a number),
+    decisions for the agent's held calls, and the agent's script (turns and tool results) as JSON."""
     document = {**AGENT_DOCUMENT, "tests": [AGENT_CASE]}
     form = testcases.form_from_case(AGENT_CASE)
     rows = {row["check"]: row for row in form.checks}
@@ -406,8 +406,17 @@ def test_an_agent_case_survives_the_form_with_its_script_and_arguments() -> None
         rows["tool_called"]["takes_arguments"] == "true" and rows["tool_called"]["arguments"] == '{"id": 7}'
     )
     assert rows["tool_not_called"]["takes_arguments"] == "" and rows["steps_at_most"]["on"] == "node"
-    assert testcases.approval_nodes(document) == ["helper"]
+    assert testcases.approval_nodes(document) == testcases.agent_nodes(document) == ["helper"]
+    assert json.loads(form.agents["helper"]) == AGENT_CASE["agents"]["helper"]
     assert testcases.case_from_form(form, document, 0) == AGENT_CASE
+    # The script is edited as JSON: a mistake is named, an empty one leaves the agent unscripted.
+    form.agents["helper"] = '{"turns": ['
+    with pytest.raises(testcases.CaseFormError) as refused:
+        testcases.case_from_form(form, document, 0)
+    assert refused.value.key == "case_bad_json"
+    form.agents["helper"] = ""
+    assert "agents" not in testcases.case_from_form(form, document, 0)
+    form.agents["helper"] = json.dumps(AGENT_CASE["agents"]["helper"])
     rows["steps_at_most"]["value"] = "4"
     rows["tool_called"]["arguments"] = ""
     changed = testcases.case_from_form(form, document, 0)

@@ -277,6 +277,8 @@ TEXTS: dict[str, str] = {
     "case_name": "Name",
     "case_description": "Beschreibung (optional)",
     "case_fixed_hint": 'Optional: was ein Baustein liefern soll, als JSON, z. B. {"text": "…"}. Leer lassen: der Baustein läuft wirklich.',
+    "case_agents": "Agenten: Modell-Runden und Werkzeug-Ergebnisse",
+    "case_agents_hint": 'Optional: die Antworten des Modells der Reihe nach und was jedes Werkzeug liefert, als JSON ({"turns": [...], "tools": {...}}). Verbindungen ohne festgelegtes Ergebnis werden nie aufgerufen.',
     "case_decisions_hint": "Wie die Freigabe im Test entschieden wird (sonst wartet der Lauf).",
     "case_expect_hint": "Was nach dem Lauf stimmen muss. Werte sind Text; mit { oder [ beginnend JSON.",
     "add_check": "Erwartung hinzufügen",

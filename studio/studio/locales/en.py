@@ -274,6 +274,8 @@ TEXTS: dict[str, str] = {
     "case_name": "Name",
     "case_description": "Description (optional)",
     "case_fixed_hint": 'Optional: what a block returns, as JSON, e.g. {"text": "…"}. Leave empty: the block really runs.',
+    "case_agents": "Agents: model turns and tool results",
+    "case_agents_hint": 'Optional: the model\'s answers in order and what each tool returns, as JSON ({"turns": [...], "tools": {...}}). Connections without a fixed result are never called.',
     "case_decisions_hint": "How the approval is decided in the test (otherwise the run waits).",
     "case_expect_hint": "What must hold after the run. Values are text; JSON when they start with { or [.",
     "add_check": "Add expectation",
