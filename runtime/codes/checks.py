@@ -26,6 +26,11 @@ CHECKS: dict[str, str | tuple[str, tuple[str, ...]]] = {
     "no_branch": "'{node}' took no branch: it did not run ({status})",
     "approval_not_reached": "the run did not reach the approval node '{node}'",
     "connector_called": "connector nodes ran: {nodes}",
+    # Agent nodes: their `steps` output.
+    "tool_not_called": "agent '{node}' did not call the tool '{tool}'{with_arguments}; it called: {called}",
+    "tool_called": "agent '{node}' called the tool '{tool}' {times} time(s)",
+    "too_many_steps": "agent '{node}' took {turns} model turns, more than the {max_turns} allowed",
+    "agent_did_not_run": "agent '{node}' did not run ({status})",
     "too_slow": "the case took {took_ms} ms, more than the {max_ms} ms allowed",
     # `error` is the run's error as stored (`{"node", "kind", "code", "message", ...}`), or None.
     "other_status": ("the run ended {status}, not {expected}", ("error",)),

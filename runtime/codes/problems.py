@@ -129,6 +129,10 @@ CASES: dict[str, str | tuple[str, tuple[str, ...]]] = {
     "node_does_not_branch": "'{node}' ({type}) does not branch",
     "not_an_approval_node": "'{node}' is a {type} node, not an approval node",
     "not_a_connector_node": "'{node}' is a {type} node, not a connector node",
+    # agent nodes in test cases (`agents`, tool_called, tool_not_called, steps_at_most)
+    "not_an_agent_node": "'{node}' is a {type} node, not an agent node",
+    "case_unknown_tool": "agent '{node}' has no tool '{tool}' (tools: {tools})",
+    "agent_fixed_and_scripted": "agent '{node}' is both fixed and scripted; a case does one or the other",
 }
 
 # A run's inputs against the flow's declared inputs (runtime/engine/inputs.py).

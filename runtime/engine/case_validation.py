@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from nodes.base import Node
 from runtime.engine.cases import (
+    AGENT_CHECKS,
     VALUE_CHECKS,
     ApprovalRaisedCheck,
     BranchCheck,
     NoConnectorCallCheck,
+    StepsAtMostCheck,
     TestCase,
 )
 from runtime.engine.document import FlowDocument
@@ -56,6 +58,7 @@ class _CaseChecker:
         self.check_inputs(path, case)
         self.check_fixed(path, case)
         self.check_decisions(path, case)
+        self.check_agents(path, case)
         for number, assertion in enumerate(case.expect):
             self.check_assertion(f"{path}.expect[{number}]", assertion)
 
@@ -101,10 +104,36 @@ class _CaseChecker:
             node = self.node(where, node_id)
             if node is None:
                 continue
-            if node.type != "approval":
+            if node.type not in ("approval", "agent"):
                 self.error(where, "decision_not_for_approval", node=node_id, type=node.type)
             elif decision.payload is not None and not getattr(node.config, "editable", False):
+                # An agent's held calls are never editable: an approved call is made as shown.
                 self.error(f"{where}.payload", "decision_not_editable", node=node_id)
+
+    def tools_of(self, node: Node) -> list[str]:
+        return [tool.name for tool in getattr(node.config, "tools", [])]
+
+    def known_tool(self, where: str, node: Node, tool: str) -> None:
+        if tool not in (tools := self.tools_of(node)):
+            self.error(where, "case_unknown_tool", node=node.id, tool=tool, tools=", ".join(tools) or "none")
+
+    def check_agents(self, path: str, case: TestCase) -> None:
+        for node_id, script in case.agents.items():
+            where = f"{path}.agents.{node_id}"
+            node = self.node(where, node_id)
+            if node is None:
+                continue
+            if node.type != "agent":
+                self.error(where, "not_an_agent_node", node=node_id, type=node.type)
+                continue
+            if node_id in case.fixed:
+                self.error(where, "agent_fixed_and_scripted", node=node_id)
+            for number, turn in enumerate(script.turns):
+                for call_number, call in enumerate(turn.tool_calls):
+                    field = f"{where}.turns[{number}].tool_calls[{call_number}].tool"
+                    self.known_tool(field, node, call.tool)
+            for tool in script.tools:
+                self.known_tool(f"{where}.tools.{tool}", node, tool)
 
     def check_assertion(self, where: str, assertion: object) -> None:
         if isinstance(assertion, VALUE_CHECKS):
@@ -146,8 +175,15 @@ class _CaseChecker:
                 )
         elif isinstance(assertion, ApprovalRaisedCheck):
             node = self.node(f"{where}.node", assertion.node)
-            if node is not None and node.type != "approval":
+            # An agent raises approvals too: for the calls it holds for a person.
+            if node is not None and node.type not in ("approval", "agent"):
                 self.error(f"{where}.node", "not_an_approval_node", node=assertion.node, type=node.type)
+        elif isinstance(assertion, AGENT_CHECKS):
+            node = self.node(f"{where}.node", assertion.node)
+            if node is not None and node.type != "agent":
+                self.error(f"{where}.node", "not_an_agent_node", node=assertion.node, type=node.type)
+            elif node is not None and not isinstance(assertion, StepsAtMostCheck):
+                self.known_tool(f"{where}.value", node, str(assertion.value))
         elif isinstance(assertion, NoConnectorCallCheck) and assertion.node is not None:
             node = self.node(f"{where}.node", assertion.node)
             if node is not None and node.type != "connector":

@@ -7,8 +7,12 @@ what was tested::
      "inputs": {"customer": "Müller GmbH"},
      "fixed": {"draft": {"text": "Sehr geehrte Frau Müller, ..."}},     # the node is not executed
      "decisions": {"check": {"decision": "approve", "payload": {"text": "..."}}},
+     "agents": {"helper": {"turns": [{"tool_calls": [{"tool": "read_task", "arguments": {"id": 7}}]},
+                                     {"text": "Aufgabe 7 ist offen."}],
+                           "tools": {"read_task": {"id": 7, "state": "open"}}}},
      "expect": [{"check": "contains", "output": "sent", "value": "Müller"},
-                {"check": "branch", "node": "check", "value": "approved"}]}
+                {"check": "branch", "node": "check", "value": "approved"},
+                {"check": "tool_called", "node": "helper", "value": "read_task", "arguments": {"id": 7}}]}
 
 What the model checks alone (types, unknown fields, a valid regex, a valid JSON schema)
 is here; what needs the flow (known nodes, declared outputs, approval nodes, flow
@@ -44,7 +48,12 @@ CHECKS = (
     "no_connector_call",
     "max_duration_ms",
     "status",
+    "tool_called",
+    "tool_not_called",
+    "steps_at_most",
 )
+# The largest number of model turns an agent may take (nodes.agent.HARD_MAX_STEPS).
+MAX_AGENT_TURNS = 50
 
 
 class _Strict(BaseModel):
@@ -147,6 +156,34 @@ class StatusCheck(_Strict):
     value: Literal["succeeded", "waiting", "failed"]
 
 
+class ToolCalledCheck(_Strict):
+    """The agent `node` called the tool `value`, at least once with `arguments` (a subset of
+    the call's arguments; none: any call)."""
+
+    check: Literal["tool_called"]
+    node: str
+    value: str = Field(..., min_length=1, max_length=64)
+    arguments: dict[str, Any] | None = None
+
+
+class ToolNotCalledCheck(_Strict):
+    """The agent `node` never called the tool `value` (nor asked to: a refused call counts)."""
+
+    check: Literal["tool_not_called"]
+    node: str
+    value: str = Field(..., min_length=1, max_length=64)
+
+
+class StepsAtMostCheck(_Strict):
+    """The agent `node` answered within `value` model turns."""
+
+    check: Literal["steps_at_most"]
+    node: str
+    value: int = Field(..., ge=1, le=MAX_AGENT_TURNS)
+
+
+AGENT_CHECKS = (ToolCalledCheck, ToolNotCalledCheck, StepsAtMostCheck)
+
 Assertion = Annotated[
     EqualsCheck
     | ContainsCheck
@@ -156,7 +193,10 @@ Assertion = Annotated[
     | ApprovalRaisedCheck
     | NoConnectorCallCheck
     | MaxDurationCheck
-    | StatusCheck,
+    | StatusCheck
+    | ToolCalledCheck
+    | ToolNotCalledCheck
+    | StepsAtMostCheck,
     Field(discriminator="check"),
 ]
 VALUE_CHECKS = (EqualsCheck, ContainsCheck, RegexCheck, JsonSchemaCheck)
@@ -173,6 +213,31 @@ class Decision(_Strict):
     payload: Any = None
 
 
+class ScriptedToolCall(_Strict):
+    tool: str = Field(..., min_length=1, max_length=64)
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScriptedTurn(_Strict):
+    """One answer of the model in an agent's loop: text, and the tools it asks for (none:
+    the turn is the final answer)."""
+
+    text: str = ""
+    tool_calls: list[ScriptedToolCall] = Field(default_factory=list, max_length=32)
+    prompt_tokens: int = Field(0, ge=0)
+    completion_tokens: int = Field(0, ge=0)
+
+
+class AgentScript(_Strict):
+    """An agent's loop in a case: the model's turns in order (the model is never asked) and
+    fixed results of its tools by tool name (a connection tool's response body; a knowledge
+    tool's passages as texts or `{"text", "source"}`). A connection tool without a fixed
+    result is never called: the case fails naming it, as for an unfixed connector node."""
+
+    turns: list[ScriptedTurn] = Field(..., min_length=1, max_length=MAX_AGENT_TURNS)
+    tools: dict[str, Any] = Field(default_factory=dict)
+
+
 class TestCase(_Strict):
     __test__ = False  # not a pytest class, although its name starts with "Test"
 
@@ -182,7 +247,13 @@ class TestCase(_Strict):
     fixed: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="node id -> {output: value}; the node is not executed"
     )
-    decisions: dict[str, Decision] = Field(default_factory=dict, description="approval node id -> decision")
+    decisions: dict[str, Decision] = Field(
+        default_factory=dict,
+        description="approval node id -> decision (an agent node's: for every call it holds for a person)",
+    )
+    agents: dict[str, AgentScript] = Field(
+        default_factory=dict, description="agent node id -> its model turns and tool results"
+    )
     expect: list[Assertion] = Field(..., min_length=1, max_length=MAX_ASSERTIONS)
 
 

@@ -15,6 +15,9 @@ reader can colour every node of the version without comparing documents again.
 `GET /api/flows/{id}/versions/{n}/diff` (`VersionDiff`): values, never rendered text.
 
 `diff_summary_text(diff)` renders the diff as one line for lists and notifications.
+
+`tools` lists the agents' tools the version gains, loses or changes, each with its
+side-effect class (`runtime.flows.tool_diff`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import difflib
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, create_model
+
+from runtime.flows.tool_diff import ToolsDiff, diff_tools, tools_summary_text
 
 META_FIELDS = ("name", "description", "audience")
 LONG_STRING = 80
@@ -156,6 +161,7 @@ def diff_documents(old: dict[str, Any] | None, new: dict[str, Any] | None) -> di
         "inputs": inputs,
         "outputs": outputs,
         "tests": tests,
+        "tools": diff_tools(old, new),
         "card": card,
         "meta": meta,
     }
@@ -275,6 +281,10 @@ class VersionDiff(_Between):
     inputs: NamedDiff
     outputs: NamedDiff
     tests: NamedDiff
+    tools: ToolsDiff = Field(
+        default_factory=ToolsDiff,
+        description="Tools of agent nodes gained, lost or changed, with their side-effect class",
+    )
     card: list[ValueChange]
     meta: list[ValueChange]
 
@@ -325,6 +335,7 @@ def diff_summary_text(diff: dict[str, Any]) -> str:
             names = [n if isinstance(n, str) else n["name"] for n in diff[section][verb]]
             if names:
                 parts.append(f"{section} {verb}: {', '.join(names)}")
+    parts += tools_summary_text(diff.get("tools") or {})
     for change in [*diff["card"], *diff["meta"]]:
         old, new = change["old"], change["new"]
         if _short(old) and _short(new):

@@ -14,6 +14,14 @@
                        since the flow would have made it
     max_duration_ms    the case took at most `value` milliseconds
     status             the run ended `succeeded`, `waiting` or `failed`
+    tool_called        the agent `node` asked for the tool `value` (a call refused or failed
+                       counts: the model asked), one call's arguments holding `arguments`
+                       (a subset, compared as `contains` compares objects)
+    tool_not_called    the agent `node` never asked for the tool `value`
+    steps_at_most      the agent `node` took at most `value` model turns
+
+The agent checks read the node's `steps` output, or, while it waits for a person, the
+steps of the loop so far (in its stored state).
 
 A value check names a flow output (`output`) or a step's output (`node` + `field`); a
 step that did not run has no outputs, and the check fails saying so.
@@ -47,6 +55,9 @@ from runtime.engine.cases import (
     NoConnectorCallCheck,
     RegexCheck,
     StatusCheck,
+    StepsAtMostCheck,
+    ToolCalledCheck,
+    ToolNotCalledCheck,
 )
 from runtime.engine.records import StepRecord
 
@@ -189,6 +200,72 @@ def _status_failure(check: StatusCheck, observed: Observed) -> dict[str, Any] | 
     return found
 
 
+class _NoSteps(Exception):
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def agent_steps(step: StepRecord | None) -> list[dict[str, Any]]:
+    """An agent step's turns and tool calls: its `steps` output, or while it waits for a
+    person those of its stored loop state."""
+    if step is None:
+        raise _NoSteps("not reached")
+    if step.status == "succeeded":
+        found = (step.outputs or {}).get("steps")
+    elif step.status == "waiting" and step.suspension is not None:
+        state = step.suspension.request.get("agent_state") or {}
+        # A call that waits for a person is a call the model asked for, with its arguments.
+        waiting = {call.get("id"): call for call in state.get("pending") or [] if "result" not in call}
+        found = [
+            {**item, "kind": "tool", "arguments": waiting[item.get("call_id")].get("arguments")}
+            if item.get("kind") == "approval" and item.get("call_id") in waiting
+            else item
+            for item in state.get("steps") or []
+        ]
+    else:
+        raise _NoSteps(step.status)
+    return [item for item in found or [] if isinstance(item, dict)]
+
+
+def _arguments(text: Any) -> Any:
+    if isinstance(text, str):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _agent_failure(
+    check: ToolCalledCheck | ToolNotCalledCheck | StepsAtMostCheck, observed: Observed
+) -> dict[str, Any] | None:
+    try:
+        steps = agent_steps(observed.steps.get(check.node))
+    except _NoSteps as missing:
+        return coded("agent_did_not_run", node=check.node, status=missing.status)
+    if isinstance(check, StepsAtMostCheck):
+        turns = sum(1 for item in steps if item.get("kind") == "model")
+        if turns <= check.value:
+            return None
+        return coded("too_many_steps", node=check.node, turns=turns, max_turns=check.value)
+    calls = [item for item in steps if item.get("kind") == "tool"]
+    mine = [_arguments(item.get("arguments")) for item in calls if item.get("tool") == check.value]
+    if isinstance(check, ToolNotCalledCheck):
+        return coded("tool_called", node=check.node, tool=check.value, times=len(mine)) if mine else None
+    wanted = check.arguments
+    if any(wanted is None or (isinstance(got, dict) and _contains(got, wanted)) for got in mine):
+        return None
+    called = [f"{item.get('tool')}({shown(_arguments(item.get('arguments')))})" for item in calls]
+    return coded(
+        "tool_not_called",
+        node=check.node,
+        tool=check.value,
+        with_arguments="" if wanted is None else f" with {shown(wanted)}",
+        called=", ".join(called) or "nothing",
+    )
+
+
 def failure(check: Any, observed: Observed) -> dict[str, Any] | None:
     """Why `check` fails on what the run did (`{"code", "params", "message"}`), or None
     when it holds."""
@@ -207,4 +284,6 @@ def failure(check: Any, observed: Observed) -> dict[str, Any] | None:
         return coded("too_slow", took_ms=f"{observed.duration_ms:.0f}", max_ms=f"{check.value:g}")
     if isinstance(check, StatusCheck):
         return _status_failure(check, observed)
+    if isinstance(check, ToolCalledCheck | ToolNotCalledCheck | StepsAtMostCheck):
+        return _agent_failure(check, observed)
     raise TypeError(f"not a check of a test case: {type(check).__name__}")

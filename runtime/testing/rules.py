@@ -32,6 +32,9 @@ class CheckRuleOut(BaseModel):
     )
     needs_value: bool = Field(description="Whether the check takes a `value`")
     values: list[str] | None = Field(description="The values `value` may take, when they are a closed set")
+    arguments: bool = Field(
+        False, description="Whether the check takes `arguments` (a subset of a tool call's arguments)"
+    )
 
 
 class NotFixableOut(BaseModel):
@@ -71,6 +74,7 @@ def check_rule(model: type[BaseModel]) -> CheckRuleOut:
         node="none" if node is None else "required" if node.is_required() else "optional",
         needs_value=value is not None,
         values=_literal_values(value.annotation) if value is not None else None,
+        arguments="arguments" in fields,
     )
 
 

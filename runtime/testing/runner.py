@@ -8,7 +8,14 @@ A case is never a real run: no run rows, no approval tasks, never a connection c
   node that would ask the LLM: `llm` nodes and routers that classify with it. An unfixed
   one fails the case with an error naming the node. Retrieval runs for real (with the
   tester as the caller) unless fixed.
-* **decisions**: when the run waits at an approval node, the case's scripted decision
+* **agents**: an agent node named in the case's `agents` runs its real loop, but its
+  model's turns are the case's script (the model is never asked) and its tools answer
+  with the case's fixed results; a connection tool without one is never called (the case
+  fails naming it), in every mode, so no side effect ever happens. A knowledge tool
+  without one searches for real, as retrieval does. Unscripted, in `fixed` mode, an agent
+  must be fixed like an `llm` node.
+* **decisions**: when the run waits at an approval node (or an agent holds a call for a
+  person: the same decision for every call it holds), the case's scripted decision
   resumes it through the engine's suspend/resume path, as a person's decision would;
   without one, the case's run ends `waiting`.
 * a run that fails fails the case, unless the case has a `status` check (which then says
@@ -18,15 +25,19 @@ A case is never a real run: no run rows, no approval tasks, never a connection c
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from nodes.base import Node, NodeContext, Resolution, Scope
+from nodes.base import Node, NodeContext, Outputs, Resolution, Scope, Suspend
+from nodes.connector import ConnectorResult
 from nodes.errors import NodeError
-from runtime.engine.cases import StatusCheck, TestCase
+from nodes.retrieval import Passage
+from nodes.services import ChatResult, ToolCall
+from runtime.engine.cases import AgentScript, StatusCheck, TestCase
 from runtime.engine.compiled import CompiledFlow
 from runtime.engine.executor import Engine
 from runtime.engine.inputs import prepare_inputs
@@ -96,6 +107,118 @@ class _NoLLM:
             "in fixed mode test cases never call the LLM; fix the node's outputs, or run the tests live",
             code="not_fixed",
         )
+
+
+class _ScriptedModel:
+    """The model of a scripted agent: the case's turns, the next one chosen by how many
+    the conversation already holds (so a loop resumed after a decision goes on where it was)."""
+
+    def __init__(self, node_id: str, script: AgentScript) -> None:
+        self.node_id = node_id
+        self.script = script
+
+    async def chat(self, request: Any, on_token: Any = None) -> ChatResult:
+        turn = sum(1 for message in request.messages if message.get("role") == "assistant")
+        if turn >= len(self.script.turns):
+            raise NotFixed(
+                f"agent node '{self.node_id}' asks the model for turn {turn + 1}, but the case "
+                f"scripts {len(self.script.turns)}; script the turn, or end with a turn without tool calls",
+                code="not_fixed",
+            )
+        scripted = self.script.turns[turn]
+        return ChatResult(
+            text=scripted.text,
+            usage={"prompt_tokens": scripted.prompt_tokens, "completion_tokens": scripted.completion_tokens},
+            model="scripted",
+            tool_calls=[
+                ToolCall(
+                    id=f"case-{turn + 1}.{number}",
+                    name=call.tool,
+                    arguments=json.dumps(call.arguments, ensure_ascii=False),
+                )
+                for number, call in enumerate(scripted.tool_calls)
+            ],
+        )
+
+
+class _FixedConnections:
+    """The `connections` of a scripted agent: a tool's fixed result, else never a call."""
+
+    def __init__(self, node_id: str, results: Mapping[str, Any]) -> None:
+        self.node_id = node_id
+        self.results = results
+
+    async def call(self, request: Any) -> ConnectorResult:
+        if request.action in self.results:
+            return ConnectorResult(status=200, response=self.results[request.action])
+        raise NotFixed(
+            f"agent node '{self.node_id}' calls the tool '{request.action}', whose result is not "
+            "fixed in this case; test cases never call connections",
+            code="not_fixed",
+        )
+
+
+class _FixedKnowledge:
+    """The `knowledge` of a scripted agent: a tool's fixed passages, else a real search."""
+
+    def __init__(self, node: Node, results: Mapping[str, Any], real: Any) -> None:
+        self.indexes = {
+            tool.index: tool.name for tool in getattr(node.config, "tools", []) if tool.kind == "knowledge"
+        }
+        self.results = results
+        self.real = real
+
+    async def retrieve(self, request: Any) -> list[Passage]:
+        tool = self.indexes.get(request.index, request.index)
+        if tool in self.results:
+            found = self.results[tool]
+            items = found if isinstance(found, list) else [found]
+            return [_passage(tool, number, item) for number, item in enumerate(items)]
+        if self.real is None:
+            raise NotFixed(
+                f"the knowledge tool '{tool}' has no fixed passages in this case "
+                "and this runtime has no knowledge service",
+                code="not_fixed",
+            )
+        return list(await self.real.retrieve(request))
+
+
+def _passage(tool: str, number: int, item: Any) -> Passage:
+    is_object = isinstance(item, dict)
+    text, source = (item.get("text", ""), item.get("source", tool)) if is_object else (item, tool)
+    chunk = f"case:{tool}:{number}"
+    return Passage(str(text), str(source), None, None, 1.0, chunk, chunk)
+
+
+class _ScriptedAgent(Node):
+    """An agent whose model and tools are the case's script: its real loop runs on them."""
+
+    def __init__(self, inner: Node, script: AgentScript) -> None:
+        super().__init__(inner.id, inner.config)
+        self.inner = inner
+        self.script = script
+        self.type = inner.type  # type: ignore[misc]
+
+    def declared_outputs(self, flow_inputs: Mapping[str, Any]) -> tuple[str, ...]:
+        return self.inner.declared_outputs(flow_inputs)
+
+    def timeout_s(self) -> float:
+        return self.inner.timeout_s()
+
+    def _scripted(self, ctx: NodeContext) -> NodeContext:
+        services = {
+            **ctx.services,
+            "llm": _ScriptedModel(self.id, self.script),
+            "connections": _FixedConnections(self.id, self.script.tools),
+            "knowledge": _FixedKnowledge(self.inner, self.script.tools, ctx.services.get("knowledge")),
+        }
+        return dataclasses.replace(ctx, services=services)
+
+    async def run(self, ctx: NodeContext, scope: Scope) -> Outputs | Suspend:
+        return await self.inner.run(self._scripted(ctx), scope)
+
+    async def resume(self, ctx: NodeContext, resolution: Resolution) -> Outputs | Suspend:
+        return await self.inner.resume(self._scripted(ctx), resolution)
 
 
 def must_fix(node: Node, mode: Mode) -> str | None:
@@ -199,6 +322,9 @@ class CaseRunner:
     def _guarded_flow(self, case: TestCase) -> CompiledFlow:
         instances = dict(self.flow.instances)
         for node_id, node in self.flow.instances.items():
+            if node_id in case.agents and node_id not in case.fixed:
+                instances[node_id] = _ScriptedAgent(node, case.agents[node_id])
+                continue
             reason = None if node_id in case.fixed else must_fix(node, self.mode)
             if reason:
                 instances[node_id] = _Unfixed(node, reason)

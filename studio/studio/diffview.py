@@ -5,8 +5,9 @@ No Reflex here (tested without a browser). Values are never shown as JSON:
     value_text       a plain value on one line: text, number, yes/no, a list joined by commas
     value_markdown   a structured value (objects, lists of objects) as a definition list or a
                      table, by the chat's renderer (`chat_view.value_markdown`)
-    diff_rows        links between blocks, inputs, outputs, test cases and the flow's name,
-                     description and audience, as flat rows for one `foreach`
+    diff_rows        links between blocks, the agents' tools (with the runtime's side-effect
+                     class), inputs, outputs, test cases and the flow's name, description
+                     and audience, as flat rows for one `foreach`
 
 The blocks and the card have views of their own (`version_diff`).
 
@@ -105,6 +106,7 @@ def _edge_rows(edges: dict[str, Any], lang: str) -> list[dict[str, str]]:
 def diff_rows(diff: dict[str, Any], lang: str) -> list[dict[str, str]]:
     """Links between blocks, test cases, inputs, outputs and general fields as rows."""
     rows = _edge_rows(diff.get("edges") or {}, lang)
+    rows += tool_rows(diff.get("tools") or {}, lang)
     rows += _test_rows(diff.get("tests") or {}, lang)
     other: list[dict[str, str]] = []
     for section, word in (("inputs", "diff_input"), ("outputs", "diff_output")):
@@ -169,4 +171,42 @@ def _test_rows(tests: dict[str, Any], lang: str) -> list[dict[str, str]]:
                 after = "; ".join(describe_check(check, lang) for check in after or [])
             label = f"{item.get('name')} · {translate(key, lang)}"
             rows.append(_row(f"test~{item.get('name')}~{part}", "changed", label, before, after, lang))
+    return rows
+
+
+def tool_said(tool: dict[str, Any], lang: str) -> str:
+    """One tool as the board reads it: „ändert etwas · wartet auf Freigabe · POST crm /tasks“.
+    The side-effect class and the hold are the runtime's (`GET .../diff`), never worked out here."""
+    effect = str(tool.get("effect") or "unknown")
+    parts = [translate(f"tool_effect_{effect}", lang)]
+    held = tool.get("held")
+    if held is not None:
+        parts.append(translate("tool_held" if held else "tool_not_held", lang))
+    if tool.get("kind") == "connection":
+        parts.append(
+            f"{tool.get('method') or ''} {tool.get('connection') or ''} {tool.get('path') or ''}".strip()
+        )
+    elif tool.get("index"):
+        parts.append(translate("tool_reaches_index", lang, index=tool["index"]))
+    return " · ".join(parts)
+
+
+def tool_rows(tools: dict[str, Any], lang: str) -> list[dict[str, str]]:
+    """The agents' tools a version gains, loses or changes (`diff.tools`), one row each."""
+    tools = plain(tools)
+    if not any(tools.get(key) for key in ("added", "removed", "changed")):
+        return []
+
+    def label(tool: dict[str, Any]) -> str:
+        return f"{tool.get('node')} · {tool.get('name')}"
+
+    rows = [_section("tools", translate("diff_tools", lang))]
+    for tool in tools.get("added") or []:
+        rows.append(_row(f"tool+{label(tool)}", "added", label(tool), new=tool_said(tool, lang), lang=lang))
+    for tool in tools.get("removed") or []:
+        rows.append(_row(f"tool-{label(tool)}", "removed", label(tool), old=tool_said(tool, lang), lang=lang))
+    for tool in tools.get("changed") or []:
+        fields = ", ".join(str(name) for name in tool.get("fields") or [])
+        old, new = tool_said(tool.get("old") or {}, lang), tool_said(tool.get("new") or {}, lang)
+        rows.append(_row(f"tool~{label(tool)}", "changed", f"{label(tool)} ({fields})", old, new, lang))
     return rows

@@ -4,6 +4,9 @@ run_row        one run of the list: time, person, status, duration, tokens, feed
 trace_view     one run's trace: the answer beside the asker's correction, the inputs, and
                each step with its inputs and outputs as Markdown by type (`chat_view`:
                text as it is, objects as lists, records as tables; never JSON)
+turn_views     an agent step's loop (its `steps` output), turn by turn: each model turn
+               (text, tokens) and each tool call (name, arguments, result or error,
+               status, the person's decision), in order (`agent_turns.py`)
 error_words    a step's or run's error in the person's language: by its code, else by
                its kind, with the runtime's words after a lead-in
 list_filters   the form's values as the runtime's query parameters
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from studio.agent_turns import TurnView, turn_views
 from studio.chat_view import EMPTY, outputs_markdown, value_markdown
 from studio.i18n import describe, has_text, translate
 
@@ -134,6 +138,8 @@ class StepView:
     outputs: str = ""
     error: str = ""
     truncated: bool = False
+    # An agent's loop, turn by turn (its `steps` output, then left out of `outputs`).
+    turns: list[TurnView] = field(default_factory=list)
 
 
 @dataclass
@@ -158,6 +164,15 @@ class TraceView:
 
 
 def step_view(step: dict[str, Any], lang: str) -> StepView:
+    outputs = step.get("outputs")
+    turns: list[TurnView] = []
+    if (
+        step.get("node_type") == "agent"
+        and isinstance(outputs, dict)
+        and isinstance(outputs.get("steps"), list)
+    ):
+        turns = turn_views(outputs["steps"], lang)
+        outputs = {name: value for name, value in outputs.items() if name != "steps"}
     return StepView(
         node_id=str(step.get("node_id") or ""),
         node_type=str(step.get("node_type") or ""),
@@ -167,9 +182,10 @@ def step_view(step: dict[str, Any], lang: str) -> StepView:
         duration=duration(step.get("duration_ms"), lang),
         tokens=tokens(step.get("tokens"), lang),
         inputs=references_markdown(step.get("inputs")),
-        outputs=_markdown(step.get("outputs")),
+        outputs=_markdown(outputs),
         error=error_words(step.get("error"), lang) if step.get("error") else "",
         truncated=bool(step.get("truncated")),
+        turns=turns,
     )
 
 

@@ -47,6 +47,8 @@ class CaseRules:
     not_fixable: frozenset[str] = frozenset()
     # The checks of a case taken from a run ("Als Testfall übernehmen").
     from_run_checks: tuple[str, ...] = ()
+    # Checks that take `arguments` (tool_called: a subset of a tool call's arguments).
+    with_arguments: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, served: Mapping[str, Any]) -> CaseRules:
@@ -65,6 +67,7 @@ class CaseRules:
             decisions=tuple(str(decision) for decision in served.get("decisions") or []),
             not_fixable=frozenset(str(item.get("type")) for item in served.get("not_fixable") or []),
             from_run_checks=tuple(str(check) for check in served.get("from_run_checks") or []),
+            with_arguments=named(lambda rule: bool(rule.get("arguments"))),
         )
 
 
@@ -138,6 +141,11 @@ def describe_check(expect: dict[str, Any], lang: str) -> str:
     if check == "status":
         status = translate(f"run_status_{value}", lang) if isinstance(value, str) else _short(value)
         return translate("says_status", lang, value=_quoted(status, lang))
+    if check in rules().with_arguments and expect.get("arguments"):
+        return translate(
+            f"says_{check}_with", lang, target=target, value=_quoted(value, lang),
+            arguments=_short(expect["arguments"]),
+        )  # fmt: skip
     return translate(f"says_{check}", lang, target=target, value=_quoted(value, lang))
 
 
@@ -331,6 +339,8 @@ class CaseForm:
     decisions: dict[str, str] = field(default_factory=dict)  # node -> approve | reject | ""
     comments: dict[str, str] = field(default_factory=dict)
     checks: list[dict[str, str]] = field(default_factory=list)  # check, target, field, value, json
+    # agent node -> its script as JSON text: {"turns": [...], "tools": {...}} ("": not scripted)
+    agents: dict[str, str] = field(default_factory=dict)
 
 
 def _text(value: Any) -> tuple[str, str]:
@@ -343,7 +353,8 @@ def _text(value: Any) -> tuple[str, str]:
 
 
 def shaped(row: dict[str, str]) -> dict[str, str]:
-    """A check row with what its form shows: `on` (value | node | run), `needs_field`, `needs_value`."""
+    """A check row with what its form shows: `on` (value | node | run), `needs_field`,
+    `needs_value`, `takes_arguments` (tool_called: a JSON subset of a call's arguments)."""
     check, known = row.get("check") or "", rules()
     on = "value" if check in known.on_value else "node" if check in known.on_node else "run"
     by_node = (row.get("target") or "").startswith("node:")
@@ -352,6 +363,8 @@ def shaped(row: dict[str, str]) -> dict[str, str]:
         "on": on,
         "needs_field": "true" if on == "value" and by_node else "",
         "needs_value": "" if check in known.no_value else "true",
+        "takes_arguments": "true" if check in known.with_arguments else "",
+        "arguments": row.get("arguments") or "",
     }
 
 
@@ -367,6 +380,7 @@ def check_row(expect: dict[str, Any], key: str) -> dict[str, str]:
     else:
         target = ""
     value, is_json = _text(expect.get("value"))
+    arguments = expect.get("arguments")
     return shaped(
         {
             "key": key,
@@ -375,6 +389,8 @@ def check_row(expect: dict[str, Any], key: str) -> dict[str, str]:
             "field": str(expect.get("field") or ""),
             "value": value,
             "json": is_json,
+            # tool_called's subset of a call's arguments, as JSON ("": any call)
+            "arguments": "" if arguments is None else json.dumps(arguments, ensure_ascii=False),
         }
     )
 
@@ -393,6 +409,10 @@ def form_from_case(case: dict[str, Any] | None) -> CaseForm:
         decisions={node: str(item.get("decision") or "") for node, item in decided.items()},
         comments={node: str(item.get("comment") or "") for node, item in decided.items()},
         checks=[check_row(expect, f"c{number}") for number, expect in enumerate(case.get("expect") or [])],
+        agents={
+            node: json.dumps(script, ensure_ascii=False, indent=1)
+            for node, script in (case.get("agents") or {}).items()
+        },
     )
 
 
@@ -428,8 +448,12 @@ def _expect(row: dict[str, str]) -> dict[str, Any]:
         return expect
     raw = row.get("value") or ""
     try:
+        if (row.get("arguments") or "").strip() and check in known.with_arguments:
+            expect["arguments"] = json.loads(row["arguments"])
         if check == "max_duration_ms":
             expect["value"] = float(raw.replace(",", "."))
+        elif check == "steps_at_most":
+            expect["value"] = int(raw.strip())
         elif check == "json_schema" or row.get("json") or raw.lstrip()[:1] in ("{", "["):
             expect["value"] = json.loads(raw)
         else:
@@ -489,7 +513,34 @@ def case_from_form(form: CaseForm, document: dict[str, Any], index: int) -> dict
         raise CaseFormError("case_needs_check")
     case: dict[str, Any] = {"name": name, "description": form.description.strip(), "inputs": inputs}
     case.update({"fixed": fixed, "decisions": decisions, "expect": expect})
+    scripts: dict[str, Any] = {}
+    for node, raw in form.agents.items():
+        if not raw.strip():
+            continue
+        try:
+            script = json.loads(raw)
+        except ValueError as exc:
+            raise CaseFormError("case_bad_json", node=node, detail=str(exc)) from exc
+        if not isinstance(script, dict):
+            raise CaseFormError("case_bad_json", node=node, detail=type(script).__name__)
+        scripts[node] = script
+    if scripts:
+        case["agents"] = scripts
     return case
+
+
+AGENT_SCRIPT_EXAMPLE = json.dumps(
+    {
+        "turns": [{"tool_calls": [{"tool": "aufgabe_lesen", "arguments": {"id": 7}}]}, {"text": "…"}],
+        "tools": {"aufgabe_lesen": {"status": "offen"}},
+    },
+    ensure_ascii=False,
+)
+
+
+def agent_nodes(document: dict[str, Any]) -> list[str]:
+    """Agent nodes a case may script: the model's turns and the tools' results."""
+    return [str(node.get("id")) for node in document.get("nodes") or [] if node.get("type") == "agent"]
 
 
 def fixable_nodes(document: dict[str, Any], outputs_by_type: dict[str, list[str]]) -> list[dict[str, str]]:
@@ -507,7 +558,13 @@ def fixable_nodes(document: dict[str, Any], outputs_by_type: dict[str, list[str]
 
 
 def approval_nodes(document: dict[str, Any]) -> list[str]:
-    return [str(node.get("id")) for node in document.get("nodes") or [] if node.get("type") == "approval"]
+    """Nodes a case may script a decision for: approval nodes, and agents (whose calls that
+    change something wait for a person)."""
+    return [
+        str(node.get("id"))
+        for node in document.get("nodes") or []
+        if node.get("type") in ("approval", "agent")
+    ]
 
 
 def targets(document: dict[str, Any], lang: str) -> list[dict[str, str]]:

@@ -313,9 +313,20 @@ def test_the_served_rules_give_the_form_what_it_offers() -> None:
         "no_connector_call",
         "max_duration_ms",
         "status",
+        "tool_called",
+        "tool_not_called",
+        "steps_at_most",
     )
     assert rules.on_value == {"equals", "contains", "regex", "json_schema"}
-    assert rules.on_node == {"branch", "approval_raised", "no_connector_call"}
+    assert rules.on_node == {
+        "branch",
+        "approval_raised",
+        "no_connector_call",
+        "tool_called",
+        "tool_not_called",
+        "steps_at_most",
+    }
+    assert rules.with_arguments == {"tool_called"}
     assert rules.no_value == {"approval_raised", "no_connector_call"}
     assert rules.node_optional == {"no_connector_call"}
     assert rules.decisions == ("approve", "reject")
@@ -359,3 +370,72 @@ def test_the_rules_are_asked_once_and_kept(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(testcases, "_rules", None)  # and the runtime is gone
     assert testcases.rules().checks == ()
     assert testcases._rules is None
+
+
+AGENT_DOCUMENT = {
+    "inputs": {"question": {"type": "string"}},
+    "nodes": [
+        {"id": "start", "type": "input"},
+        {"id": "helper", "type": "agent"},
+        {"id": "end", "type": "output"},
+    ],
+    "outputs": {"text": "{{ helper.text }}"},
+}
+AGENT_CASE = {
+    "name": "Notiz",
+    "description": "",
+    "inputs": {"question": "Aufgabe 7?"},
+    "fixed": {},
+    "decisions": {"helper": {"decision": "approve", "comment": ""}},
+    "expect": [
+        {"check": "tool_called", "node": "helper", "value": "note_task", "arguments": {"id": 7}},
+        {"check": "tool_not_called", "node": "helper", "value": "delete_task"},
+        {"check": "steps_at_most", "node": "helper", "value": 3},
+    ],
+    "agents": {"helper": {"turns": [{"text": "Fertig."}], "tools": {"note_task": {"ok": True}}}},
+}
+
+
+def test_an_agent_case_survives_the_form_with_its_script_and_arguments() -> None:
+    """The form edits the agent checks (a tool's name, arguments as JSON, turns as a number),
+    decisions for the agent's held calls, and the agent's script (turns and tool results) as JSON."""
+    document = {**AGENT_DOCUMENT, "tests": [AGENT_CASE]}
+    form = testcases.form_from_case(AGENT_CASE)
+    rows = {row["check"]: row for row in form.checks}
+    assert (
+        rows["tool_called"]["takes_arguments"] == "true" and rows["tool_called"]["arguments"] == '{"id": 7}'
+    )
+    assert rows["tool_not_called"]["takes_arguments"] == "" and rows["steps_at_most"]["on"] == "node"
+    assert testcases.approval_nodes(document) == testcases.agent_nodes(document) == ["helper"]
+    assert json.loads(form.agents["helper"]) == AGENT_CASE["agents"]["helper"]
+    assert testcases.case_from_form(form, document, 0) == AGENT_CASE
+    # The script is edited as JSON: a mistake is named, an empty one leaves the agent unscripted.
+    form.agents["helper"] = '{"turns": ['
+    with pytest.raises(testcases.CaseFormError) as refused:
+        testcases.case_from_form(form, document, 0)
+    assert refused.value.key == "case_bad_json"
+    form.agents["helper"] = ""
+    assert "agents" not in testcases.case_from_form(form, document, 0)
+    form.agents["helper"] = json.dumps(AGENT_CASE["agents"]["helper"])
+    rows["steps_at_most"]["value"] = "4"
+    rows["tool_called"]["arguments"] = ""
+    changed = testcases.case_from_form(form, document, 0)
+    assert changed["expect"][0] == {"check": "tool_called", "node": "helper", "value": "note_task"}
+    assert changed["expect"][2]["value"] == 4
+
+
+@pytest.mark.parametrize(
+    ("expect", "lang", "words"),
+    [
+        ({"check": "tool_called", "node": "helper", "value": "note_task"}, "de",
+         "Baustein „helper“ ruft das Werkzeug „note_task“ auf"),
+        ({"check": "tool_called", "node": "helper", "value": "note_task", "arguments": {"id": 7}}, "en",
+         'Block “helper” calls the tool “note_task” with {"id": 7}'),
+        ({"check": "tool_not_called", "node": "helper", "value": "x"}, "de",
+         "Baustein „helper“ ruft das Werkzeug „x“ nicht auf"),
+        ({"check": "steps_at_most", "node": "helper", "value": 3}, "de",
+         "Baustein „helper“ braucht höchstens „3“ Modell-Runden"),
+    ],
+)  # fmt: skip
+def test_agent_checks_in_words(expect: dict[str, object], lang: str, words: str) -> None:
+    assert testcases.describe_check(expect, lang) == words

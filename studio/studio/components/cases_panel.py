@@ -10,6 +10,7 @@ from studio.components.node_form import MONO
 from studio.components.report import render_report
 from studio.state.base import t
 from studio.state.testcases import CasesState
+from studio.testcases import AGENT_SCRIPT_EXAMPLE
 
 S = CasesState
 HINT = {"size": "1", "color": rx.color("gray", 10)}
@@ -195,6 +196,26 @@ def _fixed_field(item: rx.Var) -> rx.Component:
     )
 
 
+def _agent_field(node: rx.Var) -> rx.Component:
+    """An agent's script in the case: its model's turns and its tools' results, as JSON."""
+    return rx.hstack(
+        rx.text(node, size="2", font_family=MONO, min_width="120px"),
+        rx.text_area(
+            name="agent__" + node,
+            default_value=S.form_agents[node],
+            key=_key("ag" + node),
+            placeholder=AGENT_SCRIPT_EXAMPLE,
+            rows="4",
+            font_family=MONO,
+            id="case-agent-" + node,
+            width="100%",
+        ),
+        align="start",
+        width="100%",
+        key=_key("agrow" + node),
+    )
+
+
 def _decision_field(node: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.text(node, size="2", font_family=MONO, min_width="120px"),
@@ -287,6 +308,18 @@ def _check_row(row: rx.Var) -> rx.Component:
             ),
             rx.spacer(),
         ),
+        rx.cond(
+            row["takes_arguments"] == "true",
+            rx.input(
+                name="arguments__" + key,
+                default_value=row["arguments"],
+                key=_key("a" + key),
+                placeholder=t("check_arguments"),
+                font_family=MONO,
+                width="100%",
+                id="check-arguments-" + key,
+            ),
+        ),
         rx.icon_button(
             rx.icon("x", size=12),
             size="1",
@@ -324,6 +357,12 @@ def case_dialog() -> rx.Component:
                 S.form_fixable.length() > 0,
                 rx.fragment(
                     _section("case_fixed", "case_fixed_hint"), rx.foreach(S.form_fixable, _fixed_field)
+                ),
+            ),
+            rx.cond(
+                S.form_agent_nodes.length() > 0,
+                rx.fragment(
+                    _section("case_agents", "case_agents_hint"), rx.foreach(S.form_agent_nodes, _agent_field)
                 ),
             ),
             rx.cond(

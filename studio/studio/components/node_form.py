@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from studio.components.agent_tools_editor import agent_tools_editor
 from studio.state.base import t
 from studio.state.editor import EditorState
 
@@ -145,7 +146,11 @@ def _field(field: rx.Var) -> rx.Component:
             rx.cond(field["required"] == "true", rx.text("*", color=rx.color("red", 10))),
             spacing="1",
         ),
-        _control(field),
+        rx.cond(
+            EditorState.selected_is_agent & (field["name"] == "tools"),
+            agent_tools_editor(),
+            _control(field),
+        ),
         rx.cond(
             field["description"] != "", rx.text(field["description"], size="1", color=rx.color("gray", 10))
         ),

@@ -360,4 +360,12 @@ CODE_TEXTS: dict[str, str] = {
     "error.mcp_unavailable": "Der MCP-Server „{server}“ ist nicht erreichbar oder hat nicht geantwortet.",
     "checked.output": "Ausgabe „{output}“",
     "checked.step": "„{node}.{field}“",
+    # -- agents in test cases (scripted turns, tool checks) -----------------------------------------------
+    "error.not_an_agent_node": "„{node}“ ist ein Baustein der Art {type}, kein Agent.",
+    "error.case_unknown_tool": "Der Agent „{node}“ hat kein Werkzeug „{tool}“ (Werkzeuge: {tools}).",
+    "error.agent_fixed_and_scripted": "Der Agent „{node}“ ist zugleich festgelegt und geskriptet; ein Testfall tut das eine oder das andere.",
+    "error.tool_not_called": "Der Agent „{node}“ hat das Werkzeug „{tool}“{with_arguments} nicht aufgerufen; aufgerufen: {called}.",
+    "error.tool_called": "Der Agent „{node}“ hat das Werkzeug „{tool}“ {times}-mal aufgerufen.",
+    "error.too_many_steps": "Der Agent „{node}“ brauchte {turns} Modell-Runden, mehr als die erlaubten {max_turns}.",
+    "error.agent_did_not_run": "Der Agent „{node}“ lief nicht ({status}).",
 }

@@ -335,4 +335,12 @@ CODE_TEXTS: dict[str, str] = {
     "error.map_too_many_items": "{count} items are more than max_items ({limit}).",
     "checked.output": "output '{output}'",
     "checked.step": "'{node}.{field}'",
+    # -- agents in test cases (scripted turns, tool checks) -----------------------------------------------
+    "error.not_an_agent_node": "'{node}' is a {type} node, not an agent.",
+    "error.case_unknown_tool": "Agent '{node}' has no tool '{tool}' (tools: {tools}).",
+    "error.agent_fixed_and_scripted": "Agent '{node}' is both fixed and scripted; a case does one or the other.",
+    "error.tool_not_called": "Agent '{node}' did not call the tool '{tool}'{with_arguments}; it called: {called}.",
+    "error.tool_called": "Agent '{node}' called the tool '{tool}' {times} time(s).",
+    "error.too_many_steps": "Agent '{node}' took {turns} model turns, more than the {max_turns} allowed.",
+    "error.agent_did_not_run": "Agent '{node}' did not run ({status}).",
 }

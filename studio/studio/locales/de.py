@@ -277,6 +277,8 @@ TEXTS: dict[str, str] = {
     "case_name": "Name",
     "case_description": "Beschreibung (optional)",
     "case_fixed_hint": 'Optional: was ein Baustein liefern soll, als JSON, z. B. {"text": "…"}. Leer lassen: der Baustein läuft wirklich.',
+    "case_agents": "Agenten: Modell-Runden und Werkzeug-Ergebnisse",
+    "case_agents_hint": 'Optional: die Antworten des Modells der Reihe nach und was jedes Werkzeug liefert, als JSON ({"turns": [...], "tools": {...}}). Verbindungen ohne festgelegtes Ergebnis werden nie aufgerufen.',
     "case_decisions_hint": "Wie die Freigabe im Test entschieden wird (sonst wartet der Lauf).",
     "case_expect_hint": "Was nach dem Lauf stimmen muss. Werte sind Text; mit { oder [ beginnend JSON.",
     "add_check": "Erwartung hinzufügen",
@@ -323,6 +325,15 @@ TEXTS: dict[str, str] = {
     "says_max_duration_ms": "Der Lauf dauert höchstens {value} ms",
     "says_status": "Der Lauf endet mit Status {value}",
     "says_unknown": "Prüfung „{check}“",
+    # -- agents in test cases ------------------------------------------------------------------
+    "check_tool_called": "ruft das Werkzeug auf",
+    "check_tool_not_called": "ruft das Werkzeug nicht auf",
+    "check_steps_at_most": "braucht höchstens (Modell-Runden)",
+    "check_arguments": "mit Argumenten (JSON-Objekt, Teilmenge; leer: beliebig)",
+    "says_tool_called": "{target} ruft das Werkzeug {value} auf",
+    "says_tool_called_with": "{target} ruft das Werkzeug {value} auf, mit {arguments}",
+    "says_tool_not_called": "{target} ruft das Werkzeug {value} nicht auf",
+    "says_steps_at_most": "{target} braucht höchstens {value} Modell-Runden",
     # -- reports ----------------------------------------------------------------------------------
     "report_title": "Testbericht",
     "report_summary": "{passed} von {total} Tests bestanden",
@@ -338,6 +349,47 @@ TEXTS: dict[str, str] = {
     "review_tests": "Testbericht (fixierte Tests)",
     "col_tests": "Tests",
     "diff_tests": "Testfälle",
+    # -- an agent's tools in its form ------------------------------------------------------------------
+    "tool_kind_connection": "Verbindung (Aktion)",
+    "tool_kind_knowledge": "Wissen (Suche)",
+    "tool_name": "Name (so sieht ihn das Modell)",
+    "tool_description": "Beschreibung: was das Werkzeug tut, für das Modell",
+    "tool_connection": "Verbindung",
+    "tool_method": "Methode",
+    "tool_path": "Pfad (Platzhalter in geschweiften Klammern)",
+    "tool_parameters": "Parameter (JSON-Schema eines Objekts)",
+    "tool_approve": "Freigabe",
+    "tool_approve_auto": "wenn es etwas ändert",
+    "tool_approve_always": "bei jedem Aufruf",
+    "tool_approve_never": "nie (nur Risikoklasse minimal)",
+    "tool_index": "Wissensindex",
+    "tool_top_k": "Höchstens so viele Passagen",
+    "tool_remove": "Werkzeug entfernen",
+    "tool_add_connection": "Verbindungs-Aktion hinzufügen",
+    "tool_add_knowledge": "Wissenssuche hinzufügen",
+    # -- an agent's loop in the run trace ------------------------------------------------------------
+    "turn_model": "Runde {turn} · Modell",
+    "turn_tool": "Runde {turn} · Werkzeug {tool}",
+    "turn_tokens": "{prompt} + {completion} Tokens",
+    "turn_arguments": "Argumente",
+    "turn_result": "Ergebnis",
+    "turn_status_succeeded": "ausgeführt",
+    "turn_status_failed": "fehlgeschlagen",
+    "turn_status_refused": "nicht ausgeführt",
+    "turn_decision_approved": "freigegeben",
+    "turn_decision_refused": "abgelehnt",
+    "turn_decision_unanswered": "unbeantwortet",
+    "turn_decided_by": "{decision} von {people}",
+    "turn_waited": "zur Freigabe vorgelegt",
+    "turns_title": "Schleife des Agenten",
+    # -- the agents' tools in a version diff ------------------------------------------------------
+    "diff_tools": "Werkzeuge der Agenten",
+    "tool_effect_changes": "ändert etwas",
+    "tool_effect_reads": "liest nur",
+    "tool_effect_unknown": "Wirkung unbekannt",
+    "tool_held": "wartet auf Freigabe",
+    "tool_not_held": "ohne Freigabe",
+    "tool_reaches_index": "Wissensindex „{index}“",
     # -- the submission gate ----------------------------------------------------------------------
     "submit_short": "Einreichen",
     "gate_passed": "Tests bestanden",
@@ -1085,6 +1137,8 @@ TEXTS: dict[str, str] = {
     "node.approval.about": "Hält an, bis ein Mensch freigibt oder ablehnt.",
     "node.connector": "Verbindung",
     "node.connector.about": "Ruft ein angebundenes System auf (REST, E-Mail, SQL).",
+    "node.agent": "Agent",
+    "node.agent.about": "Ein Modell, das die ihm gegebenen Werkzeuge nutzt (Verbindungen, Wissen), bis es antworten kann.",
     # ============================================================================================
     # The template budget's limits (nodes/rendering/budget.py; limit.<name>)
     # ============================================================================================
@@ -1170,6 +1224,17 @@ FIELDS: dict[str, tuple[str, str]] = {
     "payload": ("Zu prüfender Inhalt", "Was freigegeben werden soll (Text oder JSON)"),
     "connection": ("Verbindung", "Name einer eingerichteten Verbindung"),
     "action": ("Aktion", "Was die Verbindung tun soll"),
+    # agent nodes
+    "tools": ("Werkzeuge", "Was das Modell aufrufen darf; Aufrufe, die etwas ändern, warten auf Freigabe"),
+    "max_steps": (
+        "Höchstzahl Runden",
+        "So oft darf das Modell höchstens antworten; jede Runde kann Werkzeuge aufrufen",
+    ),
+    "approvers": ("Wer Aufrufe freigibt", "role:<rolle> oder user:<name>, eine pro Zeile"),
+    "approval_timeout": (
+        "Frist für Freigaben",
+        "ISO-8601-Dauer, danach gilt ein Aufruf als abgelehnt, z. B. P1D",
+    ),
 }
 
 # Titles by (node type, field), before `FIELDS` (by field name only: its "query" is the

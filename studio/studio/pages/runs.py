@@ -1,7 +1,8 @@
 """Läufe (runs) of one assistant, for its champions and the board: a filterable table page
 by page, and beside it the chosen run's trace — the answer next to the asker's correction,
 the inputs, each step collapsible with its inputs and outputs rendered by type (the chat's
-renderer, `chat_view`, never JSON) — and "Als Testfall übernehmen"."""
+renderer, `chat_view`, never JSON), an agent's step with its loop turn by turn — and "Als
+Testfall übernehmen"."""
 
 from __future__ import annotations
 
@@ -189,6 +190,76 @@ def _value_box(text: rx.Var, class_name: str) -> rx.Component:
     )
 
 
+USER_CONTENT = {"data-user-content": "true"}  # the model's and the tools' words, not the studio's
+TURN_COLOURS = {"model": "blue", "tool": "gray", "approval": "amber"}
+
+
+def _turn(turn: rx.Var) -> rx.Component:
+    """One entry of an agent's loop: a model turn (text, tokens) or a tool call (arguments,
+    result or error, status, the decision on a held call)."""
+    return rx.box(
+        rx.hstack(
+            rx.text(turn.heading, size="1", weight="medium", class_name="turn-heading"),
+            rx.spacer(),
+            rx.cond(turn.tokens != "", rx.text(turn.tokens, size="1", color=rx.color("gray", 10))),
+            rx.cond(
+                turn.status_label != "",
+                rx.badge(
+                    turn.status_label,
+                    color_scheme=rx.cond(turn.is_error, "red", "green"),
+                    size="1",
+                    class_name="turn-status",
+                ),
+            ),
+            rx.cond(
+                turn.decision != "",
+                rx.badge(turn.decision, color_scheme="amber", size="1", class_name="turn-decision"),
+            ),
+            align="center",
+            width="100%",
+            spacing="2",
+        ),
+        rx.cond(
+            turn.arguments != "",
+            rx.vstack(
+                rx.text(t("turn_arguments"), **LABEL),
+                rx.box(_value_box(turn.arguments, "turn-arguments"), custom_attrs=USER_CONTENT, width="100%"),
+                spacing="1",
+                width="100%",
+            ),
+        ),
+        rx.cond(
+            turn.text != "",
+            rx.cond(
+                turn.is_error,
+                rx.callout(
+                    turn.text, icon="circle-alert", color_scheme="red", size="1", class_name="turn-error"
+                ),
+                rx.box(_value_box(turn.text, "turn-text"), custom_attrs=USER_CONTENT, width="100%"),
+            ),
+        ),
+        padding="6px 8px",
+        border_left=f"3px solid {rx.color('gray', 6)}",
+        width="100%",
+        class_name="agent-turn",
+        custom_attrs={"data-kind": turn.kind},
+        key=turn.key,
+    )
+
+
+def _turns(step: rx.Var) -> rx.Component:
+    return rx.cond(
+        step.turns.length() > 0,  # type: ignore[attr-defined]
+        rx.vstack(
+            rx.text(t("turns_title"), **LABEL),
+            rx.foreach(step.turns, _turn),
+            spacing="2",
+            width="100%",
+            class_name="agent-turns",
+        ),
+    )
+
+
 def _step(step: rx.Var) -> rx.Component:
     is_open = S.open_steps.contains(step.node_id)
     header = rx.hstack(
@@ -216,6 +287,7 @@ def _step(step: rx.Var) -> rx.Component:
                 width="100%",
             ),
         ),
+        _turns(step),
         rx.cond(
             step.outputs != "",
             rx.vstack(

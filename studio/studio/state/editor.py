@@ -64,7 +64,8 @@ class EditorState(FlowForm, AppState):  # AppState named: a class with only mixi
         await self._load_choices()
 
     async def _load_choices(self) -> None:
-        """What selects offer: model endpoints and the workspace's knowledge indexes (best effort)."""
+        """What selects offer: model endpoints, the workspace's knowledge indexes and connections
+        (best effort)."""
         api = self.api()
         offered: dict[str, list[str]] = {}
         try:
@@ -77,6 +78,9 @@ class EditorState(FlowForm, AppState):  # AppState named: a class with only mixi
             offered["model"] = ["default"]
         with contextlib.suppress(ApiError, KeyError, TypeError):
             offered["index"] = [item["name"] for item in await api.knowledge_indexes(self.flow_workspace)]
+        # An agent's connection tools choose from these (whoever may not list them types the name).
+        with contextlib.suppress(ApiError, KeyError, TypeError):
+            offered["tool_connection"] = [item["name"] for item in await api.connections(self.flow_workspace)]
         self.offered = offered
 
     @rx.event

@@ -12,10 +12,10 @@ from typing import Any
 import reflex as rx
 
 from studio import flowdoc, input_specs
-from studio.state.canvas import Canvas
+from studio.state.agent_tools import AgentTools
 
 
-class FlowForm(Canvas, mixin=True):  # the canvas's node types name the variables outputs may use
+class FlowForm(AgentTools, mixin=True):  # the canvas's node types name the variables outputs may use
     # -- derived: flow and card forms --------------------------------------------------------
     @rx.var
     def input_rows(self) -> list[dict[str, str]]:

@@ -45,6 +45,7 @@ class CasesState(EditorState):
     form_description: str = ""
     form_inputs: dict[str, str] = {}
     form_fixed: dict[str, str] = {}
+    form_agents: dict[str, str] = {}
     form_decisions: dict[str, str] = {}
     form_comments: dict[str, str] = {}
     form_checks: list[dict[str, str]] = []
@@ -85,6 +86,10 @@ class CasesState(EditorState):
     def form_fixable(self) -> list[dict[str, str]]:
         outputs = {name: list(spec.get("outputs") or []) for name, spec in self.node_types.items()}
         return testcases.fixable_nodes(self.doc, outputs)
+
+    @rx.var
+    def form_agent_nodes(self) -> list[str]:
+        return testcases.agent_nodes(self.doc)
 
     @rx.var
     def form_approvals(self) -> list[str]:
@@ -131,6 +136,7 @@ class CasesState(EditorState):
         self.form_name, self.form_description = form.name, form.description
         self.form_inputs = {name: form.inputs.get(name, "") for name in self.doc.get("inputs") or {}}
         self.form_fixed = form.fixed
+        self.form_agents = {node: form.agents.get(node, "") for node in testcases.agent_nodes(self.doc)}
         self.form_decisions, self.form_comments = form.decisions, form.comments
         self.form_checks = form.checks
         self.next_check = len(form.checks)
@@ -185,6 +191,7 @@ class CasesState(EditorState):
             description=str(data.get("description") or ""),
             inputs={name: str(data.get(f"input__{name}") or "") for name in self.doc.get("inputs") or {}},
             fixed={item["id"]: str(data.get(f"fixed__{item['id']}") or "") for item in self.form_fixable},
+            agents={node: str(data.get(f"agent__{node}") or "") for node in self.form_agent_nodes},
             decisions=dict(self.form_decisions),
             comments={node: str(data.get(f"comment__{node}") or "") for node in self.form_approvals},
             checks=[
@@ -192,6 +199,7 @@ class CasesState(EditorState):
                     **row,
                     "field": str(data.get(f"field__{row['key']}", row["field"])),
                     "value": str(data.get(f"value__{row['key']}", row["value"])),
+                    "arguments": str(data.get(f"arguments__{row['key']}", row.get("arguments") or "")),
                 }
                 for row in self.form_checks
             ],

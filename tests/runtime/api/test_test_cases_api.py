@@ -417,12 +417,21 @@ async def test_the_case_rules_are_served_without_sign_in_and_are_the_engines(sc:
             TestCase.model_validate(
                 _rule_case(rule, node=rule["node"] == "required", value=not rule["needs_value"])
             )
+        # `arguments` (a tool call's, for tool_called) is accepted exactly where it is served.
+        with_arguments = _rule_case(rule, node=rule["node"] == "required", value=rule["needs_value"])
+        with_arguments["expect"][0]["arguments"] = {"id": 7}
+        if rule["arguments"]:
+            TestCase.model_validate(with_arguments)
+        else:
+            with pytest.raises(ValueError):
+                TestCase.model_validate(with_arguments)
         if rule["values"] is not None:
             with pytest.raises(ValueError):
                 TestCase.model_validate({"name": "c", "expect": [{"check": name, "value": "something else"}]})
     served = {item["type"]: item["code"] for item in rules["not_fixable"]}
     assert {kind: code for kind, code in served.items() if code is not None} == NOT_FIXABLE
     assert [kind for kind, code in served.items() if code is None] == ["output"]  # nothing to fix there
+    assert [rule["check"] for rule in rules["checks"] if rule["arguments"]] == ["tool_called"]
     assert rules["decisions"] == ["approve", "reject"]
     assert rules["from_run_checks"] == ["equals", "contains"]
     # Fixing an input or an approval node is refused with the served code.
