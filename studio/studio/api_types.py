@@ -128,6 +128,8 @@ class CheckRuleOut(TypedDict):
     needs_value: bool
     # The values `value` may take, when they are a closed set
     values: list[str] | None
+    # Whether the check takes `arguments` (a subset of a tool call's arguments)
+    arguments: NotRequired[bool]
 
 
 class ChunkingOut(TypedDict):
@@ -1193,6 +1195,39 @@ class TestsOut(TypedDict):
     gate: Literal["missing", "failed", "passed"]
 
 
+class ToolChange(TypedDict):
+    node: str
+    name: str
+    old: ToolSnapshot
+    new: ToolSnapshot
+    # The tool's changed fields (`method`, `parameters.required`, ...)
+    fields: list[str]
+
+
+class ToolSnapshot(TypedDict):
+    # The agent node's id
+    node: str
+    name: str
+    kind: str
+    description: NotRequired[str]
+    # changes: it changes something outside Dirigent; reads: only reads
+    effect: Literal["changes", "reads", "unknown"]
+    # Whether its calls wait for a person (None: unknown)
+    held: bool | None
+    connection: NotRequired[str | None]
+    method: NotRequired[str | None]
+    path: NotRequired[str | None]
+    index: NotRequired[str | None]
+
+
+class ToolsDiff(TypedDict):
+    """Tools of agent nodes gained, lost or changed, with their side-effect class"""
+
+    added: NotRequired[list[ToolSnapshot]]
+    removed: NotRequired[list[ToolSnapshot]]
+    changed: NotRequired[list[ToolChange]]
+
+
 class TriggerOut(TypedDict):
     id: str
     # The assistant's slug
@@ -1308,6 +1343,7 @@ VersionDiff = TypedDict(
         "inputs": "NamedDiff",
         "outputs": "NamedDiff",
         "tests": "NamedDiff",
+        "tools": "NotRequired[ToolsDiff]",
         "card": "list[ValueChange]",
         "meta": "list[ValueChange]",
     },
