@@ -135,6 +135,11 @@ ANSWERS: dict[str, dict[int, str]] = {
     },
     "UserController.create_workspace": {409: "A workspace with this slug exists"},
     "AuthController.take_role": {409: "The user does not hold this role in the workspace"},
+    "McpServerController.list_servers": {
+        403: "Listing MCP servers with their settings needs the global role admin"
+    },
+    "McpServerController.list_names": {403: "Seeing MCP servers needs the role champion in a workspace"},
+    "McpServerController.list_tools": {403: "Seeing MCP servers needs the role champion in a workspace"},
     "FlowController.create_flow": {
         409: "The slug is used by another flow",
         413: "The document is over 1 MiB or has more than 2000 nodes",

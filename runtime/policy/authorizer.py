@@ -106,6 +106,11 @@ _EXPLANATIONS: dict[type, dict[str, tuple[str, str]]] = {
         ),
         "read_health": ("see the runtime's health details", "the global role admin"),
         "manage_notifications": ("choose how notifications are mailed", "the global role admin"),
+        "manage_mcp_servers": ("register MCP servers for agents", "the global role admin"),
+        "read_mcp_servers": (
+            "see the MCP servers and their tools",
+            "the role champion or admin in a workspace (or the global role admin)",
+        ),
     },
     Workspace: {
         "read": ("see this workspace", "a role in it, or the global role board or admin"),

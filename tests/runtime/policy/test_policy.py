@@ -98,6 +98,8 @@ platform    anchor_audit        F     F        F    F     A     A      F
 platform    read_starters       A     A        F    F     F     A      F
 platform    read_health         F     F        F    F     F     A      F
 platform    manage_notifications F    F        F    F     F     A      F
+platform    manage_mcp_servers  F     F        F    F     F     A      F
+platform    read_mcp_servers    A     A        F    F     F     A      F
 
 workspace   read                A     A        A    N     A     A      N
 workspace   read_knowledge      A     A        A    N     F     A      N
