@@ -704,6 +704,8 @@ class RunManager:
             if task is not None and run_id not in self._lost:
                 log.warning("run %s was taken over by another process; stopping it here", run_id)
                 self._lost.add(run_id)
+                if (recorder := self._recorders.get(run_id)) is not None:
+                    recorder.detached = True  # the interrupted steps are not written either
                 task.cancel()
 
     async def _sweep_forever(self) -> None:

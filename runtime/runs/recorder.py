@@ -107,6 +107,9 @@ class SqlRecorder:
         self._last_flush = time.monotonic()
         self._lock = asyncio.Lock()  # the start timer and the engine may both write
         self.cancelled = False
+        # Set when another process took the run over: what this process still does with it
+        # (the interrupted steps as `cancelled`) is dropped, not written beside the adopter.
+        self.detached = False
         # True once a transaction with the run's row committed (`started` turns True as
         # soon as a write takes the row, before that write is done).
         self.start_committed = start is None
@@ -117,6 +120,8 @@ class SqlRecorder:
         return self.start is None
 
     async def record_steps(self, steps: list[StepRecord]) -> None:
+        if self.detached:
+            return
         self.pending.extend(steps)
         if any(step.durable for step in steps) or (
             time.monotonic() - self._last_flush >= self.flush_interval_s
@@ -134,6 +139,9 @@ class SqlRecorder:
                     pass
 
     async def flush(self) -> None:
+        if self.detached:
+            self.pending.clear()
+            return
         await self.write()
 
     async def write(

@@ -301,8 +301,11 @@ async def test_a_changing_call_is_journaled_so_a_resumed_loop_never_makes_it_twi
         idempotency_key=f"run-{server['name']}:agent:1.0-abc",
     )
 
-    first = await mcp_loopback.call(call)
-    again = await mcp_loopback.call(call)  # as a loop resumed after a crash would
+    # In the app's event loop, whose database connections the service uses (asyncpg's
+    # belong to the loop that opened them).
+    portal = sc.api.client.blocking_portal
+    first = portal.call(mcp_loopback.call, call)
+    again = portal.call(mcp_loopback.call, call)  # as a loop resumed after a crash would
 
     assert first == again == McpAnswer(text="Ticket angelegt: Nur einmal", is_error=False)
     assert mcp_v1.calls[before:] == ["Nur einmal"]
