@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.audit.service import append as audit
-from runtime.connections.errors import EgressDenied, RemoteFailure
+from runtime.connections.errors import EgressDenied
 from runtime.db.models import McpServer, User, iso, utcnow
 from runtime.errors import BadRequest, Conflict, NotFound, Unavailable
+from runtime.llm.client import check_endpoint_address
 from runtime.llm.endpoints import _checked_base_url
 from runtime.mcp.client import McpFailure, ToolInfo, list_tools
 from runtime.mcp.responses import (
@@ -237,12 +238,9 @@ class McpServerRegistry:
                 field="url",
                 url=url,
             ) from None
-        parts = urlsplit(checked)
-        host = parts.hostname or ""
-        try:
-            await self.service.guard.addresses(host, parts.port or (443 if parts.scheme == "https" else 80))
+        try:  # a name that does not resolve yet passes: every call checks again
+            await check_endpoint_address(self.service.guard, checked)
         except EgressDenied as denied:
+            host = urlsplit(checked).hostname or ""
             raise BadRequest(denied.message, code="mcp_server_not_allowed", host=host) from None
-        except RemoteFailure:
-            pass  # a name that does not resolve yet: every call checks again
         return checked
